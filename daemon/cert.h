@@ -1,0 +1,53 @@
+/*
+ * cert: X.509 certificates and keys as rogatory uses them: identity from the single SAN
+ * URI urn:rogatory:authority:<ID> (never the CN), key files readable by the owner only,
+ * chains verified against the network CA alone. No SSL objects here (see tls).
+ */
+#ifndef ROGATORY_CERT_H
+#define ROGATORY_CERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/types.h>
+
+#include "text.h"
+
+/* The authority id from c's SAN: exactly one URI entry in the whole SAN, of the form
+ * urn:rogatory:authority:<valid id>. -1 + err ("no subjectAltName", "2 URI entries",
+ * "URI ... is not urn:rogatory:authority:<ID>", "invalid authority id ..."). */
+int cert_authority_id(const X509 *c, char id[AUTHORITY_ID_MAX + 1], char *err, size_t errlen);
+
+/* One-line subject for logs ("CN=FR-MJ,O=..."); never fails (writes "?" at worst). */
+void cert_subject(const X509 *c, char *buf, size_t len);
+
+/* notAfter / notBefore as time_t. */
+time_t cert_not_after(const X509 *c);
+time_t cert_not_before(const X509 *c);
+
+/* PEM certificate from path. -1 + err naming the path. */
+int cert_load_pem(const char *path, X509 **out, char *err, size_t errlen);
+/* DER certificate from memory (bounded by the caller). */
+int cert_from_der(const uint8_t *der, size_t len, X509 **out, char *err, size_t errlen);
+
+/* PEM private key from path; refused when the file is readable or writable by group or
+ * others ("key file ... has mode 0644; must not be accessible by group or others"). */
+int cert_key_load(const char *path, EVP_PKEY **out, char *err, size_t errlen);
+
+/* X509_STORE holding only the CA certificate(s) in ca_path (no system store). */
+int cert_store_load(const char *ca_path, X509_STORE **out, char *err, size_t errlen);
+
+/* Verifies c's chain to the store at time `at` (X509_V_FLAG_USE_CHECK_TIME), without
+ * CRL flags. -1 + err with OpenSSL's reason ("certificate has expired", ...). */
+int cert_verify_at(X509_STORE *store, X509 *c, time_t at, char *err, size_t errlen);
+
+/*
+ * Start-up check of our own credentials: key file mode, key matches certificate,
+ * certificate SAN id == expected_id, certificate chains to the CA now. On success
+ * *not_after is the certificate's expiry. Each failure has its own message.
+ */
+int cert_check_credentials(const char *cert_path, const char *key_path, const char *ca_path,
+    const char *expected_id, time_t *not_after, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * config: rogatoryd.conf (INI). One table of keys serves the parser, the defaults and
+ * the documentation (configs/rogatoryd.conf.example mirrors it). A key is in the table
+ * only once the feature it configures exists, so no setting is ever silently ignored.
+ * Errors name FILE:LINE and the key and say what was expected; every error is collected
+ * (see diag), none stops the parse early. Relative paths are taken relative to the
+ * config file's folder.
+ */
+#ifndef ROGATORY_CONFIG_H
+#define ROGATORY_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "diag.h"
+#include "directory.h"
+#include "log.h"
+#include "text.h"
+
+struct config {
+	char *path;                 /* the config file as given */
+	char *dir;                  /* its folder, for relative paths */
+
+	char authority_id[AUTHORITY_ID_MAX + 1]; /* [authority] id */
+
+	char *listen;               /* [network] listen, "host:port" */
+	char *listen_host;
+	char *listen_port;          /* "0" allowed: bound port goes to <state_dir>/listen.port */
+	uint64_t handshake_timeout_ms;
+	uint64_t keepalive_ms;
+	uint64_t dead_after_ms;
+	uint32_t max_unauthenticated;
+
+	char *tls_certificate;      /* absolute paths after parsing */
+	char *tls_key;
+	char *tls_ca;
+	int tls_certificate_line;   /* line of the key naming the file, for errors inside it */
+	int tls_key_line;
+	int tls_ca_line;
+
+	char *state_dir;
+
+	char *control_socket;
+	char *control_group;        /* NULL: no group set */
+	mode_t control_mode;
+
+	enum log_level log_level;
+
+	uint64_t retry_min_ms;
+	uint64_t retry_max_ms;
+
+	uint32_t max_frame;
+
+	char *directory_path;
+	int directory_line;
+
+	struct directory *directory; /* loaded from directory_path by config_load */
+};
+
+/*
+ * Parses path into a new config, loads the directory it names and checks everything a
+ * start-up needs (credentials via cert_check_credentials, own id in the directory).
+ * Returns 0 and *out, or -1 with every problem appended to d (as "FILE:LINE: message").
+ */
+int config_load(const char *path, struct config **out, struct diag *d);
+void config_free(struct config *c);
+
+/* Value parsers (also used by the ctl and the tests). 0 / -1 + err. */
+/* "250ms", "5s", "10m", "2h", "7d"; a bare number is refused (the unit is required). */
+int config_parse_duration(const char *s, uint64_t *ms, char *err, size_t errlen);
+/* "512", "64K", "4M", "1G" (powers of 1024). */
+int config_parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen);
+/* "host:port" / "[v6]:port"; port 0..65535. */
+int config_parse_hostport(const char *s, char **host, char **port, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * wire: decode + validate every protobuf message that comes from outside (peer
+ * Envelopes, signed bodies, control Requests), in one place. A message that passes
+ * here has: every required field present, every text field valid UTF-8 without NUL and
+ * within its cap, every id of the right form, no *_UNSPECIFIED enum, no unknown field.
+ * Unpacking uses a budget-limited allocator, so a small frame cannot make us allocate
+ * without bound. Modules above this one may read the generated structs' fields, but
+ * only after they passed through here.
+ */
+#ifndef ROGATORY_WIRE_H
+#define ROGATORY_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control.pb-c.h"
+#include "rogatory.pb-c.h"
+
+#define PROTOCOL_VERSION_MIN 1
+#define PROTOCOL_VERSION_MAX 1
+#define CONTROL_PROTOCOL_VERSION 1
+
+/* Caps on text fields, in bytes. */
+#define WIRE_TEXT_MAX 1024          /* Error.text, reason_text, software */
+#define WIRE_SUBJECT_MAX 1024
+#define WIRE_FIELD_VALUE_MAX 65536
+#define WIRE_FIELDS_MAX 64
+#define WIRE_ATTACHMENTS_MAX 256
+#define WIRE_NAME_MAX 255           /* attachment name */
+#define WIRE_MEDIA_TYPE_MAX 127
+#define WIRE_CERT_MAX 16384         /* DER certificate */
+#define WIRE_SIG_MAX 256            /* DER ECDSA signature */
+#define WIRE_CRL_MAX (1u << 20)
+#define WIRE_BODY_MAX (1u << 20)    /* a signed body */
+
+/* Decodes and validates one Envelope body (frame payload). 0: *out set, free it with
+ * wire_envelope_free. -1: err says which field and why. */
+int wire_envelope_decode(const uint8_t *buf, size_t len, Rogatory__V1__Envelope **out,
+    char *err, size_t errlen);
+void wire_envelope_free(Rogatory__V1__Envelope *env);
+
+/* The serialized bodies inside SignedObject.body, after the context prefix. Same rules,
+ * plus: the re-pack of the decoded message must equal buf byte for byte. */
+int wire_document_body_decode(const uint8_t *buf, size_t len,
+    Rogatory__V1__DocumentBody **out, char *err, size_t errlen);
+void wire_document_body_free(Rogatory__V1__DocumentBody *b);
+int wire_receipt_body_decode(const uint8_t *buf, size_t len,
+    Rogatory__V1__ReceiptBody **out, char *err, size_t errlen);
+void wire_receipt_body_free(Rogatory__V1__ReceiptBody *b);
+
+/* The Transfer's unsigned routing copies equal the signed body's fields. 0 / -1 + err. */
+int wire_transfer_matches(const Rogatory__V1__Transfer *t,
+    const Rogatory__V1__DocumentBody *body, char *err, size_t errlen);
+
+/* Control socket Request (daemon side) and Reply (ctl side). */
+int wire_ctl_request_decode(const uint8_t *buf, size_t len, Rogatory__Ctl__V1__Request **out,
+    char *err, size_t errlen);
+void wire_ctl_request_free(Rogatory__Ctl__V1__Request *r);
+int wire_ctl_reply_decode(const uint8_t *buf, size_t len, Rogatory__Ctl__V1__Reply **out,
+    char *err, size_t errlen);
+void wire_ctl_reply_free(Rogatory__Ctl__V1__Reply *r);
+
+/* Names for enums (for logs and JSON); "unknown" outside the range. */
+const char *wire_kind_name(Rogatory__V1__Kind k);
+int wire_kind_parse(const char *s, Rogatory__V1__Kind *out); /* "mla", "extradition", ... */
+const char *wire_error_code_name(Rogatory__V1__ErrorCode c);
+const char *wire_status_name(Rogatory__V1__Status s);
+
+#endif

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Checks, and as root installs, the Debian packages rogatory needs.
+#   deps.sh ensure   probe; install what is missing when root, else print the apt-get line
+#   deps.sh install  apt-get update once, then install everything
+set -eu
+
+PACKAGES="build-essential pkg-config openssl libssl-dev libevent-dev libprotobuf-c-dev \
+protobuf-c-compiler libcriterion-dev libsqlite3-dev sqlite3 libinih-dev libjansson-dev"
+
+install_all() {
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "deps: not root; run as root:" >&2
+        echo "  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $PACKAGES" >&2
+        exit 1
+    fi
+    echo "deps: installing Debian packages: $PACKAGES"
+    apt-get update -q
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $PACKAGES
+}
+
+missing() {
+    for cmd in cc make pkg-config openssl protoc-c sqlite3; do
+        command -v "$cmd" >/dev/null 2>&1 || { echo "command $cmd"; return 0; }
+    done
+    for pc in libssl libcrypto libevent libevent_openssl libevent_pthreads libprotobuf-c \
+              sqlite3 inih jansson criterion; do
+        pkg-config --exists "$pc" 2>/dev/null || { echo "pkg-config $pc"; return 0; }
+    done
+    return 1
+}
+
+case "${1:-ensure}" in
+install) install_all ;;
+ensure)
+    if what=$(missing); then
+        echo "deps: missing $what"
+        install_all
+        if what=$(missing); then
+            echo "deps: still missing $what after install" >&2
+            exit 1
+        fi
+    fi
+    ;;
+*) echo "usage: deps.sh ensure|install" >&2; exit 2 ;;
+esac
