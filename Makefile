@@ -37,7 +37,7 @@ endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
-CPPFLAGS  += -D_GNU_SOURCE -Iproto -Idaemon -I$(GEN) $(HOOKS)
+CPPFLAGS  += -D_GNU_SOURCE -Iproto -Idaemon -Itests/support -I$(GEN) $(HOOKS)
 CFLAGS    ?= -g
 CFLAGS    += -std=c11 $(WARN) $(HARDEN_CC) $(PKG_CFLAGS)
 LDFLAGS   += $(HARDEN_LD)
@@ -67,6 +67,8 @@ INTEG_ARGS ?= --jobs 1
 TEST_ENV    = ROGATORY_SRC=$(CURDIR) ROGATORY_BUILD=$(abspath $(BUILD))
 
 .PHONY: all deps deps-check test unit integration asan install clean
+# Generated sources and objects are kept (not deleted as intermediates).
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 all: $(DAEMON) $(CTL)

@@ -32,7 +32,8 @@ int cert_load_pem(const char *path, X509 **out, char *err, size_t errlen);
 int cert_from_der(const uint8_t *der, size_t len, X509 **out, char *err, size_t errlen);
 
 /* PEM private key from path; refused when the file is readable or writable by group or
- * others ("key file ... has mode 0644; must not be accessible by group or others"). */
+ * others ("key file PATH has mode 0644; it must be readable by its owner only (chmod
+ * 600)"), and when it is encrypted (a daemon must not stop at a passphrase prompt). */
 int cert_key_load(const char *path, EVP_PKEY **out, char *err, size_t errlen);
 
 /* X509_STORE holding only the CA certificate(s) in ca_path (no system store). */

@@ -11,7 +11,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "diag.h"
 #include "directory.h"
@@ -56,6 +58,8 @@ struct config {
 	int directory_line;
 
 	struct directory *directory; /* loaded from directory_path by config_load */
+
+	time_t tls_not_after;       /* our certificate's expiry, from cert_check_credentials */
 };
 
 /*
@@ -65,6 +69,23 @@ struct config {
  */
 int config_load(const char *path, struct config **out, struct diag *d);
 void config_free(struct config *c);
+
+/*
+ * For a reload (SIGHUP): the number of keys that differ between cur and next but are
+ * applied only at start-up ([network] listen, [store] state_dir, [control] *); each is
+ * noted in d as "FILE: [section] key changed; it takes effect only after a restart".
+ */
+size_t config_restart_needed(const struct config *cur, const struct config *next,
+    struct diag *d);
+
+/* Writes the documented example configuration generated from the key table (every key,
+ * its unit, range, default and whether a reload applies it). */
+void config_write_example(FILE *f);
+
+/* For rogatoryctl -c: [control] socket of path (absolute; the default when unset),
+ * reading only that key, so an operator needs no access to the key or certificate. */
+int config_control_socket(const char *path, char *out, size_t outlen, char *err,
+    size_t errlen);
 
 /* Value parsers (also used by the ctl and the tests). 0 / -1 + err. */
 /* "250ms", "5s", "10m", "2h", "7d"; a bare number is refused (the unit is required). */

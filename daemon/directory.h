@@ -12,8 +12,15 @@
 #include "diag.h"
 #include "text.h"
 
+/* kinds bitmask: bit n = Rogatory__V1__Kind value n (proto/rogatory.proto enum Kind). */
 #define DIRECTORY_KIND_MLA (1u << 1)
-/* kinds bitmask: bit n = Rogatory__V1__Kind value n. */
+#define DIRECTORY_KIND_EXTRADITION (1u << 2)
+#define DIRECTORY_KIND_PROVISIONAL_ARREST (1u << 3)
+#define DIRECTORY_KIND_ASSET_RECOVERY (1u << 4)
+#define DIRECTORY_KIND_SERVICE_OF_DOCUMENTS (1u << 5)
+#define DIRECTORY_KIND_OTHER (1u << 6)
+
+#define DIRECTORY_NAME_MAX 200  /* bytes of UTF-8 in an authority's name */
 
 struct authority {
 	char id[AUTHORITY_ID_MAX + 1];
@@ -23,7 +30,7 @@ struct authority {
 	char *host;
 	char *port;
 	unsigned kinds;     /* bit (1u << Rogatory__V1__Kind) per kind served */
-	char **languages;   /* NUL-terminated ISO 639-1 codes */
+	char **languages;   /* ISO 639-1 codes, n_languages of them, then NULL */
 	size_t n_languages;
 	int line;           /* the section header's line */
 };
@@ -39,5 +46,7 @@ int directory_load(const char *path, struct directory **out, struct diag *d);
 void directory_free(struct directory *dir);
 /* NULL when id is not listed. */
 const struct authority *directory_find(const struct directory *dir, const char *id);
+/* The directory.conf spelling of one kind bit ("mla", "asset-recovery"); NULL if none. */
+const char *directory_kind_name(unsigned kind_bit);
 
 #endif

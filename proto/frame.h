@@ -23,7 +23,7 @@ struct evbuffer;
 
 enum frame_status {
 	FRAME_INCOMPLETE = 0, /* not a whole frame buffered yet: wait for more bytes */
-	FRAME_READY = 1,      /* *body/*len describe a whole frame at the buffer's head */
+	FRAME_READY = 1,      /* body and len describe a whole frame at the buffer's head */
 	FRAME_TOO_LARGE = -1, /* announced length > max: close; err says how large */
 };
 

@@ -32,6 +32,10 @@
 #define WIRE_SIG_MAX 256            /* DER ECDSA signature */
 #define WIRE_CRL_MAX (1u << 20)
 #define WIRE_BODY_MAX (1u << 20)    /* a signed body */
+#define WIRE_FIELD_NAME_MAX 64      /* Field.name: [a-z0-9_-]{1,64} */
+#define WIRE_REASON_CODE_MAX 32     /* ReceiptBody.reason_code: [a-z0-9-]{1,32} */
+#define WIRE_CTL_CODE_MAX 64        /* control Reply.error_code: [a-z0-9-]{1,64} */
+#define WIRE_SHA256_LEN 32
 
 /* Decodes and validates one Envelope body (frame payload). 0: *out set, free it with
  * wire_envelope_free. -1: err says which field and why. */
@@ -65,5 +69,8 @@ const char *wire_kind_name(Rogatory__V1__Kind k);
 int wire_kind_parse(const char *s, Rogatory__V1__Kind *out); /* "mla", "extradition", ... */
 const char *wire_error_code_name(Rogatory__V1__ErrorCode c);
 const char *wire_status_name(Rogatory__V1__Status s);
+int wire_status_parse(const char *s, Rogatory__V1__Status *out); /* "refused", ... */
+const char *wire_doc_type_name(Rogatory__V1__DocType t);   /* "request", "status" */
+const char *wire_outcome_name(Rogatory__V1__Outcome o);    /* "accepted", "rejected" */
 
 #endif

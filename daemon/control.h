@@ -1,0 +1,21 @@
+/*
+ * control: the unix control socket that rogatoryctl talks to. Every connection's
+ * credentials are checked with SO_PEERCRED/SO_PEERGROUPS (root, the daemon's own user,
+ * or a member of [control] group); the control protocol version is checked on every
+ * request; request ids are echoed so clients may pipeline. Results are JSON documents.
+ */
+#ifndef ROGATORY_CONTROL_H
+#define ROGATORY_CONTROL_H
+
+#include <stddef.h>
+
+struct rogatoryd;
+struct control;
+
+/* Creates the socket ([control] socket, mode, group). Refuses to take over a socket a
+ * running daemon still answers on. -1 + err. */
+int control_start(struct rogatoryd *d, struct control **out, char *err, size_t errlen);
+/* Closes every client and removes the socket file. */
+void control_free(struct control *c);
+
+#endif

@@ -1,0 +1,317 @@
+/*
+ * directory: reads directory.conf, the list of authorities a daemon may talk to. Every
+ * problem is reported with its line and the whole file is refused: a half-read directory
+ * must never be used, since it decides who is a peer.
+ */
+#include "directory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conffile.h"
+#include "log.h"
+
+/*
+ * Kind names as written in directory.conf and their bits. The bit numbers are the values
+ * of enum Kind in proto/rogatory.proto (Rogatory__V1__Kind); they are repeated here so
+ * the directory does not depend on generated protobuf code.
+ */
+static const struct {
+	const char *name;
+	unsigned bit;
+} dir_kinds[] = {
+	{ "mla", DIRECTORY_KIND_MLA },
+	{ "extradition", DIRECTORY_KIND_EXTRADITION },
+	{ "provisional-arrest", DIRECTORY_KIND_PROVISIONAL_ARREST },
+	{ "asset-recovery", DIRECTORY_KIND_ASSET_RECOVERY },
+	{ "service-of-documents", DIRECTORY_KIND_SERVICE_OF_DOCUMENTS },
+	{ "other", DIRECTORY_KIND_OTHER },
+};
+
+typedef int (*dir_setter)(struct authority *a, const char *value, char *err, size_t errlen);
+
+static int dir_set_name(struct authority *a, const char *value, char *err, size_t errlen);
+static int dir_set_country(struct authority *a, const char *value, char *err, size_t errlen);
+static int dir_set_address(struct authority *a, const char *value, char *err, size_t errlen);
+static int dir_set_kinds(struct authority *a, const char *value, char *err, size_t errlen);
+static int dir_set_languages(struct authority *a, const char *value, char *err,
+    size_t errlen);
+
+/* Every key of an [authority ID] section; all are required. */
+static const struct {
+	const char *name;
+	dir_setter set;
+} dir_keys[] = {
+	{ "name", dir_set_name },
+	{ "country", dir_set_country },
+	{ "address", dir_set_address },
+	{ "kinds", dir_set_kinds },
+	{ "languages", dir_set_languages },
+};
+#define DIR_N_KEYS (sizeof(dir_keys) / sizeof(dir_keys[0]))
+
+struct dir_parse {
+	const char *path;
+	struct directory *dir;
+	struct diag *d;
+	unsigned *seen;         /* per authority: bit i when dir_keys[i] was given */
+	bool in_authority;      /* the current section is an accepted [authority ID] */
+};
+
+typedef int (*dir_item_fn)(struct authority *a, const char *item, char *err, size_t errlen);
+
+static int dir_section(void *user, const char *name, int line);
+static void dir_key(void *user, const char *section, const char *key, const char *value,
+    int line);
+static int dir_list(struct authority *a, const char *value, dir_item_fn fn, char *err,
+    size_t errlen);
+static int dir_kind_item(struct authority *a, const char *item, char *err, size_t errlen);
+static int dir_language_item(struct authority *a, const char *item, char *err,
+    size_t errlen);
+static void dir_check_complete(struct dir_parse *p);
+static void authority_clear(struct authority *a);
+
+int
+directory_load(const char *path, struct directory **out, struct diag *d)
+{
+	static const struct conffile_ops ops = { dir_section, dir_key };
+	struct directory *dir = calloc(1, sizeof(*dir));
+	if (dir == NULL)
+		fatal("out of memory");
+	dir->path = conffile_strdup(path);
+	struct dir_parse p = { .path = path, .dir = dir, .d = d };
+	size_t before = d->n;
+
+	*out = NULL;
+	if (conffile_parse(path, &ops, &p, d) == 0)
+		dir_check_complete(&p);
+	free(p.seen);
+	if (d->n != before) {
+		directory_free(dir);
+		return -1;
+	}
+	*out = dir;
+	return 0;
+}
+
+static void
+dir_check_complete(struct dir_parse *p)
+{
+	if (p->dir->n == 0) {
+		diag_add(p->d, p->path, 0, "no authorities; expected [authority ID] sections");
+		return;
+	}
+	for (size_t i = 0; i < p->dir->n; i++) {
+		const struct authority *a = &p->dir->authorities[i];
+		for (size_t k = 0; k < DIR_N_KEYS; k++)
+			if (!(p->seen[i] & (1u << k)))
+				diag_add(p->d, p->path, a->line, "missing [authority %s] %s", a->id,
+				    dir_keys[k].name);
+	}
+}
+
+static int
+dir_section(void *user, const char *name, int line)
+{
+	struct dir_parse *p = user;
+	static const char prefix[] = "authority ";
+	p->in_authority = false;
+	if (strncmp(name, prefix, sizeof(prefix) - 1) != 0) {
+		diag_add(p->d, p->path, line, "unknown section [%s]; expected [authority ID]",
+		    name);
+		return -1;
+	}
+	const char *id = name + sizeof(prefix) - 1;
+	if (!text_authority_id_valid((const uint8_t *)id, strlen(id))) {
+		diag_add(p->d, p->path, line, "bad authority id \"%s\" in [%s]; expected "
+		    "CC-AGENCY like FR-MJ or US-DOJ-OIA", id, name);
+		return -1;
+	}
+	struct directory *dir = p->dir;
+	struct authority *as = realloc(dir->authorities, (dir->n + 1) * sizeof(*as));
+	unsigned *seen = realloc(p->seen, (dir->n + 1) * sizeof(*seen));
+	if (as == NULL || seen == NULL)
+		fatal("out of memory");
+	dir->authorities = as;
+	p->seen = seen;
+	memset(&as[dir->n], 0, sizeof(as[dir->n]));
+	snprintf(as[dir->n].id, sizeof(as[dir->n].id), "%s", id);
+	as[dir->n].line = line;
+	seen[dir->n] = 0;
+	dir->n++;
+	p->in_authority = true;
+	return 0;
+}
+
+static void
+dir_key(void *user, const char *section, const char *key, const char *value, int line)
+{
+	struct dir_parse *p = user;
+	if (!p->in_authority)
+		return;
+	size_t cur = p->dir->n - 1;
+	for (size_t k = 0; k < DIR_N_KEYS; k++) {
+		if (strcmp(dir_keys[k].name, key) != 0)
+			continue;
+		char err[512];
+		p->seen[cur] |= 1u << k;
+		if (value[0] == '\0')
+			diag_add(p->d, p->path, line, "[%s] %s: empty value", section, key);
+		else if (dir_keys[k].set(&p->dir->authorities[cur], value, err, sizeof(err)) < 0)
+			diag_add(p->d, p->path, line, "[%s] %s: %s", section, key, err);
+		return;
+	}
+	diag_add(p->d, p->path, line, "unknown key [%s] %s; expected name, country, address, "
+	    "kinds or languages", section, key);
+}
+
+static int
+dir_set_name(struct authority *a, const char *value, char *err, size_t errlen)
+{
+	size_t len = strlen(value);
+	if (len > DIRECTORY_NAME_MAX)
+		return err_set(err, errlen, "%zu bytes; at most %d", len, DIRECTORY_NAME_MAX);
+	for (const unsigned char *s = (const unsigned char *)value; *s != '\0'; s++)
+		if (*s < 0x20 || *s == 0x7f)
+			return err_set(err, errlen, "contains a control character");
+	a->name = conffile_strdup(value);
+	return 0;
+}
+
+static int
+dir_set_country(struct authority *a, const char *value, char *err, size_t errlen)
+{
+	if (!text_country_valid(value))
+		return err_set(err, errlen, "\"%s\" is not an ISO 3166-1 alpha-2 country code "
+		    "(like FR, BD, UA)", value);
+	if (strncmp(value, a->id, 2) != 0)
+		return err_set(err, errlen, "\"%s\" does not match the authority id %s (its "
+		    "first two letters are the country)", value, a->id);
+	memcpy(a->country, value, 3);
+	return 0;
+}
+
+static int
+dir_set_address(struct authority *a, const char *value, char *err, size_t errlen)
+{
+	if (conffile_parse_hostport(value, false, &a->host, &a->port, err, errlen) < 0)
+		return -1;
+	a->address = conffile_strdup(value);
+	return 0;
+}
+
+/* Splits a comma-separated value (blanks around items allowed) and calls fn per item. */
+static int
+dir_list(struct authority *a, const char *value, dir_item_fn fn, char *err, size_t errlen)
+{
+	const char *s = value;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		const char *b = s + strspn(s, " \t");
+		size_t blen = len - (size_t)(b - s);
+		while (blen > 0 && (b[blen - 1] == ' ' || b[blen - 1] == '\t'))
+			blen--;
+		if (blen == 0)
+			return err_set(err, errlen, "empty item in the list \"%s\"", value);
+		char item[64];
+		if (blen >= sizeof(item))
+			return err_set(err, errlen, "\"%.*s\" is too long", (int)blen, b);
+		memcpy(item, b, blen);
+		item[blen] = '\0';
+		if (fn(a, item, err, errlen) < 0)
+			return -1;
+		if (comma == NULL)
+			return 0;
+		s = comma + 1;
+	}
+}
+
+static int
+dir_kind_item(struct authority *a, const char *item, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(dir_kinds) / sizeof(dir_kinds[0]); i++) {
+		if (strcmp(dir_kinds[i].name, item) != 0)
+			continue;
+		if (a->kinds & dir_kinds[i].bit)
+			return err_set(err, errlen, "\"%s\" is listed twice", item);
+		a->kinds |= dir_kinds[i].bit;
+		return 0;
+	}
+	return err_set(err, errlen, "unknown kind \"%s\"; expected mla, extradition, "
+	    "provisional-arrest, asset-recovery, service-of-documents or other", item);
+}
+
+static int
+dir_set_kinds(struct authority *a, const char *value, char *err, size_t errlen)
+{
+	a->kinds = 0;
+	return dir_list(a, value, dir_kind_item, err, errlen);
+}
+
+static int
+dir_language_item(struct authority *a, const char *item, char *err, size_t errlen)
+{
+	if (!text_language_valid(item))
+		return err_set(err, errlen, "\"%s\" is not an ISO 639-1 language code (two "
+		    "lower-case letters, like en, fr)", item);
+	for (size_t i = 0; i < a->n_languages; i++)
+		if (strcmp(a->languages[i], item) == 0)
+			return err_set(err, errlen, "\"%s\" is listed twice", item);
+	char **l = realloc(a->languages, (a->n_languages + 2) * sizeof(*l));
+	if (l == NULL)
+		fatal("out of memory");
+	a->languages = l;
+	l[a->n_languages++] = conffile_strdup(item);
+	l[a->n_languages] = NULL;
+	return 0;
+}
+
+static int
+dir_set_languages(struct authority *a, const char *value, char *err, size_t errlen)
+{
+	return dir_list(a, value, dir_language_item, err, errlen);
+}
+
+static void
+authority_clear(struct authority *a)
+{
+	free(a->name);
+	free(a->address);
+	free(a->host);
+	free(a->port);
+	for (size_t i = 0; i < a->n_languages; i++)
+		free(a->languages[i]);
+	free(a->languages);
+}
+
+void
+directory_free(struct directory *dir)
+{
+	if (dir == NULL)
+		return;
+	for (size_t i = 0; i < dir->n; i++)
+		authority_clear(&dir->authorities[i]);
+	free(dir->authorities);
+	free(dir->path);
+	free(dir);
+}
+
+const struct authority *
+directory_find(const struct directory *dir, const char *id)
+{
+	for (size_t i = 0; i < dir->n; i++)
+		if (strcmp(dir->authorities[i].id, id) == 0)
+			return &dir->authorities[i];
+	return NULL;
+}
+
+const char *
+directory_kind_name(unsigned kind_bit)
+{
+	for (size_t i = 0; i < sizeof(dir_kinds) / sizeof(dir_kinds[0]); i++)
+		if (dir_kinds[i].bit == kind_bit)
+			return dir_kinds[i].name;
+	return NULL;
+}

@@ -1,0 +1,741 @@
+/*
+ * link: one TLS connection to a peer daemon and its state machine. It must never
+ * write an application byte before the peer's certificate identity is checked, never
+ * buffer a frame above max_frame, and never take a dropped connection for a complete
+ * frame. Error policy: everything a peer does wrong closes this link only, with a
+ * logged reason (rate-limited before authentication); nothing here is fatal.
+ */
+#include "link.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "frame.h"
+#include "log.h"
+#include "tls.h"
+
+#define LINK_CLOSE_GRACE_MS 2000
+#define LINK_SKEW_WARN_MS 60000
+#define LINK_SOFTWARE "rogatoryd/0.1.0"
+
+struct link {
+	struct event_base *base;
+	struct bufferevent *bev;
+	struct tls_verify_info vinfo;
+	enum link_state state;
+	enum link_dir dir;
+	bool tls_done;       /* handshake finished: Error frames and close_notify possible */
+	bool authenticated;  /* certificate identity accepted */
+	bool dirty;          /* transport failed: no close_notify */
+	bool finished;
+	char expected_id[AUTHORITY_ID_MAX + 1];
+	char peer_id[AUTHORITY_ID_MAX + 1];
+	char subject[256];
+	char remote[80];
+	time_t peer_not_after;
+	struct link_params p;
+	char our_id[AUTHORITY_ID_MAX + 1];
+	struct link_callbacks cb;
+	void *owner;
+	void *odata;
+	struct event *hs_timer;
+	struct event *tick_timer;
+	struct event *grace_timer;
+	uint64_t created_ms;
+	uint64_t last_rx_ms;
+	uint64_t last_tx_ms;
+	uint64_t ping_nonce;
+	uint32_t peer_window;
+	uint32_t peer_max_frame;
+	uint64_t peer_max_message_size;
+	uint64_t peer_crl_number;
+	char reason[512];
+};
+
+static struct link *link_new(struct event_base *base, const struct link_params *p,
+    const struct link_callbacks *cb, void *owner, enum link_dir dir);
+static int link_setup_bev(struct link *l, struct tls *tls, int fd, char *err, size_t errlen);
+static void link_read_cb(struct bufferevent *bev, void *arg);
+static void link_write_cb(struct bufferevent *bev, void *arg);
+static void link_event_cb(struct bufferevent *bev, short what, void *arg);
+static void link_handshake_done(struct link *l);
+static void link_handle(struct link *l, const Rogatory__V1__Envelope *env);
+static void link_on_hello(struct link *l, const Rogatory__V1__Hello *h);
+static void link_on_error(struct link *l, const Rogatory__V1__Error *e);
+static void link_send_hello(struct link *l);
+static int link_write(struct link *l, const Rogatory__V1__Envelope *env);
+static void link_finish(struct link *l);
+static void link_reap_cb(evutil_socket_t fd, short what, void *arg);
+static void link_hs_timeout_cb(evutil_socket_t fd, short what, void *arg);
+static void link_tick_cb(evutil_socket_t fd, short what, void *arg);
+static void link_grace_cb(evutil_socket_t fd, short what, void *arg);
+static void link_transport_failure(struct link *l, short what);
+static void ms_to_tv(uint64_t ms, struct timeval *tv);
+
+uint64_t
+link_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int64_t
+link_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+ms_to_tv(uint64_t ms, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
+}
+
+static struct link *
+link_new(struct event_base *base, const struct link_params *p,
+    const struct link_callbacks *cb, void *owner, enum link_dir dir)
+{
+	struct link *l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return NULL;
+	l->base = base;
+	l->p = *p;
+	snprintf(l->our_id, sizeof(l->our_id), "%s", p->our_id);
+	l->p.our_id = l->our_id;
+	l->cb = *cb;
+	l->owner = owner;
+	l->dir = dir;
+	l->state = dir == LINK_OUTBOUND ? LINK_CONNECTING : LINK_HANDSHAKING;
+	l->created_ms = l->last_rx_ms = l->last_tx_ms = link_now_ms();
+	snprintf(l->subject, sizeof(l->subject), "(none)");
+	l->hs_timer = evtimer_new(base, link_hs_timeout_cb, l);
+	l->tick_timer = event_new(base, -1, EV_PERSIST, link_tick_cb, l);
+	l->grace_timer = evtimer_new(base, link_grace_cb, l);
+	if (l->hs_timer == NULL || l->tick_timer == NULL || l->grace_timer == NULL) {
+		link_reap_cb(-1, 0, l);
+		return NULL;
+	}
+	struct timeval tv;
+	ms_to_tv(p->handshake_timeout_ms, &tv);
+	evtimer_add(l->hs_timer, &tv);
+	return l;
+}
+
+static int
+link_setup_bev(struct link *l, struct tls *tls, int fd, char *err, size_t errlen)
+{
+	SSL *ssl = tls_ssl_new(tls, l->dir == LINK_INBOUND, &l->vinfo, err, errlen);
+	if (ssl == NULL)
+		return -1;
+	/* With BEV_OPT_CLOSE_ON_FREE libevent owns and frees the SSL from here on. */
+	l->bev = bufferevent_openssl_socket_new(l->base, fd, ssl,
+	    l->dir == LINK_INBOUND ? BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (l->bev == NULL) {
+		SSL_free(ssl);
+		return err_set(err, errlen, "cannot create TLS connection: out of memory");
+	}
+	bufferevent_setcb(l->bev, link_read_cb, NULL, link_event_cb, l);
+	/* Never hold more than one maximal frame unread: reading stops at the mark. */
+	bufferevent_setwatermark(l->bev, EV_READ, 0, (size_t)l->p.max_frame + FRAME_HEADER_LEN);
+	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
+struct link *
+link_dial(struct event_base *base, struct evdns_base *dns, struct tls *tls, const char *host,
+    const char *port, const char *expected_id, const struct link_params *p,
+    const struct link_callbacks *cb, void *owner, char *err, size_t errlen)
+{
+	struct link *l = link_new(base, p, cb, owner, LINK_OUTBOUND);
+	if (l == NULL) {
+		err_set(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(l->expected_id, sizeof(l->expected_id), "%s", expected_id);
+	snprintf(l->remote, sizeof(l->remote), "%s:%s", host, port);
+	if (link_setup_bev(l, tls, -1, err, errlen) != 0) {
+		link_reap_cb(-1, 0, l);
+		return NULL;
+	}
+	int port_n = atoi(port);
+	if (bufferevent_socket_connect_hostname(l->bev, dns, AF_UNSPEC, host, port_n) != 0) {
+		err_set(err, errlen, "cannot connect to %s:%s: %s", host, port,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		bufferevent_free(l->bev);
+		link_reap_cb(-1, 0, l);
+		return NULL;
+	}
+	return l;
+}
+
+struct link *
+link_accept(struct event_base *base, struct tls *tls, int fd, const struct sockaddr *sa,
+    socklen_t salen, const struct link_params *p, const struct link_callbacks *cb,
+    void *owner, char *err, size_t errlen)
+{
+	(void)salen;
+	struct link *l = link_new(base, p, cb, owner, LINK_INBOUND);
+	if (l == NULL) {
+		evutil_closesocket(fd);
+		err_set(err, errlen, "out of memory");
+		return NULL;
+	}
+	char host[64] = "?";
+	int port = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		evutil_inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		port = ntohs(s4->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		evutil_inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+	}
+	snprintf(l->remote, sizeof(l->remote), "%s:%d", host, port);
+	/* The openssl bufferevent does not make the fd non-blocking by itself. */
+	evutil_make_socket_nonblocking(fd);
+	if (link_setup_bev(l, tls, fd, err, errlen) != 0) {
+		evutil_closesocket(fd);
+		link_reap_cb(-1, 0, l);
+		return NULL;
+	}
+	l->state = LINK_HANDSHAKING;
+	return l;
+}
+
+static void
+link_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	struct link *l = arg;
+	if (l->finished)
+		return;
+	if (what & BEV_EVENT_CONNECTED) {
+		link_handshake_done(l);
+		return;
+	}
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))
+		link_transport_failure(l, what);
+}
+
+/* Names why the transport ended. A close without close_notify is "peer dropped",
+ * never a complete frame: whatever partial frame is buffered is discarded. */
+static void
+link_transport_failure(struct link *l, short what)
+{
+	unsigned long e, first = 0;
+	while ((e = bufferevent_get_openssl_error(l->bev)) != 0) {
+		if (ERR_GET_LIB(e) == 0)
+			continue;
+		if (first == 0)
+			first = e;
+	}
+	char why[384];
+	int serr = EVUTIL_SOCKET_ERROR();
+	int dns_err = bufferevent_socket_get_dns_error(l->bev);
+	l->dirty = true;
+	if (dns_err != 0) {
+		snprintf(why, sizeof(why), "cannot resolve %s: %s", l->remote,
+		    evutil_gai_strerror(dns_err));
+	} else if (!l->tls_done) {
+		if (first == 0 && l->vinfo.error == 0 && serr != 0 && (what & BEV_EVENT_ERROR))
+			snprintf(why, sizeof(why), "connection failed: %s",
+			    evutil_socket_error_to_string(serr));
+		else
+			tls_failure_reason(&l->vinfo, first, why, sizeof(why));
+	} else if ((what & BEV_EVENT_EOF) || tls_error_is_eof(first) ||
+	    (first == 0 && serr == 0)) {
+		snprintf(why, sizeof(why), "peer closed the connection");
+	} else if (first != 0) {
+		char r[256];
+		tls_failure_reason(NULL, first, r, sizeof(r));
+		snprintf(why, sizeof(why), "TLS error: %s", r);
+	} else {
+		snprintf(why, sizeof(why), "connection error: %s",
+		    evutil_socket_error_to_string(serr));
+	}
+	if (l->state == LINK_CLOSING) {
+		link_finish(l);
+		return;
+	}
+	snprintf(l->reason, sizeof(l->reason), "%s", why);
+	l->state = LINK_CLOSING;
+	link_finish(l);
+}
+
+static void
+link_handshake_done(struct link *l)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(l->bev);
+	char err[256];
+	l->tls_done = true;
+	if (tls_peer_identity(ssl, l->peer_id, l->subject, sizeof(l->subject),
+	        &l->peer_not_after, err, sizeof(err)) != 0) {
+		l->peer_id[0] = '\0';
+		link_close(l, l->dir == LINK_INBOUND ? ROGATORY__V1__ERROR_CODE__ERROR_CODE_WRONG_IDENTITY
+		                                     : ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED,
+		    err);
+		return;
+	}
+	if (l->dir == LINK_OUTBOUND && strcmp(l->peer_id, l->expected_id) != 0) {
+		/* Not a byte for an impostor, not even an Error frame. */
+		char why[300];
+		snprintf(why, sizeof(why), "wrong identity: dialed %s, certificate names %s",
+		    l->expected_id, l->peer_id);
+		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED, why);
+		return;
+	}
+	if (l->dir == LINK_INBOUND && l->cb.authorize != NULL) {
+		Rogatory__V1__ErrorCode code = ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_AUTHORITY;
+		char why[300] = "";
+		if (l->cb.authorize(l->owner, l, l->peer_id, &code, why, sizeof(why)) != 0) {
+			link_close(l, code, why);
+			return;
+		}
+	}
+	if (link_wall_ms() / 1000 > (int64_t)l->peer_not_after) {
+		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_CERTIFICATE, "peer certificate expired");
+		return;
+	}
+	l->authenticated = true;
+	l->state = LINK_HELLO;
+	log_debug("link %s: TLS established with %s (%s), exchanging Hello", l->remote,
+	    l->peer_id, l->subject);
+	link_send_hello(l);
+}
+
+static void
+link_send_hello(struct link *l)
+{
+	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+	Rogatory__V1__Hello h = ROGATORY__V1__HELLO__INIT;
+	h.authority_id.data = (uint8_t *)l->our_id;
+	h.authority_id.len = strlen(l->our_id);
+	h.min_version = PROTOCOL_VERSION_MIN;
+	h.max_version = PROTOCOL_VERSION_MAX;
+	h.software.data = (uint8_t *)LINK_SOFTWARE;
+	h.software.len = strlen(LINK_SOFTWARE);
+	h.max_message_size = l->p.max_message_size;
+	h.max_frame = l->p.max_frame;
+	h.window = l->p.window;
+	h.time_ms = link_wall_ms();
+	h.crl_number = l->p.crl_number;
+	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_HELLO;
+	env.hello = &h;
+	link_write(l, &env);
+}
+
+static int
+link_write(struct link *l, const Rogatory__V1__Envelope *env)
+{
+	/* The peer's max_frame once known; before that the floor every peer accepts. */
+	uint32_t max = l->state == LINK_READY ? l->peer_max_frame : FRAME_PEER_MAX_FLOOR;
+	if (frame_append(bufferevent_get_output(l->bev), &env->base, max) != 0)
+		return -1;
+	l->last_tx_ms = link_now_ms();
+	return 0;
+}
+
+int
+link_send(struct link *l, const Rogatory__V1__Envelope *env)
+{
+	if (l->state != LINK_READY)
+		return -1;
+	return link_write(l, env);
+}
+
+static void
+link_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct link *l = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	while (!l->finished && (l->state == LINK_HELLO || l->state == LINK_READY)) {
+		const uint8_t *body;
+		size_t len;
+		char err[256];
+		enum frame_status st = frame_peek(in, l->p.max_frame, &body, &len, err,
+		    sizeof(err));
+		if (st == FRAME_INCOMPLETE)
+			return;
+		if (st == FRAME_TOO_LARGE) {
+			link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_FRAME_TOO_LARGE, err);
+			return;
+		}
+		Rogatory__V1__Envelope *env = NULL;
+		int rc = wire_envelope_decode(body, len, &env, err, sizeof(err));
+		frame_consume(in, len);
+		if (rc != 0) {
+			char why[300];
+			snprintf(why, sizeof(why), "bad frame: %s", err);
+			link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_BAD_FRAME, why);
+			return;
+		}
+		l->last_rx_ms = link_now_ms();
+		link_handle(l, env);
+		wire_envelope_free(env);
+	}
+	/* Closing: what the peer still sends is of no use. */
+	if (l->state == LINK_CLOSING && !l->finished)
+		evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void
+link_handle(struct link *l, const Rogatory__V1__Envelope *env)
+{
+	if (l->state == LINK_HELLO) {
+		if (env->msg_case == ROGATORY__V1__ENVELOPE__MSG_HELLO)
+			link_on_hello(l, env->hello);
+		else if (env->msg_case == ROGATORY__V1__ENVELOPE__MSG_ERROR)
+			link_on_error(l, env->error);
+		else
+			link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_BAD_HELLO,
+			    "bad hello: first frame is not a Hello");
+		return;
+	}
+	switch (env->msg_case) {
+	case ROGATORY__V1__ENVELOPE__MSG_HELLO:
+		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, "second Hello on a ready link");
+		return;
+	case ROGATORY__V1__ENVELOPE__MSG_PING: {
+		Rogatory__V1__Envelope out = ROGATORY__V1__ENVELOPE__INIT;
+		Rogatory__V1__Pong pong = ROGATORY__V1__PONG__INIT;
+		pong.nonce = env->ping->nonce;
+		out.msg_case = ROGATORY__V1__ENVELOPE__MSG_PONG;
+		out.pong = &pong;
+		link_write(l, &out);
+		return;
+	}
+	case ROGATORY__V1__ENVELOPE__MSG_PONG:
+		return;
+	case ROGATORY__V1__ENVELOPE__MSG_ERROR:
+		/* Errors about one message (TRY_LATER, or naming an id) are the owner's;
+		 * any other error ends the link. */
+		if (env->error->code == ROGATORY__V1__ERROR_CODE__ERROR_CODE_TRY_LATER ||
+		    env->error->message_id.len > 0) {
+			if (l->cb.frame != NULL)
+				l->cb.frame(l->owner, l, env);
+			return;
+		}
+		link_on_error(l, env->error);
+		return;
+	default:
+		if (l->cb.frame != NULL)
+			l->cb.frame(l->owner, l, env);
+		else
+			link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, "unexpected frame");
+		return;
+	}
+}
+
+static void
+link_on_error(struct link *l, const Rogatory__V1__Error *e)
+{
+	char why[1200];
+	snprintf(why, sizeof(why), "peer sent error %s: %.*s", wire_error_code_name(e->code),
+	    (int)e->text.len, (const char *)e->text.data);
+	link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED, why);
+}
+
+static void
+link_on_hello(struct link *l, const Rogatory__V1__Hello *h)
+{
+	char why[300];
+	if (h->authority_id.len != strlen(l->peer_id) ||
+	    memcmp(h->authority_id.data, l->peer_id, h->authority_id.len) != 0) {
+		snprintf(why, sizeof(why), "bad hello: names %.*s but the certificate names %s",
+		    (int)h->authority_id.len, (const char *)h->authority_id.data, l->peer_id);
+		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_WRONG_IDENTITY, why);
+		return;
+	}
+	uint32_t lo = h->min_version > PROTOCOL_VERSION_MIN ? h->min_version : PROTOCOL_VERSION_MIN;
+	uint32_t hi = h->max_version < PROTOCOL_VERSION_MAX ? h->max_version : PROTOCOL_VERSION_MAX;
+	if (lo > hi) {
+		snprintf(why, sizeof(why),
+		    "no common version: peer speaks %u..%u, we speak %u..%u", h->min_version,
+		    h->max_version, PROTOCOL_VERSION_MIN, PROTOCOL_VERSION_MAX);
+		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_NO_COMMON_VERSION, why);
+		return;
+	}
+	int64_t skew = h->time_ms - link_wall_ms();
+	if (skew > LINK_SKEW_WARN_MS || skew < -LINK_SKEW_WARN_MS)
+		log_warn("link %s: clock of %s differs from ours by %+.1f s (Hello time); "
+		         "check NTP on both sides",
+		    l->remote, l->peer_id, (double)skew / 1000.0);
+	l->peer_window = h->window;
+	l->peer_max_message_size = h->max_message_size;
+	l->peer_crl_number = h->crl_number;
+	/* We never send a frame above the peer's limit. */
+	l->peer_max_frame = h->max_frame;
+	l->state = LINK_READY;
+	evtimer_del(l->hs_timer);
+	struct timeval tv;
+	uint64_t tick = l->p.keepalive_ms / 2;
+	ms_to_tv(tick < 100 ? 100 : tick, &tv);
+	event_add(l->tick_timer, &tv);
+	log_info("link %s %s: up (%s, %s, protocol %u)",
+	    l->dir == LINK_OUTBOUND ? "to" : "from", l->peer_id, l->remote, l->subject, hi);
+	if (l->cb.ready != NULL)
+		l->cb.ready(l->owner, l);
+}
+
+void
+link_close(struct link *l, Rogatory__V1__ErrorCode code, const char *reason)
+{
+	if (l->state == LINK_CLOSING || l->finished)
+		return;
+	snprintf(l->reason, sizeof(l->reason), "%s", reason);
+	if (code != ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED && l->tls_done) {
+		Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+		Rogatory__V1__Error e = ROGATORY__V1__ERROR__INIT;
+		e.code = code;
+		e.text.data = (uint8_t *)reason;
+		e.text.len = strnlen(reason, WIRE_TEXT_MAX);
+		env.msg_case = ROGATORY__V1__ENVELOPE__MSG_ERROR;
+		env.error = &e;
+		link_write(l, &env);
+	}
+	l->state = LINK_CLOSING;
+	evtimer_del(l->hs_timer);
+	event_del(l->tick_timer);
+	bufferevent_disable(l->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(l->bev)) == 0) {
+		link_finish(l);
+		return;
+	}
+	/* Flush the Error frame, but never wait on a peer that stopped reading. */
+	bufferevent_setcb(l->bev, link_read_cb, link_write_cb, link_event_cb, l);
+	struct timeval tv;
+	ms_to_tv(LINK_CLOSE_GRACE_MS, &tv);
+	evtimer_add(l->grace_timer, &tv);
+}
+
+static void
+link_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct link *l = arg;
+	if (l->state == LINK_CLOSING && !l->finished &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		link_finish(l);
+}
+
+static void
+link_grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct link *l = arg;
+	l->dirty = true;
+	link_finish(l);
+}
+
+static void
+link_finish(struct link *l)
+{
+	if (l->finished)
+		return;
+	l->finished = true;
+	l->state = LINK_CLOSING;
+	evtimer_del(l->hs_timer);
+	event_del(l->tick_timer);
+	evtimer_del(l->grace_timer);
+	if (l->tls_done && !l->dirty) {
+		/* close_notify, written straight to the socket (output is drained). */
+		SSL_shutdown(bufferevent_openssl_get_ssl(l->bev));
+	}
+	ERR_clear_error();
+	if (l->authenticated) {
+		log_info("link %s %s closed (%s, %s): %s", l->dir == LINK_OUTBOUND ? "to" : "from",
+		    l->peer_id, l->remote, l->subject, l->reason);
+	} else if (l->dir == LINK_OUTBOUND) {
+		log_warn("link to %s (%s) failed: %s; certificate subject %s",
+		    l->expected_id, l->remote, l->reason, l->subject);
+	} else {
+		/* A stranger can cause these at will: diagnostics, rate-limited. */
+		log_ratelimited(1, "refused connection from %s (certificate subject %s): %s",
+		    l->remote, l->subject, l->reason);
+	}
+	if (l->cb.closed != NULL)
+		l->cb.closed(l->owner, l, l->authenticated, l->reason);
+	bufferevent_free(l->bev);
+	l->bev = NULL;
+	/* Free the struct from the loop, after every caller up the stack returned. */
+	event_base_once(l->base, -1, EV_TIMEOUT, link_reap_cb, l, NULL);
+}
+
+static void
+link_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct link *l = arg;
+	if (l->hs_timer)
+		event_free(l->hs_timer);
+	if (l->tick_timer)
+		event_free(l->tick_timer);
+	if (l->grace_timer)
+		event_free(l->grace_timer);
+	free(l);
+}
+
+static void
+link_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct link *l = arg;
+	char why[128];
+	snprintf(why, sizeof(why), "%s not completed within handshake_timeout (%llu ms)",
+	    l->tls_done ? "Hello exchange" : "TLS handshake",
+	    (unsigned long long)l->p.handshake_timeout_ms);
+	l->dirty = !l->tls_done;
+	link_close(l, l->tls_done ? ROGATORY__V1__ERROR_CODE__ERROR_CODE_BAD_HELLO
+	                          : ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED,
+	    why);
+}
+
+static void
+link_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct link *l = arg;
+	uint64_t now = link_now_ms();
+	if (now - l->last_rx_ms >= l->p.dead_after_ms) {
+		char why[128];
+		snprintf(why, sizeof(why), "nothing received for %llu ms (dead_after)",
+		    (unsigned long long)(now - l->last_rx_ms));
+		l->dirty = true;
+		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED, why);
+		return;
+	}
+	if (link_wall_ms() / 1000 > (int64_t)l->peer_not_after) {
+		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_CERTIFICATE,
+		    "peer certificate expired while linked");
+		return;
+	}
+	if (now - l->last_tx_ms >= l->p.keepalive_ms) {
+		Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+		Rogatory__V1__Ping ping = ROGATORY__V1__PING__INIT;
+		ping.nonce = ++l->ping_nonce;
+		env.msg_case = ROGATORY__V1__ENVELOPE__MSG_PING;
+		env.ping = &ping;
+		link_write(l, &env);
+	}
+}
+
+void
+link_set_reading(struct link *l, bool on)
+{
+	if (l->state == LINK_CLOSING)
+		return;
+	if (on) {
+		bufferevent_enable(l->bev, EV_READ);
+		/* Frames already buffered would otherwise wait for the next byte. */
+		if (evbuffer_get_length(bufferevent_get_input(l->bev)) > 0)
+			bufferevent_trigger(l->bev, EV_READ, BEV_OPT_DEFER_CALLBACKS);
+	} else {
+		bufferevent_disable(l->bev, EV_READ);
+	}
+}
+
+enum link_state
+link_state(const struct link *l)
+{
+	return l->state;
+}
+
+enum link_dir
+link_dir(const struct link *l)
+{
+	return l->dir;
+}
+
+bool
+link_authenticated(const struct link *l)
+{
+	return l->authenticated;
+}
+
+const char *
+link_peer_id(const struct link *l)
+{
+	return l->authenticated ? l->peer_id : "";
+}
+
+const char *
+link_subject(const struct link *l)
+{
+	return l->subject;
+}
+
+const char *
+link_remote(const struct link *l)
+{
+	return l->remote;
+}
+
+time_t
+link_peer_not_after(const struct link *l)
+{
+	return l->peer_not_after;
+}
+
+uint32_t
+link_peer_window(const struct link *l)
+{
+	return l->peer_window;
+}
+
+uint64_t
+link_peer_max_message_size(const struct link *l)
+{
+	return l->peer_max_message_size;
+}
+
+uint64_t
+link_peer_crl_number(const struct link *l)
+{
+	return l->peer_crl_number;
+}
+
+size_t
+link_output_pending(const struct link *l)
+{
+	return l->bev ? evbuffer_get_length(bufferevent_get_output(l->bev)) : 0;
+}
+
+uint64_t
+link_created_ms(const struct link *l)
+{
+	return l->created_ms;
+}
+
+void *
+link_owner_data(const struct link *l)
+{
+	return l->odata;
+}
+
+void
+link_set_owner_data(struct link *l, void *data)
+{
+	l->odata = data;
+}

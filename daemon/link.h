@@ -1,0 +1,106 @@
+/*
+ * link: one authenticated connection between two daemons, dialed or accepted.
+ * States: connecting -> handshaking -> hello -> ready -> closing. The peer's identity
+ * comes from its certificate's SAN URI only; no application byte is written before it
+ * is checked (outbound: it must be the id we dialed; inbound: the owner's authorize
+ * callback decides, e.g. "is it in the directory"). Frames are bounded by max_frame
+ * before they are buffered. A link frees itself after its closed callback ran.
+ */
+#ifndef ROGATORY_LINK_H
+#define ROGATORY_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "text.h"
+#include "wire.h"
+
+struct event_base;
+struct evdns_base;
+struct tls;
+struct link;
+
+enum link_state {
+	LINK_CONNECTING,
+	LINK_HANDSHAKING,
+	LINK_HELLO,
+	LINK_READY,
+	LINK_CLOSING,
+};
+
+enum link_dir { LINK_OUTBOUND, LINK_INBOUND };
+
+struct link_params {
+	uint64_t handshake_timeout_ms; /* TLS handshake + Hello exchange */
+	uint64_t keepalive_ms;         /* Ping when idle this long */
+	uint64_t dead_after_ms;        /* close when nothing was received this long */
+	uint32_t max_frame;            /* inbound frame limit */
+	/* What our Hello says. */
+	const char *our_id;
+	uint32_t window;
+	uint64_t max_message_size;
+	uint64_t crl_number;
+};
+
+struct link_callbacks {
+	/* Inbound only, after the handshake: may this authority connect? 0 yes; -1 no,
+	 * with *code and why filled (the link sends an Error and closes). */
+	int (*authorize)(void *owner, struct link *l, const char *peer_id,
+	    Rogatory__V1__ErrorCode *code, char *why, size_t whylen);
+	/* Hello exchanged both ways: the link is ready for application frames. */
+	void (*ready)(void *owner, struct link *l);
+	/* An application frame on a ready link (not Hello/Ping/Pong). env is freed after
+	 * the call returns. */
+	void (*frame)(void *owner, struct link *l, const Rogatory__V1__Envelope *env);
+	/* The link is gone. authenticated: it had passed the certificate check. */
+	void (*closed)(void *owner, struct link *l, bool authenticated, const char *reason);
+};
+
+/* Dials host:port expecting authority expected_id. NULL + err on immediate failure;
+ * later failures arrive through closed. */
+struct link *link_dial(struct event_base *base, struct evdns_base *dns, struct tls *tls,
+    const char *host, const char *port, const char *expected_id,
+    const struct link_params *p, const struct link_callbacks *cb, void *owner, char *err,
+    size_t errlen);
+
+/* Takes over an accepted fd. NULL + err on failure (fd is closed then). */
+struct link *link_accept(struct event_base *base, struct tls *tls, int fd,
+    const struct sockaddr *sa, socklen_t salen, const struct link_params *p,
+    const struct link_callbacks *cb, void *owner, char *err, size_t errlen);
+
+/* Sends one frame (ready links). -1 when the link is closing or the frame is too large. */
+int link_send(struct link *l, const Rogatory__V1__Envelope *env);
+
+/* Closes: sends an Error frame first when code is not UNSPECIFIED and the handshake is
+ * done, flushes, sends close_notify. reason goes to the log and the closed callback. */
+void link_close(struct link *l, Rogatory__V1__ErrorCode code, const char *reason);
+
+/* Stops / resumes reading (backpressure from the store). */
+void link_set_reading(struct link *l, bool on);
+
+enum link_state link_state(const struct link *l);
+enum link_dir link_dir(const struct link *l);
+bool link_authenticated(const struct link *l);
+const char *link_peer_id(const struct link *l);   /* "" before the handshake */
+const char *link_subject(const struct link *l);   /* peer certificate subject */
+const char *link_remote(const struct link *l);    /* "127.0.0.1:4711" */
+time_t link_peer_not_after(const struct link *l);
+/* The peer's Hello (ready links). */
+uint32_t link_peer_window(const struct link *l);
+uint64_t link_peer_max_message_size(const struct link *l);
+uint64_t link_peer_crl_number(const struct link *l);
+/* Bytes waiting in the output buffer. */
+size_t link_output_pending(const struct link *l);
+/* Monotonic ms of creation (the server evicts the oldest unauthenticated link). */
+uint64_t link_created_ms(const struct link *l);
+void *link_owner_data(const struct link *l);
+void link_set_owner_data(struct link *l, void *data);
+
+/* Monotonic and wall clocks in ms. */
+uint64_t link_now_ms(void);
+int64_t link_wall_ms(void);
+
+#endif

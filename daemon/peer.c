@@ -1,0 +1,576 @@
+/*
+ * peer: per-authority link bookkeeping. It must never admit an inbound link from an
+ * authority outside the directory, never let unauthenticated connections grow past
+ * max_unauthenticated, and never let one dead peer delay another (each has its own
+ * backoff timer). Errors here are per link and logged by link; nothing is fatal.
+ */
+#include "peer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "directory.h"
+#include "link.h"
+#include "log.h"
+#include "rogatoryd.h"
+
+#define PEER_DEFAULT_WINDOW 64
+#define PEER_DEFAULT_MAX_MESSAGE (64ull << 20)
+
+struct peer;
+
+/* Owner data of every link: which peer it belongs to (NULL while unauthenticated). */
+struct plink {
+	struct link *link;
+	struct peer *peer;
+	struct peers *ps;
+	struct plink *next;
+	struct plink *prev;
+};
+
+struct peer {
+	struct peers *ps;
+	char id[AUTHORITY_ID_MAX + 1];
+	char *name;
+	char *address;
+	char *host;
+	char *port;
+	bool removed;
+	bool wanted;          /* dial (again) until a link is up */
+	struct plink *links;  /* this peer's links, both directions */
+	unsigned nlinks;
+	struct plink *dialing; /* our outbound link while it is being set up or is up */
+	unsigned attempts;     /* failed dials since the last success */
+	struct event *retry;
+	uint64_t retry_at_ms;
+	int64_t last_contact_ms;
+	char last_error[300];
+	time_t cert_not_after;
+	struct peer *next;
+};
+
+struct peers {
+	struct rogatoryd *d;
+	struct peer *list;
+	size_t n;
+	struct plink *pending; /* inbound, not yet authenticated */
+	unsigned npending;
+};
+
+static void peer_link_attach(struct peer *p, struct plink *pl);
+static void peer_link_detach(struct plink *pl);
+static void pending_remove(struct peers *ps, struct plink *pl);
+static struct peer *peer_find(const struct peers *ps, const char *id);
+static struct peer *peer_add(struct peers *ps, const struct authority *a);
+static void peer_free(struct peer *p);
+static void peer_dial(struct peer *p);
+static void peer_schedule_retry(struct peer *p);
+static void peer_retry_cb(evutil_socket_t fd, short what, void *arg);
+static void link_params_from(const struct rogatoryd *d, struct link_params *lp);
+static int cb_authorize(void *owner, struct link *l, const char *peer_id,
+    Rogatory__V1__ErrorCode *code, char *why, size_t whylen);
+static void cb_ready(void *owner, struct link *l);
+static void cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env);
+static void cb_closed(void *owner, struct link *l, bool authenticated, const char *reason);
+
+static const struct link_callbacks peer_link_cbs = {
+	.authorize = cb_authorize,
+	.ready = cb_ready,
+	.frame = cb_frame,
+	.closed = cb_closed,
+};
+
+const char *
+peer_state_name(enum peer_state s)
+{
+	switch (s) {
+	case PEER_IDLE:
+		return "idle";
+	case PEER_CONNECTING:
+		return "connecting";
+	case PEER_UP:
+		return "up";
+	case PEER_BACKOFF:
+		return "backoff";
+	}
+	return "unknown";
+}
+
+struct peers *
+peers_new(struct rogatoryd *d)
+{
+	struct peers *ps = calloc(1, sizeof(*ps));
+	if (ps == NULL)
+		return NULL;
+	ps->d = d;
+	peers_sync(ps, d->cfg->directory);
+	return ps;
+}
+
+static void
+peer_free(struct peer *p)
+{
+	if (p->retry != NULL)
+		event_free(p->retry);
+	free(p->name);
+	free(p->address);
+	free(p->host);
+	free(p->port);
+	free(p);
+}
+
+void
+peers_free(struct peers *ps)
+{
+	if (ps == NULL)
+		return;
+	/* Links still open hold pointers to their plink; the caller closes them first
+	 * (peers_close_all) and lets the loop run them down. */
+	struct peer *p = ps->list;
+	while (p != NULL) {
+		struct peer *next = p->next;
+		for (struct plink *pl = p->links; pl != NULL; pl = pl->next)
+			pl->peer = NULL;
+		peer_free(p);
+		p = next;
+	}
+	for (struct plink *pl = ps->pending; pl != NULL; pl = pl->next)
+		pl->ps = NULL;
+	free(ps);
+}
+
+static struct peer *
+peer_find(const struct peers *ps, const char *id)
+{
+	for (struct peer *p = ps->list; p != NULL; p = p->next)
+		if (!p->removed && strcmp(p->id, id) == 0)
+			return p;
+	return NULL;
+}
+
+static struct peer *
+peer_add(struct peers *ps, const struct authority *a)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		fatal("out of memory");
+	p->ps = ps;
+	snprintf(p->id, sizeof(p->id), "%s", a->id);
+	p->retry = evtimer_new(ps->d->base, peer_retry_cb, p);
+	if (p->retry == NULL)
+		fatal("out of memory");
+	/* Append, so listing order follows the directory. */
+	struct peer **tail = &ps->list;
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail = p;
+	ps->n++;
+	return p;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *r = strdup(s ? s : "");
+	if (r == NULL)
+		fatal("out of memory");
+	return r;
+}
+
+void
+peers_sync(struct peers *ps, const struct directory *dir)
+{
+	for (struct peer *p = ps->list; p != NULL; p = p->next) {
+		if (p->removed || directory_find(dir, p->id) != NULL)
+			continue;
+		p->removed = true;
+		p->wanted = false;
+		evtimer_del(p->retry);
+		log_notice("authority %s was removed from the directory; closing its links", p->id);
+		for (struct plink *pl = p->links; pl != NULL; pl = pl->next)
+			link_close(pl->link, ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_AUTHORITY,
+			    "authority removed from the directory");
+	}
+	for (size_t i = 0; i < dir->n; i++) {
+		const struct authority *a = &dir->authorities[i];
+		if (strcmp(a->id, ps->d->cfg->authority_id) == 0)
+			continue;
+		struct peer *p = peer_find(ps, a->id);
+		if (p == NULL)
+			p = peer_add(ps, a);
+		free(p->name);
+		free(p->address);
+		free(p->host);
+		free(p->port);
+		p->name = xstrdup(a->name);
+		p->address = xstrdup(a->address);
+		p->host = xstrdup(a->host);
+		p->port = xstrdup(a->port);
+	}
+	/* Drop removed peers whose links are all gone. */
+	struct peer **pp = &ps->list;
+	while (*pp != NULL) {
+		struct peer *p = *pp;
+		if (p->removed && p->nlinks == 0) {
+			*pp = p->next;
+			ps->n--;
+			peer_free(p);
+		} else {
+			pp = &p->next;
+		}
+	}
+}
+
+void
+peers_recheck(struct peers *ps)
+{
+	time_t now = time(NULL);
+	for (struct peer *p = ps->list; p != NULL; p = p->next)
+		for (struct plink *pl = p->links; pl != NULL; pl = pl->next)
+			if (link_authenticated(pl->link) && link_peer_not_after(pl->link) < now)
+				link_close(pl->link, ROGATORY__V1__ERROR_CODE__ERROR_CODE_CERTIFICATE,
+				    "peer certificate expired while linked");
+}
+
+static void
+link_params_from(const struct rogatoryd *d, struct link_params *lp)
+{
+	const struct config *c = d->cfg;
+	memset(lp, 0, sizeof(*lp));
+	lp->handshake_timeout_ms = c->handshake_timeout_ms;
+	lp->keepalive_ms = c->keepalive_ms;
+	lp->dead_after_ms = c->dead_after_ms;
+	lp->max_frame = c->max_frame;
+	lp->our_id = c->authority_id;
+	lp->window = PEER_DEFAULT_WINDOW;
+	lp->max_message_size = PEER_DEFAULT_MAX_MESSAGE;
+	lp->crl_number = 0;
+}
+
+void
+peers_accept(struct peers *ps, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	struct rogatoryd *d = ps->d;
+	if (ps->npending >= d->cfg->max_unauthenticated && ps->pending != NULL) {
+		/* The list is newest first: the oldest is at the tail. */
+		struct plink *old = ps->pending;
+		while (old->next != NULL)
+			old = old->next;
+		link_close(old->link, ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED,
+		    "evicted: too many unauthenticated connections (max_unauthenticated)");
+	}
+	struct plink *pl = calloc(1, sizeof(*pl));
+	if (pl == NULL) {
+		close(fd);
+		log_ratelimited(2, "out of memory accepting a connection");
+		return;
+	}
+	struct link_params lp;
+	link_params_from(d, &lp);
+	char err[256];
+	pl->ps = ps;
+	pl->link = link_accept(d->base, d->tls, fd, sa, salen, &lp, &peer_link_cbs, pl, err,
+	    sizeof(err));
+	if (pl->link == NULL) {
+		log_ratelimited(2, "cannot accept a connection: %s", err);
+		free(pl);
+		return;
+	}
+	pl->next = ps->pending;
+	if (ps->pending != NULL)
+		ps->pending->prev = pl;
+	ps->pending = pl;
+	ps->npending++;
+}
+
+static void
+pending_remove(struct peers *ps, struct plink *pl)
+{
+	if (pl->prev != NULL)
+		pl->prev->next = pl->next;
+	else
+		ps->pending = pl->next;
+	if (pl->next != NULL)
+		pl->next->prev = pl->prev;
+	pl->next = pl->prev = NULL;
+	ps->npending--;
+}
+
+static void
+peer_link_attach(struct peer *p, struct plink *pl)
+{
+	pl->peer = p;
+	pl->prev = NULL;
+	pl->next = p->links;
+	if (p->links != NULL)
+		p->links->prev = pl;
+	p->links = pl;
+	p->nlinks++;
+}
+
+static void
+peer_link_detach(struct plink *pl)
+{
+	struct peer *p = pl->peer;
+	if (pl->prev != NULL)
+		pl->prev->next = pl->next;
+	else
+		p->links = pl->next;
+	if (pl->next != NULL)
+		pl->next->prev = pl->prev;
+	p->nlinks--;
+	if (p->dialing == pl)
+		p->dialing = NULL;
+	pl->peer = NULL;
+}
+
+static int
+cb_authorize(void *owner, struct link *l, const char *peer_id, Rogatory__V1__ErrorCode *code,
+    char *why, size_t whylen)
+{
+	(void)l;
+	struct plink *pl = owner;
+	struct peers *ps = pl->ps;
+	struct peer *p = ps ? peer_find(ps, peer_id) : NULL;
+	if (p == NULL) {
+		*code = ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_AUTHORITY;
+		snprintf(why, whylen, "unknown authority: %s is not in our directory", peer_id);
+		return -1;
+	}
+	pending_remove(ps, pl);
+	peer_link_attach(p, pl);
+	return 0;
+}
+
+static void
+cb_ready(void *owner, struct link *l)
+{
+	struct plink *pl = owner;
+	struct peer *p = pl->peer;
+	if (p == NULL)
+		return;
+	p->last_contact_ms = link_wall_ms();
+	p->cert_not_after = link_peer_not_after(l);
+	p->last_error[0] = '\0';
+	if (link_dir(l) == LINK_OUTBOUND) {
+		p->attempts = 0;
+		p->wanted = false;
+		evtimer_del(p->retry);
+	}
+}
+
+static void
+cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env)
+{
+	struct plink *pl = owner;
+	if (pl->peer != NULL)
+		pl->peer->last_contact_ms = link_wall_ms();
+	/* Transfers, receipts and CRLs are handled by the modules that land with them;
+	 * until then the frame is refused so the peer knows it was not taken. */
+	char why[96];
+	snprintf(why, sizeof(why), "frame type %d not accepted by this daemon version",
+	    (int)env->msg_case);
+	link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, why);
+}
+
+static void
+cb_closed(void *owner, struct link *l, bool authenticated, const char *reason)
+{
+	(void)authenticated;
+	struct plink *pl = owner;
+	struct peer *p = pl->peer;
+	if (p == NULL) {
+		if (pl->ps != NULL && link_dir(l) == LINK_INBOUND)
+			pending_remove(pl->ps, pl);
+		free(pl);
+		return;
+	}
+	bool was_dial = p->dialing == pl;
+	snprintf(p->last_error, sizeof(p->last_error), "%s", reason);
+	if (link_authenticated(l))
+		p->last_contact_ms = link_wall_ms();
+	peer_link_detach(pl);
+	free(pl);
+	if (p->removed) {
+		if (p->nlinks == 0)
+			peers_sync(p->ps, p->ps->d->cfg->directory);
+		return;
+	}
+	if (was_dial && p->wanted && !p->ps->d->stopping) {
+		p->attempts++;
+		peer_schedule_retry(p);
+	}
+}
+
+static void
+peer_schedule_retry(struct peer *p)
+{
+	const struct config *c = p->ps->d->cfg;
+	uint64_t delay = c->retry_min_ms;
+	for (unsigned i = 1; i < p->attempts && delay < c->retry_max_ms; i++)
+		delay *= 2;
+	if (delay > c->retry_max_ms)
+		delay = c->retry_max_ms;
+	/* Jitter: a random point in [delay/2, delay], never below retry_min, so peers
+	 * that failed together do not come back together. */
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)link_now_ms();
+	uint64_t half = delay / 2;
+	delay = half + (half ? (uint64_t)r % (half + 1) : 0);
+	if (delay < c->retry_min_ms)
+		delay = c->retry_min_ms;
+	struct timeval tv = {.tv_sec = (time_t)(delay / 1000),
+	    .tv_usec = (suseconds_t)((delay % 1000) * 1000)};
+	p->retry_at_ms = link_now_ms() + delay;
+	evtimer_add(p->retry, &tv);
+	log_info("peer %s: next dial in %.1f s (attempt %u)", p->id, (double)delay / 1000.0,
+	    p->attempts + 1);
+}
+
+static void
+peer_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct peer *p = arg;
+	if (p->wanted && p->dialing == NULL)
+		peer_dial(p);
+}
+
+static void
+peer_dial(struct peer *p)
+{
+	struct rogatoryd *d = p->ps->d;
+	struct plink *pl = calloc(1, sizeof(*pl));
+	if (pl == NULL)
+		fatal("out of memory");
+	struct link_params lp;
+	link_params_from(d, &lp);
+	char err[256];
+	pl->ps = p->ps;
+	pl->link = link_dial(d->base, d->dns, d->tls, p->host, p->port, p->id, &lp,
+	    &peer_link_cbs, pl, err, sizeof(err));
+	if (pl->link == NULL) {
+		free(pl);
+		snprintf(p->last_error, sizeof(p->last_error), "%s", err);
+		log_warn("peer %s: %s", p->id, err);
+		p->attempts++;
+		peer_schedule_retry(p);
+		return;
+	}
+	peer_link_attach(p, pl);
+	p->dialing = pl;
+	log_debug("peer %s: dialing %s", p->id, p->address);
+}
+
+int
+peers_connect(struct peers *ps, const char *id, char *err, size_t errlen)
+{
+	if (strcmp(id, ps->d->cfg->authority_id) == 0)
+		return err_set(err, errlen, "%s is this authority", id);
+	struct peer *p = peer_find(ps, id);
+	if (p == NULL)
+		return err_set(err, errlen, "unknown authority %s (not in the directory)", id);
+	p->wanted = true;
+	if (p->dialing != NULL)
+		return 0;
+	evtimer_del(p->retry);
+	peer_dial(p);
+	return 0;
+}
+
+void
+peers_close_all(struct peers *ps, const char *reason)
+{
+	for (struct peer *p = ps->list; p != NULL; p = p->next) {
+		p->wanted = false;
+		evtimer_del(p->retry);
+		for (struct plink *pl = p->links; pl != NULL; pl = pl->next)
+			link_close(pl->link, ROGATORY__V1__ERROR_CODE__ERROR_CODE_SHUTTING_DOWN, reason);
+	}
+	for (struct plink *pl = ps->pending; pl != NULL; pl = pl->next)
+		link_close(pl->link, ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED, reason);
+}
+
+size_t
+peers_count(const struct peers *ps)
+{
+	size_t n = 0;
+	for (struct peer *p = ps->list; p != NULL; p = p->next)
+		if (!p->removed)
+			n++;
+	return n;
+}
+
+static unsigned
+peer_links_up(const struct peer *p)
+{
+	unsigned n = 0;
+	for (const struct plink *pl = p->links; pl != NULL; pl = pl->next)
+		if (link_state(pl->link) == LINK_READY)
+			n++;
+	return n;
+}
+
+void
+peers_info(const struct peers *ps, size_t i, struct peer_info *out)
+{
+	const struct peer *p = ps->list;
+	for (; p != NULL; p = p->next) {
+		if (p->removed)
+			continue;
+		if (i-- == 0)
+			break;
+	}
+	memset(out, 0, sizeof(*out));
+	if (p == NULL)
+		return;
+	out->id = p->id;
+	out->name = p->name;
+	out->address = p->address;
+	out->links_up = peer_links_up(p);
+	out->last_contact_ms = p->last_contact_ms;
+	out->last_error = p->last_error;
+	out->cert_not_after = p->cert_not_after;
+	if (out->links_up > 0)
+		out->state = PEER_UP;
+	else if (p->dialing != NULL)
+		out->state = PEER_CONNECTING;
+	else if (evtimer_pending(p->retry, NULL)) {
+		out->state = PEER_BACKOFF;
+		uint64_t now = link_now_ms();
+		out->retry_in_ms = p->retry_at_ms > now ? p->retry_at_ms - now : 0;
+	} else
+		out->state = PEER_IDLE;
+}
+
+unsigned
+peers_links_up(const struct peers *ps)
+{
+	unsigned n = 0;
+	for (const struct peer *p = ps->list; p != NULL; p = p->next)
+		n += peer_links_up(p);
+	return n;
+}
+
+unsigned
+peers_links_open(const struct peers *ps)
+{
+	unsigned n = ps->npending;
+	for (const struct peer *p = ps->list; p != NULL; p = p->next)
+		n += p->nlinks;
+	return n;
+}
+
+unsigned
+peers_unauthenticated(const struct peers *ps)
+{
+	return ps->npending;
+}

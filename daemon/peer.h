@@ -1,0 +1,61 @@
+/*
+ * peer: the authorities of the directory as seen from here, and every link to them.
+ * It dials when asked (operator or outbound work), retries with exponential backoff and
+ * jitter between retry_min and retry_max, admits inbound links only for authorities of
+ * the directory, and bounds connections that have not authenticated yet.
+ */
+#ifndef ROGATORY_PEER_H
+#define ROGATORY_PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+struct rogatoryd;
+struct directory;
+struct peers;
+
+enum peer_state { PEER_IDLE, PEER_CONNECTING, PEER_UP, PEER_BACKOFF };
+
+/* A snapshot for status output; strings valid until the next call into peers. */
+struct peer_info {
+	const char *id;
+	const char *name;
+	const char *address;
+	enum peer_state state;
+	unsigned links_up;          /* ready links, both directions */
+	int64_t last_contact_ms;    /* wall clock; 0 = never */
+	const char *last_error;     /* "" when none */
+	time_t cert_not_after;      /* 0 = not seen */
+	uint64_t retry_in_ms;       /* PEER_BACKOFF: time to the next dial */
+};
+
+struct peers *peers_new(struct rogatoryd *d);
+void peers_free(struct peers *ps);
+
+/* After a reload: adds new authorities, closes the links of removed ones. */
+void peers_sync(struct peers *ps, const struct directory *dir);
+/* Closes links whose peer certificate has expired (the links also check on their tick). */
+void peers_recheck(struct peers *ps);
+
+/* Takes an accepted connection (from server). Evicts the oldest unauthenticated link
+ * when max_unauthenticated is reached. */
+void peers_accept(struct peers *ps, int fd, const struct sockaddr *sa, socklen_t salen);
+
+/* Dial id now (operator "connect"). -1 + err when id is unknown or is ourselves. */
+int peers_connect(struct peers *ps, const char *id, char *err, size_t errlen);
+
+/* Closes every link (shutdown). */
+void peers_close_all(struct peers *ps, const char *reason);
+
+size_t peers_count(const struct peers *ps);
+void peers_info(const struct peers *ps, size_t i, struct peer_info *out);
+unsigned peers_links_up(const struct peers *ps);
+/* Links open (any state) and unauthenticated inbound links, for status and tests. */
+unsigned peers_links_open(const struct peers *ps);
+unsigned peers_unauthenticated(const struct peers *ps);
+const char *peer_state_name(enum peer_state s);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * rogatoryd: the daemon's context, passed to every module instead of globals. Only
+ * main.c creates it; modules read the fields they need and own their own pointers.
+ */
+#ifndef ROGATORY_ROGATORYD_H
+#define ROGATORY_ROGATORYD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+struct evdns_base;
+struct event;
+struct config;
+struct tls;
+struct peers;
+struct server;
+struct control;
+
+#define ROGATORY_VERSION "0.1.0"
+
+struct rogatoryd {
+	struct event_base *base;
+	struct evdns_base *dns;
+	struct config *cfg;         /* swapped by a successful reload */
+	struct tls *tls;            /* swapped by a successful reload; links keep theirs */
+	struct peers *peers;
+	struct server *server;
+	struct control *control;
+	bool foreground;
+	bool stopping;
+	int64_t started_wall_ms;
+	uint64_t started_mono_ms;
+	uint16_t listen_port;       /* the bound port */
+};
+
+#endif

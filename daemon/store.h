@@ -1,0 +1,217 @@
+/*
+ * store: the only module that speaks SQL. One SQLite file (<state_dir>/rogatory.db, WAL,
+ * synchronous=FULL) holds outbound and inbound messages with their signed documents and
+ * signed receipts (and the signers' certificates), the quarantine, and the event history.
+ *
+ * Writes never run on the event loop: store_submit() queues a write op for the store
+ * thread, which commits whatever has queued in ONE transaction (group commit; each op in
+ * its own SAVEPOINT so one bad op never fails its batch) and then hands every op back to
+ * the loop, where its completion callback runs (via event_active on a libevent event;
+ * evthread_use_pthreads() must have been called). Nothing may be acknowledged before its
+ * op's callback reported success: that is the durability rule of the whole daemon.
+ *
+ * Reads (paging the outbox, show, lists, events) run synchronously on the loop thread on
+ * a second, read-only connection; under WAL they never wait for the writer.
+ *
+ * Every event row gets a monotonic seq (INTEGER PRIMARY KEY) and a wall-clock µs
+ * timestamp, committed in the same transaction as the state change it records.
+ */
+#ifndef ROGATORY_STORE_H
+#define ROGATORY_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "text.h"
+
+struct event_base;
+struct store;
+
+#define STORE_HASH_LEN 32
+
+enum store_dir { STORE_OUT = 0, STORE_IN = 1 };
+
+/* Message states (text in the database and in JSON is the lower-case name). */
+enum store_state {
+	STORE_QUEUED,       /* out: committed, not yet transmitted */
+	STORE_SENDING,      /* out: transmission recorded, receipt awaited */
+	STORE_RETRYING,     /* out: waiting for next_attempt_us */
+	STORE_DELIVERED,    /* out: signed ACCEPTED receipt verified and stored */
+	STORE_REJECTED,     /* out: signed REJECTED receipt stored */
+	STORE_FAILED,       /* out: refused locally before any transmission */
+	STORE_EXPIRED,      /* out: expire_after passed, never transmitted */
+	STORE_UNCONFIRMED,  /* out: expire_after passed after >= 1 transmission */
+	STORE_CANCELLED,    /* out: cancelled by an operator before transmission */
+	STORE_RECEIVED,     /* in: stored with our receipt */
+	STORE_STATE_COUNT,
+};
+
+/* One message row. Blobs are owned by the struct when it comes from a read
+ * (free with store_msg_clear); when passed to a write op they are copied. */
+struct store_msg {
+	int64_t rowid;
+	enum store_dir dir;
+	char msg_id[UUID_TEXT_LEN + 1];
+	char sender[AUTHORITY_ID_MAX + 1];
+	char recipient[AUTHORITY_ID_MAX + 1];
+	int kind;                 /* Rogatory__V1__Kind value */
+	bool urgent;
+	enum store_state state;
+	uint32_t attempts;        /* transmissions so far (out) */
+	int64_t created_us;       /* wall clock µs: submission (out) / receipt (in) */
+	int64_t updated_us;
+	int64_t next_attempt_us;  /* out: earliest next transmission; 0 = now */
+	int64_t expire_at_us;     /* out: created + expire_after */
+	bool fetched;             /* in: operator fetched it */
+	uint8_t submit_hash[STORE_HASH_LEN];  /* out: hash of the submission (id-conflict) */
+	uint8_t payload_hash[STORE_HASH_LEN]; /* SHA-256 of the document body */
+	uint8_t *doc_body;        /* signed document: body, signature, signer cert (DER) */
+	size_t doc_body_len;
+	uint8_t *doc_sig;
+	size_t doc_sig_len;
+	uint8_t *doc_cert;
+	size_t doc_cert_len;
+	uint8_t *rcpt_body;       /* signed receipt, when there is one */
+	size_t rcpt_body_len;
+	uint8_t *rcpt_sig;
+	size_t rcpt_sig_len;
+	uint8_t *rcpt_cert;
+	size_t rcpt_cert_len;
+	char last_error[256];     /* "" when none */
+};
+
+/* One event (a row of the events table; one JSON line of the delivery log). */
+struct store_event {
+	int64_t seq;              /* assigned by the store at commit */
+	int64_t ts_us;            /* assigned by the store at commit (wall clock µs) */
+	char event[32];           /* "queued", "sent", "delivered", "received", "link-up", ... */
+	char msg_id[UUID_TEXT_LEN + 1]; /* "" for link events */
+	char peer[AUTHORITY_ID_MAX + 1];
+	enum store_dir dir;
+	char state[16];           /* state entered, "" for link events */
+	uint32_t attempt;
+	uint64_t bytes;
+	char reason[256];         /* "" when none */
+};
+
+/* What a write op does. */
+enum store_op_kind {
+	/* Insert an outbound message (state queued) + event "queued". If (sender, msg_id)
+	 * exists: same submit_hash → result STORE_R_EXISTS with the existing row in
+	 * op->msg (no event); different → STORE_R_CONFLICT (no change). */
+	STORE_OP_SUBMIT,
+	/* Insert an inbound message with our receipt (state received) + event "received".
+	 * If (sender, msg_id) exists: same payload_hash → STORE_R_EXISTS and op->msg gets
+	 * the stored receipt blobs (event "duplicate"); different → STORE_R_CONFLICT (event
+	 * "refused-id-conflict"). */
+	STORE_OP_RECEIVE,
+	/* Update an existing message (matched by dir, sender, msg_id) to op->msg.state with
+	 * the fields listed in op->set, + op->event. STORE_R_NOT_FOUND when no such row;
+	 * STORE_R_STALE when op->expect_state_mask does not contain the current state
+	 * (nothing changed). */
+	STORE_OP_UPDATE,
+	/* Keep a document aside with its reason (+ event "quarantined"). */
+	STORE_OP_QUARANTINE,
+	/* An event only (link-up, link-down). */
+	STORE_OP_EVENT,
+	/* Records that the delivery log file holds every event up to op->log_seq. */
+	STORE_OP_LOG_MARK,
+};
+
+/* Fields STORE_OP_UPDATE sets besides state and updated_us. */
+enum {
+	STORE_SET_ATTEMPTS = 1 << 0,     /* attempts = msg.attempts */
+	STORE_SET_NEXT_ATTEMPT = 1 << 1, /* next_attempt_us */
+	STORE_SET_RECEIPT = 1 << 2,      /* rcpt_body/sig/cert */
+	STORE_SET_LAST_ERROR = 1 << 3,   /* last_error */
+	STORE_SET_FETCHED = 1 << 4,      /* fetched */
+	STORE_SET_DOCUMENT = 1 << 5,     /* doc_body/sig/cert (re-signed after renewal) */
+};
+
+enum store_result {
+	STORE_R_OK = 0,
+	STORE_R_EXISTS,
+	STORE_R_CONFLICT,
+	STORE_R_NOT_FOUND,
+	STORE_R_STALE,
+	STORE_R_FULL,      /* SQLITE_FULL: [store] max_size or the disk */
+	STORE_R_ERROR,     /* anything else; op->error says what */
+};
+
+struct store_op;
+typedef void (*store_done_fn)(struct store_op *op, void *arg);
+
+struct store_op {
+	enum store_op_kind kind;
+	struct store_msg msg;         /* the message (in: what to write; out: what is stored) */
+	unsigned set;                 /* STORE_OP_UPDATE: STORE_SET_* */
+	unsigned expect_state_mask;   /* STORE_OP_UPDATE: bit (1u << state) allowed; 0 = any */
+	bool has_event;
+	struct store_event event;     /* written with the change; seq/ts filled at commit */
+	char reason[256];             /* STORE_OP_QUARANTINE */
+	int64_t log_seq;              /* STORE_OP_LOG_MARK */
+	/* Filled by the store thread: */
+	enum store_result result;
+	char error[256];
+	/* Completion, run on the loop thread after the batch committed (or failed). */
+	store_done_fn done;
+	void *arg;
+	struct store_op *next;        /* internal */
+};
+
+/*
+ * Opens (creating when missing, with umask 077 in effect) <state_dir>/rogatory.db,
+ * migrates an older schema, runs PRAGMA quick_check, refuses a database of a newer schema
+ * version or a corrupt one with a clear message (never overwriting it), sets
+ * max_page_count from max_size (0 = no limit), and starts the store thread. Completions
+ * run on base. -1 + err.
+ */
+int store_open(const char *state_dir, uint64_t max_size, struct event_base *base,
+    struct store **out, char *err, size_t errlen);
+/* Drains the queue (every queued op is committed and completed), stops the thread,
+ * closes. */
+void store_close(struct store *s);
+/* Applies a new max_size (reload); 0 = no limit. */
+void store_set_max_size(struct store *s, uint64_t max_size);
+
+/* Queues op (the caller keeps it alive until done runs). Never blocks on the disk. */
+void store_submit(struct store *s, struct store_op *op);
+/* Ops queued or being committed, for backpressure (links stop reading above a bound). */
+size_t store_pending(const struct store *s);
+
+/* ---- reads (loop thread) ---- */
+
+/* Outbound messages to peer in states queued or retrying with next_attempt_us <= now_us,
+ * urgent first, then oldest first; at most max, after the cursor (rowid, exclusive; 0 at
+ * the start). Blobs included. Returns the count (0..max) or -1. */
+int store_outbox_page(struct store *s, const char *peer, int64_t now_us, int64_t after_rowid,
+    struct store_msg *out, int max);
+/* Peers that have outbound messages in queued, retrying, sending or unconfirmed, and the
+ * earliest next_attempt_us among their retrying ones; calls fn per peer. -1 on error. */
+int store_outbox_peers(struct store *s,
+    void (*fn)(void *arg, const char *peer, int64_t earliest_us), void *arg);
+/* Outbound messages in a given state (e.g. sending at start-up: they may have left). */
+int store_list_state(struct store *s, enum store_state state, int64_t after_rowid,
+    struct store_msg *out, int max);
+/* One message. dir/sender/msg_id select; blobs included. 0, 1 when not found, -1. */
+int store_get(struct store *s, enum store_dir dir, const char *sender, const char *msg_id,
+    struct store_msg *out);
+/* Messages for listing (no blobs), newest first, optionally only dir/only not final. */
+int store_list(struct store *s, enum store_dir dir, bool only_open, int64_t before_rowid,
+    struct store_msg *out, int max);
+/* Events with seq > after_seq, at most max, oldest first. Returns count or -1. */
+int store_events_since(struct store *s, int64_t after_seq, struct store_event *out, int max);
+/* Events of one message (show). */
+int store_events_of(struct store *s, const char *msg_id, struct store_event *out, int max);
+/* Highest seq written to the delivery log (STORE_OP_LOG_MARK), 0 when none. */
+int64_t store_log_mark(struct store *s);
+/* Highest event seq committed. */
+int64_t store_last_seq(struct store *s);
+
+void store_msg_clear(struct store_msg *m);
+const char *store_state_name(enum store_state s);
+int store_state_parse(const char *name, enum store_state *out);
+const char *store_result_name(enum store_result r);
+
+#endif

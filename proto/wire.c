@@ -1,0 +1,827 @@
+/*
+ * wire: the one place where protobuf bytes from outside become structs, and where they
+ * are judged. It must never hand a caller a message that skipped a check, nor let a
+ * small input allocate without bound: every unpack runs on an allocation budget.
+ */
+#include "wire.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "log.h"
+#include "text.h"
+
+/* Unpacking n bytes may allocate at most this much in total. The constant covers the
+ * fixed overhead (structs, protobuf-c's scan slabs) of the largest valid message; the
+ * per-byte part covers bytes copies (1x) with room for pointers and structs. */
+#define BUDGET_BASE ((size_t)64 << 10)
+#define BUDGET_PER_BYTE 8
+
+#define PATH_MAX_LEN 128
+
+struct budget {
+	size_t left;
+	bool exhausted;
+};
+
+static void *budget_alloc(void *data, size_t size);
+static void budget_free(void *data, void *p);
+static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+    size_t len, const char *what, char *err, size_t errlen);
+static void release(void *m);
+static int check_structure(const ProtobufCMessage *m, char *path, size_t cap, char *err,
+    size_t errlen);
+static int check_canonical(const ProtobufCMessage *m, const uint8_t *buf, size_t len,
+    const char *what, char *err, size_t errlen);
+
+static int chk_len(const ProtobufCBinaryData *b, size_t min, size_t max, const char *at,
+    const char *name, char *err, size_t errlen);
+static int chk_text(const ProtobufCBinaryData *b, size_t min, size_t max, const char *at,
+    const char *name, char *err, size_t errlen);
+static int chk_id(const ProtobufCBinaryData *b, const char *at, const char *name, char *err,
+    size_t errlen);
+static int chk_uuid(const ProtobufCBinaryData *b, bool optional, const char *at,
+    const char *name, char *err, size_t errlen);
+static int chk_set(int v, const char *at, const char *name, char *err, size_t errlen);
+static int chk_present(const void *p, const char *at, const char *name, char *err,
+    size_t errlen);
+static int chk_signed(const Rogatory__V1__SignedObject *o, const char *at, char *err,
+    size_t errlen);
+
+static int check_hello(const Rogatory__V1__Hello *h, char *err, size_t errlen);
+static int check_transfer(const Rogatory__V1__Transfer *t, char *err, size_t errlen);
+static int check_chunk(const Rogatory__V1__Chunk *c, char *err, size_t errlen);
+static int check_error(const Rogatory__V1__Error *e, char *err, size_t errlen);
+static int check_envelope(const Rogatory__V1__Envelope *env, char *err, size_t errlen);
+static int check_document(const Rogatory__V1__DocumentBody *b, char *err, size_t errlen);
+static int check_content(const Rogatory__V1__Content *c, bool refused, char *err,
+    size_t errlen);
+static int check_attachments(const Rogatory__V1__DocumentBody *b, char *err, size_t errlen);
+static int check_receipt_body(const Rogatory__V1__ReceiptBody *r, char *err, size_t errlen);
+static bool field_name_valid(const ProtobufCBinaryData *b);
+static bool media_type_valid(const ProtobufCBinaryData *b);
+static bool file_name_valid(const ProtobufCBinaryData *b);
+static bool bytes_eq(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b);
+static bool bytes_is(const ProtobufCBinaryData *b, const char *s);
+
+/* ---- allocation budget ---- */
+
+static void *
+budget_alloc(void *data, size_t size)
+{
+	struct budget *b = data;
+	if (size > b->left) {
+		b->exhausted = true;
+		return NULL;
+	}
+	b->left -= size;
+	/* malloc(0) may return NULL, which protobuf-c would take for a failure. */
+	return malloc(size > 0 ? size : 1);
+}
+
+static void
+budget_free(void *data, void *p)
+{
+	(void)data;
+	free(p);
+}
+
+static ProtobufCMessage *
+unpack(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len, const char *what,
+    char *err, size_t errlen)
+{
+	size_t cap = len > (SIZE_MAX - BUDGET_BASE) / BUDGET_PER_BYTE
+	    ? SIZE_MAX
+	    : BUDGET_BASE + BUDGET_PER_BYTE * len;
+	struct budget b = {.left = cap};
+	ProtobufCAllocator a = {.alloc = budget_alloc, .free = budget_free, .allocator_data = &b};
+	static const uint8_t empty[1];
+	ProtobufCMessage *m = protobuf_c_message_unpack(d, &a, len, len > 0 ? buf : empty);
+	if (m != NULL)
+		return m;
+	if (b.exhausted)
+		err_set(err, errlen, "%s: decoding %zu bytes would allocate more than %zu bytes",
+		    what, len, cap);
+	else
+		err_set(err, errlen, "%s: not a valid protobuf encoding (%zu bytes)", what, len);
+	return NULL;
+}
+
+/* Every allocation came from malloc through budget_alloc; the same allocator frees. */
+static void
+release(void *m)
+{
+	if (m == NULL)
+		return;
+	struct budget b = {.left = 0};
+	ProtobufCAllocator a = {.alloc = budget_alloc, .free = budget_free, .allocator_data = &b};
+	protobuf_c_message_free_unpacked(m, &a);
+}
+
+/* ---- generic checks: unknown fields anywhere, enum values outside their range ---- */
+
+/*
+ * Walks m and every sub-message it holds, using the generated descriptors, so a field
+ * added to the schema is covered without an edit here. path: the name of m so far
+ * ("" for an Envelope), extended in place and restored.
+ */
+static int
+check_structure(const ProtobufCMessage *m, char *path, size_t cap, char *err, size_t errlen)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	if (m->n_unknown_fields != 0)
+		return err_set(err, errlen, "%s: unknown field %u", *path ? path : "envelope",
+		    m->unknown_fields[0].tag);
+	size_t plen = strlen(path);
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE && f->type != PROTOBUF_C_TYPE_ENUM)
+			continue;
+		const char *base = (const char *)m;
+		bool repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
+		size_t n = 1;
+		const void *items = base + f->offset;
+		if (repeated) {
+			n = *(const size_t *)(const void *)(base + f->quantifier_offset);
+			items = *(const void *const *)(const void *)(base + f->offset);
+		} else if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 &&
+		    *(const uint32_t *)(const void *)(base + f->quantifier_offset) != f->id) {
+			continue;
+		}
+		for (size_t k = 0; k < n; k++) {
+			if (repeated)
+				snprintf(path + plen, cap - plen, "%s%s[%zu]", plen ? "." : "",
+				    f->name, k);
+			else
+				snprintf(path + plen, cap - plen, "%s%s", plen ? "." : "", f->name);
+			if (f->type == PROTOBUF_C_TYPE_ENUM) {
+				int v = ((const int *)items)[k];
+				if (protobuf_c_enum_descriptor_get_value(f->descriptor, v) == NULL)
+					return err_set(err, errlen, "%s: value %d out of range",
+					    path, v);
+				continue;
+			}
+			const ProtobufCMessage *sub = ((const ProtobufCMessage *const *)items)[k];
+			if (sub != NULL && check_structure(sub, path, cap, err, errlen) != 0)
+				return -1;
+		}
+		path[plen] = '\0';
+	}
+	return 0;
+}
+
+/* One meaning per signed byte string: a body that decodes but re-encodes differently
+ * (a repeated scalar, a default value written out, a long varint, fields out of order)
+ * could be read differently by another decoder, so it is refused. */
+static int
+check_canonical(const ProtobufCMessage *m, const uint8_t *buf, size_t len, const char *what,
+    char *err, size_t errlen)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	if (n != len)
+		return err_set(err, errlen,
+		    "%s: not canonically encoded (%zu bytes re-encode as %zu)", what, len, n);
+	uint8_t *tmp = malloc(n > 0 ? n : 1);
+	if (tmp == NULL)
+		return err_set(err, errlen, "%s: out of memory re-encoding %zu bytes", what, n);
+	protobuf_c_message_pack(m, tmp);
+	bool same = n == 0 || memcmp(tmp, buf, n) == 0;
+	free(tmp);
+	if (!same)
+		return err_set(err, errlen,
+		    "%s: not canonically encoded (fields out of order or re-encoded differently)",
+		    what);
+	return 0;
+}
+
+/* ---- field checks: at is the path of the message, name the field ---- */
+
+static int
+chk_len(const ProtobufCBinaryData *b, size_t min, size_t max, const char *at,
+    const char *name, char *err, size_t errlen)
+{
+	if (b->len < min || b->len > max)
+		return err_set(err, errlen, "%s.%s: %zu bytes, must be %zu..%zu", at, name, b->len,
+		    min, max);
+	return 0;
+}
+
+static int
+chk_text(const ProtobufCBinaryData *b, size_t min, size_t max, const char *at,
+    const char *name, char *err, size_t errlen)
+{
+	if (chk_len(b, min, max, at, name, err, errlen) != 0)
+		return -1;
+	if (b->len > 0 && memchr(b->data, 0, b->len) != NULL)
+		return err_set(err, errlen, "%s.%s: contains a NUL byte", at, name);
+	if (!text_utf8_valid(b->data, b->len))
+		return err_set(err, errlen, "%s.%s: invalid UTF-8", at, name);
+	return 0;
+}
+
+static int
+chk_id(const ProtobufCBinaryData *b, const char *at, const char *name, char *err,
+    size_t errlen)
+{
+	if (!text_authority_id_valid(b->data, b->len))
+		return err_set(err, errlen, "%s.%s: invalid authority id", at, name);
+	return 0;
+}
+
+static int
+chk_uuid(const ProtobufCBinaryData *b, bool optional, const char *at, const char *name,
+    char *err, size_t errlen)
+{
+	if (optional && b->len == 0)
+		return 0;
+	if (!text_uuid_valid(b->data, b->len))
+		return err_set(err, errlen, "%s.%s: invalid UUID (lower-case 8-4-4-4-12 hex)", at,
+		    name);
+	return 0;
+}
+
+/* Ranges were checked by check_structure; what is left is "0 = not set". */
+static int
+chk_set(int v, const char *at, const char *name, char *err, size_t errlen)
+{
+	if (v == 0)
+		return err_set(err, errlen, "%s.%s: not set", at, name);
+	return 0;
+}
+
+static int
+chk_present(const void *p, const char *at, const char *name, char *err, size_t errlen)
+{
+	if (p == NULL)
+		return err_set(err, errlen, "%s.%s: missing", at, name);
+	return 0;
+}
+
+static int
+chk_signed(const Rogatory__V1__SignedObject *o, const char *at, char *err, size_t errlen)
+{
+	if (chk_len(&o->body, 1, WIRE_BODY_MAX, at, "body", err, errlen) ||
+	    chk_len(&o->signature, 1, WIRE_SIG_MAX, at, "signature", err, errlen) ||
+	    chk_len(&o->signer_certificate, 1, WIRE_CERT_MAX, at, "signer_certificate", err,
+	        errlen))
+		return -1;
+	return 0;
+}
+
+static bool
+bytes_eq(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b)
+{
+	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+static bool
+bytes_is(const ProtobufCBinaryData *b, const char *s)
+{
+	size_t n = strlen(s);
+	return b->len == n && (n == 0 || memcmp(b->data, s, n) == 0);
+}
+
+/* ---- Envelope ---- */
+
+static int
+check_hello(const Rogatory__V1__Hello *h, char *err, size_t errlen)
+{
+	if (chk_id(&h->authority_id, "hello", "authority_id", err, errlen) ||
+	    chk_text(&h->software, 0, WIRE_TEXT_MAX, "hello", "software", err, errlen))
+		return -1;
+	if (h->min_version < 1)
+		return err_set(err, errlen, "hello.min_version: %u, versions start at 1",
+		    h->min_version);
+	if (h->max_version < h->min_version)
+		return err_set(err, errlen, "hello.max_version: %u is below min_version %u",
+		    h->max_version, h->min_version);
+	if (h->max_frame < FRAME_PEER_MAX_FLOOR)
+		return err_set(err, errlen, "hello.max_frame: %u bytes, below the floor of %u",
+		    h->max_frame, FRAME_PEER_MAX_FLOOR);
+	if (h->window < 1)
+		return err_set(err, errlen, "hello.window: 0, must be at least 1");
+	if (h->max_message_size < 1)
+		return err_set(err, errlen, "hello.max_message_size: 0, must be at least 1");
+	if (h->time_ms <= 0)
+		return err_set(err, errlen, "hello.time_ms: %lld, must be positive",
+		    (long long)h->time_ms);
+	return 0;
+}
+
+static int
+check_transfer(const Rogatory__V1__Transfer *t, char *err, size_t errlen)
+{
+	if (chk_uuid(&t->message_id, false, "transfer", "message_id", err, errlen) ||
+	    chk_id(&t->sender_id, "transfer", "sender_id", err, errlen) ||
+	    chk_id(&t->recipient_id, "transfer", "recipient_id", err, errlen) ||
+	    chk_present(t->document, "transfer", "document", err, errlen) ||
+	    chk_signed(t->document, "transfer.document", err, errlen))
+		return -1;
+	return 0;
+}
+
+static int
+check_chunk(const Rogatory__V1__Chunk *c, char *err, size_t errlen)
+{
+	if (chk_uuid(&c->message_id, false, "chunk", "message_id", err, errlen) ||
+	    chk_len(&c->data, 1, CHUNK_DATA_MAX, "chunk", "data", err, errlen))
+		return -1;
+	if (c->attachment_index >= WIRE_ATTACHMENTS_MAX)
+		return err_set(err, errlen, "chunk.attachment_index: %u, must be below %u",
+		    c->attachment_index, WIRE_ATTACHMENTS_MAX);
+	return 0;
+}
+
+static int
+check_error(const Rogatory__V1__Error *e, char *err, size_t errlen)
+{
+	if (chk_set(e->code, "error", "code", err, errlen) ||
+	    chk_text(&e->text, 0, WIRE_TEXT_MAX, "error", "text", err, errlen) ||
+	    chk_uuid(&e->message_id, true, "error", "message_id", err, errlen))
+		return -1;
+	return 0;
+}
+
+static int
+check_envelope(const Rogatory__V1__Envelope *env, char *err, size_t errlen)
+{
+	switch (env->msg_case) {
+	case ROGATORY__V1__ENVELOPE__MSG_HELLO:
+		return check_hello(env->hello, err, errlen);
+	case ROGATORY__V1__ENVELOPE__MSG_TRANSFER:
+		return check_transfer(env->transfer, err, errlen);
+	case ROGATORY__V1__ENVELOPE__MSG_CHUNK:
+		return check_chunk(env->chunk, err, errlen);
+	case ROGATORY__V1__ENVELOPE__MSG_RECEIPT:
+		if (chk_present(env->receipt->receipt, "receipt", "receipt", err, errlen))
+			return -1;
+		return chk_signed(env->receipt->receipt, "receipt.receipt", err, errlen);
+	case ROGATORY__V1__ENVELOPE__MSG_ERROR:
+		return check_error(env->error, err, errlen);
+	case ROGATORY__V1__ENVELOPE__MSG_CRL:
+		return chk_len(&env->crl->der, 1, WIRE_CRL_MAX, "crl", "der", err, errlen);
+	case ROGATORY__V1__ENVELOPE__MSG_PING:
+	case ROGATORY__V1__ENVELOPE__MSG_PONG:
+		/* A nonce is any number. */
+		return 0;
+	default:
+		return err_set(err, errlen, "empty envelope");
+	}
+}
+
+int
+wire_envelope_decode(const uint8_t *buf, size_t len, Rogatory__V1__Envelope **out,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX_LEN] = "";
+	*out = NULL;
+	Rogatory__V1__Envelope *env = (Rogatory__V1__Envelope *)unpack(
+	    &rogatory__v1__envelope__descriptor, buf, len, "envelope", err, errlen);
+	if (env == NULL)
+		return -1;
+	if (check_structure(&env->base, path, sizeof(path), err, errlen) != 0 ||
+	    check_envelope(env, err, errlen) != 0) {
+		release(env);
+		return -1;
+	}
+	*out = env;
+	return 0;
+}
+
+void
+wire_envelope_free(Rogatory__V1__Envelope *env)
+{
+	release(env);
+}
+
+/* ---- DocumentBody ---- */
+
+static int
+check_document(const Rogatory__V1__DocumentBody *b, char *err, size_t errlen)
+{
+	const char *at = "document";
+	if (chk_uuid(&b->message_id, false, at, "message_id", err, errlen) ||
+	    chk_id(&b->sender_id, at, "sender_id", err, errlen) ||
+	    chk_id(&b->recipient_id, at, "recipient_id", err, errlen))
+		return -1;
+	if (b->created_ms <= 0)
+		return err_set(err, errlen, "document.created_ms: %lld, must be positive",
+		    (long long)b->created_ms);
+	if (chk_set(b->kind, at, "kind", err, errlen))
+		return -1;
+	if (b->respond_by.len > 0 && !text_date_valid(b->respond_by.data, b->respond_by.len))
+		return err_set(err, errlen, "document.respond_by: not a YYYY-MM-DD calendar date");
+	if (chk_uuid(&b->in_reply_to, true, at, "in_reply_to", err, errlen) ||
+	    chk_set(b->doc_type, at, "doc_type", err, errlen))
+		return -1;
+	if (b->doc_type == ROGATORY__V1__DOC_TYPE__DOC_TYPE_STATUS) {
+		if (b->in_reply_to.len == 0)
+			return err_set(err, errlen,
+			    "document.in_reply_to: required on a status document");
+		if (b->status == ROGATORY__V1__STATUS__STATUS_UNSPECIFIED)
+			return err_set(err, errlen,
+			    "document.status: required on a status document");
+	} else if (b->status != ROGATORY__V1__STATUS__STATUS_UNSPECIFIED) {
+		return err_set(err, errlen, "document.status: %s on a request, must be unset",
+		    wire_status_name(b->status));
+	}
+	if (chk_present(b->content, at, "content", err, errlen) ||
+	    check_content(b->content, b->status == ROGATORY__V1__STATUS__STATUS_REFUSED, err,
+	        errlen))
+		return -1;
+	return check_attachments(b, err, errlen);
+}
+
+static int
+check_content(const Rogatory__V1__Content *c, bool refused, char *err, size_t errlen)
+{
+	char at[64];
+	if (chk_text(&c->subject, 1, WIRE_SUBJECT_MAX, "document.content", "subject", err,
+	        errlen))
+		return -1;
+	if (c->n_fields > WIRE_FIELDS_MAX)
+		return err_set(err, errlen, "document.content.fields: %zu fields, at most %u",
+		    c->n_fields, WIRE_FIELDS_MAX);
+	bool reasons = false;
+	for (size_t i = 0; i < c->n_fields; i++) {
+		const Rogatory__V1__Field *f = c->fields[i];
+		snprintf(at, sizeof(at), "document.content.fields[%zu]", i);
+		if (!field_name_valid(&f->name))
+			return err_set(err, errlen, "%s.name: must be [a-z0-9_-]{1,%u}", at,
+			    WIRE_FIELD_NAME_MAX);
+		if (chk_text(&f->value, 0, WIRE_FIELD_VALUE_MAX, at, "value", err, errlen))
+			return -1;
+		if (bytes_is(&f->name, "reasons") && f->value.len > 0)
+			reasons = true;
+	}
+	/* UNCAC art. 46(23): reasons shall be given for any refusal. */
+	if (refused && !reasons)
+		return err_set(err, errlen,
+		    "document.content: a refusal needs a non-empty \"reasons\" field");
+	return 0;
+}
+
+static int
+check_attachments(const Rogatory__V1__DocumentBody *b, char *err, size_t errlen)
+{
+	char at[64];
+	if (b->n_attachments > WIRE_ATTACHMENTS_MAX)
+		return err_set(err, errlen, "document.attachments: %zu attachments, at most %u",
+		    b->n_attachments, WIRE_ATTACHMENTS_MAX);
+	for (size_t i = 0; i < b->n_attachments; i++) {
+		const Rogatory__V1__Attachment *a = b->attachments[i];
+		snprintf(at, sizeof(at), "document.attachments[%zu]", i);
+		if (chk_text(&a->name, 1, WIRE_NAME_MAX, at, "name", err, errlen))
+			return -1;
+		if (!file_name_valid(&a->name))
+			return err_set(err, errlen,
+			    "%s.name: not a file name (no '/', control characters, "
+			    "\".\" or \"..\")", at);
+		/* The receiver keeps attachments under their names: two with one name
+		 * would make one of them unreachable. */
+		for (size_t k = 0; k < i; k++)
+			if (bytes_eq(&a->name, &b->attachments[k]->name))
+				return err_set(err, errlen, "%s.name: same as attachments[%zu]",
+				    at, k);
+		if (chk_len(&a->media_type, 1, WIRE_MEDIA_TYPE_MAX, at, "media_type", err, errlen))
+			return -1;
+		if (!media_type_valid(&a->media_type))
+			return err_set(err, errlen,
+			    "%s.media_type: must be printable ASCII type/subtype", at);
+		if (a->sha256.len != WIRE_SHA256_LEN)
+			return err_set(err, errlen, "%s.sha256: %zu bytes, must be %u", at,
+			    a->sha256.len, WIRE_SHA256_LEN);
+	}
+	return 0;
+}
+
+/* [a-z0-9_-]{1,WIRE_FIELD_NAME_MAX} */
+static bool
+field_name_valid(const ProtobufCBinaryData *b)
+{
+	if (b->len < 1 || b->len > WIRE_FIELD_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < b->len; i++) {
+		uint8_t c = b->data[i];
+		if (!(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') && c != '_' && c != '-')
+			return false;
+	}
+	return true;
+}
+
+/* Printable ASCII with exactly one '/', not at either end: "type/subtype[; params]". */
+static bool
+media_type_valid(const ProtobufCBinaryData *b)
+{
+	size_t slashes = 0;
+	for (size_t i = 0; i < b->len; i++) {
+		uint8_t c = b->data[i];
+		if (c < 0x20 || c > 0x7e)
+			return false;
+		if (c == '/')
+			slashes++;
+	}
+	return slashes == 1 && b->data[0] != '/' && b->data[0] != ' ' &&
+	    b->data[b->len - 1] != '/';
+}
+
+/* UTF-8 was checked before; here: one path component, nothing a terminal would act on. */
+static bool
+file_name_valid(const ProtobufCBinaryData *b)
+{
+	if (bytes_is(b, ".") || bytes_is(b, ".."))
+		return false;
+	for (size_t i = 0; i < b->len; i++)
+		if (b->data[i] == '/' || b->data[i] < 0x20 || b->data[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int
+wire_document_body_decode(const uint8_t *buf, size_t len, Rogatory__V1__DocumentBody **out,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX_LEN] = "document";
+	*out = NULL;
+	Rogatory__V1__DocumentBody *b = (Rogatory__V1__DocumentBody *)unpack(
+	    &rogatory__v1__document_body__descriptor, buf, len, "document", err, errlen);
+	if (b == NULL)
+		return -1;
+	if (check_structure(&b->base, path, sizeof(path), err, errlen) != 0 ||
+	    check_document(b, err, errlen) != 0 ||
+	    check_canonical(&b->base, buf, len, "document", err, errlen) != 0) {
+		release(b);
+		return -1;
+	}
+	*out = b;
+	return 0;
+}
+
+void
+wire_document_body_free(Rogatory__V1__DocumentBody *b)
+{
+	release(b);
+}
+
+/* ---- ReceiptBody ---- */
+
+static int
+check_receipt_body(const Rogatory__V1__ReceiptBody *r, char *err, size_t errlen)
+{
+	const char *at = "receipt";
+	if (chk_uuid(&r->message_id, false, at, "message_id", err, errlen) ||
+	    chk_id(&r->sender_id, at, "sender_id", err, errlen) ||
+	    chk_id(&r->receiver_id, at, "receiver_id", err, errlen))
+		return -1;
+	if (r->payload_sha256.len != WIRE_SHA256_LEN)
+		return err_set(err, errlen, "receipt.payload_sha256: %zu bytes, must be %u",
+		    r->payload_sha256.len, WIRE_SHA256_LEN);
+	if (chk_set(r->outcome, at, "outcome", err, errlen))
+		return -1;
+	if (r->outcome == ROGATORY__V1__OUTCOME__OUTCOME_REJECTED) {
+		if (!text_code_valid(r->reason_code.data, r->reason_code.len,
+		        WIRE_REASON_CODE_MAX))
+			return err_set(err, errlen,
+			    "receipt.reason_code: must be [a-z0-9-]{1,%u} on a rejection",
+			    WIRE_REASON_CODE_MAX);
+		if (chk_text(&r->reason_text, 0, WIRE_TEXT_MAX, at, "reason_text", err, errlen))
+			return -1;
+	} else if (r->reason_code.len > 0 || r->reason_text.len > 0) {
+		return err_set(err, errlen,
+		    "receipt: reason_code and reason_text must be empty when accepted");
+	}
+	if (r->received_ms <= 0)
+		return err_set(err, errlen, "receipt.received_ms: %lld, must be positive",
+		    (long long)r->received_ms);
+	return 0;
+}
+
+int
+wire_receipt_body_decode(const uint8_t *buf, size_t len, Rogatory__V1__ReceiptBody **out,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX_LEN] = "receipt";
+	*out = NULL;
+	Rogatory__V1__ReceiptBody *r = (Rogatory__V1__ReceiptBody *)unpack(
+	    &rogatory__v1__receipt_body__descriptor, buf, len, "receipt", err, errlen);
+	if (r == NULL)
+		return -1;
+	if (check_structure(&r->base, path, sizeof(path), err, errlen) != 0 ||
+	    check_receipt_body(r, err, errlen) != 0 ||
+	    check_canonical(&r->base, buf, len, "receipt", err, errlen) != 0) {
+		release(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+void
+wire_receipt_body_free(Rogatory__V1__ReceiptBody *b)
+{
+	release(b);
+}
+
+/* Both sides passed validation, so every id printed here is printable ASCII. */
+int
+wire_transfer_matches(const Rogatory__V1__Transfer *t, const Rogatory__V1__DocumentBody *body,
+    char *err, size_t errlen)
+{
+	static const struct {
+		const char *field;
+		const char *signed_name;
+		size_t t_off;
+		size_t b_off;
+	} pairs[] = {
+		{"message_id", "message id", offsetof(Rogatory__V1__Transfer, message_id),
+		    offsetof(Rogatory__V1__DocumentBody, message_id)},
+		{"sender_id", "sender", offsetof(Rogatory__V1__Transfer, sender_id),
+		    offsetof(Rogatory__V1__DocumentBody, sender_id)},
+		{"recipient_id", "recipient", offsetof(Rogatory__V1__Transfer, recipient_id),
+		    offsetof(Rogatory__V1__DocumentBody, recipient_id)},
+	};
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		const ProtobufCBinaryData *a =
+		    (const void *)((const char *)t + pairs[i].t_off);
+		const ProtobufCBinaryData *b =
+		    (const void *)((const char *)body + pairs[i].b_off);
+		if (!bytes_eq(a, b))
+			return err_set(err, errlen,
+			    "transfer.%s \"%.*s\" differs from the signed %s \"%.*s\"",
+			    pairs[i].field, (int)a->len, (const char *)a->data,
+			    pairs[i].signed_name, (int)b->len, (const char *)b->data);
+	}
+	return 0;
+}
+
+/* ---- control socket ---- */
+
+int
+wire_ctl_request_decode(const uint8_t *buf, size_t len, Rogatory__Ctl__V1__Request **out,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX_LEN] = "request";
+	*out = NULL;
+	Rogatory__Ctl__V1__Request *r = (Rogatory__Ctl__V1__Request *)unpack(
+	    &rogatory__ctl__v1__request__descriptor, buf, len, "request", err, errlen);
+	if (r == NULL)
+		return -1;
+	/* The version first: a newer client's request is expected to hold fields we do
+	 * not know, and "unsupported version" is the answer it can act on. */
+	if (r->version != CONTROL_PROTOCOL_VERSION) {
+		err_set(err, errlen,
+		    "unsupported control protocol version %u (this daemon speaks %u)", r->version,
+		    CONTROL_PROTOCOL_VERSION);
+		goto fail;
+	}
+	if (check_structure(&r->base, path, sizeof(path), err, errlen) != 0)
+		goto fail;
+	switch (r->op_case) {
+	case ROGATORY__CTL__V1__REQUEST__OP_STATUS:
+	case ROGATORY__CTL__V1__REQUEST__OP_PEERS:
+		break;
+	case ROGATORY__CTL__V1__REQUEST__OP_CONNECT:
+		if (chk_id(&r->connect->authority_id, "request.connect", "authority_id", err,
+		        errlen))
+			goto fail;
+		break;
+	default:
+		err_set(err, errlen, "request: no operation set");
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	release(r);
+	return -1;
+}
+
+void
+wire_ctl_request_free(Rogatory__Ctl__V1__Request *r)
+{
+	release(r);
+}
+
+int
+wire_ctl_reply_decode(const uint8_t *buf, size_t len, Rogatory__Ctl__V1__Reply **out,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX_LEN] = "reply";
+	*out = NULL;
+	Rogatory__Ctl__V1__Reply *r = (Rogatory__Ctl__V1__Reply *)unpack(
+	    &rogatory__ctl__v1__reply__descriptor, buf, len, "reply", err, errlen);
+	if (r == NULL)
+		return -1;
+	if (check_structure(&r->base, path, sizeof(path), err, errlen) != 0 ||
+	    chk_set(r->code, "reply", "code", err, errlen) != 0)
+		goto fail;
+	if (r->error_code.len > 0 &&
+	    !text_code_valid(r->error_code.data, r->error_code.len, WIRE_CTL_CODE_MAX)) {
+		err_set(err, errlen, "reply.error_code: must be [a-z0-9-]{1,%u}",
+		    WIRE_CTL_CODE_MAX);
+		goto fail;
+	}
+	if (chk_text(&r->error_text, 0, WIRE_TEXT_MAX, "reply", "error_text", err, errlen) ||
+	    chk_text(&r->json, 0, FRAME_CONTROL_MAX, "reply", "json", err, errlen))
+		goto fail;
+	*out = r;
+	return 0;
+fail:
+	release(r);
+	return -1;
+}
+
+void
+wire_ctl_reply_free(Rogatory__Ctl__V1__Reply *r)
+{
+	release(r);
+}
+
+/* ---- enum names: one table per enum, indexed by value ---- */
+
+static const char *const kind_names[] = {
+	"unspecified", "mla", "extradition", "provisional-arrest", "asset-recovery",
+	"service-of-documents", "other",
+};
+
+static const char *const error_code_names[] = {
+	"unspecified", "try-later", "bad-frame", "frame-too-large", "bad-hello",
+	"no-common-version", "wrong-identity", "unknown-authority", "protocol",
+	"shutting-down", "crl-only", "certificate",
+};
+
+static const char *const status_names[] = {
+	"unspecified", "acknowledged", "in-progress", "additional-information-requested",
+	"postponed", "executed", "partially-executed", "refused", "progress-inquiry",
+	"withdrawn",
+};
+
+static const char *const doc_type_names[] = {"unspecified", "request", "status"};
+static const char *const outcome_names[] = {"unspecified", "accepted", "rejected"};
+
+#define NAME_OF(table, v) \
+	((unsigned)(v) < sizeof(table) / sizeof(table[0]) ? table[(unsigned)(v)] : "unknown")
+
+static int
+name_parse(const char *const *table, size_t n, const char *s)
+{
+	/* Index 0 is *_UNSPECIFIED, never a value one may ask for. */
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(table[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+wire_kind_name(Rogatory__V1__Kind k)
+{
+	return NAME_OF(kind_names, k);
+}
+
+int
+wire_kind_parse(const char *s, Rogatory__V1__Kind *out)
+{
+	int v = name_parse(kind_names, sizeof(kind_names) / sizeof(kind_names[0]), s);
+	if (v < 0)
+		return -1;
+	*out = (Rogatory__V1__Kind)v;
+	return 0;
+}
+
+const char *
+wire_error_code_name(Rogatory__V1__ErrorCode c)
+{
+	return NAME_OF(error_code_names, c);
+}
+
+const char *
+wire_status_name(Rogatory__V1__Status s)
+{
+	return NAME_OF(status_names, s);
+}
+
+int
+wire_status_parse(const char *s, Rogatory__V1__Status *out)
+{
+	int v = name_parse(status_names, sizeof(status_names) / sizeof(status_names[0]), s);
+	if (v < 0)
+		return -1;
+	*out = (Rogatory__V1__Status)v;
+	return 0;
+}
+
+const char *
+wire_doc_type_name(Rogatory__V1__DocType t)
+{
+	return NAME_OF(doc_type_names, t);
+}
+
+const char *
+wire_outcome_name(Rogatory__V1__Outcome o)
+{
+	return NAME_OF(outcome_names, o);
+}

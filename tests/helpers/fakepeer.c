@@ -1,0 +1,369 @@
+/*
+ * fakepeer: a scriptable peer for integration tests (never installed). It speaks TLS
+ * with blocking OpenSSL and the project's own frame/wire code, and can misbehave on
+ * purpose: a wrong Hello, an oversized length, garbage, plaintext, or silence. It
+ * prints one line per event ("tls-ok subject=...", "recv hello id=...", "recv error
+ * code=... text=...", "closed ...", "app-bytes N") for the tests to match.
+ *
+ *   fakepeer connect HOST PORT [options]   dial a daemon
+ *   fakepeer listen PORT [options]         accept one connection (counts app bytes)
+ * options:
+ *   --cert F --key F --ca F   TLS credentials (omit --cert/--key: no client cert)
+ *   --plain                   no TLS at all: send --send-text as raw bytes
+ *   --send-text S             bytes to send (plain mode)
+ *   --hello-id ID             Hello authority id (default: none sent)
+ *   --versions A:B            Hello version range (default 1:1)
+ *   --after-hello MODE        after our Hello: "none", "oversize" (announce 2^31 bytes),
+ *                             "garbage" (a 16-byte frame of 0xff), "ping"
+ *   --wait-ms N               how long to keep reading (default 2000)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "frame.h"
+#include "wire.h"
+
+struct opts {
+	const char *cert, *key, *ca;
+	bool plain;
+	const char *send_text;
+	const char *hello_id;
+	unsigned vmin, vmax;
+	const char *after;
+	int wait_ms;
+};
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+tcp_connect(const char *host, const char *port)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return -1;
+	int fd = socket(res->ai_family, SOCK_STREAM, 0);
+	if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static int
+tcp_accept_one(const char *port)
+{
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(ls, 1) != 0) {
+		perror("fakepeer: listen");
+		return -1;
+	}
+	printf("listening %s\n", port);
+	fflush(stdout);
+	int fd = accept(ls, NULL, NULL);
+	close(ls);
+	return fd;
+}
+
+static int
+accept_any(int ok, X509_STORE_CTX *x)
+{
+	(void)ok;
+	(void)x;
+	return 1;
+}
+
+static SSL_CTX *
+make_ctx(const struct opts *o, bool server)
+{
+	SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	if (o->cert && SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1)
+		fprintf(stderr, "fakepeer: cannot load %s\n", o->cert);
+	if (o->key && SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1)
+		fprintf(stderr, "fakepeer: cannot load %s\n", o->key);
+	if (o->ca)
+		SSL_CTX_load_verify_file(ctx, o->ca);
+	/* The test peer looks at what the daemon does; it does not judge the daemon's
+	 * certificate, so a deviant certificate on either side still connects. As a
+	 * server it asks for the client's certificate (to see it) and accepts any. */
+	if (server)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any);
+	else
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	return ctx;
+}
+
+static int
+ssl_write_all(SSL *ssl, const void *p, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		int w = SSL_write(ssl, (const char *)p + done, (int)(n - done));
+		if (w <= 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+static int
+send_env(SSL *ssl, const Rogatory__V1__Envelope *env)
+{
+	size_t n = protobuf_c_message_get_packed_size(&env->base);
+	uint8_t *buf = malloc(FRAME_HEADER_LEN + n);
+	frame_header_put(buf, (uint32_t)n);
+	protobuf_c_message_pack(&env->base, buf + FRAME_HEADER_LEN);
+	int rc = ssl_write_all(ssl, buf, FRAME_HEADER_LEN + n);
+	free(buf);
+	return rc;
+}
+
+static void
+send_hello(SSL *ssl, const struct opts *o)
+{
+	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+	Rogatory__V1__Hello h = ROGATORY__V1__HELLO__INIT;
+	h.authority_id.data = (uint8_t *)o->hello_id;
+	h.authority_id.len = strlen(o->hello_id);
+	h.min_version = o->vmin;
+	h.max_version = o->vmax;
+	h.software.data = (uint8_t *)"fakepeer";
+	h.software.len = 8;
+	h.max_message_size = 64u << 20;
+	h.max_frame = FRAME_PEER_MAX_DEFAULT;
+	h.window = 64;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h.time_ms = (int64_t)ts.tv_sec * 1000;
+	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_HELLO;
+	env.hello = &h;
+	send_env(ssl, &env);
+	printf("sent hello id=%s versions=%u:%u\n", o->hello_id, o->vmin, o->vmax);
+}
+
+static void
+after_hello(SSL *ssl, const char *mode)
+{
+	if (strcmp(mode, "oversize") == 0) {
+		uint8_t hdr[4] = {0x7f, 0xff, 0xff, 0xff};
+		ssl_write_all(ssl, hdr, 4);
+		printf("sent oversize header\n");
+	} else if (strcmp(mode, "garbage") == 0) {
+		uint8_t buf[20] = {0, 0, 0, 16};
+		memset(buf + 4, 0xff, 16);
+		ssl_write_all(ssl, buf, sizeof(buf));
+		printf("sent garbage frame\n");
+	} else if (strcmp(mode, "ping") == 0) {
+		Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+		Rogatory__V1__Ping p = ROGATORY__V1__PING__INIT;
+		p.nonce = 42;
+		env.msg_case = ROGATORY__V1__ENVELOPE__MSG_PING;
+		env.ping = &p;
+		send_env(ssl, &env);
+		printf("sent ping\n");
+	}
+	fflush(stdout);
+}
+
+static void
+print_frame(const uint8_t *body, size_t len)
+{
+	Rogatory__V1__Envelope *env = NULL;
+	char err[256];
+	if (wire_envelope_decode(body, len, &env, err, sizeof(err)) != 0) {
+		printf("recv invalid frame: %s\n", err);
+		return;
+	}
+	switch (env->msg_case) {
+	case ROGATORY__V1__ENVELOPE__MSG_HELLO:
+		printf("recv hello id=%.*s versions=%u:%u window=%u\n",
+		    (int)env->hello->authority_id.len, (char *)env->hello->authority_id.data,
+		    env->hello->min_version, env->hello->max_version, env->hello->window);
+		break;
+	case ROGATORY__V1__ENVELOPE__MSG_ERROR:
+		printf("recv error code=%s text=%.*s\n", wire_error_code_name(env->error->code),
+		    (int)env->error->text.len, (char *)env->error->text.data);
+		break;
+	case ROGATORY__V1__ENVELOPE__MSG_PONG:
+		printf("recv pong nonce=%llu\n", (unsigned long long)env->pong->nonce);
+		break;
+	default:
+		printf("recv frame type=%d\n", (int)env->msg_case);
+		break;
+	}
+	wire_envelope_free(env);
+}
+
+/* Reads for wait_ms, printing frames; returns the application bytes received. */
+static size_t
+read_loop(SSL *ssl, int fd, int wait_ms, bool *hello_seen, SSL *reply_to, const struct opts *o)
+{
+	static uint8_t buf[1 << 16];
+	size_t have = 0, total = 0;
+	long deadline = now_ms() + wait_ms;
+	for (;;) {
+		long left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		if (SSL_pending(ssl) == 0) {
+			struct pollfd pfd = {.fd = fd, .events = POLLIN};
+			if (poll(&pfd, 1, (int)left) <= 0)
+				break;
+		}
+		int r = SSL_read(ssl, buf + have, (int)(sizeof(buf) - have));
+		if (r <= 0) {
+			int e = SSL_get_error(ssl, r);
+			unsigned long ee = ERR_peek_error();
+			printf("closed ssl_error=%d %s\n", e,
+			    ee ? ERR_reason_error_string(ee) : (e == SSL_ERROR_ZERO_RETURN ? "close_notify" : "eof"));
+			break;
+		}
+		have += (size_t)r;
+		total += (size_t)r;
+		while (have >= FRAME_HEADER_LEN) {
+			uint32_t len = frame_header_len(buf);
+			if (len > sizeof(buf) - FRAME_HEADER_LEN) {
+				printf("recv oversize announcement %u\n", len);
+				have = 0;
+				break;
+			}
+			if (have < FRAME_HEADER_LEN + len)
+				break;
+			print_frame(buf + FRAME_HEADER_LEN, len);
+			if (!*hello_seen) {
+				*hello_seen = true;
+				if (reply_to != NULL && o->hello_id != NULL) {
+					send_hello(reply_to, o);
+					if (o->after)
+						after_hello(reply_to, o->after);
+				}
+			}
+			memmove(buf, buf + FRAME_HEADER_LEN + len, have - FRAME_HEADER_LEN - len);
+			have -= FRAME_HEADER_LEN + len;
+		}
+		fflush(stdout);
+	}
+	return total;
+}
+
+int
+main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 3) {
+		fprintf(stderr, "usage: fakepeer connect HOST PORT | listen PORT [options]\n");
+		return 2;
+	}
+	bool server = strcmp(argv[1], "listen") == 0;
+	int ai = server ? 3 : 4;
+	struct opts o = {.vmin = 1, .vmax = 1, .wait_ms = 2000};
+	for (int i = ai; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--plain") == 0) {
+			o.plain = true;
+			continue;
+		}
+		if (v == NULL) {
+			fprintf(stderr, "fakepeer: %s needs a value\n", a);
+			return 2;
+		}
+		i++;
+		if (strcmp(a, "--cert") == 0)
+			o.cert = v;
+		else if (strcmp(a, "--key") == 0)
+			o.key = v;
+		else if (strcmp(a, "--ca") == 0)
+			o.ca = v;
+		else if (strcmp(a, "--send-text") == 0)
+			o.send_text = v;
+		else if (strcmp(a, "--hello-id") == 0)
+			o.hello_id = v;
+		else if (strcmp(a, "--versions") == 0)
+			sscanf(v, "%u:%u", &o.vmin, &o.vmax);
+		else if (strcmp(a, "--after-hello") == 0)
+			o.after = v;
+		else if (strcmp(a, "--wait-ms") == 0)
+			o.wait_ms = atoi(v);
+		else {
+			fprintf(stderr, "fakepeer: unknown option %s\n", a);
+			return 2;
+		}
+	}
+	int fd = server ? tcp_accept_one(argv[2]) : tcp_connect(argv[2], argv[3]);
+	if (fd < 0) {
+		printf("connect-failed %s\n", strerror(errno));
+		return 1;
+	}
+	printf("tcp-ok\n");
+	if (o.plain) {
+		if (o.send_text != NULL && write(fd, o.send_text, strlen(o.send_text)) < 0)
+			printf("write-failed\n");
+		char buf[512];
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		long deadline = now_ms() + o.wait_ms;
+		while (now_ms() < deadline && poll(&pfd, 1, (int)(deadline - now_ms())) > 0) {
+			ssize_t r = read(fd, buf, sizeof(buf));
+			if (r <= 0) {
+				printf("closed by daemon\n");
+				break;
+			}
+			printf("recv %zd plain bytes\n", r);
+		}
+		close(fd);
+		return 0;
+	}
+	SSL_CTX *ctx = make_ctx(&o, server);
+	SSL *ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, fd);
+	int hs = server ? SSL_accept(ssl) : SSL_connect(ssl);
+	if (hs != 1) {
+		unsigned long e = ERR_get_error();
+		printf("tls-failed %s\n", e ? ERR_reason_error_string(e) : "eof");
+		return 0;
+	}
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+	char subj[256] = "(none)";
+	if (peer != NULL)
+		X509_NAME_oneline(X509_get_subject_name(peer), subj, sizeof(subj));
+	printf("tls-ok subject=%s\n", subj);
+	fflush(stdout);
+	bool hello_seen = false;
+	if (!server && o.hello_id != NULL) {
+		send_hello(ssl, &o);
+		if (o.after)
+			after_hello(ssl, o.after);
+	}
+	size_t n = read_loop(ssl, fd, o.wait_ms, &hello_seen, server ? ssl : NULL, &o);
+	if (server)
+		printf("app-bytes %zu\n", n);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	return 0;
+}

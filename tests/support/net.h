@@ -1,0 +1,70 @@
+/*
+ * net: a throw-away network of authorities for integration tests: a CA made with
+ * pki/rogatory-pki, one certificate, config, directory entry, state folder and control
+ * socket per authority, fixed ports from ts_free_port (a restarted daemon keeps its
+ * port), and helpers to start, stop, reload and query real rogatoryd processes.
+ */
+#ifndef ROGATORY_TEST_NET_H
+#define ROGATORY_TEST_NET_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define TNET_MAX 8
+#define TNET_MAX_OPTS 16
+
+struct tnode {
+	char id[64];
+	int port;
+	char *home;      /* <dir>/<id> */
+	char *conf;      /* <home>/rogatoryd.conf */
+	char *log;       /* <home>/rogatoryd.log (stderr of the daemon) */
+	char *sock;      /* <home>/control.sock */
+	char *cert;      /* <home>/<id>.crt */
+	char *key;
+	pid_t pid;
+	/* "section.key=value" overrides written into the config. */
+	const char *opts[TNET_MAX_OPTS];
+	int nopts;
+};
+
+struct tnet {
+	char *dir;
+	char *ca_dir;    /* <dir>/ca (rogatory-pki init) */
+	char *ca;        /* <dir>/ca/ca.crt */
+	char *directory; /* <dir>/directory.conf */
+	int n;
+	struct tnode node[TNET_MAX];
+};
+
+/* A CA, certificates and configs for ids (n <= TNET_MAX), all listed in one directory.
+ * Short timeouts by default (handshake 2s, keepalive 1s, dead_after 5s, retry 200ms..2s). */
+struct tnet *tnet_new(const char *tag, const char *const *ids, int n);
+/* Adds an override "section.key=value" to node i and rewrites its config. */
+void tnet_opt(struct tnet *t, int i, const char *opt);
+/* Rewrites node i's config (after opts changed). */
+void tnet_write_config(struct tnet *t, int i);
+/* Rewrites the directory with the nodes whose bit is set in mask. */
+void tnet_write_directory(struct tnet *t, unsigned mask);
+/* Starts node i (rogatoryd -f -d) and waits for "started as". */
+void tnet_start(struct tnet *t, int i);
+/* Sends sig, waits for exit; returns the exit status (or 128+signal). */
+int tnet_stop(struct tnet *t, int i, int sig);
+/* True when node i's log contains needle within ms. */
+bool tnet_wait_log(struct tnet *t, int i, const char *needle, int ms);
+int tnet_log_count(struct tnet *t, int i, const char *needle);
+/* Runs rogatoryctl -s <sock> ARGS (a shell-quoted string); output in *out. Exit status. */
+int tnet_ctl(struct tnet *t, int i, char **out, const char *args);
+/* Issues a further certificate for id into <dir>/extra/<id>.{crt,key}; returns the
+ * folder. */
+const char *tnet_issue_extra(struct tnet *t, const char *id);
+/* Makes a deviant certificate (tests/tools/deviant-cert KIND) into <dir>/dev-<kind>. */
+const char *tnet_deviant(struct tnet *t, const char *kind, const char *id);
+/* Path of build/tests/fakepeer. */
+const char *tnet_fakepeer(void);
+/* Runs fakepeer with a formatted argument string; output in *out; exit status. */
+int tnet_fakepeer_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Stops every daemon (SIGTERM) and removes the folder unless ROGATORY_KEEP_TEST=1. */
+void tnet_free(struct tnet *t);
+
+#endif
