@@ -221,6 +221,17 @@ tnet_stop(struct tnet *t, int i, int sig)
 		return -1;
 	int st = ts_stop(nd->pid, sig);
 	nd->pid = 0;
+	/* Under `make asan` a daemon's sanitizer report lands in its own log: make it
+	 * fail the test that ran it. */
+	static const char *const reports[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+	    "runtime error:"};
+	for (size_t k = 0; k < sizeof(reports) / sizeof(reports[0]); k++) {
+		if (ts_file_count(nd->log, reports[k]) > 0) {
+			char *log = ts_read_file(nd->log, NULL);
+			cr_assert_fail("rogatoryd %s: sanitizer report in its log:\n%s", nd->id,
+			    log ? log : "");
+		}
+	}
 	return st;
 }
 
