@@ -66,7 +66,7 @@ UNIT_ARGS  ?= --jobs 2
 INTEG_ARGS ?= --jobs 1
 TEST_ENV    = ROGATORY_SRC=$(CURDIR) ROGATORY_BUILD=$(abspath $(BUILD))
 
-.PHONY: all deps deps-check test unit integration asan install clean
+.PHONY: all deps deps-check test unit integration asan install clean demo demo-stop
 # Generated sources and objects are kept (not deleted as intermediates).
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -129,6 +129,13 @@ asan: deps-check
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MAKE) BUILD=build-asan SANITIZE=address,undefined test
+
+# A three-authority network on loopback with a real request (see scripts/demo.sh).
+demo: deps-check all
+	@scripts/demo.sh start
+
+demo-stop:
+	@scripts/demo.sh stop
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rogatory

@@ -5,7 +5,9 @@
  * Exit codes: 0 done, 1 the daemon refused or failed, 2 usage, 3 cannot reach it.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "crl.h"
 #include "frame.h"
 #include "text.h"
 #include "wire.h"
@@ -45,18 +48,54 @@ static void print_status(const json_t *r);
 static void print_peers(const json_t *r);
 static void print_connect(const json_t *r);
 
+typedef int (*ctl_run)(struct ctl *c, int argc, char **argv);
+
+static int run_send(struct ctl *c, int argc, char **argv);
+static int run_log(struct ctl *c, int argc, char **argv);
+static int run_crl(struct ctl *c, int argc, char **argv);
+static void print_crl_install(const json_t *r);
+static void print_crl(const json_t *crl);
+static int build_queue(struct ctl *c, int argc, char **argv,
+    Rogatory__Ctl__V1__Request *req, void *scratch);
+static int build_inbox(struct ctl *c, int argc, char **argv,
+    Rogatory__Ctl__V1__Request *req, void *scratch);
+static int build_show(struct ctl *c, int argc, char **argv,
+    Rogatory__Ctl__V1__Request *req, void *scratch);
+static int build_retry(struct ctl *c, int argc, char **argv,
+    Rogatory__Ctl__V1__Request *req, void *scratch);
+static int build_cancel(struct ctl *c, int argc, char **argv,
+    Rogatory__Ctl__V1__Request *req, void *scratch);
+static void print_messages(const json_t *r);
+static void print_message(const json_t *r);
+
 static const struct ctl_command {
 	const char *name;
 	const char *args;
 	const char *help;
 	ctl_build build;
 	ctl_print print;
+	ctl_run run;        /* commands of several requests (send, log) */
 } commands[] = {
 	{"status", "", "daemon identity, uptime, links, certificate and CRL expiry",
-	    build_status, print_status},
+	    build_status, print_status, NULL},
 	{"peers", "", "each authority: link state, last contact, last error, certificate expiry",
-	    build_peers, print_peers},
-	{"connect", "ID", "dial authority ID now", build_connect, print_connect},
+	    build_peers, print_peers, NULL},
+	{"connect", "ID", "dial authority ID now", build_connect, print_connect, NULL},
+	{"crl", "install FILE", "offer a CRL (PEM or DER, from rogatory-pki crl); it spreads "
+	    "to every authority", NULL, NULL, run_crl},
+	{"send", "--to ID --kind KIND --subject TEXT [--urgent] [--respond-by DATE] [--id UUID]"
+	    " [--reply-to ID --status STATUS] [--field NAME=VALUE]... | --batch FILE|-",
+	    "submit a request or status update; prints the message id last", NULL, NULL, run_send},
+	{"queue", "[--all]", "outbound messages not yet settled (--all: every one)", build_queue,
+	    print_messages, NULL},
+	{"show", "ID", "one message: states with times, attempts, last error, receipt", build_show,
+	    print_message, NULL},
+	{"inbox", "", "received messages", build_inbox, print_messages, NULL},
+	{"retry", "ID", "retry a retrying or unconfirmed message now", build_retry, print_message, NULL},
+	{"cancel", "ID", "cancel a message that was never transmitted", build_cancel,
+	    print_message, NULL},
+	{"log", "[--follow] [-n N]", "the last N (100) delivery events; --follow keeps printing",
+	    NULL, NULL, run_log},
 };
 
 static void
@@ -68,7 +107,7 @@ usage(FILE *f)
 	           "  --json      print the daemon's answer as JSON\n\ncommands:\n",
 	    DEFAULT_SOCKET);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %-4s %s\n", commands[i].name, commands[i].args, commands[i].help);
+		fprintf(f, "  %s %s\n      %s\n", commands[i].name, commands[i].args, commands[i].help);
 }
 
 static int
@@ -182,9 +221,12 @@ ctl_call(struct ctl *c, Rogatory__Ctl__V1__Request *req, ctl_print print)
 {
 	req->version = CONTROL_PROTOCOL_VERSION;
 	req->request_id = ++c->next_id;
-	if (ctl_send(c, req) != 0)
-		return 3;
+	/* A refused caller's write can fail because the daemon already answered and
+	 * closed: its answer is still waiting to be read. */
+	bool sent = ctl_send(c, req) == 0;
 	Rogatory__Ctl__V1__Reply *r = ctl_recv(c);
+	if (r == NULL && !sent)
+		return 3;
 	if (r == NULL)
 		return 3;
 	int rc = 0;
@@ -252,6 +294,55 @@ print_status(const json_t *r)
 	const json_t *crl = json_object_get(r, "crl");
 	if (crl == NULL || json_is_null(crl))
 		printf("crl            none: revocation is off\n");
+	else
+		print_crl(crl);
+}
+
+/* "crl            number 3, next update 2026-12-04T10:00:00Z, EXPIRED (...)" */
+static void
+print_crl(const json_t *crl)
+{
+	bool expired = json_is_true(json_object_get(crl, "expired"));
+	printf("crl            number %lld, next update %s, %lld revoked, from %s%s\n",
+	    (long long)json_integer_value(json_object_get(crl, "number")),
+	    jstr(crl, "next_update"),
+	    (long long)json_integer_value(json_object_get(crl, "revoked")), jstr(crl, "source"),
+	    expired ? ", EXPIRED: only CRL-only links until a fresh CRL is installed"
+	    : json_is_true(json_object_get(crl, "renewal_due")) ? ", renewal due" : "");
+}
+
+static void
+print_crl_install(const json_t *r)
+{
+	printf("adopted\n");
+	print_crl(json_object_get(r, "crl"));
+}
+
+/* crl install FILE: the file is read here, with the operator's rights; only its DER
+ * bytes reach the daemon, which decides whether it becomes the effective CRL. */
+static int
+run_crl(struct ctl *c, int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[0], "install") != 0) {
+		fprintf(stderr, "usage: rogatoryctl crl install FILE\n");
+		return 2;
+	}
+	uint8_t *der = NULL;
+	size_t len = 0;
+	char err[512];
+	if (crl_file_read(argv[1], &der, &len, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rogatoryctl: %s\n", err);
+		return 2;
+	}
+	Rogatory__Ctl__V1__CrlInstallRequest q = ROGATORY__CTL__V1__CRL_INSTALL_REQUEST__INIT;
+	q.der.data = der;
+	q.der.len = len;
+	Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
+	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_CRL_INSTALL;
+	req.crl_install = &q;
+	int rc = ctl_call(c, &req, print_crl_install);
+	free(der);
+	return rc;
 }
 
 static int
@@ -310,6 +401,528 @@ print_connect(const json_t *r)
 	printf("dialing %s; see `rogatoryctl peers`\n", jstr(r, "authority"));
 }
 
+static int
+build_queue(struct ctl *c, int argc, char **argv, Rogatory__Ctl__V1__Request *req,
+    void *scratch)
+{
+	(void)c;
+	Rogatory__Ctl__V1__QueueRequest *q = scratch;
+	rogatory__ctl__v1__queue_request__init(q);
+	if (argc > 1 || (argc == 1 && strcmp(argv[0], "--all") != 0))
+		return -1;
+	q->all = argc == 1;
+	req->op_case = ROGATORY__CTL__V1__REQUEST__OP_QUEUE;
+	req->queue = q;
+	return 0;
+}
+
+static int
+build_inbox(struct ctl *c, int argc, char **argv, Rogatory__Ctl__V1__Request *req,
+    void *scratch)
+{
+	(void)c;
+	(void)argv;
+	if (argc != 0)
+		return -1;
+	Rogatory__Ctl__V1__InboxRequest *q = scratch;
+	rogatory__ctl__v1__inbox_request__init(q);
+	req->op_case = ROGATORY__CTL__V1__REQUEST__OP_INBOX;
+	req->inbox = q;
+	return 0;
+}
+
+/* The one argument of show/retry/cancel: a message id. */
+static int
+msg_id_arg(int argc, char **argv, ProtobufCBinaryData *out)
+{
+	if (argc != 1)
+		return -1;
+	if (!text_uuid_valid((const uint8_t *)argv[0], strlen(argv[0]))) {
+		fprintf(stderr, "rogatoryctl: %s is not a message id (a lower-case UUID)\n", argv[0]);
+		return -2;
+	}
+	out->data = (uint8_t *)argv[0];
+	out->len = strlen(argv[0]);
+	return 0;
+}
+
+static int
+build_show(struct ctl *c, int argc, char **argv, Rogatory__Ctl__V1__Request *req,
+    void *scratch)
+{
+	(void)c;
+	Rogatory__Ctl__V1__ShowRequest *q = scratch;
+	rogatory__ctl__v1__show_request__init(q);
+	req->op_case = ROGATORY__CTL__V1__REQUEST__OP_SHOW;
+	req->show = q;
+	return msg_id_arg(argc, argv, &q->message_id);
+}
+
+static int
+build_retry(struct ctl *c, int argc, char **argv, Rogatory__Ctl__V1__Request *req,
+    void *scratch)
+{
+	(void)c;
+	Rogatory__Ctl__V1__RetryRequest *q = scratch;
+	rogatory__ctl__v1__retry_request__init(q);
+	req->op_case = ROGATORY__CTL__V1__REQUEST__OP_RETRY;
+	req->retry = q;
+	return msg_id_arg(argc, argv, &q->message_id);
+}
+
+static int
+build_cancel(struct ctl *c, int argc, char **argv, Rogatory__Ctl__V1__Request *req,
+    void *scratch)
+{
+	(void)c;
+	Rogatory__Ctl__V1__CancelRequest *q = scratch;
+	rogatory__ctl__v1__cancel_request__init(q);
+	req->op_case = ROGATORY__CTL__V1__REQUEST__OP_CANCEL;
+	req->cancel = q;
+	return msg_id_arg(argc, argv, &q->message_id);
+}
+
+static void
+print_messages(const json_t *r)
+{
+	printf("%-36s %-3s %-14s %-20s %-11s %-3s %-27s %s\n", "ID", "DIR", "PEER", "KIND",
+	    "STATE", "TRY", "UPDATED", "LAST ERROR");
+	size_t i;
+	const json_t *m;
+	json_array_foreach(r, i, m) {
+		printf("%-36s %-3s %-14s %-20s %-11s %-3lld %-27s %s\n", jstr(m, "id"),
+		    jstr(m, "direction"), jstr(m, "peer"), jstr(m, "kind"), jstr(m, "state"),
+		    (long long)json_integer_value(json_object_get(m, "attempts")), jstr(m, "updated"),
+		    jstr(m, "last_error"));
+	}
+	if (json_array_size(r) == 0)
+		printf("(none)\n");
+}
+
+static void
+print_event(const json_t *e)
+{
+	long long att = (long long)json_integer_value(json_object_get(e, "attempt"));
+	const char *reason = json_string_value(json_object_get(e, "reason"));
+	printf("%-6lld %-27s %-16s %-36s %-3s %-10s %-11s",
+	    (long long)json_integer_value(json_object_get(e, "seq")), jstr(e, "ts"),
+	    jstr(e, "event"), jstr(e, "id"), jstr(e, "direction"), jstr(e, "peer"),
+	    jstr(e, "state"));
+	if (att > 0)
+		printf(" attempt %lld", att);
+	if (reason != NULL)
+		printf(" (%s)", reason);
+	putchar('\n');
+}
+
+static void
+print_message(const json_t *r)
+{
+	static const char *const keys[] = {"id", "direction", "peer", "kind", "state", "attempts",
+	    "created", "updated", "next_attempt", "expires", "fetched", "last_error",
+	    "payload_sha256", "receipt_sha256", "receipt_bytes"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const json_t *v = json_object_get(r, keys[i]);
+		if (v == NULL)
+			continue;
+		char *s = json_is_string(v) || json_is_null(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY);
+		printf("%-15s %s\n", keys[i], s ? s : json_is_null(v) ? "-" : json_string_value(v));
+		free(s);
+	}
+	const json_t *ev = json_object_get(r, "events");
+	if (json_is_array(ev) && json_array_size(ev) > 0) {
+		printf("events:\n");
+		size_t i;
+		const json_t *e;
+		json_array_foreach(ev, i, e)
+			print_event(e);
+	}
+}
+
+/* ---- send ---- */
+
+struct send_args {
+	Rogatory__Ctl__V1__SendRequest req;
+	Rogatory__Ctl__V1__Field fv[64];
+	Rogatory__Ctl__V1__Field *fp[64];
+	char id[UUID_TEXT_LEN + 1];
+	char *owned[140];   /* strings to free (from a batch line) */
+	size_t nowned;
+};
+
+static void
+bin(ProtobufCBinaryData *b, const char *s)
+{
+	b->data = (uint8_t *)s;
+	b->len = s ? strlen(s) : 0;
+}
+
+static int
+send_add_field(struct send_args *sa, const char *name, const char *value)
+{
+	if (sa->req.n_fields >= 64) {
+		fprintf(stderr, "rogatoryctl: at most 64 --field\n");
+		return -1;
+	}
+	Rogatory__Ctl__V1__Field *f = &sa->fv[sa->req.n_fields];
+	rogatory__ctl__v1__field__init(f);
+	bin(&f->name, name);
+	bin(&f->value, value);
+	sa->fp[sa->req.n_fields++] = f;
+	sa->req.fields = sa->fp;
+	return 0;
+}
+
+static int
+send_finish(struct send_args *sa)
+{
+	if (sa->req.message_id.len == 0) {
+		if (text_uuid_random(sa->id) != 0) {
+			fprintf(stderr, "rogatoryctl: no randomness for a message id\n");
+			return -1;
+		}
+		bin(&sa->req.message_id, sa->id);
+	}
+	if (sa->req.recipient_id.len == 0 || sa->req.kind.len == 0 || sa->req.subject.len == 0) {
+		fprintf(stderr, "rogatoryctl: send needs --to, --kind and --subject\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* --to ID --kind K --subject S ... into sa. argv strings outlive the request. */
+static int
+send_parse_args(struct send_args *sa, int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--urgent") == 0) {
+			sa->req.urgent = true;
+			continue;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "rogatoryctl: %s needs a value\n", a);
+			return -1;
+		}
+		const char *v = argv[++i];
+		if (strcmp(a, "--to") == 0)
+			bin(&sa->req.recipient_id, v);
+		else if (strcmp(a, "--kind") == 0)
+			bin(&sa->req.kind, v);
+		else if (strcmp(a, "--subject") == 0)
+			bin(&sa->req.subject, v);
+		else if (strcmp(a, "--respond-by") == 0)
+			bin(&sa->req.respond_by, v);
+		else if (strcmp(a, "--id") == 0)
+			bin(&sa->req.message_id, v);
+		else if (strcmp(a, "--reply-to") == 0)
+			bin(&sa->req.in_reply_to, v);
+		else if (strcmp(a, "--status") == 0)
+			bin(&sa->req.status, v);
+		else if (strcmp(a, "--field") == 0) {
+			const char *eq = strchr(v, '=');
+			if (eq == NULL) {
+				fprintf(stderr, "rogatoryctl: --field %s: expected NAME=VALUE\n", v);
+				return -1;
+			}
+			char *name = strndup(v, (size_t)(eq - v));
+			sa->owned[sa->nowned++] = name;
+			if (send_add_field(sa, name, eq + 1) != 0)
+				return -1;
+		} else {
+			fprintf(stderr, "rogatoryctl: send: unknown option %s\n", a);
+			return -1;
+		}
+	}
+	return send_finish(sa);
+}
+
+static char *
+own(struct send_args *sa, const char *s)
+{
+	char *d = strdup(s);
+	if (d == NULL || sa->nowned >= sizeof(sa->owned) / sizeof(sa->owned[0])) {
+		free(d);
+		return NULL;
+	}
+	sa->owned[sa->nowned++] = d;
+	return d;
+}
+
+/* One JSON line of a batch: {"to","kind","subject","urgent","respond_by","id",
+ * "reply_to","status","fields":{name:value}}. */
+static int
+send_parse_json(struct send_args *sa, const char *line, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *j = json_loads(line, 0, &je);
+	if (!json_is_object(j)) {
+		snprintf(err, errlen, "not a JSON object: %s", j ? "" : je.text);
+		json_decref(j);
+		return -1;
+	}
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {
+		{"to", offsetof(Rogatory__Ctl__V1__SendRequest, recipient_id)},
+		{"kind", offsetof(Rogatory__Ctl__V1__SendRequest, kind)},
+		{"subject", offsetof(Rogatory__Ctl__V1__SendRequest, subject)},
+		{"respond_by", offsetof(Rogatory__Ctl__V1__SendRequest, respond_by)},
+		{"id", offsetof(Rogatory__Ctl__V1__SendRequest, message_id)},
+		{"reply_to", offsetof(Rogatory__Ctl__V1__SendRequest, in_reply_to)},
+		{"status", offsetof(Rogatory__Ctl__V1__SendRequest, status)},
+	};
+	const char *k;
+	json_t *v;
+	int rc = 0;
+	json_object_foreach(j, k, v) {
+		size_t i = 0;
+		while (i < sizeof(keys) / sizeof(keys[0]) && strcmp(keys[i].key, k) != 0)
+			i++;
+		if (i < sizeof(keys) / sizeof(keys[0]) && json_is_string(v)) {
+			bin((ProtobufCBinaryData *)((char *)&sa->req + keys[i].off),
+			    own(sa, json_string_value(v)));
+		} else if (strcmp(k, "urgent") == 0 && json_is_boolean(v)) {
+			sa->req.urgent = json_is_true(v);
+		} else if (strcmp(k, "fields") == 0 && json_is_object(v)) {
+			const char *fk;
+			json_t *fv;
+			json_object_foreach(v, fk, fv) {
+				if (!json_is_string(fv) || send_add_field(sa, own(sa, fk),
+				        own(sa, json_string_value(fv))) != 0) {
+					snprintf(err, errlen, "fields.%s: expected a string", fk);
+					rc = -1;
+				}
+			}
+		} else {
+			snprintf(err, errlen, "unknown or mistyped key \"%s\"", k);
+			rc = -1;
+			break;
+		}
+	}
+	json_decref(j);
+	if (rc == 0 && send_finish(sa) != 0) {
+		snprintf(err, errlen, "needs \"to\", \"kind\" and \"subject\"");
+		rc = -1;
+	}
+	return rc;
+}
+
+static void
+send_args_free(struct send_args *sa)
+{
+	for (size_t i = 0; i < sa->nowned; i++)
+		free(sa->owned[i]);
+	memset(sa, 0, sizeof(*sa));
+}
+
+static int
+send_one(struct ctl *c, int argc, char **argv)
+{
+	struct send_args sa;
+	memset(&sa, 0, sizeof(sa));
+	rogatory__ctl__v1__send_request__init(&sa.req);
+	if (send_parse_args(&sa, argc, argv) != 0) {
+		send_args_free(&sa);
+		return 2;
+	}
+	Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
+	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_SEND;
+	req.send = &sa.req;
+	req.version = CONTROL_PROTOCOL_VERSION;
+	req.request_id = ++c->next_id;
+	int rc = 3;
+	if (ctl_send(c, &req) == 0) {
+		Rogatory__Ctl__V1__Reply *r = ctl_recv(c);
+		if (r != NULL) {
+			if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
+				fprintf(stderr, "rogatoryctl: %.*s: %.*s\n", (int)r->error_code.len,
+				    (const char *)r->error_code.data, (int)r->error_text.len,
+				    (const char *)r->error_text.data);
+				rc = 1;
+			} else {
+				json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
+				if (c->json)
+					printf("%.*s\n", (int)r->json.len, (const char *)r->json.data);
+				else
+					printf("%s to %s: %s\n", jstr(j, "id"), jstr(j, "peer"), jstr(j, "state"));
+				printf("%s\n", jstr(j, "id"));
+				json_decref(j);
+				rc = 0;
+			}
+			wire_ctl_reply_free(r);
+		}
+	}
+	send_args_free(&sa);
+	return rc;
+}
+
+#define BATCH_WINDOW 256
+
+/* Pipelined: up to BATCH_WINDOW requests in flight; one id per line as each is
+ * committed; errors name the input line. */
+static int
+send_batch(struct ctl *c, const char *path)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "rogatoryctl: cannot read %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	long lineno = 0, inflight = 0, failed = 0, done = 0;
+	uint64_t first_id = c->next_id + 1;
+	long *lines = NULL;
+	size_t nlines = 0;
+	bool eof = false;
+	int rc = 0;
+	while (!eof || inflight > 0) {
+		while (!eof && inflight < BATCH_WINDOW) {
+			ssize_t n = getline(&line, &cap, f);
+			if (n < 0) {
+				eof = true;
+				break;
+			}
+			lineno++;
+			if (n > 0 && line[n - 1] == '\n')
+				line[--n] = '\0';
+			if (n == 0)
+				continue;
+			struct send_args sa;
+			char err[256];
+			memset(&sa, 0, sizeof(sa));
+			rogatory__ctl__v1__send_request__init(&sa.req);
+			if (send_parse_json(&sa, line, err, sizeof(err)) != 0) {
+				fprintf(stderr, "rogatoryctl: %s:%ld: %s\n", path, lineno, err);
+				failed++;
+				send_args_free(&sa);
+				continue;
+			}
+			Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
+			req.op_case = ROGATORY__CTL__V1__REQUEST__OP_SEND;
+			req.send = &sa.req;
+			req.version = CONTROL_PROTOCOL_VERSION;
+			req.request_id = ++c->next_id;
+			lines = realloc(lines, (nlines + 1) * sizeof(*lines));
+			lines[nlines++] = lineno;
+			int s = ctl_send(c, &req);
+			send_args_free(&sa);
+			if (s != 0) {
+				rc = 3;
+				goto out;
+			}
+			inflight++;
+		}
+		if (inflight == 0)
+			break;
+		Rogatory__Ctl__V1__Reply *r = ctl_recv(c);
+		if (r == NULL) {
+			rc = 3;
+			goto out;
+		}
+		inflight--;
+		done++;
+		long ln = r->request_id >= first_id && r->request_id - first_id < nlines
+		    ? lines[r->request_id - first_id] : 0;
+		if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
+			fprintf(stderr, "rogatoryctl: %s:%ld: %.*s: %.*s\n", path, ln,
+			    (int)r->error_code.len, (const char *)r->error_code.data,
+			    (int)r->error_text.len, (const char *)r->error_text.data);
+			failed++;
+		} else {
+			json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
+			printf("%s\n", jstr(j, "id"));
+			json_decref(j);
+		}
+		wire_ctl_reply_free(r);
+	}
+out:
+	fflush(stdout);
+	if (failed > 0)
+		fprintf(stderr, "rogatoryctl: %ld of %ld lines failed\n", failed, lineno);
+	free(line);
+	free(lines);
+	if (f != stdin)
+		fclose(f);
+	return rc != 0 ? rc : failed > 0 ? 1 : 0;
+}
+
+static int
+run_send(struct ctl *c, int argc, char **argv)
+{
+	if (argc >= 1 && strcmp(argv[0], "--batch") == 0) {
+		if (argc != 2) {
+			fprintf(stderr, "usage: rogatoryctl send --batch FILE|-\n");
+			return 2;
+		}
+		return send_batch(c, argv[1]);
+	}
+	return send_one(c, argc, argv);
+}
+
+/* ---- log ---- */
+
+static int
+run_log(struct ctl *c, int argc, char **argv)
+{
+	Rogatory__Ctl__V1__LogRequest q = ROGATORY__CTL__V1__LOG_REQUEST__INIT;
+	long n = 100;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
+			q.follow = true;
+		else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
+			n = strtol(argv[++i], NULL, 10);
+		else {
+			fprintf(stderr, "usage: rogatoryctl log [--follow] [-n N]\n");
+			return 2;
+		}
+	}
+	q.after_seq = n > 0 ? -n : 0;
+	q.limit = n > 0 && n < 1000 ? (uint32_t)n : 1000;
+	Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
+	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_LOG;
+	req.log = &q;
+	req.version = CONTROL_PROTOCOL_VERSION;
+	req.request_id = ++c->next_id;
+	if (ctl_send(c, &req) != 0)
+		return 3;
+	if (q.follow) {
+		/* Replies keep coming; no read time-out while following. */
+		struct timeval tv = {0};
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	for (bool first = true;; first = false) {
+		Rogatory__Ctl__V1__Reply *r = ctl_recv(c);
+		if (r == NULL)
+			return q.follow && !first ? 0 : 3;
+		json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
+		wire_ctl_reply_free(r);
+		size_t i;
+		json_t *e;
+		if (json_is_array(j)) {
+			json_array_foreach(j, i, e) {
+				if (c->json) {
+					json_dumpf(e, stdout, JSON_COMPACT);
+					fputc('\n', stdout);
+				} else
+					print_event(e);
+			}
+		} else if (j != NULL) {
+			if (c->json) {
+				json_dumpf(j, stdout, JSON_COMPACT);
+				fputc('\n', stdout);
+			} else
+				print_event(j);
+		}
+		json_decref(j);
+		fflush(stdout);
+		if (!q.follow)
+			return 0;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -344,6 +957,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* A daemon that hangs up must give us EPIPE and a message, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
 	static char sockbuf[256];
 	if (config_path != NULL) {
 		char err[512];
@@ -357,10 +972,13 @@ main(int argc, char **argv)
 	const char *name = argv[optind];
 	/* Options after the command (e.g. `peers --json`) are accepted too. */
 	int nargs = 0;
-	char *args[16];
+	char *args[256];
 	for (int i = optind + 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			c.json = true;
+		else if (nargs < (int)(sizeof(args) / sizeof(args[0])) &&
+		    i + 1 < argc && strcmp(argv[i], "--") == 0)
+			args[nargs++] = argv[++i]; /* a value that starts with "--" */
 		else if (nargs < (int)(sizeof(args) / sizeof(args[0])))
 			args[nargs++] = argv[i];
 		else {
@@ -371,11 +989,23 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, name) != 0)
 			continue;
+		if (commands[i].run != NULL) {
+			if (ctl_connect(&c) != 0)
+				return 3;
+			int rc = commands[i].run(&c, nargs, args);
+			close(c.fd);
+			return rc;
+		}
 		Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
 		union {
 			Rogatory__Ctl__V1__StatusRequest s;
 			Rogatory__Ctl__V1__PeersRequest p;
 			Rogatory__Ctl__V1__ConnectRequest c;
+			Rogatory__Ctl__V1__QueueRequest q;
+			Rogatory__Ctl__V1__InboxRequest i;
+			Rogatory__Ctl__V1__ShowRequest sh;
+			Rogatory__Ctl__V1__RetryRequest r;
+			Rogatory__Ctl__V1__CancelRequest ca;
 		} scratch;
 		int b = commands[i].build(&c, nargs, args, &req, &scratch);
 		if (b != 0) {

@@ -19,6 +19,7 @@
 
 #include "cert.h"
 #include "conffile.h"
+#include "crl.h"
 
 enum cfg_type {
 	CFG_ID,         /* char[AUTHORITY_ID_MAX + 1] */
@@ -110,6 +111,11 @@ static const struct cfg_key cfg_keys[] = {
 	{ .section = "tls", .name = "ca", .type = CFG_FILE, .required = true, .reload = true,
 	  .off = OFF(tls_ca), .off_line = OFF(tls_ca_line), .example = "tls/ca.crt",
 	  .doc = "The network CA certificate: the only trust anchor (never the system's)." },
+	{ .section = "tls", .name = "crl", .type = CFG_FILE, .reload = true, .off = OFF(tls_crl),
+	  .off_line = OFF(tls_crl_line), .example = "tls/crl.pem",
+	  .doc = "The network's CRL (PEM or DER, from rogatory-pki crl). Set: revocation is\n"
+	      "enforced with the newest valid CRL from this file, <state_dir>/crl.der or\n"
+	      "a peer. Unset: revocation is off (rogatoryd -n and the start-up log warn)." },
 	{ .section = "store", .name = "state_dir", .type = CFG_PATH, .required = true,
 	  .off = OFF(state_dir), .example = "/var/lib/rogatory",
 	  .doc = "Folder of the message store and the daemon's state; mode 0700." },
@@ -123,6 +129,10 @@ static const struct cfg_key cfg_keys[] = {
 	{ .section = "control", .name = "mode", .type = CFG_MODE, .def = "0660",
 	  .off = OFF(control_mode),
 	  .doc = "Permissions of the socket; nothing for others (use group)." },
+	{ .section = "log", .name = "delivery_log", .type = CFG_PATH, .off = OFF(delivery_log),
+	  .reload = false, .example = "/var/lib/rogatory/delivery.jsonl",
+	  .doc = "Delivery log: one JSON line per event (metadata only, never content).\n"
+	      "Unset: <state_dir>/delivery.jsonl." },
 	{ .section = "log", .name = "level", .type = CFG_LOGLEVEL, .def = "info",
 	  .reload = true, .off = OFF(log_level),
 	  .doc = "Lowest level written." },
@@ -132,6 +142,17 @@ static const struct cfg_key cfg_keys[] = {
 	{ .section = "delivery", .name = "retry_max", .type = CFG_DURATION, .def = "10m",
 	  .reload = true, .off = OFF(retry_max_ms), .min = SEC, .max = 7 * DAY,
 	  .doc = "Longest delay between retries. At least retry_min." },
+	{ .section = "delivery", .name = "expire_after", .type = CFG_DURATION, .def = "7d",
+	  .reload = true, .off = OFF(expire_after_ms), .min = SEC, .max = 365 * DAY,
+	  .doc = "A message still undelivered this long after submission becomes expired\n"
+	      "(never transmitted) or unconfirmed (transmitted, no receipt; still retried)." },
+	{ .section = "delivery", .name = "window", .type = CFG_UINT, .def = "64",
+	  .reload = true, .off = OFF(window), .min = 1, .max = 4096,
+	  .doc = "Transfers in flight on one link before their receipts (never more than\n"
+	      "the peer's own window)." },
+	{ .section = "delivery", .name = "max_message_size", .type = CFG_SIZE, .def = "64M",
+	  .reload = true, .off = OFF(max_message_size), .min = 64 * KiB, .max = 4096 * MiB - 1,
+	  .doc = "Largest message (signed document and attachments) sent or accepted." },
 	{ .section = "limits", .name = "max_frame", .type = CFG_SIZE, .def = "4M",
 	  .reload = true, .off = OFF(max_frame), .min = MiB + 64 * KiB, .max = 64 * MiB,
 	  .doc = "Largest frame accepted or sent; a larger one closes the link.\n"
@@ -203,6 +224,7 @@ static void cfg_check_required(struct cfg_parse *p);
 static void cfg_check_relations(struct cfg_parse *p);
 static void cfg_check_directory(struct cfg_parse *p);
 static void cfg_check_credentials(struct cfg_parse *p);
+static void cfg_check_crl(struct cfg_parse *p);
 static int cfg_key_index(const char *section, const char *name);
 static const char *cfg_expect(const struct cfg_key *k, char *buf, size_t len);
 static const char *cfg_fmt_duration(uint64_t ms, char *buf, size_t len);
@@ -235,6 +257,7 @@ config_load(const char *path, struct config **out, struct diag *d)
 		cfg_check_relations(&p);
 		cfg_check_directory(&p);
 		cfg_check_credentials(&p);
+		cfg_check_crl(&p);
 	}
 	if (d->n != before) {
 		config_free(c);
@@ -445,6 +468,22 @@ cfg_check_directory(struct cfg_parse *p)
 	    directory_find(c->directory, c->authority_id) == NULL)
 		diag_add(p->d, c->path, p->key_line[ii], "[authority] id %s is not in the "
 		    "directory %s", c->authority_id, c->directory_path);
+}
+
+/* [tls] crl must be a CRL of our CA; whether it is still valid or the newest is the
+ * effective-CRL rule's business (crl), decided when the daemon starts or reloads. */
+static void
+cfg_check_crl(struct cfg_parse *p)
+{
+	struct config *c = p->c;
+	int ki = cfg_key_index("tls", "crl"), ci = cfg_key_index("tls", "ca");
+	if (c->tls_crl == NULL || p->key_bad[ki] || p->key_line[ci] == 0 || p->key_bad[ci])
+		return;
+	char err[512];
+	uint64_t number;
+	time_t next_update;
+	if (crl_file_check(c->tls_crl, c->tls_ca, &number, &next_update, err, sizeof(err)) != 0)
+		diag_add(p->d, c->path, c->tls_crl_line, "[tls] crl: %s", err);
 }
 
 /* Our certificate and key, checked now so a bad one stops the start, not the first link. */

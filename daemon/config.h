@@ -40,6 +40,8 @@ struct config {
 	int tls_certificate_line;   /* line of the key naming the file, for errors inside it */
 	int tls_key_line;
 	int tls_ca_line;
+	char *tls_crl;              /* [tls] crl; NULL: revocation is off */
+	int tls_crl_line;
 
 	char *state_dir;
 
@@ -51,6 +53,10 @@ struct config {
 
 	uint64_t retry_min_ms;
 	uint64_t retry_max_ms;
+	uint64_t expire_after_ms;   /* [delivery] expire_after */
+	uint32_t window;            /* [delivery] window: transfers in flight per link */
+	uint32_t max_message_size;  /* [delivery] max_message_size, bytes */
+	char *delivery_log;         /* [log] delivery_log; NULL: <state_dir>/delivery.jsonl */
 
 	uint32_t max_frame;
 

@@ -23,10 +23,15 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "events.h"
+#include "evidence.h"
+#include "outbox.h"
+#include "store.h"
 #include "frame.h"
 #include "link.h"
 #include "log.h"
 #include "peer.h"
+#include "revocation.h"
 #include "rogatoryd.h"
 #include "server.h"
 #include "tls.h"
@@ -39,6 +44,9 @@ struct control_client {
 	struct control *c;
 	struct bufferevent *bev;
 	uid_t uid;
+	uint64_t id;            /* asynchronous replies find their client by id */
+	int follow;             /* events subscription of `log --follow`, 0 when none */
+	uint64_t follow_request;
 	struct control_client *next;
 };
 
@@ -50,6 +58,8 @@ struct control {
 	bool has_group;
 	struct control_client *clients;
 	unsigned nclients;
+	uint64_t next_client_id;
+	struct control_client *current; /* the client whose request is being handled */
 };
 
 /* A handler fills *json (owned by the caller afterwards) or an error. */
@@ -58,6 +68,7 @@ struct control_result {
 	const char *error_code;
 	char error_text[512];
 	json_t *json;
+	bool deferred;          /* the handler replies later (after a store commit) */
 };
 
 typedef void (*control_handler)(struct control *c, const Rogatory__Ctl__V1__Request *req,
@@ -79,7 +90,24 @@ static void do_peers(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
 static void do_connect(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
+static void do_crl_install(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
+static json_t *json_crl(const struct crl *crl);
 static json_t *json_time(int64_t unix_s);
+static void do_send(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
+static void do_queue(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
+static void do_show(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
+static void do_inbox(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
+static void do_retry(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
+static void do_cancel(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
+static void do_log(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
 static int socket_in_use(const char *path);
 
 /* The command table: one row per request type. */
@@ -91,6 +119,14 @@ static const struct {
 	{ROGATORY__CTL__V1__REQUEST__OP_STATUS, "status", do_status},
 	{ROGATORY__CTL__V1__REQUEST__OP_PEERS, "peers", do_peers},
 	{ROGATORY__CTL__V1__REQUEST__OP_CONNECT, "connect", do_connect},
+	{ROGATORY__CTL__V1__REQUEST__OP_CRL_INSTALL, "crl install", do_crl_install},
+	{ROGATORY__CTL__V1__REQUEST__OP_SEND, "send", do_send},
+	{ROGATORY__CTL__V1__REQUEST__OP_QUEUE, "queue", do_queue},
+	{ROGATORY__CTL__V1__REQUEST__OP_SHOW, "show", do_show},
+	{ROGATORY__CTL__V1__REQUEST__OP_INBOX, "inbox", do_inbox},
+	{ROGATORY__CTL__V1__REQUEST__OP_RETRY, "retry", do_retry},
+	{ROGATORY__CTL__V1__REQUEST__OP_CANCEL, "cancel", do_cancel},
+	{ROGATORY__CTL__V1__REQUEST__OP_LOG, "log", do_log},
 };
 
 /* 1 when a process answers on path: then it is not ours to remove. */
@@ -242,6 +278,7 @@ control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockadd
 		free(cl);
 		return;
 	}
+	cl->id = ++c->next_client_id;
 	cl->next = c->clients;
 	c->clients = cl;
 	c->nclients++;
@@ -277,6 +314,8 @@ control_client_free(struct control_client *cl)
 		}
 	}
 	c->nclients--;
+	if (cl->follow > 0 && c->d->events != NULL)
+		events_unsubscribe(c->d->events, cl->follow);
 	bufferevent_free(cl->bev);
 	free(cl);
 }
@@ -345,8 +384,11 @@ control_dispatch(struct control_client *cl, const Rogatory__Ctl__V1__Request *re
 		if (control_ops[i].op == req->op_case) {
 			log_debug("control: uid %u: %s (request %llu)", (unsigned)cl->uid,
 			    control_ops[i].name, (unsigned long long)req->request_id);
+			cl->c->current = cl;
 			control_ops[i].fn(cl->c, req, &res);
-			control_reply(cl, req->request_id, &res);
+			cl->c->current = NULL;
+			if (!res.deferred)
+				control_reply(cl, req->request_id, &res);
 			return;
 		}
 	}
@@ -414,7 +456,7 @@ do_status(struct control *c, const Rogatory__Ctl__V1__Request *req, struct contr
 	json_object_set_new(o, "peers_total", json_integer((json_int_t)peers_count(d->peers)));
 	json_object_set_new(o, "unauthenticated", json_integer(peers_unauthenticated(d->peers)));
 	json_object_set_new(o, "certificate_not_after", json_time(tls_own_not_after(d->tls)));
-	json_object_set_new(o, "crl", json_null());
+	json_object_set_new(o, "crl", json_crl(revocation_crl(d->revocation)));
 	res->json = o;
 }
 
@@ -459,4 +501,313 @@ do_connect(struct control *c, const Rogatory__Ctl__V1__Request *req, struct cont
 	json_object_set_new(o, "authority", json_string(id));
 	json_object_set_new(o, "dialing", json_true());
 	res->json = o;
+}
+
+/* The effective CRL for status; null when revocation is off. */
+static json_t *
+json_crl(const struct crl *crl)
+{
+	if (crl == NULL)
+		return json_null();
+	time_t now = time(NULL);
+	json_t *o = json_object();
+	json_object_set_new(o, "number", json_integer((json_int_t)crl_number(crl)));
+	json_object_set_new(o, "this_update", json_time(crl_this_update(crl)));
+	json_object_set_new(o, "next_update", json_time(crl_next_update(crl)));
+	json_object_set_new(o, "expired", json_boolean(crl_expired(crl, now)));
+	json_object_set_new(o, "renewal_due", json_boolean(crl_renewal_due(crl, now)));
+	json_object_set_new(o, "revoked", json_integer((json_int_t)crl_revoked_count(crl)));
+	json_object_set_new(o, "source", json_string(crl_source(crl)));
+	return o;
+}
+
+static void
+do_crl_install(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res)
+{
+	struct revocation *r = c->d->revocation;
+	char msg[1024];
+	if (revocation_crl(r) == NULL) {
+		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_REFUSED;
+		res->error_code = "revocation-off";
+		snprintf(res->error_text, sizeof(res->error_text), "revocation is off: set [tls] "
+		    "crl in rogatoryd.conf and reload");
+		return;
+	}
+	const ProtobufCBinaryData *b = &req->crl_install->der;
+	switch (revocation_offer(r, b->data, b->len, "rogatoryctl", msg, sizeof(msg))) {
+	case CRL_OFFER_ADOPTED: {
+		json_t *o = json_object();
+		json_object_set_new(o, "adopted", json_true());
+		json_object_set_new(o, "crl", json_crl(revocation_crl(r)));
+		res->json = o;
+		return;
+	}
+	case CRL_OFFER_NOT_NEWER:
+		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_REFUSED;
+		res->error_code = "crl-not-newer";
+		break;
+	case CRL_OFFER_INVALID:
+		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_REFUSED;
+		res->error_code = "crl-refused";
+		break;
+	case CRL_OFFER_ERROR:
+		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL;
+		res->error_code = "crl-not-stored";
+		break;
+	}
+	/* The whole line is in the daemon's log; the reply carries what fits. */
+	snprintf(res->error_text, sizeof(res->error_text), "%.*s",
+	    (int)sizeof(res->error_text) - 1, msg);
+}
+
+/* ---- delivery operations ---- */
+
+/* An operator call waiting for its commit; finds its client again by id. */
+struct control_pending {
+	struct control *c;
+	uint64_t client_id;
+	uint64_t request_id;
+};
+
+static struct control_client *
+control_find_client(struct control *c, uint64_t id)
+{
+	for (struct control_client *cl = c->clients; cl != NULL; cl = cl->next)
+		if (cl->id == id)
+			return cl;
+	return NULL;
+}
+
+static struct control_pending *
+control_defer(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res)
+{
+	struct control_pending *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		fatal("out of memory");
+	p->c = c;
+	p->client_id = c->current->id;
+	p->request_id = req->request_id;
+	res->deferred = true;
+	return p;
+}
+
+static void
+hex(char *out, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+	out[2 * n] = '\0';
+}
+
+static json_t *
+json_time_us(int64_t us)
+{
+	if (us <= 0)
+		return json_null();
+	char buf[40];
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, sizeof(buf) - n, ".%06lldZ", (long long)(us % 1000000));
+	return json_string(buf);
+}
+
+static json_t *
+msg_json(const struct store_msg *m)
+{
+	char h[2 * STORE_HASH_LEN + 1];
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(m->msg_id));
+	json_object_set_new(o, "direction", json_string(m->dir == STORE_OUT ? "out" : "in"));
+	json_object_set_new(o, "peer", json_string(m->dir == STORE_OUT ? m->recipient : m->sender));
+	json_object_set_new(o, "kind", json_string(wire_kind_name((Rogatory__V1__Kind)m->kind)));
+	json_object_set_new(o, "urgent", json_boolean(m->urgent));
+	json_object_set_new(o, "state", json_string(store_state_name(m->state)));
+	json_object_set_new(o, "attempts", json_integer(m->attempts));
+	json_object_set_new(o, "created", json_time_us(m->created_us));
+	json_object_set_new(o, "updated", json_time_us(m->updated_us));
+	if (m->dir == STORE_OUT) {
+		json_object_set_new(o, "next_attempt", json_time_us(m->next_attempt_us));
+		json_object_set_new(o, "expires", json_time_us(m->expire_at_us));
+	} else {
+		json_object_set_new(o, "fetched", json_boolean(m->fetched));
+	}
+	json_object_set_new(o, "last_error", m->last_error[0] ? json_string(m->last_error)
+	                                                      : json_null());
+	hex(h, m->payload_hash, STORE_HASH_LEN);
+	json_object_set_new(o, "payload_sha256", json_string(h));
+	json_object_set_new(o, "receipt", json_boolean(m->rcpt_body_len > 0));
+	return o;
+}
+
+static void
+control_async_reply(void *arg, int ok, const struct store_msg *m, const char *error_code,
+    const char *error_text)
+{
+	struct control_pending *p = arg;
+	struct control_client *cl = control_find_client(p->c, p->client_id);
+	if (cl != NULL) {
+		struct control_result res = {.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK};
+		if (ok != 0) {
+			res.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_REFUSED;
+			if (error_code != NULL && strcmp(error_code, "not-found") == 0)
+				res.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_NOT_FOUND;
+			res.error_code = error_code;
+			snprintf(res.error_text, sizeof(res.error_text), "%s", error_text ? error_text : "");
+		} else if (m != NULL) {
+			res.json = msg_json(m);
+		}
+		control_reply(cl, p->request_id, &res);
+	}
+	free(p);
+}
+
+static void
+do_send(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
+{
+	outbox_submit(c->d->outbox, req->send, control_async_reply, control_defer(c, req, res));
+}
+
+static void
+id_of(char out[UUID_TEXT_LEN + 1], const ProtobufCBinaryData *b)
+{
+	snprintf(out, UUID_TEXT_LEN + 1, "%.*s", (int)b->len, (const char *)b->data);
+}
+
+static void
+do_retry(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
+{
+	char id[UUID_TEXT_LEN + 1];
+	id_of(id, &req->retry->message_id);
+	outbox_retry(c->d->outbox, id, control_async_reply, control_defer(c, req, res));
+}
+
+static void
+do_cancel(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
+{
+	char id[UUID_TEXT_LEN + 1];
+	id_of(id, &req->cancel->message_id);
+	outbox_cancel(c->d->outbox, id, control_async_reply, control_defer(c, req, res));
+}
+
+#define CONTROL_LIST_DEFAULT 100
+#define CONTROL_LIST_MAX 1000
+
+static void
+list_messages(struct control *c, enum store_dir dir, bool only_open, uint32_t limit,
+    struct control_result *res)
+{
+	int max = limit == 0 ? CONTROL_LIST_DEFAULT : (int)(limit > CONTROL_LIST_MAX ? CONTROL_LIST_MAX : limit);
+	struct store_msg *v = calloc((size_t)max, sizeof(*v));
+	if (v == NULL)
+		fatal("out of memory");
+	int n = store_list(c->d->store, dir, only_open, 0, v, max);
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++) {
+		json_array_append_new(a, msg_json(&v[i]));
+		store_msg_clear(&v[i]);
+	}
+	free(v);
+	if (n < 0) {
+		json_decref(a);
+		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL;
+		res->error_code = "store-error";
+		snprintf(res->error_text, sizeof(res->error_text), "cannot read the store");
+		return;
+	}
+	res->json = a;
+}
+
+static void
+do_queue(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
+{
+	list_messages(c, STORE_OUT, !req->queue->all, req->queue->limit, res);
+}
+
+static void
+do_inbox(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
+{
+	list_messages(c, STORE_IN, false, req->inbox->limit, res);
+}
+
+static json_t *
+event_json_obj(const struct store_event *e)
+{
+	char *line = events_json(e);
+	json_t *j = line ? json_loads(line, 0, NULL) : NULL;
+	free(line);
+	return j ? j : json_null();
+}
+
+static void
+do_show(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
+{
+	char id[UUID_TEXT_LEN + 1];
+	struct store_msg m = {0};
+	id_of(id, &req->show->message_id);
+	int r = store_get(c->d->store, STORE_OUT, c->d->cfg->authority_id, id, &m);
+	if (r == 1)
+		r = store_get(c->d->store, STORE_IN, NULL, id, &m);
+	if (r != 0) {
+		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_NOT_FOUND;
+		res->error_code = "not-found";
+		snprintf(res->error_text, sizeof(res->error_text), "no message %s", id);
+		return;
+	}
+	json_t *o = msg_json(&m);
+	struct store_event ev[64];
+	int n = store_events_of(c->d->store, id, ev, 64);
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, event_json_obj(&ev[i]));
+	json_object_set_new(o, "events", a);
+	if (m.rcpt_body_len > 0) {
+		uint8_t h[STORE_HASH_LEN];
+		char hx[2 * STORE_HASH_LEN + 1];
+		evidence_payload_hash(m.rcpt_body, m.rcpt_body_len, h);
+		hex(hx, h, STORE_HASH_LEN);
+		json_object_set_new(o, "receipt_sha256", json_string(hx));
+		json_object_set_new(o, "receipt_bytes", json_integer((json_int_t)m.rcpt_body_len));
+	}
+	store_msg_clear(&m);
+	res->json = o;
+}
+
+static void
+control_follow_cb(void *arg, const struct store_event *ev, const char *line)
+{
+	(void)ev;
+	struct control_client *cl = arg;
+	struct control_result res = {.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK};
+	res.json = json_loads(line, 0, NULL);
+	control_reply(cl, cl->follow_request, &res);
+}
+
+static void
+do_log(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
+{
+	const Rogatory__Ctl__V1__LogRequest *q = req->log;
+	int max = q->limit == 0 ? CONTROL_LIST_MAX : (int)(q->limit > CONTROL_LIST_MAX ? CONTROL_LIST_MAX : q->limit);
+	struct store_event *ev = calloc((size_t)max, sizeof(*ev));
+	if (ev == NULL)
+		fatal("out of memory");
+	int64_t after = q->after_seq;
+	if (q->after_seq < 0) {
+		/* The last -after_seq events. */
+		int64_t last = store_last_seq(c->d->store);
+		after = last + q->after_seq > 0 ? last + q->after_seq : 0;
+	}
+	int n = store_events_since(c->d->store, after, ev, max);
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, event_json_obj(&ev[i]));
+	free(ev);
+	res->json = a;
+	if (q->follow && c->current->follow == 0 && c->d->events != NULL) {
+		c->current->follow_request = req->request_id;
+		c->current->follow = events_subscribe(c->d->events, control_follow_cb, c->current);
+	}
 }

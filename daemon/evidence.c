@@ -160,37 +160,15 @@ evidence_signer_id(const struct evidence_signer *s)
 
 /* Packs once into the buffer that is both signed and returned: what goes on the wire is
  * byte for byte what the signature covers. */
+/* Signs body (taking ownership of it) into out: the one place a signature is made. */
 static int
-sign_message(const struct evidence_signer *s, enum evidence_ctx ctx,
-    const ProtobufCMessage *m, struct signed_object *out, char *err, size_t errlen)
+sign_bytes(const struct evidence_signer *s, const char *cs, uint8_t *body, size_t body_len,
+    struct signed_object *out, char *err, size_t errlen)
 {
-	const char *cs = ctx_string(ctx);
-	size_t clen = strlen(cs);
-	uint8_t *body = NULL;
 	uint8_t *sig = NULL;
 	EVP_MD_CTX *md = NULL;
 	char why[128];
 	int rc = -1;
-
-	memset(out, 0, sizeof(*out));
-	size_t packed = protobuf_c_message_get_packed_size(m);
-	size_t body_len = clen + 1 + packed;
-	if (body_len > WIRE_BODY_MAX) {
-		err_set(err, errlen, "%s body is %zu bytes; peers accept at most %u", cs, body_len,
-		    WIRE_BODY_MAX);
-		goto done;
-	}
-	body = malloc(body_len);
-	if (body == NULL) {
-		err_set(err, errlen, "cannot sign %s: out of memory", cs);
-		goto done;
-	}
-	memcpy(body, cs, clen);
-	body[clen] = 0x00;
-	if (protobuf_c_message_pack(m, body + clen + 1) != packed) {
-		err_set(err, errlen, "cannot sign %s: protobuf packing was inconsistent", cs);
-		goto done;
-	}
 	size_t sig_len = 0;
 	md = EVP_MD_CTX_new();
 	if (md == NULL ||
@@ -228,6 +206,53 @@ done:
 		signed_object_clear(out);
 	ERR_clear_error();
 	return rc;
+}
+
+static int
+sign_message(const struct evidence_signer *s, enum evidence_ctx ctx,
+    const ProtobufCMessage *m, struct signed_object *out, char *err, size_t errlen)
+{
+	const char *cs = ctx_string(ctx);
+	size_t clen = strlen(cs);
+	memset(out, 0, sizeof(*out));
+	size_t packed = protobuf_c_message_get_packed_size(m);
+	size_t body_len = clen + 1 + packed;
+	if (body_len > WIRE_BODY_MAX)
+		return err_set(err, errlen, "%s body is %zu bytes; peers accept at most %u", cs,
+		    body_len, WIRE_BODY_MAX);
+	uint8_t *body = malloc(body_len);
+	if (body == NULL)
+		return err_set(err, errlen, "cannot sign %s: out of memory", cs);
+	memcpy(body, cs, clen);
+	body[clen] = 0x00;
+	if (protobuf_c_message_pack(m, body + clen + 1) != packed) {
+		free(body);
+		return err_set(err, errlen, "cannot sign %s: protobuf packing was inconsistent", cs);
+	}
+	return sign_bytes(s, cs, body, body_len, out, err, errlen);
+}
+
+int
+evidence_resign(const struct evidence_signer *s, const uint8_t *body, size_t body_len,
+    enum evidence_ctx ctx, struct signed_object *out, char *err, size_t errlen)
+{
+	const char *cs = ctx_string(ctx);
+	size_t clen = strlen(cs);
+	memset(out, 0, sizeof(*out));
+	if (body_len <= clen || memcmp(body, cs, clen) != 0 || body[clen] != 0x00)
+		return err_set(err, errlen, "not a %s body", cs);
+	uint8_t *copy = malloc(body_len);
+	if (copy == NULL)
+		return err_set(err, errlen, "cannot sign %s: out of memory", cs);
+	memcpy(copy, body, body_len);
+	return sign_bytes(s, cs, copy, body_len, out, err, errlen);
+}
+
+bool
+evidence_signer_same(const struct evidence_signer *a, const struct evidence_signer *b)
+{
+	return a->cert_der_len == b->cert_der_len &&
+	    memcmp(a->cert_der, b->cert_der, a->cert_der_len) == 0;
 }
 
 int

@@ -8,6 +8,7 @@
 #ifndef ROGATORY_EVIDENCE_H
 #define ROGATORY_EVIDENCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,13 @@ int evidence_open_document(const Rogatory__V1__SignedObject *o,
 int evidence_open_receipt(const Rogatory__V1__SignedObject *o,
     char signer_id[AUTHORITY_ID_MAX + 1], Rogatory__V1__ReceiptBody **out, char *err,
     size_t errlen);
+
+/* Signs existing body bytes again (after a certificate renewal): same body, so the same
+ * payload hash, with s's key and certificate. The context prefix is checked. */
+int evidence_resign(const struct evidence_signer *s, const uint8_t *body, size_t body_len,
+    enum evidence_ctx ctx, struct signed_object *out, char *err, size_t errlen);
+/* True when both hold the same certificate. */
+bool evidence_signer_same(const struct evidence_signer *a, const struct evidence_signer *b);
 
 /* SHA-256 of the document's SignedObject.body bytes: the payload hash. */
 void evidence_payload_hash(const uint8_t *body, size_t len, uint8_t out[EVIDENCE_HASH_LEN]);

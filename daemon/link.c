@@ -62,7 +62,10 @@ struct link {
 	uint32_t peer_max_frame;
 	uint64_t peer_max_message_size;
 	uint64_t peer_crl_number;
+	bool crl_only;          /* admitted only to exchange CRLs (our CRL expired) */
+	char peer_serial[48];   /* peer certificate serial, hex */
 	char reason[512];
+	uint64_t serial;
 };
 
 static struct link *link_new(struct event_base *base, const struct link_params *p,
@@ -124,6 +127,8 @@ link_new(struct event_base *base, const struct link_params *p,
 	l->dir = dir;
 	l->state = dir == LINK_OUTBOUND ? LINK_CONNECTING : LINK_HANDSHAKING;
 	l->created_ms = l->last_rx_ms = l->last_tx_ms = link_now_ms();
+	static uint64_t next_serial;
+	l->serial = ++next_serial;
 	snprintf(l->subject, sizeof(l->subject), "(none)");
 	l->hs_timer = evtimer_new(base, link_hs_timeout_cb, l);
 	l->tick_timer = event_new(base, -1, EV_PERSIST, link_tick_cb, l);
@@ -315,6 +320,8 @@ link_handshake_done(struct link *l)
 		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_CERTIFICATE, "peer certificate expired");
 		return;
 	}
+	l->crl_only = l->vinfo.crl_only;
+	tls_peer_serial(ssl, l->peer_serial, sizeof(l->peer_serial));
 	l->authenticated = true;
 	l->state = LINK_HELLO;
 	log_debug("link %s: TLS established with %s (%s), exchanging Hello", l->remote,
@@ -358,6 +365,8 @@ int
 link_send(struct link *l, const Rogatory__V1__Envelope *env)
 {
 	if (l->state != LINK_READY)
+		return -1;
+	if (l->crl_only && env->msg_case != ROGATORY__V1__ENVELOPE__MSG_CRL)
 		return -1;
 	return link_write(l, env);
 }
@@ -437,6 +446,14 @@ link_handle(struct link *l, const Rogatory__V1__Envelope *env)
 		link_on_error(l, env->error);
 		return;
 	default:
+		if (l->crl_only && env->msg_case != ROGATORY__V1__ENVELOPE__MSG_CRL) {
+			char why[160];
+			snprintf(why, sizeof(why), "CRL-only link: frame type %d refused (our CRL "
+			    "has expired; only CRLs are exchanged until a fresh one arrives)",
+			    (int)env->msg_case);
+			link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_CRL_ONLY, why);
+			return;
+		}
 		if (l->cb.frame != NULL)
 			l->cb.frame(l->owner, l, env);
 		else
@@ -490,8 +507,17 @@ link_on_hello(struct link *l, const Rogatory__V1__Hello *h)
 	uint64_t tick = l->p.keepalive_ms / 2;
 	ms_to_tv(tick < 100 ? 100 : tick, &tv);
 	event_add(l->tick_timer, &tv);
-	log_info("link %s %s: up (%s, %s, protocol %u)",
-	    l->dir == LINK_OUTBOUND ? "to" : "from", l->peer_id, l->remote, l->subject, hi);
+	if (l->crl_only) {
+		/* Bounded like the handshake: a CRL-only link never lingers. */
+		ms_to_tv(l->p.handshake_timeout_ms, &tv);
+		evtimer_add(l->hs_timer, &tv);
+		log_notice("CRL-only link %s %s (%s, %s): our CRL has expired; exchanging CRLs, "
+		           "nothing else",
+		    l->dir == LINK_OUTBOUND ? "to" : "from", l->peer_id, l->remote, l->subject);
+	} else {
+		log_info("link %s %s: up (%s, %s, protocol %u)",
+		    l->dir == LINK_OUTBOUND ? "to" : "from", l->peer_id, l->remote, l->subject, hi);
+	}
 	if (l->cb.ready != NULL)
 		l->cb.ready(l->owner, l);
 }
@@ -562,8 +588,9 @@ link_finish(struct link *l)
 	}
 	ERR_clear_error();
 	if (l->authenticated) {
-		log_info("link %s %s closed (%s, %s): %s", l->dir == LINK_OUTBOUND ? "to" : "from",
-		    l->peer_id, l->remote, l->subject, l->reason);
+		log_info("%slink %s %s closed (%s, %s): %s", l->crl_only ? "CRL-only " : "",
+		    l->dir == LINK_OUTBOUND ? "to" : "from", l->peer_id, l->remote, l->subject,
+		    l->reason);
 	} else if (l->dir == LINK_OUTBOUND) {
 		log_warn("link to %s (%s) failed: %s; certificate subject %s",
 		    l->expected_id, l->remote, l->reason, l->subject);
@@ -602,6 +629,13 @@ link_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct link *l = arg;
 	char why[128];
+	if (l->state == LINK_READY) {
+		/* Only CRL-only links keep this timer past Hello. */
+		snprintf(why, sizeof(why), "no CRL received within handshake_timeout (%llu ms)",
+		    (unsigned long long)l->p.handshake_timeout_ms);
+		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED, why);
+		return;
+	}
 	snprintf(why, sizeof(why), "%s not completed within handshake_timeout (%llu ms)",
 	    l->tls_done ? "Hello exchange" : "TLS handshake",
 	    (unsigned long long)l->p.handshake_timeout_ms);
@@ -716,6 +750,25 @@ link_peer_crl_number(const struct link *l)
 	return l->peer_crl_number;
 }
 
+void
+link_set_peer_crl_number(struct link *l, uint64_t n)
+{
+	if (n > l->peer_crl_number)
+		l->peer_crl_number = n;
+}
+
+bool
+link_crl_only(const struct link *l)
+{
+	return l->crl_only;
+}
+
+const char *
+link_peer_cert_serial(const struct link *l)
+{
+	return l->authenticated ? l->peer_serial : "";
+}
+
 size_t
 link_output_pending(const struct link *l)
 {
@@ -732,6 +785,12 @@ void *
 link_owner_data(const struct link *l)
 {
 	return l->odata;
+}
+
+uint64_t
+link_serial(const struct link *l)
+{
+	return l->serial;
 }
 
 void

@@ -92,11 +92,24 @@ time_t link_peer_not_after(const struct link *l);
 uint32_t link_peer_window(const struct link *l);
 uint64_t link_peer_max_message_size(const struct link *l);
 uint64_t link_peer_crl_number(const struct link *l);
+/* What we know of the peer's crlNumber: its Hello's, raised once a Crl went either way. */
+void link_set_peer_crl_number(struct link *l, uint64_t n);
+/* Admitted only because our effective CRL has expired (tls_verify_info.crl_only): after
+ * Hello it carries Crl, Ping, Pong and Error, answers anything else with Error CRL_ONLY,
+ * closes after handshake_timeout at the latest, and never counts as up for delivery. */
+bool link_crl_only(const struct link *l);
+/* The peer certificate's serial, upper-case hex ("" before the handshake), for the
+ * revocation re-check of live links. */
+const char *link_peer_cert_serial(const struct link *l);
 /* Bytes waiting in the output buffer. */
 size_t link_output_pending(const struct link *l);
 /* Monotonic ms of creation (the server evicts the oldest unauthenticated link). */
 uint64_t link_created_ms(const struct link *l);
 void *link_owner_data(const struct link *l);
+/* A number unique to this link for the process's lifetime: asynchronous work (a store
+ * commit) keeps the serial, never the pointer, and finds the link again through
+ * peers_link_find, or learns that it is gone. */
+uint64_t link_serial(const struct link *l);
 void link_set_owner_data(struct link *l, void *data);
 
 /* Monotonic and wall clocks in ms. */

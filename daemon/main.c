@@ -20,9 +20,15 @@
 #include "config.h"
 #include "control.h"
 #include "diag.h"
+#include "events.h"
+#include "evidence.h"
+#include "inbox.h"
+#include "outbox.h"
+#include "store.h"
 #include "link.h"
 #include "log.h"
 #include "peer.h"
+#include "revocation.h"
 #include "rogatoryd.h"
 #include "server.h"
 #include "tls.h"
@@ -78,6 +84,7 @@ check_config(const char *path)
 	}
 	diag_print(&dg, 1); /* warnings, if any */
 	diag_free(&dg);
+	revocation_check_config(cfg, stderr);
 	config_free(cfg);
 	printf("configuration OK\n");
 	return 0;
@@ -181,6 +188,7 @@ main(int argc, char **argv)
 	if (config_load(path, &d->cfg, &dg) != 0) {
 		diag_print(&dg, 1);
 		fprintf(stderr, "rogatoryd: configuration errors; not started\n");
+		diag_free(&dg);
 		return 1;
 	}
 	diag_free(&dg);
@@ -201,13 +209,30 @@ main(int argc, char **argv)
 	d->dns = evdns_base_new(d->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (d->dns == NULL)
 		d->dns = evdns_base_new(d->base, 0); /* numeric addresses still work */
-	if (tls_new(d->cfg, &d->tls, err, sizeof(err)) != 0)
+	struct crl *crl = NULL;
+	if (revocation_prepare(d->cfg, &crl, &d->tls, err, sizeof(err)) != 0 ||
+	    revocation_new(d, crl, &d->revocation, err, sizeof(err)) != 0)
+		fatal("%s", err);
+	if (evidence_signer_load(d->cfg->tls_certificate, d->cfg->tls_key, &d->signer, err,
+	        sizeof(err)) != 0)
+		fatal("%s", err);
+	if (store_open(d->cfg->state_dir, 0, d->base, &d->store, err, sizeof(err)) != 0)
+		fatal("%s", err);
+	char logpath[4096];
+	if (d->cfg->delivery_log != NULL)
+		snprintf(logpath, sizeof(logpath), "%s", d->cfg->delivery_log);
+	else
+		snprintf(logpath, sizeof(logpath), "%s/delivery.jsonl", d->cfg->state_dir);
+	if (events_open(logpath, d->store, &d->events, err, sizeof(err)) != 0)
 		fatal("%s", err);
 	d->started_wall_ms = link_wall_ms();
 	d->started_mono_ms = link_now_ms();
 	d->peers = peers_new(d);
 	if (d->peers == NULL)
 		fatal("out of memory");
+	if (inbox_new(d, &d->inbox, err, sizeof(err)) != 0 ||
+	    outbox_new(d, &d->outbox, err, sizeof(err)) != 0)
+		fatal("%s", err);
 	if (server_start(d, &d->server, err, sizeof(err)) != 0)
 		fatal("%s", err);
 	d->listen_port = server_port(d->server);
@@ -245,10 +270,19 @@ main(int argc, char **argv)
 
 	event_base_dispatch(d->base);
 
-	log_notice("rogatoryd stopped");
 	control_free(d->control);
+	d->control = NULL;
 	server_free(d->server);
+	/* Every queued commit lands and completes before the modules it calls back go. */
+	events_close(d->events);
+	d->events = NULL;
+	store_close(d->store);
+	d->store = NULL;
+	outbox_free(d->outbox);
+	inbox_free(d->inbox);
 	peers_free(d->peers);
+	evidence_signer_free(d->signer);
+	log_notice("rogatoryd stopped");
 	event_free(m.ev_hup);
 	event_free(m.ev_term);
 	event_free(m.ev_int);
@@ -256,6 +290,7 @@ main(int argc, char **argv)
 	event_free(m.ev_stop_poll);
 	/* Run the deferred link frees before the base goes. */
 	event_base_loop(d->base, EVLOOP_NONBLOCK);
+	revocation_free(d->revocation);
 	tls_free(d->tls);
 	evdns_base_free(d->dns, 0);
 	event_base_free(d->base);
@@ -287,7 +322,8 @@ reload(struct main_state *m)
 	diag_free(&dg);
 	char err[512];
 	struct tls *ntls = NULL;
-	if (tls_new(ncfg, &ntls, err, sizeof(err)) != 0) {
+	struct crl *ncrl = NULL;
+	if (revocation_prepare(ncfg, &ncrl, &ntls, err, sizeof(err)) != 0) {
 		log_err("reload failed: %s; keeping the running configuration", err);
 		config_free(ncfg);
 		return;
@@ -298,6 +334,18 @@ reload(struct main_state *m)
 			log_warn("reload: %s", dg.lines[i]);
 		diag_free(&dg);
 	}
+	struct evidence_signer *nsigner = NULL;
+	if (evidence_signer_load(ncfg->tls_certificate, ncfg->tls_key, &nsigner, err,
+	        sizeof(err)) != 0) {
+		log_err("reload failed: %s; keeping the running configuration", err);
+		tls_free(ntls);
+		crl_free(ncrl);
+		config_free(ncfg);
+		return;
+	}
+	bool renewed = !evidence_signer_same(d->signer, nsigner);
+	evidence_signer_free(d->signer);
+	d->signer = nsigner;
 	struct config *old = d->cfg;
 	struct tls *otls = d->tls;
 	d->cfg = ncfg;
@@ -306,6 +354,11 @@ reload(struct main_state *m)
 	tls_free(otls);
 	peers_sync(d->peers, d->cfg->directory);
 	peers_recheck(d->peers);
+	/* After the context swap: a higher number from the file spreads like any adoption. */
+	revocation_replace(d->revocation, ncrl);
+	inbox_reset_trust(d->inbox);
+	if (renewed)
+		outbox_resign(d->outbox);
 	log_set_level(d->cfg->log_level);
 	config_free(old);
 	warn_own_certificate(d);

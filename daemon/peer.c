@@ -15,6 +15,10 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "inbox.h"
+#include "journal.h"
+#include "outbox.h"
+#include "revocation.h"
 #include "directory.h"
 #include "link.h"
 #include "log.h"
@@ -28,6 +32,7 @@ struct peer;
 /* Owner data of every link: which peer it belongs to (NULL while unauthenticated). */
 struct plink {
 	struct link *link;
+	bool up;              /* reached ready (Hello exchanged) */
 	struct peer *peer;
 	struct peers *ps;
 	struct plink *next;
@@ -70,6 +75,7 @@ static struct peer *peer_find(const struct peers *ps, const char *id);
 static struct peer *peer_add(struct peers *ps, const struct authority *a);
 static void peer_free(struct peer *p);
 static void peer_dial(struct peer *p);
+static void peers_recheck_revoked(struct peers *ps);
 static void peer_schedule_retry(struct peer *p);
 static void peer_retry_cb(evutil_socket_t fd, short what, void *arg);
 static void link_params_from(const struct rogatoryd *d, struct link_params *lp);
@@ -236,6 +242,56 @@ peers_recheck(struct peers *ps)
 			if (link_authenticated(pl->link) && link_peer_not_after(pl->link) < now)
 				link_close(pl->link, ROGATORY__V1__ERROR_CODE__ERROR_CODE_CERTIFICATE,
 				    "peer certificate expired while linked");
+	peers_recheck_revoked(ps);
+}
+
+/* Links whose peer certificate the effective CRL lists: closed with Error CERTIFICATE. */
+static void
+peers_recheck_revoked(struct peers *ps)
+{
+	struct revocation *r = ps->d->revocation;
+	for (struct peer *p = ps->list; p != NULL; p = p->next) {
+		for (struct plink *pl = p->links, *next; pl != NULL; pl = next) {
+			next = pl->next;
+			if (!link_authenticated(pl->link) || link_state(pl->link) == LINK_CLOSING ||
+			    !revocation_link_revoked(r, pl->link))
+				continue;
+			char why[128];
+			snprintf(why, sizeof(why), "certificate revoked (serial %s)",
+			    link_peer_cert_serial(pl->link));
+			link_close(pl->link, ROGATORY__V1__ERROR_CODE__ERROR_CODE_CERTIFICATE, why);
+		}
+	}
+}
+
+void
+peers_crl_changed(struct peers *ps)
+{
+	struct rogatoryd *d = ps->d;
+	peers_recheck(ps);
+	for (struct peer *p = ps->list; p != NULL; p = p->next) {
+		if (p->removed)
+			continue;
+		bool linked = false;
+		for (struct plink *pl = p->links, *next; pl != NULL; pl = next) {
+			next = pl->next;
+			if (link_state(pl->link) != LINK_READY || link_crl_only(pl->link))
+				continue;
+			linked = true;
+			revocation_link_ready(d->revocation, pl->link);
+		}
+		/* A CRL-only or closing dial will not carry the new list: dial anew. */
+		struct link *dl = p->dialing != NULL ? p->dialing->link : NULL;
+		bool dialing = dl != NULL && link_state(dl) != LINK_CLOSING && !link_crl_only(dl);
+		if (!linked && !dialing && !d->stopping) {
+			/* Once, without `wanted`: the point is that the list reaches authorities
+			 * we have no traffic with; a failure is not retried. */
+			evtimer_del(p->retry);
+			log_info("peer %s: dialing once to pass on CRL number %llu", p->id,
+			    (unsigned long long)revocation_number(d->revocation));
+			peer_dial(p);
+		}
+	}
 }
 
 static void
@@ -250,7 +306,7 @@ link_params_from(const struct rogatoryd *d, struct link_params *lp)
 	lp->our_id = c->authority_id;
 	lp->window = PEER_DEFAULT_WINDOW;
 	lp->max_message_size = PEER_DEFAULT_MAX_MESSAGE;
-	lp->crl_number = 0;
+	lp->crl_number = revocation_number(d->revocation);
 }
 
 void
@@ -355,13 +411,22 @@ cb_ready(void *owner, struct link *l)
 	struct peer *p = pl->peer;
 	if (p == NULL)
 		return;
+	/* Revocation first: a revoked peer or a CRL-only link never reaches delivery. */
+	if (!revocation_link_ready(p->ps->d->revocation, l))
+		return;
 	p->last_contact_ms = link_wall_ms();
 	p->cert_not_after = link_peer_not_after(l);
 	p->last_error[0] = '\0';
+	pl->up = true;
+	struct rogatoryd *d = p->ps->d;
+	journal_link_event(d, "link-up", p->id,
+	    link_dir(l) == LINK_OUTBOUND ? STORE_OUT : STORE_IN, link_remote(l));
 	if (link_dir(l) == LINK_OUTBOUND) {
 		p->attempts = 0;
 		p->wanted = false;
 		evtimer_del(p->retry);
+		if (d->outbox != NULL)
+			outbox_link_ready(d->outbox, l);
 	}
 }
 
@@ -369,13 +434,45 @@ static void
 cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env)
 {
 	struct plink *pl = owner;
+	struct rogatoryd *d = pl->ps != NULL ? pl->ps->d : NULL;
 	if (pl->peer != NULL)
 		pl->peer->last_contact_ms = link_wall_ms();
-	/* Transfers, receipts and CRLs are handled by the modules that land with them;
-	 * until then the frame is refused so the peer knows it was not taken. */
-	char why[96];
-	snprintf(why, sizeof(why), "frame type %d not accepted by this daemon version",
-	    (int)env->msg_case);
+	if (d == NULL)
+		return;
+	/* Transfers travel on links the sender dialed, receipts come back on them. */
+	bool inbound = link_dir(l) == LINK_INBOUND;
+	switch (env->msg_case) {
+	case ROGATORY__V1__ENVELOPE__MSG_CRL:
+		/* Either direction: a newer CRL is taken from any authenticated peer. */
+		revocation_link_crl(d->revocation, l, env->crl->der.data, env->crl->der.len);
+		return;
+	case ROGATORY__V1__ENVELOPE__MSG_TRANSFER:
+		if (inbound) {
+			inbox_transfer(d->inbox, l, env->transfer);
+			return;
+		}
+		break;
+	case ROGATORY__V1__ENVELOPE__MSG_RECEIPT:
+		if (!inbound) {
+			outbox_receipt(d->outbox, l, env->receipt);
+			return;
+		}
+		break;
+	case ROGATORY__V1__ENVELOPE__MSG_ERROR:
+		if (!inbound) {
+			outbox_error(d->outbox, l, env->error);
+			return;
+		}
+		log_warn("peer %s: error on an inbound link: %s: %.*s", link_peer_id(l),
+		    wire_error_code_name(env->error->code), (int)env->error->text.len,
+		    (const char *)env->error->text.data);
+		return;
+	default:
+		break;
+	}
+	char why[128];
+	snprintf(why, sizeof(why), "frame type %d not accepted on an %s link", (int)env->msg_case,
+	    inbound ? "inbound" : "outbound");
 	link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, why);
 }
 
@@ -392,6 +489,13 @@ cb_closed(void *owner, struct link *l, bool authenticated, const char *reason)
 		return;
 	}
 	bool was_dial = p->dialing == pl;
+	struct rogatoryd *d = p->ps->d;
+	if (pl->up) {
+		journal_link_event(d, "link-down", p->id,
+		    link_dir(l) == LINK_OUTBOUND ? STORE_OUT : STORE_IN, reason);
+		if (link_dir(l) == LINK_OUTBOUND && d->outbox != NULL)
+			outbox_link_down(d->outbox, l, reason);
+	}
 	snprintf(p->last_error, sizeof(p->last_error), "%s", reason);
 	if (link_authenticated(l))
 		p->last_contact_ms = link_wall_ms();
@@ -487,6 +591,33 @@ peers_connect(struct peers *ps, const char *id, char *err, size_t errlen)
 }
 
 void
+peers_want(struct peers *ps, const char *id)
+{
+	struct peer *p = peer_find(ps, id);
+	if (p == NULL || ps->d->stopping) {
+		if (p == NULL)
+			log_warn("outbound messages for %s, which is not in the directory", id);
+		return;
+	}
+	if (!p->wanted) {
+		p->wanted = true;
+		/* A dial in backoff keeps its timer; only an idle peer is dialed now. */
+		if (p->dialing == NULL && !evtimer_pending(p->retry, NULL))
+			peer_dial(p);
+	}
+}
+
+struct link *
+peers_link_find(const struct peers *ps, uint64_t serial)
+{
+	for (const struct peer *p = ps->list; p != NULL; p = p->next)
+		for (const struct plink *pl = p->links; pl != NULL; pl = pl->next)
+			if (link_serial(pl->link) == serial)
+				return pl->link;
+	return NULL;
+}
+
+void
 peers_close_all(struct peers *ps, const char *reason)
 {
 	for (struct peer *p = ps->list; p != NULL; p = p->next) {
@@ -514,7 +645,7 @@ peer_links_up(const struct peer *p)
 {
 	unsigned n = 0;
 	for (const struct plink *pl = p->links; pl != NULL; pl = pl->next)
-		if (link_state(pl->link) == LINK_READY)
+		if (link_state(pl->link) == LINK_READY && !link_crl_only(pl->link))
 			n++;
 	return n;
 }

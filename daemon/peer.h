@@ -37,8 +37,12 @@ void peers_free(struct peers *ps);
 
 /* After a reload: adds new authorities, closes the links of removed ones. */
 void peers_sync(struct peers *ps, const struct directory *dir);
-/* Closes links whose peer certificate has expired (the links also check on their tick). */
+/* Closes links whose peer certificate has expired (the links also check on their tick)
+ * or is revoked by the effective CRL. */
 void peers_recheck(struct peers *ps);
+/* The effective CRL changed: recheck, send it on every ready link whose peer holds an
+ * older one, and dial once (no retry) each authority without a usable link. */
+void peers_crl_changed(struct peers *ps);
 
 /* Takes an accepted connection (from server). Evicts the oldest unauthenticated link
  * when max_unauthenticated is reached. */
@@ -46,6 +50,11 @@ void peers_accept(struct peers *ps, int fd, const struct sockaddr *sa, socklen_t
 
 /* Dial id now (operator "connect"). -1 + err when id is unknown or is ourselves. */
 int peers_connect(struct peers *ps, const char *id, char *err, size_t errlen);
+
+/* Outbound work for id: dial unless a link is up, being dialed, or in backoff. */
+void peers_want(struct peers *ps, const char *id);
+/* The open link with this serial (link_serial), or NULL when it is gone. */
+struct link *peers_link_find(const struct peers *ps, uint64_t serial);
 
 /* Closes every link (shutdown). */
 void peers_close_all(struct peers *ps, const char *reason);

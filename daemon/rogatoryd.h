@@ -16,6 +16,12 @@ struct tls;
 struct peers;
 struct server;
 struct control;
+struct revocation;
+struct store;
+struct events;
+struct outbox;
+struct inbox;
+struct evidence_signer;
 
 #define ROGATORY_VERSION "0.1.0"
 
@@ -27,6 +33,12 @@ struct rogatoryd {
 	struct peers *peers;
 	struct server *server;
 	struct control *control;
+	struct revocation *revocation; /* the effective CRL at work (off: no CRL inside) */
+	struct store *store;
+	struct events *events;
+	struct outbox *outbox;
+	struct inbox *inbox;
+	struct evidence_signer *signer; /* our key: signs documents and receipts */
 	bool foreground;
 	bool stopping;
 	int64_t started_wall_ms;

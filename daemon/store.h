@@ -29,8 +29,11 @@ struct event_base;
 struct store;
 
 #define STORE_HASH_LEN 32
+/* The schema this build writes (PRAGMA user_version); a newer database is refused. */
+#define STORE_SCHEMA_VERSION 1
 
-enum store_dir { STORE_OUT = 0, STORE_IN = 1 };
+/* STORE_DIR_ANY only selects, in store_list; a message is always OUT or IN. */
+enum store_dir { STORE_OUT = 0, STORE_IN = 1, STORE_DIR_ANY = 2 };
 
 /* Message states (text in the database and in JSON is the lower-case name). */
 enum store_state {
@@ -99,17 +102,18 @@ struct store_event {
 enum store_op_kind {
 	/* Insert an outbound message (state queued) + event "queued". If (sender, msg_id)
 	 * exists: same submit_hash → result STORE_R_EXISTS with the existing row in
-	 * op->msg (no event); different → STORE_R_CONFLICT (no change). */
+	 * op->stored (no event); different → STORE_R_CONFLICT (no change). */
 	STORE_OP_SUBMIT,
 	/* Insert an inbound message with our receipt (state received) + event "received".
-	 * If (sender, msg_id) exists: same payload_hash → STORE_R_EXISTS and op->msg gets
-	 * the stored receipt blobs (event "duplicate"); different → STORE_R_CONFLICT (event
-	 * "refused-id-conflict"). */
+	 * If (sender, msg_id) exists: same payload_hash → STORE_R_EXISTS and op->stored gets
+	 * the stored row with its receipt blobs (event "duplicate"); different →
+	 * STORE_R_CONFLICT (event "refused-id-conflict"). */
 	STORE_OP_RECEIVE,
 	/* Update an existing message (matched by dir, sender, msg_id) to op->msg.state with
 	 * the fields listed in op->set, + op->event. STORE_R_NOT_FOUND when no such row;
 	 * STORE_R_STALE when op->expect_state_mask does not contain the current state
-	 * (nothing changed). */
+	 * (nothing changed; op->stored.rowid and .state tell the current row). The event's
+	 * empty msg_id/peer/state are filled from the row; attempt 0 becomes the row's. */
 	STORE_OP_UPDATE,
 	/* Keep a document aside with its reason (+ event "quarantined"). */
 	STORE_OP_QUARANTINE,
@@ -126,7 +130,7 @@ enum {
 	STORE_SET_RECEIPT = 1 << 2,      /* rcpt_body/sig/cert */
 	STORE_SET_LAST_ERROR = 1 << 3,   /* last_error */
 	STORE_SET_FETCHED = 1 << 4,      /* fetched */
-	STORE_SET_DOCUMENT = 1 << 5,     /* doc_body/sig/cert (re-signed after renewal) */
+	STORE_SET_DOCUMENT = 1 << 5,     /* doc_body/sig/cert + payload_hash (re-signed) */
 };
 
 enum store_result {
@@ -142,9 +146,19 @@ enum store_result {
 struct store_op;
 typedef void (*store_done_fn)(struct store_op *op, void *arg);
 
+/*
+ * Ownership: op->msg's blobs stay the caller's (the store reads them until done runs and
+ * never frees them); on return msg.rowid, state, created_us (0 = now) and updated_us hold
+ * what was written. op->stored is the store's answer (STORE_R_EXISTS: the stored row,
+ * blobs included): store_submit zeroes it, the caller frees it with store_msg_clear.
+ * For SUBMIT, RECEIVE and QUARANTINE the store writes the event itself (has_event is set,
+ * the caller may pre-fill reason/bytes); for UPDATE it writes op->event when has_event,
+ * for EVENT always. event.seq != 0 on completion means an event row was committed.
+ */
 struct store_op {
 	enum store_op_kind kind;
-	struct store_msg msg;         /* the message (in: what to write; out: what is stored) */
+	struct store_msg msg;         /* the message to write (or to select, for UPDATE) */
+	struct store_msg stored;      /* filled by the store: see Ownership above */
 	unsigned set;                 /* STORE_OP_UPDATE: STORE_SET_* */
 	unsigned expect_state_mask;   /* STORE_OP_UPDATE: bit (1u << state) allowed; 0 = any */
 	bool has_event;
@@ -172,15 +186,19 @@ int store_open(const char *state_dir, uint64_t max_size, struct event_base *base
 /* Drains the queue (every queued op is committed and completed), stops the thread,
  * closes. */
 void store_close(struct store *s);
-/* Applies a new max_size (reload); 0 = no limit. */
+/* Applies a new max_size (reload); 0 = no limit. The store thread applies it before its
+ * next batch (the writer connection is its alone). A limit below the current size keeps
+ * the file as it is and refuses growth. */
 void store_set_max_size(struct store *s, uint64_t max_size);
+/* Transactions committed and ops run in them since store_open (group-commit ratio). */
+void store_stats(struct store *s, uint64_t *commits, uint64_t *ops);
 
 /* Queues op (the caller keeps it alive until done runs). Never blocks on the disk. */
 void store_submit(struct store *s, struct store_op *op);
 /* Ops queued or being committed, for backpressure (links stop reading above a bound). */
 size_t store_pending(const struct store *s);
 
-/* ---- reads (loop thread) ---- */
+/* ---- reads (loop thread; a failing read logs the database's message and returns -1) ---- */
 
 /* Outbound messages to peer in states queued or retrying with next_attempt_us <= now_us,
  * urgent first, then oldest first; at most max, after the cursor (rowid, exclusive; 0 at
@@ -188,30 +206,44 @@ size_t store_pending(const struct store *s);
 int store_outbox_page(struct store *s, const char *peer, int64_t now_us, int64_t after_rowid,
     struct store_msg *out, int max);
 /* Peers that have outbound messages in queued, retrying, sending or unconfirmed, and the
- * earliest next_attempt_us among their retrying ones; calls fn per peer. -1 on error. */
+ * earliest next_attempt_us among their queued and retrying ones (0 = now; INT64_MAX when
+ * the peer has only sending/unconfirmed ones); calls fn per peer. -1 on error. */
 int store_outbox_peers(struct store *s,
     void (*fn)(void *arg, const char *peer, int64_t earliest_us), void *arg);
-/* Outbound messages in a given state (e.g. sending at start-up: they may have left). */
+/* Outbound messages in a given state (e.g. sending at start-up: they may have left),
+ * oldest first, after the cursor (rowid, exclusive); no blobs. Returns the count or -1. */
 int store_list_state(struct store *s, enum store_state state, int64_t after_rowid,
     struct store_msg *out, int max);
-/* One message. dir/sender/msg_id select; blobs included. 0, 1 when not found, -1. */
+/* One message. dir/sender/msg_id select (sender NULL: any sender, the oldest match);
+ * blobs included. 0, 1 when not found, -1. */
 int store_get(struct store *s, enum store_dir dir, const char *sender, const char *msg_id,
     struct store_msg *out);
-/* Messages for listing (no blobs), newest first, optionally only dir/only not final. */
+/* Messages for listing (no blobs), newest first, before the cursor (rowid, exclusive; 0 at
+ * the start). dir STORE_DIR_ANY: both. only_open: outbound not final (queued, sending,
+ * retrying, unconfirmed — a late receipt may still come) and inbound not yet fetched.
+ * Returns the count or -1. */
 int store_list(struct store *s, enum store_dir dir, bool only_open, int64_t before_rowid,
     struct store_msg *out, int max);
 /* Events with seq > after_seq, at most max, oldest first. Returns count or -1. */
 int store_events_since(struct store *s, int64_t after_seq, struct store_event *out, int max);
 /* Events of one message (show). */
 int store_events_of(struct store *s, const char *msg_id, struct store_event *out, int max);
-/* Highest seq written to the delivery log (STORE_OP_LOG_MARK), 0 when none. */
+/* Highest seq written to the delivery log (STORE_OP_LOG_MARK), 0 when none, -1 on error. */
 int64_t store_log_mark(struct store *s);
-/* Highest event seq committed. */
+/* Highest event seq committed, 0 when none, -1 on error. */
 int64_t store_last_seq(struct store *s);
 
 void store_msg_clear(struct store_msg *m);
 const char *store_state_name(enum store_state s);
 int store_state_parse(const char *name, enum store_state *out);
 const char *store_result_name(enum store_result r);
+
+#ifdef ROGATORY_TEST_HOOKS
+/* Tests: while held, the store thread takes no ops, so the next batch is exactly what was
+ * submitted meanwhile. store_close overrides it. */
+void store_test_hold(struct store *s, bool hold);
+/* Tests: the EXPLAIN QUERY PLAN details of the outbox page query, "; "-separated. 0 / -1. */
+int store_test_outbox_plan(struct store *s, char *out, size_t outlen);
+#endif
 
 #endif

@@ -35,7 +35,10 @@ info_index(void)
 	return idx;
 }
 
-/* Records the first verification failure; the decision itself stays OpenSSL's. */
+/* Records the first verification failure; the decision itself stays OpenSSL's, with one
+ * exception: "CRL has expired" alone admits the peer on a CRL-only link, so a late CRL
+ * never halts the network (the store holds only our effective CRL, so this error means
+ * exactly "ours has expired"). Any further fault still refuses the handshake. */
 static int
 tls_verify_cb(int ok, X509_STORE_CTX *sctx)
 {
@@ -43,6 +46,11 @@ tls_verify_cb(int ok, X509_STORE_CTX *sctx)
 		return ok;
 	SSL *ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct tls_verify_info *info = ssl ? SSL_get_ex_data(ssl, info_index()) : NULL;
+	if (info != NULL && info->error == X509_V_OK &&
+	    X509_STORE_CTX_get_error(sctx) == X509_V_ERR_CRL_HAS_EXPIRED) {
+		info->crl_only = true;
+		return 1;
+	}
 	if (info != NULL && info->error == X509_V_OK) {
 		info->error = X509_STORE_CTX_get_error(sctx);
 		info->depth = X509_STORE_CTX_get_error_depth(sctx);
@@ -123,6 +131,32 @@ done:
 	return rc;
 }
 
+int
+tls_add_crl(struct tls *t, X509_CRL *crl, char *err, size_t errlen)
+{
+	X509_STORE *st = SSL_CTX_get_cert_store(t->ctx);
+	char ebuf[256];
+	/* Leaf only: the root CA is the trust anchor and is not listed in its own CRL. */
+	if (X509_STORE_add_crl(st, crl) != 1 || X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK) != 1) {
+		tls_drain_errors(ebuf, sizeof(ebuf));
+		return err_set(err, errlen, "cannot add the CRL to the TLS context: %s", ebuf);
+	}
+	return 0;
+}
+
+void
+tls_peer_serial(SSL *ssl, char *buf, size_t len)
+{
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+	const ASN1_INTEGER *s = peer ? X509_get0_serialNumber(peer) : NULL;
+	BIGNUM *bn = s ? ASN1_INTEGER_to_BN(s, NULL) : NULL;
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	snprintf(buf, len, "%s", hex ? hex : "");
+	OPENSSL_free(hex);
+	BN_free(bn);
+	ERR_clear_error();
+}
+
 void
 tls_free(struct tls *t)
 {
@@ -161,6 +195,10 @@ tls_peer_identity(SSL *ssl, char id[AUTHORITY_ID_MAX + 1], char *subject, size_t
 		return err_set(err, errlen, "no peer certificate");
 	cert_subject(peer, subject, subject_len);
 	long vr = SSL_get_verify_result(ssl);
+	const struct tls_verify_info *info = SSL_get_ex_data(ssl, info_index());
+	if (vr == X509_V_ERR_CRL_HAS_EXPIRED && info != NULL && info->crl_only &&
+	    info->error == X509_V_OK)
+		vr = X509_V_OK;
 	if (vr != X509_V_OK)
 		return err_set(err, errlen, "certificate did not verify: %s",
 		    X509_verify_cert_error_string(vr));
@@ -224,6 +262,14 @@ tls_failure_reason(const struct tls_verify_info *info, unsigned long first_err, 
 		case X509_V_ERR_CERT_NOT_YET_VALID:
 			hint = " (not yet valid)";
 			break;
+		case X509_V_ERR_CERT_REVOKED:
+			hint = " (listed in the network CA's CRL)";
+			break;
+		case X509_V_ERR_UNABLE_TO_GET_CRL:
+		case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+		case X509_V_ERR_CRL_NOT_YET_VALID:
+			hint = " (our CRL cannot be used)";
+			break;
 		default:
 			break;
 		}
@@ -259,6 +305,7 @@ tls_failure_reason(const struct tls_verify_info *info, unsigned long first_err, 
 		case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
 		case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
 		case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+		case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
 		case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
 			snprintf(buf, len, "the peer refused our certificate: %s", r ? r : "?");
 			return;

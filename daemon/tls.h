@@ -1,7 +1,8 @@
 /*
  * tls: the SSL_CTX policy of rogatoryd and the reading of a peer's identity from a
  * finished handshake. TLS 1.3 only, both sides verified against [tls] ca alone, no
- * tickets, no resumption, no renegotiation, no compression. A reload builds a new
+ * tickets, no resumption, no renegotiation, no compression; with revocation on, the
+ * effective CRL is in the context's store (tls_add_crl). A reload or a new CRL builds a new
  * context and swaps it in; links keep the context they started with (SSL_new holds a
  * reference), so nothing is freed under a live connection.
  */
@@ -24,11 +25,19 @@ struct tls_verify_info {
 	int error;          /* X509_V_OK when nothing failed */
 	int depth;
 	char subject[256];  /* subject of the certificate that failed */
+	/* Our effective CRL has expired and that was the chain's only fault: the link is
+	 * admitted to exchange CRLs and nothing else (see revocation). */
+	bool crl_only;
 };
 
 /* Builds the context from cfg's [tls] files. -1 + err naming the file. */
 int tls_new(const struct config *cfg, struct tls **out, char *err, size_t errlen);
 void tls_free(struct tls *t);
+
+/* Puts the effective CRL into a context that no connection uses yet, and turns on the
+ * leaf check (X509_V_FLAG_CRL_CHECK): a revoked peer fails the handshake with
+ * "certificate revoked". -1 + err. */
+int tls_add_crl(struct tls *t, X509_CRL *crl, char *err, size_t errlen);
 
 /* A new SSL for one connection; server = accept side. info receives verify failures and
  * must outlive the SSL. NULL + err on failure. */
@@ -43,6 +52,9 @@ SSL *tls_ssl_new(struct tls *t, bool server, struct tls_verify_info *info, char 
  */
 int tls_peer_identity(SSL *ssl, char id[AUTHORITY_ID_MAX + 1], char *subject,
     size_t subject_len, time_t *not_after, char *err, size_t errlen);
+
+/* The peer certificate's serial, upper-case hex without leading zeros ("" when none). */
+void tls_peer_serial(SSL *ssl, char *buf, size_t len);
 
 /*
  * Why a handshake failed, in words an operator can act on: the verify callback's

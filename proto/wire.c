@@ -62,6 +62,7 @@ static int check_content(const Rogatory__V1__Content *c, bool refused, char *err
     size_t errlen);
 static int check_attachments(const Rogatory__V1__DocumentBody *b, char *err, size_t errlen);
 static int check_receipt_body(const Rogatory__V1__ReceiptBody *r, char *err, size_t errlen);
+static int check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen);
 static bool field_name_valid(const ProtobufCBinaryData *b);
 static bool media_type_valid(const ProtobufCBinaryData *b);
 static bool file_name_valid(const ProtobufCBinaryData *b);
@@ -660,6 +661,57 @@ wire_transfer_matches(const Rogatory__V1__Transfer *t, const Rogatory__V1__Docum
 
 /* ---- control socket ---- */
 
+/* The delivery operations (send, queue, show, ...). */
+static int
+check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
+{
+	switch (r->op_case) {
+	case ROGATORY__CTL__V1__REQUEST__OP_SEND: {
+		const Rogatory__Ctl__V1__SendRequest *q = r->send;
+		const char *at = "request.send";
+		Rogatory__V1__Kind kind;
+		char kbuf[32];
+		if (chk_uuid(&q->message_id, false, at, "message_id", err, errlen) ||
+		    chk_id(&q->recipient_id, at, "recipient_id", err, errlen) ||
+		    chk_text(&q->kind, 1, sizeof(kbuf) - 1, at, "kind", err, errlen) ||
+		    chk_text(&q->subject, 1, WIRE_SUBJECT_MAX, at, "subject", err, errlen) ||
+		    chk_uuid(&q->in_reply_to, true, at, "in_reply_to", err, errlen) ||
+		    chk_text(&q->status, 0, 64, at, "status", err, errlen))
+			return -1;
+		snprintf(kbuf, sizeof(kbuf), "%.*s", (int)q->kind.len, (const char *)q->kind.data);
+		if (wire_kind_parse(kbuf, &kind) != 0)
+			return err_set(err, errlen, "%s.kind: unknown kind \"%s\" (mla, extradition, "
+			    "provisional-arrest, asset-recovery, service-of-documents, other)", at, kbuf);
+		if (q->respond_by.len > 0 && !text_date_valid(q->respond_by.data, q->respond_by.len))
+			return err_set(err, errlen, "%s.respond_by: not a date YYYY-MM-DD", at);
+		if (q->n_fields > WIRE_FIELDS_MAX)
+			return err_set(err, errlen, "%s.fields: %zu, at most %d", at, q->n_fields,
+			    WIRE_FIELDS_MAX);
+		for (size_t i = 0; i < q->n_fields; i++) {
+			const Rogatory__Ctl__V1__Field *f = q->fields[i];
+			if (chk_text(&f->name, 1, WIRE_FIELD_NAME_MAX, at, "fields.name", err, errlen) ||
+			    chk_text(&f->value, 0, WIRE_FIELD_VALUE_MAX, at, "fields.value", err, errlen))
+				return -1;
+		}
+		return 0;
+	}
+	case ROGATORY__CTL__V1__REQUEST__OP_QUEUE:
+	case ROGATORY__CTL__V1__REQUEST__OP_INBOX:
+	case ROGATORY__CTL__V1__REQUEST__OP_LOG:
+		return 0;
+	case ROGATORY__CTL__V1__REQUEST__OP_SHOW:
+		return chk_uuid(&r->show->message_id, false, "request.show", "message_id", err, errlen);
+	case ROGATORY__CTL__V1__REQUEST__OP_RETRY:
+		return chk_uuid(&r->retry->message_id, false, "request.retry", "message_id", err,
+		    errlen);
+	case ROGATORY__CTL__V1__REQUEST__OP_CANCEL:
+		return chk_uuid(&r->cancel->message_id, false, "request.cancel", "message_id", err,
+		    errlen);
+	default:
+		return err_set(err, errlen, "request: no operation set");
+	}
+}
+
 int
 wire_ctl_request_decode(const uint8_t *buf, size_t len, Rogatory__Ctl__V1__Request **out,
     char *err, size_t errlen)
@@ -689,9 +741,15 @@ wire_ctl_request_decode(const uint8_t *buf, size_t len, Rogatory__Ctl__V1__Reque
 		        errlen))
 			goto fail;
 		break;
+	case ROGATORY__CTL__V1__REQUEST__OP_CRL_INSTALL:
+		if (chk_len(&r->crl_install->der, 1, WIRE_CRL_MAX, "request.crl_install", "der",
+		        err, errlen))
+			goto fail;
+		break;
 	default:
-		err_set(err, errlen, "request: no operation set");
-		goto fail;
+		if (check_ctl_op(r, err, errlen) != 0)
+			goto fail;
+		break;
 	}
 	*out = r;
 	return 0;

@@ -14,8 +14,17 @@
  *   --hello-id ID             Hello authority id (default: none sent)
  *   --versions A:B            Hello version range (default 1:1)
  *   --after-hello MODE        after our Hello: "none", "oversize" (announce 2^31 bytes),
- *                             "garbage" (a 16-byte frame of 0xff), "ping"
+ *                             "garbage" (a 16-byte frame of 0xff), "ping", "transfer"
+ *                             (a well-formed Transfer with a junk signature)
+ *   --crl-number N            Hello crl_number (default 0)
  *   --wait-ms N               how long to keep reading (default 2000)
+ *   --transfer-to ID          after Hello, send one signed Transfer (signed with
+ *                             --cert/--key; sender = --hello-id) to authority ID
+ *   --repeat N                send that same Transfer N times back to back (default 1)
+ *   --kind K                  its kind (default mla)
+ *   --receipt MODE            listen mode: answer each Transfer with a receipt signed
+ *                             with --cert/--key: "good", "wrong-hash", "unknown-id", or
+ *                             "wrong-signer" (signed with --sign-cert/--sign-key)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,7 +42,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "evidence.h"
 #include "frame.h"
+#include "text.h"
 #include "wire.h"
 
 struct opts {
@@ -44,6 +55,12 @@ struct opts {
 	unsigned vmin, vmax;
 	const char *after;
 	int wait_ms;
+	unsigned long long crl_number;
+	const char *transfer_to;
+	int repeat;
+	const char *kind;
+	const char *receipt;
+	const char *sign_cert, *sign_key;
 };
 
 static long
@@ -159,10 +176,35 @@ send_hello(SSL *ssl, const struct opts *o)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h.time_ms = (int64_t)ts.tv_sec * 1000;
+	h.crl_number = o->crl_number;
 	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_HELLO;
 	env.hello = &h;
 	send_env(ssl, &env);
 	printf("sent hello id=%s versions=%u:%u\n", o->hello_id, o->vmin, o->vmax);
+}
+
+/* A Transfer that passes the frame validator (its signature is not a real one): what a
+ * CRL-only link must refuse before anyone looks at the document. */
+static void
+send_transfer(SSL *ssl)
+{
+	static uint8_t junk[] = "rogatory/document/v1";
+	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+	Rogatory__V1__Transfer t = ROGATORY__V1__TRANSFER__INIT;
+	Rogatory__V1__SignedObject so = ROGATORY__V1__SIGNED_OBJECT__INIT;
+	t.message_id.data = (uint8_t *)"3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b";
+	t.message_id.len = 36;
+	t.sender_id.data = (uint8_t *)"FR-MJ";
+	t.sender_id.len = 5;
+	t.recipient_id.data = (uint8_t *)"BD-ACC";
+	t.recipient_id.len = 6;
+	so.body.data = so.signature.data = so.signer_certificate.data = junk;
+	so.body.len = so.signature.len = so.signer_certificate.len = sizeof(junk) - 1;
+	t.document = &so;
+	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_TRANSFER;
+	env.transfer = &t;
+	send_env(ssl, &env);
+	printf("sent transfer\n");
 }
 
 static void
@@ -185,8 +227,68 @@ after_hello(SSL *ssl, const char *mode)
 		env.ping = &p;
 		send_env(ssl, &env);
 		printf("sent ping\n");
+	} else if (strcmp(mode, "transfer") == 0) {
+		send_transfer(ssl);
 	}
 	fflush(stdout);
+}
+
+/* A real signed document from our credentials, sent repeat times unchanged. */
+static void
+send_transfers(SSL *ssl, const struct opts *o)
+{
+	struct evidence_signer *signer = NULL;
+	char err[256], id[UUID_TEXT_LEN + 1];
+	if (evidence_signer_load(o->cert, o->key, &signer, err, sizeof(err)) != 0) {
+		printf("signer-failed %s\n", err);
+		return;
+	}
+	text_uuid_random(id);
+	Rogatory__V1__DocumentBody b = ROGATORY__V1__DOCUMENT_BODY__INIT;
+	Rogatory__V1__Content c = ROGATORY__V1__CONTENT__INIT;
+	Rogatory__V1__Kind kind = ROGATORY__V1__KIND__KIND_MLA;
+	wire_kind_parse(o->kind ? o->kind : "mla", &kind);
+	b.message_id.data = (uint8_t *)id;
+	b.message_id.len = strlen(id);
+	b.sender_id.data = (uint8_t *)o->hello_id;
+	b.sender_id.len = strlen(o->hello_id);
+	b.recipient_id.data = (uint8_t *)o->transfer_to;
+	b.recipient_id.len = strlen(o->transfer_to);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	b.created_ms = (int64_t)ts.tv_sec * 1000;
+	b.kind = kind;
+	b.doc_type = ROGATORY__V1__DOC_TYPE__DOC_TYPE_REQUEST;
+	c.subject.data = (uint8_t *)"fakepeer transfer";
+	c.subject.len = 17;
+	b.content = &c;
+	struct signed_object so = {0};
+	if (evidence_sign_document(signer, &b, &so, err, sizeof(err)) != 0) {
+		printf("sign-failed %s\n", err);
+		evidence_signer_free(signer);
+		return;
+	}
+	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+	Rogatory__V1__Transfer t = ROGATORY__V1__TRANSFER__INIT;
+	Rogatory__V1__SignedObject sob = ROGATORY__V1__SIGNED_OBJECT__INIT;
+	t.message_id = b.message_id;
+	t.sender_id = b.sender_id;
+	t.recipient_id = b.recipient_id;
+	sob.body.data = so.body;
+	sob.body.len = so.body_len;
+	sob.signature.data = so.signature;
+	sob.signature.len = so.signature_len;
+	sob.signer_certificate.data = so.cert;
+	sob.signer_certificate.len = so.cert_len;
+	t.document = &sob;
+	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_TRANSFER;
+	env.transfer = &t;
+	for (int i = 0; i < (o->repeat > 0 ? o->repeat : 1); i++)
+		send_env(ssl, &env);
+	printf("sent transfer id=%s times=%d\n", id, o->repeat > 0 ? o->repeat : 1);
+	fflush(stdout);
+	signed_object_clear(&so);
+	evidence_signer_free(signer);
 }
 
 static void
@@ -208,13 +310,101 @@ print_frame(const uint8_t *body, size_t len)
 		printf("recv error code=%s text=%.*s\n", wire_error_code_name(env->error->code),
 		    (int)env->error->text.len, (char *)env->error->text.data);
 		break;
+	case ROGATORY__V1__ENVELOPE__MSG_RECEIPT: {
+		const Rogatory__V1__SignedObject *so = env->receipt->receipt;
+		uint8_t h[32];
+		evidence_payload_hash(so->body.data, so->body.len, h);
+		char signer[AUTHORITY_ID_MAX + 1], rerr[256];
+		Rogatory__V1__ReceiptBody *rb = NULL;
+		int ok = evidence_open_receipt(so, signer, &rb, rerr, sizeof(rerr));
+		printf("recv receipt sha=");
+		for (int i = 0; i < 32; i++)
+			printf("%02x", h[i]);
+		if (ok == 0) {
+			printf(" signer=%s outcome=%s reason=%.*s\n", signer,
+			    wire_outcome_name(rb->outcome), (int)rb->reason_code.len,
+			    (const char *)rb->reason_code.data);
+			wire_receipt_body_free(rb);
+		} else {
+			printf(" invalid: %s\n", rerr);
+		}
+		break;
+	}
 	case ROGATORY__V1__ENVELOPE__MSG_PONG:
 		printf("recv pong nonce=%llu\n", (unsigned long long)env->pong->nonce);
+		break;
+	case ROGATORY__V1__ENVELOPE__MSG_CRL:
+		printf("recv crl bytes=%zu\n", env->crl->der.len);
 		break;
 	default:
 		printf("recv frame type=%d\n", (int)env->msg_case);
 		break;
 	}
+	wire_envelope_free(env);
+}
+
+/* Listen mode: answers a Transfer with a receipt, good or deliberately bad. */
+static void
+reply_receipt(SSL *ssl, const struct opts *o, const uint8_t *body, size_t len)
+{
+	Rogatory__V1__Envelope *env = NULL;
+	char err[256];
+	if (o->receipt == NULL || wire_envelope_decode(body, len, &env, err, sizeof(err)) != 0)
+		return;
+	if (env->msg_case != ROGATORY__V1__ENVELOPE__MSG_TRANSFER) {
+		wire_envelope_free(env);
+		return;
+	}
+	bool wrong_signer = strcmp(o->receipt, "wrong-signer") == 0;
+	struct evidence_signer *signer = NULL;
+	if (evidence_signer_load(wrong_signer ? o->sign_cert : o->cert,
+	        wrong_signer ? o->sign_key : o->key, &signer, err, sizeof(err)) != 0) {
+		printf("signer-failed %s\n", err);
+		wire_envelope_free(env);
+		return;
+	}
+	const Rogatory__V1__Transfer *t = env->transfer;
+	uint8_t hash[32];
+	evidence_payload_hash(t->document->body.data, t->document->body.len, hash);
+	if (strcmp(o->receipt, "wrong-hash") == 0)
+		hash[0] ^= 1;
+	char other[UUID_TEXT_LEN + 1];
+	text_uuid_random(other);
+	Rogatory__V1__ReceiptBody rb = ROGATORY__V1__RECEIPT_BODY__INIT;
+	rb.message_id = t->message_id;
+	if (strcmp(o->receipt, "unknown-id") == 0) {
+		rb.message_id.data = (uint8_t *)other;
+		rb.message_id.len = strlen(other);
+	}
+	rb.sender_id = t->sender_id;
+	const char *me = evidence_signer_id(signer);
+	rb.receiver_id.data = (uint8_t *)me;
+	rb.receiver_id.len = strlen(me);
+	rb.payload_sha256.data = hash;
+	rb.payload_sha256.len = 32;
+	rb.outcome = ROGATORY__V1__OUTCOME__OUTCOME_ACCEPTED;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rb.received_ms = (int64_t)ts.tv_sec * 1000;
+	struct signed_object so = {0};
+	if (evidence_sign_receipt(signer, &rb, &so, err, sizeof(err)) == 0) {
+		Rogatory__V1__Envelope out = ROGATORY__V1__ENVELOPE__INIT;
+		Rogatory__V1__Receipt r = ROGATORY__V1__RECEIPT__INIT;
+		Rogatory__V1__SignedObject sob = ROGATORY__V1__SIGNED_OBJECT__INIT;
+		sob.body.data = so.body;
+		sob.body.len = so.body_len;
+		sob.signature.data = so.signature;
+		sob.signature.len = so.signature_len;
+		sob.signer_certificate.data = so.cert;
+		sob.signer_certificate.len = so.cert_len;
+		r.receipt = &sob;
+		out.msg_case = ROGATORY__V1__ENVELOPE__MSG_RECEIPT;
+		out.receipt = &r;
+		send_env(ssl, &out);
+		printf("sent receipt mode=%s\n", o->receipt);
+	}
+	signed_object_clear(&so);
+	evidence_signer_free(signer);
 	wire_envelope_free(env);
 }
 
@@ -254,6 +444,8 @@ read_loop(SSL *ssl, int fd, int wait_ms, bool *hello_seen, SSL *reply_to, const 
 			if (have < FRAME_HEADER_LEN + len)
 				break;
 			print_frame(buf + FRAME_HEADER_LEN, len);
+			if (reply_to != NULL)
+				reply_receipt(reply_to, o, buf + FRAME_HEADER_LEN, len);
 			if (!*hello_seen) {
 				*hello_seen = true;
 				if (reply_to != NULL && o->hello_id != NULL) {
@@ -310,6 +502,20 @@ main(int argc, char **argv)
 			o.after = v;
 		else if (strcmp(a, "--wait-ms") == 0)
 			o.wait_ms = atoi(v);
+		else if (strcmp(a, "--transfer-to") == 0)
+			o.transfer_to = v;
+		else if (strcmp(a, "--repeat") == 0)
+			o.repeat = atoi(v);
+		else if (strcmp(a, "--kind") == 0)
+			o.kind = v;
+		else if (strcmp(a, "--receipt") == 0)
+			o.receipt = v;
+		else if (strcmp(a, "--sign-cert") == 0)
+			o.sign_cert = v;
+		else if (strcmp(a, "--sign-key") == 0)
+			o.sign_key = v;
+		else if (strcmp(a, "--crl-number") == 0)
+			o.crl_number = strtoull(v, NULL, 10);
 		else {
 			fprintf(stderr, "fakepeer: unknown option %s\n", a);
 			return 2;
@@ -358,6 +564,8 @@ main(int argc, char **argv)
 		send_hello(ssl, &o);
 		if (o.after)
 			after_hello(ssl, o.after);
+		if (o.transfer_to != NULL)
+			send_transfers(ssl, &o);
 	}
 	size_t n = read_loop(ssl, fd, o.wait_ms, &hello_seen, server ? ssl : NULL, &o);
 	if (server)

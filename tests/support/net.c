@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -301,6 +302,85 @@ tnet_fakepeer_run(char **out, const char *fmt, ...)
 	return rc;
 }
 
+/* <dir>/crl-<name>.pem in one of 8 rotating slots. */
+static const char *
+crl_slot(struct tnet *t, const char *name)
+{
+	static char slots[8][4096];
+	static unsigned next;
+	char *p = slots[next++ % 8];
+	snprintf(p, sizeof(slots[0]), "%s/crl-%s.pem", t->dir, name);
+	return p;
+}
+
+const char *
+tnet_crl(struct tnet *t, const char *name, int hours)
+{
+	const char *path = crl_slot(t, name);
+	char *out = NULL;
+	int rc = ts_sh(&out, "'%s' crl --hours %d '%s' >/dev/null && cp '%s/crl.pem' '%s'",
+	    ts_pki(), hours, t->ca_dir, t->ca_dir, path);
+	cr_assert(rc == 0, "rogatory-pki crl failed: %s", out);
+	free(out);
+	return path;
+}
+
+static void
+openssl_time(long offset_s, char *buf, size_t len)
+{
+	time_t at = time(NULL) + offset_s;
+	struct tm tm;
+	gmtime_r(&at, &tm);
+	strftime(buf, len, "%Y%m%d%H%M%SZ", &tm);
+}
+
+const char *
+tnet_crl_window(struct tnet *t, const char *name, long from_s, long to_s)
+{
+	const char *path = crl_slot(t, name);
+	char from[32], to[32], *out = NULL;
+	openssl_time(from_s, from, sizeof(from));
+	openssl_time(to_s, to, sizeof(to));
+	/* The CA's own openssl.cnf expects its folder in ROGATORY_PKI_CADIR. */
+	int rc = ts_sh(&out, "ROGATORY_PKI_CADIR='%s' openssl ca -batch -config '%s/openssl.cnf' "
+	                     "-gencrl -crl_lastupdate %s -crl_nextupdate %s -out '%s' 2>&1",
+	    t->ca_dir, t->ca_dir, from, to, path);
+	cr_assert(rc == 0, "openssl ca -gencrl failed: %s", out);
+	free(out);
+	return path;
+}
+
+const char *
+tnet_crl_foreign(struct tnet *t, const char *name)
+{
+	const char *path = crl_slot(t, name);
+	char *out = NULL;
+	int rc = ts_sh(&out, "'%s' init '%s/other-ca' >/dev/null && '%s' crl '%s/other-ca' "
+	                     ">/dev/null && cp '%s/other-ca/crl.pem' '%s'",
+	    ts_pki(), t->dir, ts_pki(), t->dir, t->dir, path);
+	cr_assert(rc == 0, "foreign CA CRL failed: %s", out);
+	free(out);
+	return path;
+}
+
+void
+tnet_revoke(struct tnet *t, int i)
+{
+	char *out = NULL;
+	int rc = ts_sh(&out, "'%s' revoke '%s' '%s' 2>&1", ts_pki(), t->ca_dir, t->node[i].cert);
+	cr_assert(rc == 0, "rogatory-pki revoke %s failed: %s", t->node[i].id, out);
+	free(out);
+}
+
+void
+tnet_use_crl(struct tnet *t, int i, const char *path)
+{
+	char *opt = xasprintf("tls.crl=%s", path);
+	cr_assert(t->nkept < (int)(sizeof(t->kept) / sizeof(t->kept[0])));
+	t->kept[t->nkept++] = opt;
+	tnet_opt(t, i, opt);
+}
+
 void
 tnet_free(struct tnet *t)
 {
@@ -321,6 +401,8 @@ tnet_free(struct tnet *t)
 		free(nd->cert);
 		free(nd->key);
 	}
+	for (int i = 0; i < t->nkept; i++)
+		free(t->kept[i]);
 	free(t->dir);
 	free(t->ca_dir);
 	free(t->ca);

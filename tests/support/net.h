@@ -35,6 +35,8 @@ struct tnet {
 	char *directory; /* <dir>/directory.conf */
 	int n;
 	struct tnode node[TNET_MAX];
+	char *kept[TNET_MAX * 2]; /* option strings the net made and owns (tnet_use_crl) */
+	int nkept;
 };
 
 /* A CA, certificates and configs for ids (n <= TNET_MAX), all listed in one directory.
@@ -64,6 +66,18 @@ const char *tnet_deviant(struct tnet *t, const char *kind, const char *id);
 const char *tnet_fakepeer(void);
 /* Runs fakepeer with a formatted argument string; output in *out; exit status. */
 int tnet_fakepeer_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A fresh CRL of the test CA (rogatory-pki crl --hours hours), copied to
+ * <dir>/crl-<name>.pem; returns that path (8 rotating static slots). */
+const char *tnet_crl(struct tnet *t, const char *name, int hours);
+/* A CRL whose lastUpdate and nextUpdate are now + from_s and now + to_s (negative: in the
+ * past), made with `openssl ca -gencrl` on the test CA: expired or not yet valid ones. */
+const char *tnet_crl_window(struct tnet *t, const char *name, long from_s, long to_s);
+/* A CRL from a second CA with the same subject as the test CA (<dir>/other-ca). */
+const char *tnet_crl_foreign(struct tnet *t, const char *name);
+/* Revokes node i's certificate in the test CA (rogatory-pki revoke). */
+void tnet_revoke(struct tnet *t, int i);
+/* Adds "tls.crl=PATH" to node i (the string is kept by the net) and rewrites its config. */
+void tnet_use_crl(struct tnet *t, int i, const char *path);
 /* Stops every daemon (SIGTERM) and removes the folder unless ROGATORY_KEEP_TEST=1. */
 void tnet_free(struct tnet *t);
 

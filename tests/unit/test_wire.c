@@ -1106,6 +1106,27 @@ Test(wire, ctl_request)
 	req_bad(&r, "request: no operation set");
 }
 
+/* The CRL's content is the daemon's business (crl_offer); the wire checks its length. */
+Test(wire, ctl_request_crl_install)
+{
+	Rogatory__Ctl__V1__Request r = ROGATORY__CTL__V1__REQUEST__INIT;
+	Rogatory__Ctl__V1__CrlInstallRequest ci = ROGATORY__CTL__V1__CRL_INSTALL_REQUEST__INIT;
+	r.version = CONTROL_PROTOCOL_VERSION;
+	r.request_id = 7;
+	r.op_case = ROGATORY__CTL__V1__REQUEST__OP_CRL_INSTALL;
+	r.crl_install = &ci;
+	ci.der = bytes("0\x82");
+	struct buf p = pack(&r.base);
+	Rogatory__Ctl__V1__Request *out = NULL;
+	char err[512] = "";
+	cr_assert_eq(wire_ctl_request_decode(p.p, p.len, &out, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out->crl_install->der.len, 2);
+	wire_ctl_request_free(out);
+	free(p.p);
+	ci.der = bin("", 0);
+	req_bad(&r, "request.crl_install.der: 0 bytes, must be 1..1048576");
+}
+
 Test(wire, ctl_reply)
 {
 	Rogatory__Ctl__V1__Reply r = ROGATORY__CTL__V1__REPLY__INIT;

@@ -1,0 +1,27 @@
+/*
+ * inbox: inbound transfers, from the frame to the signed receipt. Checks, in order: the
+ * link's peer is the signed sender; the signed recipient is us; the unsigned routing
+ * fields equal the signed ones; the signature verifies with the signer certificate
+ * carried in the object, whose chain leads to our CA at the signed creation time and
+ * whose SAN is the sender. The receipt is signed before the commit and stored with the
+ * message in one transaction; it is sent only after that commit.
+ */
+#ifndef ROGATORY_INBOX_H
+#define ROGATORY_INBOX_H
+
+#include <stddef.h>
+
+#include "wire.h"
+
+struct rogatoryd;
+struct link;
+struct inbox;
+
+int inbox_new(struct rogatoryd *d, struct inbox **out, char *err, size_t errlen);
+void inbox_free(struct inbox *ib);
+
+void inbox_transfer(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t);
+/* The CA or CRL changed: forget cached chain results. */
+void inbox_reset_trust(struct inbox *ib);
+
+#endif

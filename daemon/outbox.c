@@ -1,0 +1,746 @@
+/*
+ * outbox: schedules, transmits and settles outbound messages. It must never write a
+ * transfer whose `sending` state is not committed, never count a message delivered
+ * without a verified receipt signed by its recipient naming its payload hash, and never
+ * load the whole queue into memory. Error policy: a bad receipt or a lost link is a
+ * logged warning and a retry; only a failed store commit is an error (the operator is
+ * told, nothing is acknowledged).
+ */
+#include "outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "crash.h"
+#include "evidence.h"
+#include "journal.h"
+#include "link.h"
+#include "log.h"
+#include "peer.h"
+#include "request.h"
+#include "rogatoryd.h"
+
+#define OB_TICK_MS 500
+#define OB_EXPIRY_EVERY 20       /* ticks between expiry scans */
+#define OB_PAGE_MAX 256
+
+/* A message committed (or being committed) as `sending` on a link. */
+struct ob_flight {
+	char msg_id[UUID_TEXT_LEN + 1];
+	uint8_t payload_hash[STORE_HASH_LEN];
+	uint32_t attempts;
+	uint64_t link_serial;
+	bool written;
+	struct ob_flight *next;
+};
+
+struct ob_peer {
+	char id[AUTHORITY_ID_MAX + 1];
+	uint64_t link_serial;        /* our ready outbound link, 0 when none */
+	uint32_t window;
+	unsigned nflight;
+	struct ob_flight *flights;
+	struct ob_peer *next;
+};
+
+struct outbox {
+	struct rogatoryd *d;
+	struct ob_peer *peers;
+	struct event *tick;
+	unsigned ticks;
+};
+
+/* What an op's completion needs to know besides the op itself. */
+struct ob_call {
+	struct outbox *ob;
+	outbox_reply_fn fn;
+	void *arg;
+};
+
+static struct ob_peer *ob_peer_get(struct outbox *ob, const char *id);
+static struct ob_flight *ob_flight_find(struct ob_peer *p, const char *msg_id);
+static void ob_flight_remove(struct ob_peer *p, struct ob_flight *f);
+static void ob_kick(struct outbox *ob, struct ob_peer *p);
+static void ob_send_done(struct journal_op *jo);
+static void ob_write_transfer(struct link *l, const struct store_msg *m);
+static void ob_reschedule(struct outbox *ob, const char *peer, const char *msg_id,
+    uint32_t attempts, int64_t delay_us, unsigned expect, const char *reason);
+static int64_t ob_delay_us(const struct outbox *ob, uint32_t attempts);
+static void ob_tick_cb(evutil_socket_t fd, short what, void *arg);
+static void ob_expiry_scan(struct outbox *ob);
+static void ob_recover_sending(struct outbox *ob);
+static void ob_call_done(struct journal_op *jo);
+
+static void
+ob_dup(uint8_t **dst, size_t *len, const ProtobufCBinaryData *b)
+{
+	*dst = malloc(b->len ? b->len : 1);
+	if (*dst == NULL)
+		fatal("out of memory");
+	memcpy(*dst, b->data, b->len);
+	*len = b->len;
+}
+
+static struct ob_peer *
+ob_peer_get(struct outbox *ob, const char *id)
+{
+	for (struct ob_peer *p = ob->peers; p != NULL; p = p->next)
+		if (strcmp(p->id, id) == 0)
+			return p;
+	struct ob_peer *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		fatal("out of memory");
+	snprintf(p->id, sizeof(p->id), "%s", id);
+	p->window = ob->d->cfg->window;
+	p->next = ob->peers;
+	ob->peers = p;
+	return p;
+}
+
+static struct ob_flight *
+ob_flight_find(struct ob_peer *p, const char *msg_id)
+{
+	for (struct ob_flight *f = p->flights; f != NULL; f = f->next)
+		if (strcmp(f->msg_id, msg_id) == 0)
+			return f;
+	return NULL;
+}
+
+static void
+ob_flight_remove(struct ob_peer *p, struct ob_flight *f)
+{
+	for (struct ob_flight **pp = &p->flights; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == f) {
+			*pp = f->next;
+			p->nflight--;
+			free(f);
+			return;
+		}
+	}
+}
+
+int
+outbox_new(struct rogatoryd *d, struct outbox **out, char *err, size_t errlen)
+{
+	struct outbox *ob = calloc(1, sizeof(*ob));
+	if (ob == NULL)
+		return err_set(err, errlen, "out of memory");
+	ob->d = d;
+	ob->tick = event_new(d->base, -1, EV_PERSIST, ob_tick_cb, ob);
+	struct timeval tv = {.tv_sec = 0, .tv_usec = OB_TICK_MS * 1000};
+	if (ob->tick == NULL || event_add(ob->tick, &tv) != 0) {
+		free(ob);
+		return err_set(err, errlen, "cannot start the outbox timer");
+	}
+	ob_recover_sending(ob);
+	*out = ob;
+	return 0;
+}
+
+void
+outbox_free(struct outbox *ob)
+{
+	if (ob == NULL)
+		return;
+	event_free(ob->tick);
+	while (ob->peers != NULL) {
+		struct ob_peer *p = ob->peers;
+		ob->peers = p->next;
+		while (p->flights != NULL)
+			ob_flight_remove(p, p->flights);
+		free(p);
+	}
+	free(ob);
+}
+
+/* A crash (or kill -9) between "sending committed" and the receipt leaves rows in
+ * `sending`; the transfer may or may not have left. Retrying is safe: the receiver
+ * answers a duplicate with its stored receipt. */
+static void
+ob_recover_sending(struct outbox *ob)
+{
+	struct store_msg page[OB_PAGE_MAX];
+	int64_t after = 0;
+	unsigned total = 0;
+	for (;;) {
+		int n = store_list_state(ob->d->store, STORE_SENDING, after, page, OB_PAGE_MAX);
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			ob_reschedule(ob, page[i].recipient, page[i].msg_id, page[i].attempts, 0,
+			    1u << STORE_SENDING, "restart: the last transmission may have arrived");
+			after = page[i].rowid;
+			store_msg_clear(&page[i]);
+		}
+		total += (unsigned)n;
+		if (n < OB_PAGE_MAX)
+			break;
+	}
+	if (total > 0)
+		log_notice("outbox: %u messages were being sent at the last stop; resending", total);
+}
+
+static int64_t
+ob_delay_us(const struct outbox *ob, uint32_t attempts)
+{
+	const struct config *c = ob->d->cfg;
+	uint64_t ms = c->retry_min_ms;
+	for (uint32_t i = 1; i < attempts && ms < c->retry_max_ms; i++)
+		ms *= 2;
+	if (ms > c->retry_max_ms)
+		ms = c->retry_max_ms;
+	/* Jitter in [ms/2, ms], never below retry_min. */
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)request_now_us();
+	uint64_t half = ms / 2;
+	ms = half + (half ? r % (half + 1) : 0);
+	if (ms < c->retry_min_ms)
+		ms = c->retry_min_ms;
+	return (int64_t)ms * 1000;
+}
+
+/* Moves a message to `retrying` after delay_us (state must be in expect). */
+static void
+ob_reschedule(struct outbox *ob, const char *peer, const char *msg_id, uint32_t attempts,
+    int64_t delay_us, unsigned expect, const char *reason)
+{
+	struct journal_op *jo = journal_op_new(ob->d, STORE_OP_UPDATE);
+	struct store_msg *m = &jo->op.msg;
+	m->dir = STORE_OUT;
+	snprintf(m->msg_id, sizeof(m->msg_id), "%s", msg_id);
+	snprintf(m->sender, sizeof(m->sender), "%s", ob->d->cfg->authority_id);
+	snprintf(m->recipient, sizeof(m->recipient), "%s", peer);
+	m->state = STORE_RETRYING;
+	m->attempts = attempts;
+	m->next_attempt_us = request_now_us() + delay_us;
+	snprintf(m->last_error, sizeof(m->last_error), "%s", reason);
+	jo->op.set = STORE_SET_NEXT_ATTEMPT | STORE_SET_LAST_ERROR | STORE_SET_ATTEMPTS;
+	jo->op.expect_state_mask = expect;
+	journal_event(jo, "retry-scheduled", msg_id, peer, STORE_OUT, "retrying", attempts, 0,
+	    reason);
+	journal_submit(jo);
+}
+
+/* Fills the peer's window from the store, or asks for a link. */
+static void
+ob_kick(struct outbox *ob, struct ob_peer *p)
+{
+	struct rogatoryd *d = ob->d;
+	if (d->stopping)
+		return;
+	if (p->link_serial == 0) {
+		peers_want(d->peers, p->id);
+		return;
+	}
+	if (p->nflight >= p->window)
+		return;
+	int want = (int)(p->window - p->nflight);
+	int max = want + (int)p->nflight;
+	if (max > OB_PAGE_MAX)
+		max = OB_PAGE_MAX;
+	struct store_msg *page = calloc((size_t)max, sizeof(*page));
+	if (page == NULL)
+		fatal("out of memory");
+	int n = store_outbox_page(d->store, p->id, request_now_us(), 0, page, max);
+	for (int i = 0; i < n; i++) {
+		struct store_msg *m = &page[i];
+		if (want <= 0 || ob_flight_find(p, m->msg_id) != NULL) {
+			store_msg_clear(m);
+			continue;
+		}
+		struct ob_flight *f = calloc(1, sizeof(*f));
+		if (f == NULL)
+			fatal("out of memory");
+		snprintf(f->msg_id, sizeof(f->msg_id), "%s", m->msg_id);
+		memcpy(f->payload_hash, m->payload_hash, STORE_HASH_LEN);
+		f->attempts = m->attempts + 1;
+		f->link_serial = p->link_serial;
+		f->next = p->flights;
+		p->flights = f;
+		p->nflight++;
+		want--;
+		/* Record the transmission before it happens. */
+		struct journal_op *jo = journal_op_new(d, STORE_OP_UPDATE);
+		jo->op.msg = *m; /* takes the blobs: the transfer is written from them */
+		memset(m, 0, sizeof(*m));
+		jo->op.msg.state = STORE_SENDING;
+		jo->op.msg.attempts = f->attempts;
+		jo->op.set = STORE_SET_ATTEMPTS;
+		jo->op.expect_state_mask = (1u << STORE_QUEUED) | (1u << STORE_RETRYING) |
+		    (1u << STORE_UNCONFIRMED);
+		jo->link_serial = p->link_serial;
+		jo->arg = ob;
+		jo->done = ob_send_done;
+		journal_event(jo, "sent", f->msg_id, p->id, STORE_OUT, "sending", f->attempts,
+		    jo->op.msg.doc_body_len, NULL);
+		journal_submit(jo);
+	}
+	free(page);
+}
+
+static void
+ob_send_done(struct journal_op *jo)
+{
+	struct outbox *ob = jo->arg;
+	const struct store_msg *m = &jo->op.msg;
+	struct ob_peer *p = ob_peer_get(ob, m->recipient);
+	struct ob_flight *f = ob_flight_find(p, m->msg_id);
+	if (jo->op.result != STORE_R_OK) {
+		/* Cancelled meanwhile (stale), or the store failed: nothing was sent. */
+		if (f != NULL)
+			ob_flight_remove(p, f);
+		return;
+	}
+	crash_point("sending-before-write");
+	struct link *l = peers_link_find(ob->d->peers, jo->link_serial);
+	if (l == NULL || link_state(l) != LINK_READY) {
+		if (f != NULL)
+			ob_flight_remove(p, f);
+		ob_reschedule(ob, m->recipient, m->msg_id, m->attempts, 0, 1u << STORE_SENDING,
+		    "link closed before the transfer was written");
+		return;
+	}
+	ob_write_transfer(l, m);
+	if (f != NULL)
+		f->written = true;
+}
+
+static void
+ob_write_transfer(struct link *l, const struct store_msg *m)
+{
+	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+	Rogatory__V1__Transfer t = ROGATORY__V1__TRANSFER__INIT;
+	Rogatory__V1__SignedObject so = ROGATORY__V1__SIGNED_OBJECT__INIT;
+	t.message_id.data = (uint8_t *)m->msg_id;
+	t.message_id.len = strlen(m->msg_id);
+	t.sender_id.data = (uint8_t *)m->sender;
+	t.sender_id.len = strlen(m->sender);
+	t.recipient_id.data = (uint8_t *)m->recipient;
+	t.recipient_id.len = strlen(m->recipient);
+	so.body.data = m->doc_body;
+	so.body.len = m->doc_body_len;
+	so.signature.data = m->doc_sig;
+	so.signature.len = m->doc_sig_len;
+	so.signer_certificate.data = m->doc_cert;
+	so.signer_certificate.len = m->doc_cert_len;
+	t.document = &so;
+	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_TRANSFER;
+	env.transfer = &t;
+	if (link_send(l, &env) != 0)
+		log_warn("outbox: transfer of %s to %s not written (link closing); it will be "
+		         "retried", m->msg_id, m->recipient);
+}
+
+void
+outbox_link_ready(struct outbox *ob, struct link *l)
+{
+	struct ob_peer *p = ob_peer_get(ob, link_peer_id(l));
+	p->link_serial = link_serial(l);
+	uint32_t w = link_peer_window(l);
+	p->window = w < ob->d->cfg->window ? w : ob->d->cfg->window;
+	ob_kick(ob, p);
+}
+
+void
+outbox_link_down(struct outbox *ob, struct link *l, const char *reason)
+{
+	struct ob_peer *p = ob_peer_get(ob, link_peer_id(l));
+	uint64_t serial = link_serial(l);
+	if (p->link_serial == serial)
+		p->link_serial = 0;
+	char why[300];
+	snprintf(why, sizeof(why), "link closed: %s", reason);
+	struct ob_flight *f = p->flights;
+	while (f != NULL) {
+		struct ob_flight *next = f->next;
+		/* Written transfers are now unanswered: retry later. Unwritten ones are
+		 * rescheduled by their own completion. */
+		if (f->link_serial == serial && f->written) {
+			ob_reschedule(ob, p->id, f->msg_id, f->attempts, ob_delay_us(ob, f->attempts),
+			    1u << STORE_SENDING, why);
+			ob_flight_remove(p, f);
+		}
+		f = next;
+	}
+}
+
+static void
+ob_receipt_done(struct journal_op *jo)
+{
+	struct outbox *ob = jo->arg;
+	const struct store_msg *m = &jo->op.msg;
+	struct ob_peer *p = ob_peer_get(ob, m->recipient);
+	struct ob_flight *f = ob_flight_find(p, m->msg_id);
+	if (f != NULL)
+		ob_flight_remove(p, f);
+	if (jo->op.result == STORE_R_OK)
+		log_info("outbox: %s to %s %s", m->msg_id, m->recipient,
+		    m->state == STORE_DELIVERED ? "delivered" : "rejected");
+	else if (jo->op.result == STORE_R_STALE)
+		log_debug("outbox: receipt for %s already settled", m->msg_id);
+	ob_kick(ob, p);
+}
+
+void
+outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r)
+{
+	char signer[AUTHORITY_ID_MAX + 1], err[300];
+	Rogatory__V1__ReceiptBody *b = NULL;
+	const char *peer = link_peer_id(l);
+	if (evidence_open_receipt(r->receipt, signer, &b, err, sizeof(err)) != 0) {
+		log_warn("outbox: receipt from %s (%s) refused: %s", peer, link_subject(l), err);
+		return;
+	}
+	char msg_id[UUID_TEXT_LEN + 1];
+	snprintf(msg_id, sizeof(msg_id), "%.*s", (int)b->message_id.len,
+	    (const char *)b->message_id.data);
+	struct ob_peer *p = ob_peer_get(ob, peer);
+	struct ob_flight *f = ob_flight_find(p, msg_id);
+	struct store_msg stored = {0};
+	const uint8_t *want_hash = f ? f->payload_hash : NULL;
+	if (strcmp(signer, peer) != 0 ||
+	    !(b->sender_id.len == strlen(ob->d->cfg->authority_id) &&
+	        memcmp(b->sender_id.data, ob->d->cfg->authority_id, b->sender_id.len) == 0)) {
+		log_warn("outbox: receipt for %s on the link from %s is signed by %s for sender "
+		         "%.*s; ignored",
+		    msg_id, peer, signer, (int)b->sender_id.len, (const char *)b->sender_id.data);
+		goto done;
+	}
+	if (want_hash == NULL) {
+		if (store_get(ob->d->store, STORE_OUT, ob->d->cfg->authority_id, msg_id, &stored) != 0 ||
+		    strcmp(stored.recipient, peer) != 0) {
+			log_warn("outbox: receipt from %s for unknown message %s; ignored", peer, msg_id);
+			goto done;
+		}
+		want_hash = stored.payload_hash;
+	}
+	if (memcmp(want_hash, b->payload_sha256.data, STORE_HASH_LEN) != 0) {
+		log_warn("outbox: receipt from %s for %s names another payload hash; ignored", peer,
+		    msg_id);
+		goto done;
+	}
+	crash_point("receipt-before-commit");
+	bool ok = b->outcome == ROGATORY__V1__OUTCOME__OUTCOME_ACCEPTED;
+	char reason[sizeof(((struct store_msg *)0)->last_error)] = "";
+	if (!ok)
+		snprintf(reason, sizeof(reason), "%.*s: %.*s", (int)b->reason_code.len,
+		    (const char *)b->reason_code.data, (int)b->reason_text.len,
+		    (const char *)b->reason_text.data);
+	struct journal_op *jo = journal_op_new(ob->d, STORE_OP_UPDATE);
+	struct store_msg *m = &jo->op.msg;
+	m->dir = STORE_OUT;
+	snprintf(m->msg_id, sizeof(m->msg_id), "%s", msg_id);
+	snprintf(m->sender, sizeof(m->sender), "%s", ob->d->cfg->authority_id);
+	snprintf(m->recipient, sizeof(m->recipient), "%s", peer);
+	m->state = ok ? STORE_DELIVERED : STORE_REJECTED;
+	/* The envelope is freed when this call returns; the op needs its own copy. */
+	ob_dup(&m->rcpt_body, &m->rcpt_body_len, &r->receipt->body);
+	ob_dup(&m->rcpt_sig, &m->rcpt_sig_len, &r->receipt->signature);
+	ob_dup(&m->rcpt_cert, &m->rcpt_cert_len, &r->receipt->signer_certificate);
+	snprintf(m->last_error, sizeof(m->last_error), "%s", reason);
+	jo->op.set = STORE_SET_RECEIPT | (ok ? 0 : STORE_SET_LAST_ERROR);
+	jo->op.expect_state_mask = (1u << STORE_SENDING) | (1u << STORE_RETRYING) |
+	    (1u << STORE_UNCONFIRMED);
+	jo->arg = ob;
+	jo->done = ob_receipt_done;
+	journal_event(jo, ok ? "delivered" : "rejected", msg_id, peer, STORE_OUT,
+	    ok ? "delivered" : "rejected", f ? f->attempts : stored.attempts, 0,
+	    ok ? NULL : reason);
+	journal_submit(jo);
+done:
+	store_msg_clear(&stored);
+	wire_receipt_body_free(b);
+}
+
+void
+outbox_error(struct outbox *ob, struct link *l, const Rogatory__V1__Error *e)
+{
+	char msg_id[UUID_TEXT_LEN + 1];
+	snprintf(msg_id, sizeof(msg_id), "%.*s", (int)e->message_id.len,
+	    (const char *)e->message_id.data);
+	struct ob_peer *p = ob_peer_get(ob, link_peer_id(l));
+	struct ob_flight *f = ob_flight_find(p, msg_id);
+	char why[1200];
+	snprintf(why, sizeof(why), "%s from %s: %.*s", wire_error_code_name(e->code), p->id,
+	    (int)e->text.len, (const char *)e->text.data);
+	if (f == NULL) {
+		log_warn("outbox: %s (no message %s in flight)", why, msg_id);
+		return;
+	}
+	bool later = e->code == ROGATORY__V1__ERROR_CODE__ERROR_CODE_TRY_LATER;
+	/* TRY_LATER means "not taken": it does not count as an unanswered transmission. */
+	uint32_t attempts = later && f->attempts > 0 ? f->attempts - 1 : f->attempts;
+	int64_t delay = later && e->retry_after_ms > 0 ? (int64_t)e->retry_after_ms * 1000
+	                                              : ob_delay_us(ob, f->attempts);
+	ob_reschedule(ob, p->id, msg_id, attempts, delay, 1u << STORE_SENDING, why);
+	ob_flight_remove(p, f);
+}
+
+static void
+ob_peer_due(void *arg, const char *peer, int64_t earliest_us)
+{
+	struct outbox *ob = arg;
+	if (earliest_us <= request_now_us())
+		ob_kick(ob, ob_peer_get(ob, peer));
+}
+
+static void
+ob_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct outbox *ob = arg;
+	if (ob->d->stopping)
+		return;
+	store_outbox_peers(ob->d->store, ob_peer_due, ob);
+	if (++ob->ticks % OB_EXPIRY_EVERY == 0)
+		ob_expiry_scan(ob);
+}
+
+/* expire_after passed: never transmitted → expired; transmitted → unconfirmed. */
+static void
+ob_expiry_scan(struct outbox *ob)
+{
+	static const enum store_state states[] = {STORE_QUEUED, STORE_RETRYING};
+	int64_t now = request_now_us();
+	struct store_msg page[OB_PAGE_MAX];
+	for (size_t s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
+		int64_t after = 0;
+		int n;
+		while ((n = store_list_state(ob->d->store, states[s], after, page, OB_PAGE_MAX)) > 0) {
+			for (int i = 0; i < n; i++) {
+				struct store_msg *m = &page[i];
+				after = m->rowid;
+				if (m->expire_at_us > 0 && m->expire_at_us <= now) {
+					bool sent = m->attempts > 0;
+					struct journal_op *jo = journal_op_new(ob->d, STORE_OP_UPDATE);
+					struct store_msg *u = &jo->op.msg;
+					u->dir = STORE_OUT;
+					snprintf(u->msg_id, sizeof(u->msg_id), "%s", m->msg_id);
+					snprintf(u->sender, sizeof(u->sender), "%s", m->sender);
+					snprintf(u->recipient, sizeof(u->recipient), "%s", m->recipient);
+					u->state = sent ? STORE_UNCONFIRMED : STORE_EXPIRED;
+					u->next_attempt_us = now + (int64_t)ob->d->cfg->retry_max_ms * 1000;
+					jo->op.set = STORE_SET_NEXT_ATTEMPT;
+					jo->op.expect_state_mask = 1u << states[s];
+					journal_event(jo, sent ? "unconfirmed" : "expired", m->msg_id,
+					    m->recipient, STORE_OUT, store_state_name(u->state), m->attempts,
+					    0, sent ? "expire_after passed after a transmission without receipt"
+					            : "expire_after passed without a transmission");
+					journal_submit(jo);
+				}
+				store_msg_clear(m);
+			}
+			if (n < OB_PAGE_MAX)
+				break;
+		}
+	}
+}
+
+/* ---- operator calls ---- */
+
+static void
+ob_call_done(struct journal_op *jo)
+{
+	struct ob_call *c = jo->arg;
+	const struct store_msg *m = &jo->op.msg;
+	switch (jo->op.result) {
+	case STORE_R_OK:
+		if (jo->op.kind == STORE_OP_SUBMIT)
+			crash_point("submit-before-reply");
+		c->fn(c->arg, 0, m, NULL, NULL);
+		if (m->state == STORE_QUEUED || m->state == STORE_RETRYING)
+			ob_kick(c->ob, ob_peer_get(c->ob, m->recipient));
+		break;
+	case STORE_R_EXISTS:
+		/* The same submission again: the message as it stands. */
+		c->fn(c->arg, 0, &jo->op.stored, NULL, NULL);
+		break;
+	case STORE_R_CONFLICT:
+		c->fn(c->arg, -1, m, "id-conflict",
+		    "this message id was already submitted with different content");
+		break;
+	case STORE_R_STALE:
+		c->fn(c->arg, -1, m, "refused", jo->text[0] ? jo->text : "the message changed state meanwhile");
+		break;
+	case STORE_R_NOT_FOUND:
+		c->fn(c->arg, -1, NULL, "not-found", "no such outbound message");
+		break;
+	case STORE_R_FULL:
+		c->fn(c->arg, -1, NULL, "store-full", "store full: [store] max_size or the disk");
+		break;
+	default:
+		c->fn(c->arg, -1, NULL, "store-error", jo->op.error);
+		break;
+	}
+	free(c);
+}
+
+static struct journal_op *
+ob_call_op(struct outbox *ob, enum store_op_kind k, outbox_reply_fn fn, void *arg)
+{
+	struct ob_call *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		fatal("out of memory");
+	c->ob = ob;
+	c->fn = fn;
+	c->arg = arg;
+	struct journal_op *jo = journal_op_new(ob->d, k);
+	jo->arg = c;
+	jo->done = ob_call_done;
+	return jo;
+}
+
+void
+outbox_submit(struct outbox *ob, const Rogatory__Ctl__V1__SendRequest *req,
+    outbox_reply_fn fn, void *arg)
+{
+	char err[512];
+	const char *code = "invalid";
+	struct journal_op *jo = ob_call_op(ob, STORE_OP_SUBMIT, fn, arg);
+	if (request_build(ob->d, req, &jo->op.msg, &code, err, sizeof(err)) != 0) {
+		fn(arg, -1, NULL, code, err);
+		free(jo->arg);
+		store_msg_clear(&jo->op.msg);
+		free(jo);
+		return;
+	}
+	/* Two submissions of one id resolve in the store thread, which applies ops one by
+	 * one: the second finds the first (EXISTS or CONFLICT), committed or not. */
+	journal_event(jo, "queued", jo->op.msg.msg_id, jo->op.msg.recipient, STORE_OUT, "queued",
+	    0, jo->op.msg.doc_body_len, NULL);
+	journal_submit(jo);
+}
+
+static int
+ob_lookup(struct outbox *ob, const char *msg_id, struct store_msg *m, outbox_reply_fn fn,
+    void *arg)
+{
+	if (store_get(ob->d->store, STORE_OUT, ob->d->cfg->authority_id, msg_id, m) != 0) {
+		fn(arg, -1, NULL, "not-found", "no outbound message with that id");
+		return -1;
+	}
+	return 0;
+}
+
+void
+outbox_retry(struct outbox *ob, const char *msg_id, outbox_reply_fn fn, void *arg)
+{
+	struct store_msg m = {0};
+	if (ob_lookup(ob, msg_id, &m, fn, arg) != 0)
+		return;
+	if (m.state != STORE_RETRYING && m.state != STORE_UNCONFIRMED && m.state != STORE_QUEUED) {
+		char why[128];
+		snprintf(why, sizeof(why), "message is %s; only queued, retrying or unconfirmed "
+		    "messages can be retried", store_state_name(m.state));
+		fn(arg, -1, &m, "refused", why);
+		store_msg_clear(&m);
+		return;
+	}
+	struct journal_op *jo = ob_call_op(ob, STORE_OP_UPDATE, fn, arg);
+	struct store_msg *u = &jo->op.msg;
+	u->dir = STORE_OUT;
+	snprintf(u->msg_id, sizeof(u->msg_id), "%s", m.msg_id);
+	snprintf(u->sender, sizeof(u->sender), "%s", m.sender);
+	snprintf(u->recipient, sizeof(u->recipient), "%s", m.recipient);
+	u->state = m.state == STORE_UNCONFIRMED ? STORE_RETRYING : m.state;
+	u->next_attempt_us = 0;
+	jo->op.set = STORE_SET_NEXT_ATTEMPT;
+	jo->op.expect_state_mask = 1u << m.state;
+	journal_event(jo, "retry-scheduled", m.msg_id, m.recipient, STORE_OUT,
+	    store_state_name(u->state), m.attempts, 0, "operator asked for a retry now");
+	store_msg_clear(&m);
+	journal_submit(jo);
+}
+
+void
+outbox_cancel(struct outbox *ob, const char *msg_id, outbox_reply_fn fn, void *arg)
+{
+	struct store_msg m = {0};
+	if (ob_lookup(ob, msg_id, &m, fn, arg) != 0)
+		return;
+	if (m.attempts > 0 || (m.state != STORE_QUEUED && m.state != STORE_RETRYING)) {
+		char why[200];
+		if (m.attempts > 0)
+			snprintf(why, sizeof(why), "cannot cancel: already transmitted %u time%s "
+			    "(state %s); it may have arrived, and a receipt may still come",
+			    m.attempts, m.attempts == 1 ? "" : "s", store_state_name(m.state));
+		else
+			snprintf(why, sizeof(why), "cannot cancel: message is %s",
+			    store_state_name(m.state));
+		fn(arg, -1, &m, "refused", why);
+		store_msg_clear(&m);
+		return;
+	}
+	struct journal_op *jo = ob_call_op(ob, STORE_OP_UPDATE, fn, arg);
+	struct store_msg *u = &jo->op.msg;
+	u->dir = STORE_OUT;
+	snprintf(u->msg_id, sizeof(u->msg_id), "%s", m.msg_id);
+	snprintf(u->sender, sizeof(u->sender), "%s", m.sender);
+	snprintf(u->recipient, sizeof(u->recipient), "%s", m.recipient);
+	u->state = STORE_CANCELLED;
+	jo->op.expect_state_mask = (1u << STORE_QUEUED) | (1u << STORE_RETRYING);
+	snprintf(jo->text, sizeof(jo->text), "cannot cancel: it was transmitted meanwhile");
+	journal_event(jo, "cancelled", m.msg_id, m.recipient, STORE_OUT, "cancelled", 0, 0,
+	    "cancelled by an operator");
+	store_msg_clear(&m);
+	journal_submit(jo);
+}
+
+/* ---- certificate renewal ---- */
+
+/* Our certificate changed: every message not yet transmitted-and-answered gets the same
+ * body signed again with the new key, so its signature outlives the old certificate. The
+ * payload hash stays the same, so the receiver's duplicate check still holds. */
+void
+outbox_resign(struct outbox *ob)
+{
+	static const enum store_state states[] = {STORE_QUEUED, STORE_RETRYING, STORE_UNCONFIRMED};
+	struct store_msg page[OB_PAGE_MAX];
+	unsigned n_done = 0, n_failed = 0;
+	for (size_t s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
+		int64_t after = 0;
+		int n;
+		while ((n = store_list_state(ob->d->store, states[s], after, page, OB_PAGE_MAX)) > 0) {
+			for (int i = 0; i < n; i++) {
+				after = page[i].rowid;
+				struct journal_op *jo = journal_op_new(ob->d, STORE_OP_UPDATE);
+				struct signed_object so = {0};
+				char err[256];
+				if (store_get(ob->d->store, STORE_OUT, page[i].sender, page[i].msg_id,
+				        &jo->op.msg) != 0 ||
+				    evidence_resign(ob->d->signer, jo->op.msg.doc_body, jo->op.msg.doc_body_len,
+				        EVIDENCE_DOCUMENT, &so, err, sizeof(err)) != 0) {
+					n_failed++;
+					store_msg_clear(&jo->op.msg);
+					free(jo);
+					store_msg_clear(&page[i]);
+					continue;
+				}
+				struct store_msg *m = &jo->op.msg;
+				free(m->doc_sig);
+				free(m->doc_cert);
+				m->doc_sig = so.signature;
+				m->doc_sig_len = so.signature_len;
+				m->doc_cert = so.cert;
+				m->doc_cert_len = so.cert_len;
+				free(so.body);
+				jo->op.set = STORE_SET_DOCUMENT;
+				jo->op.expect_state_mask = 1u << states[s];
+				journal_submit(jo);
+				n_done++;
+				store_msg_clear(&page[i]);
+			}
+			if (n < OB_PAGE_MAX)
+				break;
+		}
+	}
+	log_notice("outbox: certificate renewed: %u pending messages re-signed with the new key%s",
+	    n_done, n_failed ? " (some could not be, see above)" : "");
+}

@@ -1,0 +1,33 @@
+/*
+ * request: the domain rules of a submission (UNCAC art. 46): which authority may receive
+ * which kind, what a status update needs, and turning an operator's submission into the
+ * signed document body. It decides nothing about delivery.
+ */
+#ifndef ROGATORY_REQUEST_H
+#define ROGATORY_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evidence.h"
+#include "store.h"
+#include "wire.h"
+
+struct rogatoryd;
+
+/*
+ * Validates req against the directory (known recipient, not ourselves, serves that
+ * kind; a status needs in_reply_to; "refused" needs a "reasons" field), builds and signs
+ * the document body, and fills m for a STORE_OP_SUBMIT: ids, kind, urgency, the signed
+ * document, its payload hash, the submission hash (SHA-256 of the submission as sent,
+ * so a re-submission with the same content matches and different content conflicts),
+ * created/expiry times. -1 + err with a short code in code ("unknown-authority",
+ * "kind-not-served", "invalid") for the ctl.
+ */
+int request_build(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
+    struct store_msg *m, const char **code, char *err, size_t errlen);
+
+/* Wall clock in µs. */
+int64_t request_now_us(void);
+
+#endif

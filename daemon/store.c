@@ -1,0 +1,633 @@
+/*
+ * store: opening, schema, migrations and closing of the message store, and the home of
+ * every line of SQL in the daemon (storeop.c and storeread.c run the statements defined
+ * here, by id). It must never overwrite, recreate or "repair" a database it cannot read:
+ * a corrupt file or a newer schema is refused and left exactly as it was.
+ *
+ * Error policy: at open every problem (cannot create or read the file, corrupt, newer
+ * schema, failed migration, no WAL) goes back to the caller as -1 + err, which stops
+ * start-up. A database already larger than max_size is a warning (it is kept, it will not
+ * grow). Nothing here calls fatal(); storeop.c and storeread.c state their own policies.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "storedb.h"
+#include "storeq.h"
+
+/* "ROGA": tells a rogatory database from some other SQLite file. */
+#define STORE_APPLICATION_ID 0x524f4741
+#define STORE_BUSY_MS 5000
+
+/* Columns of a message read, in store_msg_from_row's order; blobs last, so that
+ * reading the small columns never walks a blob's overflow pages. */
+#define MSG_COLS "id, dir, msg_id, sender, recipient, kind, urgent, state, attempts, " \
+	"created_us, updated_us, next_attempt_us, expire_at_us, fetched, submit_hash, " \
+	"payload_hash, last_error"
+#define MSG_BLOBS ", doc_body, doc_sig, doc_cert, rcpt_body, rcpt_sig, rcpt_cert"
+#define MSG_NO_BLOBS ", NULL, NULL, NULL, NULL, NULL, NULL"
+#define EV_COLS "seq, ts_us, event, msg_id, peer, dir, state, attempt, bytes, reason"
+/* Transmittable when due: unconfirmed messages too (they may have arrived, but are still
+ * retried every retry_max until a receipt settles them). */
+#define OUTBOX_WHERE "dir = 0 AND state IN ('queued', 'retrying', 'unconfirmed')"
+#define OPEN_OUT "('queued', 'sending', 'retrying', 'unconfirmed')"
+
+/*
+ * Schema migrations, oldest first. A step runs in one transaction together with its
+ * PRAGMA user_version, so a crash leaves the database at the previous version. Never edit
+ * a released step: append a new one.
+ */
+static const struct {
+	int version;
+	const char *sql;
+} store_migrations[] = {
+	{ 1,
+	  "CREATE TABLE messages ("
+	  " id INTEGER PRIMARY KEY,"
+	  " dir INTEGER NOT NULL CHECK (dir IN (0, 1)),"
+	  " msg_id TEXT NOT NULL CHECK (msg_id <> ''),"
+	  " sender TEXT NOT NULL, recipient TEXT NOT NULL,"
+	  " kind INTEGER NOT NULL, urgent INTEGER NOT NULL CHECK (urgent IN (0, 1)),"
+	  " state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'retrying', 'delivered',"
+	  "  'rejected', 'failed', 'expired', 'unconfirmed', 'cancelled', 'received')),"
+	  " attempts INTEGER NOT NULL DEFAULT 0,"
+	  " created_us INTEGER NOT NULL, updated_us INTEGER NOT NULL,"
+	  " next_attempt_us INTEGER NOT NULL DEFAULT 0, expire_at_us INTEGER NOT NULL DEFAULT 0,"
+	  " fetched INTEGER NOT NULL DEFAULT 0,"
+	  " submit_hash BLOB, payload_hash BLOB NOT NULL CHECK (length(payload_hash) = 32),"
+	  " last_error TEXT NOT NULL DEFAULT '',"
+	  " doc_body BLOB, doc_sig BLOB, doc_cert BLOB,"
+	  " rcpt_body BLOB, rcpt_sig BLOB, rcpt_cert BLOB,"
+	  /* The duplicate key (dir, sender, msg_id), ordered so that its index also finds a
+	   * message by id alone (show, when the sender is not known). */
+	  " UNIQUE (dir, msg_id, sender));"
+	  /* The outbox page: equality on (recipient, urgent), a range on id, next_attempt_us
+	   * checked in the index; partial, so it holds only what may still be sent. */
+	  "CREATE INDEX messages_outbox ON messages (recipient, urgent, id, next_attempt_us)"
+	  " WHERE " OUTBOX_WHERE ";"
+	  "CREATE INDEX messages_state ON messages (dir, state);"
+	  /* AUTOINCREMENT: a seq is never reused, even if old events are pruned one day;
+	   * the delivery log and its followers rely on that. */
+	  "CREATE TABLE events ("
+	  " seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_us INTEGER NOT NULL,"
+	  " event TEXT NOT NULL CHECK (event <> ''), msg_id TEXT NOT NULL DEFAULT '',"
+	  " peer TEXT NOT NULL DEFAULT '', dir INTEGER NOT NULL CHECK (dir IN (0, 1)),"
+	  " state TEXT NOT NULL DEFAULT '', attempt INTEGER NOT NULL DEFAULT 0,"
+	  " bytes INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '');"
+	  "CREATE INDEX events_msg ON events (msg_id);"
+	  "CREATE TABLE quarantine ("
+	  " id INTEGER PRIMARY KEY, ts_us INTEGER NOT NULL, peer TEXT NOT NULL,"
+	  " msg_id TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL,"
+	  " doc_body BLOB, doc_sig BLOB, doc_cert BLOB);"
+	  "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+	  "PRAGMA application_id = 1380927297;" },
+};
+#define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
+
+/* Writer statements (store thread), prepared once per connection; ids in storedb.h. */
+static const char *const w_sql[W_COUNT] = {
+	[W_BEGIN] = "BEGIN IMMEDIATE",
+	[W_COMMIT] = "COMMIT",
+	[W_ROLLBACK] = "ROLLBACK",
+	[W_SAVEPOINT] = "SAVEPOINT op",
+	[W_RELEASE] = "RELEASE op",
+	[W_ROLLBACK_TO] = "ROLLBACK TO op",
+	[W_FIND] = "SELECT id, state, recipient, attempts, submit_hash, payload_hash"
+	    " FROM messages WHERE dir = ?1 AND sender = ?2 AND msg_id = ?3",
+	[W_ROW] = "SELECT " MSG_COLS MSG_BLOBS " FROM messages WHERE id = ?1",
+	[W_INSERT] = "INSERT INTO messages (dir, msg_id, sender, recipient, kind, urgent, state,"
+	    " attempts, created_us, updated_us, next_attempt_us, expire_at_us, fetched,"
+	    " submit_hash, payload_hash, last_error" MSG_BLOBS ") VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7, 0, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+	[W_UPDATE] = "UPDATE messages SET state = ?2, updated_us = ?3,"
+	    " attempts = CASE WHEN ?4 THEN ?5 ELSE attempts END,"
+	    " next_attempt_us = CASE WHEN ?6 THEN ?7 ELSE next_attempt_us END,"
+	    " rcpt_body = CASE WHEN ?8 THEN ?9 ELSE rcpt_body END,"
+	    " rcpt_sig = CASE WHEN ?8 THEN ?10 ELSE rcpt_sig END,"
+	    " rcpt_cert = CASE WHEN ?8 THEN ?11 ELSE rcpt_cert END,"
+	    " last_error = CASE WHEN ?12 THEN ?13 ELSE last_error END,"
+	    " fetched = CASE WHEN ?14 THEN ?15 ELSE fetched END,"
+	    " doc_body = CASE WHEN ?16 THEN ?17 ELSE doc_body END,"
+	    " doc_sig = CASE WHEN ?16 THEN ?18 ELSE doc_sig END,"
+	    " doc_cert = CASE WHEN ?16 THEN ?19 ELSE doc_cert END,"
+	    " payload_hash = CASE WHEN ?16 THEN ?20 ELSE payload_hash END WHERE id = ?1",
+	[W_EVENT] = "INSERT INTO events (ts_us, event, msg_id, peer, dir, state, attempt, bytes,"
+	    " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[W_QUARANTINE] = "INSERT INTO quarantine (ts_us, peer, msg_id, reason, doc_body, doc_sig,"
+	    " doc_cert) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[W_MARK] = "INSERT INTO meta (key, value) VALUES ('log_seq', ?1)"
+	    " ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+};
+
+/* Reader statements (loop thread, read-only connection); ids in storedb.h. */
+static const char *const r_sql[R_COUNT] = {
+	[R_OUTBOX] = "SELECT " MSG_COLS MSG_BLOBS " FROM messages WHERE " OUTBOX_WHERE
+	    " AND recipient = ?1 AND urgent = ?2 AND id > ?3 AND next_attempt_us <= ?4"
+	    " ORDER BY id LIMIT ?5",
+	[R_URGENT] = "SELECT urgent FROM messages WHERE id = ?1",
+	[R_PEERS] = "SELECT recipient, min(CASE WHEN state IN ('queued', 'retrying', 'unconfirmed')"
+	    " THEN next_attempt_us END) FROM messages WHERE dir = 0 AND state IN " OPEN_OUT
+	    " GROUP BY recipient ORDER BY recipient",
+	[R_LIST_STATE] = "SELECT " MSG_COLS MSG_NO_BLOBS " FROM messages WHERE dir = 0"
+	    " AND state = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+	[R_GET] = "SELECT " MSG_COLS MSG_BLOBS " FROM messages"
+	    " WHERE dir = ?1 AND sender = ?2 AND msg_id = ?3",
+	[R_GET_ANY] = "SELECT " MSG_COLS MSG_BLOBS " FROM messages"
+	    " WHERE dir = ?1 AND msg_id = ?2 ORDER BY id LIMIT 1",
+	[R_LIST] = "SELECT " MSG_COLS MSG_NO_BLOBS " FROM messages WHERE dir BETWEEN ?1 AND ?2"
+	    " AND id < ?3 AND (?4 = 0 OR (dir = 0 AND state IN " OPEN_OUT ")"
+	    " OR (dir = 1 AND fetched = 0)) ORDER BY id DESC LIMIT ?5",
+	[R_EVENTS_SINCE] = "SELECT " EV_COLS " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+	[R_EVENTS_OF] = "SELECT " EV_COLS " FROM events WHERE msg_id = ?1 ORDER BY seq LIMIT ?2",
+	[R_LOG_MARK] = "SELECT value FROM meta WHERE key = 'log_seq'",
+	[R_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM events",
+};
+
+static const char *const state_names[STORE_STATE_COUNT] = {
+	"queued", "sending", "retrying", "delivered", "rejected", "failed", "expired",
+	"unconfirmed", "cancelled", "received",
+};
+static const char *const result_names[] = {
+	"ok", "exists", "conflict", "not-found", "stale", "full", "error",
+};
+
+static sqlite3_stmt *stmt_get(sqlite3 *db, sqlite3_stmt **cache, const char *const *sql, int id);
+static int col_blob(sqlite3_stmt *st, int i, uint8_t **dst, size_t *len);
+static int pragma_int(sqlite3 *db, const char *sql, int64_t *out);
+static int store_create_file(const char *path, const char *dir, char *err, size_t errlen);
+static int store_quick_check(sqlite3 *db, char *qc, size_t qclen);
+static int store_probe(const char *path, char *err, size_t errlen);
+static int store_open_writer(struct store *s, char *err, size_t errlen);
+static int store_migrate(struct store *s, char *err, size_t errlen);
+static void store_free(struct store *s);
+
+/* ---- helpers ---- */
+
+int64_t
+store_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The cached statement id, prepared on first use; NULL with the error in db. */
+static sqlite3_stmt *
+stmt_get(sqlite3 *db, sqlite3_stmt **cache, const char *const *sql, int id)
+{
+	if (cache[id] == NULL &&
+	    sqlite3_prepare_v3(db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &cache[id], NULL)
+	    != SQLITE_OK)
+		return NULL;
+	return cache[id];
+}
+
+sqlite3_stmt *
+store_wstmt(struct store *s, int id)
+{
+	return stmt_get(s->w, s->wst, w_sql, id);
+}
+
+sqlite3_stmt *
+store_rstmt(struct store *s, int id)
+{
+	return stmt_get(s->r, s->rst, r_sql, id);
+}
+
+/* NULL stays NULL (no receipt yet); the caller's bytes outlive the statement's use. */
+void
+store_bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, size_t len)
+{
+	if (p == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_blob64(st, i, p, len, SQLITE_STATIC);
+}
+
+void
+store_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	snprintf(dst, cap, "%s", t != NULL ? (const char *)t : "");
+}
+
+static int
+col_blob(sqlite3_stmt *st, int i, uint8_t **dst, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	*dst = NULL;
+	*len = 0;
+	if (p == NULL)
+		return 0;
+	if ((*dst = malloc(n > 0 ? n : 1)) == NULL)
+		return -1;
+	memcpy(*dst, p, n);
+	*len = n;
+	return 0;
+}
+
+void
+store_col_hash(sqlite3_stmt *st, int i, uint8_t dst[STORE_HASH_LEN])
+{
+	const void *p = sqlite3_column_blob(st, i);
+	int n = sqlite3_column_bytes(st, i);
+	memset(dst, 0, STORE_HASH_LEN);
+	if (p != NULL)
+		memcpy(dst, p, n < STORE_HASH_LEN ? (size_t)n : STORE_HASH_LEN);
+}
+
+/* One row of MSG_COLS + blobs into m (zeroed first). -1: out of memory, m cleared. */
+int
+store_msg_from_row(sqlite3_stmt *st, struct store_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->rowid = sqlite3_column_int64(st, 0);
+	m->dir = sqlite3_column_int(st, 1) == STORE_IN ? STORE_IN : STORE_OUT;
+	store_col_text(st, 2, m->msg_id, sizeof(m->msg_id));
+	store_col_text(st, 3, m->sender, sizeof(m->sender));
+	store_col_text(st, 4, m->recipient, sizeof(m->recipient));
+	m->kind = sqlite3_column_int(st, 5);
+	m->urgent = sqlite3_column_int(st, 6) != 0;
+	const unsigned char *state = sqlite3_column_text(st, 7);
+	if (state == NULL || store_state_parse((const char *)state, &m->state) != 0)
+		m->state = STORE_FAILED;
+	m->attempts = (uint32_t)sqlite3_column_int64(st, 8);
+	m->created_us = sqlite3_column_int64(st, 9);
+	m->updated_us = sqlite3_column_int64(st, 10);
+	m->next_attempt_us = sqlite3_column_int64(st, 11);
+	m->expire_at_us = sqlite3_column_int64(st, 12);
+	m->fetched = sqlite3_column_int(st, 13) != 0;
+	store_col_hash(st, 14, m->submit_hash);
+	store_col_hash(st, 15, m->payload_hash);
+	store_col_text(st, 16, m->last_error, sizeof(m->last_error));
+	if (col_blob(st, 17, &m->doc_body, &m->doc_body_len) != 0 ||
+	    col_blob(st, 18, &m->doc_sig, &m->doc_sig_len) != 0 ||
+	    col_blob(st, 19, &m->doc_cert, &m->doc_cert_len) != 0 ||
+	    col_blob(st, 20, &m->rcpt_body, &m->rcpt_body_len) != 0 ||
+	    col_blob(st, 21, &m->rcpt_sig, &m->rcpt_sig_len) != 0 ||
+	    col_blob(st, 22, &m->rcpt_cert, &m->rcpt_cert_len) != 0) {
+		store_msg_clear(m);
+		return -1;
+	}
+	return 0;
+}
+
+/* A one-value PRAGMA (or query); SQLite's result code. */
+static int
+pragma_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- open and close ---- */
+
+/* Creates the file 0600 ourselves (SQLite would use 0644 & ~umask, and its -wal/-shm
+ * copy the main file's mode), then makes the new name durable. An existing file is kept. */
+static int
+store_create_file(const char *path, const char *dir, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1) {
+		struct stat st;
+		if (errno != EEXIST)
+			return err_set(err, errlen, "cannot create database %s: %s", path,
+			    strerror(errno));
+		if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+			log_warn("database %s has mode %04o; it should be 0600", path,
+			    (unsigned)(st.st_mode & 07777));
+		return 0;
+	}
+	close(fd);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1 || fsync(dfd) == -1) {
+		err_set(err, errlen, "cannot sync %s after creating %s: %s", dir, path,
+		    strerror(errno));
+		if (dfd != -1)
+			close(dfd);
+		return -1;
+	}
+	close(dfd);
+	return 0;
+}
+
+/* PRAGMA quick_check's findings, "; "-separated, into qc ("ok" when clean); SQLite's
+ * result code (SQLITE_DONE when the check ran to its end). */
+static int
+store_quick_check(sqlite3 *db, char *qc, size_t qclen)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(4)", -1, &st, NULL);
+	qc[0] = '\0';
+	if (rc != SQLITE_OK) {
+		snprintf(qc, qclen, "%s", sqlite3_errmsg(db));
+		return rc;
+	}
+	while ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		/* A row is a finding; an error ends the check and is the last finding. */
+		const char *line = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) :
+		    sqlite3_errmsg(db);
+		size_t used = strlen(qc);
+		/* "*** in database main ***" only says which attached file: ours. */
+		if (line != NULL && strncmp(line, "*** in database", 15) != 0)
+			snprintf(qc + used, qclen - used, "%s%s", used > 0 ? "; " : "", line);
+		if (rc != SQLITE_ROW)
+			break;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Looks at the file through a read-only connection before anything may write to it:
+ * opening read-write could replay a journal and closing could checkpoint, and either
+ * would change a file we are about to refuse. On refusal the empty -wal/-shm that the
+ * look itself created are removed again, so the folder is as we found it.
+ */
+static int
+store_probe(const char *path, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	int64_t version = 0, app = 0;
+	char qc[512] = "", wal[PATH_MAX + 8], shm[PATH_MAX + 8];
+	int ret = -1;
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+	bool had_wal = access(wal, F_OK) == 0, had_shm = access(shm, F_OK) == 0;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK) {
+		err_set(err, errlen, "cannot open database %s: %s", path,
+		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		goto out;
+	}
+	sqlite3_busy_timeout(db, STORE_BUSY_MS);
+	if ((rc = pragma_int(db, "PRAGMA user_version", &version)) != SQLITE_OK ||
+	    (rc = pragma_int(db, "PRAGMA application_id", &app)) != SQLITE_OK) {
+		snprintf(qc, sizeof(qc), "%s", sqlite3_errmsg(db));
+		goto bad;
+	}
+	if (version > STORE_SCHEMA_VERSION) {
+		err_set(err, errlen, "database %s has schema version %" PRId64 "; this rogatoryd "
+		    "knows up to %d; refusing to touch it", path, version, STORE_SCHEMA_VERSION);
+		goto out;
+	}
+	if (app != 0 && app != STORE_APPLICATION_ID) {
+		err_set(err, errlen, "database %s belongs to another application (application_id "
+		    "%" PRId64 "); refusing to touch it", path, app);
+		goto out;
+	}
+	rc = store_quick_check(db, qc, sizeof(qc));
+	if (rc == SQLITE_DONE && strcmp(qc, "ok") == 0) {
+		ret = 0;
+		goto out;
+	}
+bad:
+	if (rc == SQLITE_DONE || (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
+		err_set(err, errlen, "database %s is corrupt (quick_check: %s); it was not "
+		    "modified", path, qc);
+	else
+		err_set(err, errlen, "cannot read database %s: %s", path, qc);
+out:
+	sqlite3_close(db);
+	struct stat st;
+	if (ret != 0 && !had_wal && stat(wal, &st) == 0 && st.st_size == 0) {
+		unlink(wal);
+		if (!had_shm)
+			unlink(shm);
+	}
+	return ret;
+}
+
+static int
+store_open_writer(struct store *s, char *err, size_t errlen)
+{
+	int64_t wal = 0;
+	int rc = sqlite3_open_v2(s->path, &s->w, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return err_set(err, errlen, "cannot open database %s: %s", s->path,
+		    s->w != NULL ? sqlite3_errmsg(s->w) : sqlite3_errstr(rc));
+	sqlite3_busy_timeout(s->w, STORE_BUSY_MS);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->w, "PRAGMA journal_mode = WAL", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			wal = sqlite3_stricmp((const char *)sqlite3_column_text(st, 0),
+			    "wal") == 0;
+		sqlite3_finalize(st);
+	}
+	if (!wal)
+		return err_set(err, errlen, "database %s: cannot switch to WAL mode: %s", s->path,
+		    sqlite3_errmsg(s->w));
+	if (sqlite3_exec(s->w, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", NULL,
+	    NULL, NULL) != SQLITE_OK ||
+	    pragma_int(s->w, "PRAGMA page_size", &s->page_size) != SQLITE_OK ||
+	    pragma_int(s->w, "PRAGMA max_page_count", &s->default_max_pages) != SQLITE_OK)
+		return err_set(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->w));
+	return store_migrate(s, err, errlen);
+}
+
+static int
+store_migrate(struct store *s, char *err, size_t errlen)
+{
+	int64_t version;
+	if (pragma_int(s->w, "PRAGMA user_version", &version) != SQLITE_OK)
+		return err_set(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->w));
+	/* Checked again here: another process may have upgraded it since the probe. */
+	if (version > STORE_SCHEMA_VERSION)
+		return err_set(err, errlen, "database %s has schema version %" PRId64 "; this "
+		    "rogatoryd knows up to %d; refusing to touch it", s->path, version,
+		    STORE_SCHEMA_VERSION);
+	for (size_t i = 0; i < STORE_MIGRATIONS; i++) {
+		int to = store_migrations[i].version;
+		if (to <= version)
+			continue;
+		char bump[64];
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", to);
+		if (sqlite3_exec(s->w, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(s->w, store_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(s->w, bump, NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(s->w, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			err_set(err, errlen, "database %s: migration to schema version %d "
+			    "failed: %s", s->path, to, sqlite3_errmsg(s->w));
+			if (!sqlite3_get_autocommit(s->w))
+				sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		if (version > 0)
+			log_notice("database %s: schema migrated from version %" PRId64 " to %d",
+			    s->path, version, to);
+		version = to;
+	}
+	return 0;
+}
+
+/* Writer connection only. SQLite will not go below the current size; say so. */
+int
+store_max_pages(struct store *s, uint64_t max_size)
+{
+	int64_t pages = max_size == 0 ? s->default_max_pages : (int64_t)(max_size /
+	    (uint64_t)s->page_size);
+	int64_t got = 0;
+	char sql[64];
+
+	if (pages < 1)
+		pages = 1;
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %" PRId64, pages);
+	if (pragma_int(s->w, sql, &got) != SQLITE_OK) {
+		log_warn("database %s: cannot apply [store] max_size %" PRIu64 ": %s", s->path,
+		    max_size, sqlite3_errmsg(s->w));
+		return -1;
+	}
+	if (got > pages)
+		log_warn("database %s already holds %" PRId64 " bytes, more than [store] "
+		    "max_size %" PRIu64 "; it will not grow", s->path, got * s->page_size, max_size);
+	s->max_size_set = max_size;
+	return 0;
+}
+
+int
+store_open(const char *state_dir, uint64_t max_size, struct event_base *base,
+    struct store **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct store *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return err_set(err, errlen, "store: out of memory");
+	atomic_init(&s->max_size_want, max_size);
+	atomic_init(&s->commits, 0);
+	atomic_init(&s->ops, 0);
+	if ((size_t)snprintf(s->path, sizeof(s->path), "%s/rogatory.db", state_dir) >=
+	    sizeof(s->path)) {
+		err_set(err, errlen, "[store] state_dir %s: path too long", state_dir);
+		goto fail;
+	}
+	if (store_create_file(s->path, state_dir, err, errlen) != 0 ||
+	    store_probe(s->path, err, errlen) != 0 ||
+	    store_open_writer(s, err, errlen) != 0)
+		goto fail;
+	int rc = sqlite3_open_v2(s->path, &s->r, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW,
+	    NULL);
+	if (rc != SQLITE_OK) {
+		err_set(err, errlen, "cannot open database %s for reading: %s", s->path,
+		    s->r != NULL ? sqlite3_errmsg(s->r) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->r, STORE_BUSY_MS);
+	if (store_max_pages(s, max_size) != 0) {
+		err_set(err, errlen, "database %s: cannot apply [store] max_size: %s", s->path,
+		    sqlite3_errmsg(s->w));
+		goto fail;
+	}
+#ifdef ROGATORY_TEST_HOOKS
+	const char *crash = getenv("ROGATORY_CRASH_AT");
+	s->crash_mid_commit = crash != NULL && strcmp(crash, "store-mid-commit") == 0;
+#endif
+	if (storeq_start(base, store_batch, s, &s->q, err, errlen) != 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	store_free(s);
+	return -1;
+}
+
+static void
+store_free(struct store *s)
+{
+	for (int i = 0; i < W_COUNT; i++)
+		sqlite3_finalize(s->wst[i]);
+	for (int i = 0; i < R_COUNT; i++)
+		sqlite3_finalize(s->rst[i]);
+	/* The reader first: the writer's close is the last and checkpoints the WAL. */
+	sqlite3_close(s->r);
+	sqlite3_close(s->w);
+	free(s);
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	storeq_stop(s->q);
+	store_free(s);
+}
+
+#ifdef ROGATORY_TEST_HOOKS
+int
+store_test_outbox_plan(struct store *s, char *out, size_t outlen)
+{
+	char sql[1024];
+	sqlite3_stmt *st;
+	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", r_sql[R_OUTBOX]);
+	if (sqlite3_prepare_v2(s->r, sql, -1, &st, NULL) != SQLITE_OK)
+		return err_set(out, outlen, "%s", sqlite3_errmsg(s->r));
+	out[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		size_t used = strlen(out);
+		snprintf(out + used, outlen - used, "%s%s", used > 0 ? "; " : "",
+		    (const char *)sqlite3_column_text(st, 3));
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+#endif
+
+/* ---- names ---- */
+
+void
+store_msg_clear(struct store_msg *m)
+{
+	free(m->doc_body);
+	free(m->doc_sig);
+	free(m->doc_cert);
+	free(m->rcpt_body);
+	free(m->rcpt_sig);
+	free(m->rcpt_cert);
+	memset(m, 0, sizeof(*m));
+}
+
+const char *
+store_state_name(enum store_state s)
+{
+	return (unsigned)s < STORE_STATE_COUNT ? state_names[s] : "invalid";
+}
+
+int
+store_state_parse(const char *name, enum store_state *out)
+{
+	for (int i = 0; i < STORE_STATE_COUNT; i++) {
+		if (strcmp(name, state_names[i]) == 0) {
+			*out = (enum store_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+store_result_name(enum store_result r)
+{
+	return (unsigned)r < sizeof(result_names) / sizeof(result_names[0]) ?
+	    result_names[r] : "invalid";
+}

@@ -1,0 +1,512 @@
+/*
+ * storeop: the write side of the store: queues ops (loop thread) and runs each batch of
+ * them in one transaction on the store thread, each op in its own savepoint. It must
+ * never execute an op on the loop thread while the store thread lives, and holds no SQL
+ * text of its own (the statements are store.c's, used here by id).
+ *
+ * Error policy: an op that fails gets STORE_R_FULL (SQLITE_FULL: [store] max_size or the
+ * disk) or STORE_R_ERROR with SQLite's message and is rolled back to its savepoint; the
+ * rest of the batch still commits. A failed BEGIN or COMMIT fails every op of the batch.
+ * Nothing is logged here: each op's completion decides what to tell whom.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "storedb.h"
+#include "storeq.h"
+
+/* The columns of a row that an op checks before it writes. */
+struct row_key {
+	int64_t id;
+	enum store_state state;
+	char recipient[AUTHORITY_ID_MAX + 1];
+	uint32_t attempts;
+	uint8_t submit_hash[STORE_HASH_LEN];
+	uint8_t payload_hash[STORE_HASH_LEN];
+};
+
+static bool batch_once(struct store *s, struct store_op *batch);
+static void batch_fail(struct store *s, struct store_op *batch, int rc);
+static void op_reset(struct store_op *op);
+static void op_run(struct store *s, struct store_op *op, int64_t now);
+static enum store_result op_fail(struct store *s, struct store_op *op, int rc);
+static enum store_result w_step(struct store *s, struct store_op *op, sqlite3_stmt *st);
+static int w_simple(struct store *s, int id);
+static int find_row(struct store *s, struct store_op *op, enum store_dir dir,
+    struct row_key *k);
+static enum store_result load_stored(struct store *s, struct store_op *op, int64_t id);
+static enum store_result insert_msg(struct store *s, struct store_op *op, int64_t now);
+static enum store_result write_event(struct store *s, struct store_op *op, int64_t now);
+static void event_fill(struct store_event *e, const char *name, const struct store_msg *m,
+    const char *state);
+static enum store_result op_submit(struct store *s, struct store_op *op, int64_t now);
+static enum store_result op_receive(struct store *s, struct store_op *op, int64_t now);
+static enum store_result op_update(struct store *s, struct store_op *op, int64_t now);
+static enum store_result op_quarantine(struct store *s, struct store_op *op, int64_t now);
+static enum store_result op_log_mark(struct store *s, struct store_op *op);
+
+void
+store_set_max_size(struct store *s, uint64_t max_size)
+{
+	atomic_store(&s->max_size_want, max_size);
+}
+
+void
+store_stats(struct store *s, uint64_t *commits, uint64_t *ops)
+{
+	*commits = atomic_load(&s->commits);
+	*ops = atomic_load(&s->ops);
+}
+
+void
+store_submit(struct store *s, struct store_op *op)
+{
+	memset(&op->stored, 0, sizeof(op->stored));
+	op->result = STORE_R_OK;
+	op->error[0] = '\0';
+	storeq_push(s->q, op);
+}
+
+size_t
+store_pending(const struct store *s)
+{
+	return storeq_pending(s->q);
+}
+
+#ifdef ROGATORY_TEST_HOOKS
+void
+store_test_hold(struct store *s, bool hold)
+{
+	storeq_hold(s->q, hold);
+}
+#endif
+
+/* ---- the store thread ---- */
+
+/* Runs one batch (storeq_batch_fn): applies a changed max_size first, then the ops. */
+void
+store_batch(void *ctx, struct store_op *batch, size_t n)
+{
+	struct store *s = ctx;
+	uint64_t want = atomic_load(&s->max_size_want);
+
+	if (want != s->max_size_set)
+		store_max_pages(s, want);
+	for (struct store_op *op = batch; op != NULL; op = op->next)
+		op_reset(op);
+	/* Rarely SQLite must roll back the whole transaction after an error (it says so
+	 * through autocommit); then the batch runs again without the ops that failed. Each
+	 * round drops at least one op, so this ends. */
+	while (!batch_once(s, batch))
+		;
+	atomic_fetch_add(&s->ops, n);
+}
+
+/* false: the transaction was lost and the batch must run again. */
+static bool
+batch_once(struct store *s, struct store_op *batch)
+{
+	int64_t now = store_now_us();
+	int rc = w_simple(s, W_BEGIN);
+
+	if (rc != SQLITE_OK) {
+		batch_fail(s, batch, rc);
+		return true;
+	}
+	for (struct store_op *op = batch; op != NULL; op = op->next) {
+		if (op->result == STORE_R_FULL || op->result == STORE_R_ERROR)
+			continue;
+		op_run(s, op, now);
+		if (!sqlite3_get_autocommit(s->w))
+			continue;
+		if (op->result != STORE_R_FULL && op->result != STORE_R_ERROR)
+			op_fail(s, op, SQLITE_ERROR);
+		for (struct store_op *o = batch; o != NULL; o = o->next)
+			if (o->result != STORE_R_FULL && o->result != STORE_R_ERROR)
+				op_reset(o);
+		return false;
+	}
+#ifdef ROGATORY_TEST_HOOKS
+	/* Crash point for the integration tests: everything executed, nothing committed. */
+	if (s->crash_mid_commit)
+		_exit(9);
+#endif
+	if ((rc = w_simple(s, W_COMMIT)) != SQLITE_OK) {
+		batch_fail(s, batch, rc);
+		if (!sqlite3_get_autocommit(s->w))
+			w_simple(s, W_ROLLBACK);
+		return true;
+	}
+	atomic_fetch_add(&s->commits, 1);
+	return true;
+}
+
+/* The whole batch failed (BEGIN or COMMIT): nothing of it is in the database. */
+static void
+batch_fail(struct store *s, struct store_op *batch, int rc)
+{
+	char why[256];
+	snprintf(why, sizeof(why), "%s", sqlite3_errmsg(s->w));
+	for (struct store_op *op = batch; op != NULL; op = op->next) {
+		op_reset(op);
+		op->result = (rc & 0xff) == SQLITE_FULL ? STORE_R_FULL : STORE_R_ERROR;
+		err_set(op->error, sizeof(op->error), "database %s: %s", s->path, why);
+	}
+}
+
+/* Forgets what an earlier run of the op produced (results, answers, event seq). */
+static void
+op_reset(struct store_op *op)
+{
+	op->result = STORE_R_OK;
+	op->error[0] = '\0';
+	store_msg_clear(&op->stored);
+	op->event.seq = 0;
+	op->event.ts_us = 0;
+}
+
+static void
+op_run(struct store *s, struct store_op *op, int64_t now)
+{
+	int rc = w_simple(s, W_SAVEPOINT);
+	if (rc != SQLITE_OK) {
+		op->result = op_fail(s, op, rc);
+		return;
+	}
+	switch (op->kind) {
+	case STORE_OP_SUBMIT: op->result = op_submit(s, op, now); break;
+	case STORE_OP_RECEIVE: op->result = op_receive(s, op, now); break;
+	case STORE_OP_UPDATE: op->result = op_update(s, op, now); break;
+	case STORE_OP_QUARANTINE: op->result = op_quarantine(s, op, now); break;
+	case STORE_OP_EVENT: op->result = write_event(s, op, now); break;
+	case STORE_OP_LOG_MARK: op->result = op_log_mark(s, op); break;
+	default:
+		snprintf(op->error, sizeof(op->error), "unknown store op kind %d", (int)op->kind);
+		op->result = STORE_R_ERROR;
+	}
+	if (op->result != STORE_R_FULL && op->result != STORE_R_ERROR) {
+		if ((rc = w_simple(s, W_RELEASE)) == SQLITE_OK)
+			return;
+		op->result = op_fail(s, op, rc);
+	}
+	/* Undo this op's half-done writes; the transaction, and the batch, go on. */
+	if (!sqlite3_get_autocommit(s->w)) {
+		w_simple(s, W_ROLLBACK_TO);
+		w_simple(s, W_RELEASE);
+	}
+	store_msg_clear(&op->stored);
+	op->event.seq = 0;
+	op->event.ts_us = 0;
+}
+
+static enum store_result
+op_fail(struct store *s, struct store_op *op, int rc)
+{
+	err_set(op->error, sizeof(op->error), "database %s: %s", s->path, sqlite3_errmsg(s->w));
+	return (rc & 0xff) == SQLITE_FULL ? STORE_R_FULL : STORE_R_ERROR;
+}
+
+/* Steps a bound writer statement to its end and resets it (error captured first). */
+static enum store_result
+w_step(struct store *s, struct store_op *op, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	enum store_result r = rc == SQLITE_DONE ? STORE_R_OK : op_fail(s, op, rc);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+/* A statement without parameters or rows (BEGIN, COMMIT, SAVEPOINT...). */
+static int
+w_simple(struct store *s, int id)
+{
+	sqlite3_stmt *st = store_wstmt(s, id);
+	if (st == NULL)
+		return sqlite3_errcode(s->w);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* 1 found (k filled), 0 not found, -1 failed (op->error set). */
+static int
+find_row(struct store *s, struct store_op *op, enum store_dir dir, struct row_key *k)
+{
+	sqlite3_stmt *st = store_wstmt(s, W_FIND);
+	if (st == NULL) {
+		op->result = op_fail(s, op, sqlite3_errcode(s->w));
+		return -1;
+	}
+	sqlite3_bind_int(st, 1, (int)dir);
+	sqlite3_bind_text(st, 2, op->msg.sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, op->msg.msg_id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st), ret = 0;
+	if (rc == SQLITE_ROW) {
+		const unsigned char *state = sqlite3_column_text(st, 1);
+		memset(k, 0, sizeof(*k));
+		k->id = sqlite3_column_int64(st, 0);
+		if (state == NULL || store_state_parse((const char *)state, &k->state) != 0)
+			k->state = STORE_FAILED;
+		store_col_text(st, 2, k->recipient, sizeof(k->recipient));
+		k->attempts = (uint32_t)sqlite3_column_int64(st, 3);
+		store_col_hash(st, 4, k->submit_hash);
+		store_col_hash(st, 5, k->payload_hash);
+		ret = 1;
+	} else if (rc != SQLITE_DONE) {
+		op->result = op_fail(s, op, rc);
+		ret = -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
+}
+
+/* The stored row into op->stored (the answer to a duplicate). */
+static enum store_result
+load_stored(struct store *s, struct store_op *op, int64_t id)
+{
+	sqlite3_stmt *st = store_wstmt(s, W_ROW);
+	if (st == NULL)
+		return op_fail(s, op, sqlite3_errcode(s->w));
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	enum store_result r = STORE_R_OK;
+	if (rc != SQLITE_ROW) {
+		r = op_fail(s, op, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+	} else if (store_msg_from_row(st, &op->stored) != 0) {
+		snprintf(op->error, sizeof(op->error), "out of memory reading message %s",
+		    op->msg.msg_id);
+		r = STORE_R_ERROR;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+static enum store_result
+insert_msg(struct store *s, struct store_op *op, int64_t now)
+{
+	struct store_msg *m = &op->msg;
+	sqlite3_stmt *st = store_wstmt(s, W_INSERT);
+	if (st == NULL)
+		return op_fail(s, op, sqlite3_errcode(s->w));
+	if (m->created_us == 0)
+		m->created_us = now;
+	m->updated_us = now;
+	m->attempts = 0;
+	m->fetched = false;
+	sqlite3_bind_int(st, 1, (int)m->dir);
+	sqlite3_bind_text(st, 2, m->msg_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, m->recipient, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, m->kind);
+	sqlite3_bind_int(st, 6, m->urgent ? 1 : 0);
+	sqlite3_bind_text(st, 7, store_state_name(m->state), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, m->created_us);
+	sqlite3_bind_int64(st, 9, m->updated_us);
+	sqlite3_bind_int64(st, 10, m->next_attempt_us);
+	sqlite3_bind_int64(st, 11, m->expire_at_us);
+	store_bind_blob(st, 12, m->dir == STORE_OUT ? m->submit_hash : NULL, STORE_HASH_LEN);
+	store_bind_blob(st, 13, m->payload_hash, STORE_HASH_LEN);
+	sqlite3_bind_text(st, 14, m->last_error, -1, SQLITE_STATIC);
+	store_bind_blob(st, 15, m->doc_body, m->doc_body_len);
+	store_bind_blob(st, 16, m->doc_sig, m->doc_sig_len);
+	store_bind_blob(st, 17, m->doc_cert, m->doc_cert_len);
+	store_bind_blob(st, 18, m->rcpt_body, m->rcpt_body_len);
+	store_bind_blob(st, 19, m->rcpt_sig, m->rcpt_sig_len);
+	store_bind_blob(st, 20, m->rcpt_cert, m->rcpt_cert_len);
+	enum store_result r = w_step(s, op, st);
+	if (r == STORE_R_OK)
+		m->rowid = sqlite3_last_insert_rowid(s->w);
+	return r;
+}
+
+/* Fills what the caller left empty; the peer is the other end of the message. */
+static void
+event_fill(struct store_event *e, const char *name, const struct store_msg *m,
+    const char *state)
+{
+	const char *peer = m->dir == STORE_OUT ? m->recipient : m->sender;
+	if (name != NULL)
+		snprintf(e->event, sizeof(e->event), "%s", name);
+	if (e->msg_id[0] == '\0')
+		snprintf(e->msg_id, sizeof(e->msg_id), "%s", m->msg_id);
+	if (e->peer[0] == '\0')
+		snprintf(e->peer, sizeof(e->peer), "%s", peer);
+	if (e->state[0] == '\0' && state != NULL)
+		snprintf(e->state, sizeof(e->state), "%s", state);
+	e->dir = m->dir;
+	if (e->bytes == 0)
+		e->bytes = m->doc_body_len;
+}
+
+static enum store_result
+write_event(struct store *s, struct store_op *op, int64_t now)
+{
+	struct store_event *e = &op->event;
+	sqlite3_stmt *st = store_wstmt(s, W_EVENT);
+	if (st == NULL)
+		return op_fail(s, op, sqlite3_errcode(s->w));
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_text(st, 2, e->event, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, e->msg_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, e->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, (int)e->dir);
+	sqlite3_bind_text(st, 6, e->state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, e->attempt);
+	sqlite3_bind_int64(st, 8, (int64_t)e->bytes);
+	sqlite3_bind_text(st, 9, e->reason, -1, SQLITE_STATIC);
+	enum store_result r = w_step(s, op, st);
+	if (r == STORE_R_OK) {
+		e->seq = sqlite3_last_insert_rowid(s->w);
+		e->ts_us = now;
+	}
+	return r;
+}
+
+static enum store_result
+op_submit(struct store *s, struct store_op *op, int64_t now)
+{
+	struct row_key k;
+	op->msg.dir = STORE_OUT;
+	op->msg.state = STORE_QUEUED;
+	int found = find_row(s, op, STORE_OUT, &k);
+	if (found < 0)
+		return op->result;
+	if (found) {
+		if (memcmp(k.submit_hash, op->msg.submit_hash, STORE_HASH_LEN) != 0)
+			return STORE_R_CONFLICT;
+		enum store_result r = load_stored(s, op, k.id);
+		return r == STORE_R_OK ? STORE_R_EXISTS : r;
+	}
+	enum store_result r = insert_msg(s, op, now);
+	if (r != STORE_R_OK)
+		return r;
+	op->has_event = true;
+	event_fill(&op->event, "queued", &op->msg, "queued");
+	return write_event(s, op, now);
+}
+
+static enum store_result
+op_receive(struct store *s, struct store_op *op, int64_t now)
+{
+	struct row_key k;
+	op->msg.dir = STORE_IN;
+	op->msg.state = STORE_RECEIVED;
+	int found = find_row(s, op, STORE_IN, &k);
+	if (found < 0)
+		return op->result;
+	op->has_event = true;
+	if (found) {
+		/* Either way the attempt is recorded: a resend, or an id reused for other
+		 * content, which the operator must be able to see. */
+		bool same = memcmp(k.payload_hash, op->msg.payload_hash, STORE_HASH_LEN) == 0;
+		enum store_result r = same ? load_stored(s, op, k.id) : STORE_R_OK;
+		if (r != STORE_R_OK)
+			return r;
+		event_fill(&op->event, same ? "duplicate" : "refused-id-conflict", &op->msg,
+		    NULL);
+		if (!same && op->event.reason[0] == '\0')
+			snprintf(op->event.reason, sizeof(op->event.reason),
+			    "message id already received with different content");
+		r = write_event(s, op, now);
+		return r != STORE_R_OK ? r : same ? STORE_R_EXISTS : STORE_R_CONFLICT;
+	}
+	enum store_result r = insert_msg(s, op, now);
+	if (r != STORE_R_OK)
+		return r;
+	event_fill(&op->event, "received", &op->msg, "received");
+	return write_event(s, op, now);
+}
+
+static enum store_result
+op_update(struct store *s, struct store_op *op, int64_t now)
+{
+	struct store_msg *m = &op->msg;
+	struct row_key k;
+	int found = find_row(s, op, m->dir, &k);
+	if (found <= 0)
+		return found < 0 ? op->result : STORE_R_NOT_FOUND;
+	m->rowid = k.id;
+	if (op->expect_state_mask != 0 && (op->expect_state_mask & (1u << k.state)) == 0) {
+		op->stored.rowid = k.id;
+		op->stored.state = k.state;
+		return STORE_R_STALE;
+	}
+	sqlite3_stmt *st = store_wstmt(s, W_UPDATE);
+	if (st == NULL)
+		return op_fail(s, op, sqlite3_errcode(s->w));
+	unsigned set = op->set;
+	m->updated_us = now;
+	sqlite3_bind_int64(st, 1, k.id);
+	sqlite3_bind_text(st, 2, store_state_name(m->state), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int(st, 4, (set & STORE_SET_ATTEMPTS) != 0);
+	sqlite3_bind_int64(st, 5, m->attempts);
+	sqlite3_bind_int(st, 6, (set & STORE_SET_NEXT_ATTEMPT) != 0);
+	sqlite3_bind_int64(st, 7, m->next_attempt_us);
+	sqlite3_bind_int(st, 8, (set & STORE_SET_RECEIPT) != 0);
+	store_bind_blob(st, 9, m->rcpt_body, m->rcpt_body_len);
+	store_bind_blob(st, 10, m->rcpt_sig, m->rcpt_sig_len);
+	store_bind_blob(st, 11, m->rcpt_cert, m->rcpt_cert_len);
+	sqlite3_bind_int(st, 12, (set & STORE_SET_LAST_ERROR) != 0);
+	sqlite3_bind_text(st, 13, m->last_error, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 14, (set & STORE_SET_FETCHED) != 0);
+	sqlite3_bind_int(st, 15, m->fetched ? 1 : 0);
+	sqlite3_bind_int(st, 16, (set & STORE_SET_DOCUMENT) != 0);
+	store_bind_blob(st, 17, m->doc_body, m->doc_body_len);
+	store_bind_blob(st, 18, m->doc_sig, m->doc_sig_len);
+	store_bind_blob(st, 19, m->doc_cert, m->doc_cert_len);
+	store_bind_blob(st, 20, m->payload_hash, STORE_HASH_LEN);
+	enum store_result r = w_step(s, op, st);
+	if (r != STORE_R_OK || !op->has_event)
+		return r;
+	struct store_msg who = { .dir = m->dir };
+	snprintf(who.msg_id, sizeof(who.msg_id), "%s", m->msg_id);
+	snprintf(who.sender, sizeof(who.sender), "%s", m->sender);
+	snprintf(who.recipient, sizeof(who.recipient), "%s", k.recipient);
+	event_fill(&op->event, NULL, &who, store_state_name(m->state));
+	if (op->event.attempt == 0)
+		op->event.attempt = (set & STORE_SET_ATTEMPTS) != 0 ? m->attempts : k.attempts;
+	return write_event(s, op, now);
+}
+
+static enum store_result
+op_quarantine(struct store *s, struct store_op *op, int64_t now)
+{
+	struct store_msg *m = &op->msg;
+	sqlite3_stmt *st = store_wstmt(s, W_QUARANTINE);
+	if (st == NULL)
+		return op_fail(s, op, sqlite3_errcode(s->w));
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->msg_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, op->reason, -1, SQLITE_STATIC);
+	store_bind_blob(st, 5, m->doc_body, m->doc_body_len);
+	store_bind_blob(st, 6, m->doc_sig, m->doc_sig_len);
+	store_bind_blob(st, 7, m->doc_cert, m->doc_cert_len);
+	enum store_result r = w_step(s, op, st);
+	if (r != STORE_R_OK)
+		return r;
+	m->dir = STORE_IN;
+	op->has_event = true;
+	event_fill(&op->event, "quarantined", m, "quarantined");
+	if (op->event.reason[0] == '\0')
+		snprintf(op->event.reason, sizeof(op->event.reason), "%s", op->reason);
+	return write_event(s, op, now);
+}
+
+static enum store_result
+op_log_mark(struct store *s, struct store_op *op)
+{
+	sqlite3_stmt *st = store_wstmt(s, W_MARK);
+	if (st == NULL)
+		return op_fail(s, op, sqlite3_errcode(s->w));
+	sqlite3_bind_int64(st, 1, op->log_seq);
+	return w_step(s, op, st);
+}

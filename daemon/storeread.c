@@ -1,0 +1,266 @@
+/*
+ * storeread: the store's reads, run synchronously on the loop thread through the
+ * read-only connection (under WAL they never wait for the writer). It must never write,
+ * never be called from the store thread, and holds no SQL text of its own (the
+ * statements are store.c's, used here by id).
+ *
+ * Error policy: a failed read logs the database's message with log_warn and returns -1;
+ * running out of memory while copying blobs counts as a failed read. Nothing is fatal:
+ * the caller retries later or reports the error to the operator who asked.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "storedb.h"
+
+static sqlite3_stmt *r_stmt(struct store *s, int id);
+static int r_fail(struct store *s, sqlite3_stmt *st);
+static void event_from_row(sqlite3_stmt *st, struct store_event *e);
+static int read_msgs(struct store *s, sqlite3_stmt *st, struct store_msg *out, int max);
+static int read_events(struct store *s, sqlite3_stmt *st, struct store_event *out, int max);
+static int64_t read_int(struct store *s, int id);
+static int outbox_segment(struct store *s, const char *peer, int urgent, int64_t after,
+    int64_t now, struct store_msg *out, int max);
+
+static sqlite3_stmt *
+r_stmt(struct store *s, int id)
+{
+	sqlite3_stmt *st = store_rstmt(s, id);
+	if (st == NULL)
+		log_warn("database %s: cannot prepare a read: %s", s->path, sqlite3_errmsg(s->r));
+	return st;
+}
+
+/* Logs the reader's error and resets st. -1. */
+static int
+r_fail(struct store *s, sqlite3_stmt *st)
+{
+	log_warn("database %s: read failed: %s", s->path, sqlite3_errmsg(s->r));
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return -1;
+}
+
+static void
+event_from_row(sqlite3_stmt *st, struct store_event *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->seq = sqlite3_column_int64(st, 0);
+	e->ts_us = sqlite3_column_int64(st, 1);
+	store_col_text(st, 2, e->event, sizeof(e->event));
+	store_col_text(st, 3, e->msg_id, sizeof(e->msg_id));
+	store_col_text(st, 4, e->peer, sizeof(e->peer));
+	e->dir = sqlite3_column_int(st, 5) == STORE_IN ? STORE_IN : STORE_OUT;
+	store_col_text(st, 6, e->state, sizeof(e->state));
+	e->attempt = (uint32_t)sqlite3_column_int64(st, 7);
+	e->bytes = (uint64_t)sqlite3_column_int64(st, 8);
+	store_col_text(st, 9, e->reason, sizeof(e->reason));
+}
+
+/* Steps a bound statement into out (at most max rows); the count, or -1 (out cleared). */
+static int
+read_msgs(struct store *s, sqlite3_stmt *st, struct store_msg *out, int max)
+{
+	int n = 0, rc = SQLITE_DONE;
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (store_msg_from_row(st, &out[n]) != 0) {
+			log_warn("database %s: out of memory reading message blobs", s->path);
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		n++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		for (int i = 0; i < n; i++)
+			store_msg_clear(&out[i]);
+		if (rc != SQLITE_NOMEM)
+			return r_fail(s, st);
+		n = -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return n;
+}
+
+static int
+read_events(struct store *s, sqlite3_stmt *st, struct store_event *out, int max)
+{
+	int n = 0, rc = SQLITE_DONE;
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		event_from_row(st, &out[n++]);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return r_fail(s, st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return n;
+}
+
+/* One integer from a one-row query: 0 when there is no row, -1 on error (logged). */
+static int64_t
+read_int(struct store *s, int id)
+{
+	sqlite3_stmt *st = r_stmt(s, id);
+	if (st == NULL)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return r_fail(s, st);
+	int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return v;
+}
+
+/* One (peer, urgent) range of the outbox index, after rowid `after`. */
+static int
+outbox_segment(struct store *s, const char *peer, int urgent, int64_t after, int64_t now,
+    struct store_msg *out, int max)
+{
+	sqlite3_stmt *st = r_stmt(s, R_OUTBOX);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, urgent);
+	sqlite3_bind_int64(st, 3, after);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int(st, 5, max);
+	return read_msgs(s, st, out, max);
+}
+
+/*
+ * The order is (urgent first, then rowid) but the cursor is one rowid: the cursor row's
+ * own urgent flag (which never changes) says where in that order the page resumes, so
+ * each page is at most two index range scans, never a sort of the whole outbox.
+ */
+int
+store_outbox_page(struct store *s, const char *peer, int64_t now_us, int64_t after_rowid,
+    struct store_msg *out, int max)
+{
+	int urgent = 1, n = 0;
+	if (max <= 0)
+		return 0;
+	if (after_rowid > 0) {
+		sqlite3_stmt *st = r_stmt(s, R_URGENT);
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, after_rowid);
+		int rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return r_fail(s, st);
+		urgent = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+		sqlite3_reset(st);
+	}
+	if (urgent) {
+		if ((n = outbox_segment(s, peer, 1, after_rowid, now_us, out, max)) < 0)
+			return -1;
+		after_rowid = 0;
+	}
+	if (n < max) {
+		int k = outbox_segment(s, peer, 0, after_rowid, now_us, out + n, max - n);
+		if (k < 0) {
+			for (int i = 0; i < n; i++)
+				store_msg_clear(&out[i]);
+			return -1;
+		}
+		n += k;
+	}
+	return n;
+}
+
+int
+store_outbox_peers(struct store *s,
+    void (*fn)(void *arg, const char *peer, int64_t earliest_us), void *arg)
+{
+	sqlite3_stmt *st = r_stmt(s, R_PEERS);
+	int rc;
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char peer[AUTHORITY_ID_MAX + 1];
+		store_col_text(st, 0, peer, sizeof(peer));
+		fn(arg, peer, sqlite3_column_type(st, 1) == SQLITE_NULL ? INT64_MAX :
+		    sqlite3_column_int64(st, 1));
+	}
+	if (rc != SQLITE_DONE)
+		return r_fail(s, st);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+store_list_state(struct store *s, enum store_state state, int64_t after_rowid,
+    struct store_msg *out, int max)
+{
+	sqlite3_stmt *st = r_stmt(s, R_LIST_STATE);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, store_state_name(state), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, after_rowid);
+	sqlite3_bind_int(st, 3, max);
+	return read_msgs(s, st, out, max);
+}
+
+int
+store_get(struct store *s, enum store_dir dir, const char *sender, const char *msg_id,
+    struct store_msg *out)
+{
+	sqlite3_stmt *st = r_stmt(s, sender != NULL ? R_GET : R_GET_ANY);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, (int)dir);
+	if (sender != NULL)
+		sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, sender != NULL ? 3 : 2, msg_id, -1, SQLITE_STATIC);
+	int n = read_msgs(s, st, out, 1);
+	return n < 0 ? -1 : n == 1 ? 0 : 1;
+}
+
+int
+store_list(struct store *s, enum store_dir dir, bool only_open, int64_t before_rowid,
+    struct store_msg *out, int max)
+{
+	sqlite3_stmt *st = r_stmt(s, R_LIST);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, dir == STORE_DIR_ANY ? STORE_OUT : (int)dir);
+	sqlite3_bind_int(st, 2, dir == STORE_DIR_ANY ? STORE_IN : (int)dir);
+	sqlite3_bind_int64(st, 3, before_rowid > 0 ? before_rowid : INT64_MAX);
+	sqlite3_bind_int(st, 4, only_open ? 1 : 0);
+	sqlite3_bind_int(st, 5, max);
+	return read_msgs(s, st, out, max);
+}
+
+int
+store_events_since(struct store *s, int64_t after_seq, struct store_event *out, int max)
+{
+	sqlite3_stmt *st = r_stmt(s, R_EVENTS_SINCE);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, after_seq);
+	sqlite3_bind_int(st, 2, max);
+	return read_events(s, st, out, max);
+}
+
+int
+store_events_of(struct store *s, const char *msg_id, struct store_event *out, int max)
+{
+	sqlite3_stmt *st = r_stmt(s, R_EVENTS_OF);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, msg_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, max);
+	return read_events(s, st, out, max);
+}
+
+int64_t
+store_log_mark(struct store *s)
+{
+	return read_int(s, R_LOG_MARK);
+}
+
+int64_t
+store_last_seq(struct store *s)
+{
+	return read_int(s, R_LAST_SEQ);
+}

@@ -1,0 +1,104 @@
+#!/bin/sh
+# make demo: a throw-away network PKI, three authorities on loopback, one real request
+# from BD-ACC to FR-MJ, and its delivery shown. Everything lives in build/demo/; the
+# network keeps running until `make demo-stop`.
+#   demo.sh start | stop
+set -eu
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+B=$TOP/build
+D=$B/demo
+IDS="BD-ACC FR-MJ UA-PGO"
+PKI=$TOP/pki/rogatory-pki
+CTL=$B/rogatoryctl
+
+stop() {
+	for id in $IDS; do
+		pidf=$D/$id/rogatoryd.pid
+		if [ -f "$pidf" ]; then
+			pid=$(cat "$pidf")
+			if kill "$pid" 2>/dev/null; then
+				echo "stopped $id (pid $pid)"
+			fi
+			rm -f "$pidf"
+		fi
+	done
+}
+
+ctl() {
+	id=$1
+	shift
+	"$CTL" -s "$D/$id/control.sock" "$@"
+}
+
+start() {
+	stop >/dev/null 2>&1 || :
+	rm -rf "$D"
+	mkdir -p "$D"
+	echo "== network PKI (pki/rogatory-pki) in $D/pki"
+	"$PKI" init "$D/pki" >/dev/null
+	cp "$TOP/configs/demo/directory.conf" "$D/directory.conf"
+	for id in $IDS; do
+		mkdir -p "$D/$id"
+		"$PKI" issue "$D/pki" "$id" "$D/$id" >/dev/null
+		cp "$TOP/configs/demo/$id.conf" "$D/$id/rogatoryd.conf"
+		"$B/rogatoryd" -n -c "$D/$id/rogatoryd.conf" | sed "s/^/   $id: /"
+	done
+	echo "== starting three authorities"
+	for id in $IDS; do
+		"$B/rogatoryd" -f -c "$D/$id/rogatoryd.conf" >"$D/$id/rogatoryd.log" 2>&1 &
+		echo $! >"$D/$id/rogatoryd.pid"
+	done
+	for id in $IDS; do
+		i=0
+		until [ -S "$D/$id/control.sock" ] && ctl "$id" status >/dev/null 2>&1; do
+			i=$((i + 1))
+			if [ $i -gt 100 ]; then
+				echo "demo: $id did not start; its log:" >&2
+				cat "$D/$id/rogatoryd.log" >&2
+				exit 1
+			fi
+			sleep 0.1
+		done
+		echo "   $id up (log: $D/$id/rogatoryd.log)"
+	done
+	echo "== BD-ACC sends a request for mutual legal assistance to FR-MJ"
+	set -- send --to FR-MJ --kind mla --urgent --respond-by 2027-03-31 \
+	    --subject "Bank records of Example Trading Ltd, account FR76 3000 4000 0500 0012 3456 789" \
+	    --field legal_basis="UNCAC art. 46(3)(f)" --field our_reference=ACC/2026/117
+	echo "   rogatoryctl $*"
+	id=$(ctl BD-ACC "$@" | tail -n 1)
+	echo "   message id $id"
+	i=0
+	until ctl BD-ACC show "$id" | grep -q '^state *delivered'; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then
+			echo "demo: not delivered within 10 s" >&2
+			ctl BD-ACC show "$id" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	echo "== rogatoryctl show $id (at BD-ACC)"
+	ctl BD-ACC show "$id" | sed 's/^/   /'
+	echo "== delivery log of BD-ACC ($D/BD-ACC/state/delivery.jsonl)"
+	grep "\"$id\"" "$D/BD-ACC/state/delivery.jsonl" | sed 's/^/   /'
+	echo "== delivery log of FR-MJ"
+	grep "\"$id\"" "$D/FR-MJ/state/delivery.jsonl" | sed 's/^/   /'
+	echo "== FR-MJ's inbox"
+	ctl FR-MJ inbox | sed 's/^/   /'
+	cat <<MSG
+
+The network is still running. Try:
+   $CTL -s $D/FR-MJ/control.sock peers
+   $CTL -s $D/UA-PGO/control.sock send --to BD-ACC --kind asset-recovery --subject "..."
+   $CTL -s $D/BD-ACC/control.sock log --follow
+Stop it with: make demo-stop
+MSG
+}
+
+case "${1:-start}" in
+start) start ;;
+stop) stop ;;
+*) echo "usage: demo.sh start|stop" >&2; exit 2 ;;
+esac

@@ -1,0 +1,571 @@
+/*
+ * 05-delivery: store-and-forward with signed receipts between real daemons: delivery,
+ * peer downtime, kill -9 of the receiver in a burst, every crash point, duplicates,
+ * id conflicts, cancel, expiry. Exactly-once is judged from the delivery logs' events
+ * ("received" at the receiver, "delivered" at the sender), not from table rows.
+ */
+#include <criterion/criterion.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "support.h"
+
+static const char *const ids2[] = {"BD-ACC", "FR-MJ"};
+static const char *const ids3_for_receipts[] = {"BD-ACC", "FR-MJ", "UA-PGO"};
+
+static char *
+dlog(struct tnet *t, int i)
+{
+	static char path[8][4096];
+	static int slot;
+	char *p = path[slot++ % 8];
+	snprintf(p, 4096, "%s/state/delivery.jsonl", t->node[i].home);
+	return p;
+}
+
+/* rogatoryctl send ...; returns the message id (the last line), asserting success. */
+static char *
+send_msg(struct tnet *t, int i, const char *args)
+{
+	char *out = NULL;
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "send %s", args);
+	int rc = tnet_ctl(t, i, &out, cmd);
+	cr_assert_eq(rc, 0, "send failed (%d): %s", rc, out);
+	char *end = out + strlen(out);
+	while (end > out && end[-1] == '\n')
+		*--end = '\0';
+	char *last = strrchr(out, '\n');
+	char *id = strdup(last ? last + 1 : out);
+	free(out);
+	cr_assert_eq(strlen(id), 36, "not an id: %s", id);
+	return id;
+}
+
+/* Polls `show ID` until its state line says state. */
+static bool
+wait_state(struct tnet *t, int i, const char *id, const char *state, int ms)
+{
+	char args[128], want[64];
+	snprintf(args, sizeof(args), "show %s", id);
+	snprintf(want, sizeof(want), "\nstate           %s\n", state);
+	for (int waited = 0; waited < ms; waited += 100) {
+		char *out = NULL;
+		tnet_ctl(t, i, &out, args);
+		bool ok = out != NULL && strstr(out, want) != NULL;
+		free(out);
+		if (ok)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* Number of lines of the delivery log with this event for this id. */
+static int
+log_events(struct tnet *t, int i, const char *event, const char *id)
+{
+	char *buf = ts_read_file(dlog(t, i), NULL);
+	if (buf == NULL)
+		return 0;
+	char ev[64], idq[64];
+	snprintf(ev, sizeof(ev), "\"event\":\"%s\"", event);
+	snprintf(idq, sizeof(idq), "\"id\":\"%s\"", id);
+	int n = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(buf, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, ev) != NULL && strstr(line, idq) != NULL)
+			n++;
+	free(buf);
+	return n;
+}
+
+static int
+count_event(struct tnet *t, int i, const char *event)
+{
+	char ev[64];
+	snprintf(ev, sizeof(ev), "\"event\":\"%s\"", event);
+	return ts_file_count(dlog(t, i), ev);
+}
+
+Test(delivery, a_to_b_with_receipt, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-basic", ids2, 2);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	char *id = send_msg(t, 0, "--to FR-MJ --kind mla --subject 'Bank records' --urgent "
+	                          "--respond-by 2027-01-31 --field legal_basis=art46");
+	cr_assert(wait_state(t, 0, id, "delivered", 10000), "not delivered");
+	char *out = NULL;
+	char args[128];
+	snprintf(args, sizeof(args), "show %s --json", id);
+	cr_assert_eq(tnet_ctl(t, 0, &out, args), 0, "%s", out);
+	cr_assert(strstr(out, "\"receipt\": true") != NULL, "%s", out);
+	cr_assert(strstr(out, "\"event\": \"delivered\"") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(tnet_ctl(t, 1, &out, "inbox"), 0, "%s", out);
+	cr_assert(strstr(out, id) != NULL && strstr(out, "received") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(log_events(t, 0, "queued", id), 1);
+	cr_assert_eq(log_events(t, 0, "sent", id), 1);
+	cr_assert_eq(log_events(t, 0, "delivered", id), 1);
+	cr_assert_eq(log_events(t, 1, "received", id), 1);
+	/* Metadata only: the subject never reaches a log. */
+	cr_assert_eq(ts_file_count(dlog(t, 0), "Bank records"), 0);
+	cr_assert_eq(ts_file_count(dlog(t, 1), "Bank records"), 0);
+	cr_assert_eq(tnet_log_count(t, 1, "Bank records"), 0);
+	free(id);
+	tnet_free(t);
+}
+
+Test(delivery, receiver_down_at_submission, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-down", ids2, 2);
+	tnet_start(t, 0);
+	char *id = send_msg(t, 0, "--to FR-MJ --kind extradition --subject 'Request X'");
+	cr_assert(wait_state(t, 0, id, "queued", 3000));
+	tnet_start(t, 1);
+	cr_assert(wait_state(t, 0, id, "delivered", 15000), "not delivered after B came up");
+	cr_assert_eq(log_events(t, 1, "received", id), 1);
+	free(id);
+	tnet_free(t);
+}
+
+static void
+write_batch(const char *path, int n, const char *tag)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert(f != NULL);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "{\"to\":\"FR-MJ\",\"kind\":\"mla\",\"subject\":\"%s %d\"}\n", tag, i);
+	fclose(f);
+}
+
+/* Every id in ids_out: exactly one "delivered" at A and one "received" at B. */
+static void
+assert_exactly_once(struct tnet *t, const char *ids_out, int expect)
+{
+	char *buf = strdup(ids_out);
+	int n = 0;
+	char *save = NULL;
+	for (char *id = strtok_r(buf, "\n", &save); id != NULL; id = strtok_r(NULL, "\n", &save)) {
+		if (strlen(id) != 36)
+			continue;
+		n++;
+		cr_assert_eq(log_events(t, 0, "delivered", id), 1, "%s delivered %d times", id,
+		    log_events(t, 0, "delivered", id));
+		cr_assert_eq(log_events(t, 1, "received", id), 1, "%s received %d times", id,
+		    log_events(t, 1, "received", id));
+	}
+	free(buf);
+	cr_assert_eq(n, expect, "%d ids submitted, expected %d", n, expect);
+	cr_assert_eq(count_event(t, 1, "received"), expect);
+	cr_assert_eq(count_event(t, 0, "delivered"), expect);
+}
+
+static bool
+wait_count(struct tnet *t, int i, const char *event, int n, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 100) {
+		if (count_event(t, i, event) >= n)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+Test(delivery, receiver_killed_in_a_burst_of_500, .timeout = 120)
+{
+	struct tnet *t = tnet_new("dlv-burst", ids2, 2);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	char batch[4200];
+	snprintf(batch, sizeof(batch), "%s/batch.jsonl", t->dir);
+	write_batch(batch, 500, "burst");
+	char *out = NULL;
+	char args[4300];
+	snprintf(args, sizeof(args), "send --batch '%s'", batch);
+	cr_assert_eq(tnet_ctl(t, 0, &out, args), 0, "%s", out);
+	/* Kill the receiver while the burst is flowing. */
+	cr_assert(wait_count(t, 1, "received", 50, 20000), "burst did not start");
+	cr_assert_eq(tnet_stop(t, 1, SIGKILL), 128 + SIGKILL);
+	int before = count_event(t, 1, "received");
+	cr_assert_lt(before, 500, "the burst finished before the kill; test proves nothing");
+	tnet_start(t, 1);
+	cr_assert(wait_count(t, 0, "delivered", 500, 60000), "only %d delivered",
+	    count_event(t, 0, "delivered"));
+	sleep(1);
+	assert_exactly_once(t, out, 500);
+	free(out);
+	tnet_free(t);
+}
+
+/* Start the daemon i with ROGATORY_CRASH_AT=point; it exits 9 there. */
+static void
+start_crashing(struct tnet *t, int i, const char *point)
+{
+	setenv("ROGATORY_CRASH_AT", point, 1);
+	tnet_start(t, i);
+	unsetenv("ROGATORY_CRASH_AT");
+}
+
+static void
+crash_point_case(const char *tag, const char *point, int crasher)
+{
+	struct tnet *t = tnet_new(tag, ids2, 2);
+	if (crasher == 0) {
+		start_crashing(t, 0, point);
+		tnet_start(t, 1);
+	} else {
+		tnet_start(t, 0);
+		start_crashing(t, 1, point);
+	}
+	char batch[4200], args[4300];
+	snprintf(batch, sizeof(batch), "%s/batch.jsonl", t->dir);
+	write_batch(batch, 20, point);
+	char *out = NULL;
+	snprintf(args, sizeof(args), "send --batch '%s'", batch);
+	tnet_ctl(t, 0, &out, args);
+	/* The crashing daemon dies at its point; restart it without the point. */
+	int st = ts_wait_exit(t->node[crasher].pid, 20000);
+	cr_assert_eq(st, 9, "%s: daemon did not stop at the crash point (status %d)", point, st);
+	t->node[crasher].pid = 0;
+	tnet_start(t, crasher);
+	if (crasher == 0 && strcmp(point, "submit-before-reply") == 0) {
+		/* The ctl saw no reply: it resubmits the same file (same content, but the ctl
+		 * made new ids: so resubmit the ids it never heard of, by id). The committed
+		 * first message must be delivered exactly once regardless. */
+		free(out);
+		out = NULL;
+		cr_assert(wait_count(t, 0, "delivered", 1, 20000));
+		sleep(2);
+		char *log = ts_read_file(dlog(t, 0), NULL);
+		int queued = ts_file_count(dlog(t, 0), "\"event\":\"queued\"");
+		free(log);
+		cr_assert_eq(count_event(t, 0, "delivered"), queued);
+		cr_assert_eq(count_event(t, 1, "received"), queued);
+	} else {
+		if (crasher == 0 && out != NULL && strlen(out) < 36 * 20) {
+			/* Replies lost with the crash: submit the rest again. */
+			free(out);
+			out = NULL;
+			tnet_ctl(t, 0, &out, args);
+		}
+		cr_assert(wait_count(t, 0, "delivered", 20, 30000), "%s: %d delivered", point,
+		    count_event(t, 0, "delivered"));
+		sleep(1);
+		cr_assert_eq(count_event(t, 0, "delivered"), count_event(t, 0, "queued"));
+		cr_assert_eq(count_event(t, 1, "received"), count_event(t, 0, "queued"));
+	}
+	free(out);
+	tnet_free(t);
+}
+
+Test(delivery, crash_submit_before_reply, .timeout = 90)
+{
+	crash_point_case("dlv-crash1", "submit-before-reply", 0);
+}
+
+Test(delivery, crash_sending_before_write, .timeout = 90)
+{
+	crash_point_case("dlv-crash2", "sending-before-write", 0);
+}
+
+Test(delivery, crash_inbox_before_receipt, .timeout = 90)
+{
+	crash_point_case("dlv-crash3", "inbox-before-receipt", 1);
+}
+
+Test(delivery, crash_receipt_before_commit, .timeout = 90)
+{
+	crash_point_case("dlv-crash4", "receipt-before-commit", 0);
+}
+
+Test(delivery, crash_store_mid_commit, .timeout = 90)
+{
+	crash_point_case("dlv-crash5", "store-mid-commit", 1);
+}
+
+Test(delivery, same_id_twice_is_one_message, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-sameid", ids2, 2);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	const char *id = "0b6f6a86-3c1e-4a52-9a6c-5f1c2f0a7d11";
+	char args[256], *out = NULL;
+	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Twice' --id %s", id);
+	free(send_msg(t, 0, args));
+	free(send_msg(t, 0, args));
+	/* Concurrently: a batch holding the same line twice, pipelined. */
+	char batch[4200], bargs[4300];
+	snprintf(batch, sizeof(batch), "%s/dup.jsonl", t->dir);
+	const char *id2 = "7d0f4a8e-9f3b-4c6e-8a1d-2b5c6d7e8f90";
+	ts_writef(batch, 0600,
+	    "{\"to\":\"FR-MJ\",\"kind\":\"mla\",\"subject\":\"Again\",\"id\":\"%s\"}\n"
+	    "{\"to\":\"FR-MJ\",\"kind\":\"mla\",\"subject\":\"Again\",\"id\":\"%s\"}\n", id2, id2);
+	snprintf(bargs, sizeof(bargs), "send --batch '%s'", batch);
+	cr_assert_eq(tnet_ctl(t, 0, &out, bargs), 0, "%s", out);
+	free(out);
+	cr_assert(wait_state(t, 0, id, "delivered", 10000));
+	cr_assert(wait_state(t, 0, id2, "delivered", 10000));
+	sleep(1);
+	cr_assert_eq(log_events(t, 0, "queued", id), 1);
+	cr_assert_eq(log_events(t, 0, "queued", id2), 1);
+	cr_assert_eq(log_events(t, 1, "received", id), 1);
+	cr_assert_eq(log_events(t, 1, "received", id2), 1);
+	/* Same id, different content: refused. */
+	snprintf(args, sizeof(args), "send --to FR-MJ --kind mla --subject 'Other' --id %s", id);
+	cr_assert_eq(tnet_ctl(t, 0, &out, args), 1, "%s", out);
+	cr_assert(strstr(out, "id-conflict") != NULL, "%s", out);
+	free(out);
+	tnet_free(t);
+}
+
+Test(delivery, cancel_before_and_after_transmission, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-cancel", ids2, 2);
+	tnet_start(t, 0);
+	char *a = send_msg(t, 0, "--to FR-MJ --kind mla --subject 'Cancel me'");
+	char args[128], *out = NULL;
+	snprintf(args, sizeof(args), "cancel %s", a);
+	cr_assert_eq(tnet_ctl(t, 0, &out, args), 0, "%s", out);
+	cr_assert(strstr(out, "cancelled") != NULL, "%s", out);
+	free(out);
+	tnet_start(t, 1);
+	char *b = send_msg(t, 0, "--to FR-MJ --kind mla --subject 'Too late'");
+	cr_assert(wait_state(t, 0, b, "delivered", 10000));
+	snprintf(args, sizeof(args), "cancel %s", b);
+	cr_assert_eq(tnet_ctl(t, 0, &out, args), 1, "%s", out);
+	cr_assert(strstr(out, "cannot cancel") != NULL, "%s", out);
+	free(out);
+	sleep(1);
+	cr_assert_eq(log_events(t, 1, "received", a), 0, "a cancelled message was delivered");
+	free(a);
+	free(b);
+	tnet_free(t);
+}
+
+Test(delivery, peer_that_never_comes_back_expires, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-expire", ids2, 2);
+	tnet_opt(t, 0, "delivery.expire_after=3s");
+	tnet_start(t, 0);
+	char *id = send_msg(t, 0, "--to FR-MJ --kind mla --subject 'Nobody home'");
+	cr_assert(wait_state(t, 0, id, "expired", 20000), "not expired");
+	cr_assert_eq(log_events(t, 0, "expired", id), 1);
+	free(id);
+	tnet_free(t);
+}
+
+Test(delivery, bad_requests_refused_with_reasons, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-bad", ids2, 2);
+	tnet_start(t, 0);
+	char *out = NULL;
+	cr_assert_eq(tnet_ctl(t, 0, &out, "send --to DE-BMJ --kind mla --subject x"), 1, "%s", out);
+	cr_assert(strstr(out, "unknown authority DE-BMJ") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(tnet_ctl(t, 0, &out, "send --to FR-MJ --kind asset-recovery --subject x"), 1,
+	    "%s", out);
+	cr_assert(strstr(out, "does not receive asset-recovery") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(tnet_ctl(t, 0, &out, "send --to FR-MJ --kind bogus --subject x"), 1, "%s", out);
+	cr_assert(strstr(out, "unknown kind") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(tnet_ctl(t, 0, &out, "send --to FR-MJ --kind mla --subject x --respond-by 2027-02-30"),
+	    1, "%s", out);
+	cr_assert(strstr(out, "respond_by") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(tnet_ctl(t, 0, &out, "show 00000000-0000-4000-8000-000000000000"), 1, "%s", out);
+	cr_assert(strstr(out, "not-found") != NULL, "%s", out);
+	free(out);
+	tnet_free(t);
+}
+
+/* Receipts printed by fakepeer: "recv receipt sha=<hex> signer=... outcome=...". */
+static int
+receipts(const char *out, char shas[][65], int max)
+{
+	int n = 0;
+	for (const char *p = out; (p = strstr(p, "recv receipt sha=")) != NULL && n < max; p++) {
+		memcpy(shas[n], p + 17, 64);
+		shas[n][64] = '\0';
+		n++;
+	}
+	return n;
+}
+
+Test(delivery, duplicate_transfer_before_commit_gets_identical_receipt, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-duptx", ids2, 2);
+	tnet_start(t, 0);
+	char *out = NULL;
+	/* FR-MJ's own credentials; the same signed Transfer three times back to back, so
+	 * the copies arrive before the first one's commit. */
+	tnet_fakepeer_run(&out, "connect 127.0.0.1 %d --cert '%s' --key '%s' --ca '%s' "
+	                        "--hello-id FR-MJ --transfer-to BD-ACC --repeat 3 --wait-ms 2000",
+	    t->node[0].port, t->node[1].cert, t->node[1].key, t->ca);
+	char shas[4][65];
+	int n = receipts(out, shas, 4);
+	cr_assert_eq(n, 3, "expected 3 receipts:\n%s", out);
+	cr_assert(strstr(out, "outcome=accepted") != NULL, "%s", out);
+	cr_assert_str_eq(shas[0], shas[1], "receipts differ:\n%s", out);
+	cr_assert_str_eq(shas[0], shas[2], "receipts differ:\n%s", out);
+	free(out);
+	cr_assert_eq(count_event(t, 0, "received"), 1);
+	cr_assert_eq(count_event(t, 0, "duplicate"), 2);
+	tnet_free(t);
+}
+
+Test(delivery, rejected_with_signed_reason_and_quarantined, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-reject", ids2, 2);
+	tnet_start(t, 0);
+	char *out = NULL;
+	/* The directory says BD-ACC receives mla, extradition and other, not asset recovery. */
+	tnet_fakepeer_run(&out, "connect 127.0.0.1 %d --cert '%s' --key '%s' --ca '%s' "
+	                        "--hello-id FR-MJ --transfer-to BD-ACC --kind asset-recovery "
+	                        "--wait-ms 1500",
+	    t->node[0].port, t->node[1].cert, t->node[1].key, t->ca);
+	cr_assert(strstr(out, "signer=BD-ACC outcome=rejected reason=unknown-kind") != NULL, "%s", out);
+	free(out);
+	cr_assert(tnet_wait_log(t, 0, "refused: unknown-kind", 3000));
+	cr_assert_eq(count_event(t, 0, "quarantined"), 1);
+	cr_assert_eq(count_event(t, 0, "received"), 0);
+	/* A document addressed to someone else. */
+	tnet_fakepeer_run(&out, "connect 127.0.0.1 %d --cert '%s' --key '%s' --ca '%s' "
+	                        "--hello-id FR-MJ --transfer-to UA-PGO --wait-ms 1500",
+	    t->node[0].port, t->node[1].cert, t->node[1].key, t->ca);
+	cr_assert(strstr(out, "outcome=rejected reason=not-for-us") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(count_event(t, 0, "quarantined"), 2);
+	tnet_free(t);
+}
+
+Test(delivery, unconfirmed_then_late_receipt_delivers, .timeout = 90)
+{
+	struct tnet *t = tnet_new("dlv-unconf", ids2, 2);
+	tnet_opt(t, 0, "delivery.expire_after=2s");
+	tnet_start(t, 0);
+	/* FR-MJ stores the message and dies before its receipt leaves. */
+	start_crashing(t, 1, "inbox-before-receipt");
+	char *id = send_msg(t, 0, "--to FR-MJ --kind mla --subject 'Did it arrive?'");
+	cr_assert_eq(ts_wait_exit(t->node[1].pid, 10000), 9);
+	t->node[1].pid = 0;
+	cr_assert(wait_state(t, 0, id, "unconfirmed", 30000), "not unconfirmed");
+	cr_assert_eq(log_events(t, 0, "unconfirmed", id), 1);
+	/* It comes back: the retransmission is a duplicate and gets the stored receipt. */
+	tnet_start(t, 1);
+	cr_assert(wait_state(t, 0, id, "delivered", 30000), "late receipt did not deliver");
+	cr_assert_eq(log_events(t, 1, "received", id), 1);
+	cr_assert_gt(log_events(t, 1, "duplicate", id), 0);
+	free(id);
+	tnet_free(t);
+}
+
+/* BD-ACC sends to "FR-MJ", played by fakepeer with FR-MJ's credentials, which answers
+ * with the receipt of the given mode. Returns the message id. */
+static char *
+receipt_case(struct tnet *t, const char *mode, const char *extra)
+{
+	char cmd[4096], outp[4200];
+	snprintf(outp, sizeof(outp), "%s/fake-%s.out", t->dir, mode);
+	snprintf(cmd, sizeof(cmd), "'%s' listen %d --cert '%s' --key '%s' --ca '%s' "
+	                           "--hello-id FR-MJ --receipt %s %s --wait-ms 4000",
+	    tnet_fakepeer(), t->node[1].port, t->node[1].cert, t->node[1].key, t->ca, mode, extra);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	pid_t pid = ts_spawn(argv, outp);
+	cr_assert(ts_wait_file_contains(outp, "listening", 5000));
+	char *id = send_msg(t, 0, "--to FR-MJ --kind mla --subject 'Receipt check'");
+	cr_assert(ts_wait_file_contains(outp, "sent receipt", 8000), "no receipt sent");
+	ts_wait_exit(pid, 10000);
+	return id;
+}
+
+Test(delivery, receipt_checks, .timeout = 90)
+{
+	struct tnet *t = tnet_new("dlv-rcpt", ids3_for_receipts, 3);
+	tnet_start(t, 0);
+	char extra[4096];
+
+	char *id = receipt_case(t, "wrong-hash", "");
+	cr_assert(tnet_wait_log(t, 0, "names another payload hash; ignored", 5000));
+	cr_assert_eq(log_events(t, 0, "delivered", id), 0);
+	free(id);
+
+	id = receipt_case(t, "unknown-id", "");
+	cr_assert(tnet_wait_log(t, 0, "for unknown message", 5000));
+	cr_assert_eq(log_events(t, 0, "delivered", id), 0);
+	free(id);
+
+	snprintf(extra, sizeof(extra), "--sign-cert '%s' --sign-key '%s'", t->node[2].cert,
+	    t->node[2].key);
+	id = receipt_case(t, "wrong-signer", extra);
+	cr_assert(tnet_wait_log(t, 0, "is signed by UA-PGO", 5000));
+	cr_assert_eq(log_events(t, 0, "delivered", id), 0);
+	free(id);
+
+	/* And a good receipt settles the message. */
+	id = receipt_case(t, "good", "");
+	cr_assert(wait_state(t, 0, id, "delivered", 5000));
+	free(id);
+	tnet_free(t);
+}
+
+Test(delivery, sender_certificate_renewed_with_messages_queued, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-renew", ids2, 2);
+	tnet_start(t, 0);
+	char *a = send_msg(t, 0, "--to FR-MJ --kind mla --subject 'Before renewal 1'");
+	char *b = send_msg(t, 0, "--to FR-MJ --kind mla --subject 'Before renewal 2'");
+	/* BD-ACC renews: a new key and certificate from the network CA, then a reload. */
+	const char *dir = tnet_issue_extra(t, "BD-ACC");
+	char cert[4200], key[4200];
+	snprintf(cert, sizeof(cert), "tls.certificate=%s/BD-ACC.crt", dir);
+	snprintf(key, sizeof(key), "tls.key=%s/BD-ACC.key", dir);
+	tnet_opt(t, 0, cert);
+	tnet_opt(t, 0, key);
+	kill(t->node[0].pid, SIGHUP);
+	cr_assert(tnet_wait_log(t, 0, "certificate renewed: 2 pending messages re-signed", 5000));
+	tnet_start(t, 1);
+	cr_assert(wait_state(t, 0, a, "delivered", 15000));
+	cr_assert(wait_state(t, 0, b, "delivered", 15000));
+	cr_assert_eq(log_events(t, 1, "received", a), 1);
+	cr_assert_eq(log_events(t, 1, "received", b), 1);
+	free(a);
+	free(b);
+	tnet_free(t);
+}
+
+Test(delivery, log_follow_streams_events, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-follow", ids2, 2);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	char outp[4200];
+	snprintf(outp, sizeof(outp), "%s/follow.out", t->dir);
+	char *argv[] = {(char *)ts_build_path("rogatoryctl"), "-s", t->node[0].sock, "--json", "log",
+	    "--follow", NULL};
+	pid_t pid = ts_spawn(argv, outp);
+	usleep(300000);
+	char *id = send_msg(t, 0, "--to FR-MJ --kind mla --subject 'Followed'");
+	char want[128];
+	snprintf(want, sizeof(want), "\"event\":\"delivered\",\"id\":\"%s\"", id);
+	cr_assert(ts_wait_file_contains(outp, want, 10000), "follower did not see the delivery");
+	snprintf(want, sizeof(want), "\"event\":\"queued\",\"id\":\"%s\"", id);
+	cr_assert(ts_wait_file_contains(outp, want, 1000));
+	ts_stop(pid, SIGTERM);
+	/* The non-following form prints the history. */
+	char *out = NULL;
+	cr_assert_eq(tnet_ctl(t, 0, &out, "log -n 10"), 0, "%s", out);
+	cr_assert(strstr(out, "delivered") != NULL && strstr(out, id) != NULL, "%s", out);
+	free(out);
+	free(id);
+	tnet_free(t);
+}

@@ -1,0 +1,671 @@
+/*
+ * Unit tests for daemon/events.c against a real store in a temp folder: the JSON line
+ * (fields, order, time format, metadata only), start-up repair of a torn tail, catch-up
+ * of exactly the missing events (and none on a clean re-open), the log mark, duplicate
+ * seqs, write failures healed from the store, subscribers, counters and the file mode.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <jansson.h>
+
+#include "../support/support.h"
+#include "events.h"
+#include "store.h"
+
+#define PEER "FR-MINJUSTICE"
+#define MSG_ID "3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b"
+#define TS_US 1795806973235123LL        /* 2026-11-27T19:16:13.235123Z */
+#define WAIT_MS 10000
+
+static char *dir;
+static char logpath[512];
+static struct event_base *base;
+static struct store *st;
+static struct events *evs;      /* emitted to from op completions, when set */
+static int ops_done;
+
+struct seen {
+	int n;
+	int64_t seqs[16];
+	char lines[16][1024];
+};
+
+static void setup(void);
+static void teardown(void);
+static void run_until(const int *counter, int want);
+static void op_done(struct store_op *op, void *arg);
+static void store_add(int n);
+static void store_mark(int64_t seq);
+static void wait_mark(int64_t seq);
+static struct store_event event_make(int64_t seq, const char *name);
+static char *line_of(int64_t seq);
+static void file_of_seqs(int64_t first, int64_t last, const char *tail);
+static int file_lines(int64_t *seqs, int max);
+static void assert_seqs(int64_t first, int64_t last);
+static void on_event(void *arg, const struct store_event *e, const char *line);
+
+static void
+setup(void)
+{
+	char err[512] = "";
+
+	cr_assert(evthread_use_pthreads() == 0);
+	dir = ts_tmpdir("events");
+	snprintf(logpath, sizeof(logpath), "%s/delivery.log", dir);
+	base = event_base_new();
+	cr_assert(base != NULL);
+	cr_assert(store_open(dir, 0, base, &st, err, sizeof(err)) == 0, "%s", err);
+	evs = NULL;
+	ops_done = 0;
+}
+
+static void
+teardown(void)
+{
+	events_close(evs);
+	evs = NULL;
+	store_close(st);        /* drains: completes the final mark op */
+	event_base_free(base);
+	ts_rmrf(dir);
+	free(dir);
+}
+
+/* Runs the loop until *counter reaches want: completions arrive from the store thread. */
+static void
+run_until(const int *counter, int want)
+{
+	struct timespec t0, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (*counter < want) {
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		if (*counter >= want)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		cr_assert((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000
+		    < WAIT_MS, "store ops did not complete (%d of %d)", *counter, want);
+		usleep(1000);
+	}
+}
+
+/* As the daemon does: emit only after the commit reported success. */
+static void
+op_done(struct store_op *op, void *arg)
+{
+	(void)arg;
+	cr_assert(op->result == STORE_R_OK, "store op: %s (%s)",
+	    store_result_name(op->result), op->error);
+	if (evs != NULL && op->event.seq != 0)
+		events_emit(evs, &op->event);
+	store_msg_clear(&op->stored);
+	free(op);
+	ops_done++;
+}
+
+/* Commits n link events (the store assigns seq and ts). */
+static void
+store_add(int n)
+{
+	int want = ops_done + n;
+
+	for (int i = 0; i < n; i++) {
+		struct store_op *op = calloc(1, sizeof(*op));
+
+		cr_assert(op != NULL);
+		op->kind = STORE_OP_EVENT;
+		op->has_event = true;
+		op->event = event_make(0, i % 2 == 0 ? "link-up" : "link-down");
+		op->done = op_done;
+		store_submit(st, op);
+	}
+	run_until(&ops_done, want);
+}
+
+static void
+store_mark(int64_t seq)
+{
+	struct store_op *op = calloc(1, sizeof(*op));
+	int want = ops_done + 1;
+
+	cr_assert(op != NULL);
+	op->kind = STORE_OP_LOG_MARK;
+	op->log_seq = seq;
+	op->done = op_done;
+	store_submit(st, op);
+	run_until(&ops_done, want);
+	cr_assert_eq(store_log_mark(st), seq);
+}
+
+/* events queues its mark op and frees it itself: poll the store until it shows. */
+static void
+wait_mark(int64_t seq)
+{
+	struct timespec t0, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (store_log_mark(st) != seq) {
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		cr_assert((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000
+		    < WAIT_MS, "log mark is %lld, want %lld", (long long)store_log_mark(st),
+		    (long long)seq);
+		usleep(1000);
+	}
+}
+
+static struct store_event
+event_make(int64_t seq, const char *name)
+{
+	struct store_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.seq = seq;
+	e.ts_us = TS_US;
+	snprintf(e.event, sizeof(e.event), "%s", name);
+	snprintf(e.peer, sizeof(e.peer), "%s", PEER);
+	e.dir = STORE_OUT;
+	return e;
+}
+
+/* The line the store's event seq gets (as start-up would write it). Caller frees. */
+static char *
+line_of(int64_t seq)
+{
+	struct store_event e;
+	char *s;
+
+	cr_assert(store_events_since(st, seq - 1, &e, 1) == 1);
+	cr_assert_eq(e.seq, seq);
+	s = events_json(&e);
+	cr_assert(s != NULL);
+	return s;
+}
+
+/* Writes the lines of store events first..last, then tail (may be NULL). */
+static void
+file_of_seqs(int64_t first, int64_t last, const char *tail)
+{
+	FILE *f = fopen(logpath, "w");
+
+	cr_assert(f != NULL);
+	for (int64_t s = first; s <= last; s++) {
+		char *l = line_of(s);
+
+		fprintf(f, "%s\n", l);
+		free(l);
+	}
+	if (tail != NULL)
+		fputs(tail, f);
+	cr_assert(fclose(f) == 0);
+	cr_assert(chmod(logpath, 0600) == 0);
+}
+
+/* Seqs of the file's lines; every line must be a complete JSON object. */
+static int
+file_lines(int64_t *seqs, int max)
+{
+	size_t len;
+	char *buf = ts_read_file(logpath, &len);
+	char *p, *nl;
+	int n = 0;
+
+	cr_assert(buf != NULL);
+	cr_assert(len == 0 || buf[len - 1] == '\n', "file does not end in a newline");
+	cr_assert(strlen(buf) == len, "NUL byte in the file");
+	for (p = buf; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		json_error_t jerr;
+		json_t *o = json_loadb(p, (size_t)(nl - p), 0, &jerr);
+
+		cr_assert(o != NULL, "line %d is not JSON: %s", n + 1, jerr.text);
+		cr_assert(n < max);
+		seqs[n++] = json_integer_value(json_object_get(o, "seq"));
+		json_decref(o);
+	}
+	free(buf);
+	return n;
+}
+
+static void
+assert_seqs(int64_t first, int64_t last)
+{
+	int64_t seqs[64];
+	int n = file_lines(seqs, 64);
+
+	cr_assert_eq(n, last - first + 1, "file has %d lines, want %lld", n,
+	    (long long)(last - first + 1));
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(seqs[i], first + i, "line %d has seq %lld", i + 1,
+		    (long long)seqs[i]);
+}
+
+static void
+on_event(void *arg, const struct store_event *e, const char *line)
+{
+	struct seen *s = arg;
+
+	cr_assert(s->n < 16);
+	s->seqs[s->n] = e->seq;
+	snprintf(s->lines[s->n], sizeof(s->lines[0]), "%s", line);
+	s->n++;
+}
+
+TestSuite(events, .init = setup, .fini = teardown);
+
+Test(events, line_has_the_fields_in_order)
+{
+	static const char *const order[] = { "seq", "ts", "event", "id", "peer", "direction",
+		"state", "attempt", "bytes", "reason" };
+	struct store_event e = event_make(7, "delivered");
+	char *s;
+	json_t *o;
+	const char *key;
+	json_t *v;
+	size_t i = 0;
+
+	snprintf(e.msg_id, sizeof(e.msg_id), "%s", MSG_ID);
+	snprintf(e.state, sizeof(e.state), "delivered");
+	snprintf(e.reason, sizeof(e.reason), "receipt \"ok\"\nverified");
+	e.attempt = 2;
+	e.bytes = 48213;
+	s = events_json(&e);
+	cr_assert(s != NULL);
+	cr_assert(strchr(s, '\n') == NULL, "a raw newline would split the line: %s", s);
+	cr_assert(strncmp(s, "{\"seq\":7,\"ts\":\"2026-11-27T19:16:13.235123Z\",", 44) == 0,
+	    "%s", s);
+	o = json_loads(s, 0, NULL);
+	cr_assert(o != NULL);
+	json_object_foreach(o, key, v) {
+		cr_assert(i < 10);
+		cr_assert_str_eq(key, order[i], "key %zu is %s, want %s", i, key, order[i]);
+		i++;
+	}
+	cr_assert_eq(i, 10);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "event")), "delivered");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "id")), MSG_ID);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "peer")), PEER);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "direction")), "out");
+	cr_assert_eq(json_integer_value(json_object_get(o, "attempt")), 2);
+	cr_assert_eq(json_integer_value(json_object_get(o, "bytes")), 48213);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "reason")),
+	    "receipt \"ok\"\nverified");
+	json_decref(o);
+	free(s);
+}
+
+Test(events, emitted_lines_are_json_with_the_fields)
+{
+	char err[512] = "";
+	struct store_event e;
+	int64_t seqs[8];
+
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	store_add(3);
+	cr_assert_eq(file_lines(seqs, 8), 3);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(seqs[i], i + 1);
+	/* A link event has no id or state: they are left out, not written empty. */
+	e = event_make(4, "link-up");
+	e.dir = STORE_IN;
+	events_emit(evs, &e);
+	{
+		char *buf = ts_read_file(logpath, NULL);
+		char *last = strstr(buf, "{\"seq\":4,");
+
+		cr_assert(last != NULL);
+		cr_assert(strstr(last, "\"id\"") == NULL && strstr(last, "\"state\"") == NULL &&
+		    strstr(last, "\"reason\"") == NULL, "%s", last);
+		cr_assert(strstr(last, "\"direction\":\"in\"") != NULL, "%s", last);
+		free(buf);
+	}
+}
+
+Test(events, line_never_carries_other_fields)
+{
+	static const char *const allowed[] = { "seq", "ts", "event", "id", "peer",
+		"direction", "state", "attempt", "bytes", "reason" };
+	char err[512] = "";
+	struct store_event e = event_make(1, "quarantined");
+	char *buf;
+	json_t *o, *v;
+	const char *key;
+
+	snprintf(e.msg_id, sizeof(e.msg_id), "%s", MSG_ID);
+	snprintf(e.reason, sizeof(e.reason), "document signature does not verify");
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	events_emit(evs, &e);
+	buf = ts_read_file(logpath, NULL);
+	o = json_loads(buf, 0, NULL);
+	cr_assert(o != NULL, "%s", buf);
+	json_object_foreach(o, key, v) {
+		bool ok = false;
+
+		for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+			ok = ok || strcmp(key, allowed[i]) == 0;
+		cr_assert(ok, "unexpected field %s in %s", key, buf);
+	}
+	cr_assert_str_eq(json_string_value(json_object_get(o, "reason")),
+	    "document signature does not verify");
+	json_decref(o);
+	free(buf);
+}
+
+Test(events, invalid_utf8_in_reason_still_gives_a_line)
+{
+	struct store_event e = event_make(1, "refused-id-conflict");
+	char *s;
+	json_t *o;
+
+	snprintf(e.reason, sizeof(e.reason), "peer sent \xff\xfe here");
+	s = events_json(&e);
+	cr_assert(s != NULL);
+	o = json_loads(s, 0, NULL);
+	cr_assert(o != NULL, "%s", s);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "reason")), "peer sent ?? here");
+	json_decref(o);
+	free(s);
+}
+
+Test(events, file_is_created_0600)
+{
+	char err[512] = "";
+	struct stat sb;
+
+	umask(022);
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	cr_assert(stat(logpath, &sb) == 0);
+	cr_assert_eq(sb.st_mode & 07777, 0600, "mode %o", (unsigned)(sb.st_mode & 07777));
+}
+
+Test(events, torn_last_line_is_cut_and_completed)
+{
+	char err[512] = "";
+	char *half;
+
+	store_add(5);
+	half = line_of(4);
+	half[strlen(half) / 2] = '\0';
+	file_of_seqs(1, 3, half);
+	free(half);
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	assert_seqs(1, 5);
+}
+
+/* A power loss can leave zero-filled blocks at the end; the scan crosses blocks. */
+Test(events, zero_filled_tail_larger_than_a_block_is_cut)
+{
+	char err[512] = "";
+	FILE *f;
+
+	store_add(40);
+	file_of_seqs(1, 38, NULL);
+	f = fopen(logpath, "a");
+	cr_assert(f != NULL);
+	for (int i = 0; i < 9000; i++)
+		fputc('\0', f);
+	cr_assert(fclose(f) == 0);
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	assert_seqs(1, 40);
+}
+
+Test(events, file_that_is_only_a_torn_line_is_emptied_then_completed)
+{
+	char err[512] = "";
+
+	store_add(2);
+	file_of_seqs(1, 0, "{\"seq\":1,\"ts\":\"2026");
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	assert_seqs(1, 2);
+}
+
+Test(events, catch_up_appends_exactly_the_missing_events)
+{
+	char err[512] = "";
+
+	store_add(10);
+	file_of_seqs(1, 6, NULL);
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	assert_seqs(1, 10);
+}
+
+Test(events, reopen_with_nothing_missing_adds_nothing)
+{
+	char err[512] = "";
+	char *before, *after;
+	size_t lb, la;
+
+	store_add(10);
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	events_close(evs);
+	evs = NULL;
+	before = ts_read_file(logpath, &lb);
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	events_close(evs);
+	evs = NULL;
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	after = ts_read_file(logpath, &la);
+	cr_assert_eq(la, lb);
+	cr_assert(memcmp(before, after, la) == 0);
+	assert_seqs(1, 10);
+	free(before);
+	free(after);
+}
+
+/* A rotated-away file: the store's mark says 1..8 are in the old one. */
+Test(events, catch_up_starts_after_the_log_mark)
+{
+	char err[512] = "";
+
+	store_add(10);
+	store_mark(8);
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	assert_seqs(9, 10);
+}
+
+Test(events, close_records_the_log_mark)
+{
+	char err[512] = "";
+
+	store_add(4);
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	store_add(2);
+	events_close(evs);
+	evs = NULL;
+	wait_mark(6);
+}
+
+Test(events, mark_every_thousand_events)
+{
+	char err[512] = "";
+	struct store_event e;
+
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	for (int64_t s = 1; s <= 1000; s++) {
+		e = event_make(s, "sent");
+		events_emit(evs, &e);
+	}
+	wait_mark(1000);
+}
+
+Test(events, a_seq_already_written_is_skipped)
+{
+	char err[512] = "";
+	struct store_event e;
+	struct seen seen = { 0 };
+
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	cr_assert(events_subscribe(evs, on_event, &seen) > 0);
+	e = event_make(1, "queued");
+	events_emit(evs, &e);
+	events_emit(evs, &e);
+	e = event_make(2, "sent");
+	events_emit(evs, &e);
+	e = event_make(1, "queued");
+	events_emit(evs, &e);
+	assert_seqs(1, 2);
+	cr_assert_eq(seen.n, 2);
+	cr_assert_eq(events_count(evs, "queued"), 1);
+}
+
+Test(events, subscribers_get_events_after_subscribing_only)
+{
+	char err[512] = "";
+	struct seen a = { 0 }, b = { 0 };
+	int ha, hb;
+	char *json;
+
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	store_add(1);
+	ha = events_subscribe(evs, on_event, &a);
+	cr_assert(ha > 0);
+	store_add(2);
+	hb = events_subscribe(evs, on_event, &b);
+	cr_assert(hb > 0 && hb != ha);
+	store_add(1);
+	events_unsubscribe(evs, ha);
+	store_add(1);
+	cr_assert_eq(a.n, 3);
+	cr_assert_eq(a.seqs[0], 2);
+	cr_assert_eq(a.seqs[2], 4);
+	cr_assert_eq(b.n, 2);
+	cr_assert_eq(b.seqs[0], 4);
+	cr_assert_eq(b.seqs[1], 5);
+	json = line_of(5);
+	cr_assert_str_eq(b.lines[1], json, "subscribers get the file's line");
+	free(json);
+	assert_seqs(1, 5);
+}
+
+struct self_remover {
+	struct events *ev;
+	int handle;
+	int calls;
+};
+
+static void
+remove_self(void *arg, const struct store_event *e, const char *line)
+{
+	struct self_remover *r = arg;
+
+	(void)e;
+	(void)line;
+	r->calls++;
+	events_unsubscribe(r->ev, r->handle);
+}
+
+/* A follower that disconnects while being notified (its write failed). */
+Test(events, unsubscribe_from_inside_a_callback)
+{
+	char err[512] = "";
+	struct self_remover r = { 0 };
+	struct seen after = { 0 };
+
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	r.ev = evs;
+	r.handle = events_subscribe(evs, remove_self, &r);
+	cr_assert(events_subscribe(evs, on_event, &after) > 0);
+	store_add(3);
+	cr_assert_eq(r.calls, 1);
+	cr_assert_eq(after.n, 3);
+}
+
+Test(events, counts_per_event_name)
+{
+	char err[512] = "";
+	const char *names[] = { "queued", "sent", "sent", "delivered", "something-new" };
+	struct store_event e;
+
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	for (int i = 0; i < 5; i++) {
+		e = event_make(i + 1, names[i]);
+		events_emit(evs, &e);
+	}
+	cr_assert_eq(events_count(evs, "queued"), 1);
+	cr_assert_eq(events_count(evs, "sent"), 2);
+	cr_assert_eq(events_count(evs, "delivered"), 1);
+	cr_assert_eq(events_count(evs, "rejected"), 0);
+	cr_assert_eq(events_count(evs, "other"), 1);
+	cr_assert_eq(events_count(evs, "something-new"), 0);
+}
+
+/* A write that fails (here: file size limit, partial write) is cut back and the
+ * missing event is copied from the store before the next line. */
+Test(events, failed_write_is_healed_from_the_store)
+{
+	char err[512] = "";
+	struct rlimit rl, small;
+	struct stat sb;
+	struct store_event third;
+	struct events *saved;
+
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	store_add(2);
+	/* Commit seq 3 first: the limit is per process and would fail the store too. */
+	saved = evs;
+	evs = NULL;
+	store_add(1);
+	evs = saved;
+	cr_assert(store_events_since(st, 2, &third, 1) == 1);
+	cr_assert(stat(logpath, &sb) == 0);
+	signal(SIGXFSZ, SIG_IGN);
+	cr_assert(getrlimit(RLIMIT_FSIZE, &rl) == 0);
+	small = rl;
+	small.rlim_cur = (rlim_t)sb.st_size + 20;
+	cr_assert(setrlimit(RLIMIT_FSIZE, &small) == 0);
+	events_emit(evs, &third);       /* partial write, cut back */
+	cr_assert(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+	assert_seqs(1, 2);
+	store_add(1);           /* seq 4: seq 3 comes from the store first */
+	assert_seqs(1, 4);
+}
+
+Test(events, last_line_that_is_not_ours_refuses_to_open)
+{
+	char err[512] = "";
+
+	store_add(2);
+	file_of_seqs(1, 1, "not json at all\n");
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == -1);
+	cr_assert(evs == NULL);
+	cr_assert(strstr(err, logpath) != NULL, "error names the file: %s", err);
+}
+
+Test(events, file_ahead_of_the_store_refuses_to_open)
+{
+	char err[512] = "";
+	struct store_event e = event_make(5, "sent");
+	char *l = events_json(&e);
+
+	store_add(2);
+	file_of_seqs(1, 2, l);
+	free(l);
+	{
+		FILE *f = fopen(logpath, "a");
+
+		cr_assert(f != NULL);
+		fputc('\n', f);
+		fclose(f);
+	}
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == -1);
+	cr_assert(strstr(err, "seq 5") != NULL, "%s", err);
+}
+
+Test(events, unopenable_path_names_the_file)
+{
+	char err[512] = "";
+	char bad[600];
+
+	snprintf(bad, sizeof(bad), "%s/missing/delivery.log", dir);
+	cr_assert(events_open(bad, st, &evs, err, sizeof(err)) == -1);
+	cr_assert(strstr(err, bad) != NULL, "%s", err);
+}

@@ -1,0 +1,870 @@
+/*
+ * Unit tests for daemon/store.c, storeop.c and storeq.c against real SQLite files in temp
+ * folders: open/reopen, schema version, refusal of newer and corrupt databases (byte for
+ * byte unchanged), file mode, every op kind and its duplicate/conflict/stale answers,
+ * group commit and per-op savepoints, outbox paging through its index, events and the log
+ * mark, SQLITE_FULL and max_size at run time, and close draining the queue.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "../support/support.h"
+#include "store.h"
+
+#define ME "BD-ACC"
+#define PEER "FR-MJ"
+#define OTHER "US-DOJ-OIA"
+#define WAIT_MS 10000
+
+struct fx {
+	char *dir;
+	char db[512];
+	struct event_base *base;
+	struct event *tick;
+	struct store *s;
+	int done;
+};
+
+static struct fx fx;
+static uint8_t doc[2048];
+static uint8_t sig[72];
+static uint8_t cert[512];
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg);
+static void fx_setup(void);
+static void fx_teardown(void);
+static void fx_open(uint64_t max_size);
+static void fx_close(void);
+static int fx_open_err(char *err, size_t errlen);
+static void op_count(struct store_op *op, void *arg);
+static void fx_wait(int n);
+static void fx_run(struct store_op *ops, int n);
+static void msg_id(char out[UUID_TEXT_LEN + 1], int n);
+static void msg_out(struct store_msg *m, int n, const char *to, bool urgent);
+static void op_submit(struct store_op *op, int n, const char *to, bool urgent);
+static void op_receive(struct store_op *op, int n, uint8_t hash_byte, uint8_t rcpt_byte);
+static void op_update(struct store_op *op, int n, enum store_state to, unsigned mask);
+static void free_ops(struct store_op *ops, int n);
+static void make_db_with_rows(int rows);
+static char *db_bytes(size_t *len, struct timespec *mtime);
+static void expect_unchanged(const char *before, size_t len, struct timespec mtime);
+static int64_t page_ids(int64_t now, int64_t after, int max, int64_t *ids, int *n);
+static void peer_cb(void *arg, const char *peer, int64_t earliest_us);
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+static void
+fx_setup(void)
+{
+	memset(&fx, 0, sizeof(fx));
+	for (size_t i = 0; i < sizeof(doc); i++)
+		doc[i] = (uint8_t)(i * 7 + 3);
+	memset(sig, 0x51, sizeof(sig));
+	memset(cert, 0xce, sizeof(cert));
+	cr_assert(evthread_use_pthreads() == 0);
+	fx.base = event_base_new();
+	cr_assert_not_null(fx.base);
+	/* Wakes the loop now and then so a lost completion fails the test instead of hanging. */
+	fx.tick = event_new(fx.base, -1, EV_PERSIST, tick_cb, NULL);
+	struct timeval tv = { 0, 50000 };
+	event_add(fx.tick, &tv);
+	fx.dir = ts_tmpdir("store");
+	snprintf(fx.db, sizeof(fx.db), "%s/rogatory.db", fx.dir);
+}
+
+static void
+fx_teardown(void)
+{
+	fx_close();
+	event_free(fx.tick);
+	event_base_free(fx.base);
+	ts_rmrf(fx.dir);
+	free(fx.dir);
+}
+
+static int
+fx_open_err(char *err, size_t errlen)
+{
+	return store_open(fx.dir, 0, fx.base, &fx.s, err, errlen);
+}
+
+static void
+fx_open(uint64_t max_size)
+{
+	char err[512] = "";
+	cr_assert_eq(store_open(fx.dir, max_size, fx.base, &fx.s, err, sizeof(err)), 0,
+	    "store_open: %s", err);
+}
+
+static void
+fx_close(void)
+{
+	store_close(fx.s);
+	fx.s = NULL;
+}
+
+static void
+op_count(struct store_op *op, void *arg)
+{
+	(void)op;
+	(void)arg;
+	fx.done++;
+}
+
+static void
+fx_wait(int n)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (fx.done < n) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		cr_assert((t.tv_sec - t0.tv_sec) * 1000 < WAIT_MS, "only %d of %d ops completed",
+		    fx.done, n);
+		event_base_loop(fx.base, EVLOOP_ONCE);
+	}
+}
+
+/* Submits ops[0..n) and runs the loop until all completed. */
+static void
+fx_run(struct store_op *ops, int n)
+{
+	int want = fx.done + n;
+	for (int i = 0; i < n; i++) {
+		ops[i].done = op_count;
+		store_submit(fx.s, &ops[i]);
+	}
+	fx_wait(want);
+}
+
+static void
+msg_id(char out[UUID_TEXT_LEN + 1], int n)
+{
+	snprintf(out, UUID_TEXT_LEN + 1, "00000000-0000-4000-8000-%012d", n);
+}
+
+static void
+msg_out(struct store_msg *m, int n, const char *to, bool urgent)
+{
+	memset(m, 0, sizeof(*m));
+	msg_id(m->msg_id, n);
+	snprintf(m->sender, sizeof(m->sender), "%s", ME);
+	snprintf(m->recipient, sizeof(m->recipient), "%s", to);
+	m->kind = 1;
+	m->urgent = urgent;
+	m->expire_at_us = INT64_MAX / 2;
+	memset(m->submit_hash, n & 0xff, STORE_HASH_LEN);
+	memset(m->payload_hash, (n + 1) & 0xff, STORE_HASH_LEN);
+	doc[0] = (uint8_t)n;
+	m->doc_body = doc;
+	m->doc_body_len = sizeof(doc);
+	m->doc_sig = sig;
+	m->doc_sig_len = sizeof(sig);
+	m->doc_cert = cert;
+	m->doc_cert_len = sizeof(cert);
+}
+
+static void
+op_submit(struct store_op *op, int n, const char *to, bool urgent)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = STORE_OP_SUBMIT;
+	msg_out(&op->msg, n, to, urgent);
+}
+
+/* An inbound message from PEER; rcpt_byte fills our receipt's blobs (heap, freed by
+ * free_ops). */
+static void
+op_receive(struct store_op *op, int n, uint8_t hash_byte, uint8_t rcpt_byte)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = STORE_OP_RECEIVE;
+	msg_out(&op->msg, n, ME, false);
+	snprintf(op->msg.sender, sizeof(op->msg.sender), "%s", PEER);
+	memset(op->msg.payload_hash, hash_byte, STORE_HASH_LEN);
+	op->msg.rcpt_body_len = 300;
+	op->msg.rcpt_body = malloc(300);
+	op->msg.rcpt_sig_len = 70;
+	op->msg.rcpt_sig = malloc(70);
+	op->msg.rcpt_cert_len = 400;
+	op->msg.rcpt_cert = malloc(400);
+	cr_assert(op->msg.rcpt_body && op->msg.rcpt_sig && op->msg.rcpt_cert);
+	memset(op->msg.rcpt_body, rcpt_byte, 300);
+	memset(op->msg.rcpt_sig, rcpt_byte ^ 0x11, 70);
+	memset(op->msg.rcpt_cert, rcpt_byte ^ 0x22, 400);
+}
+
+static void
+op_update(struct store_op *op, int n, enum store_state to, unsigned mask)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = STORE_OP_UPDATE;
+	op->msg.dir = STORE_OUT;
+	msg_id(op->msg.msg_id, n);
+	snprintf(op->msg.sender, sizeof(op->msg.sender), "%s", ME);
+	op->msg.state = to;
+	op->expect_state_mask = mask;
+}
+
+static void
+free_ops(struct store_op *ops, int n)
+{
+	for (int i = 0; i < n; i++) {
+		store_msg_clear(&ops[i].stored);
+		if (ops[i].kind == STORE_OP_RECEIVE) {
+			free(ops[i].msg.rcpt_body);
+			free(ops[i].msg.rcpt_sig);
+			free(ops[i].msg.rcpt_cert);
+		}
+	}
+}
+
+static void
+make_db_with_rows(int rows)
+{
+	struct store_op *ops = calloc((size_t)rows, sizeof(*ops));
+	cr_assert_not_null(ops);
+	fx_open(0);
+	for (int i = 0; i < rows; i++)
+		op_submit(&ops[i], i + 1, PEER, false);
+	fx_run(ops, rows);
+	for (int i = 0; i < rows; i++)
+		cr_assert_eq(ops[i].result, STORE_R_OK);
+	free_ops(ops, rows);
+	free(ops);
+	fx_close();
+}
+
+static char *
+db_bytes(size_t *len, struct timespec *mtime)
+{
+	struct stat st;
+	cr_assert_eq(stat(fx.db, &st), 0);
+	*mtime = st.st_mtim;
+	char *b = ts_read_file(fx.db, len);
+	cr_assert_not_null(b);
+	return b;
+}
+
+static void
+expect_unchanged(const char *before, size_t len, struct timespec mtime)
+{
+	size_t now_len;
+	struct timespec now_mtime;
+	char *now = db_bytes(&now_len, &now_mtime);
+	cr_assert_eq(now_len, len, "size changed: %zu -> %zu", len, now_len);
+	cr_assert(memcmp(now, before, len) == 0, "database bytes changed");
+	cr_assert(now_mtime.tv_sec == mtime.tv_sec && now_mtime.tv_nsec == mtime.tv_nsec,
+	    "database mtime changed");
+	free(now);
+	/* Nor did the look leave a journal behind. */
+	char side[600];
+	snprintf(side, sizeof(side), "%s-wal", fx.db);
+	cr_assert(access(side, F_OK) == -1, "%s left behind", side);
+	snprintf(side, sizeof(side), "%s-shm", fx.db);
+	cr_assert(access(side, F_OK) == -1, "%s left behind", side);
+}
+
+TestSuite(store, .init = fx_setup, .fini = fx_teardown, .timeout = 60);
+
+Test(store, open_close_reopen_keeps_rows)
+{
+	struct store_op op;
+	struct store_msg m;
+	fx_open(0);
+	op_submit(&op, 1, PEER, false);
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	fx_close();
+	fx_open(0);
+	cr_assert_eq(store_get(fx.s, STORE_OUT, ME, op.msg.msg_id, &m), 0);
+	cr_assert_eq(m.state, STORE_QUEUED);
+	store_msg_clear(&m);
+	cr_assert_eq(store_get(fx.s, STORE_OUT, ME, "00000000-0000-4000-8000-999999999999", &m),
+	    1);
+	fx_close();
+	fx_open(0);
+}
+
+Test(store, schema_version_and_application_id_in_the_header)
+{
+	size_t len;
+	fx_open(0);
+	fx_close();
+	unsigned char *b = (unsigned char *)ts_read_file(fx.db, &len);
+	cr_assert(b != NULL && len >= 100);
+	uint32_t version = (uint32_t)b[60] << 24 | b[61] << 16 | b[62] << 8 | b[63];
+	uint32_t app = (uint32_t)b[68] << 24 | b[69] << 16 | b[70] << 8 | b[71];
+	cr_assert_eq(version, STORE_SCHEMA_VERSION);
+	cr_assert_eq(app, 0x524f4741);
+	cr_assert_eq(b[18], 2, "not in WAL mode");
+	free(b);
+}
+
+Test(store, file_is_created_0600)
+{
+	struct stat st;
+	struct store_op op;
+	char wal[600];
+	fx_open(0);
+	cr_assert_eq(stat(fx.db, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+	/* SQLite gives its -wal the main file's mode. */
+	op_submit(&op, 1, PEER, false);
+	fx_run(&op, 1);
+	snprintf(wal, sizeof(wal), "%s-wal", fx.db);
+	cr_assert_eq(stat(wal, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "-wal mode %o", st.st_mode & 0777);
+}
+
+Test(store, newer_schema_is_refused_and_left_unchanged)
+{
+	char err[512] = "";
+	size_t len;
+	struct timespec mtime;
+	make_db_with_rows(3);
+	int fd = open(fx.db, O_RDWR);
+	cr_assert(fd >= 0);
+	const unsigned char v99[4] = { 0, 0, 0, 99 };
+	cr_assert_eq(pwrite(fd, v99, 4, 60), 4);
+	close(fd);
+	char *before = db_bytes(&len, &mtime);
+	cr_assert_eq(fx_open_err(err, sizeof(err)), -1);
+	cr_assert_null(fx.s);
+	cr_assert(strstr(err, fx.db) != NULL, "%s", err);
+	cr_assert(strstr(err, "has schema version 99; this rogatoryd knows up to 1; refusing "
+	    "to touch it") != NULL, "%s", err);
+	expect_unchanged(before, len, mtime);
+	free(before);
+}
+
+Test(store, garbage_file_is_refused_as_corrupt_and_left_unchanged)
+{
+	char err[512] = "";
+	size_t len;
+	struct timespec mtime;
+	char junk[8192];
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)('A' + i % 23);
+	junk[sizeof(junk) - 1] = '\0';
+	ts_write_file(fx.db, junk, 0600);
+	char *before = db_bytes(&len, &mtime);
+	cr_assert_eq(fx_open_err(err, sizeof(err)), -1);
+	cr_assert(strstr(err, "is corrupt (quick_check: ") != NULL, "%s", err);
+	cr_assert(strstr(err, "); it was not modified") != NULL, "%s", err);
+	cr_assert(strstr(err, fx.db) != NULL, "%s", err);
+	expect_unchanged(before, len, mtime);
+	free(before);
+}
+
+Test(store, overwritten_pages_are_refused_as_corrupt_and_left_unchanged)
+{
+	char err[512] = "";
+	size_t len;
+	struct timespec mtime;
+	unsigned char junk[4096];
+	make_db_with_rows(40);
+	struct stat st;
+	cr_assert_eq(stat(fx.db, &st), 0);
+	cr_assert(st.st_size >= 16 * 4096, "db too small: %lld", (long long)st.st_size);
+	/* A whole page in the middle of the file: b-tree pages and overflow chains alike
+	 * then point nowhere or hold a bad header. */
+	memset(junk, 0xff, sizeof(junk));
+	off_t at = (st.st_size / 2) / 4096 * 4096;
+	int fd = open(fx.db, O_RDWR);
+	cr_assert(fd >= 0);
+	cr_assert_eq(pwrite(fd, junk, sizeof(junk), at), (ssize_t)sizeof(junk));
+	close(fd);
+	char *before = db_bytes(&len, &mtime);
+	cr_assert_eq(fx_open_err(err, sizeof(err)), -1);
+	cr_assert(strstr(err, "is corrupt (quick_check: ") != NULL, "%s", err);
+	cr_assert(strstr(err, "malformed") != NULL || strstr(err, "Page ") != NULL, "%s", err);
+	cr_assert(strstr(err, "it was not modified") != NULL, "%s", err);
+	expect_unchanged(before, len, mtime);
+	free(before);
+}
+
+Test(store, submit_round_trip)
+{
+	struct store_op op;
+	struct store_msg m;
+	struct store_event ev[4];
+	fx_open(0);
+	op_submit(&op, 7, PEER, true);
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	cr_assert_gt(op.msg.rowid, 0);
+	cr_assert_gt(op.msg.created_us, 0);
+	cr_assert_gt(op.event.seq, 0);
+	cr_assert_gt(op.event.ts_us, 0);
+	cr_assert_str_eq(op.event.event, "queued");
+	cr_assert_str_eq(op.event.peer, PEER);
+	cr_assert_eq(store_pending(fx.s), 0);
+
+	cr_assert_eq(store_get(fx.s, STORE_OUT, ME, op.msg.msg_id, &m), 0);
+	cr_assert_eq(m.rowid, op.msg.rowid);
+	cr_assert_eq(m.state, STORE_QUEUED);
+	cr_assert(m.urgent);
+	cr_assert_str_eq(m.recipient, PEER);
+	cr_assert_eq(m.doc_body_len, sizeof(doc));
+	cr_assert(memcmp(m.doc_body, doc, sizeof(doc)) == 0);
+	cr_assert(memcmp(m.doc_cert, cert, sizeof(cert)) == 0);
+	cr_assert(memcmp(m.submit_hash, op.msg.submit_hash, STORE_HASH_LEN) == 0);
+	cr_assert_null(m.rcpt_body);
+	store_msg_clear(&m);
+	cr_assert_eq(store_get(fx.s, STORE_OUT, NULL, op.msg.msg_id, &m), 0, "any sender");
+	store_msg_clear(&m);
+
+	cr_assert_eq(store_events_of(fx.s, op.msg.msg_id, ev, 4), 1);
+	cr_assert_eq(ev[0].seq, op.event.seq);
+	cr_assert_str_eq(ev[0].state, "queued");
+}
+
+Test(store, group_commit_takes_many_ops_per_transaction)
+{
+	enum { N = 1000 };
+	uint64_t commits, ops;
+	struct store_op *v = calloc(N, sizeof(*v));
+	cr_assert_not_null(v);
+	fx_open(0);
+	for (int i = 0; i < N; i++)
+		op_submit(&v[i], i + 1, PEER, false);
+	fx_run(v, N);
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(v[i].result, STORE_R_OK, "op %d: %s", i, v[i].error);
+	store_stats(fx.s, &commits, &ops);
+	cr_assert_eq(ops, N);
+	cr_assert_lt(commits, 50, "%llu transactions for %d ops", (unsigned long long)commits, N);
+	cr_assert_eq(store_last_seq(fx.s), N);
+
+	/* Held: whatever is submitted meanwhile is exactly one batch. */
+	for (int i = 0; i < N; i++)
+		op_submit(&v[i], N + i + 1, PEER, false);
+	store_test_hold(fx.s, true);
+	for (int i = 0; i < N; i++) {
+		v[i].done = op_count;
+		store_submit(fx.s, &v[i]);
+	}
+	cr_assert_eq(store_pending(fx.s), N);
+	store_test_hold(fx.s, false);
+	fx_wait(2 * N);
+	uint64_t commits2;
+	store_stats(fx.s, &commits2, &ops);
+	cr_assert_eq(commits2, commits + 1);
+	cr_assert_eq(ops, 2 * N);
+	free(v);
+}
+
+Test(store, one_bad_op_does_not_fail_its_batch)
+{
+	struct store_op first, v[5];
+	struct store_msg m;
+	uint64_t c0, c1, n;
+	fx_open(0);
+	op_submit(&first, 1, PEER, false);
+	fx_run(&first, 1);
+	cr_assert_eq(first.result, STORE_R_OK);
+	store_stats(fx.s, &c0, &n);
+
+	op_submit(&v[0], 2, PEER, false);
+	op_update(&v[1], 99, STORE_SENDING, 0);            /* no such message */
+	op_update(&v[2], 1, STORE_SENDING, 0);             /* fails after its UPDATE ran */
+	v[2].set = STORE_SET_ATTEMPTS;
+	v[2].msg.attempts = 5;
+	v[2].has_event = true;                             /* an event without a name */
+	op_submit(&v[3], 2, PEER, false);                  /* same id as v[0], other hash */
+	memset(v[3].msg.submit_hash, 0xee, STORE_HASH_LEN);
+	op_submit(&v[4], 3, PEER, false);
+	store_test_hold(fx.s, true);
+	for (int i = 0; i < 5; i++) {
+		v[i].done = op_count;
+		store_submit(fx.s, &v[i]);
+	}
+	store_test_hold(fx.s, false);
+	fx_wait(6);
+	store_stats(fx.s, &c1, &n);
+	cr_assert_eq(c1, c0 + 1, "not one batch");
+	cr_assert_eq(v[0].result, STORE_R_OK, "%s", v[0].error);
+	cr_assert_eq(v[1].result, STORE_R_NOT_FOUND);
+	cr_assert_eq(v[2].result, STORE_R_ERROR);
+	cr_assert(strstr(v[2].error, "CHECK constraint") != NULL, "%s", v[2].error);
+	cr_assert_eq(v[2].event.seq, 0);
+	cr_assert_eq(v[3].result, STORE_R_CONFLICT);
+	cr_assert_eq(v[4].result, STORE_R_OK, "%s", v[4].error);
+	/* The failed op's own UPDATE was rolled back with its savepoint. */
+	cr_assert_eq(store_get(fx.s, STORE_OUT, ME, first.msg.msg_id, &m), 0);
+	cr_assert_eq(m.state, STORE_QUEUED);
+	cr_assert_eq(m.attempts, 0);
+	store_msg_clear(&m);
+	cr_assert_eq(store_get(fx.s, STORE_OUT, ME, v[4].msg.msg_id, &m), 0);
+	store_msg_clear(&m);
+	cr_assert_eq(store_last_seq(fx.s), 3);
+}
+
+Test(store, submit_same_id_exists_or_conflicts)
+{
+	struct store_op a, b, c;
+	fx_open(0);
+	op_submit(&a, 5, PEER, false);
+	fx_run(&a, 1);
+	cr_assert_eq(a.result, STORE_R_OK);
+	op_submit(&b, 5, PEER, false);
+	fx_run(&b, 1);
+	cr_assert_eq(b.result, STORE_R_EXISTS);
+	cr_assert_eq(b.stored.rowid, a.msg.rowid);
+	cr_assert_eq(b.stored.state, STORE_QUEUED);
+	cr_assert_eq(b.stored.doc_body_len, sizeof(doc));
+	cr_assert_eq(b.event.seq, 0, "no event for a resubmission");
+	op_submit(&c, 5, PEER, false);
+	c.msg.submit_hash[0] ^= 1;
+	fx_run(&c, 1);
+	cr_assert_eq(c.result, STORE_R_CONFLICT);
+	cr_assert_eq(c.event.seq, 0);
+	cr_assert_eq(store_last_seq(fx.s), 1);
+	free_ops(&b, 1);
+}
+
+Test(store, receive_duplicate_returns_the_stored_receipt)
+{
+	struct store_op v[3];
+	struct store_event ev[8];
+	fx_open(0);
+	op_receive(&v[0], 9, 0xab, 0x10);
+	fx_run(&v[0], 1);
+	cr_assert_eq(v[0].result, STORE_R_OK, "%s", v[0].error);
+	cr_assert_str_eq(v[0].event.event, "received");
+	cr_assert_str_eq(v[0].event.peer, PEER);
+	cr_assert_eq(v[0].event.dir, STORE_IN);
+
+	op_receive(&v[1], 9, 0xab, 0x20);    /* re-signed receipt: must not replace ours */
+	fx_run(&v[1], 1);
+	cr_assert_eq(v[1].result, STORE_R_EXISTS);
+	cr_assert_eq(v[1].stored.rcpt_body_len, v[0].msg.rcpt_body_len);
+	cr_assert(memcmp(v[1].stored.rcpt_body, v[0].msg.rcpt_body, 300) == 0);
+	cr_assert(memcmp(v[1].stored.rcpt_sig, v[0].msg.rcpt_sig, 70) == 0);
+	cr_assert(memcmp(v[1].stored.rcpt_cert, v[0].msg.rcpt_cert, 400) == 0);
+	cr_assert_str_eq(v[1].event.event, "duplicate");
+	cr_assert_gt(v[1].event.seq, v[0].event.seq);
+
+	op_receive(&v[2], 9, 0xcd, 0x30);
+	fx_run(&v[2], 1);
+	cr_assert_eq(v[2].result, STORE_R_CONFLICT);
+	cr_assert_null(v[2].stored.rcpt_body);
+	cr_assert_str_eq(v[2].event.event, "refused-id-conflict");
+
+	int n = store_events_of(fx.s, v[0].msg.msg_id, ev, 8);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(ev[0].event, "received");
+	cr_assert_str_eq(ev[1].event, "duplicate");
+	cr_assert_str_eq(ev[2].event, "refused-id-conflict");
+	free_ops(v, 3);
+}
+
+Test(store, update_with_a_stale_state_changes_nothing)
+{
+	struct store_op a, u;
+	struct store_msg m;
+	fx_open(0);
+	op_submit(&a, 3, PEER, false);
+	fx_run(&a, 1);
+	op_update(&u, 3, STORE_DELIVERED, 1u << STORE_SENDING);
+	u.set = STORE_SET_ATTEMPTS;
+	u.msg.attempts = 4;
+	u.has_event = true;
+	snprintf(u.event.event, sizeof(u.event.event), "delivered");
+	fx_run(&u, 1);
+	cr_assert_eq(u.result, STORE_R_STALE);
+	cr_assert_eq(u.stored.state, STORE_QUEUED);
+	cr_assert_eq(u.event.seq, 0);
+	cr_assert_eq(store_get(fx.s, STORE_OUT, ME, a.msg.msg_id, &m), 0);
+	cr_assert_eq(m.state, STORE_QUEUED);
+	cr_assert_eq(m.attempts, 0);
+	store_msg_clear(&m);
+	cr_assert_eq(store_last_seq(fx.s), 1);
+
+	op_update(&u, 3, STORE_SENDING, 1u << STORE_QUEUED | 1u << STORE_RETRYING);
+	u.set = STORE_SET_ATTEMPTS | STORE_SET_LAST_ERROR;
+	u.msg.attempts = 1;
+	snprintf(u.msg.last_error, sizeof(u.msg.last_error), "none yet");
+	u.has_event = true;
+	snprintf(u.event.event, sizeof(u.event.event), "sent");
+	fx_run(&u, 1);
+	cr_assert_eq(u.result, STORE_R_OK, "%s", u.error);
+	cr_assert_str_eq(u.event.peer, PEER, "peer filled from the row");
+	cr_assert_str_eq(u.event.state, "sending");
+	cr_assert_eq(u.event.attempt, 1);
+	cr_assert_eq(store_get(fx.s, STORE_OUT, ME, a.msg.msg_id, &m), 0);
+	cr_assert_eq(m.state, STORE_SENDING);
+	cr_assert_eq(m.attempts, 1);
+	cr_assert_str_eq(m.last_error, "none yet");
+	cr_assert_geq(m.updated_us, m.created_us);
+	store_msg_clear(&m);
+}
+
+static int64_t
+page_ids(int64_t now, int64_t after, int max, int64_t *ids, int *n)
+{
+	struct store_msg page[8];
+	*n = store_outbox_page(fx.s, PEER, now, after, page, max);
+	cr_assert_geq(*n, 0);
+	for (int i = 0; i < *n; i++) {
+		ids[i] = page[i].rowid;
+		cr_assert_str_eq(page[i].recipient, PEER);
+		cr_assert_eq(page[i].doc_body_len, sizeof(doc), "blobs included");
+		store_msg_clear(&page[i]);
+	}
+	return *n > 0 ? ids[*n - 1] : after;
+}
+
+Test(store, outbox_pages_urgent_first_then_oldest)
+{
+	struct store_op v[8];
+	const bool urgent[5] = { false, true, false, true, false };
+	int64_t ids[8], row[9], now = 0;
+	int n;
+	fx_open(0);
+	for (int i = 0; i < 5; i++)
+		op_submit(&v[i], i + 1, PEER, urgent[i]);
+	op_submit(&v[5], 6, OTHER, true);           /* another peer */
+	op_submit(&v[6], 7, PEER, true);            /* retrying later */
+	op_submit(&v[7], 8, PEER, true);            /* already delivered */
+	fx_run(v, 8);
+	for (int i = 0; i < 8; i++)
+		row[i + 1] = v[i].msg.rowid;
+	now = v[7].msg.created_us + 1000;
+	op_update(&v[0], 7, STORE_RETRYING, 0);
+	v[0].set = STORE_SET_NEXT_ATTEMPT;
+	v[0].msg.next_attempt_us = now + 60000000;
+	op_update(&v[1], 8, STORE_DELIVERED, 0);
+	fx_run(v, 2);
+	cr_assert_eq(v[0].result, STORE_R_OK);
+	cr_assert_eq(v[1].result, STORE_R_OK);
+
+	int64_t cur = page_ids(now, 0, 2, ids, &n);
+	cr_assert_eq(n, 2);
+	cr_assert(ids[0] == row[2] && ids[1] == row[4], "urgent first, oldest first");
+	cur = page_ids(now, cur, 2, ids, &n);
+	cr_assert_eq(n, 2);
+	cr_assert(ids[0] == row[1] && ids[1] == row[3]);
+	cur = page_ids(now, cur, 2, ids, &n);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(ids[0], row[5]);
+	page_ids(now, cur, 2, ids, &n);
+	cr_assert_eq(n, 0);
+	/* Once its time has come the retrying one is due, among the urgent. */
+	page_ids(now + 60000000, 0, 8, ids, &n);
+	cr_assert_eq(n, 6);
+	cr_assert(ids[0] == row[2] && ids[1] == row[4] && ids[2] == row[7]);
+
+	char plan[512];
+	cr_assert_eq(store_test_outbox_plan(fx.s, plan, sizeof(plan)), 0);
+	cr_assert(strstr(plan, "USING INDEX messages_outbox") != NULL ||
+	    strstr(plan, "USING COVERING INDEX messages_outbox") != NULL, "%s", plan);
+	cr_assert(strstr(plan, "TEMP B-TREE") == NULL, "%s", plan);
+	cr_log_info("outbox page plan: %s", plan);
+}
+
+struct peers_seen {
+	int n;
+	char peer[4][AUTHORITY_ID_MAX + 1];
+	int64_t earliest[4];
+};
+
+static void
+peer_cb(void *arg, const char *peer, int64_t earliest_us)
+{
+	struct peers_seen *p = arg;
+	cr_assert_lt(p->n, 4);
+	snprintf(p->peer[p->n], sizeof(p->peer[0]), "%s", peer);
+	p->earliest[p->n++] = earliest_us;
+}
+
+Test(store, peers_lists_and_states)
+{
+	struct store_op v[4];
+	struct store_msg list[8];
+	struct peers_seen seen = { 0 };
+	fx_open(0);
+	op_submit(&v[0], 1, PEER, false);
+	op_submit(&v[1], 2, OTHER, false);
+	op_receive(&v[2], 3, 0x01, 0x02);
+	fx_run(v, 3);
+	op_update(&v[3], 2, STORE_SENDING, 0);
+	fx_run(&v[3], 1);
+	cr_assert_eq(store_outbox_peers(fx.s, peer_cb, &seen), 0);
+	cr_assert_eq(seen.n, 2);
+	cr_assert_str_eq(seen.peer[0], PEER);
+	cr_assert_eq(seen.earliest[0], 0);
+	cr_assert_str_eq(seen.peer[1], OTHER);
+	cr_assert_eq(seen.earliest[1], INT64_MAX, "only a sending one: nothing due");
+
+	cr_assert_eq(store_list_state(fx.s, STORE_SENDING, 0, list, 8), 1);
+	cr_assert_str_eq(list[0].recipient, OTHER);
+	cr_assert_null(list[0].doc_body);
+	store_msg_clear(&list[0]);
+	int n = store_list(fx.s, STORE_DIR_ANY, false, 0, list, 8);
+	cr_assert_eq(n, 3);
+	cr_assert(list[0].rowid > list[1].rowid && list[1].rowid > list[2].rowid, "newest first");
+	cr_assert_eq(list[0].dir, STORE_IN);
+	for (int i = 0; i < n; i++)
+		store_msg_clear(&list[i]);
+	n = store_list(fx.s, STORE_OUT, true, 0, list, 8);
+	cr_assert_eq(n, 2);
+	int64_t before = list[0].rowid;
+	for (int i = 0; i < n; i++)
+		store_msg_clear(&list[i]);
+	cr_assert_eq(store_list(fx.s, STORE_OUT, true, before, list, 8), 1);
+	store_msg_clear(&list[0]);
+	free_ops(v, 4);
+}
+
+Test(store, events_have_increasing_seq_and_the_log_mark_only_rises)
+{
+	struct store_op v[6];
+	struct store_event ev[8];
+	fx_open(0);
+	cr_assert_eq(store_log_mark(fx.s), 0);
+	cr_assert_eq(store_last_seq(fx.s), 0);
+	op_submit(&v[0], 1, PEER, false);
+	memset(&v[1], 0, sizeof(v[1]));
+	v[1].kind = STORE_OP_EVENT;
+	snprintf(v[1].event.event, sizeof(v[1].event.event), "link-up");
+	snprintf(v[1].event.peer, sizeof(v[1].event.peer), "%s", PEER);
+	memset(&v[2], 0, sizeof(v[2]));
+	v[2].kind = STORE_OP_QUARANTINE;
+	snprintf(v[2].msg.sender, sizeof(v[2].msg.sender), "%s", PEER);
+	v[2].msg.doc_body = doc;
+	v[2].msg.doc_body_len = 100;
+	snprintf(v[2].reason, sizeof(v[2].reason), "signature does not verify");
+	op_submit(&v[3], 2, PEER, false);
+	fx_run(v, 4);
+	int n = store_events_since(fx.s, 0, ev, 8);
+	cr_assert_eq(n, 4);
+	for (int i = 0; i < n; i++) {
+		cr_assert_gt(ev[i].ts_us, 0);
+		if (i > 0) {
+			cr_assert_gt(ev[i].seq, ev[i - 1].seq);
+			cr_assert_geq(ev[i].ts_us, ev[i - 1].ts_us);
+		}
+	}
+	cr_assert_str_eq(ev[1].event, "link-up");
+	cr_assert_eq(ev[1].seq, v[1].event.seq);
+	cr_assert_str_eq(ev[2].event, "quarantined");
+	cr_assert_str_eq(ev[2].reason, "signature does not verify");
+	cr_assert_eq(ev[2].dir, STORE_IN);
+	cr_assert_eq(store_events_since(fx.s, ev[1].seq, ev, 8), 2);
+	cr_assert_eq(store_last_seq(fx.s), v[3].event.seq);
+
+	memset(&v[4], 0, sizeof(v[4]));
+	v[4].kind = STORE_OP_LOG_MARK;
+	v[4].log_seq = 3;
+	fx_run(&v[4], 1);
+	cr_assert_eq(v[4].result, STORE_R_OK);
+	cr_assert_eq(store_log_mark(fx.s), 3);
+	memset(&v[5], 0, sizeof(v[5]));
+	v[5].kind = STORE_OP_LOG_MARK;
+	v[5].log_seq = 2;
+	fx_run(&v[5], 1);
+	cr_assert_eq(store_log_mark(fx.s), 3, "a mark never goes back");
+	fx_close();
+	fx_open(0);
+	cr_assert_eq(store_log_mark(fx.s), 3);
+}
+
+Test(store, full_database_refuses_growth_keeps_rows_and_grows_when_allowed)
+{
+	enum { MAX = 200 };
+	struct store_op op;
+	struct store_msg m;
+	int ok = 0;
+	fx_open(64 * 1024);
+	for (;;) {
+		cr_assert_lt(ok, MAX, "never full");
+		op_submit(&op, ok + 1, PEER, false);
+		fx_run(&op, 1);
+		if (op.result != STORE_R_OK)
+			break;
+		ok++;
+	}
+	cr_assert_eq(op.result, STORE_R_FULL, "%s: %s", store_result_name(op.result), op.error);
+	cr_assert(strstr(op.error, "full") != NULL, "%s", op.error);
+	cr_assert(strstr(op.error, fx.db) != NULL, "%s", op.error);
+	cr_assert_eq(op.event.seq, 0);
+	cr_assert_gt(ok, 0);
+	fx_close();
+
+	fx_open(64 * 1024);
+	for (int i = 1; i <= ok; i++) {
+		char id[UUID_TEXT_LEN + 1];
+		msg_id(id, i);
+		cr_assert_eq(store_get(fx.s, STORE_OUT, ME, id, &m), 0, "row %d lost", i);
+		cr_assert_eq(m.doc_body[0], (uint8_t)i);
+		cr_assert(memcmp(m.doc_body + 1, doc + 1, sizeof(doc) - 1) == 0);
+		store_msg_clear(&m);
+	}
+	cr_assert_eq(store_last_seq(fx.s), ok);
+	op_submit(&op, ok + 1, PEER, false);
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_FULL);
+	store_set_max_size(fx.s, 1024 * 1024);
+	op_submit(&op, ok + 1, PEER, false);
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	store_set_max_size(fx.s, 0);
+	op_submit(&op, ok + 2, PEER, false);
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+}
+
+Test(store, close_drains_the_queue)
+{
+	enum { N = 100 };
+	struct store_op v[N];
+	struct store_msg list[N + 1];
+	fx_open(0);
+	for (int i = 0; i < N; i++) {
+		op_submit(&v[i], i + 1, PEER, false);
+		v[i].done = op_count;
+		store_submit(fx.s, &v[i]);
+	}
+	fx_close();
+	cr_assert_eq(fx.done, N, "completions run by store_close");
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(v[i].result, STORE_R_OK);
+	fx_open(0);
+	int n = store_list(fx.s, STORE_OUT, false, 0, list, N + 1);
+	cr_assert_eq(n, N);
+	for (int i = 0; i < n; i++)
+		store_msg_clear(&list[i]);
+}
+
+Test(store, names_round_trip)
+{
+	static const char *const names[] = { "queued", "sending", "retrying", "delivered",
+		"rejected", "failed", "expired", "unconfirmed", "cancelled", "received" };
+	for (int i = 0; i < STORE_STATE_COUNT; i++) {
+		enum store_state st;
+		cr_assert_str_eq(store_state_name((enum store_state)i), names[i]);
+		cr_assert_eq(store_state_parse(names[i], &st), 0);
+		cr_assert_eq((int)st, i);
+	}
+	enum store_state st;
+	cr_assert_eq(store_state_parse("quarantined", &st), -1);
+	cr_assert_str_eq(store_result_name(STORE_R_FULL), "full");
+	cr_assert_str_eq(store_result_name(STORE_R_NOT_FOUND), "not-found");
+}
