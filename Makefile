@@ -60,6 +60,13 @@ CTL        := $(BUILD)/rogatoryctl
 UNIT_BIN   := $(BUILD)/tests/unit
 INTEG_BIN  := $(BUILD)/tests/integration
 TEST_TOOLS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
+# libFuzzer harnesses, one per parser: tests/fuzz/fuzz_<target>.c (see `fuzz` below).
+FUZZ_SRCS    := $(filter-out $(SKIP),$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+FUZZ_REPLAY  := $(patsubst %,$(BUILD)/tests/fuzz-%,$(FUZZ_TARGETS))
+FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/fuzz-%,$(FUZZ_TARGETS))
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   ?= build-fuzz
 
 # Criterion: unit tests in parallel; integration tests one at a time (real daemons, ports).
 UNIT_ARGS  ?= --jobs 2
@@ -117,6 +124,7 @@ $(INTEG_BIN): $(patsubst %.c,$(OBJ)/%.o,$(INTEG_SRCS) $(SUPPORT_SRCS)) $(LIB)
 
 unit: deps-check all $(TEST_TOOLS) $(UNIT_BIN)
 	$(TEST_ENV) $(UNIT_BIN) $(UNIT_ARGS)
+	$(MAKE) --no-print-directory fuzz-replay
 
 integration: deps-check all $(TEST_TOOLS) $(INTEG_BIN)
 	$(if $(INTEG_SRCS),$(TEST_ENV) $(INTEG_BIN) $(INTEG_ARGS),@echo "no integration tests")
@@ -127,8 +135,38 @@ test: deps-check
 
 asan: deps-check
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MAKE) BUILD=build-asan SANITIZE=address,undefined test
+
+# Fuzzing. `make fuzz` builds every harness with clang and libFuzzer in $(FUZZ_BUILD)/
+# (its own librogatory, -fsanitize=fuzzer-no-link,address,undefined) and runs each for
+# FUZZ_SECONDS on a copy of its corpus; a finding fails it, the reproducer stays in
+# $(FUZZ_BUILD)/fuzz/<target>/artifacts/. `make fuzz-replay` (run by `make unit`) builds
+# the same harnesses with the normal compiler and a plain driver and replays
+# tests/fuzz/corpus/<target> and tests/fuzz/regress/<target>; clang is not needed there.
+.PHONY: fuzz fuzz-build fuzz-replay
+fuzz: deps-check
+	@command -v clang >/dev/null 2>&1 || { echo "fuzz: clang and libclang-rt-14-dev" \
+	    "are needed (make deps)" >&2; exit 1; }
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SANITIZE=fuzzer-no-link,address,undefined fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_BINS): $(BUILD)/fuzz/fuzz-%: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/fuzz.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+$(FUZZ_REPLAY): $(BUILD)/tests/fuzz-%: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/fuzz.o \
+    $(OBJ)/tests/fuzz/driver.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@for t in $(FUZZ_TARGETS); do \
+	    $(BUILD)/tests/fuzz-$$t tests/fuzz/corpus/$$t tests/fuzz/regress/$$t || exit 1; \
+	done
 
 # A three-authority network on loopback with a real request (see scripts/demo.sh).
 demo: deps-check all
@@ -146,6 +184,6 @@ install: all
 	    configs/rogatoryd.service $(DESTDIR)$(PREFIX)/share/rogatory/
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

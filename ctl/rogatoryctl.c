@@ -52,6 +52,7 @@ typedef int (*ctl_run)(struct ctl *c, int argc, char **argv);
 
 static int run_send(struct ctl *c, int argc, char **argv);
 static int run_log(struct ctl *c, int argc, char **argv);
+static int run_verify(struct ctl *c, int argc, char **argv);
 static int run_crl(struct ctl *c, int argc, char **argv);
 static void print_crl_install(const json_t *r);
 static void print_crl(const json_t *crl);
@@ -94,6 +95,8 @@ static const struct ctl_command {
 	{"retry", "ID", "retry a retrying or unconfirmed message now", build_retry, print_message, NULL},
 	{"cancel", "ID", "cancel a message that was never transmitted", build_cancel,
 	    print_message, NULL},
+	{"verify", "ID", "re-check offline a message's signature and receipt; exit 1 if invalid",
+	    NULL, NULL, run_verify},
 	{"log", "[--follow] [-n N]", "the last N (100) delivery events; --follow keeps printing",
 	    NULL, NULL, run_log},
 };
@@ -860,6 +863,55 @@ run_send(struct ctl *c, int argc, char **argv)
 		return send_batch(c, argv[1]);
 	}
 	return send_one(c, argc, argv);
+}
+
+/* ---- verify ---- */
+
+static int
+run_verify(struct ctl *c, int argc, char **argv)
+{
+	Rogatory__Ctl__V1__VerifyRequest q = ROGATORY__CTL__V1__VERIFY_REQUEST__INIT;
+	int b = msg_id_arg(argc, argv, &q.message_id);
+	if (b != 0) {
+		if (b == -1)
+			fprintf(stderr, "usage: rogatoryctl verify ID\n");
+		return 2;
+	}
+	Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
+	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_VERIFY;
+	req.verify = &q;
+	req.version = CONTROL_PROTOCOL_VERSION;
+	req.request_id = ++c->next_id;
+	if (ctl_send(c, &req) != 0)
+		return 3;
+	Rogatory__Ctl__V1__Reply *r = ctl_recv(c);
+	if (r == NULL)
+		return 3;
+	int rc = 1;
+	if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
+		fprintf(stderr, "rogatoryctl: %.*s: %.*s\n", (int)r->error_code.len,
+		    (const char *)r->error_code.data, (int)r->error_text.len,
+		    (const char *)r->error_text.data);
+	} else {
+		json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
+		bool valid = json_is_true(json_object_get(j, "valid"));
+		if (c->json) {
+			json_dumpf(j, stdout, JSON_INDENT(2));
+			fputc('\n', stdout);
+		} else {
+			size_t i;
+			json_t *ck;
+			json_array_foreach(json_object_get(j, "checks"), i, ck)
+				printf("%-4s %-28s %s\n",
+				    json_is_true(json_object_get(ck, "ok")) ? "ok" : "FAIL",
+				    jstr(ck, "check"), jstr(ck, "detail"));
+			printf("%s: %s\n", jstr(j, "id"), valid ? "valid" : "INVALID");
+		}
+		rc = valid ? 0 : 1;
+		json_decref(j);
+	}
+	wire_ctl_reply_free(r);
+	return rc;
 }
 
 /* ---- log ---- */

@@ -391,3 +391,12 @@ done:
 	ERR_clear_error();
 	return rc;
 }
+
+time_t
+cert_signing_time(const X509 *c, time_t created)
+{
+	time_t nb = cert_not_before(c);
+	time_t t = nb > created ? nb : created;
+	time_t now = time(NULL);
+	return t > now ? now : t;
+}

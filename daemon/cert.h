@@ -26,6 +26,15 @@ void cert_subject(const X509 *c, char *buf, size_t len);
 time_t cert_not_after(const X509 *c);
 time_t cert_not_before(const X509 *c);
 
+/*
+ * The time at which to check a signer's chain for an object that claims creation time
+ * `created`: created itself, or the certificate's notBefore when that is later (a
+ * document re-signed after its sender renewed its certificate keeps its creation time,
+ * but cannot have been signed before the new certificate existed). Never later than
+ * now, so a certificate not yet valid today still fails.
+ */
+time_t cert_signing_time(const X509 *c, time_t created);
+
 /* PEM certificate from path. -1 + err naming the path. */
 int cert_load_pem(const char *path, X509 **out, char *err, size_t errlen);
 /* DER certificate from memory (bounded by the caller). */

@@ -31,6 +31,7 @@
 #include "link.h"
 #include "log.h"
 #include "peer.h"
+#include "proof.h"
 #include "revocation.h"
 #include "rogatoryd.h"
 #include "server.h"
@@ -108,6 +109,8 @@ static void do_cancel(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
 static void do_log(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
+static void do_verify(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
 static int socket_in_use(const char *path);
 
 /* The command table: one row per request type. */
@@ -127,6 +130,7 @@ static const struct {
 	{ROGATORY__CTL__V1__REQUEST__OP_RETRY, "retry", do_retry},
 	{ROGATORY__CTL__V1__REQUEST__OP_CANCEL, "cancel", do_cancel},
 	{ROGATORY__CTL__V1__REQUEST__OP_LOG, "log", do_log},
+	{ROGATORY__CTL__V1__REQUEST__OP_VERIFY, "verify", do_verify},
 };
 
 /* 1 when a process answers on path: then it is not ours to remove. */
@@ -742,21 +746,55 @@ event_json_obj(const struct store_event *e)
 	return j ? j : json_null();
 }
 
+/* Our outbound message with that id, else an inbound one. -1 with res filled. */
+static int
+find_message(struct control *c, const ProtobufCBinaryData *bid, struct store_msg *m,
+    struct control_result *res)
+{
+	char id[UUID_TEXT_LEN + 1];
+	id_of(id, bid);
+	int r = store_get(c->d->store, STORE_OUT, c->d->cfg->authority_id, id, m);
+	if (r == 1)
+		r = store_get(c->d->store, STORE_IN, NULL, id, m);
+	if (r == 0)
+		return 0;
+	res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_NOT_FOUND;
+	res->error_code = "not-found";
+	snprintf(res->error_text, sizeof(res->error_text), "no message %s", id);
+	return -1;
+}
+
+static void
+do_verify(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
+{
+	struct store_msg m = {0};
+	if (find_message(c, &req->verify->message_id, &m, res) != 0)
+		return;
+	struct proof p;
+	proof_check(c->d, &m, &p);
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(m.msg_id));
+	json_object_set_new(o, "valid", json_boolean(p.valid));
+	json_t *a = json_array();
+	for (size_t i = 0; i < p.n; i++) {
+		json_t *ck = json_object();
+		json_object_set_new(ck, "check", json_string(p.checks[i].what));
+		json_object_set_new(ck, "ok", json_boolean(p.checks[i].ok));
+		json_object_set_new(ck, "detail", json_string(p.checks[i].detail));
+		json_array_append_new(a, ck);
+	}
+	json_object_set_new(o, "checks", a);
+	store_msg_clear(&m);
+	res->json = o;
+}
+
 static void
 do_show(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
 {
-	char id[UUID_TEXT_LEN + 1];
 	struct store_msg m = {0};
-	id_of(id, &req->show->message_id);
-	int r = store_get(c->d->store, STORE_OUT, c->d->cfg->authority_id, id, &m);
-	if (r == 1)
-		r = store_get(c->d->store, STORE_IN, NULL, id, &m);
-	if (r != 0) {
-		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_NOT_FOUND;
-		res->error_code = "not-found";
-		snprintf(res->error_text, sizeof(res->error_text), "no message %s", id);
+	if (find_message(c, &req->show->message_id, &m, res) != 0)
 		return;
-	}
+	const char *id = m.msg_id;
 	json_t *o = msg_json(&m);
 	struct store_event ev[64];
 	int n = store_events_of(c->d->store, id, ev, 64);

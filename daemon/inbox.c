@@ -146,7 +146,7 @@ ib_trusted(struct inbox *ib, const ProtobufCBinaryData *der, int64_t at_ms, char
 	for (unsigned i = 0; i < INBOX_CACHE; i++) {
 		struct trust_entry *e = &ib->cache[i];
 		if (e->used && memcmp(e->hash, h, sizeof(h)) == 0) {
-			if (at < e->not_before || at > e->not_after)
+			if (at > e->not_after || e->not_before > time(NULL))
 				return err_set(err, errlen, "signed at %lld, outside the signer "
 				    "certificate's validity", (long long)at);
 			if (!ib->d->revocation || revocation_crl(ib->d->revocation) == NULL)
@@ -162,7 +162,7 @@ ib_trusted(struct inbox *ib, const ProtobufCBinaryData *der, int64_t at_ms, char
 	X509 *c = NULL;
 	if (cert_from_der(der->data, der->len, &c, err, errlen) != 0)
 		return -1;
-	int rc = cert_verify_at(ib->ca, c, at, err, errlen);
+	int rc = cert_verify_at(ib->ca, c, cert_signing_time(c, at), err, errlen);
 	if (rc == 0 && ib_revoked(ib, c, err, errlen)) {
 		X509_free(c);
 		return -1;
@@ -194,7 +194,11 @@ inbox_transfer(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 		return;
 	}
 	const char *code = NULL;
-	if (!bytes_is(&b->sender_id, peer)) {
+	if (t->document->body.len > d->cfg->max_message_size) {
+		code = "too-large";
+		snprintf(why, sizeof(why), "%zu bytes; this authority accepts at most %u",
+		    t->document->body.len, d->cfg->max_message_size);
+	} else if (!bytes_is(&b->sender_id, peer)) {
 		code = "wrong-sender";
 		snprintf(why, sizeof(why), "signed by %s but arrived on the link from %s", signer, peer);
 	} else if (!bytes_is(&b->recipient_id, us)) {

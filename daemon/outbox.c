@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <event2/event.h>
 
+#include "backoff.h"
 #include "config.h"
 #include "crash.h"
 #include "evidence.h"
@@ -189,20 +189,8 @@ static int64_t
 ob_delay_us(const struct outbox *ob, uint32_t attempts)
 {
 	const struct config *c = ob->d->cfg;
-	uint64_t ms = c->retry_min_ms;
-	for (uint32_t i = 1; i < attempts && ms < c->retry_max_ms; i++)
-		ms *= 2;
-	if (ms > c->retry_max_ms)
-		ms = c->retry_max_ms;
-	/* Jitter in [ms/2, ms], never below retry_min. */
-	uint32_t r = 0;
-	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		r = (uint32_t)request_now_us();
-	uint64_t half = ms / 2;
-	ms = half + (half ? r % (half + 1) : 0);
-	if (ms < c->retry_min_ms)
-		ms = c->retry_min_ms;
-	return (int64_t)ms * 1000;
+	return (int64_t)backoff_delay_ms(c->retry_min_ms, c->retry_max_ms, attempts,
+	    backoff_random()) * 1000;
 }
 
 /* Moves a message to `retrying` after delay_us (state must be in expect). */
@@ -227,6 +215,30 @@ ob_reschedule(struct outbox *ob, const char *peer, const char *msg_id, uint32_t 
 	journal_submit(jo);
 }
 
+/* Refused here, before any transmission: the peer said it would not take it. */
+static void
+ob_fail(struct outbox *ob, const struct store_msg *m, const char *code, uint64_t limit)
+{
+	char why[200];
+	snprintf(why, sizeof(why), "%s: %zu bytes, %s accepts at most %llu", code,
+	    m->doc_body_len, m->recipient, (unsigned long long)limit);
+	struct journal_op *jo = journal_op_new(ob->d, STORE_OP_UPDATE);
+	struct store_msg *u = &jo->op.msg;
+	u->dir = STORE_OUT;
+	snprintf(u->msg_id, sizeof(u->msg_id), "%s", m->msg_id);
+	snprintf(u->sender, sizeof(u->sender), "%s", m->sender);
+	snprintf(u->recipient, sizeof(u->recipient), "%s", m->recipient);
+	u->state = STORE_FAILED;
+	snprintf(u->last_error, sizeof(u->last_error), "%s", why);
+	jo->op.set = STORE_SET_LAST_ERROR;
+	jo->op.expect_state_mask = (1u << STORE_QUEUED) | (1u << STORE_RETRYING) |
+	    (1u << STORE_UNCONFIRMED);
+	journal_event(jo, "failed", m->msg_id, m->recipient, STORE_OUT, "failed", m->attempts,
+	    m->doc_body_len, why);
+	journal_submit(jo);
+	log_warn("outbox: %s to %s failed: %s", m->msg_id, m->recipient, why);
+}
+
 /* Fills the peer's window from the store, or asks for a link. */
 static void
 ob_kick(struct outbox *ob, struct ob_peer *p)
@@ -248,9 +260,16 @@ ob_kick(struct outbox *ob, struct ob_peer *p)
 	if (page == NULL)
 		fatal("out of memory");
 	int n = store_outbox_page(d->store, p->id, request_now_us(), 0, page, max);
+	struct link *l = peers_link_find(d->peers, p->link_serial);
+	uint64_t peer_max = l != NULL ? link_peer_max_message_size(l) : UINT64_MAX;
 	for (int i = 0; i < n; i++) {
 		struct store_msg *m = &page[i];
 		if (want <= 0 || ob_flight_find(p, m->msg_id) != NULL) {
+			store_msg_clear(m);
+			continue;
+		}
+		if (m->doc_body_len > peer_max) {
+			ob_fail(ob, m, "too-large-for-peer", peer_max);
 			store_msg_clear(m);
 			continue;
 		}

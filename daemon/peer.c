@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "backoff.h"
 #include "config.h"
 #include "inbox.h"
 #include "journal.h"
@@ -24,8 +24,6 @@
 #include "log.h"
 #include "rogatoryd.h"
 
-#define PEER_DEFAULT_WINDOW 64
-#define PEER_DEFAULT_MAX_MESSAGE (64ull << 20)
 
 struct peer;
 
@@ -304,8 +302,8 @@ link_params_from(const struct rogatoryd *d, struct link_params *lp)
 	lp->dead_after_ms = c->dead_after_ms;
 	lp->max_frame = c->max_frame;
 	lp->our_id = c->authority_id;
-	lp->window = PEER_DEFAULT_WINDOW;
-	lp->max_message_size = PEER_DEFAULT_MAX_MESSAGE;
+	lp->window = c->window;
+	lp->max_message_size = c->max_message_size;
 	lp->crl_number = revocation_number(d->revocation);
 }
 
@@ -516,20 +514,8 @@ static void
 peer_schedule_retry(struct peer *p)
 {
 	const struct config *c = p->ps->d->cfg;
-	uint64_t delay = c->retry_min_ms;
-	for (unsigned i = 1; i < p->attempts && delay < c->retry_max_ms; i++)
-		delay *= 2;
-	if (delay > c->retry_max_ms)
-		delay = c->retry_max_ms;
-	/* Jitter: a random point in [delay/2, delay], never below retry_min, so peers
-	 * that failed together do not come back together. */
-	uint32_t r = 0;
-	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		r = (uint32_t)link_now_ms();
-	uint64_t half = delay / 2;
-	delay = half + (half ? (uint64_t)r % (half + 1) : 0);
-	if (delay < c->retry_min_ms)
-		delay = c->retry_min_ms;
+	uint64_t delay = backoff_delay_ms(c->retry_min_ms, c->retry_max_ms, p->attempts,
+	    backoff_random());
 	struct timeval tv = {.tv_sec = (time_t)(delay / 1000),
 	    .tv_usec = (suseconds_t)((delay % 1000) * 1000)};
 	p->retry_at_ms = link_now_ms() + delay;

@@ -707,6 +707,9 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 	case ROGATORY__CTL__V1__REQUEST__OP_CANCEL:
 		return chk_uuid(&r->cancel->message_id, false, "request.cancel", "message_id", err,
 		    errlen);
+	case ROGATORY__CTL__V1__REQUEST__OP_VERIFY:
+		return chk_uuid(&r->verify->message_id, false, "request.verify", "message_id", err,
+		    errlen);
 	default:
 		return err_set(err, errlen, "request: no operation set");
 	}

@@ -5,7 +5,10 @@
 set -eu
 
 PACKAGES="build-essential pkg-config openssl libssl-dev libevent-dev libprotobuf-c-dev \
-protobuf-c-compiler libcriterion-dev libsqlite3-dev sqlite3 libinih-dev libjansson-dev"
+protobuf-c-compiler libcriterion-dev libsqlite3-dev sqlite3 libinih-dev libjansson-dev \
+clang libclang-rt-14-dev"
+# clang and libclang-rt-14-dev serve `make fuzz` only: `ensure` does not probe them, so
+# `make test` never needs them.
 
 install_all() {
     if [ "$(id -u)" -ne 0 ]; then

@@ -524,6 +524,9 @@ Test(delivery, sender_certificate_renewed_with_messages_queued, .timeout = 60)
 	tnet_start(t, 0);
 	char *a = send_msg(t, 0, "--to FR-MJ --kind mla --subject 'Before renewal 1'");
 	char *b = send_msg(t, 0, "--to FR-MJ --kind mla --subject 'Before renewal 2'");
+	/* Certificates have 1 s resolution: make the new one start strictly after the
+	 * documents' creation, as it would in real life. */
+	sleep(2);
 	/* BD-ACC renews: a new key and certificate from the network CA, then a reload. */
 	const char *dir = tnet_issue_extra(t, "BD-ACC");
 	char cert[4200], key[4200];
@@ -565,6 +568,117 @@ Test(delivery, log_follow_streams_events, .timeout = 60)
 	char *out = NULL;
 	cr_assert_eq(tnet_ctl(t, 0, &out, "log -n 10"), 0, "%s", out);
 	cr_assert(strstr(out, "delivered") != NULL && strstr(out, id) != NULL, "%s", out);
+	free(out);
+	free(id);
+	tnet_free(t);
+}
+
+Test(delivery, too_large_for_peer_fails_before_transmission, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-toolarge", ids2, 2);
+	tnet_opt(t, 1, "delivery.max_message_size=64K");
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	/* Two 40,000-byte fields: a signed document of about 80 KB. */
+	char batch[4200], args[4300];
+	snprintf(batch, sizeof(batch), "%s/big.jsonl", t->dir);
+	FILE *f = fopen(batch, "w");
+	cr_assert(f != NULL);
+	fprintf(f, "{\"to\":\"FR-MJ\",\"kind\":\"mla\",\"subject\":\"Big\",\"id\":"
+	           "\"3f1e2d3c-4b5a-4697-8877-665544332211\",\"fields\":{\"a\":\"");
+	for (int i = 0; i < 40000; i++)
+		fputc('x', f);
+	fprintf(f, "\",\"b\":\"");
+	for (int i = 0; i < 40000; i++)
+		fputc('y', f);
+	fprintf(f, "\"}}\n");
+	fclose(f);
+	char *out = NULL;
+	snprintf(args, sizeof(args), "send --batch '%s'", batch);
+	cr_assert_eq(tnet_ctl(t, 0, &out, args), 0, "%s", out);
+	free(out);
+	const char *id = "3f1e2d3c-4b5a-4697-8877-665544332211";
+	cr_assert(wait_state(t, 0, id, "failed", 10000), "not failed");
+	char sargs[128];
+	snprintf(sargs, sizeof(sargs), "show %s", id);
+	cr_assert_eq(tnet_ctl(t, 0, &out, sargs), 0, "%s", out);
+	cr_assert(strstr(out, "too-large-for-peer") != NULL, "%s", out);
+	cr_assert(strstr(out, "FR-MJ accepts at most 65536") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(log_events(t, 0, "sent", id), 0, "a too-large message was transmitted");
+	cr_assert_eq(count_event(t, 1, "received"), 0);
+	tnet_free(t);
+}
+
+static void
+renew(struct tnet *t, int i)
+{
+	const char *dir = tnet_issue_extra(t, t->node[i].id);
+	static char cert[8][4200], key[8][4200];
+	static int slot;
+	int k = slot++ % 8;
+	snprintf(cert[k], sizeof(cert[k]), "tls.certificate=%s/%s.crt", dir, t->node[i].id);
+	snprintf(key[k], sizeof(key[k]), "tls.key=%s/%s.key", dir, t->node[i].id);
+	tnet_opt(t, i, cert[k]);
+	tnet_opt(t, i, key[k]);
+	kill(t->node[i].pid, SIGHUP);
+	cr_assert(tnet_wait_log(t, i, "reload: done", 5000));
+}
+
+static int
+verify(struct tnet *t, int i, const char *id, char **out)
+{
+	char args[128];
+	snprintf(args, sizeof(args), "verify %s", id);
+	return tnet_ctl(t, i, out, args);
+}
+
+/* Changes one byte of a blob column of the message, daemon stopped. */
+static void
+tamper(struct tnet *t, int i, const char *id, const char *column)
+{
+	tnet_stop(t, i, SIGTERM);
+	char *out = NULL;
+	int rc = ts_sh(&out, "sqlite3 '%s/state/rogatory.db' \"UPDATE messages SET %s = "
+	                     "CAST(substr(%s, 1, 30) || X'5A' || substr(%s, 32) AS BLOB) "
+	                     "WHERE msg_id = '%s'\"",
+	    t->node[i].home, column, column, column, id);
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	tnet_start(t, i);
+}
+
+Test(delivery, verify_offline_survives_renewal_and_catches_tampering, .timeout = 90)
+{
+	struct tnet *t = tnet_new("dlv-verify", ids2, 2);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	char *id = send_msg(t, 0, "--to FR-MJ --kind mla --subject 'Proof'");
+	cr_assert(wait_state(t, 0, id, "delivered", 10000));
+	char *out = NULL;
+	cr_assert_eq(verify(t, 0, id, &out), 0, "%s", out);
+	cr_assert(strstr(out, ": valid") != NULL && strstr(out, "signed by FR-MJ") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(verify(t, 1, id, &out), 0, "receiver side: %s", out);
+	free(out);
+	/* Both sides renew their certificates: old proofs stay valid. */
+	renew(t, 0);
+	renew(t, 1);
+	cr_assert_eq(verify(t, 0, id, &out), 0, "after renewal: %s", out);
+	free(out);
+	cr_assert_eq(verify(t, 1, id, &out), 0, "after renewal: %s", out);
+	free(out);
+	/* One byte of the stored receipt changed: caught. */
+	tamper(t, 0, id, "rcpt_body");
+	cr_assert_eq(verify(t, 0, id, &out), 1, "%s", out);
+	cr_assert(strstr(out, "FAIL receipt signature") != NULL && strstr(out, "INVALID") != NULL,
+	    "%s", out);
+	free(out);
+	/* One byte of the stored document changed: caught. */
+	tamper(t, 1, id, "doc_body");
+	cr_assert_eq(verify(t, 1, id, &out), 1, "%s", out);
+	cr_assert(strstr(out, "FAIL payload hash") != NULL, "%s", out);
+	cr_assert(strstr(out, "FAIL document signature") != NULL, "%s", out);
 	free(out);
 	free(id);
 	tnet_free(t);

@@ -1,0 +1,146 @@
+/*
+ * proof: the offline verification behind `rogatoryctl verify`. It must never trust
+ * anything the store says about a signature (states, hashes, ids) without recomputing it
+ * from the signed bytes, and never depend on our current certificate.
+ */
+#include "proof.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+
+#include "cert.h"
+#include "config.h"
+#include "evidence.h"
+#include "rogatoryd.h"
+#include "wire.h"
+
+static struct proof_check *
+proof_add(struct proof *p, const char *what, bool ok, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static struct proof_check *
+proof_add(struct proof *p, const char *what, bool ok, const char *fmt, ...)
+{
+	if (p->n >= PROOF_MAX_CHECKS)
+		return NULL;
+	struct proof_check *c = &p->checks[p->n++];
+	c->what = what;
+	c->ok = ok;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+	if (!ok)
+		p->valid = false;
+	return c;
+}
+
+static bool
+bytes_is(const ProtobufCBinaryData *b, const char *s)
+{
+	return b->len == strlen(s) && memcmp(b->data, s, b->len) == 0;
+}
+
+/* The signer certificate's chain to the CA at the time the signature claims. */
+static void
+proof_chain(struct proof *p, X509_STORE *ca, const uint8_t *der, size_t len, int64_t at_ms,
+    const char *what)
+{
+	X509 *c = NULL;
+	char err[256];
+	if (cert_from_der(der, len, &c, err, sizeof(err)) != 0) {
+		proof_add(p, what, false, "%s", err);
+		return;
+	}
+	if (cert_verify_at(ca, c, cert_signing_time(c, (time_t)(at_ms / 1000)), err,
+	        sizeof(err)) != 0)
+		proof_add(p, what, false, "%s", err);
+	else {
+		char subj[200];
+		cert_subject(c, subj, sizeof(subj));
+		proof_add(p, what, true, "%s, valid at the signing time", subj);
+	}
+	X509_free(c);
+}
+
+static void
+proof_receipt(struct proof *p, X509_STORE *ca, const struct store_msg *m,
+    const uint8_t hash[EVIDENCE_HASH_LEN])
+{
+	Rogatory__V1__SignedObject so = ROGATORY__V1__SIGNED_OBJECT__INIT;
+	so.body.data = m->rcpt_body;
+	so.body.len = m->rcpt_body_len;
+	so.signature.data = m->rcpt_sig;
+	so.signature.len = m->rcpt_sig_len;
+	so.signer_certificate.data = m->rcpt_cert;
+	so.signer_certificate.len = m->rcpt_cert_len;
+	char signer[AUTHORITY_ID_MAX + 1], err[256];
+	Rogatory__V1__ReceiptBody *r = NULL;
+	if (evidence_open_receipt(&so, signer, &r, err, sizeof(err)) != 0) {
+		proof_add(p, "receipt signature", false, "%s", err);
+		return;
+	}
+	/* Whoever received the document signs its receipt: the peer for ours, us for theirs. */
+	const char *receiver = m->recipient;
+	proof_add(p, "receipt signature", strcmp(signer, receiver) == 0,
+	    "signed by %s%s%s (%s)", signer, strcmp(signer, receiver) == 0 ? "" : ", expected ",
+	    strcmp(signer, receiver) == 0 ? "" : receiver, wire_outcome_name(r->outcome));
+	bool same = r->payload_sha256.len == EVIDENCE_HASH_LEN &&
+	    memcmp(r->payload_sha256.data, hash, EVIDENCE_HASH_LEN) == 0 &&
+	    bytes_is(&r->message_id, m->msg_id) && bytes_is(&r->sender_id, m->sender);
+	proof_add(p, "receipt names this document", same,
+	    same ? "same message id, sender and payload hash"
+	         : "the receipt names another message, sender or payload hash");
+	proof_chain(p, ca, m->rcpt_cert, m->rcpt_cert_len, r->received_ms,
+	    "receipt signer certificate");
+	wire_receipt_body_free(r);
+}
+
+void
+proof_check(struct rogatoryd *d, const struct store_msg *m, struct proof *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->valid = true;
+	X509_STORE *ca = NULL;
+	char err[256];
+	if (cert_store_load(d->cfg->tls_ca, &ca, err, sizeof(err)) != 0) {
+		proof_add(p, "network CA", false, "%s", err);
+		return;
+	}
+	uint8_t hash[EVIDENCE_HASH_LEN];
+	evidence_payload_hash(m->doc_body, m->doc_body_len, hash);
+	bool hash_ok = memcmp(hash, m->payload_hash, EVIDENCE_HASH_LEN) == 0;
+	proof_add(p, "payload hash", hash_ok,
+	    hash_ok ? "SHA-256 of the signed document matches the stored one"
+	            : "the signed document's bytes no longer match the stored hash");
+
+	Rogatory__V1__SignedObject so = ROGATORY__V1__SIGNED_OBJECT__INIT;
+	so.body.data = m->doc_body;
+	so.body.len = m->doc_body_len;
+	so.signature.data = m->doc_sig;
+	so.signature.len = m->doc_sig_len;
+	so.signer_certificate.data = m->doc_cert;
+	so.signer_certificate.len = m->doc_cert_len;
+	char signer[AUTHORITY_ID_MAX + 1];
+	Rogatory__V1__DocumentBody *b = NULL;
+	if (evidence_open_document(&so, signer, &b, err, sizeof(err)) != 0) {
+		proof_add(p, "document signature", false, "%s", err);
+	} else {
+		bool ids = bytes_is(&b->message_id, m->msg_id) && bytes_is(&b->sender_id, m->sender) &&
+		    bytes_is(&b->recipient_id, m->recipient);
+		proof_add(p, "document signature", ids, "signed by %s%s", signer,
+		    ids ? "" : ", but it names another message, sender or recipient");
+		proof_chain(p, ca, m->doc_cert, m->doc_cert_len, b->created_ms,
+		    "document signer certificate");
+		wire_document_body_free(b);
+	}
+	if (m->rcpt_body_len > 0)
+		proof_receipt(p, ca, m, hash);
+	else
+		proof_add(p, "receipt", m->state != STORE_DELIVERED && m->state != STORE_RECEIVED,
+		    "none stored (state %s)", store_state_name(m->state));
+	X509_STORE_free(ca);
+}
