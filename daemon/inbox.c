@@ -393,13 +393,9 @@ ib_send_receipt(struct inbox *ib, uint64_t serial, const struct store_msg *m)
 	}
 	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
 	Rogatory__V1__Receipt r = ROGATORY__V1__RECEIPT__INIT;
-	Rogatory__V1__SignedObject so = ROGATORY__V1__SIGNED_OBJECT__INIT;
-	so.body.data = m->rcpt_body;
-	so.body.len = m->rcpt_body_len;
-	so.signature.data = m->rcpt_sig;
-	so.signature.len = m->rcpt_sig_len;
-	so.signer_certificate.data = m->rcpt_cert;
-	so.signer_certificate.len = m->rcpt_cert_len;
+	Rogatory__V1__SignedObject so;
+	wire_signed_object_set(&so, m->rcpt_body, m->rcpt_body_len, m->rcpt_sig, m->rcpt_sig_len,
+	    m->rcpt_cert, m->rcpt_cert_len);
 	r.receipt = &so;
 	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_RECEIPT;
 	env.receipt = &r;

@@ -193,18 +193,33 @@ ob_delay_us(const struct outbox *ob, uint32_t attempts)
 	    backoff_random()) * 1000;
 }
 
+/* Makes m select our outbound message msg_id to peer (for an UPDATE op). */
+static void
+ob_select(const struct outbox *ob, struct store_msg *m, const char *msg_id, const char *peer)
+{
+	m->dir = STORE_OUT;
+	snprintf(m->msg_id, sizeof(m->msg_id), "%s", msg_id);
+	snprintf(m->sender, sizeof(m->sender), "%s", ob->d->cfg->authority_id);
+	snprintf(m->recipient, sizeof(m->recipient), "%s", peer);
+}
+
+/* An UPDATE op for our outbound message msg_id to peer, entering state. */
+static struct journal_op *
+ob_update_op(struct outbox *ob, const char *msg_id, const char *peer, enum store_state state)
+{
+	struct journal_op *jo = journal_op_new(ob->d, STORE_OP_UPDATE);
+	ob_select(ob, &jo->op.msg, msg_id, peer);
+	jo->op.msg.state = state;
+	return jo;
+}
+
 /* Moves a message to `retrying` after delay_us (state must be in expect). */
 static void
 ob_reschedule(struct outbox *ob, const char *peer, const char *msg_id, uint32_t attempts,
     int64_t delay_us, unsigned expect, const char *reason)
 {
-	struct journal_op *jo = journal_op_new(ob->d, STORE_OP_UPDATE);
+	struct journal_op *jo = ob_update_op(ob, msg_id, peer, STORE_RETRYING);
 	struct store_msg *m = &jo->op.msg;
-	m->dir = STORE_OUT;
-	snprintf(m->msg_id, sizeof(m->msg_id), "%s", msg_id);
-	snprintf(m->sender, sizeof(m->sender), "%s", ob->d->cfg->authority_id);
-	snprintf(m->recipient, sizeof(m->recipient), "%s", peer);
-	m->state = STORE_RETRYING;
 	m->attempts = attempts;
 	m->next_attempt_us = request_now_us() + delay_us;
 	snprintf(m->last_error, sizeof(m->last_error), "%s", reason);
@@ -222,13 +237,8 @@ ob_fail(struct outbox *ob, const struct store_msg *m, const char *code, uint64_t
 	char why[200];
 	snprintf(why, sizeof(why), "%s: %zu bytes, %s accepts at most %llu", code,
 	    m->doc_body_len, m->recipient, (unsigned long long)limit);
-	struct journal_op *jo = journal_op_new(ob->d, STORE_OP_UPDATE);
+	struct journal_op *jo = ob_update_op(ob, m->msg_id, m->recipient, STORE_FAILED);
 	struct store_msg *u = &jo->op.msg;
-	u->dir = STORE_OUT;
-	snprintf(u->msg_id, sizeof(u->msg_id), "%s", m->msg_id);
-	snprintf(u->sender, sizeof(u->sender), "%s", m->sender);
-	snprintf(u->recipient, sizeof(u->recipient), "%s", m->recipient);
-	u->state = STORE_FAILED;
 	snprintf(u->last_error, sizeof(u->last_error), "%s", why);
 	jo->op.set = STORE_SET_LAST_ERROR;
 	jo->op.expect_state_mask = (1u << STORE_QUEUED) | (1u << STORE_RETRYING) |
@@ -335,19 +345,15 @@ ob_write_transfer(struct link *l, const struct store_msg *m)
 {
 	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
 	Rogatory__V1__Transfer t = ROGATORY__V1__TRANSFER__INIT;
-	Rogatory__V1__SignedObject so = ROGATORY__V1__SIGNED_OBJECT__INIT;
+	Rogatory__V1__SignedObject so;
 	t.message_id.data = (uint8_t *)m->msg_id;
 	t.message_id.len = strlen(m->msg_id);
 	t.sender_id.data = (uint8_t *)m->sender;
 	t.sender_id.len = strlen(m->sender);
 	t.recipient_id.data = (uint8_t *)m->recipient;
 	t.recipient_id.len = strlen(m->recipient);
-	so.body.data = m->doc_body;
-	so.body.len = m->doc_body_len;
-	so.signature.data = m->doc_sig;
-	so.signature.len = m->doc_sig_len;
-	so.signer_certificate.data = m->doc_cert;
-	so.signer_certificate.len = m->doc_cert_len;
+	wire_signed_object_set(&so, m->doc_body, m->doc_body_len, m->doc_sig, m->doc_sig_len,
+	    m->doc_cert, m->doc_cert_len);
 	t.document = &so;
 	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_TRANSFER;
 	env.transfer = &t;
@@ -451,13 +457,9 @@ outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r
 		snprintf(reason, sizeof(reason), "%.*s: %.*s", (int)b->reason_code.len,
 		    (const char *)b->reason_code.data, (int)b->reason_text.len,
 		    (const char *)b->reason_text.data);
-	struct journal_op *jo = journal_op_new(ob->d, STORE_OP_UPDATE);
+	struct journal_op *jo = ob_update_op(ob, msg_id, peer,
+	    ok ? STORE_DELIVERED : STORE_REJECTED);
 	struct store_msg *m = &jo->op.msg;
-	m->dir = STORE_OUT;
-	snprintf(m->msg_id, sizeof(m->msg_id), "%s", msg_id);
-	snprintf(m->sender, sizeof(m->sender), "%s", ob->d->cfg->authority_id);
-	snprintf(m->recipient, sizeof(m->recipient), "%s", peer);
-	m->state = ok ? STORE_DELIVERED : STORE_REJECTED;
 	/* The envelope is freed when this call returns; the op needs its own copy. */
 	ob_dup(&m->rcpt_body, &m->rcpt_body_len, &r->receipt->body);
 	ob_dup(&m->rcpt_sig, &m->rcpt_sig_len, &r->receipt->signature);
@@ -538,13 +540,9 @@ ob_expiry_scan(struct outbox *ob)
 				after = m->rowid;
 				if (m->expire_at_us > 0 && m->expire_at_us <= now) {
 					bool sent = m->attempts > 0;
-					struct journal_op *jo = journal_op_new(ob->d, STORE_OP_UPDATE);
+					struct journal_op *jo = ob_update_op(ob, m->msg_id, m->recipient,
+					    sent ? STORE_UNCONFIRMED : STORE_EXPIRED);
 					struct store_msg *u = &jo->op.msg;
-					u->dir = STORE_OUT;
-					snprintf(u->msg_id, sizeof(u->msg_id), "%s", m->msg_id);
-					snprintf(u->sender, sizeof(u->sender), "%s", m->sender);
-					snprintf(u->recipient, sizeof(u->recipient), "%s", m->recipient);
-					u->state = sent ? STORE_UNCONFIRMED : STORE_EXPIRED;
 					u->next_attempt_us = now + (int64_t)ob->d->cfg->retry_max_ms * 1000;
 					jo->op.set = STORE_SET_NEXT_ATTEMPT;
 					jo->op.expect_state_mask = 1u << states[s];
@@ -664,10 +662,7 @@ outbox_retry(struct outbox *ob, const char *msg_id, outbox_reply_fn fn, void *ar
 	}
 	struct journal_op *jo = ob_call_op(ob, STORE_OP_UPDATE, fn, arg);
 	struct store_msg *u = &jo->op.msg;
-	u->dir = STORE_OUT;
-	snprintf(u->msg_id, sizeof(u->msg_id), "%s", m.msg_id);
-	snprintf(u->sender, sizeof(u->sender), "%s", m.sender);
-	snprintf(u->recipient, sizeof(u->recipient), "%s", m.recipient);
+	ob_select(ob, u, m.msg_id, m.recipient);
 	u->state = m.state == STORE_UNCONFIRMED ? STORE_RETRYING : m.state;
 	u->next_attempt_us = 0;
 	jo->op.set = STORE_SET_NEXT_ATTEMPT;
@@ -699,10 +694,7 @@ outbox_cancel(struct outbox *ob, const char *msg_id, outbox_reply_fn fn, void *a
 	}
 	struct journal_op *jo = ob_call_op(ob, STORE_OP_UPDATE, fn, arg);
 	struct store_msg *u = &jo->op.msg;
-	u->dir = STORE_OUT;
-	snprintf(u->msg_id, sizeof(u->msg_id), "%s", m.msg_id);
-	snprintf(u->sender, sizeof(u->sender), "%s", m.sender);
-	snprintf(u->recipient, sizeof(u->recipient), "%s", m.recipient);
+	ob_select(ob, u, m.msg_id, m.recipient);
 	u->state = STORE_CANCELLED;
 	jo->op.expect_state_mask = (1u << STORE_QUEUED) | (1u << STORE_RETRYING);
 	snprintf(jo->text, sizeof(jo->text), "cannot cancel: it was transmitted meanwhile");

@@ -70,13 +70,9 @@ static void
 proof_receipt(struct proof *p, X509_STORE *ca, const struct store_msg *m,
     const uint8_t hash[EVIDENCE_HASH_LEN])
 {
-	Rogatory__V1__SignedObject so = ROGATORY__V1__SIGNED_OBJECT__INIT;
-	so.body.data = m->rcpt_body;
-	so.body.len = m->rcpt_body_len;
-	so.signature.data = m->rcpt_sig;
-	so.signature.len = m->rcpt_sig_len;
-	so.signer_certificate.data = m->rcpt_cert;
-	so.signer_certificate.len = m->rcpt_cert_len;
+	Rogatory__V1__SignedObject so;
+	wire_signed_object_set(&so, m->rcpt_body, m->rcpt_body_len, m->rcpt_sig, m->rcpt_sig_len,
+	    m->rcpt_cert, m->rcpt_cert_len);
 	char signer[AUTHORITY_ID_MAX + 1], err[256];
 	Rogatory__V1__ReceiptBody *r = NULL;
 	if (evidence_open_receipt(&so, signer, &r, err, sizeof(err)) != 0) {
@@ -117,13 +113,9 @@ proof_check(struct rogatoryd *d, const struct store_msg *m, struct proof *p)
 	    hash_ok ? "SHA-256 of the signed document matches the stored one"
 	            : "the signed document's bytes no longer match the stored hash");
 
-	Rogatory__V1__SignedObject so = ROGATORY__V1__SIGNED_OBJECT__INIT;
-	so.body.data = m->doc_body;
-	so.body.len = m->doc_body_len;
-	so.signature.data = m->doc_sig;
-	so.signature.len = m->doc_sig_len;
-	so.signer_certificate.data = m->doc_cert;
-	so.signer_certificate.len = m->doc_cert_len;
+	Rogatory__V1__SignedObject so;
+	wire_signed_object_set(&so, m->doc_body, m->doc_body_len, m->doc_sig, m->doc_sig_len,
+	    m->doc_cert, m->doc_cert_len);
 	char signer[AUTHORITY_ID_MAX + 1];
 	Rogatory__V1__DocumentBody *b = NULL;
 	if (evidence_open_document(&so, signer, &b, err, sizeof(err)) != 0) {

@@ -64,6 +64,20 @@ int wire_ctl_reply_decode(const uint8_t *buf, size_t len, Rogatory__Ctl__V1__Rep
     char *err, size_t errlen);
 void wire_ctl_reply_free(Rogatory__Ctl__V1__Reply *r);
 
+/* Points so at the three byte strings (no copy): for sending or checking stored blobs. */
+static inline void
+wire_signed_object_set(Rogatory__V1__SignedObject *so, const uint8_t *body, size_t body_len,
+    const uint8_t *sig, size_t sig_len, const uint8_t *cert, size_t cert_len)
+{
+	rogatory__v1__signed_object__init(so);
+	so->body.data = (uint8_t *)body;
+	so->body.len = body_len;
+	so->signature.data = (uint8_t *)sig;
+	so->signature.len = sig_len;
+	so->signer_certificate.data = (uint8_t *)cert;
+	so->signer_certificate.len = cert_len;
+}
+
 /* Names for enums (for logs and JSON); "unknown" outside the range. */
 const char *wire_kind_name(Rogatory__V1__Kind k);
 int wire_kind_parse(const char *s, Rogatory__V1__Kind *out); /* "mla", "extradition", ... */
