@@ -569,7 +569,7 @@ do_crl_install(struct control *c, const Rogatory__Ctl__V1__Request *req,
 
 /* An operator call waiting for its commit; finds its client again by id. */
 struct control_pending {
-	struct control *c;
+	struct rogatoryd *d;    /* d->control is NULL once the socket is gone (shutdown) */
 	uint64_t client_id;
 	uint64_t request_id;
 };
@@ -590,7 +590,7 @@ control_defer(struct control *c, const Rogatory__Ctl__V1__Request *req,
 	struct control_pending *p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		fatal("out of memory");
-	p->c = c;
+	p->d = c->d;
 	p->client_id = c->current->id;
 	p->request_id = req->request_id;
 	res->deferred = true;
@@ -652,7 +652,8 @@ control_async_reply(void *arg, int ok, const struct store_msg *m, const char *er
     const char *error_text)
 {
 	struct control_pending *p = arg;
-	struct control_client *cl = control_find_client(p->c, p->client_id);
+	struct control_client *cl = p->d->control != NULL
+	    ? control_find_client(p->d->control, p->client_id) : NULL;
 	if (cl != NULL) {
 		struct control_result res = {.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK};
 		if (ok != 0) {

@@ -36,6 +36,7 @@ struct ob_flight {
 	uint32_t attempts;
 	uint64_t link_serial;
 	bool written;
+	uint64_t written_ms;    /* monotonic; a receipt is due within dead_after */
 	struct ob_flight *next;
 };
 
@@ -336,8 +337,10 @@ ob_send_done(struct journal_op *jo)
 		return;
 	}
 	ob_write_transfer(l, m);
-	if (f != NULL)
+	if (f != NULL) {
 		f->written = true;
+		f->written_ms = link_now_ms();
+	}
 }
 
 static void
@@ -511,6 +514,30 @@ ob_peer_due(void *arg, const char *peer, int64_t earliest_us)
 		ob_kick(ob, ob_peer_get(ob, peer));
 }
 
+/* A transfer without an answer on a link that stays up (the receiver lost it, or could
+ * not sign a receipt) must not hold its window slot forever: retry it like a lost one. */
+static void
+ob_receipt_timeouts(struct outbox *ob)
+{
+	uint64_t now = link_now_ms(), limit = ob->d->cfg->dead_after_ms;
+	for (struct ob_peer *p = ob->peers; p != NULL; p = p->next) {
+		struct ob_flight *f = p->flights;
+		while (f != NULL) {
+			struct ob_flight *next = f->next;
+			if (f->written && now - f->written_ms > limit) {
+				char why[128];
+				snprintf(why, sizeof(why), "no receipt within %llu ms (dead_after)",
+				    (unsigned long long)limit);
+				log_warn("outbox: %s to %s: %s; retrying", f->msg_id, p->id, why);
+				ob_reschedule(ob, p->id, f->msg_id, f->attempts,
+				    ob_delay_us(ob, f->attempts), 1u << STORE_SENDING, why);
+				ob_flight_remove(p, f);
+			}
+			f = next;
+		}
+	}
+}
+
 static void
 ob_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -519,6 +546,7 @@ ob_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct outbox *ob = arg;
 	if (ob->d->stopping)
 		return;
+	ob_receipt_timeouts(ob);
 	store_outbox_peers(ob->d->store, ob_peer_due, ob);
 	if (++ob->ticks % OB_EXPIRY_EVERY == 0)
 		ob_expiry_scan(ob);

@@ -24,7 +24,8 @@
  *   --kind K                  its kind (default mla)
  *   --receipt MODE            listen mode: answer each Transfer with a receipt signed
  *                             with --cert/--key: "good", "wrong-hash", "unknown-id", or
- *                             "wrong-signer" (signed with --sign-cert/--sign-key)
+ *                             "wrong-signer" (signed with --sign-cert/--sign-key),
+ *                             or "none" (never answer a Transfer, but answer Pings)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -351,7 +352,19 @@ reply_receipt(SSL *ssl, const struct opts *o, const uint8_t *body, size_t len)
 	char err[256];
 	if (o->receipt == NULL || wire_envelope_decode(body, len, &env, err, sizeof(err)) != 0)
 		return;
-	if (env->msg_case != ROGATORY__V1__ENVELOPE__MSG_TRANSFER) {
+	if (env->msg_case == ROGATORY__V1__ENVELOPE__MSG_PING) {
+		/* Stay alive for the daemon's keepalive, whatever else we do. */
+		Rogatory__V1__Envelope out = ROGATORY__V1__ENVELOPE__INIT;
+		Rogatory__V1__Pong pong = ROGATORY__V1__PONG__INIT;
+		pong.nonce = env->ping->nonce;
+		out.msg_case = ROGATORY__V1__ENVELOPE__MSG_PONG;
+		out.pong = &pong;
+		send_env(ssl, &out);
+		wire_envelope_free(env);
+		return;
+	}
+	if (env->msg_case != ROGATORY__V1__ENVELOPE__MSG_TRANSFER ||
+	    strcmp(o->receipt, "none") == 0) {
 		wire_envelope_free(env);
 		return;
 	}

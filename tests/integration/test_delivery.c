@@ -683,3 +683,27 @@ Test(delivery, verify_offline_survives_renewal_and_catches_tampering, .timeout =
 	free(id);
 	tnet_free(t);
 }
+
+Test(delivery, transfer_without_receipt_on_a_live_link_is_retried, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-norcpt", ids2, 2);
+	tnet_opt(t, 0, "network.dead_after=3s");
+	tnet_start(t, 0);
+	char cmd[4096], outp[4200];
+	snprintf(outp, sizeof(outp), "%s/silent.out", t->dir);
+	snprintf(cmd, sizeof(cmd), "'%s' listen %d --cert '%s' --key '%s' --ca '%s' "
+	                           "--hello-id FR-MJ --receipt none --wait-ms 8000",
+	    tnet_fakepeer(), t->node[1].port, t->node[1].cert, t->node[1].key, t->ca);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	pid_t pid = ts_spawn(argv, outp);
+	cr_assert(ts_wait_file_contains(outp, "listening", 5000));
+	char *id = send_msg(t, 0, "--to FR-MJ --kind mla --subject 'Anyone there?'");
+	/* The link stays up (the peer answers Pings), but no receipt comes: the window
+	 * slot is given back and the message is retried. */
+	cr_assert(tnet_wait_log(t, 0, "no receipt within 3000 ms (dead_after)", 10000));
+	cr_assert_eq(tnet_log_count(t, 0, "nothing received"), 0, "the link died instead");
+	cr_assert_eq(log_events(t, 0, "retry-scheduled", id) >= 1, 1);
+	ts_stop(pid, SIGTERM);
+	free(id);
+	tnet_free(t);
+}
