@@ -178,6 +178,13 @@ ib_trusted(struct inbox *ib, const ProtobufCBinaryData *der, int64_t at_ms, char
 	return rc;
 }
 
+int
+inbox_signer_trusted(struct inbox *ib, const ProtobufCBinaryData *der, int64_t at_ms,
+    char *err, size_t errlen)
+{
+	return ib_trusted(ib, der, at_ms, err, errlen);
+}
+
 void
 inbox_transfer(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t)
 {
@@ -232,6 +239,10 @@ inbox_transfer(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 	        sizeof(err)) != 0) {
 		log_err("inbox: cannot sign a receipt for %.*s: %s", (int)b->message_id.len,
 		    (const char *)b->message_id.data, err);
+		char mid[UUID_TEXT_LEN + 1];
+		snprintf(mid, sizeof(mid), "%.*s", (int)b->message_id.len,
+		    (const char *)b->message_id.data);
+		ib_send_try_later(ib, link_serial(l), mid, "cannot sign a receipt now");
 		wire_document_body_free(b);
 		free(jo);
 		return;
@@ -344,6 +355,9 @@ ib_quarantine_done(struct journal_op *jo)
 		ib_send_receipt(ib, jo->link_serial, &jo->op.msg);
 	else if (jo->op.result != STORE_R_OK)
 		ib_send_try_later(ib, jo->link_serial, jo->op.msg.msg_id, "store unavailable");
+	else
+		ib_send_try_later(ib, jo->link_serial, jo->op.msg.msg_id,
+		    "cannot sign a receipt now");
 	ib_resume(ib);
 }
 

@@ -21,6 +21,12 @@ int inbox_new(struct rogatoryd *d, struct inbox **out, char *err, size_t errlen)
 void inbox_free(struct inbox *ib);
 
 void inbox_transfer(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t);
+/* A signer certificate (DER) of a signed object that claims time at_ms: chains to our
+ * CA at the signing time and is not on the effective CRL now. 0 / -1 + err. Used for
+ * documents here and for receipts by the outbox. */
+int inbox_signer_trusted(struct inbox *ib, const ProtobufCBinaryData *der, int64_t at_ms,
+    char *err, size_t errlen);
+
 /* The CA or CRL changed: forget cached chain results. */
 void inbox_reset_trust(struct inbox *ib);
 

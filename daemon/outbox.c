@@ -18,6 +18,7 @@
 #include "config.h"
 #include "crash.h"
 #include "evidence.h"
+#include "inbox.h"
 #include "journal.h"
 #include "link.h"
 #include "log.h"
@@ -242,8 +243,7 @@ ob_fail(struct outbox *ob, const struct store_msg *m, const char *code, uint64_t
 	struct store_msg *u = &jo->op.msg;
 	snprintf(u->last_error, sizeof(u->last_error), "%s", why);
 	jo->op.set = STORE_SET_LAST_ERROR;
-	jo->op.expect_state_mask = (1u << STORE_QUEUED) | (1u << STORE_RETRYING) |
-	    (1u << STORE_UNCONFIRMED);
+	jo->op.expect_state_mask = (1u << STORE_QUEUED) | (1u << STORE_RETRYING);
 	journal_event(jo, "failed", m->msg_id, m->recipient, STORE_OUT, "failed", m->attempts,
 	    m->doc_body_len, why);
 	journal_submit(jo);
@@ -272,14 +272,23 @@ ob_kick(struct outbox *ob, struct ob_peer *p)
 		fatal("out of memory");
 	int n = store_outbox_page(d->store, p->id, request_now_us(), 0, page, max);
 	struct link *l = peers_link_find(d->peers, p->link_serial);
-	uint64_t peer_max = l != NULL ? link_peer_max_message_size(l) : UINT64_MAX;
+	if (l == NULL || link_state(l) != LINK_READY) {
+		/* Nothing is recorded as sent without a link to send it on. */
+		for (int i = 0; i < n; i++)
+			store_msg_clear(&page[i]);
+		free(page);
+		p->link_serial = 0;
+		peers_want(d->peers, p->id);
+		return;
+	}
+	uint64_t peer_max = link_peer_max_message_size(l);
 	for (int i = 0; i < n; i++) {
 		struct store_msg *m = &page[i];
 		if (want <= 0 || ob_flight_find(p, m->msg_id) != NULL) {
 			store_msg_clear(m);
 			continue;
 		}
-		if (m->doc_body_len > peer_max) {
+		if (m->doc_body_len > peer_max && m->attempts == 0) {
 			ob_fail(ob, m, "too-large-for-peer", peer_max);
 			store_msg_clear(m);
 			continue;
@@ -332,8 +341,9 @@ ob_send_done(struct journal_op *jo)
 	if (l == NULL || link_state(l) != LINK_READY) {
 		if (f != NULL)
 			ob_flight_remove(p, f);
-		ob_reschedule(ob, m->recipient, m->msg_id, m->attempts, 0, 1u << STORE_SENDING,
-		    "link closed before the transfer was written");
+		/* Recorded but never written: it does not count as a transmission. */
+		ob_reschedule(ob, m->recipient, m->msg_id, m->attempts > 0 ? m->attempts - 1 : 0, 0,
+		    1u << STORE_SENDING, "link closed before the transfer was written");
 		return;
 	}
 	ob_write_transfer(l, m);
@@ -422,7 +432,12 @@ outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r
 	Rogatory__V1__ReceiptBody *b = NULL;
 	const char *peer = link_peer_id(l);
 	if (evidence_open_receipt(r->receipt, signer, &b, err, sizeof(err)) != 0) {
+		/* Not even its message id can be trusted: end the link; its unanswered
+		 * transfers are retried (outbox_link_down). */
+		char why[400];
+		snprintf(why, sizeof(why), "unverifiable receipt: %s", err);
 		log_warn("outbox: receipt from %s (%s) refused: %s", peer, link_subject(l), err);
+		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, why);
 		return;
 	}
 	char msg_id[UUID_TEXT_LEN + 1];
@@ -432,13 +447,20 @@ outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r
 	struct ob_flight *f = ob_flight_find(p, msg_id);
 	struct store_msg stored = {0};
 	const uint8_t *want_hash = f ? f->payload_hash : NULL;
+	char why[400];
 	if (strcmp(signer, peer) != 0 ||
 	    !(b->sender_id.len == strlen(ob->d->cfg->authority_id) &&
 	        memcmp(b->sender_id.data, ob->d->cfg->authority_id, b->sender_id.len) == 0)) {
-		log_warn("outbox: receipt for %s on the link from %s is signed by %s for sender "
-		         "%.*s; ignored",
-		    msg_id, peer, signer, (int)b->sender_id.len, (const char *)b->sender_id.data);
-		goto done;
+		snprintf(why, sizeof(why), "receipt on the link from %s is signed by %s for sender "
+		    "%.*s", peer, signer, (int)b->sender_id.len, (const char *)b->sender_id.data);
+		goto bad;
+	}
+	/* A receipt is proof only if its signer was a certificate of our network at the
+	 * time it signed, and is not revoked now. */
+	if (inbox_signer_trusted(ob->d->inbox, &r->receipt->signer_certificate, b->received_ms,
+	        err, sizeof(err)) != 0) {
+		snprintf(why, sizeof(why), "receipt signer certificate: %s", err);
+		goto bad;
 	}
 	if (want_hash == NULL) {
 		if (store_get(ob->d->store, STORE_OUT, ob->d->cfg->authority_id, msg_id, &stored) != 0 ||
@@ -449,9 +471,8 @@ outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r
 		want_hash = stored.payload_hash;
 	}
 	if (memcmp(want_hash, b->payload_sha256.data, STORE_HASH_LEN) != 0) {
-		log_warn("outbox: receipt from %s for %s names another payload hash; ignored", peer,
-		    msg_id);
-		goto done;
+		snprintf(why, sizeof(why), "receipt names another payload hash");
+		goto bad;
 	}
 	crash_point("receipt-before-commit");
 	bool ok = b->outcome == ROGATORY__V1__OUTCOME__OUTCOME_ACCEPTED;
@@ -477,6 +498,16 @@ outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r
 	    ok ? "delivered" : "rejected", f ? f->attempts : stored.attempts, 0,
 	    ok ? NULL : reason);
 	journal_submit(jo);
+	goto done;
+bad:
+	/* Not proof of anything: the transfer stays unanswered and is retried, rather
+	 * than holding its window slot. */
+	log_warn("outbox: receipt for %s from %s refused: %s; retrying", msg_id, peer, why);
+	if (f != NULL) {
+		ob_reschedule(ob, p->id, msg_id, f->attempts, ob_delay_us(ob, f->attempts),
+		    1u << STORE_SENDING, why);
+		ob_flight_remove(p, f);
+	}
 done:
 	store_msg_clear(&stored);
 	wire_receipt_body_free(b);
@@ -493,8 +524,8 @@ outbox_error(struct outbox *ob, struct link *l, const Rogatory__V1__Error *e)
 	char why[1200];
 	snprintf(why, sizeof(why), "%s from %s: %.*s", wire_error_code_name(e->code), p->id,
 	    (int)e->text.len, (const char *)e->text.data);
-	if (f == NULL) {
-		log_warn("outbox: %s (no message %s in flight)", why, msg_id);
+	if (f == NULL || !f->written || f->link_serial != link_serial(l)) {
+		log_warn("outbox: %s (no transfer of %s in flight on this link)", why, msg_id);
 		return;
 	}
 	bool later = e->code == ROGATORY__V1__ERROR_CODE__ERROR_CODE_TRY_LATER;
@@ -502,6 +533,9 @@ outbox_error(struct outbox *ob, struct link *l, const Rogatory__V1__Error *e)
 	uint32_t attempts = later && f->attempts > 0 ? f->attempts - 1 : f->attempts;
 	int64_t delay = later && e->retry_after_ms > 0 ? (int64_t)e->retry_after_ms * 1000
 	                                              : ob_delay_us(ob, f->attempts);
+	int64_t cap = (int64_t)ob->d->cfg->retry_max_ms * 1000;
+	if (delay > cap)
+		delay = cap;
 	ob_reschedule(ob, p->id, msg_id, attempts, delay, 1u << STORE_SENDING, why);
 	ob_flight_remove(p, f);
 }
@@ -552,10 +586,33 @@ ob_tick_cb(evutil_socket_t fd, short what, void *arg)
 		ob_expiry_scan(ob);
 }
 
+/* A row in `sending` with no transmission in progress (its settling update failed, e.g.
+ * a full store) would wait for a restart: retry it now. A second reschedule of the same
+ * row finds it no longer `sending` and changes nothing. */
+static void
+ob_sending_sweep(struct outbox *ob)
+{
+	struct store_msg page[OB_PAGE_MAX];
+	int64_t after = 0;
+	int n;
+	while ((n = store_list_state(ob->d->store, STORE_SENDING, after, page, OB_PAGE_MAX)) > 0) {
+		for (int i = 0; i < n; i++) {
+			after = page[i].rowid;
+			if (ob_flight_find(ob_peer_get(ob, page[i].recipient), page[i].msg_id) == NULL)
+				ob_reschedule(ob, page[i].recipient, page[i].msg_id, page[i].attempts, 0,
+				    1u << STORE_SENDING, "in sending with no transmission in progress");
+			store_msg_clear(&page[i]);
+		}
+		if (n < OB_PAGE_MAX)
+			break;
+	}
+}
+
 /* expire_after passed: never transmitted → expired; transmitted → unconfirmed. */
 static void
 ob_expiry_scan(struct outbox *ob)
 {
+	ob_sending_sweep(ob);
 	static const enum store_state states[] = {STORE_QUEUED, STORE_RETRYING};
 	int64_t now = request_now_us();
 	struct store_msg page[OB_PAGE_MAX];

@@ -495,7 +495,7 @@ Test(delivery, receipt_checks, .timeout = 90)
 	char extra[4096];
 
 	char *id = receipt_case(t, "wrong-hash", "");
-	cr_assert(tnet_wait_log(t, 0, "names another payload hash; ignored", 5000));
+	cr_assert(tnet_wait_log(t, 0, "receipt names another payload hash; retrying", 5000));
 	cr_assert_eq(log_events(t, 0, "delivered", id), 0);
 	free(id);
 
@@ -507,8 +507,19 @@ Test(delivery, receipt_checks, .timeout = 90)
 	snprintf(extra, sizeof(extra), "--sign-cert '%s' --sign-key '%s'", t->node[2].cert,
 	    t->node[2].key);
 	id = receipt_case(t, "wrong-signer", extra);
-	cr_assert(tnet_wait_log(t, 0, "is signed by UA-PGO", 5000));
+	cr_assert(tnet_wait_log(t, 0, "is signed by UA-PGO for sender BD-ACC; retrying", 5000));
 	cr_assert_eq(log_events(t, 0, "delivered", id), 0);
+	free(id);
+
+	/* Signed by a certificate that names FR-MJ but comes from another CA: not proof. */
+	const char *foreign = tnet_deviant(t, "foreignca", "FR-MJ");
+	snprintf(extra, sizeof(extra), "--sign-cert '%s/FR-MJ.crt' --sign-key '%s/FR-MJ.key'",
+	    foreign, foreign);
+	id = receipt_case(t, "wrong-signer", extra);
+	cr_assert(tnet_wait_log(t, 0, "receipt signer certificate: unable to get local issuer", 5000));
+	cr_assert_eq(log_events(t, 0, "delivered", id), 0);
+	/* A refused receipt gives the transfer back to the retry schedule at once. */
+	cr_assert_gt(log_events(t, 0, "retry-scheduled", id), 0, "bad receipt left it in sending");
 	free(id);
 
 	/* And a good receipt settles the message. */
