@@ -48,6 +48,7 @@ struct control_client {
 	uint64_t id;            /* asynchronous replies find their client by id */
 	int follow;             /* events subscription of `log --follow`, 0 when none */
 	uint64_t follow_request;
+	int64_t follow_after;   /* highest seq already sent in the history reply */
 	struct control_client *next;
 };
 
@@ -818,8 +819,11 @@ do_show(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control
 static void
 control_follow_cb(void *arg, const struct store_event *ev, const char *line)
 {
-	(void)ev;
 	struct control_client *cl = arg;
+	/* Committed events are in the store before their completions announce them: the
+	 * history reply may already hold this one. */
+	if (ev->seq <= cl->follow_after)
+		return;
 	struct control_result res = {.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK};
 	res.json = json_loads(line, 0, NULL);
 	control_reply(cl, cl->follow_request, &res);
@@ -843,10 +847,12 @@ do_log(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_
 	json_t *a = json_array();
 	for (int i = 0; i < n; i++)
 		json_array_append_new(a, event_json_obj(&ev[i]));
+	int64_t last = n > 0 ? ev[n - 1].seq : after;
 	free(ev);
 	res->json = a;
 	if (q->follow && c->current->follow == 0 && c->d->events != NULL) {
 		c->current->follow_request = req->request_id;
+		c->current->follow_after = last;
 		c->current->follow = events_subscribe(c->d->events, control_follow_cb, c->current);
 	}
 }

@@ -446,6 +446,12 @@ ib_backpressure(struct inbox *ib, struct link *l)
 	ib->paused[ib->npaused++] = link_serial(l);
 }
 
+void
+inbox_resume(struct inbox *ib)
+{
+	ib_resume(ib);
+}
+
 static void
 ib_resume(struct inbox *ib)
 {

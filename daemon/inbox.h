@@ -27,6 +27,10 @@ void inbox_transfer(struct inbox *ib, struct link *l, const Rogatory__V1__Transf
 int inbox_signer_trusted(struct inbox *ib, const ProtobufCBinaryData *der, int64_t at_ms,
     char *err, size_t errlen);
 
+/* Resumes links paused for backpressure once the store queue has drained (called
+ * after every commit, whatever module queued it). */
+void inbox_resume(struct inbox *ib);
+
 /* The CA or CRL changed: forget cached chain results. */
 void inbox_reset_trust(struct inbox *ib);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "events.h"
+#include "inbox.h"
 #include "log.h"
 #include "rogatoryd.h"
 
@@ -61,6 +62,8 @@ journal_done(struct store_op *op, void *arg)
 		events_emit(jo->d->events, &op->event);
 	if (jo->done != NULL)
 		jo->done(jo);
+	if (jo->d->inbox != NULL)
+		inbox_resume(jo->d->inbox);
 	store_msg_clear(&jo->op.msg);
 	store_msg_clear(&jo->op.stored);
 	free(jo);

@@ -654,9 +654,16 @@ ob_call_done(struct journal_op *jo)
 	const struct store_msg *m = &jo->op.msg;
 	switch (jo->op.result) {
 	case STORE_R_OK:
-		if (jo->op.kind == STORE_OP_SUBMIT)
+		if (jo->op.kind == STORE_OP_SUBMIT) {
 			crash_point("submit-before-reply");
-		c->fn(c->arg, 0, m, NULL, NULL);
+			c->fn(c->arg, 0, m, NULL, NULL);
+		} else {
+			/* An update's op holds only the selector: answer with the row. */
+			struct store_msg row = {0};
+			int got = store_get(c->ob->d->store, STORE_OUT, m->sender, m->msg_id, &row);
+			c->fn(c->arg, 0, got == 0 ? &row : m, NULL, NULL);
+			store_msg_clear(&row);
+		}
 		if (m->state == STORE_QUEUED || m->state == STORE_RETRYING)
 			ob_kick(c->ob, ob_peer_get(c->ob, m->recipient));
 		break;
@@ -813,6 +820,8 @@ outbox_resign(struct outbox *ob)
 				        &jo->op.msg) != 0 ||
 				    evidence_resign(ob->d->signer, jo->op.msg.doc_body, jo->op.msg.doc_body_len,
 				        EVIDENCE_DOCUMENT, &so, err, sizeof(err)) != 0) {
+					log_err("outbox: cannot re-sign %s after the certificate renewal: %s",
+					    page[i].msg_id, jo->op.msg.doc_body ? err : "not in the store");
 					n_failed++;
 					store_msg_clear(&jo->op.msg);
 					free(jo);
