@@ -271,16 +271,12 @@ send_transfers(SSL *ssl, const struct opts *o)
 	}
 	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
 	Rogatory__V1__Transfer t = ROGATORY__V1__TRANSFER__INIT;
-	Rogatory__V1__SignedObject sob = ROGATORY__V1__SIGNED_OBJECT__INIT;
+	Rogatory__V1__SignedObject sob;
 	t.message_id = b.message_id;
 	t.sender_id = b.sender_id;
 	t.recipient_id = b.recipient_id;
-	sob.body.data = so.body;
-	sob.body.len = so.body_len;
-	sob.signature.data = so.signature;
-	sob.signature.len = so.signature_len;
-	sob.signer_certificate.data = so.cert;
-	sob.signer_certificate.len = so.cert_len;
+	wire_signed_object_set(&sob, so.body, so.body_len, so.signature, so.signature_len, so.cert,
+	    so.cert_len);
 	t.document = &sob;
 	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_TRANSFER;
 	env.transfer = &t;
@@ -403,13 +399,9 @@ reply_receipt(SSL *ssl, const struct opts *o, const uint8_t *body, size_t len)
 	if (evidence_sign_receipt(signer, &rb, &so, err, sizeof(err)) == 0) {
 		Rogatory__V1__Envelope out = ROGATORY__V1__ENVELOPE__INIT;
 		Rogatory__V1__Receipt r = ROGATORY__V1__RECEIPT__INIT;
-		Rogatory__V1__SignedObject sob = ROGATORY__V1__SIGNED_OBJECT__INIT;
-		sob.body.data = so.body;
-		sob.body.len = so.body_len;
-		sob.signature.data = so.signature;
-		sob.signature.len = so.signature_len;
-		sob.signer_certificate.data = so.cert;
-		sob.signer_certificate.len = so.cert_len;
+		Rogatory__V1__SignedObject sob;
+		wire_signed_object_set(&sob, so.body, so.body_len, so.signature, so.signature_len,
+		    so.cert, so.cert_len);
 		r.receipt = &sob;
 		out.msg_case = ROGATORY__V1__ENVELOPE__MSG_RECEIPT;
 		out.receipt = &r;
