@@ -3,6 +3,12 @@
 #   make            build rogatoryd and rogatoryctl into build/
 #   make test       check/install Debian dependencies, build, run unit + integration tests
 #   make asan       the same tests under AddressSanitizer + UBSan (build-asan/)
+#   make valgrind   the unit tests under valgrind memcheck (errors and definite leaks fail)
+#   make analyze    cppcheck + clang-tidy over proto/ daemon/ ctl/; any finding fails
+#   make bench      throughput, latency and memory against this machine's limits
+#                   (RELEASE=1 build in build-bench/; writes bench/results/latest.json)
+#   make chaos      kill -9 and crash points under load, then no loss, no duplicate
+#                   (tests/chaos/chaos.sh; CHAOS_ROUNDS=20, at most CHAOS_SECONDS=300)
 #   make install    install under $(DESTDIR)$(PREFIX)
 #
 # Sources are found by wildcard: a new daemon/foo.c or tests/unit/test_foo.c needs no
@@ -73,7 +79,7 @@ UNIT_ARGS  ?= --jobs 2
 INTEG_ARGS ?= --jobs 1
 TEST_ENV    = ROGATORY_SRC=$(CURDIR) ROGATORY_BUILD=$(abspath $(BUILD))
 
-.PHONY: all deps deps-check test unit integration asan install clean demo demo-stop
+.PHONY: all deps deps-check test unit integration asan install clean demo demo-stop bench
 # Generated sources and objects are kept (not deleted as intermediates).
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -139,6 +145,50 @@ asan: deps-check
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MAKE) BUILD=build-asan SANITIZE=address,undefined test
 
+# Memcheck and static analysis; their tools come from `scripts/deps.sh ensure-analysis`
+# (valgrind, cppcheck, clang-tidy), which `make test` never needs.
+# `make valgrind`: tests/valgrind.sh runs $(UNIT_BIN) under memcheck, following
+# Criterion's per-test processes; suppressions (third-party only) in tests/valgrind.supp.
+# `make analyze`: cppcheck (tests/cppcheck.cfg, tests/cppcheck.supp) and clang-tidy
+# (.clang-tidy, ctl/.clang-tidy) over ANALYZE_DIRS; any finding fails. clang-tidy reads
+# $(BUILD)/compile_commands.json, written from this Makefile's flags less HARDEN_CC
+# (FORTIFY's wrappers are not the code we wrote); $(GEN) is on its include path and
+# never reported.
+ANALYZE_DIRS  ?= proto daemon ctl
+ANALYZE_SRCS   = $(filter $(addsuffix /%,$(ANALYZE_DIRS)),$(LIB_SRCS) daemon/main.c $(CTL_SRCS))
+COMPDB_SRCS    = $(sort $(LIB_SRCS) daemon/main.c $(CTL_SRCS) $(SUPPORT_SRCS) $(UNIT_SRCS) \
+                 $(INTEG_SRCS) $(filter-out $(SKIP),$(wildcard tests/helpers/*.c tests/fuzz/*.c)))
+CLANG_TIDY    ?= clang-tidy
+VALGRIND_ARGS ?= --jobs 2
+.PHONY: valgrind analyze compile-db deps-analysis
+deps-analysis:
+	@scripts/deps.sh ensure-analysis
+
+valgrind: deps-check deps-analysis all $(TEST_TOOLS) $(UNIT_BIN)
+	$(TEST_ENV) tests/valgrind.sh $(BUILD)/valgrind $(UNIT_BIN) $(VALGRIND_ARGS)
+
+compile-db: $(BUILD)/compile_commands.json
+
+$(BUILD)/compile_commands.json: Makefile $(GEN_HDRS)
+	@{ printf '['; sep=''; for f in $(COMPDB_SRCS); do \
+	    printf '%s\n{"directory": "%s", "file": "%s", "command": "%s -c -o /dev/null %s"}' \
+	        "$$sep" "$(CURDIR)" "$$f" \
+	        "$(strip $(CC) $(CPPFLAGS) $(filter-out $(HARDEN_CC),$(CFLAGS)))" "$$f"; \
+	    sep=','; \
+	done; printf '\n]\n'; } > $@.tmp && mv $@.tmp $@
+
+analyze: deps-check deps-analysis $(BUILD)/compile_commands.json
+	cppcheck -q -j2 --std=c11 --enable=warning,style,performance,portability \
+	    --error-exitcode=1 --inline-suppr --suppressions-list=tests/cppcheck.supp \
+	    --library=posix,gnu,openssl,sqlite3,tests/cppcheck.cfg \
+	    --template='{file}:{line}: {severity}({id}): {message}' \
+	    $(filter -D% -I%,$(CPPFLAGS)) $(ANALYZE_SRCS)
+	@echo "clang-tidy: $(words $(ANALYZE_SRCS)) files"
+	@printf '%s\n' $(ANALYZE_SRCS) | xargs -P2 -n2 $(CLANG_TIDY) -p $(BUILD) --quiet \
+	    > $(BUILD)/clang-tidy.log 2>&1; rc=$$?; \
+	    grep -v '^[0-9]* warnings\? generated\.$$' $(BUILD)/clang-tidy.log; \
+	    if [ $$rc -ne 0 ]; then echo "clang-tidy: findings (above)" >&2; exit 1; fi
+
 # Fuzzing. `make fuzz` builds every harness with clang and libFuzzer in $(FUZZ_BUILD)/
 # (its own librogatory, -fsanitize=fuzzer-no-link,address,undefined) and runs each for
 # FUZZ_SECONDS on a copy of its corpus; a finding fails it, the reproducer stays in
@@ -168,6 +218,41 @@ fuzz-replay: $(FUZZ_REPLAY)
 	    $(BUILD)/tests/fuzz-$$t tests/fuzz/corpus/$$t tests/fuzz/regress/$$t || exit 1; \
 	done
 
+# Benchmark (bench/): two real daemons, the machine's limits measured in the same run
+# (bench/limits), 200 light peers (bench/manypeers); the table is printed and written to
+# BENCH_OUT. Built with RELEASE=1 (normal optimised, hardened flags, no sanitizer, test
+# hooks compiled out) in its own BENCH_BUILD so that build/ keeps the test build.
+# BENCH_QUICK=1 for a short run.
+BENCH_BUILD ?= build-bench
+BENCH_OUT   ?= bench/results/latest.json
+BENCH_BINS  := $(BUILD)/bench/bench $(BUILD)/bench/limits $(BUILD)/bench/manypeers
+.PHONY: bench-build
+bench: deps-check
+	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) RELEASE=1 bench-build
+	@mkdir -p $(dir $(BENCH_OUT))
+	$(BENCH_BUILD)/bench/bench $(CURDIR) $(abspath $(BENCH_BUILD)) $(BENCH_OUT)
+
+bench-build: all $(BENCH_BINS)
+
+$(BUILD)/bench/bench: $(OBJ)/bench/bench.o $(OBJ)/bench/benchscale.o $(OBJ)/bench/benchlib.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/bench/limits $(BUILD)/bench/manypeers: $(BUILD)/bench/%: $(OBJ)/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The chaos run: two daemons under load, SIGKILL at random moments and at every crash
+# point, restarts, then a checker (see tests/chaos/chaos.sh). Needs the test hooks, so
+# not with RELEASE=1. Bounded by CHAOS_SECONDS, settling and checking included.
+CHAOS_ROUNDS  ?= 20
+CHAOS_SECONDS ?= 300
+.PHONY: chaos
+chaos: deps-check all
+	@test -z "$(RELEASE)" || { echo "chaos: needs the crash points; not with RELEASE=1" >&2; exit 2; }
+	CHAOS_ROUNDS=$(CHAOS_ROUNDS) CHAOS_SECONDS=$(CHAOS_SECONDS) BUILD=$(abspath $(BUILD)) \
+	    tests/chaos/chaos.sh
+
 # A three-authority network on loopback with a real request (see scripts/demo.sh).
 demo: deps-check all
 	@scripts/demo.sh start
@@ -184,6 +269,6 @@ install: all
 	    configs/rogatoryd.service $(DESTDIR)$(PREFIX)/share/rogatory/
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-bench
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

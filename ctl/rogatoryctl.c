@@ -5,6 +5,8 @@
  * Exit codes: 0 done, 1 the daemon refused or failed, 2 usage, 3 cannot reach it.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stddef.h>
 #include <getopt.h>
 #include <signal.h>
@@ -12,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "config.h"
 #include "crl.h"
@@ -54,6 +58,10 @@ static int run_send(struct ctl *c, int argc, char **argv);
 static int run_log(struct ctl *c, int argc, char **argv);
 static int run_verify(struct ctl *c, int argc, char **argv);
 static int run_crl(struct ctl *c, int argc, char **argv);
+static int run_fetch(struct ctl *c, int argc, char **argv);
+static int build_quarantine(struct ctl *c, int argc, char **argv,
+    Rogatory__Ctl__V1__Request *req, void *scratch);
+static void print_quarantine(const json_t *r);
 static void print_crl_install(const json_t *r);
 static void print_crl(const json_t *crl);
 static int build_queue(struct ctl *c, int argc, char **argv,
@@ -85,7 +93,8 @@ static const struct ctl_command {
 	{"crl", "install FILE", "offer a CRL (PEM or DER, from rogatory-pki crl); it spreads "
 	    "to every authority", NULL, NULL, run_crl},
 	{"send", "--to ID --kind KIND --subject TEXT [--urgent] [--respond-by DATE] [--id UUID]"
-	    " [--reply-to ID --status STATUS] [--field NAME=VALUE]... | --batch FILE|-",
+	    " [--reply-to ID --status STATUS] [--field NAME=VALUE]... [--attach FILE"
+	    " [--media-type TYPE]]... | --batch FILE|-",
 	    "submit a request or status update; prints the message id last", NULL, NULL, run_send},
 	{"queue", "[--all]", "outbound messages not yet settled (--all: every one)", build_queue,
 	    print_messages, NULL},
@@ -97,6 +106,10 @@ static const struct ctl_command {
 	    print_message, NULL},
 	{"verify", "ID", "re-check offline a message's signature and receipt; exit 1 if invalid",
 	    NULL, NULL, run_verify},
+	{"fetch", "ID [--from AUTHORITY] --out DIR", "write a received message (ID.json) and its "
+	    "attachments into DIR, checking each SHA-256; marks it fetched", NULL, NULL, run_fetch},
+	{"quarantine", "[-n N]", "refused inbound documents kept aside, with the reasons",
+	    build_quarantine, print_quarantine, NULL},
 	{"log", "[--follow] [-n N]", "the last N (100) delivery events; --follow keeps printing",
 	    NULL, NULL, run_log},
 };
@@ -544,14 +557,7 @@ print_message(const json_t *r)
 
 /* ---- send ---- */
 
-struct send_args {
-	Rogatory__Ctl__V1__SendRequest req;
-	Rogatory__Ctl__V1__Field fv[64];
-	Rogatory__Ctl__V1__Field *fp[64];
-	char id[UUID_TEXT_LEN + 1];
-	char *owned[140];   /* strings to free (from a batch line) */
-	size_t nowned;
-};
+#define SEND_ATTACH_MAX 256
 
 static void
 bin(ProtobufCBinaryData *b, const char *s)
@@ -559,6 +565,84 @@ bin(ProtobufCBinaryData *b, const char *s)
 	b->data = (uint8_t *)s;
 	b->len = s ? strlen(s) : 0;
 }
+
+struct send_args {
+	Rogatory__Ctl__V1__SendRequest req;
+	Rogatory__Ctl__V1__Field fv[64];
+	Rogatory__Ctl__V1__Field *fp[64];
+	Rogatory__Ctl__V1__AttachmentSpec av[SEND_ATTACH_MAX];
+	Rogatory__Ctl__V1__AttachmentSpec *ap[SEND_ATTACH_MAX];
+	int fds[SEND_ATTACH_MAX];   /* open with the operator's rights until uploaded */
+	const char *paths[SEND_ATTACH_MAX];
+	char id[UUID_TEXT_LEN + 1];
+	char *owned[140 + 2 * SEND_ATTACH_MAX];   /* strings to free */
+	size_t nowned;
+};
+
+static char *own(struct send_args *sa, const char *s);
+
+/* A media type from the file name's extension; the sender may say better with
+ * --media-type. */
+static const char *
+guess_media_type(const char *name)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{".pdf", "application/pdf"}, {".txt", "text/plain"}, {".json", "application/json"},
+		{".xml", "application/xml"}, {".png", "image/png"}, {".jpg", "image/jpeg"},
+		{".jpeg", "image/jpeg"}, {".tif", "image/tiff"}, {".tiff", "image/tiff"},
+		{".zip", "application/zip"}, {".csv", "text/csv"}, {".html", "text/html"},
+		{".doc", "application/msword"},
+		{".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+		{".odt", "application/vnd.oasis.opendocument.text"},
+		{".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+		{".mp4", "video/mp4"}, {".mp3", "audio/mpeg"}, {".p7s", "application/pkcs7-signature"},
+	};
+	const char *dot = strrchr(name, '.');
+	for (size_t i = 0; dot != NULL && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcasecmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+/* Opens path with the operator's rights and announces it (name = its last component). */
+static int
+send_add_attachment(struct send_args *sa, const char *path, char *err, size_t errlen)
+{
+	size_t n = sa->req.n_attachments;
+	if (n >= SEND_ATTACH_MAX) {
+		snprintf(err, errlen, "at most %d attachments", SEND_ATTACH_MAX);
+		return -1;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	const char *base = strrchr(path, '/');
+	base = base != NULL ? base + 1 : path;
+	Rogatory__Ctl__V1__AttachmentSpec *a = &sa->av[n];
+	rogatory__ctl__v1__attachment_spec__init(a);
+	bin(&a->name, own(sa, base));
+	bin(&a->media_type, guess_media_type(base));
+	a->size = (uint64_t)st.st_size;
+	sa->fds[n] = fd;
+	sa->paths[n] = own(sa, path);
+	sa->ap[n] = a;
+	sa->req.attachments = sa->ap;
+	sa->req.n_attachments = n + 1;
+	return 0;
+}
+
 
 static int
 send_add_field(struct send_args *sa, const char *name, const char *value)
@@ -622,6 +706,19 @@ send_parse_args(struct send_args *sa, int argc, char **argv)
 			bin(&sa->req.in_reply_to, v);
 		else if (strcmp(a, "--status") == 0)
 			bin(&sa->req.status, v);
+		else if (strcmp(a, "--attach") == 0) {
+			char err[300];
+			if (send_add_attachment(sa, v, err, sizeof(err)) != 0) {
+				fprintf(stderr, "rogatoryctl: --attach %s\n", err);
+				return -1;
+			}
+		} else if (strcmp(a, "--media-type") == 0) {
+			if (sa->req.n_attachments == 0) {
+				fprintf(stderr, "rogatoryctl: --media-type follows the --attach it is for\n");
+				return -1;
+			}
+			bin(&sa->av[sa->req.n_attachments - 1].media_type, v);
+		}
 		else if (strcmp(a, "--field") == 0) {
 			const char *eq = strchr(v, '=');
 			if (eq == NULL) {
@@ -653,7 +750,7 @@ own(struct send_args *sa, const char *s)
 }
 
 /* One JSON line of a batch: {"to","kind","subject","urgent","respond_by","id",
- * "reply_to","status","fields":{name:value}}. */
+ * "reply_to","status","fields":{name:value},"attach":[file,...]}. */
 static int
 send_parse_json(struct send_args *sa, const char *line, char *err, size_t errlen)
 {
@@ -686,6 +783,20 @@ send_parse_json(struct send_args *sa, const char *line, char *err, size_t errlen
 		if (i < sizeof(keys) / sizeof(keys[0]) && json_is_string(v)) {
 			bin((ProtobufCBinaryData *)((char *)&sa->req + keys[i].off),
 			    own(sa, json_string_value(v)));
+		} else if (strcmp(k, "attach") == 0 && json_is_array(v)) {
+			size_t ai;
+			json_t *av;
+			json_array_foreach(v, ai, av) {
+				char aerr[300];
+				if (!json_is_string(av)) {
+					snprintf(err, errlen, "attach[%zu]: expected a file name", ai);
+					rc = -1;
+				} else if (rc == 0 &&
+				    send_add_attachment(sa, json_string_value(av), aerr, sizeof(aerr)) != 0) {
+					snprintf(err, errlen, "attach: %.200s", aerr);
+					rc = -1;
+				}
+			}
 		} else if (strcmp(k, "urgent") == 0 && json_is_boolean(v)) {
 			sa->req.urgent = json_is_true(v);
 		} else if (strcmp(k, "fields") == 0 && json_is_object(v)) {
@@ -717,7 +828,85 @@ send_args_free(struct send_args *sa)
 {
 	for (size_t i = 0; i < sa->nowned; i++)
 		free(sa->owned[i]);
+	for (size_t i = 0; i < sa->req.n_attachments; i++)
+		close(sa->fds[i]);
 	memset(sa, 0, sizeof(*sa));
+}
+
+#define UPLOAD_CHUNK (256u << 10)
+
+/* Streams the announced attachments as UploadRequests after their SendRequest; stops
+ * early when the daemon has already answered (a refusal). 0, or -1 (message printed). */
+static int
+send_upload(struct ctl *c, struct send_args *sa)
+{
+	uint8_t *buf = malloc(UPLOAD_CHUNK);
+	if (buf == NULL)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < sa->req.n_attachments && rc == 0; i++) {
+		uint64_t off = 0, size = sa->av[i].size;
+		while (off < size) {
+			struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+			if (poll(&pfd, 1, 0) > 0)
+				goto out;    /* an answer already: the upload is refused */
+			size_t want = size - off < UPLOAD_CHUNK ? (size_t)(size - off) : UPLOAD_CHUNK;
+			ssize_t n = pread(sa->fds[i], buf, want, (off_t)off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				fprintf(stderr, "rogatoryctl: %s: %s while reading (it changed size?)\n",
+				    sa->paths[i], n < 0 ? strerror(errno) : "end of file");
+				rc = -1;
+				break;
+			}
+			Rogatory__Ctl__V1__UploadRequest u = ROGATORY__CTL__V1__UPLOAD_REQUEST__INIT;
+			u.message_id = sa->req.message_id;
+			u.attachment_index = (uint32_t)i;
+			u.offset = off;
+			u.data.data = buf;
+			u.data.len = (size_t)n;
+			Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
+			req.op_case = ROGATORY__CTL__V1__REQUEST__OP_UPLOAD;
+			req.upload = &u;
+			req.version = CONTROL_PROTOCOL_VERSION;
+			req.request_id = ++c->next_id;
+			if (ctl_send(c, &req) != 0) {
+				rc = -1;
+				break;
+			}
+			off += (uint64_t)n;
+		}
+	}
+out:
+	free(buf);
+	return rc;
+}
+
+/* A SendRequest with attachments, then their bytes, then its reply (which may take a
+ * while: the daemon stores every byte before it answers). NULL: message printed. */
+static Rogatory__Ctl__V1__Reply *
+send_attached(struct ctl *c, struct send_args *sa, uint64_t *request_id)
+{
+	Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
+	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_SEND;
+	req.send = &sa->req;
+	req.version = CONTROL_PROTOCOL_VERSION;
+	req.request_id = *request_id = ++c->next_id;
+	if (ctl_send(c, &req) != 0)
+		return NULL;
+	/* A write can fail because the daemon refused and closed: read its answer. */
+	send_upload(c, sa);
+	for (;;) {
+		Rogatory__Ctl__V1__Reply *r = ctl_recv(c);
+		if (r == NULL || r->request_id == *request_id)
+			return r;
+		/* An answer to an upload chunk (an error): say it, keep waiting. */
+		fprintf(stderr, "rogatoryctl: %.*s: %.*s\n", (int)r->error_code.len,
+		    (const char *)r->error_code.data, (int)r->error_text.len,
+		    (const char *)r->error_text.data);
+		wire_ctl_reply_free(r);
+	}
 }
 
 static int
@@ -734,10 +923,16 @@ send_one(struct ctl *c, int argc, char **argv)
 	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_SEND;
 	req.send = &sa.req;
 	req.version = CONTROL_PROTOCOL_VERSION;
-	req.request_id = ++c->next_id;
 	int rc = 3;
-	if (ctl_send(c, &req) == 0) {
-		Rogatory__Ctl__V1__Reply *r = ctl_recv(c);
+	uint64_t rid = 0;
+	if (sa.req.n_attachments > 0) {
+		/* No time-out while the daemon stores a large upload before answering. */
+		struct timeval tv = {0};
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	if (sa.req.n_attachments > 0 || (req.request_id = ++c->next_id, ctl_send(c, &req) == 0)) {
+		Rogatory__Ctl__V1__Reply *r = sa.req.n_attachments > 0 ? send_attached(c, &sa, &rid)
+		                                                       : ctl_recv(c);
 		if (r != NULL) {
 			if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
 				fprintf(stderr, "rogatoryctl: %.*s: %.*s\n", (int)r->error_code.len,
@@ -763,6 +958,50 @@ send_one(struct ctl *c, int argc, char **argv)
 
 #define BATCH_WINDOW 256
 
+/* A batch line with attachments, alone on the connection (frees sa). Its reply's id is
+ * not mapped to a line: the request ids of the pipeline restart after it. -1: the
+ * daemon is unreachable. */
+static int
+batch_attached(struct ctl *c, struct send_args *sa, const char *path, long lineno,
+    long *failed, uint64_t *first_id, size_t *nlines, long **lines)
+{
+	uint64_t rid;
+	struct timeval tv = {0};
+	/* sa may be a copy: its request points into itself again. */
+	for (size_t i = 0; i < sa->req.n_fields; i++)
+		sa->fp[i] = &sa->fv[i];
+	sa->req.fields = sa->fp;
+	for (size_t i = 0; i < sa->req.n_attachments; i++)
+		sa->ap[i] = &sa->av[i];
+	sa->req.attachments = sa->ap;
+	if (sa->req.message_id.data == (uint8_t *)sa->id || sa->id[0] != '\0')
+		bin(&sa->req.message_id, sa->id[0] ? sa->id : (const char *)sa->req.message_id.data);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	Rogatory__Ctl__V1__Reply *r = send_attached(c, sa, &rid);
+	send_args_free(sa);
+	tv.tv_sec = CTL_TIMEOUT_S;
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (r == NULL)
+		return -1;
+	if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
+		fprintf(stderr, "rogatoryctl: %s:%ld: %.*s: %.*s\n", path, lineno,
+		    (int)r->error_code.len, (const char *)r->error_code.data,
+		    (int)r->error_text.len, (const char *)r->error_text.data);
+		(*failed)++;
+	} else {
+		json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
+		printf("%s\n", jstr(j, "id"));
+		json_decref(j);
+	}
+	wire_ctl_reply_free(r);
+	/* Request ids used by the upload are not lines: restart the mapping. */
+	*first_id = c->next_id + 1;
+	*nlines = 0;
+	free(*lines);
+	*lines = NULL;
+	return 0;
+}
+
 /* Pipelined: up to BATCH_WINDOW requests in flight; one id per line as each is
  * committed; errors name the input line. */
 static int
@@ -779,10 +1018,19 @@ send_batch(struct ctl *c, const char *path)
 	uint64_t first_id = c->next_id + 1;
 	long *lines = NULL;
 	size_t nlines = 0;
-	bool eof = false;
+	bool eof = false, have_pending = false;
+	struct send_args pending_attach;
 	int rc = 0;
-	while (!eof || inflight > 0) {
-		while (!eof && inflight < BATCH_WINDOW) {
+	while (!eof || inflight > 0 || have_pending) {
+		if (have_pending && inflight == 0) {
+			have_pending = false;
+			if (batch_attached(c, &pending_attach, path, lineno, &failed, &first_id,
+			        &nlines, &lines) != 0) {
+				rc = 3;
+				goto out;
+			}
+		}
+		while (!eof && !have_pending && inflight < BATCH_WINDOW) {
 			ssize_t n = getline(&line, &cap, f);
 			if (n < 0) {
 				eof = true;
@@ -803,12 +1051,33 @@ send_batch(struct ctl *c, const char *path)
 				send_args_free(&sa);
 				continue;
 			}
+			if (sa.req.n_attachments > 0) {
+				/* One upload at a time: after every earlier line's answer. */
+				if (inflight > 0) {
+					pending_attach = sa;
+					have_pending = true;
+					break;
+				}
+				if (batch_attached(c, &sa, path, lineno, &failed, &first_id, &nlines,
+				        &lines) != 0) {
+					rc = 3;
+					goto out;
+				}
+				continue;
+			}
 			Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
 			req.op_case = ROGATORY__CTL__V1__REQUEST__OP_SEND;
 			req.send = &sa.req;
 			req.version = CONTROL_PROTOCOL_VERSION;
 			req.request_id = ++c->next_id;
-			lines = realloc(lines, (nlines + 1) * sizeof(*lines));
+			long *grown = realloc(lines, (nlines + 1) * sizeof(*lines));
+			if (grown == NULL) {
+				fprintf(stderr, "rogatoryctl: out of memory\n");
+				send_args_free(&sa);
+				rc = 3;
+				goto out;
+			}
+			lines = grown;
 			lines[nlines++] = lineno;
 			int s = ctl_send(c, &req);
 			send_args_free(&sa);
@@ -842,6 +1111,8 @@ send_batch(struct ctl *c, const char *path)
 		wire_ctl_reply_free(r);
 	}
 out:
+	if (have_pending)
+		send_args_free(&pending_attach);
 	fflush(stdout);
 	if (failed > 0)
 		fprintf(stderr, "rogatoryctl: %ld of %ld lines failed\n", failed, lineno);
@@ -912,6 +1183,216 @@ run_verify(struct ctl *c, int argc, char **argv)
 	}
 	wire_ctl_reply_free(r);
 	return rc;
+}
+
+/* ---- fetch, quarantine ---- */
+
+static Rogatory__Ctl__V1__Reply *
+fetch_call(struct ctl *c, Rogatory__Ctl__V1__FetchRequest *q)
+{
+	Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
+	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_FETCH;
+	req.fetch = q;
+	req.version = CONTROL_PROTOCOL_VERSION;
+	req.request_id = ++c->next_id;
+	if (ctl_send(c, &req) != 0)
+		return NULL;
+	Rogatory__Ctl__V1__Reply *r = ctl_recv(c);
+	if (r != NULL && r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
+		fprintf(stderr, "rogatoryctl: %.*s: %.*s\n", (int)r->error_code.len,
+		    (const char *)r->error_code.data, (int)r->error_text.len,
+		    (const char *)r->error_text.data);
+		wire_ctl_reply_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Creates dir/name 0600; never replaces an existing file. */
+static int
+fetch_create(int dfd, const char *dir, const char *name)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fprintf(stderr, "rogatoryctl: cannot create %s/%s: %s%s\n", dir, name,
+		    strerror(errno), errno == EEXIST ? " (fetch into an empty directory)" : "");
+	return fd;
+}
+
+/* One attachment into dir, checking its size and SHA-256 against the signed manifest. */
+static int
+fetch_attachment(struct ctl *c, Rogatory__Ctl__V1__FetchRequest *q, int dfd, const char *dir,
+    const json_t *a, uint32_t index)
+{
+	const char *name = jstr(a, "name"), *want = jstr(a, "sha256");
+	uint64_t size = (uint64_t)json_integer_value(json_object_get(a, "size"));
+	int fd = fetch_create(dfd, dir, name);
+	if (fd < 0)
+		return -1;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		close(fd);
+		return -1;
+	}
+	uint64_t off = 0;
+	int rc = 0;
+	while (off < size) {
+		q->index = index;
+		q->offset = off;
+		Rogatory__Ctl__V1__Reply *r = fetch_call(c, q);
+		if (r == NULL) {
+			rc = -1;
+			break;
+		}
+		if (r->data.len == 0 || r->data.len > size - off) {
+			fprintf(stderr, "rogatoryctl: %s: the store returned %zu bytes at offset %llu "
+			    "of %llu\n", name, r->data.len, (unsigned long long)off,
+			    (unsigned long long)size);
+			wire_ctl_reply_free(r);
+			rc = -1;
+			break;
+		}
+		if (write_all(fd, r->data.data, r->data.len) != 0 ||
+		    EVP_DigestUpdate(md, r->data.data, r->data.len) != 1) {
+			fprintf(stderr, "rogatoryctl: cannot write %s/%s: %s\n", dir, name,
+			    strerror(errno));
+			wire_ctl_reply_free(r);
+			rc = -1;
+			break;
+		}
+		off += r->data.len;
+		wire_ctl_reply_free(r);
+	}
+	uint8_t h[EVP_MAX_MD_SIZE];
+	unsigned hl = 0;
+	char hx[2 * EVP_MAX_MD_SIZE + 1] = "";
+	if (rc == 0 && EVP_DigestFinal_ex(md, h, &hl) == 1) {
+		for (unsigned i = 0; i < hl; i++)
+			sprintf(hx + 2 * i, "%02x", h[i]);
+		if (strcmp(hx, want) != 0) {
+			fprintf(stderr, "rogatoryctl: %s: SHA-256 %s, the signed manifest says %s\n",
+			    name, hx, want);
+			rc = -1;
+		}
+	}
+	EVP_MD_CTX_free(md);
+	if (fsync(fd) != 0 && rc == 0) {
+		fprintf(stderr, "rogatoryctl: cannot sync %s/%s: %s\n", dir, name, strerror(errno));
+		rc = -1;
+	}
+	close(fd);
+	if (rc != 0)
+		unlinkat(dfd, name, 0);
+	else
+		printf("%-40s %12llu bytes  sha256 %s  ok\n", name, (unsigned long long)size, hx);
+	return rc;
+}
+
+static int
+run_fetch(struct ctl *c, int argc, char **argv)
+{
+	Rogatory__Ctl__V1__FetchRequest q = ROGATORY__CTL__V1__FETCH_REQUEST__INIT;
+	const char *dir = NULL, *id = NULL, *from = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+			dir = argv[++i];
+		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			from = argv[++i];
+		else if (argv[i][0] != '-' && id == NULL)
+			id = argv[i];
+		else
+			id = dir = NULL, i = argc;
+	}
+	if (id == NULL || dir == NULL) {
+		fprintf(stderr, "usage: rogatoryctl fetch ID [--from AUTHORITY] --out DIR\n");
+		return 2;
+	}
+	bin(&q.message_id, id);
+	bin(&q.sender_id, from);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "rogatoryctl: cannot create %s: %s\n", dir, strerror(errno));
+		return 2;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		fprintf(stderr, "rogatoryctl: cannot open %s: %s\n", dir, strerror(errno));
+		return 2;
+	}
+	/* Large attachments come chunk by chunk; no time-out between them is needed. */
+	Rogatory__Ctl__V1__Reply *r = fetch_call(c, &q);
+	if (r == NULL) {
+		close(dfd);
+		return 1;
+	}
+	json_t *doc = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
+	wire_ctl_reply_free(r);
+	char docname[UUID_TEXT_LEN + 8];
+	snprintf(docname, sizeof(docname), "%s.json", jstr(doc, "id"));
+	int rc = 0, fd = fetch_create(dfd, dir, docname);
+	if (fd < 0 || json_dumpfd(doc, fd, JSON_INDENT(2) | JSON_ENSURE_ASCII) != 0 ||
+	    write_all(fd, (const uint8_t *)"\n", 1) != 0 || fsync(fd) != 0)
+		rc = 1;
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0)
+		printf("%-40s %s from %s: %s\n", docname, jstr(doc, "id"), jstr(doc, "sender"),
+		    jstr(doc, "subject"));
+	size_t i;
+	json_t *a;
+	json_array_foreach(json_object_get(doc, "attachments"), i, a) {
+		if (rc == 0 && fetch_attachment(c, &q, dfd, dir, a, (uint32_t)i + 1) != 0)
+			rc = 1;
+	}
+	close(dfd);
+	if (rc == 0) {
+		/* Everything is on the operator's disk, checked: the daemon may count it as
+		 * fetched (which frees the sender's quota). */
+		Rogatory__Ctl__V1__FetchedRequest fq = ROGATORY__CTL__V1__FETCHED_REQUEST__INIT;
+		bin(&fq.message_id, jstr(doc, "id"));
+		bin(&fq.sender_id, jstr(doc, "sender"));
+		Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
+		req.op_case = ROGATORY__CTL__V1__REQUEST__OP_FETCHED;
+		req.fetched = &fq;
+		rc = ctl_call(c, &req, print_message) != 0 ? 1 : 0;
+	} else {
+		fprintf(stderr, "rogatoryctl: %s not marked fetched\n", jstr(doc, "id"));
+	}
+	json_decref(doc);
+	return rc;
+}
+
+static int
+build_quarantine(struct ctl *c, int argc, char **argv, Rogatory__Ctl__V1__Request *req,
+    void *scratch)
+{
+	(void)c;
+	Rogatory__Ctl__V1__QuarantineRequest *q = scratch;
+	rogatory__ctl__v1__quarantine_request__init(q);
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+			long n = strtol(argv[++i], NULL, 10);
+			q->limit = n > 0 && n <= 1000 ? (uint32_t)n : 1000;
+		} else {
+			return -1;
+		}
+	}
+	req->op_case = ROGATORY__CTL__V1__REQUEST__OP_QUARANTINE;
+	req->quarantine = q;
+	return 0;
+}
+
+static void
+print_quarantine(const json_t *r)
+{
+	size_t i;
+	const json_t *e;
+	if (json_array_size(r) == 0)
+		printf("quarantine empty\n");
+	json_array_foreach(r, i, e)
+		printf("%s  %-36s  from %s  %lld bytes\n    %s\n", jstr(e, "time"), jstr(e, "id"),
+		    jstr(e, "peer"), (long long)json_integer_value(json_object_get(e, "bytes")),
+		    jstr(e, "reason"));
 }
 
 /* ---- log ---- */
@@ -1058,6 +1539,7 @@ main(int argc, char **argv)
 			Rogatory__Ctl__V1__ShowRequest sh;
 			Rogatory__Ctl__V1__RetryRequest r;
 			Rogatory__Ctl__V1__CancelRequest ca;
+			Rogatory__Ctl__V1__QuarantineRequest qu;
 		} scratch;
 		int b = commands[i].build(&c, nargs, args, &req, &scratch);
 		if (b != 0) {

@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "cert.h"
 #include "conffile.h"
 #include "crl.h"
+#include "privdrop.h"
 
 enum cfg_type {
 	CFG_ID,         /* char[AUTHORITY_ID_MAX + 1] */
@@ -27,6 +29,8 @@ enum cfg_type {
 	CFG_DURATION,   /* uint64_t milliseconds */
 	CFG_UINT,       /* uint32_t */
 	CFG_SIZE,       /* uint32_t bytes */
+	CFG_SIZE64,     /* uint64_t bytes */
+	CFG_USER,       /* char *, an existing user other than root */
 	CFG_FILE,       /* char *, absolute, must be a readable file */
 	CFG_PATH,       /* char *, absolute, need not exist yet */
 	CFG_GROUP,      /* char *, an existing group name */
@@ -67,9 +71,11 @@ static const struct {
 	    "(pki/rogatory-pki issue DIR ID)." },
 	{ "store", "Where messages are kept." },
 	{ "control", "The local socket used by rogatoryctl." },
+	{ "daemon", "The daemon's process." },
 	{ "log", "Diagnostics (not the delivery log)." },
 	{ "delivery", "Retrying messages that could not be delivered." },
-	{ "limits", "Sizes accepted on links." },
+	{ "limits", "Sizes, rates and descriptors: what one peer or a flood of strangers may\n"
+	    "cost. Every limit has a default sized for a central authority." },
 	{ "directory", "The authorities of the network." },
 };
 #define CFG_N_SECTIONS (sizeof(cfg_sections) / sizeof(cfg_sections[0]))
@@ -119,6 +125,12 @@ static const struct cfg_key cfg_keys[] = {
 	{ .section = "store", .name = "state_dir", .type = CFG_PATH, .required = true,
 	  .off = OFF(state_dir), .example = "/var/lib/rogatory",
 	  .doc = "Folder of the message store and the daemon's state; mode 0700." },
+	{ .section = "store", .name = "max_size", .type = CFG_SIZE64, .def = "0",
+	  .reload = true, .off = OFF(store_max_size), .min = 0, .max = 65536 * 1024 * MiB,
+	  .doc = "Largest size of the message store (rogatory.db). When it is reached,\n"
+	      "submissions are refused with \"store full\" and inbound transfers are\n"
+	      "answered TRY_LATER (senders retry); nothing stored is lost. Raise it and\n"
+	      "reload to recover. 0: no limit but the disk's." },
 	{ .section = "control", .name = "socket", .type = CFG_PATH,
 	  .def = "/run/rogatoryd/control.sock", .off = OFF(control_socket),
 	  .doc = "Unix socket for rogatoryctl." },
@@ -129,6 +141,17 @@ static const struct cfg_key cfg_keys[] = {
 	{ .section = "control", .name = "mode", .type = CFG_MODE, .def = "0660",
 	  .off = OFF(control_mode),
 	  .doc = "Permissions of the socket; nothing for others (use group)." },
+	{ .section = "daemon", .name = "user", .type = CFG_USER, .off = OFF(daemon_user),
+	  .example = "rogatory",
+	  .doc = "Started as root (outside systemd), rogatoryd binds its listener and\n"
+	      "creates the control socket, then becomes this user for good. The key, CRL,\n"
+	      "directory, this file and state_dir must stay usable by it (rogatoryd -n\n"
+	      "checks). Unset and started as root: a warning. Not started as root: it must\n"
+	      "already run as this user (systemd's User=)." },
+	{ .section = "daemon", .name = "group", .type = CFG_GROUP, .off = OFF(daemon_group),
+	  .example = "rogatory",
+	  .doc = "Primary group after the drop (with the user's other groups).\n"
+	      "Unset: the user's own group." },
 	{ .section = "log", .name = "delivery_log", .type = CFG_PATH, .off = OFF(delivery_log),
 	  .reload = false, .example = "/var/lib/rogatory/delivery.jsonl",
 	  .doc = "Delivery log: one JSON line per event (metadata only, never content).\n"
@@ -153,10 +176,36 @@ static const struct cfg_key cfg_keys[] = {
 	{ .section = "delivery", .name = "max_message_size", .type = CFG_SIZE, .def = "64M",
 	  .reload = true, .off = OFF(max_message_size), .min = 64 * KiB, .max = 4096 * MiB - 1,
 	  .doc = "Largest message (signed document and attachments) sent or accepted." },
+	{ .section = "delivery", .name = "peer_quota", .type = CFG_SIZE64, .def = "4G",
+	  .reload = true, .off = OFF(peer_quota), .min = 0, .max = 65536 * 1024 * MiB,
+	  .doc = "Bytes one sending authority may hold here unsettled: messages received\n"
+	      "and not yet fetched by an operator, its quarantined documents, and\n"
+	      "attachments being received. Above it, its transfers get TRY_LATER.\n"
+	      "0: no quota. At least max_message_size, so one message always fits." },
+	{ .section = "delivery", .name = "staging_timeout", .type = CFG_DURATION, .def = "15m",
+	  .reload = true, .off = OFF(staging_timeout_ms), .min = SEC, .max = DAY,
+	  .doc = "An inbound message whose attachments are not complete this long after\n"
+	      "its transfer is dropped (the sender resends it)." },
 	{ .section = "limits", .name = "max_frame", .type = CFG_SIZE, .def = "4M",
 	  .reload = true, .off = OFF(max_frame), .min = MiB + 64 * KiB, .max = 64 * MiB,
 	  .doc = "Largest frame accepted or sent; a larger one closes the link.\n"
 	      "Attachments travel in chunks that fit in it (1M of data + 64K)." },
+	{ .section = "limits", .name = "max_inflight_bytes", .type = CFG_SIZE, .def = "16M",
+	  .reload = true, .off = OFF(max_inflight_bytes), .min = 64 * KiB,
+	  .max = 4096 * MiB - 1,
+	  .doc = "Bytes of transfers sent to one peer and not yet answered by a receipt.\n"
+	      "Bounds what a peer that stops reading makes us hold in memory (with\n"
+	      "[delivery] window). A larger message is still sent, alone." },
+	{ .section = "limits", .name = "peer_read_rate", .type = CFG_SIZE, .def = "32M",
+	  .reload = true, .off = OFF(peer_read_rate), .min = 64 * KiB, .max = 4096 * MiB - 1,
+	  .doc = "Bytes per second read from one authority, over all its links (bursts of\n"
+	      "one max_frame always pass, so every message gets through). Times\n"
+	      "dead_after, it must exceed max_inflight_bytes + max_frame." },
+	{ .section = "limits", .name = "max_open_files", .type = CFG_UINT, .def = "0",
+	  .off = OFF(max_open_files), .min = 0, .max = 1048576,
+	  .doc = "File descriptor limit (RLIMIT_NOFILE) set at start and logged. 0: raise\n"
+	      "the soft limit to the hard one (systemd's LimitNOFILE). When descriptors\n"
+	      "run out, accepting pauses for a second instead of failing." },
 	{ .section = "directory", .name = "path", .type = CFG_FILE, .required = true,
 	  .reload = true, .off = OFF(directory_path), .off_line = OFF(directory_line),
 	  .example = "directory.conf",
@@ -185,6 +234,10 @@ static int set_uint(struct config *c, const struct cfg_key *k, const char *v, ch
     size_t errlen);
 static int set_size(struct config *c, const struct cfg_key *k, const char *v, char *err,
     size_t errlen);
+static int set_size64(struct config *c, const struct cfg_key *k, const char *v, char *err,
+    size_t errlen);
+static int set_user(struct config *c, const struct cfg_key *k, const char *v, char *err,
+    size_t errlen);
 static int set_file(struct config *c, const struct cfg_key *k, const char *v, char *err,
     size_t errlen);
 static int set_path(struct config *c, const struct cfg_key *k, const char *v, char *err,
@@ -206,6 +259,8 @@ static const struct {
 	[CFG_DURATION] = { set_duration, NULL },
 	[CFG_UINT] = { set_uint, NULL },
 	[CFG_SIZE] = { set_size, NULL },
+	[CFG_SIZE64] = { set_size64, NULL },
+	[CFG_USER] = { set_user, "an existing user name other than root" },
 	[CFG_FILE] = { set_file, "a file path, relative to this file's folder" },
 	[CFG_PATH] = { set_path, "a path, relative to this file's folder" },
 	[CFG_GROUP] = { set_group, "an existing group name" },
@@ -258,6 +313,7 @@ config_load(const char *path, struct config **out, struct diag *d)
 		cfg_check_directory(&p);
 		cfg_check_credentials(&p);
 		cfg_check_crl(&p);
+		privdrop_check(c, d);
 	}
 	if (d->n != before) {
 		config_free(c);
@@ -279,7 +335,7 @@ config_free(struct config *c)
 			free(*(char **)(void *)((char *)c + k->off_port));
 		}
 		if (k->type == CFG_HOSTPORT || k->type == CFG_FILE || k->type == CFG_PATH ||
-		    k->type == CFG_GROUP)
+		    k->type == CFG_GROUP || k->type == CFG_USER)
 			free(*FIELD(c, k, char *));
 	}
 	directory_free(c->directory);
@@ -447,11 +503,38 @@ cfg_check_order(struct cfg_parse *p, const char *section, const char *lo_name,
 	    cfg_fmt_duration(lv, b, sizeof(b)));
 }
 
+/* A rate-limited receiver must still read a full window of transfers within dead_after,
+ * or the sender takes the link for dead and the receipts come late. */
+static void
+cfg_check_rate(struct cfg_parse *p)
+{
+	int r = cfg_key_index("limits", "peer_read_rate");
+	int da = cfg_key_index("network", "dead_after");
+	if (p->key_bad[r] || p->key_bad[da])
+		return;
+	const struct config *c = p->c;
+	uint64_t need = (uint64_t)c->max_inflight_bytes + c->max_frame;
+	if ((uint64_t)c->peer_read_rate * (c->dead_after_ms / 1000) > need)
+		return;
+	diag_add(p->d, c->path, p->key_line[r] ? p->key_line[r] : p->key_line[da],
+	    "[limits] peer_read_rate: %u bytes/s for dead_after (%llu s) reads less than "
+	    "max_inflight_bytes + max_frame (%llu bytes); raise it", c->peer_read_rate,
+	    (unsigned long long)(c->dead_after_ms / 1000), (unsigned long long)need);
+}
+
 static void
 cfg_check_relations(struct cfg_parse *p)
 {
 	cfg_check_order(p, "network", "keepalive", "dead_after", true);
 	cfg_check_order(p, "delivery", "retry_min", "retry_max", false);
+	cfg_check_rate(p);
+	int q = cfg_key_index("delivery", "peer_quota");
+	if (!p->key_bad[q] && p->c->peer_quota != 0 &&
+	    p->c->peer_quota < p->c->max_message_size)
+		diag_add(p->d, p->c->path, p->key_line[q] ? p->key_line[q] : 0,
+		    "[delivery] peer_quota: %llu bytes, below max_message_size (%u): one message "
+		    "must always fit", (unsigned long long)p->c->peer_quota,
+		    p->c->max_message_size);
 }
 
 static void
@@ -540,6 +623,8 @@ cfg_equal(const struct cfg_key *k, const struct config *a, const struct config *
 	case CFG_UINT:
 	case CFG_SIZE:
 		return *CFIELD(a, k, uint32_t) == *CFIELD(b, k, uint32_t);
+	case CFG_SIZE64:
+		return *CFIELD(a, k, uint64_t) == *CFIELD(b, k, uint64_t);
 	case CFG_MODE:
 		return *CFIELD(a, k, mode_t) == *CFIELD(b, k, mode_t);
 	case CFG_LOGLEVEL:
@@ -596,7 +681,7 @@ static int
 set_duration(struct config *c, const struct cfg_key *k, const char *v, char *err,
     size_t errlen)
 {
-	uint64_t ms;
+	uint64_t ms = 0;
 	if (config_parse_duration(v, &ms, err, errlen) < 0 ||
 	    cfg_range(k, v, ms, err, errlen) < 0)
 		return -1;
@@ -623,10 +708,35 @@ set_uint(struct config *c, const struct cfg_key *k, const char *v, char *err, si
 static int
 set_size(struct config *c, const struct cfg_key *k, const char *v, char *err, size_t errlen)
 {
-	uint64_t b;
+	uint64_t b = 0;
 	if (config_parse_size(v, &b, err, errlen) < 0 || cfg_range(k, v, b, err, errlen) < 0)
 		return -1;
 	*FIELD(c, k, uint32_t) = (uint32_t)b;
+	return 0;
+}
+
+static int
+set_size64(struct config *c, const struct cfg_key *k, const char *v, char *err,
+    size_t errlen)
+{
+	uint64_t b = 0;
+	if (config_parse_size(v, &b, err, errlen) < 0 || cfg_range(k, v, b, err, errlen) < 0)
+		return -1;
+	*FIELD(c, k, uint64_t) = b;
+	return 0;
+}
+
+static int
+set_user(struct config *c, const struct cfg_key *k, const char *v, char *err, size_t errlen)
+{
+	struct passwd *pw = getpwnam(v);
+	if (pw == NULL)
+		return err_set(err, errlen, "user \"%s\" does not exist", v);
+	if (pw->pw_uid == 0)
+		return err_set(err, errlen, "\"%s\" is root; unset [daemon] user to run as "
+		    "root", v);
+	free(*FIELD(c, k, char *));
+	*FIELD(c, k, char *) = conffile_strdup(v);
 	return 0;
 }
 
@@ -822,6 +932,7 @@ cfg_expect(const struct cfg_key *k, char *buf, size_t len)
 		    sizeof(lo)), cfg_fmt_duration(k->max, hi, sizeof(hi)));
 		break;
 	case CFG_SIZE:
+	case CFG_SIZE64:
 		snprintf(buf, len, "a size from %s to %s", cfg_fmt_size(k->min, lo, sizeof(lo)),
 		    cfg_fmt_size(k->max, hi, sizeof(hi)));
 		break;

@@ -44,10 +44,14 @@ struct config {
 	int tls_crl_line;
 
 	char *state_dir;
+	uint64_t store_max_size;    /* [store] max_size, bytes; 0: no limit */
 
 	char *control_socket;
 	char *control_group;        /* NULL: no group set */
 	mode_t control_mode;
+
+	char *daemon_user;          /* [daemon] user; NULL: no privilege drop */
+	char *daemon_group;         /* [daemon] group; NULL: the user's own group */
 
 	enum log_level log_level;
 
@@ -56,9 +60,14 @@ struct config {
 	uint64_t expire_after_ms;   /* [delivery] expire_after */
 	uint32_t window;            /* [delivery] window: transfers in flight per link */
 	uint32_t max_message_size;  /* [delivery] max_message_size, bytes */
+	uint64_t peer_quota;        /* [delivery] peer_quota, bytes; 0: none */
+	uint64_t staging_timeout_ms;
 	char *delivery_log;         /* [log] delivery_log; NULL: <state_dir>/delivery.jsonl */
 
 	uint32_t max_frame;
+	uint32_t max_inflight_bytes; /* [limits] per peer, transfers awaiting a receipt */
+	uint32_t peer_read_rate;    /* [limits] bytes/s read from one peer, all its links */
+	uint32_t max_open_files;    /* [limits] RLIMIT_NOFILE; 0: soft = hard */
 
 	char *directory_path;
 	int directory_line;

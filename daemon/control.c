@@ -22,8 +22,12 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "assembly.h"
 #include "config.h"
 #include "events.h"
+#include "inbox.h"
+#include "journal.h"
+#include "request.h"
 #include "evidence.h"
 #include "outbox.h"
 #include "store.h"
@@ -40,6 +44,8 @@
 
 #define CONTROL_MAX_CLIENTS 64
 #define CONTROL_MAX_GROUPS 256
+#define CONTROL_UPLOAD_HIGH (8u << 20)  /* chunk bytes waiting for the store: stop reading */
+#define CONTROL_UPLOAD_LOW (2u << 20)
 
 struct control_client {
 	struct control *c;
@@ -49,7 +55,28 @@ struct control_client {
 	int follow;             /* events subscription of `log --follow`, 0 when none */
 	uint64_t follow_request;
 	int64_t follow_after;   /* highest seq already sent in the history reply */
+	struct control_upload *up;  /* send --attach in progress, NULL when none */
+	char discard_id[UUID_TEXT_LEN + 1]; /* a failed upload: its further chunks are dropped */
 	struct control_client *next;
+};
+
+/*
+ * The attachments of one SendRequest arriving as UploadRequests: each chunk is hashed
+ * (assembly) and committed to a staging blob set as it comes; reading stops while too
+ * many bytes wait for the store. After the last byte and its commit, the document is
+ * built with the manifest and submitted; the SendRequest's reply comes after that.
+ */
+struct control_upload {
+	uint64_t request_id;    /* the SendRequest's */
+	char msg_id[UUID_TEXT_LEN + 1];
+	uint8_t *req;           /* the SendRequest, packed */
+	size_t req_len;
+	struct assembly as;
+	int64_t bset;
+	size_t queued;          /* chunk bytes handed to the store, not yet committed */
+	unsigned ops;
+	bool complete;
+	bool paused;
 };
 
 struct control {
@@ -62,6 +89,8 @@ struct control {
 	unsigned nclients;
 	uint64_t next_client_id;
 	struct control_client *current; /* the client whose request is being handled */
+	uint8_t *reply_data;            /* fetch: bytes for the reply being made (owned) */
+	size_t reply_data_len;
 };
 
 /* A handler fills *json (owned by the caller afterwards) or an error. */
@@ -112,6 +141,19 @@ static void do_log(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
 static void do_verify(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
+static void do_upload(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
+static void do_fetch(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
+static void do_fetched(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
+static void do_quarantine(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
+static void upload_free(struct control *c, struct control_upload *up, bool drop);
+static void upload_finish(struct control *c, struct control_client *cl);
+static struct control_client *control_find_client(struct control *c, uint64_t id);
+static void fetched_done(struct journal_op *jo);
+static void id_of(char out[UUID_TEXT_LEN + 1], const ProtobufCBinaryData *b);
 static int socket_in_use(const char *path);
 
 /* The command table: one row per request type. */
@@ -132,6 +174,10 @@ static const struct {
 	{ROGATORY__CTL__V1__REQUEST__OP_CANCEL, "cancel", do_cancel},
 	{ROGATORY__CTL__V1__REQUEST__OP_LOG, "log", do_log},
 	{ROGATORY__CTL__V1__REQUEST__OP_VERIFY, "verify", do_verify},
+	{ROGATORY__CTL__V1__REQUEST__OP_UPLOAD, "upload", do_upload},
+	{ROGATORY__CTL__V1__REQUEST__OP_FETCH, "fetch", do_fetch},
+	{ROGATORY__CTL__V1__REQUEST__OP_FETCHED, "fetched", do_fetched},
+	{ROGATORY__CTL__V1__REQUEST__OP_QUARANTINE, "quarantine", do_quarantine},
 };
 
 /* 1 when a process answers on path: then it is not ours to remove. */
@@ -321,6 +367,11 @@ control_client_free(struct control_client *cl)
 	c->nclients--;
 	if (cl->follow > 0 && c->d->events != NULL)
 		events_unsubscribe(c->d->events, cl->follow);
+	if (cl->up != NULL) {
+		log_info("control: uid %u left during the upload of %s; staged attachments dropped",
+		    (unsigned)cl->uid, cl->up->msg_id);
+		upload_free(c, cl->up, true);
+	}
 	bufferevent_free(cl->bev);
 	free(cl);
 }
@@ -409,7 +460,9 @@ control_reply(struct control_client *cl, uint64_t request_id, struct control_res
 {
 	Rogatory__Ctl__V1__Reply r = ROGATORY__CTL__V1__REPLY__INIT;
 	char *js = NULL;
+	/* cppcheck-suppress unreadVariable ; packed through &r.base below */
 	r.request_id = request_id;
+	/* cppcheck-suppress unreadVariable ; packed through &r.base below */
 	r.code = res->code;
 	if (res->error_code != NULL) {
 		r.error_code.data = (uint8_t *)res->error_code;
@@ -417,6 +470,12 @@ control_reply(struct control_client *cl, uint64_t request_id, struct control_res
 	}
 	r.error_text.data = (uint8_t *)res->error_text;
 	r.error_text.len = strlen(res->error_text);
+	uint8_t *data = cl->c->reply_data;
+	cl->c->reply_data = NULL;
+	if (data != NULL) {
+		r.data.data = data;
+		r.data.len = cl->c->reply_data_len;
+	}
 	if (res->json != NULL) {
 		js = json_dumps(res->json, JSON_COMPACT | JSON_ENSURE_ASCII);
 		json_decref(res->json);
@@ -430,6 +489,7 @@ control_reply(struct control_client *cl, uint64_t request_id, struct control_res
 		log_warn("control: reply to request %llu too large, dropped",
 		    (unsigned long long)request_id);
 	free(js);
+	free(data);
 }
 
 static json_t *
@@ -645,6 +705,8 @@ msg_json(const struct store_msg *m)
 	hex(h, m->payload_hash, STORE_HASH_LEN);
 	json_object_set_new(o, "payload_sha256", json_string(h));
 	json_object_set_new(o, "receipt", json_boolean(m->rcpt_body_len > 0));
+	json_object_set_new(o, "size", json_integer((json_int_t)(m->size ? m->size
+	                                                                 : m->doc_body_len)));
 	return o;
 }
 
@@ -674,7 +736,395 @@ control_async_reply(void *arg, int ok, const struct store_msg *m, const char *er
 static void
 do_send(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
 {
-	outbox_submit(c->d->outbox, req->send, control_async_reply, control_defer(c, req, res));
+	const Rogatory__Ctl__V1__SendRequest *q = req->send;
+	struct control_client *cl = c->current;
+	if (q->n_attachments == 0) {
+		outbox_submit(c->d->outbox, q, control_async_reply, control_defer(c, req, res));
+		return;
+	}
+	/* Attachments: refuse what cannot succeed before a byte is uploaded. */
+	Rogatory__V1__Kind kind;
+	Rogatory__V1__Status status;
+	const char *code = "invalid";
+	char err[400];
+	res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_REFUSED;
+	/* Refused: the chunks the client streams meanwhile are dropped unread. */
+	id_of(cl->discard_id, &q->message_id);
+	if (cl->up != NULL) {
+		res->error_code = "busy";
+		snprintf(res->error_text, sizeof(res->error_text), "the upload of %s is still in "
+		    "progress on this connection", cl->up->msg_id);
+		return;
+	}
+	if (request_check(c->d, q, &kind, &status, &code, err, sizeof(err)) != 0) {
+		res->error_code = code;
+		snprintf(res->error_text, sizeof(res->error_text), "%s", err);
+		return;
+	}
+	uint64_t total = 0;
+	uint64_t sizes[WIRE_ATTACHMENTS_MAX];
+	for (size_t i = 0; i < q->n_attachments; i++) {
+		sizes[i] = q->attachments[i]->size;
+		total += sizes[i] < (1ULL << 40) ? sizes[i] : (1ULL << 40);
+	}
+	if (total > c->d->cfg->max_message_size) {
+		res->error_code = "too-large";
+		snprintf(res->error_text, sizeof(res->error_text), "attachments of %llu bytes; "
+		    "[delivery] max_message_size is %u (document and attachments)",
+		    (unsigned long long)total, c->d->cfg->max_message_size);
+		return;
+	}
+	struct control_upload *up = calloc(1, sizeof(*up));
+	if (up == NULL)
+		fatal("out of memory");
+	if (assembly_init(&up->as, q->n_attachments, sizes, NULL, err, sizeof(err)) != 0)
+		fatal("upload: %s", err);
+	up->request_id = req->request_id;
+	id_of(up->msg_id, &q->message_id);
+	up->req_len = protobuf_c_message_get_packed_size(&q->base);
+	if ((up->req = malloc(up->req_len ? up->req_len : 1)) == NULL)
+		fatal("out of memory");
+	protobuf_c_message_pack(&q->base, up->req);
+	up->bset = store_bset_new(c->d->store);
+	cl->up = up;
+	res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK;
+	res->deferred = true;
+	log_info("control: uid %u: receiving %zu attachments (%llu bytes) for %s",
+	    (unsigned)cl->uid, q->n_attachments, (unsigned long long)total, up->msg_id);
+	if (assembly_complete(&up->as))
+		upload_finish(c, cl);
+}
+
+static void
+upload_free(struct control *c, struct control_upload *up, bool drop)
+{
+	if (drop) {
+		struct journal_op *jo = journal_op_new(c->d, STORE_OP_DROP_SET);
+		jo->op.chunk.bset = up->bset;
+		journal_submit(jo);
+	}
+	assembly_free(&up->as);
+	free(up->req);
+	free(up);
+}
+
+/* Ends an upload with an error as the SendRequest's reply; later chunks are dropped. */
+static void
+upload_fail(struct control *c, struct control_client *cl, const char *code, const char *text)
+{
+	struct control_upload *up = cl->up;
+	struct control_result res = {.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_BAD_REQUEST,
+	    .error_code = code};
+	snprintf(res.error_text, sizeof(res.error_text), "%s", text);
+	log_warn("control: uid %u: upload of %s refused: %s", (unsigned)cl->uid, up->msg_id, text);
+	control_reply(cl, up->request_id, &res);
+	snprintf(cl->discard_id, sizeof(cl->discard_id), "%s", up->msg_id);
+	if (up->paused)
+		bufferevent_enable(cl->bev, EV_READ);
+	cl->up = NULL;
+	upload_free(c, up, true);
+}
+
+/* Every byte arrived and is committed: sign the document with its manifest, submit. */
+static void
+upload_finish(struct control *c, struct control_client *cl)
+{
+	struct control_upload *up = cl->up;
+	cl->up = NULL;
+	Rogatory__Ctl__V1__SendRequest *q = rogatory__ctl__v1__send_request__unpack(NULL,
+	    up->req_len, up->req);
+	struct control_pending *p = calloc(1, sizeof(*p));
+	if (q == NULL || p == NULL)
+		fatal("out of memory");
+	p->d = c->d;
+	p->client_id = cl->id;
+	p->request_id = up->request_id;
+	uint8_t hashes[WIRE_ATTACHMENTS_MAX * ASSEMBLY_HASH_LEN];
+	for (size_t i = 0; i < up->as.n; i++)
+		memcpy(hashes + i * ASSEMBLY_HASH_LEN, up->as.parts[i].sha256, ASSEMBLY_HASH_LEN);
+	outbox_submit_attached(c->d->outbox, q, hashes, up->bset, control_async_reply, p);
+	rogatory__ctl__v1__send_request__free_unpacked(q, NULL);
+	upload_free(c, up, false);
+}
+
+static void
+upload_chunk_done(struct journal_op *jo)
+{
+	struct control *c = jo->d->control;
+	struct control_client *cl = c != NULL ? control_find_client(c, jo->link_serial) : NULL;
+	if (cl == NULL || cl->up == NULL || cl->up->bset != jo->op.chunk.bset)
+		return;   /* the upload ended meanwhile (its staging is being dropped) */
+	struct control_upload *up = cl->up;
+	up->queued -= jo->op.chunk.len;
+	up->ops--;
+	if (jo->op.result != STORE_R_OK) {
+		upload_fail(c, cl, jo->op.result == STORE_R_FULL ? "store-full" : "store-error",
+		    jo->op.result == STORE_R_FULL ? "store full: the message store reached [store] "
+		    "max_size or the disk is full; nothing was queued" : jo->op.error);
+		return;
+	}
+	if (up->paused && up->queued < CONTROL_UPLOAD_LOW) {
+		up->paused = false;
+		bufferevent_enable(cl->bev, EV_READ);
+	}
+	if (up->complete && up->ops == 0)
+		upload_finish(c, cl);
+}
+
+static void
+do_upload(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
+{
+	const Rogatory__Ctl__V1__UploadRequest *u = req->upload;
+	struct control_client *cl = c->current;
+	struct control_upload *up = cl->up;
+	char id[UUID_TEXT_LEN + 1], err[300];
+	id_of(id, &u->message_id);
+	res->deferred = true;   /* no reply per chunk */
+	if (up == NULL || strcmp(up->msg_id, id) != 0) {
+		if (strcmp(cl->discard_id, id) == 0)
+			return;
+		res->deferred = false;
+		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_BAD_REQUEST;
+		res->error_code = "no-upload";
+		snprintf(res->error_text, sizeof(res->error_text), "no attachment upload in progress "
+		    "for %s on this connection", id);
+		return;
+	}
+	enum assembly_status st = assembly_add(&up->as, u->attachment_index, u->offset,
+	    u->data.data, u->data.len, err, sizeof(err));
+	if (st != ASSEMBLY_MORE && st != ASSEMBLY_COMPLETE) {
+		upload_fail(c, cl, "bad-upload", err);
+		return;
+	}
+	struct journal_op *jo = journal_op_new(c->d, STORE_OP_CHUNK);
+	uint8_t *copy = malloc(u->data.len);
+	if (copy == NULL)
+		fatal("out of memory");
+	memcpy(copy, u->data.data, u->data.len);
+	/* The op's message owns the copy (freed with the op). */
+	jo->op.msg.doc_body = copy;
+	jo->op.msg.doc_body_len = u->data.len;
+	snprintf(jo->op.msg.msg_id, sizeof(jo->op.msg.msg_id), "%s", id);
+	jo->op.chunk.bset = up->bset;
+	jo->op.chunk.att = u->attachment_index;
+	jo->op.chunk.off = u->offset;
+	jo->op.chunk.data = copy;
+	jo->op.chunk.len = u->data.len;
+	jo->link_serial = cl->id;
+	jo->done = upload_chunk_done;
+	up->queued += u->data.len;
+	up->ops++;
+	if (st == ASSEMBLY_COMPLETE)
+		up->complete = true;
+	journal_submit(jo);
+	if (up->queued > CONTROL_UPLOAD_HIGH && !up->paused) {
+		up->paused = true;
+		bufferevent_disable(cl->bev, EV_READ);
+	}
+}
+
+/* An inbound message by id (and sender, when given). -1 with res filled. */
+static int
+find_received(struct control *c, const ProtobufCBinaryData *bid,
+    const ProtobufCBinaryData *bsender, struct store_msg *m, struct control_result *res)
+{
+	char id[UUID_TEXT_LEN + 1], sender[AUTHORITY_ID_MAX + 1];
+	id_of(id, bid);
+	snprintf(sender, sizeof(sender), "%.*s", (int)bsender->len, (const char *)bsender->data);
+	int r = store_get(c->d->store, STORE_IN, sender[0] ? sender : NULL, id, m);
+	if (r == 0)
+		return 0;
+	res->code = r < 0 ? ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL
+	                  : ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_NOT_FOUND;
+	res->error_code = r < 0 ? "store-error" : "not-found";
+	snprintf(res->error_text, sizeof(res->error_text), "%s received message %s%s%s",
+	    r < 0 ? "cannot read" : "no", id, sender[0] ? " from " : "", sender);
+	return -1;
+}
+
+static json_t *
+json_bytes(const ProtobufCBinaryData *b)
+{
+	return json_stringn((const char *)b->data, b->len);
+}
+
+/* The signed document's content as JSON (texts are validated UTF-8 by wire). */
+static json_t *
+doc_json(const struct store_msg *m)
+{
+	size_t plen = strlen(EVIDENCE_CTX_DOCUMENT) + 1;
+	Rogatory__V1__DocumentBody *b = NULL;
+	char err[300], h[2 * STORE_HASH_LEN + 1];
+	if (m->doc_body_len < plen ||
+	    wire_document_body_decode(m->doc_body + plen, m->doc_body_len - plen, &b, err,
+	        sizeof(err)) != 0)
+		return NULL;
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_bytes(&b->message_id));
+	json_object_set_new(o, "sender", json_bytes(&b->sender_id));
+	json_object_set_new(o, "recipient", json_bytes(&b->recipient_id));
+	json_object_set_new(o, "created", json_time_us(b->created_ms * 1000));
+	json_object_set_new(o, "type", json_string(wire_doc_type_name(b->doc_type)));
+	json_object_set_new(o, "kind", json_string(wire_kind_name(b->kind)));
+	json_object_set_new(o, "urgent", json_boolean(b->urgent));
+	if (b->respond_by.len > 0)
+		json_object_set_new(o, "respond_by", json_bytes(&b->respond_by));
+	if (b->in_reply_to.len > 0)
+		json_object_set_new(o, "in_reply_to", json_bytes(&b->in_reply_to));
+	if (b->status != ROGATORY__V1__STATUS__STATUS_UNSPECIFIED)
+		json_object_set_new(o, "status", json_string(wire_status_name(b->status)));
+	if (b->content != NULL) {
+		json_object_set_new(o, "subject", json_bytes(&b->content->subject));
+		json_t *fs = json_array();
+		for (size_t i = 0; i < b->content->n_fields; i++) {
+			json_t *f = json_object();
+			json_object_set_new(f, "name", json_bytes(&b->content->fields[i]->name));
+			json_object_set_new(f, "value", json_bytes(&b->content->fields[i]->value));
+			json_array_append_new(fs, f);
+		}
+		json_object_set_new(o, "fields", fs);
+	}
+	json_t *as = json_array();
+	for (size_t i = 0; i < b->n_attachments; i++) {
+		const Rogatory__V1__Attachment *a = b->attachments[i];
+		json_t *j = json_object();
+		json_object_set_new(j, "name", json_bytes(&a->name));
+		json_object_set_new(j, "media_type", json_bytes(&a->media_type));
+		json_object_set_new(j, "size", json_integer((json_int_t)a->size));
+		hex(h, a->sha256.data, a->sha256.len < STORE_HASH_LEN ? a->sha256.len : STORE_HASH_LEN);
+		json_object_set_new(j, "sha256", json_string(h));
+		json_array_append_new(as, j);
+	}
+	json_object_set_new(o, "attachments", as);
+	hex(h, m->payload_hash, STORE_HASH_LEN);
+	json_object_set_new(o, "payload_sha256", json_string(h));
+	wire_document_body_free(b);
+	return o;
+}
+
+static void
+do_fetch(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
+{
+	const Rogatory__Ctl__V1__FetchRequest *f = req->fetch;
+	struct store_msg m = {0};
+	if (find_received(c, &f->message_id, &f->sender_id, &m, res) != 0)
+		return;
+	if (f->index == 0) {
+		json_t *o = doc_json(&m);
+		if (o == NULL) {
+			res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL;
+			res->error_code = "store-error";
+			snprintf(res->error_text, sizeof(res->error_text), "stored document of %s "
+			    "does not decode", m.msg_id);
+		} else {
+			json_object_set_new(o, "received", json_time_us(m.created_us));
+			json_object_set_new(o, "fetched", json_boolean(m.fetched));
+			res->json = o;
+		}
+		store_msg_clear(&m);
+		return;
+	}
+	if (m.bset == 0) {
+		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_NOT_FOUND;
+		res->error_code = "not-found";
+		snprintf(res->error_text, sizeof(res->error_text), "%s has no attachments", m.msg_id);
+		store_msg_clear(&m);
+		return;
+	}
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int r = store_chunk_read(c->d->store, m.bset, f->index - 1, f->offset, CONTROL_CHUNK_MAX,
+	    &data, &len);
+	if (r < 0) {
+		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL;
+		res->error_code = "store-error";
+		snprintf(res->error_text, sizeof(res->error_text), "cannot read attachment %u of %s",
+		    f->index, m.msg_id);
+	} else if (r == 0) {
+		/* The reply frame carries the bytes; the caller frees them after it. */
+		c->reply_data = data;
+		c->reply_data_len = len;
+	}
+	/* r == 1: past the end: an empty reply. */
+	store_msg_clear(&m);
+}
+
+static void
+do_fetched(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
+{
+	const Rogatory__Ctl__V1__FetchedRequest *f = req->fetched;
+	struct store_msg m = {0};
+	if (find_received(c, &f->message_id, &f->sender_id, &m, res) != 0)
+		return;
+	if (m.fetched) {
+		res->json = msg_json(&m);
+		store_msg_clear(&m);
+		return;
+	}
+	struct journal_op *jo = journal_op_new(c->d, STORE_OP_UPDATE);
+	struct store_msg *u = &jo->op.msg;
+	u->dir = STORE_IN;
+	snprintf(u->msg_id, sizeof(u->msg_id), "%s", m.msg_id);
+	snprintf(u->sender, sizeof(u->sender), "%s", m.sender);
+	u->state = STORE_RECEIVED;
+	u->fetched = true;
+	u->size = m.size;
+	jo->op.set = STORE_SET_FETCHED;
+	jo->op.expect_state_mask = 1u << STORE_RECEIVED;
+	journal_event(jo, "fetched", m.msg_id, m.sender, STORE_IN, "received", 0, m.size, NULL);
+	jo->arg = control_defer(c, req, res);
+	jo->done = fetched_done;
+	journal_submit(jo);
+	store_msg_clear(&m);
+}
+
+static void
+fetched_done(struct journal_op *jo)
+{
+	struct control_pending *p = jo->arg;
+	const struct store_msg *u = &jo->op.msg;
+	if (jo->op.result == STORE_R_OK) {
+		inbox_fetched(p->d->inbox, u->sender, u->size);
+		struct store_msg row = {0};
+		int got = store_get(p->d->store, STORE_IN, u->sender, u->msg_id, &row);
+		control_async_reply(p, 0, got == 0 ? &row : NULL, NULL, NULL);
+		store_msg_clear(&row);
+		return;
+	}
+	control_async_reply(p, -1, NULL, jo->op.result == STORE_R_FULL ? "store-full"
+	    : "store-error", jo->op.error);
+}
+
+static void
+do_quarantine(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res)
+{
+	uint32_t limit = req->quarantine->limit ? req->quarantine->limit : 100;
+	if (limit > 1000)
+		limit = 1000;
+	struct store_quarantined *q = calloc(limit, sizeof(*q));
+	if (q == NULL)
+		fatal("out of memory");
+	int n = store_quarantine_list(c->d->store, 0, q, (int)limit);
+	if (n < 0) {
+		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL;
+		res->error_code = "store-error";
+		snprintf(res->error_text, sizeof(res->error_text), "cannot read the quarantine");
+		free(q);
+		return;
+	}
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "time", json_time_us(q[i].ts_us));
+		json_object_set_new(o, "peer", json_string(q[i].peer));
+		json_object_set_new(o, "id", q[i].msg_id[0] ? json_string(q[i].msg_id) : json_null());
+		json_object_set_new(o, "reason", json_string(q[i].reason));
+		json_object_set_new(o, "bytes", json_integer((json_int_t)q[i].bytes));
+		json_array_append_new(a, o);
+	}
+	free(q);
+	res->json = a;
 }
 
 static void
@@ -804,6 +1254,11 @@ do_show(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control
 	for (int i = 0; i < n; i++)
 		json_array_append_new(a, event_json_obj(&ev[i]));
 	json_object_set_new(o, "events", a);
+	json_t *dj = doc_json(&m);
+	if (dj != NULL) {
+		json_object_set(o, "attachments", json_object_get(dj, "attachments"));
+		json_decref(dj);
+	}
 	if (m.rcpt_body_len > 0) {
 		uint8_t h[STORE_HASH_LEN];
 		char hx[2 * STORE_HASH_LEN + 1];

@@ -550,7 +550,7 @@ events_jstr(const char *s, size_t max)
 	if (j != NULL || len > sizeof(clean))
 		return j;
 	for (size_t i = 0; i < len; i++)
-		clean[i] = (unsigned char)s[i] < 0x80 && s[i] != '\0' ? s[i] : '?';
+		clean[i] = (char)((unsigned char)s[i] < 0x80 && s[i] != '\0' ? s[i] : '?');
 	return json_stringn(clean, len);
 }
 

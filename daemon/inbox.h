@@ -27,6 +27,13 @@ void inbox_transfer(struct inbox *ib, struct link *l, const Rogatory__V1__Transf
 int inbox_signer_trusted(struct inbox *ib, const ProtobufCBinaryData *der, int64_t at_ms,
     char *err, size_t errlen);
 
+/* A Chunk frame (attachment bytes after their Transfer) on an inbound link. */
+void inbox_chunk(struct inbox *ib, struct link *l, const Rogatory__V1__Chunk *c);
+/* An inbound link closed: its incomplete staging is dropped. */
+void inbox_link_down(struct inbox *ib, struct link *l);
+/* The operator fetched a message of size bytes from peer: its quota is freed. */
+void inbox_fetched(struct inbox *ib, const char *peer, uint64_t size);
+
 /* Resumes links paused for backpressure once the store queue has drained (called
  * after every commit, whatever module queued it). */
 void inbox_resume(struct inbox *ib);

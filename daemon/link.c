@@ -66,6 +66,14 @@ struct link {
 	char peer_serial[48];   /* peer certificate serial, hex */
 	char reason[512];
 	uint64_t serial;
+	struct link_rate *rate; /* the peer's shared read budget, once joined */
+};
+
+/* A read budget shared by the links of one peer: a libevent rate-limit group with a
+ * reference per member link plus the owner's. */
+struct link_rate {
+	struct bufferevent_rate_limit_group *group;
+	unsigned refs;
 };
 
 static struct link *link_new(struct event_base *base, const struct link_params *p,
@@ -157,7 +165,8 @@ link_setup_bev(struct link *l, struct tls *tls, int fd, char *err, size_t errlen
 		SSL_free(ssl);
 		return err_set(err, errlen, "cannot create TLS connection: out of memory");
 	}
-	bufferevent_setcb(l->bev, link_read_cb, NULL, link_event_cb, l);
+	/* link_write_cb: the close flush, and the drained callback of ready links. */
+	bufferevent_setcb(l->bev, link_read_cb, link_write_cb, link_event_cb, l);
 	/* Never hold more than one maximal frame unread: reading stops at the mark. */
 	bufferevent_setwatermark(l->bev, EV_READ, 0, (size_t)l->p.max_frame + FRAME_HEADER_LEN);
 	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
@@ -180,7 +189,7 @@ link_dial(struct event_base *base, struct evdns_base *dns, struct tls *tls, cons
 		link_reap_cb(-1, 0, l);
 		return NULL;
 	}
-	int port_n = atoi(port);
+	int port_n = (int)strtol(port, NULL, 10); /* checked digits: config_parse_hostport */
 	if (bufferevent_socket_connect_hostname(l->bev, dns, AF_UNSPEC, host, port_n) != 0) {
 		err_set(err, errlen, "cannot connect to %s:%s: %s", host, port,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -487,7 +496,7 @@ link_on_hello(struct link *l, const Rogatory__V1__Hello *h)
 	if (lo > hi) {
 		snprintf(why, sizeof(why),
 		    "no common version: peer speaks %u..%u, we speak %u..%u", h->min_version,
-		    h->max_version, PROTOCOL_VERSION_MIN, PROTOCOL_VERSION_MAX);
+		    h->max_version, (unsigned)PROTOCOL_VERSION_MIN, (unsigned)PROTOCOL_VERSION_MAX);
 		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_NO_COMMON_VERSION, why);
 		return;
 	}
@@ -502,6 +511,9 @@ link_on_hello(struct link *l, const Rogatory__V1__Hello *h)
 	/* We never send a frame above the peer's limit. */
 	l->peer_max_frame = h->max_frame;
 	l->state = LINK_READY;
+	/* The write callback fires when the output drains to this: time to refill it
+	 * (attachment chunks are written as it drains, never all at once). */
+	bufferevent_setwatermark(l->bev, EV_WRITE, LINK_DRAIN_LOW, 0);
 	evtimer_del(l->hs_timer);
 	struct timeval tv;
 	uint64_t tick = l->p.keepalive_ms / 2;
@@ -546,8 +558,9 @@ link_close(struct link *l, Rogatory__V1__ErrorCode code, const char *reason)
 		link_finish(l);
 		return;
 	}
-	/* Flush the Error frame, but never wait on a peer that stopped reading. */
-	bufferevent_setcb(l->bev, link_read_cb, link_write_cb, link_event_cb, l);
+	/* Flush the Error frame (link_write_cb finishes once it is out), but never wait
+	 * on a peer that stopped reading. */
+	bufferevent_setwatermark(l->bev, EV_WRITE, 0, 0);
 	struct timeval tv;
 	ms_to_tv(LINK_CLOSE_GRACE_MS, &tv);
 	evtimer_add(l->grace_timer, &tv);
@@ -560,6 +573,8 @@ link_write_cb(struct bufferevent *bev, void *arg)
 	if (l->state == LINK_CLOSING && !l->finished &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		link_finish(l);
+	else if (l->state == LINK_READY && !l->finished && l->cb.drained != NULL)
+		l->cb.drained(l->owner, l);
 }
 
 static void
@@ -601,6 +616,12 @@ link_finish(struct link *l)
 	}
 	if (l->cb.closed != NULL)
 		l->cb.closed(l->owner, l, l->authenticated, l->reason);
+	if (l->rate != NULL) {
+		/* Now, not at libevent's deferred finalisation: the group may go first. */
+		bufferevent_remove_from_rate_limit_group(l->bev);
+		link_rate_release(l->rate);
+		l->rate = NULL;
+	}
 	bufferevent_free(l->bev);
 	l->bev = NULL;
 	/* Free the struct from the loop, after every caller up the stack returned. */
@@ -797,4 +818,71 @@ void
 link_set_owner_data(struct link *l, void *data)
 {
 	l->odata = data;
+}
+
+/* Read rate per 100 ms tick; the burst always holds one maximal frame, so a frame is
+ * never starved whatever the rate. Writes are not limited. */
+static struct ev_token_bucket_cfg *
+link_rate_cfg(uint32_t bytes_per_s, uint32_t max_frame)
+{
+	static const struct timeval tick = {.tv_sec = 0, .tv_usec = 100000};
+	size_t per_tick = bytes_per_s / 10 > 0 ? bytes_per_s / 10 : 1;
+	size_t burst = (size_t)max_frame + FRAME_HEADER_LEN;
+	if (burst < bytes_per_s)
+		burst = bytes_per_s;
+	return ev_token_bucket_cfg_new(per_tick, burst, EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX,
+	    &tick);
+}
+
+struct link_rate *
+link_rate_new(struct event_base *base, uint32_t bytes_per_s, uint32_t max_frame)
+{
+	struct link_rate *r = calloc(1, sizeof(*r));
+	struct ev_token_bucket_cfg *cfg = link_rate_cfg(bytes_per_s, max_frame);
+	if (r == NULL || cfg == NULL) {
+		free(r);
+		if (cfg != NULL)
+			ev_token_bucket_cfg_free(cfg);
+		return NULL;
+	}
+	r->group = bufferevent_rate_limit_group_new(base, cfg);
+	ev_token_bucket_cfg_free(cfg); /* the group keeps a copy */
+	if (r->group == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->refs = 1;
+	return r;
+}
+
+void
+link_rate_set(struct link_rate *r, uint32_t bytes_per_s, uint32_t max_frame)
+{
+	struct ev_token_bucket_cfg *cfg = link_rate_cfg(bytes_per_s, max_frame);
+	if (cfg == NULL)
+		return;
+	bufferevent_rate_limit_group_set_cfg(r->group, cfg);
+	ev_token_bucket_cfg_free(cfg);
+}
+
+void
+link_rate_release(struct link_rate *r)
+{
+	if (r == NULL || --r->refs > 0)
+		return;
+	bufferevent_rate_limit_group_free(r->group);
+	free(r);
+}
+
+void
+link_rate_join(struct link *l, struct link_rate *r)
+{
+	if (l->rate != NULL || l->finished || l->bev == NULL)
+		return;
+	if (bufferevent_add_to_rate_limit_group(l->bev, r->group) != 0) {
+		log_warn("link %s: cannot join the read rate limit of %s", l->remote, l->peer_id);
+		return;
+	}
+	r->refs++;
+	l->rate = r;
 }

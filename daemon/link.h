@@ -33,6 +33,9 @@ enum link_state {
 
 enum link_dir { LINK_OUTBOUND, LINK_INBOUND };
 
+/* Output bytes below which a ready link asks its owner for more (callbacks.drained). */
+#define LINK_DRAIN_LOW (512u << 10)
+
 struct link_params {
 	uint64_t handshake_timeout_ms; /* TLS handshake + Hello exchange */
 	uint64_t keepalive_ms;         /* Ping when idle this long */
@@ -55,6 +58,8 @@ struct link_callbacks {
 	/* An application frame on a ready link (not Hello/Ping/Pong). env is freed after
 	 * the call returns. */
 	void (*frame)(void *owner, struct link *l, const Rogatory__V1__Envelope *env);
+	/* Ready links: the output buffer drained to LINK_DRAIN_LOW bytes (may be NULL). */
+	void (*drained)(void *owner, struct link *l);
 	/* The link is gone. authenticated: it had passed the certificate check. */
 	void (*closed)(void *owner, struct link *l, bool authenticated, const char *reason);
 };
@@ -111,6 +116,17 @@ void *link_owner_data(const struct link *l);
  * peers_link_find, or learns that it is gone. */
 uint64_t link_serial(const struct link *l);
 void link_set_owner_data(struct link *l, void *data);
+
+/* A read budget shared by several links ([limits] peer_read_rate for one peer): bytes
+ * per second, with bursts of one max_frame so that every frame gets through. The
+ * creator holds one reference; each joined link holds one until it finishes. */
+struct link_rate;
+struct link_rate *link_rate_new(struct event_base *base, uint32_t bytes_per_s,
+    uint32_t max_frame);
+void link_rate_set(struct link_rate *r, uint32_t bytes_per_s, uint32_t max_frame);
+void link_rate_release(struct link_rate *r);
+/* From here on, bytes read on l count against r. */
+void link_rate_join(struct link *l, struct link_rate *r);
 
 /* Monotonic and wall clocks in ms. */
 uint64_t link_now_ms(void);

@@ -27,7 +27,9 @@
 #include "store.h"
 #include "link.h"
 #include "log.h"
+#include "nofile.h"
 #include "peer.h"
+#include "privdrop.h"
 #include "revocation.h"
 #include "rogatoryd.h"
 #include "server.h"
@@ -200,6 +202,8 @@ main(int argc, char **argv)
 	char err[512];
 	if (ensure_state_dir(d->cfg->state_dir, err, sizeof(err)) != 0)
 		fatal("%s", err);
+	/* Before the drop of privileges: root may raise the hard limit too. */
+	nofile_apply(d->cfg->max_open_files);
 	/* The store thread (group commit) hands completions to the loop. */
 	if (evthread_use_pthreads() != 0)
 		fatal("libevent without pthread support");
@@ -209,6 +213,16 @@ main(int argc, char **argv)
 	d->dns = evdns_base_new(d->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (d->dns == NULL)
 		d->dns = evdns_base_new(d->base, 0); /* numeric addresses still work */
+	/* What may need root comes first (a port below 1024, a socket in a root-owned
+	 * folder); then [daemon] user, before any key, store or thread is opened. The
+	 * loop is not running yet, so nothing is accepted before the modules exist. */
+	if (server_start(d, &d->server, err, sizeof(err)) != 0)
+		fatal("%s", err);
+	d->listen_port = server_port(d->server);
+	if (control_start(d, &d->control, err, sizeof(err)) != 0)
+		fatal("%s", err);
+	if (privdrop_apply(d->cfg, err, sizeof(err)) != 0)
+		fatal("%s", err);
 	struct crl *crl = NULL;
 	if (revocation_prepare(d->cfg, &crl, &d->tls, err, sizeof(err)) != 0 ||
 	    revocation_new(d, crl, &d->revocation, err, sizeof(err)) != 0)
@@ -216,7 +230,8 @@ main(int argc, char **argv)
 	if (evidence_signer_load(d->cfg->tls_certificate, d->cfg->tls_key, &d->signer, err,
 	        sizeof(err)) != 0)
 		fatal("%s", err);
-	if (store_open(d->cfg->state_dir, 0, d->base, &d->store, err, sizeof(err)) != 0)
+	if (store_open(d->cfg->state_dir, d->cfg->store_max_size, d->base, &d->store, err,
+	        sizeof(err)) != 0)
 		fatal("%s", err);
 	char logpath[4096];
 	if (d->cfg->delivery_log != NULL)
@@ -232,11 +247,6 @@ main(int argc, char **argv)
 		fatal("out of memory");
 	if (inbox_new(d, &d->inbox, err, sizeof(err)) != 0 ||
 	    outbox_new(d, &d->outbox, err, sizeof(err)) != 0)
-		fatal("%s", err);
-	if (server_start(d, &d->server, err, sizeof(err)) != 0)
-		fatal("%s", err);
-	d->listen_port = server_port(d->server);
-	if (control_start(d, &d->control, err, sizeof(err)) != 0)
 		fatal("%s", err);
 
 	m.ev_hup = evsignal_new(d->base, SIGHUP, on_hup, &m);
@@ -360,6 +370,7 @@ reload(struct main_state *m)
 	if (renewed)
 		outbox_resign(d->outbox);
 	log_set_level(d->cfg->log_level);
+	store_set_max_size(d->store, d->cfg->store_max_size);
 	config_free(old);
 	warn_own_certificate(d);
 	log_notice("reload: done (%zu peers in the directory)", peers_count(d->peers));

@@ -29,6 +29,8 @@
 #define OB_TICK_MS 500
 #define OB_EXPIRY_EVERY 20       /* ticks between expiry scans */
 #define OB_PAGE_MAX 256
+#define OB_STREAM_HIGH (1u << 20)  /* output bytes kept queued while writing chunks */
+#define OB_CHUNK_MAX (256u << 10)  /* attachment bytes per Chunk frame */
 
 /* A message committed (or being committed) as `sending` on a link. */
 struct ob_flight {
@@ -38,6 +40,7 @@ struct ob_flight {
 	uint64_t link_serial;
 	bool written;
 	uint64_t written_ms;    /* monotonic; a receipt is due within dead_after */
+	uint64_t bytes;         /* counted in its peer's inflight_bytes */
 	struct ob_flight *next;
 };
 
@@ -46,8 +49,26 @@ struct ob_peer {
 	uint64_t link_serial;        /* our ready outbound link, 0 when none */
 	uint32_t window;
 	unsigned nflight;
+	uint64_t inflight_bytes;     /* [limits] max_inflight_bytes bounds it */
 	struct ob_flight *flights;
+	struct ob_stream *streams;   /* transfers with attachments, in writing order */
 	struct ob_peer *next;
+};
+
+/*
+ * A message with attachments whose `sending` is committed: v1 writes its Transfer and
+ * then all its chunks before the next Transfer, reading one chunk at a time from the
+ * store as the link drains (never the whole attachment in memory). Transfers without
+ * attachments committed meanwhile wait in the same queue, to keep the order.
+ */
+struct ob_stream {
+	struct store_msg m;          /* the row to transmit (blobs owned here) */
+	bool started;                /* Transfer written */
+	size_t natt;
+	uint64_t *sizes;
+	uint32_t att;                /* chunk position */
+	uint64_t off;
+	struct ob_stream *next;
 };
 
 struct outbox {
@@ -77,6 +98,12 @@ static void ob_tick_cb(evutil_socket_t fd, short what, void *arg);
 static void ob_expiry_scan(struct outbox *ob);
 static void ob_recover_sending(struct outbox *ob);
 static void ob_call_done(struct journal_op *jo);
+static void ob_pump(struct outbox *ob, struct ob_peer *p);
+static void ob_stream_free(struct ob_stream *st);
+static void ob_stream_stop(struct outbox *ob, struct ob_peer *p, const char *msg_id);
+static void ob_drop_set(struct outbox *ob, int64_t bset);
+static void ob_stream_answered(struct outbox *ob, struct ob_peer *p, const char *msg_id,
+    const char *what);
 
 static void
 ob_dup(uint8_t **dst, size_t *len, const ProtobufCBinaryData *b)
@@ -120,6 +147,7 @@ ob_flight_remove(struct ob_peer *p, struct ob_flight *f)
 		if (*pp == f) {
 			*pp = f->next;
 			p->nflight--;
+			p->inflight_bytes -= f->bytes;
 			free(f);
 			return;
 		}
@@ -155,6 +183,11 @@ outbox_free(struct outbox *ob)
 		ob->peers = p->next;
 		while (p->flights != NULL)
 			ob_flight_remove(p, p->flights);
+		while (p->streams != NULL) {
+			struct ob_stream *st = p->streams;
+			p->streams = st->next;
+			ob_stream_free(st);
+		}
 		free(p);
 	}
 	free(ob);
@@ -237,8 +270,9 @@ static void
 ob_fail(struct outbox *ob, const struct store_msg *m, const char *code, uint64_t limit)
 {
 	char why[200];
-	snprintf(why, sizeof(why), "%s: %zu bytes, %s accepts at most %llu", code,
-	    m->doc_body_len, m->recipient, (unsigned long long)limit);
+	snprintf(why, sizeof(why), "%s: %llu bytes, %s accepts at most %llu", code,
+	    (unsigned long long)(m->size > 0 ? m->size : m->doc_body_len), m->recipient,
+	    (unsigned long long)limit);
 	struct journal_op *jo = ob_update_op(ob, m->msg_id, m->recipient, STORE_FAILED);
 	struct store_msg *u = &jo->op.msg;
 	snprintf(u->last_error, sizeof(u->last_error), "%s", why);
@@ -262,6 +296,11 @@ ob_kick(struct outbox *ob, struct ob_peer *p)
 		return;
 	}
 	if (p->nflight >= p->window)
+		return;
+	/* A peer that stops reading holds at most max_inflight_bytes of ours in our
+	 * buffers; a larger message still goes, alone, so every message is admissible. */
+	uint64_t max_bytes = d->cfg->max_inflight_bytes;
+	if (p->nflight > 0 && p->inflight_bytes >= max_bytes)
 		return;
 	int want = (int)(p->window - p->nflight);
 	int max = want + (int)p->nflight;
@@ -288,7 +327,15 @@ ob_kick(struct outbox *ob, struct ob_peer *p)
 			store_msg_clear(m);
 			continue;
 		}
-		if (m->doc_body_len > peer_max && m->attempts == 0) {
+		uint64_t bytes = (uint64_t)m->doc_body_len + m->doc_sig_len + m->doc_cert_len;
+		if (p->nflight > 0 && p->inflight_bytes + bytes > max_bytes) {
+			log_debug("outbox: %s: %llu bytes in flight, %s waits (max_inflight_bytes)",
+			    p->id, (unsigned long long)p->inflight_bytes, m->msg_id);
+			want = 0;
+			store_msg_clear(m);
+			continue;
+		}
+		if ((m->size > 0 ? m->size : m->doc_body_len) > peer_max && m->attempts == 0) {
 			ob_fail(ob, m, "too-large-for-peer", peer_max);
 			store_msg_clear(m);
 			continue;
@@ -303,6 +350,8 @@ ob_kick(struct outbox *ob, struct ob_peer *p)
 		f->next = p->flights;
 		p->flights = f;
 		p->nflight++;
+		f->bytes = bytes;
+		p->inflight_bytes += bytes;
 		want--;
 		/* Record the transmission before it happens. */
 		struct journal_op *jo = journal_op_new(d, STORE_OP_UPDATE);
@@ -317,7 +366,7 @@ ob_kick(struct outbox *ob, struct ob_peer *p)
 		jo->arg = ob;
 		jo->done = ob_send_done;
 		journal_event(jo, "sent", f->msg_id, p->id, STORE_OUT, "sending", f->attempts,
-		    jo->op.msg.doc_body_len, NULL);
+		    jo->op.msg.size ? jo->op.msg.size : jo->op.msg.doc_body_len, NULL);
 		journal_submit(jo);
 	}
 	free(page);
@@ -346,11 +395,184 @@ ob_send_done(struct journal_op *jo)
 		    1u << STORE_SENDING, "link closed before the transfer was written");
 		return;
 	}
-	ob_write_transfer(l, m);
-	if (f != NULL) {
-		f->written = true;
-		f->written_ms = link_now_ms();
+	if (m->bset == 0 && p->streams == NULL) {
+		ob_write_transfer(l, m);
+		if (f != NULL) {
+			f->written = true;
+			f->written_ms = link_now_ms();
+		}
+		return;
 	}
+	/* Attachments, or behind a message still writing its own: queue, in order. */
+	struct ob_stream *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		fatal("out of memory");
+	st->m = jo->op.msg;        /* takes the blobs; the journal frees what is left */
+	memset(&jo->op.msg, 0, sizeof(jo->op.msg));
+	struct ob_stream **tail = &p->streams;
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail = st;
+	ob_pump(ob, p);
+}
+
+static void
+ob_stream_free(struct ob_stream *st)
+{
+	store_msg_clear(&st->m);
+	free(st->sizes);
+	free(st);
+}
+
+/* The attachment sizes from the signed manifest of our own stored document. */
+static int
+ob_stream_sizes(struct ob_stream *st, char *err, size_t errlen)
+{
+	size_t plen = strlen(EVIDENCE_CTX_DOCUMENT) + 1;
+	Rogatory__V1__DocumentBody *b = NULL;
+	if (st->m.doc_body_len < plen ||
+	    wire_document_body_decode(st->m.doc_body + plen, st->m.doc_body_len - plen, &b, err,
+	        errlen) != 0)
+		return -1;
+	st->natt = b->n_attachments;
+	if (st->natt > 0 && (st->sizes = calloc(st->natt, sizeof(*st->sizes))) == NULL)
+		fatal("out of memory");
+	for (size_t i = 0; i < st->natt; i++)
+		st->sizes[i] = b->attachments[i]->size;
+	wire_document_body_free(b);
+	return 0;
+}
+
+/* Writes queued transfers and their chunks while the link's output stays below
+ * OB_STREAM_HIGH; the link's drained callback calls again. */
+static void
+ob_pump(struct outbox *ob, struct ob_peer *p)
+{
+	struct link *l = p->link_serial ? peers_link_find(ob->d->peers, p->link_serial) : NULL;
+	char err[300];
+	while (p->streams != NULL) {
+		struct ob_stream *st = p->streams;
+		if (l == NULL || link_state(l) != LINK_READY)
+			return;   /* outbox_link_down reschedules what is queued */
+		if (!st->started) {
+			if (st->m.bset != 0 && ob_stream_sizes(st, err, sizeof(err)) != 0) {
+				char why[400];
+				snprintf(why, sizeof(why), "own stored document does not decode: %s", err);
+				log_err("outbox: %s: %s", st->m.msg_id, why);
+				struct ob_flight *f = ob_flight_find(p, st->m.msg_id);
+				if (f != NULL)
+					ob_flight_remove(p, f);
+				ob_reschedule(ob, p->id, st->m.msg_id, st->m.attempts > 0 ?
+				    st->m.attempts - 1 : 0, ob_delay_us(ob, st->m.attempts),
+				    1u << STORE_SENDING, why);
+				ob_stream_stop(ob, p, st->m.msg_id);
+				continue;
+			}
+			ob_write_transfer(l, &st->m);
+			st->started = true;
+			struct ob_flight *f = ob_flight_find(p, st->m.msg_id);
+			if (f != NULL) {
+				f->written = true;
+				f->written_ms = link_now_ms();
+			}
+		}
+		while (st->att < st->natt && link_output_pending(l) < OB_STREAM_HIGH) {
+			if (st->off >= st->sizes[st->att]) {
+				st->att++;
+				st->off = 0;
+				continue;
+			}
+			uint8_t *data = NULL;
+			size_t len = 0;
+			int r = store_chunk_read(ob->d->store, st->m.bset, st->att, st->off,
+			    OB_CHUNK_MAX, &data, &len);
+			if (r != 0) {
+				char why[200];
+				snprintf(why, sizeof(why), "attachment %u at offset %llu missing from "
+				    "the store", st->att, (unsigned long long)st->off);
+				log_err("outbox: %s: %s", st->m.msg_id, why);
+				struct ob_flight *f = ob_flight_find(p, st->m.msg_id);
+				ob_reschedule(ob, p->id, st->m.msg_id, f ? f->attempts : st->m.attempts,
+				    ob_delay_us(ob, f ? f->attempts : st->m.attempts),
+				    1u << STORE_SENDING, why);
+				if (f != NULL)
+					ob_flight_remove(p, f);
+				ob_stream_stop(ob, p, st->m.msg_id);
+				break;
+			}
+			if (len > st->sizes[st->att] - st->off)
+				len = (size_t)(st->sizes[st->att] - st->off);
+			Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+			Rogatory__V1__Chunk c = ROGATORY__V1__CHUNK__INIT;
+			c.message_id.data = (uint8_t *)st->m.msg_id;
+			c.message_id.len = strlen(st->m.msg_id);
+			c.attachment_index = st->att;
+			c.offset = st->off;
+			c.data.data = data;
+			c.data.len = len;
+			env.msg_case = ROGATORY__V1__ENVELOPE__MSG_CHUNK;
+			env.chunk = &c;
+			int w = link_send(l, &env);
+			free(data);
+			if (w != 0)
+				return;
+			st->off += len;
+		}
+		if (p->streams != st)
+			continue;   /* stopped above */
+		if (st->att < st->natt)
+			return;   /* the link drains first */
+		/* All written: the receipt is due from now. */
+		struct ob_flight *f = ob_flight_find(p, st->m.msg_id);
+		if (f != NULL)
+			f->written_ms = link_now_ms();
+		p->streams = st->next;
+		ob_stream_free(st);
+	}
+}
+
+/* Stops writing msg_id's chunks (answered early: a duplicate's receipt, TRY_LATER). */
+static void
+ob_stream_stop(struct outbox *ob, struct ob_peer *p, const char *msg_id)
+{
+	(void)ob;
+	for (struct ob_stream **pp = &p->streams; *pp != NULL; pp = &(*pp)->next) {
+		struct ob_stream *st = *pp;
+		if (strcmp(st->m.msg_id, msg_id) == 0) {
+			*pp = st->next;
+			ob_stream_free(st);
+			return;
+		}
+	}
+}
+
+/* msg_id got its answer (what) while its chunks are still being written: the rest is
+ * not sent (the receiver drops what is on the way), the next transfer goes. */
+static void
+ob_stream_answered(struct outbox *ob, struct ob_peer *p, const char *msg_id, const char *what)
+{
+	struct ob_stream *st = p->streams;
+	if (st == NULL || !st->started || strcmp(st->m.msg_id, msg_id) != 0)
+		return;
+	uint64_t total = 0, sent = st->off;
+	for (size_t i = 0; i < st->natt; i++) {
+		total += st->sizes[i];
+		if (i < st->att)
+			sent += st->sizes[i];
+	}
+	log_info("outbox: %s to %s: %s before its last chunk; %llu of %llu attachment bytes "
+	    "not sent", msg_id, p->id, what, (unsigned long long)(total - sent),
+	    (unsigned long long)total);
+	ob_stream_stop(ob, p, msg_id);
+	ob_pump(ob, p);
+}
+
+void
+outbox_link_drained(struct outbox *ob, struct link *l)
+{
+	struct ob_peer *p = ob_peer_get(ob, link_peer_id(l));
+	if (p->streams != NULL && p->link_serial == link_serial(l))
+		ob_pump(ob, p);
 }
 
 static void
@@ -394,6 +616,18 @@ outbox_link_down(struct outbox *ob, struct link *l, const char *reason)
 		p->link_serial = 0;
 	char why[300];
 	snprintf(why, sizeof(why), "link closed: %s", reason);
+	/* Queued behind another's chunks, never written: not a transmission. */
+	while (p->streams != NULL) {
+		struct ob_stream *st = p->streams;
+		p->streams = st->next;
+		struct ob_flight *sf = ob_flight_find(p, st->m.msg_id);
+		if (!st->started && sf != NULL && sf->link_serial == serial) {
+			ob_reschedule(ob, p->id, st->m.msg_id, sf->attempts > 0 ? sf->attempts - 1 : 0,
+			    0, 1u << STORE_SENDING, "link closed before the transfer was written");
+			ob_flight_remove(p, sf);
+		}
+		ob_stream_free(st);
+	}
 	struct ob_flight *f = p->flights;
 	while (f != NULL) {
 		struct ob_flight *next = f->next;
@@ -446,6 +680,8 @@ outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r
 	struct ob_peer *p = ob_peer_get(ob, peer);
 	struct ob_flight *f = ob_flight_find(p, msg_id);
 	struct store_msg stored = {0};
+	/* Answered before its last chunk (a duplicate): stop writing them. */
+	ob_stream_answered(ob, p, msg_id, "a receipt");
 	const uint8_t *want_hash = f ? f->payload_hash : NULL;
 	char why[400];
 	if (strcmp(signer, peer) != 0 ||
@@ -470,6 +706,7 @@ outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r
 		}
 		want_hash = stored.payload_hash;
 	}
+	/* cppcheck-suppress nullPointerRedundantCheck ; set just above when it was NULL */
 	if (memcmp(want_hash, b->payload_sha256.data, STORE_HASH_LEN) != 0) {
 		snprintf(why, sizeof(why), "receipt names another payload hash");
 		goto bad;
@@ -528,6 +765,7 @@ outbox_error(struct outbox *ob, struct link *l, const Rogatory__V1__Error *e)
 		log_warn("outbox: %s (no transfer of %s in flight on this link)", why, msg_id);
 		return;
 	}
+	ob_stream_answered(ob, p, msg_id, wire_error_code_name(e->code));
 	bool later = e->code == ROGATORY__V1__ERROR_CODE__ERROR_CODE_TRY_LATER;
 	/* TRY_LATER means "not taken": it does not count as an unanswered transmission. */
 	uint32_t attempts = later && f->attempts > 0 ? f->attempts - 1 : f->attempts;
@@ -558,7 +796,10 @@ ob_receipt_timeouts(struct outbox *ob)
 		struct ob_flight *f = p->flights;
 		while (f != NULL) {
 			struct ob_flight *next = f->next;
-			if (f->written && now - f->written_ms > limit) {
+			/* Still writing its chunks: the receipt is due from their end. */
+			bool streaming = p->streams != NULL && p->streams->started &&
+			    strcmp(p->streams->m.msg_id, f->msg_id) == 0;
+			if (f->written && !streaming && now - f->written_ms > limit) {
 				char why[128];
 				snprintf(why, sizeof(why), "no receipt within %llu ms (dead_after)",
 				    (unsigned long long)limit);
@@ -652,6 +893,8 @@ ob_call_done(struct journal_op *jo)
 {
 	struct ob_call *c = jo->arg;
 	const struct store_msg *m = &jo->op.msg;
+	if (jo->op.kind == STORE_OP_SUBMIT && jo->op.result != STORE_R_OK)
+		ob_drop_set(c->ob, m->bset);
 	switch (jo->op.result) {
 	case STORE_R_OK:
 		if (jo->op.kind == STORE_OP_SUBMIT) {
@@ -682,13 +925,25 @@ ob_call_done(struct journal_op *jo)
 		c->fn(c->arg, -1, NULL, "not-found", "no such outbound message");
 		break;
 	case STORE_R_FULL:
-		c->fn(c->arg, -1, NULL, "store-full", "store full: [store] max_size or the disk");
+		c->fn(c->arg, -1, NULL, "store-full", "store full: the message store reached "
+		    "[store] max_size or the disk is full; nothing was queued");
 		break;
 	default:
 		c->fn(c->arg, -1, NULL, "store-error", jo->op.error);
 		break;
 	}
 	free(c);
+}
+
+/* Staged attachments that no message will name. */
+static void
+ob_drop_set(struct outbox *ob, int64_t bset)
+{
+	if (bset == 0)
+		return;
+	struct journal_op *jo = journal_op_new(ob->d, STORE_OP_DROP_SET);
+	jo->op.chunk.bset = bset;
+	journal_submit(jo);
 }
 
 static struct journal_op *
@@ -710,20 +965,28 @@ void
 outbox_submit(struct outbox *ob, const Rogatory__Ctl__V1__SendRequest *req,
     outbox_reply_fn fn, void *arg)
 {
+	outbox_submit_attached(ob, req, NULL, 0, fn, arg);
+}
+
+void
+outbox_submit_attached(struct outbox *ob, const Rogatory__Ctl__V1__SendRequest *req,
+    const uint8_t *hashes, int64_t bset, outbox_reply_fn fn, void *arg)
+{
 	char err[512];
 	const char *code = "invalid";
 	struct journal_op *jo = ob_call_op(ob, STORE_OP_SUBMIT, fn, arg);
-	if (request_build(ob->d, req, &jo->op.msg, &code, err, sizeof(err)) != 0) {
+	if (request_build(ob->d, req, hashes, bset, &jo->op.msg, &code, err, sizeof(err)) != 0) {
 		fn(arg, -1, NULL, code, err);
 		free(jo->arg);
 		store_msg_clear(&jo->op.msg);
 		free(jo);
+		ob_drop_set(ob, bset);
 		return;
 	}
 	/* Two submissions of one id resolve in the store thread, which applies ops one by
 	 * one: the second finds the first (EXISTS or CONFLICT), committed or not. */
 	journal_event(jo, "queued", jo->op.msg.msg_id, jo->op.msg.recipient, STORE_OUT, "queued",
-	    0, jo->op.msg.doc_body_len, NULL);
+	    0, jo->op.msg.size ? jo->op.msg.size : jo->op.msg.doc_body_len, NULL);
 	journal_submit(jo);
 }
 

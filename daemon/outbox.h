@@ -30,6 +30,10 @@ void outbox_free(struct outbox *ob);
 
 void outbox_submit(struct outbox *ob, const Rogatory__Ctl__V1__SendRequest *req,
     outbox_reply_fn fn, void *arg);
+/* The same, for a message whose attachments are staged in blob set bset with the given
+ * SHA-256s (32 bytes each, in manifest order); the staging is dropped if it fails. */
+void outbox_submit_attached(struct outbox *ob, const Rogatory__Ctl__V1__SendRequest *req,
+    const uint8_t *hashes, int64_t bset, outbox_reply_fn fn, void *arg);
 void outbox_retry(struct outbox *ob, const char *msg_id, outbox_reply_fn fn, void *arg);
 void outbox_cancel(struct outbox *ob, const char *msg_id, outbox_reply_fn fn, void *arg);
 
@@ -42,5 +46,7 @@ void outbox_link_ready(struct outbox *ob, struct link *l);
 void outbox_link_down(struct outbox *ob, struct link *l, const char *reason);
 void outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r);
 void outbox_error(struct outbox *ob, struct link *l, const Rogatory__V1__Error *e);
+/* An outbound link's output drained: write more attachment chunks. */
+void outbox_link_drained(struct outbox *ob, struct link *l);
 
 #endif

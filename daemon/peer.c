@@ -55,6 +55,7 @@ struct peer {
 	int64_t last_contact_ms;
 	char last_error[300];
 	time_t cert_not_after;
+	struct link_rate *rate; /* [limits] peer_read_rate over all its links; lazily made */
 	struct peer *next;
 };
 
@@ -82,13 +83,24 @@ static int cb_authorize(void *owner, struct link *l, const char *peer_id,
 static void cb_ready(void *owner, struct link *l);
 static void cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env);
 static void cb_closed(void *owner, struct link *l, bool authenticated, const char *reason);
+static void cb_drained(void *owner, struct link *l);
 
 static const struct link_callbacks peer_link_cbs = {
 	.authorize = cb_authorize,
 	.ready = cb_ready,
 	.frame = cb_frame,
+	.drained = cb_drained,
 	.closed = cb_closed,
 };
+
+static void
+cb_drained(void *owner, struct link *l)
+{
+	struct plink *pl = owner;
+	if (pl->ps != NULL && pl->peer != NULL && pl->up && link_dir(l) == LINK_OUTBOUND &&
+	    pl->ps->d->outbox != NULL)
+		outbox_link_drained(pl->ps->d->outbox, l);
+}
 
 const char *
 peer_state_name(enum peer_state s)
@@ -122,6 +134,7 @@ peer_free(struct peer *p)
 {
 	if (p->retry != NULL)
 		event_free(p->retry);
+	link_rate_release(p->rate);
 	free(p->name);
 	free(p->address);
 	free(p->host);
@@ -212,6 +225,8 @@ peers_sync(struct peers *ps, const struct directory *dir)
 		free(p->address);
 		free(p->host);
 		free(p->port);
+		if (p->rate != NULL)
+			link_rate_set(p->rate, ps->d->cfg->peer_read_rate, ps->d->cfg->max_frame);
 		p->name = xstrdup(a->name);
 		p->address = xstrdup(a->address);
 		p->host = xstrdup(a->host);
@@ -417,6 +432,11 @@ cb_ready(void *owner, struct link *l)
 	p->last_error[0] = '\0';
 	pl->up = true;
 	struct rogatoryd *d = p->ps->d;
+	/* One read budget for all of this authority's links, whoever dialed. */
+	if (p->rate == NULL)
+		p->rate = link_rate_new(d->base, d->cfg->peer_read_rate, d->cfg->max_frame);
+	if (p->rate != NULL)
+		link_rate_join(l, p->rate);
 	journal_link_event(d, "link-up", p->id,
 	    link_dir(l) == LINK_OUTBOUND ? STORE_OUT : STORE_IN, link_remote(l));
 	if (link_dir(l) == LINK_OUTBOUND) {
@@ -450,6 +470,12 @@ cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env)
 			return;
 		}
 		break;
+	case ROGATORY__V1__ENVELOPE__MSG_CHUNK:
+		if (inbound) {
+			inbox_chunk(d->inbox, l, env->chunk);
+			return;
+		}
+		break;
 	case ROGATORY__V1__ENVELOPE__MSG_RECEIPT:
 		if (!inbound) {
 			outbox_receipt(d->outbox, l, env->receipt);
@@ -480,6 +506,8 @@ cb_closed(void *owner, struct link *l, bool authenticated, const char *reason)
 	(void)authenticated;
 	struct plink *pl = owner;
 	struct peer *p = pl->peer;
+	if (pl->ps != NULL && link_dir(l) == LINK_INBOUND && pl->ps->d->inbox != NULL)
+		inbox_link_down(pl->ps->d->inbox, l);
 	if (p == NULL) {
 		if (pl->ps != NULL && link_dir(l) == LINK_INBOUND)
 			pending_remove(pl->ps, pl);

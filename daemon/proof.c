@@ -7,15 +7,20 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "cert.h"
 #include "config.h"
 #include "evidence.h"
 #include "rogatoryd.h"
+#include "store.h"
 #include "wire.h"
+
+#define PROOF_READ_MAX (1u << 20)
 
 static struct proof_check *
 proof_add(struct proof *p, const char *what, bool ok, const char *fmt, ...)
@@ -95,6 +100,59 @@ proof_receipt(struct proof *p, X509_STORE *ca, const struct store_msg *m,
 	wire_receipt_body_free(r);
 }
 
+/* Every stored attachment byte against the signed manifest's size and SHA-256. */
+static void
+proof_attachments(struct proof *p, struct rogatoryd *d, const struct store_msg *m,
+    const Rogatory__V1__DocumentBody *b)
+{
+	uint64_t total = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (md == NULL) {
+		proof_add(p, "attachments", false, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < b->n_attachments; i++) {
+		const Rogatory__V1__Attachment *a = b->attachments[i];
+		uint64_t off = 0;
+		int r = 0;
+		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+		while (off < a->size && m->bset != 0) {
+			uint8_t *data = NULL;
+			size_t len = 0;
+			if ((r = store_chunk_read(d->store, m->bset, (uint32_t)i, off, PROOF_READ_MAX,
+			         &data, &len)) != 0)
+				break;
+			if (len > a->size - off)
+				len = (size_t)(a->size - off);
+			EVP_DigestUpdate(md, data, len);
+			off += len;
+			free(data);
+		}
+		uint8_t h[EVP_MAX_MD_SIZE];
+		unsigned hl = 0;
+		EVP_DigestFinal_ex(md, h, &hl);
+		if (r < 0 || off != a->size) {
+			proof_add(p, "attachments", false, "attachment %zu (%.*s): %s %llu of %llu "
+			    "bytes", i, (int)a->name.len, (const char *)a->name.data,
+			    r < 0 ? "cannot read the store after" : "only", (unsigned long long)off,
+			    (unsigned long long)a->size);
+			EVP_MD_CTX_free(md);
+			return;
+		}
+		if (hl != a->sha256.len || memcmp(h, a->sha256.data, hl) != 0) {
+			proof_add(p, "attachments", false, "attachment %zu (%.*s): stored bytes differ "
+			    "from the signed manifest's SHA-256", i, (int)a->name.len,
+			    (const char *)a->name.data);
+			EVP_MD_CTX_free(md);
+			return;
+		}
+		total += a->size;
+	}
+	EVP_MD_CTX_free(md);
+	proof_add(p, "attachments", true, "%zu, %llu bytes, each matching the signed manifest's "
+	    "size and SHA-256", b->n_attachments, (unsigned long long)total);
+}
+
 void
 proof_check(struct rogatoryd *d, const struct store_msg *m, struct proof *p)
 {
@@ -127,6 +185,8 @@ proof_check(struct rogatoryd *d, const struct store_msg *m, struct proof *p)
 		    ids ? "" : ", but it names another message, sender or recipient");
 		proof_chain(p, ca, m->doc_cert, m->doc_cert_len, b->created_ms,
 		    "document signer certificate");
+		if (b->n_attachments > 0)
+			proof_attachments(p, d, m, b);
 		wire_document_body_free(b);
 	}
 	if (m->rcpt_body_len > 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "config.h"
@@ -44,7 +45,7 @@ copy_blob(uint8_t **dst, size_t *dlen, const uint8_t *src, size_t len)
 }
 
 /* The domain checks that need the directory; wire already checked the forms. */
-static int
+int
 request_check(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
     Rogatory__V1__Kind *kind, Rogatory__V1__Status *status, const char **code, char *err,
     size_t errlen)
@@ -82,10 +83,11 @@ request_check(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
 
 int
 request_build(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
-    struct store_msg *m, const char **code, char *err, size_t errlen)
+    const uint8_t *hashes, int64_t bset, struct store_msg *m, const char **code, char *err,
+    size_t errlen)
 {
-	Rogatory__V1__Kind kind;
-	Rogatory__V1__Status status;
+	Rogatory__V1__Kind kind = ROGATORY__V1__KIND__KIND_UNSPECIFIED;
+	Rogatory__V1__Status status = ROGATORY__V1__STATUS__STATUS_UNSPECIFIED;
 	if (request_check(d, req, &kind, &status, code, err, errlen) != 0)
 		return -1;
 	int64_t now = request_now_us();
@@ -116,6 +118,22 @@ request_build(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
 	c.n_fields = req->n_fields;
 	c.fields = fields;
 	b.content = &c;
+	/* The manifest: what the operator announced, with the SHA-256 of what arrived. */
+	Rogatory__V1__Attachment av[WIRE_ATTACHMENTS_MAX];
+	Rogatory__V1__Attachment *ap[WIRE_ATTACHMENTS_MAX];
+	uint64_t total = 0;
+	for (size_t i = 0; i < req->n_attachments && i < WIRE_ATTACHMENTS_MAX; i++) {
+		rogatory__v1__attachment__init(&av[i]);
+		av[i].name = req->attachments[i]->name;
+		av[i].media_type = req->attachments[i]->media_type;
+		av[i].size = req->attachments[i]->size;
+		av[i].sha256.data = (uint8_t *)hashes + i * STORE_HASH_LEN;
+		av[i].sha256.len = STORE_HASH_LEN;
+		ap[i] = &av[i];
+		total += req->attachments[i]->size;
+	}
+	b.n_attachments = req->n_attachments;
+	b.attachments = ap;
 
 	struct signed_object so = {0};
 	if (evidence_sign_document(d->signer, &b, &so, err, errlen) != 0) {
@@ -131,6 +149,14 @@ request_build(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
 		return -1;
 	}
 	wire_document_body_free(check);
+	if (so.body_len + total > d->cfg->max_message_size) {
+		*code = "too-large";
+		err_set(err, errlen, "%llu bytes (document and attachments); [delivery] "
+		    "max_message_size is %u", (unsigned long long)so.body_len + total,
+		    d->cfg->max_message_size);
+		signed_object_clear(&so);
+		return -1;
+	}
 
 	memset(m, 0, sizeof(*m));
 	m->dir = STORE_OUT;
@@ -151,8 +177,18 @@ request_build(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
 	if (packed == NULL)
 		fatal("out of memory");
 	protobuf_c_message_pack(&req->base, packed);
-	SHA256(packed, n, m->submit_hash);
+	/* With the attachments' hashes: same announcement, other bytes = other content. */
+	EVP_MD_CTX *mc = EVP_MD_CTX_new();
+	if (mc == NULL || EVP_DigestInit_ex(mc, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(mc, packed, n) != 1 ||
+	    (req->n_attachments > 0 &&
+	        EVP_DigestUpdate(mc, hashes, req->n_attachments * STORE_HASH_LEN) != 1) ||
+	    EVP_DigestFinal_ex(mc, m->submit_hash, NULL) != 1)
+		fatal("SHA-256 failed");
+	EVP_MD_CTX_free(mc);
 	free(packed);
+	m->bset = bset;
+	m->size = so.body_len + total;
 	copy_blob(&m->doc_body, &m->doc_body_len, so.body, so.body_len);
 	copy_blob(&m->doc_sig, &m->doc_sig_len, so.signature, so.signature_len);
 	copy_blob(&m->doc_cert, &m->doc_cert_len, so.cert, so.cert_len);

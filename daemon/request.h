@@ -25,7 +25,13 @@ struct rogatoryd;
  * "kind-not-served", "invalid") for the ctl.
  */
 int request_build(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
-    struct store_msg *m, const char **code, char *err, size_t errlen);
+    const uint8_t *hashes, int64_t bset, struct store_msg *m, const char **code, char *err,
+    size_t errlen);
+/* The checks of request_build that need no document (recipient in the directory,
+ * kind served, status rules): before an upload starts. 0 / -1 with *code and err. */
+int request_check(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
+    Rogatory__V1__Kind *kind, Rogatory__V1__Status *status, const char **code, char *err,
+    size_t errlen);
 
 /* Wall clock in µs. */
 int64_t request_now_us(void);

@@ -23,11 +23,18 @@
 #include "rogatoryd.h"
 
 #define SERVER_PAUSE_MS 1000
+/* Accepts per loop turn. libevent's listener accepts until the backlog is empty (512),
+ * while a closed link's descriptor is released only when the loop next runs the
+ * bufferevent's finalizer: without a cap, a flood would hold backlog + max_unauthenticated
+ * descriptors at once. */
+#define SERVER_ACCEPT_BURST 16
 
 struct server {
 	struct rogatoryd *d;
 	struct evconnlistener *lev;
 	struct event *resume;
+	struct event *again;  /* next loop turn after a burst of accepts */
+	unsigned burst;
 	uint16_t port;
 };
 
@@ -35,6 +42,7 @@ static void server_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg);
 static void server_error_cb(struct evconnlistener *lev, void *arg);
 static void server_resume_cb(evutil_socket_t fd, short what, void *arg);
+static void server_again_cb(evutil_socket_t fd, short what, void *arg);
 static int server_write_port(const char *state_dir, uint16_t port, char *err, size_t errlen);
 
 int
@@ -64,12 +72,19 @@ server_start(struct rogatoryd *d, struct server **out, char *err, size_t errlen)
 	}
 	evconnlistener_set_error_cb(s->lev, server_error_cb);
 	s->resume = evtimer_new(d->base, server_resume_cb, s);
+	s->again = evtimer_new(d->base, server_again_cb, s);
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	getsockname(evconnlistener_get_fd(s->lev), (struct sockaddr *)&ss, &sl);
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(evconnlistener_get_fd(s->lev), (struct sockaddr *)&ss, &sl) != 0) {
+		err_set(err, errlen, "cannot read the address of %s: %s", c->listen,
+		    strerror(errno));
+		server_free(s);
+		return -1;
+	}
 	s->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
 	                                   : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	if (s->resume == NULL || server_write_port(c->state_dir, s->port, err, errlen) != 0) {
+	if (s->resume == NULL || s->again == NULL || server_write_port(c->state_dir, s->port, err, errlen) != 0) {
 		server_free(s);
 		return -1;
 	}
@@ -108,6 +123,24 @@ server_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr
 		return;
 	}
 	peers_accept(s->d->peers, fd, sa, (socklen_t)salen);
+	if (++s->burst >= SERVER_ACCEPT_BURST) {
+		/* The listener's accept loop stops when it finds itself disabled. */
+		static const struct timeval now = {0, 0};
+		evconnlistener_disable(lev);
+		evtimer_add(s->again, &now);
+	}
+}
+
+static void
+server_again_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct server *s = arg;
+	s->burst = 0;
+	/* Not while an EMFILE pause runs: its own timer resumes. */
+	if (!s->d->stopping && !evtimer_pending(s->resume, NULL))
+		evconnlistener_enable(s->lev);
 }
 
 static void
@@ -119,6 +152,7 @@ server_error_cb(struct evconnlistener *lev, void *arg)
 		log_ratelimited(3, "accept: %s; pausing the listener for %d ms", strerror(e),
 		    SERVER_PAUSE_MS);
 		evconnlistener_disable(lev);
+		evtimer_del(s->again);
 		struct timeval tv = {.tv_sec = SERVER_PAUSE_MS / 1000,
 		    .tv_usec = (SERVER_PAUSE_MS % 1000) * 1000};
 		evtimer_add(s->resume, &tv);
@@ -133,6 +167,7 @@ server_resume_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct server *s = arg;
+	s->burst = 0;
 	if (!s->d->stopping)
 		evconnlistener_enable(s->lev);
 }
@@ -151,6 +186,8 @@ server_free(struct server *s)
 		return;
 	if (s->resume != NULL)
 		event_free(s->resume);
+	if (s->again != NULL)
+		event_free(s->again);
 	if (s->lev != NULL)
 		evconnlistener_free(s->lev);
 	free(s);

@@ -33,7 +33,7 @@
  * reading the small columns never walks a blob's overflow pages. */
 #define MSG_COLS "id, dir, msg_id, sender, recipient, kind, urgent, state, attempts, " \
 	"created_us, updated_us, next_attempt_us, expire_at_us, fetched, submit_hash, " \
-	"payload_hash, last_error"
+	"payload_hash, last_error, bset, size"
 #define MSG_BLOBS ", doc_body, doc_sig, doc_cert, rcpt_body, rcpt_sig, rcpt_cert"
 #define MSG_NO_BLOBS ", NULL, NULL, NULL, NULL, NULL, NULL"
 #define EV_COLS "seq, ts_us, event, msg_id, peer, dir, state, attempt, bytes, reason"
@@ -91,6 +91,20 @@ static const struct {
 	  " doc_body BLOB, doc_sig BLOB, doc_cert BLOB);"
 	  "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
 	  "PRAGMA application_id = 1380927297;" },
+	/* Attachments: a message's bytes beyond its signed document live in chunks, keyed
+	 * by the message's blob set (bset; 0 = none). Chunks of a bset that no message
+	 * names are staging: dropped at open. size = document + attachments, in bytes. */
+	{ 2,
+	  "ALTER TABLE messages ADD COLUMN bset INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE messages ADD COLUMN size INTEGER NOT NULL DEFAULT 0;"
+	  "CREATE TABLE chunks ("
+	  " bset INTEGER NOT NULL CHECK (bset > 0), att INTEGER NOT NULL CHECK (att >= 0),"
+	  " off INTEGER NOT NULL CHECK (off >= 0), data BLOB NOT NULL,"
+	  " PRIMARY KEY (bset, att, off));"
+	  "CREATE INDEX messages_bset ON messages (bset) WHERE bset <> 0;"
+	  /* A sending peer's unsettled bytes ([delivery] peer_quota). */
+	  "CREATE INDEX messages_unfetched ON messages (sender, size) WHERE dir = 1 AND fetched = 0;"
+	  "CREATE INDEX quarantine_peer ON quarantine (peer);" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -107,8 +121,9 @@ static const char *const w_sql[W_COUNT] = {
 	[W_ROW] = "SELECT " MSG_COLS MSG_BLOBS " FROM messages WHERE id = ?1",
 	[W_INSERT] = "INSERT INTO messages (dir, msg_id, sender, recipient, kind, urgent, state,"
 	    " attempts, created_us, updated_us, next_attempt_us, expire_at_us, fetched,"
-	    " submit_hash, payload_hash, last_error" MSG_BLOBS ") VALUES (?1, ?2, ?3, ?4, ?5,"
-	    " ?6, ?7, 0, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+	    " submit_hash, payload_hash, last_error, bset, size" MSG_BLOBS ") VALUES (?1, ?2,"
+	    " ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+	    " ?19, ?20, ?21, ?22)",
 	[W_UPDATE] = "UPDATE messages SET state = ?2, updated_us = ?3,"
 	    " attempts = CASE WHEN ?4 THEN ?5 ELSE attempts END,"
 	    " next_attempt_us = CASE WHEN ?6 THEN ?7 ELSE next_attempt_us END,"
@@ -127,6 +142,10 @@ static const char *const w_sql[W_COUNT] = {
 	    " doc_cert) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[W_MARK] = "INSERT INTO meta (key, value) VALUES ('log_seq', ?1)"
 	    " ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+	[W_CHUNK] = "INSERT INTO chunks (bset, att, off, data) VALUES (?1, ?2, ?3, ?4)",
+	[W_DROP_SET] = "DELETE FROM chunks WHERE bset = ?1",
+	[W_ORPHANS] = "DELETE FROM chunks WHERE bset NOT IN"
+	    " (SELECT bset FROM messages WHERE bset <> 0)",
 };
 
 /* Reader statements (loop thread, read-only connection); ids in storedb.h. */
@@ -151,6 +170,16 @@ static const char *const r_sql[R_COUNT] = {
 	[R_EVENTS_OF] = "SELECT " EV_COLS " FROM events WHERE msg_id = ?1 ORDER BY seq LIMIT ?2",
 	[R_LOG_MARK] = "SELECT value FROM meta WHERE key = 'log_seq'",
 	[R_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM events",
+	/* The chunk holding byte off of attachment att. */
+	[R_CHUNK] = "SELECT off, data FROM chunks WHERE bset = ?1 AND att = ?2 AND off <= ?3"
+	    " ORDER BY off DESC LIMIT 1",
+	[R_MAX_BSET] = "SELECT max(coalesce((SELECT max(bset) FROM messages), 0),"
+	    " coalesce((SELECT max(bset) FROM chunks), 0))",
+	[R_UNSETTLED] = "SELECT coalesce((SELECT sum(size) FROM messages WHERE dir = 1"
+	    " AND fetched = 0 AND sender = ?1), 0) + coalesce((SELECT sum(length(doc_body))"
+	    " FROM quarantine WHERE peer = ?1), 0)",
+	[R_QUARANTINE] = "SELECT id, ts_us, peer, msg_id, reason, length(doc_body)"
+	    " FROM quarantine WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
 };
 
 static const char *const state_names[STORE_STATE_COUNT] = {
@@ -271,12 +300,14 @@ store_msg_from_row(sqlite3_stmt *st, struct store_msg *m)
 	store_col_hash(st, 14, m->submit_hash);
 	store_col_hash(st, 15, m->payload_hash);
 	store_col_text(st, 16, m->last_error, sizeof(m->last_error));
-	if (col_blob(st, 17, &m->doc_body, &m->doc_body_len) != 0 ||
-	    col_blob(st, 18, &m->doc_sig, &m->doc_sig_len) != 0 ||
-	    col_blob(st, 19, &m->doc_cert, &m->doc_cert_len) != 0 ||
-	    col_blob(st, 20, &m->rcpt_body, &m->rcpt_body_len) != 0 ||
-	    col_blob(st, 21, &m->rcpt_sig, &m->rcpt_sig_len) != 0 ||
-	    col_blob(st, 22, &m->rcpt_cert, &m->rcpt_cert_len) != 0) {
+	m->bset = sqlite3_column_int64(st, 17);
+	m->size = (uint64_t)sqlite3_column_int64(st, 18);
+	if (col_blob(st, 19, &m->doc_body, &m->doc_body_len) != 0 ||
+	    col_blob(st, 20, &m->doc_sig, &m->doc_sig_len) != 0 ||
+	    col_blob(st, 21, &m->doc_cert, &m->doc_cert_len) != 0 ||
+	    col_blob(st, 22, &m->rcpt_body, &m->rcpt_body_len) != 0 ||
+	    col_blob(st, 23, &m->rcpt_sig, &m->rcpt_sig_len) != 0 ||
+	    col_blob(st, 24, &m->rcpt_cert, &m->rcpt_cert_len) != 0) {
 		store_msg_clear(m);
 		return -1;
 	}
@@ -449,7 +480,7 @@ store_open_writer(struct store *s, char *err, size_t errlen)
 static int
 store_migrate(struct store *s, char *err, size_t errlen)
 {
-	int64_t version;
+	int64_t version = 0;
 	if (pragma_int(s->w, "PRAGMA user_version", &version) != SQLITE_OK)
 		return err_set(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->w));
 	/* Checked again here: another process may have upgraded it since the probe. */
@@ -533,6 +564,19 @@ store_open(const char *state_dir, uint64_t max_size, struct event_base *base,
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->r, STORE_BUSY_MS);
+	/* Staging left by a crash or a lost link: chunks no message names. */
+	if (sqlite3_exec(s->w, w_sql[W_ORPHANS], NULL, NULL, NULL) != SQLITE_OK) {
+		err_set(err, errlen, "database %s: cannot drop staged attachments: %s", s->path,
+		    sqlite3_errmsg(s->w));
+		goto fail;
+	}
+	if (sqlite3_changes(s->w) > 0)
+		log_info("database %s: dropped %d staged attachment chunks (incomplete messages)",
+		    s->path, sqlite3_changes(s->w));
+	if (pragma_int(s->r, r_sql[R_MAX_BSET], &s->last_bset) != SQLITE_OK) {
+		err_set(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->r));
+		goto fail;
+	}
 	if (store_max_pages(s, max_size) != 0) {
 		err_set(err, errlen, "database %s: cannot apply [store] max_size: %s", s->path,
 		    sqlite3_errmsg(s->w));

@@ -30,7 +30,7 @@ struct store;
 
 #define STORE_HASH_LEN 32
 /* The schema this build writes (PRAGMA user_version); a newer database is refused. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* STORE_DIR_ANY only selects, in store_list; a message is always OUT or IN. */
 enum store_dir { STORE_OUT = 0, STORE_IN = 1, STORE_DIR_ANY = 2 };
@@ -82,6 +82,8 @@ struct store_msg {
 	uint8_t *rcpt_cert;
 	size_t rcpt_cert_len;
 	char last_error[256];     /* "" when none */
+	int64_t bset;             /* blob set holding the attachments' chunks; 0 = none */
+	uint64_t size;            /* document body + attachments, bytes (0 on write: body) */
 };
 
 /* One event (a row of the events table; one JSON line of the delivery log). */
@@ -121,6 +123,11 @@ enum store_op_kind {
 	STORE_OP_EVENT,
 	/* Records that the delivery log file holds every event up to op->log_seq. */
 	STORE_OP_LOG_MARK,
+	/* One piece of an attachment into blob set op->chunk.bset (staging until a
+	 * SUBMIT or RECEIVE names the bset). No event. */
+	STORE_OP_CHUNK,
+	/* Deletes every chunk of op->chunk.bset (staging abandoned). No event. */
+	STORE_OP_DROP_SET,
 };
 
 /* Fields STORE_OP_UPDATE sets besides state and updated_us. */
@@ -165,6 +172,13 @@ struct store_op {
 	struct store_event event;     /* written with the change; seq/ts filled at commit */
 	char reason[256];             /* STORE_OP_QUARANTINE */
 	int64_t log_seq;              /* STORE_OP_LOG_MARK */
+	struct {                      /* STORE_OP_CHUNK, STORE_OP_DROP_SET (bset only) */
+		int64_t bset;
+		uint32_t att;
+		uint64_t off;
+		const uint8_t *data;  /* the caller's, until done runs */
+		size_t len;
+	} chunk;
 	/* Filled by the store thread: */
 	enum store_result result;
 	char error[256];
@@ -232,6 +246,29 @@ int store_events_of(struct store *s, const char *msg_id, struct store_event *out
 int64_t store_log_mark(struct store *s);
 /* Highest event seq committed, 0 when none, -1 on error. */
 int64_t store_last_seq(struct store *s);
+
+/* A new blob set id for staging a message's attachments (loop thread). */
+int64_t store_bset_new(struct store *s);
+/* The stored bytes of attachment att of blob set bset from byte off: *data (malloc'd,
+ * the caller frees) holds at most max bytes. 0; 1 when there is no byte at off; -1. */
+int store_chunk_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t max,
+    uint8_t **data, size_t *len);
+/* Bytes a sending peer holds here unsettled: received and not yet fetched, plus its
+ * quarantined documents. -1 on error. */
+int64_t store_unsettled(struct store *s, const char *peer);
+
+/* One quarantined document, for listing. */
+struct store_quarantined {
+	int64_t id;
+	int64_t ts_us;
+	char peer[AUTHORITY_ID_MAX + 1];
+	char msg_id[UUID_TEXT_LEN + 1];
+	char reason[256];
+	uint64_t bytes;
+};
+/* Quarantine, newest first, before the cursor (id, exclusive; 0 at the start). */
+int store_quarantine_list(struct store *s, int64_t before_id, struct store_quarantined *out,
+    int max);
 
 void store_msg_clear(struct store_msg *m);
 const char *store_state_name(enum store_state s);

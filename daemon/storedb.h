@@ -20,10 +20,12 @@ struct storeq;
 
 /* Writer statements (store thread), prepared once per connection. */
 enum { W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_RELEASE, W_ROLLBACK_TO, W_FIND, W_ROW,
-       W_INSERT, W_UPDATE, W_EVENT, W_QUARANTINE, W_MARK, W_COUNT };
+       W_INSERT, W_UPDATE, W_EVENT, W_QUARANTINE, W_MARK, W_CHUNK, W_DROP_SET, W_ORPHANS,
+       W_COUNT };
 /* Reader statements (loop thread, read-only connection). */
 enum { R_OUTBOX, R_URGENT, R_PEERS, R_LIST_STATE, R_GET, R_GET_ANY, R_LIST, R_EVENTS_SINCE,
-       R_EVENTS_OF, R_LOG_MARK, R_LAST_SEQ, R_COUNT };
+       R_EVENTS_OF, R_LOG_MARK, R_LAST_SEQ, R_CHUNK, R_MAX_BSET, R_UNSETTLED, R_QUARANTINE,
+       R_COUNT };
 
 struct store {
 	char path[PATH_MAX];
@@ -38,6 +40,7 @@ struct store {
 	_Atomic uint64_t max_size_want;
 	_Atomic uint64_t commits, ops;
 	bool crash_mid_commit;
+	int64_t last_bset;            /* loop thread: the highest blob set id handed out */
 };
 
 /* storeop.c: the batch function the store thread runs (see storeq_batch_fn). */

@@ -48,6 +48,8 @@ static enum store_result op_receive(struct store *s, struct store_op *op, int64_
 static enum store_result op_update(struct store *s, struct store_op *op, int64_t now);
 static enum store_result op_quarantine(struct store *s, struct store_op *op, int64_t now);
 static enum store_result op_log_mark(struct store *s, struct store_op *op);
+static enum store_result op_chunk(struct store *s, struct store_op *op);
+static enum store_result op_drop_set(struct store *s, struct store_op *op);
 
 void
 store_set_max_size(struct store *s, uint64_t max_size)
@@ -184,6 +186,8 @@ op_run(struct store *s, struct store_op *op, int64_t now)
 	case STORE_OP_QUARANTINE: op->result = op_quarantine(s, op, now); break;
 	case STORE_OP_EVENT: op->result = write_event(s, op, now); break;
 	case STORE_OP_LOG_MARK: op->result = op_log_mark(s, op); break;
+	case STORE_OP_CHUNK: op->result = op_chunk(s, op); break;
+	case STORE_OP_DROP_SET: op->result = op_drop_set(s, op); break;
 	default:
 		snprintf(op->error, sizeof(op->error), "unknown store op kind %d", (int)op->kind);
 		op->result = STORE_R_ERROR;
@@ -314,12 +318,14 @@ insert_msg(struct store *s, struct store_op *op, int64_t now)
 	store_bind_blob(st, 12, m->dir == STORE_OUT ? m->submit_hash : NULL, STORE_HASH_LEN);
 	store_bind_blob(st, 13, m->payload_hash, STORE_HASH_LEN);
 	sqlite3_bind_text(st, 14, m->last_error, -1, SQLITE_STATIC);
-	store_bind_blob(st, 15, m->doc_body, m->doc_body_len);
-	store_bind_blob(st, 16, m->doc_sig, m->doc_sig_len);
-	store_bind_blob(st, 17, m->doc_cert, m->doc_cert_len);
-	store_bind_blob(st, 18, m->rcpt_body, m->rcpt_body_len);
-	store_bind_blob(st, 19, m->rcpt_sig, m->rcpt_sig_len);
-	store_bind_blob(st, 20, m->rcpt_cert, m->rcpt_cert_len);
+	sqlite3_bind_int64(st, 15, m->bset);
+	sqlite3_bind_int64(st, 16, (int64_t)(m->size > 0 ? m->size : m->doc_body_len));
+	store_bind_blob(st, 17, m->doc_body, m->doc_body_len);
+	store_bind_blob(st, 18, m->doc_sig, m->doc_sig_len);
+	store_bind_blob(st, 19, m->doc_cert, m->doc_cert_len);
+	store_bind_blob(st, 20, m->rcpt_body, m->rcpt_body_len);
+	store_bind_blob(st, 21, m->rcpt_sig, m->rcpt_sig_len);
+	store_bind_blob(st, 22, m->rcpt_cert, m->rcpt_cert_len);
 	enum store_result r = w_step(s, op, st);
 	if (r == STORE_R_OK)
 		m->rowid = sqlite3_last_insert_rowid(s->w);
@@ -446,19 +452,19 @@ op_update(struct store *s, struct store_op *op, int64_t now)
 	sqlite3_bind_int64(st, 1, k.id);
 	sqlite3_bind_text(st, 2, store_state_name(m->state), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int(st, 4, (set & STORE_SET_ATTEMPTS) != 0);
+	sqlite3_bind_int(st, 4, (set & STORE_SET_ATTEMPTS) != 0 ? 1 : 0);
 	sqlite3_bind_int64(st, 5, m->attempts);
-	sqlite3_bind_int(st, 6, (set & STORE_SET_NEXT_ATTEMPT) != 0);
+	sqlite3_bind_int(st, 6, (set & STORE_SET_NEXT_ATTEMPT) != 0 ? 1 : 0);
 	sqlite3_bind_int64(st, 7, m->next_attempt_us);
-	sqlite3_bind_int(st, 8, (set & STORE_SET_RECEIPT) != 0);
+	sqlite3_bind_int(st, 8, (set & STORE_SET_RECEIPT) != 0 ? 1 : 0);
 	store_bind_blob(st, 9, m->rcpt_body, m->rcpt_body_len);
 	store_bind_blob(st, 10, m->rcpt_sig, m->rcpt_sig_len);
 	store_bind_blob(st, 11, m->rcpt_cert, m->rcpt_cert_len);
-	sqlite3_bind_int(st, 12, (set & STORE_SET_LAST_ERROR) != 0);
+	sqlite3_bind_int(st, 12, (set & STORE_SET_LAST_ERROR) != 0 ? 1 : 0);
 	sqlite3_bind_text(st, 13, m->last_error, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 14, (set & STORE_SET_FETCHED) != 0);
+	sqlite3_bind_int(st, 14, (set & STORE_SET_FETCHED) != 0 ? 1 : 0);
 	sqlite3_bind_int(st, 15, m->fetched ? 1 : 0);
-	sqlite3_bind_int(st, 16, (set & STORE_SET_DOCUMENT) != 0);
+	sqlite3_bind_int(st, 16, (set & STORE_SET_DOCUMENT) != 0 ? 1 : 0);
 	store_bind_blob(st, 17, m->doc_body, m->doc_body_len);
 	store_bind_blob(st, 18, m->doc_sig, m->doc_sig_len);
 	store_bind_blob(st, 19, m->doc_cert, m->doc_cert_len);
@@ -508,5 +514,28 @@ op_log_mark(struct store *s, struct store_op *op)
 	if (st == NULL)
 		return op_fail(s, op, sqlite3_errcode(s->w));
 	sqlite3_bind_int64(st, 1, op->log_seq);
+	return w_step(s, op, st);
+}
+
+static enum store_result
+op_chunk(struct store *s, struct store_op *op)
+{
+	sqlite3_stmt *st = store_wstmt(s, W_CHUNK);
+	if (st == NULL)
+		return op_fail(s, op, sqlite3_errcode(s->w));
+	sqlite3_bind_int64(st, 1, op->chunk.bset);
+	sqlite3_bind_int64(st, 2, op->chunk.att);
+	sqlite3_bind_int64(st, 3, (int64_t)op->chunk.off);
+	sqlite3_bind_blob64(st, 4, op->chunk.data, op->chunk.len, SQLITE_STATIC);
+	return w_step(s, op, st);
+}
+
+static enum store_result
+op_drop_set(struct store *s, struct store_op *op)
+{
+	sqlite3_stmt *st = store_wstmt(s, W_DROP_SET);
+	if (st == NULL)
+		return op_fail(s, op, sqlite3_errcode(s->w));
+	sqlite3_bind_int64(st, 1, op->chunk.bset);
 	return w_step(s, op, st);
 }

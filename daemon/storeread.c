@@ -264,3 +264,89 @@ store_last_seq(struct store *s)
 {
 	return read_int(s, R_LAST_SEQ);
 }
+
+int64_t
+store_bset_new(struct store *s)
+{
+	return ++s->last_bset;
+}
+
+int
+store_chunk_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t max,
+    uint8_t **data, size_t *len)
+{
+	sqlite3_stmt *st = r_stmt(s, R_CHUNK);
+	*data = NULL;
+	*len = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, bset);
+	sqlite3_bind_int64(st, 2, att);
+	sqlite3_bind_int64(st, 3, (int64_t)off);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return 1;
+	}
+	if (rc != SQLITE_ROW)
+		return r_fail(s, st);
+	uint64_t at = (uint64_t)sqlite3_column_int64(st, 0);
+	const uint8_t *p = sqlite3_column_blob(st, 1);
+	size_t n = (size_t)sqlite3_column_bytes(st, 1);
+	int ret = 1;
+	if (p != NULL && off - at < n) {
+		size_t take = n - (size_t)(off - at);
+		if (take > max)
+			take = max;
+		if ((*data = malloc(take)) == NULL) {
+			sqlite3_reset(st);
+			log_err("store: out of memory reading a chunk");
+			return -1;
+		}
+		memcpy(*data, p + (off - at), take);
+		*len = take;
+		ret = 0;
+	}
+	sqlite3_reset(st);
+	return ret;
+}
+
+int64_t
+store_unsettled(struct store *s, const char *peer)
+{
+	sqlite3_stmt *st = r_stmt(s, R_UNSETTLED);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return r_fail(s, st);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+int
+store_quarantine_list(struct store *s, int64_t before_id, struct store_quarantined *out,
+    int max)
+{
+	sqlite3_stmt *st = r_stmt(s, R_QUARANTINE);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, before_id > 0 ? before_id : INT64_MAX);
+	sqlite3_bind_int(st, 2, max);
+	int n = 0, rc;
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_quarantined *q = &out[n++];
+		memset(q, 0, sizeof(*q));
+		q->id = sqlite3_column_int64(st, 0);
+		q->ts_us = sqlite3_column_int64(st, 1);
+		store_col_text(st, 2, q->peer, sizeof(q->peer));
+		store_col_text(st, 3, q->msg_id, sizeof(q->msg_id));
+		store_col_text(st, 4, q->reason, sizeof(q->reason));
+		q->bytes = (uint64_t)sqlite3_column_int64(st, 5);
+	}
+	if (n < max && rc != SQLITE_DONE)
+		return r_fail(s, st);
+	sqlite3_reset(st);
+	return n;
+}

@@ -693,8 +693,52 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 			    chk_text(&f->value, 0, WIRE_FIELD_VALUE_MAX, at, "fields.value", err, errlen))
 				return -1;
 		}
+		if (q->n_attachments > WIRE_ATTACHMENTS_MAX)
+			return err_set(err, errlen, "%s.attachments: %zu, at most %d", at,
+			    q->n_attachments, WIRE_ATTACHMENTS_MAX);
+		for (size_t i = 0; i < q->n_attachments; i++) {
+			const Rogatory__Ctl__V1__AttachmentSpec *a = q->attachments[i];
+			if (chk_text(&a->name, 1, WIRE_NAME_MAX, at, "attachments.name", err, errlen) ||
+			    chk_len(&a->media_type, 1, WIRE_MEDIA_TYPE_MAX, at, "attachments.media_type",
+			        err, errlen))
+				return -1;
+			if (!file_name_valid(&a->name))
+				return err_set(err, errlen, "%s.attachments[%zu].name: not a file name (no "
+				    "'/', control characters, \".\" or \"..\")", at, i);
+			if (!media_type_valid(&a->media_type))
+				return err_set(err, errlen, "%s.attachments[%zu].media_type: must be "
+				    "printable ASCII type/subtype", at, i);
+			for (size_t k = 0; k < i; k++)
+				if (bytes_eq(&a->name, &q->attachments[k]->name))
+					return err_set(err, errlen, "%s.attachments[%zu].name: same as "
+					    "attachments[%zu]", at, i, k);
+		}
 		return 0;
 	}
+	case ROGATORY__CTL__V1__REQUEST__OP_UPLOAD:
+		if (chk_uuid(&r->upload->message_id, false, "request.upload", "message_id", err,
+		        errlen) ||
+		    chk_len(&r->upload->data, 1, CONTROL_CHUNK_MAX, "request.upload", "data", err,
+		        errlen))
+			return -1;
+		return 0;
+	case ROGATORY__CTL__V1__REQUEST__OP_FETCH:
+		if (chk_uuid(&r->fetch->message_id, false, "request.fetch", "message_id", err,
+		        errlen))
+			return -1;
+		if (r->fetch->sender_id.len > 0 &&
+		    chk_id(&r->fetch->sender_id, "request.fetch", "sender_id", err, errlen))
+			return -1;
+		return 0;
+	case ROGATORY__CTL__V1__REQUEST__OP_FETCHED:
+		if (chk_uuid(&r->fetched->message_id, false, "request.fetched", "message_id", err,
+		        errlen))
+			return -1;
+		if (r->fetched->sender_id.len > 0 &&
+		    chk_id(&r->fetched->sender_id, "request.fetched", "sender_id", err, errlen))
+			return -1;
+		return 0;
+	case ROGATORY__CTL__V1__REQUEST__OP_QUARANTINE:
 	case ROGATORY__CTL__V1__REQUEST__OP_QUEUE:
 	case ROGATORY__CTL__V1__REQUEST__OP_INBOX:
 	case ROGATORY__CTL__V1__REQUEST__OP_LOG:
@@ -825,7 +869,7 @@ static const char *const doc_type_names[] = {"unspecified", "request", "status"}
 static const char *const outcome_names[] = {"unspecified", "accepted", "rejected"};
 
 #define NAME_OF(table, v) \
-	((unsigned)(v) < sizeof(table) / sizeof(table[0]) ? table[(unsigned)(v)] : "unknown")
+	((unsigned)(v) < sizeof(table) / sizeof((table)[0]) ? (table)[(unsigned)(v)] : "unknown")
 
 static int
 name_parse(const char *const *table, size_t n, const char *s)

@@ -62,10 +62,21 @@ start() {
 		done
 		echo "   $id up (log: $D/$id/rogatoryd.log)"
 	done
-	echo "== BD-ACC sends a request for mutual legal assistance to FR-MJ"
+	echo "== BD-ACC sends a request for mutual legal assistance to FR-MJ, with a court order"
+	# A stand-in for the scanned order and its annexes: 1.5 MB of text.
+	order="$D/court-order-ACC-2026-117.txt"
+	{
+		echo "Court order, Dhaka Metropolitan Senior Special Judge, case ACC/2026/117"
+		i=0
+		while [ $i -lt 20000 ]; do
+			echo "$i: this line stands for a page of a scanned court order and its annexes"
+			i=$((i + 1))
+		done
+	} >"$order"
 	set -- send --to FR-MJ --kind mla --urgent --respond-by 2027-03-31 \
 	    --subject "Bank records of Example Trading Ltd, account FR76 3000 4000 0500 0012 3456 789" \
-	    --field legal_basis="UNCAC art. 46(3)(f)" --field our_reference=ACC/2026/117
+	    --field legal_basis="UNCAC art. 46(3)(f)" --field our_reference=ACC/2026/117 \
+	    --attach "$order"
 	echo "   rogatoryctl $*"
 	id=$(ctl BD-ACC "$@" | tail -n 1)
 	echo "   message id $id"
@@ -87,6 +98,13 @@ start() {
 	grep "\"$id\"" "$D/FR-MJ/state/delivery.jsonl" | sed 's/^/   /'
 	echo "== FR-MJ's inbox"
 	ctl FR-MJ inbox | sed 's/^/   /'
+	echo "== at FR-MJ: rogatoryctl fetch $id --out $D/fetched"
+	rm -rf "$D/fetched"
+	ctl FR-MJ fetch "$id" --out "$D/fetched" | sed 's/^/   /'
+	cmp "$order" "$D/fetched/$(basename "$order")"
+	echo "   the fetched attachment is byte for byte the one BD-ACC sent"
+	echo "== at BD-ACC: rogatoryctl verify $id (offline proof from the store)"
+	ctl BD-ACC verify "$id" | sed 's/^/   /'
 	cat <<MSG
 
 The network is still running. Try:

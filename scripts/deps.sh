@@ -1,7 +1,8 @@
 #!/bin/sh
 # Checks, and as root installs, the Debian packages rogatory needs.
-#   deps.sh ensure   probe; install what is missing when root, else print the apt-get line
-#   deps.sh install  apt-get update once, then install everything
+#   deps.sh ensure           probe; install what is missing when root, else print the apt-get line
+#   deps.sh ensure-analysis  the same for `make valgrind` and `make analyze` (ANALYSIS_PACKAGES)
+#   deps.sh install          apt-get update once, then install everything
 set -eu
 
 PACKAGES="build-essential pkg-config openssl libssl-dev libevent-dev libprotobuf-c-dev \
@@ -9,17 +10,21 @@ protobuf-c-compiler libcriterion-dev libsqlite3-dev sqlite3 libinih-dev libjanss
 clang libclang-rt-14-dev"
 # clang and libclang-rt-14-dev serve `make fuzz` only: `ensure` does not probe them, so
 # `make test` never needs them.
+ANALYSIS_PACKAGES="valgrind cppcheck clang-tidy"
+# valgrind, cppcheck and clang-tidy serve `make valgrind` and `make analyze` only; only
+# `ensure-analysis` probes them.
 
 install_all() {
+    pkgs=${1:-$PACKAGES $ANALYSIS_PACKAGES}
     if [ "$(id -u)" -ne 0 ]; then
         echo "deps: not root; run as root:" >&2
-        echo "  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $PACKAGES" >&2
+        echo "  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $pkgs" >&2
         exit 1
     fi
-    echo "deps: installing Debian packages: $PACKAGES"
+    echo "deps: installing Debian packages: $pkgs"
     apt-get update -q
     # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $PACKAGES
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs
 }
 
 missing() {
@@ -33,17 +38,34 @@ missing() {
     return 1
 }
 
+missing_analysis() {
+    for cmd in valgrind cppcheck clang-tidy; do
+        command -v "$cmd" >/dev/null 2>&1 || { echo "command $cmd"; return 0; }
+    done
+    return 1
+}
+
 case "${1:-ensure}" in
 install) install_all ;;
+ensure-analysis)
+    if what=$(missing_analysis); then
+        echo "deps: missing $what"
+        install_all "$ANALYSIS_PACKAGES"
+        if what=$(missing_analysis); then
+            echo "deps: still missing $what after install" >&2
+            exit 1
+        fi
+    fi
+    ;;
 ensure)
     if what=$(missing); then
         echo "deps: missing $what"
-        install_all
+        install_all "$PACKAGES"
         if what=$(missing); then
             echo "deps: still missing $what after install" >&2
             exit 1
         fi
     fi
     ;;
-*) echo "usage: deps.sh ensure|install" >&2; exit 2 ;;
+*) echo "usage: deps.sh ensure|ensure-analysis|install" >&2; exit 2 ;;
 esac

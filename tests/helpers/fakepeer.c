@@ -26,6 +26,8 @@
  *                             with --cert/--key: "good", "wrong-hash", "unknown-id", or
  *                             "wrong-signer" (signed with --sign-cert/--sign-key),
  *                             or "none" (never answer a Transfer, but answer Pings)
+ *   --no-read                 after the Hello exchange, stop reading altogether (a peer
+ *                             that stalls: the daemon's writes pile up) until --wait-ms
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,6 +64,7 @@ struct opts {
 	const char *kind;
 	const char *receipt;
 	const char *sign_cert, *sign_key;
+	bool no_read;
 };
 
 static long
@@ -463,6 +466,15 @@ read_loop(SSL *ssl, int fd, int wait_ms, bool *hello_seen, SSL *reply_to, const 
 			have -= FRAME_HEADER_LEN + len;
 		}
 		fflush(stdout);
+		if (o != NULL && o->no_read && *hello_seen) {
+			/* Hello exchanged: from here on the daemon's bytes stay in its buffers. */
+			printf("not reading\n");
+			fflush(stdout);
+			long rest = deadline - now_ms();
+			if (rest > 0)
+				usleep((useconds_t)rest * 1000);
+			break;
+		}
 	}
 	return total;
 }
@@ -484,6 +496,10 @@ main(int argc, char **argv)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--plain") == 0) {
 			o.plain = true;
+			continue;
+		}
+		if (strcmp(a, "--no-read") == 0) {
+			o.no_read = true;
 			continue;
 		}
 		if (v == NULL) {

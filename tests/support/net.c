@@ -28,8 +28,8 @@ static const char *const tnet_defaults[][2] = {
 };
 
 static const char *const tnet_sections[] = {
-	"authority", "network", "tls", "store", "control", "log", "delivery", "limits",
-	"directory",
+	"authority", "network", "tls", "store", "control", "daemon", "log", "delivery",
+	"limits", "directory",
 };
 
 static char *

@@ -771,3 +771,75 @@ Test(config, restart_needed_for_startup_keys_only)
 	cr_assert(!diag_contains(&d, "keepalive"));
 	config_free(good);
 }
+
+/* ---- [store] max_size and [daemon] user ---- */
+
+static void
+reset_load(void)
+{
+	config_free(cfg);
+	cfg = NULL;
+	diag_free(&d);
+}
+
+Test(config, store_max_size_and_daemon_user)
+{
+	const char *t = fixture_dir();
+	int rc = ts_sh(NULL, "cd '%s' && "
+	    "sed 's/^state_dir = state$/&\\nmax_size = 10G/' good.conf >size.conf && "
+	    "sed 's/^state_dir = state$/&\\nmax_size = 1T/' good.conf >size-bad.conf && "
+	    "printf '\\n[daemon]\\nuser = no-such-user-rogatory\\n' | cat good.conf - >u1.conf && "
+	    "printf '\\n[daemon]\\nuser = root\\n' | cat good.conf - >u2.conf && "
+	    "printf '\\n[daemon]\\nuser = nobody\\n' | cat good.conf - >u3.conf", t);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(load("good.conf"), 0, "%s", diag_text());
+	cr_assert_eq(cfg->store_max_size, 0, "default: no limit");
+	cr_assert_null(cfg->daemon_user);
+	reset_load();
+	cr_assert_eq(load("size.conf"), 0, "%s", diag_text());
+	cr_assert_eq(cfg->store_max_size, UINT64_C(10) << 30);
+	reset_load();
+	expect_load_fails("size-bad.conf", 1, "size-bad.conf:19: [store] max_size: \"1T\" has "
+	    "an unknown unit \"T\"", NULL);
+	reset_load();
+	expect_load_fails("u1.conf", 1, "[daemon] user: user \"no-such-user-rogatory\" does "
+	    "not exist", NULL);
+	reset_load();
+	expect_load_fails("u2.conf", 1, "[daemon] user: \"root\" is root; unset [daemon] user",
+	    NULL);
+	reset_load();
+	/* The fixtures' folder is mode 0700 and not nobody's: every file is named. */
+	cr_assert_eq(load("u3.conf"), -1, "loaded although nobody cannot reach the files");
+	cr_assert(diag_contains(&d, "[tls] key "), "%s", diag_text());
+	cr_assert(diag_contains(&d, "cannot be searched by [daemon] user nobody"), "%s",
+	    diag_text());
+}
+
+/* ---- [limits]: in-flight bytes, read rate, descriptors ---- */
+
+Test(config, limits_defaults_and_rate_relation)
+{
+	const char *t = fixture_dir();
+	int rc = ts_sh(NULL, "cd '%s' && "
+	    "printf '\\n[limits]\\npeer_read_rate = 64K\\n' | cat minimal.conf - >rate-low.conf && "
+	    "printf '\\n[limits]\\npeer_read_rate = 1M\\nmax_inflight_bytes = 1M\\n"
+	    "max_open_files = 4096\\n' | cat minimal.conf - >rate-ok.conf", t);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(load("minimal.conf"), 0, "%s", diag_text());
+	cr_assert_eq(cfg->max_inflight_bytes, 16u << 20);
+	cr_assert_eq(cfg->peer_read_rate, 32u << 20);
+	cr_assert_eq(cfg->max_open_files, 0, "default: soft limit = hard limit");
+	config_free(cfg);
+	cfg = NULL;
+	diag_free(&d);
+	cr_assert_eq(load("rate-ok.conf"), 0, "%s", diag_text());
+	cr_assert_eq(cfg->peer_read_rate, 1u << 20);
+	cr_assert_eq(cfg->max_inflight_bytes, 1u << 20);
+	cr_assert_eq(cfg->max_open_files, 4096);
+	config_free(cfg);
+	cfg = NULL;
+	diag_free(&d);
+	/* 64K/s for 90 s reads less than 16M + 4M: a sender's window would time out. */
+	expect_load_fails("rate-low.conf", 1, "rate-low.conf:20: [limits] peer_read_rate: 65536 "
+	    "bytes/s for dead_after (90 s) reads less than max_inflight_bytes + max_frame", NULL);
+}

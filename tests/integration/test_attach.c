@@ -1,0 +1,322 @@
+/*
+ * 06-attachments: documents with attachments between real daemons: small, 1 MiB and
+ * 60 MiB attachments delivered, fetched byte-identical and verified; both daemons' peak
+ * RSS during the 60 MiB transfer; a link cut in the middle; a duplicate transfer of a
+ * large message; a manifest above the receiver's max_message_size; TRY_LATER from a
+ * peer quota and from a full store, then delivery after fetch or more space; verify
+ * catching a changed attachment byte.
+ */
+#include <criterion/criterion.h>
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "support.h"
+#include "traffic.h"
+
+static const char *const ids2[] = {"BD-ACC", "FR-MJ"};
+
+/* A file of size bytes of a deterministic pattern (seeded), in the net's folder. */
+static char *
+make_file(struct tnet *t, const char *name, size_t size, uint32_t seed)
+{
+	char *path = NULL;
+	cr_assert(asprintf(&path, "%s/%s", t->dir, name) > 0);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f, "%s", path);
+	uint32_t x = seed * 2654435761u + 1;
+	char buf[65536];
+	for (size_t done = 0; done < size;) {
+		size_t n = size - done < sizeof(buf) ? size - done : sizeof(buf);
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			buf[i] = (char)(x >> 24);
+		}
+		cr_assert_eq(fwrite(buf, 1, n, f), n);
+		done += n;
+	}
+	fclose(f);
+	return path;
+}
+
+/* rogatoryctl fetch ID --out <dir>/<out>; returns that folder. */
+static char *
+fetch(struct tnet *t, int i, const char *id, const char *outname)
+{
+	char *dir = NULL, *out = NULL;
+	char args[4400];
+	cr_assert(asprintf(&dir, "%s/%s", t->dir, outname) > 0);
+	snprintf(args, sizeof(args), "fetch %s --out '%s'", id, dir);
+	int rc = tnet_ctl(t, i, &out, args);
+	cr_assert_eq(rc, 0, "fetch failed (%d): %s", rc, out);
+	free(out);
+	return dir;
+}
+
+static void
+assert_same_file(const char *a, const char *dir, const char *name)
+{
+	char *out = NULL;
+	int rc = ts_sh(&out, "cmp '%s' '%s/%s'", a, dir, name);
+	cr_assert_eq(rc, 0, "%s differs from %s/%s: %s", a, dir, name, out);
+	free(out);
+	rc = ts_sh(&out, "stat -c %%a '%s/%s'", dir, name);
+	cr_assert(rc == 0 && strncmp(out, "600", 3) == 0, "mode of %s/%s: %s", dir, name, out);
+	free(out);
+}
+
+static bool
+under_sanitizer(void)
+{
+	return getenv("ASAN_OPTIONS") != NULL;
+}
+
+Test(attach, small_and_1m_delivered_fetched_verified, .timeout = 90)
+{
+	struct tnet *t = tnet_new("att-small", ids2, 2);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	char *small = make_file(t, "order.pdf", 1024, 1);
+	char *big = make_file(t, "records.bin", 1 << 20, 2);
+	char *empty = make_file(t, "empty.txt", 0, 3);
+	char args[4096];
+	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'With documents' "
+	    "--attach '%s' --attach '%s' --media-type application/x-bank-records --attach '%s'",
+	    small, big, empty);
+	char *id = tr_send_args(t, 0, args);
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 20000), "not delivered");
+	char *out = NULL;
+	snprintf(args, sizeof(args), "--json show %s", id);
+	cr_assert_eq(tnet_ctl(t, 1, &out, args), 0, "%s", out);
+	cr_assert(strstr(out, "\"name\": \"order.pdf\"") != NULL, "%s", out);
+	cr_assert(strstr(out, "\"media_type\": \"application/pdf\"") != NULL, "%s", out);
+	cr_assert(strstr(out, "\"media_type\": \"application/x-bank-records\"") != NULL, "%s", out);
+	free(out);
+	char *dir = fetch(t, 1, id, "fetched");
+	assert_same_file(small, dir, "order.pdf");
+	assert_same_file(big, dir, "records.bin");
+	assert_same_file(empty, dir, "empty.txt");
+	char docjson[4400];
+	snprintf(docjson, sizeof(docjson), "%s/%s.json", dir, id);
+	cr_assert_eq(ts_file_count(docjson, "\"subject\": \"With documents\""), 1);
+	/* Fetched once: the inbox says so, and a second fetch into the same folder refuses
+	 * to overwrite. */
+	cr_assert_eq(tnet_ctl(t, 1, &out, "--json inbox"), 0, "%s", out);
+	cr_assert(strstr(out, "\"fetched\": true") != NULL, "%s", out);
+	free(out);
+	snprintf(args, sizeof(args), "fetch %s --out '%s'", id, dir);
+	cr_assert_eq(tnet_ctl(t, 1, &out, args), 1, "%s", out);
+	cr_assert(strstr(out, "File exists") != NULL, "%s", out);
+	free(out);
+	for (int side = 0; side < 2; side++) {
+		snprintf(args, sizeof(args), "verify %s", id);
+		cr_assert_eq(tnet_ctl(t, side, &out, args), 0, "side %d: %s", side, out);
+		cr_assert(strstr(out, "3, 1049600 bytes, each matching") != NULL, "%s", out);
+		free(out);
+	}
+	/* The receiver's copy of one attachment byte changed: verify says so. */
+	tnet_stop(t, 1, SIGTERM);
+	int rc = ts_sh(&out, "sqlite3 '%s/state/rogatory.db' \"UPDATE chunks SET data = "
+	                     "CAST(substr(data, 1, 99) || X'00' || substr(data, 101) AS BLOB) "
+	                     "WHERE att = 1 AND off = 0\"", t->node[1].home);
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	tnet_start(t, 1);
+	snprintf(args, sizeof(args), "verify %s", id);
+	cr_assert_eq(tnet_ctl(t, 1, &out, args), 1, "%s", out);
+	cr_assert(strstr(out, "FAIL attachments") != NULL && strstr(out, "records.bin") != NULL,
+	    "%s", out);
+	free(out);
+	free(dir);
+	free(id);
+	free(small);
+	free(big);
+	free(empty);
+	tnet_free(t);
+}
+
+Test(attach, large_60m_streams_within_memory_bound, .timeout = 240)
+{
+	struct tnet *t = tnet_new("att-large", ids2, 2);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	size_t size = 60u << 20;
+	char *file = make_file(t, "scan.tiff", size, 7);
+	char args[4096];
+	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Scans' "
+	    "--attach '%s'", file);
+	char *id = tr_send_args(t, 0, args);
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 180000), "not delivered");
+	long a = tr_proc_kb(t->node[0].pid, "VmHWM"), b = tr_proc_kb(t->node[1].pid, "VmHWM");
+	/* Under ASan the shadow memory and quarantine add their own; the bound scales. */
+	long bound = (under_sanitizer() ? 256 : 64) * 1024;
+	cr_assert(a > 0 && a < bound, "sender peak RSS %ld KiB (bound %ld)", a, bound);
+	cr_assert(b > 0 && b < bound, "receiver peak RSS %ld KiB (bound %ld)", b, bound);
+	cr_log_info("60 MiB attachment: peak RSS sender %ld KiB, receiver %ld KiB", a, b);
+	char *dir = fetch(t, 1, id, "fetched");
+	assert_same_file(file, dir, "scan.tiff");
+	unlink(file);
+	free(dir);
+	free(id);
+	free(file);
+	tnet_free(t);
+}
+
+Test(attach, link_cut_mid_message_resent_and_delivered_once, .timeout = 180)
+{
+	struct tnet *t = tnet_new("att-cut", ids2, 2);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	char *file = make_file(t, "evidence.bin", 24u << 20, 11);
+	char args[4096];
+	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Cut' --attach '%s'", file);
+	char *id = tr_send_args(t, 0, args);
+	/* The receiver dies while the attachment is arriving. */
+	cr_assert(tnet_wait_log(t, 1, "receiving 1 attachments", 30000));
+	usleep(150000);
+	tnet_stop(t, 1, SIGKILL);
+	cr_assert_eq(tr_events(t, 1, "received", id), 0, "received before the cut");
+	tnet_start(t, 1);
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 90000), "not delivered after the cut");
+	sleep(1);
+	cr_assert_eq(tr_events(t, 1, "received", id), 1);
+	cr_assert_eq(tr_events(t, 0, "delivered", id), 1);
+	char *dir = fetch(t, 1, id, "fetched");
+	assert_same_file(file, dir, "evidence.bin");
+	free(dir);
+	free(id);
+	free(file);
+	tnet_free(t);
+}
+
+Test(attach, duplicate_transfer_answered_without_second_stream, .timeout = 180)
+{
+	struct tnet *t = tnet_new("att-dup", ids2, 2);
+	/* The sender dies after the receipt arrived, before storing it: on restart it sends
+	 * the message again, and the receiver answers from its store. */
+	setenv("ROGATORY_CRASH_AT", "receipt-before-commit", 1);
+	tnet_start(t, 0);
+	unsetenv("ROGATORY_CRASH_AT");
+	tnet_start(t, 1);
+	char *file = make_file(t, "ledger.bin", 24u << 20, 13);
+	char args[4096];
+	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Twice' --attach '%s'",
+	    file);
+	char *id = tr_send_args(t, 0, args);
+	int st = ts_wait_exit(t->node[0].pid, 90000);
+	cr_assert_eq(st, 9, "sender did not stop at the crash point (status %d)", st);
+	t->node[0].pid = 0;
+	tnet_start(t, 0);
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 60000), "not delivered");
+	cr_assert(tnet_wait_log(t, 1, "is a duplicate; stored receipt sent again, its "
+	                              "attachments are not read again", 5000));
+	cr_assert(tnet_wait_log(t, 0, "a receipt before its last chunk", 5000),
+	    "the sender streamed the whole attachment again");
+	cr_assert_eq(tr_events(t, 1, "received", id), 1);
+	cr_assert_eq(tr_events(t, 1, "duplicate", id), 1);
+	free(id);
+	free(file);
+	tnet_free(t);
+}
+
+Test(attach, manifest_above_max_message_size_refused_before_chunks, .timeout = 90)
+{
+	struct tnet *t = tnet_new("att-over", ids2, 2);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	/* A first message brings the link up with the receiver's Hello (64M)... */
+	char *first = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Hello'");
+	cr_assert(tr_wait_state(t, 0, first, "delivered", 20000));
+	/* ... then the receiver lowers its limit: the sender still believes 64M. */
+	tnet_opt(t, 1, "delivery.max_message_size=1M");
+	tnet_opt(t, 1, "delivery.peer_quota=1M");
+	kill(t->node[1].pid, SIGHUP);
+	cr_assert(tnet_wait_log(t, 1, "reload: done", 5000));
+	char *file = make_file(t, "huge.bin", 3u << 20, 17);
+	char args[4096];
+	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Too big' --attach '%s'",
+	    file);
+	char *id = tr_send_args(t, 0, args);
+	cr_assert(tr_wait_state(t, 0, id, "rejected", 30000), "not rejected");
+	char *out = NULL;
+	cr_assert_eq(tnet_ctl(t, 1, &out, "--json quarantine"), 0, "%s", out);
+	cr_assert(strstr(out, id) != NULL && strstr(out, "too-large: signed manifest announces")
+	    != NULL, "%s", out);
+	/* Only the signed document is kept, never the oversized bytes. */
+	char *b = strstr(out, "\"bytes\": ");
+	cr_assert(b != NULL && strtol(b + 9, NULL, 10) < 16384, "%s", out);
+	free(out);
+	cr_assert_eq(tr_events(t, 1, "received", id), 0);
+	cr_assert_eq(tnet_ctl(t, 1, &out, "quarantine"), 0, "%s", out);
+	cr_assert(strstr(out, "too-large") != NULL, "%s", out);
+	free(out);
+	free(first);
+	free(id);
+	free(file);
+	tnet_free(t);
+}
+
+Test(attach, peer_quota_try_later_until_fetched, .timeout = 120)
+{
+	struct tnet *t = tnet_new("att-quota", ids2, 2);
+	tnet_opt(t, 1, "delivery.max_message_size=1M");
+	tnet_opt(t, 1, "delivery.peer_quota=1M");
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	char *f1 = make_file(t, "one.bin", 600u << 10, 21);
+	char *f2 = make_file(t, "two.bin", 600u << 10, 22);
+	char args[4096];
+	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'One' --attach '%s'", f1);
+	char *id1 = tr_send_args(t, 0, args);
+	cr_assert(tr_wait_state(t, 0, id1, "delivered", 20000));
+	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Two' --attach '%s'", f2);
+	char *id2 = tr_send_args(t, 0, args);
+	/* The receiver holds 600K unfetched from BD-ACC: the second does not fit. */
+	cr_assert(tnet_wait_log(t, 1, "TRY_LATER (quota: BD-ACC holds", 20000));
+	cr_assert(tr_wait_state(t, 0, id2, "retrying", 10000), "not retrying");
+	cr_assert_eq(tr_events(t, 1, "received", id2), 0);
+	/* The operator fetches the first: the quota frees, the second arrives. */
+	char *dir = fetch(t, 1, id1, "fetched1");
+	assert_same_file(f1, dir, "one.bin");
+	cr_assert(tr_wait_state(t, 0, id2, "delivered", 30000), "not delivered after the fetch");
+	free(dir);
+	free(id1);
+	free(id2);
+	free(f1);
+	free(f2);
+	tnet_free(t);
+}
+
+Test(attach, full_store_try_later_until_raised, .timeout = 120)
+{
+	struct tnet *t = tnet_new("att-full", ids2, 2);
+	tnet_opt(t, 1, "store.max_size=1M");
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	char *file = make_file(t, "big.bin", 3u << 20, 31);
+	char args[4096];
+	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Full' --attach '%s'",
+	    file);
+	char *id = tr_send_args(t, 0, args);
+	cr_assert(tnet_wait_log(t, 1, "TRY_LATER (store full)", 30000));
+	cr_assert(tr_wait_state(t, 0, id, "retrying", 10000), "not retrying");
+	cr_assert_eq(tr_events(t, 1, "received", id), 0);
+	/* More room, by reload: delivered. */
+	tnet_opt(t, 1, "store.max_size=64M");
+	kill(t->node[1].pid, SIGHUP);
+	cr_assert(tnet_wait_log(t, 1, "reload: done", 5000));
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 30000), "not delivered after the raise");
+	char *dir = fetch(t, 1, id, "fetched");
+	assert_same_file(file, dir, "big.bin");
+	free(dir);
+	free(id);
+	free(file);
+	tnet_free(t);
+}

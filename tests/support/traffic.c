@@ -1,0 +1,244 @@
+/*
+ * traffic: message, proxy and /proc helpers for the fault and flood tests (contract in
+ * traffic.h). State kept here (a node's real port behind its proxy) is per test: Criterion
+ * runs each test in its own process.
+ */
+#include <criterion/criterion.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "support.h"
+#include "traffic.h"
+
+static int tr_real_port[TNET_MAX];
+static char tr_listen_opt[TNET_MAX][64];
+
+static const char *
+tr_dlog(struct tnet *t, int i)
+{
+	static char path[4][4096];
+	static unsigned slot;
+	char *p = path[slot++ % 4];
+	snprintf(p, 4096, "%s/state/delivery.jsonl", t->node[i].home);
+	return p;
+}
+
+static char *tr_last_id(char *out);
+
+char *
+tr_send(struct tnet *t, int i, const char *to, const char *subject, int nfields,
+    int field_len)
+{
+	/* An argv, not a shell line: one argument may not exceed 128 KB (MAX_ARG_STRLEN),
+	 * a field may. */
+	enum { FIXED = 10 };
+	char **argv = calloc((size_t)(FIXED + 2 * nfields + 1), sizeof(*argv));
+	cr_assert(argv != NULL);
+	int n = 0;
+	argv[n++] = (char *)ts_build_path("rogatoryctl");
+	argv[n++] = "-s";
+	argv[n++] = t->node[i].sock;
+	argv[n++] = "send";
+	argv[n++] = "--to";
+	argv[n++] = (char *)to;
+	argv[n++] = "--kind";
+	argv[n++] = "mla";
+	argv[n++] = "--subject";
+	argv[n++] = (char *)subject;
+	for (int f = 0; f < nfields; f++) {
+		char *v = malloc((size_t)field_len + 16);
+		cr_assert(v != NULL);
+		int k = snprintf(v, 16, "pad%d=", f);
+		memset(v + k, 'x', (size_t)field_len);
+		v[k + field_len] = '\0';
+		argv[n++] = "--field";
+		argv[n++] = v;
+	}
+	argv[n] = NULL;
+	char *out = NULL;
+	int rc = ts_run(argv, &out);
+	for (int f = 0; f < nfields; f++)
+		free(argv[FIXED + 2 * f + 1]);
+	free(argv);
+	cr_assert_eq(rc, 0, "send failed (%d): %s", rc, out);
+	return tr_last_id(out);
+}
+
+char *
+tr_send_args(struct tnet *t, int i, const char *args)
+{
+	char *out = NULL;
+	char cmd[8192];
+	snprintf(cmd, sizeof(cmd), "send %s", args);
+	int rc = tnet_ctl(t, i, &out, cmd);
+	cr_assert_eq(rc, 0, "send failed (%d): %s", rc, out);
+	return tr_last_id(out);
+}
+
+/* The message id on the last line of rogatoryctl send's output (frees out). */
+static char *
+tr_last_id(char *out)
+{
+	char *end = out + strlen(out);
+	while (end > out && end[-1] == '\n')
+		*--end = '\0';
+	char *last = strrchr(out, '\n');
+	char *id = strdup(last ? last + 1 : out);
+	free(out);
+	cr_assert_eq(strlen(id), 36, "not an id: %s", id);
+	return id;
+}
+
+bool
+tr_wait_state(struct tnet *t, int i, const char *id, const char *state, int ms)
+{
+	char args[128], want[64];
+	snprintf(args, sizeof(args), "show %s", id);
+	snprintf(want, sizeof(want), "\nstate           %s\n", state);
+	for (int waited = 0; waited < ms; waited += 100) {
+		char *out = NULL;
+		tnet_ctl(t, i, &out, args);
+		bool ok = out != NULL && strstr(out, want) != NULL;
+		free(out);
+		if (ok)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+int
+tr_events(struct tnet *t, int i, const char *event, const char *id)
+{
+	char *buf = ts_read_file(tr_dlog(t, i), NULL);
+	if (buf == NULL)
+		return 0;
+	char ev[64], idq[64];
+	snprintf(ev, sizeof(ev), "\"event\":\"%s\"", event);
+	snprintf(idq, sizeof(idq), "\"id\":\"%s\"", id ? id : "");
+	int n = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(buf, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, ev) != NULL && (id == NULL || strstr(line, idq) != NULL))
+			n++;
+	free(buf);
+	return n;
+}
+
+bool
+tr_wait_events(struct tnet *t, int i, const char *event, int n, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 100) {
+		if (tr_events(t, i, event, NULL) >= n)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+void
+tr_behind_proxy(struct tnet *t, int i)
+{
+	int real = ts_free_port();
+	while (real == t->node[i].port)
+		real = ts_free_port();
+	tr_real_port[i] = real;
+	snprintf(tr_listen_opt[i], sizeof(tr_listen_opt[i]), "network.listen=127.0.0.1:%d",
+	    real);
+	tnet_opt(t, i, tr_listen_opt[i]);
+}
+
+const char *
+tr_proxy_log(struct tnet *t, int i)
+{
+	static char path[4][4096];
+	static unsigned slot;
+	char *p = path[slot++ % 4];
+	snprintf(p, 4096, "%s/proxy-%d.log", t->dir, i);
+	return p;
+}
+
+pid_t
+tr_proxy_start(struct tnet *t, int i, const char *fmt, ...)
+{
+	cr_assert(tr_real_port[i] != 0, "tr_proxy_start: node %d is not behind a proxy", i);
+	va_list ap;
+	char *opts = NULL;
+	va_start(ap, fmt);
+	int r = vasprintf(&opts, fmt, ap);
+	va_end(ap);
+	cr_assert(r >= 0);
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "exec '%s' %d %d %s", ts_build_path("tests/faultproxy"),
+	    t->node[i].port, tr_real_port[i], opts);
+	free(opts);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	const char *log = tr_proxy_log(t, i);
+	pid_t pid = ts_spawn(argv, log);
+	cr_assert(ts_wait_file_contains(log, "listening", 5000), "faultproxy did not start");
+	return pid;
+}
+
+long
+tr_proc_kb(pid_t pid, const char *field)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	char *buf = ts_read_file(path, NULL);
+	cr_assert(buf != NULL, "no %s", path);
+	char key[64];
+	snprintf(key, sizeof(key), "\n%s:", field);
+	char *p = strstr(buf, key);
+	long kb = p != NULL ? strtol(p + strlen(key), NULL, 10) : -1;
+	free(buf);
+	return kb;
+}
+
+int
+tr_proc_fds(pid_t pid)
+{
+	char *out = NULL;
+	int rc = ts_sh(&out, "ls /proc/%d/fd | wc -l", (int)pid);
+	cr_assert_eq(rc, 0, "%s", out);
+	int n = atoi(out);
+	free(out);
+	return n;
+}
+
+long
+tr_proc_cpu_ms(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	char *buf = ts_read_file(path, NULL);
+	cr_assert(buf != NULL, "no %s", path);
+	/* Fields after the command name (which may hold spaces): state is field 3,
+	 * utime 14, stime 15. */
+	char *p = strrchr(buf, ')');
+	cr_assert(p != NULL);
+	unsigned long ut = 0, st = 0;
+	int n = sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+	free(buf);
+	cr_assert_eq(n, 2);
+	long hz = sysconf(_SC_CLK_TCK);
+	return (long)((ut + st) * 1000 / (unsigned long)hz);
+}
+
+long
+tr_raise_nofile(long want)
+{
+	struct rlimit rl;
+	cr_assert(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	if ((long)rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || (long)rl.rlim_max > want
+		    ? (rlim_t)want : rl.rlim_max;
+		cr_assert(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	}
+	return (long)rl.rlim_cur;
+}

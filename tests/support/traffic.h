@@ -1,0 +1,50 @@
+/*
+ * traffic: what the fault and flood tests share on top of net: submitting messages
+ * (optionally large), waiting for a state, counting delivery-log events per id, the
+ * fault proxy between two nodes, and a daemon's memory, descriptors and CPU time read
+ * from /proc. Every function aborts the test on internal failure (like support).
+ */
+#ifndef ROGATORY_TEST_TRAFFIC_H
+#define ROGATORY_TEST_TRAFFIC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "net.h"
+
+/* rogatoryctl send --to TO --kind mla --subject SUBJECT plus nfields fields of
+ * field_len bytes each (0: none). Returns the message id (malloc'd); asserts success. */
+char *tr_send(struct tnet *t, int i, const char *to, const char *subject, int nfields,
+    int field_len);
+/* rogatoryctl send ARGS (a shell-quoted string) on node i; returns the message id
+ * (malloc'd); asserts success. */
+char *tr_send_args(struct tnet *t, int i, const char *args);
+/* Polls `show ID` on node i until its state is state; true if it was within ms. */
+bool tr_wait_state(struct tnet *t, int i, const char *id, const char *state, int ms);
+/* Lines of node i's delivery log with this event (and this id unless NULL). */
+int tr_events(struct tnet *t, int i, const char *event, const char *id);
+/* Polls until node i's delivery log holds at least n such events; true if within ms. */
+bool tr_wait_events(struct tnet *t, int i, const char *event, int n, int ms);
+
+/* Puts node i behind a fault proxy: the directory keeps the node's port (which the proxy
+ * takes) and the node listens on a fresh real port. Call before starting node i. */
+void tr_behind_proxy(struct tnet *t, int i);
+/* Starts build/tests/faultproxy in front of node i (after tr_behind_proxy) with a
+ * formatted option string; waits until it listens. Its output goes to
+ * <dir>/proxy-<i>.log. Returns its pid. */
+pid_t tr_proxy_start(struct tnet *t, int i, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The proxy log of node i (a path in a static slot). */
+const char *tr_proxy_log(struct tnet *t, int i);
+
+/* A field of /proc/PID/status in kB (VmRSS, VmHWM, ...); -1 when absent. */
+long tr_proc_kb(pid_t pid, const char *field);
+/* Open descriptors of pid (entries of /proc/PID/fd). */
+int tr_proc_fds(pid_t pid);
+/* utime + stime of pid in milliseconds. */
+long tr_proc_cpu_ms(pid_t pid);
+/* Raises this process's RLIMIT_NOFILE soft limit to at least want (up to the hard limit);
+ * returns the new soft limit. */
+long tr_raise_nofile(long want);
+
+#endif
