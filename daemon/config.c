@@ -196,7 +196,13 @@ static const struct cfg_key cfg_keys[] = {
 	  .doc = "Bytes of transfers sent to one peer and not yet answered by a receipt.\n"
 	      "Bounds what a peer that stops reading makes us hold in memory (with\n"
 	      "[delivery] window). A larger message is still sent, alone." },
-	{ .section = "limits", .name = "peer_read_rate", .type = CFG_SIZE, .def = "32M",
+	{ .section = "limits", .name = "max_inflight_total", .type = CFG_SIZE, .def = "256M",
+	  .reload = true, .off = OFF(max_inflight_total), .min = 64 * KiB,
+	  .max = 4096 * MiB - 1,
+	  .doc = "Bytes of transfers sent to all peers together and not yet answered.\n"
+	      "A peer with nothing in flight may still send one message, so every\n"
+	      "message up to max_message_size stays admissible." },
+	{ .section = "limits", .name = "peer_read_rate", .type = CFG_SIZE, .def = "256M",
 	  .reload = true, .off = OFF(peer_read_rate), .min = 64 * KiB, .max = 4096 * MiB - 1,
 	  .doc = "Bytes per second read from one authority, over all its links (bursts of\n"
 	      "one max_frame always pass, so every message gets through). Times\n"

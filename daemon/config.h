@@ -66,6 +66,7 @@ struct config {
 
 	uint32_t max_frame;
 	uint32_t max_inflight_bytes; /* [limits] per peer, transfers awaiting a receipt */
+	uint32_t max_inflight_total; /* [limits] all peers together */
 	uint32_t peer_read_rate;    /* [limits] bytes/s read from one peer, all its links */
 	uint32_t max_open_files;    /* [limits] RLIMIT_NOFILE; 0: soft = hard */
 

@@ -23,6 +23,25 @@ struct evidence_signer {
 	char id[AUTHORITY_ID_MAX + 1];
 };
 
+/*
+ * Signer certificates already parsed, with their id and checked P-256 key: a network has
+ * a few dozen, and parsing one (the key decoder above all) costs three times the
+ * signature check it serves. Keyed by the exact DER bytes; per thread, so no lock. Only
+ * parsing is cached: every signature is still verified.
+ */
+#define EV_CACHE 16
+
+struct ev_cert {
+	uint8_t *der;
+	size_t der_len;
+	X509 *cert;
+	char id[AUTHORITY_ID_MAX + 1];
+	uint64_t used;
+};
+
+static _Thread_local struct ev_cert ev_cache[EV_CACHE];
+static _Thread_local uint64_t ev_clock;
+
 static const char *ctx_string(enum evidence_ctx ctx);
 static const char *ossl_reason(char *buf, size_t len);
 static int key_is_p256(EVP_PKEY *k, const char *what, char *err, size_t errlen);
@@ -290,15 +309,66 @@ check_prefix(const uint8_t *body, size_t body_len, enum evidence_ctx ctx, char *
 	    "and a 0x00 byte", want);
 }
 
+/* The parsed certificate for these DER bytes, from the cache or parsed (id taken from
+ * its SAN URI, key checked to be P-256) and cached. NULL + err when it is not usable. */
+static const struct ev_cert *
+ev_cert_get(const uint8_t *der, size_t len, char *err, size_t errlen)
+{
+	struct ev_cert *victim = &ev_cache[0];
+	char why[256];
+	for (int i = 0; i < EV_CACHE; i++) {
+		struct ev_cert *e = &ev_cache[i];
+		if (e->cert != NULL && e->der_len == len && memcmp(e->der, der, len) == 0) {
+			e->used = ++ev_clock;
+			return e;
+		}
+		if (e->used < victim->used)
+			victim = e;
+	}
+	X509 *c = NULL;
+	char id[AUTHORITY_ID_MAX + 1];
+	if (cert_from_der(der, len, &c, why, sizeof(why)) != 0) {
+		err_set(err, errlen, "signer %s", why);
+		return NULL;
+	}
+	if (cert_authority_id(c, id, why, sizeof(why)) != 0) {
+		err_set(err, errlen, "signer certificate: %s", why);
+		X509_free(c);
+		return NULL;
+	}
+	EVP_PKEY *pub = X509_get0_pubkey(c);
+	if (pub == NULL) {
+		err_set(err, errlen, "signer certificate of %s has an unreadable public key", id);
+		X509_free(c);
+		return NULL;
+	}
+	snprintf(why, sizeof(why), "signer certificate of %s", id);
+	uint8_t *copy = malloc(len);
+	if (key_is_p256(pub, why, err, errlen) != 0 || copy == NULL) {
+		if (copy == NULL)
+			err_set(err, errlen, "out of memory");
+		free(copy);
+		X509_free(c);
+		return NULL;
+	}
+	memcpy(copy, der, len);
+	free(victim->der);
+	X509_free(victim->cert);
+	victim->der = copy;
+	victim->der_len = len;
+	victim->cert = c;
+	memcpy(victim->id, id, sizeof(id));
+	victim->used = ++ev_clock;
+	return victim;
+}
+
 int
 evidence_verify(const uint8_t *body, size_t body_len, const uint8_t *sig, size_t sig_len,
     const uint8_t *cert, size_t cert_len, enum evidence_ctx ctx,
     char signer_id[AUTHORITY_ID_MAX + 1], char *err, size_t errlen)
 {
-	X509 *c = NULL;
 	EVP_MD_CTX *md = NULL;
 	char id[AUTHORITY_ID_MAX + 1];
-	char why[256];
 	int rc = -1;
 
 	if (body == NULL || body_len == 0) {
@@ -322,22 +392,11 @@ evidence_verify(const uint8_t *body, size_t body_len, const uint8_t *sig, size_t
 		    WIRE_CERT_MAX);
 		goto done;
 	}
-	if (cert_from_der(cert, cert_len, &c, why, sizeof(why)) != 0) {
-		err_set(err, errlen, "signer %s", why);
+	const struct ev_cert *ec = ev_cert_get(cert, cert_len, err, errlen);
+	if (ec == NULL)
 		goto done;
-	}
-	if (cert_authority_id(c, id, why, sizeof(why)) != 0) {
-		err_set(err, errlen, "signer certificate: %s", why);
-		goto done;
-	}
-	EVP_PKEY *pub = X509_get0_pubkey(c);
-	if (pub == NULL) {
-		err_set(err, errlen, "signer certificate of %s has an unreadable public key", id);
-		goto done;
-	}
-	snprintf(why, sizeof(why), "signer certificate of %s", id);
-	if (key_is_p256(pub, why, err, errlen) != 0)
-		goto done;
+	EVP_PKEY *pub = X509_get0_pubkey(ec->cert);
+	memcpy(id, ec->id, sizeof(id));
 	md = EVP_MD_CTX_new();
 	if (md == NULL ||
 	    EVP_DigestVerifyInit_ex(md, NULL, "SHA256", NULL, NULL, pub, NULL) != 1) {
@@ -354,7 +413,6 @@ evidence_verify(const uint8_t *body, size_t body_len, const uint8_t *sig, size_t
 	rc = 0;
 done:
 	EVP_MD_CTX_free(md);
-	X509_free(c);
 	ERR_clear_error();
 	return rc;
 }
@@ -473,4 +531,14 @@ signed_object_clear(struct signed_object *o)
 	free(o->signature);
 	free(o->cert);
 	memset(o, 0, sizeof(*o));
+}
+
+void
+evidence_cache_clear(void)
+{
+	for (int i = 0; i < EV_CACHE; i++) {
+		free(ev_cache[i].der);
+		X509_free(ev_cache[i].cert);
+		memset(&ev_cache[i], 0, sizeof(ev_cache[i]));
+	}
 }

@@ -78,4 +78,7 @@ void evidence_payload_hash(const uint8_t *body, size_t len, uint8_t out[EVIDENCE
 
 void signed_object_clear(struct signed_object *o);
 
+/* Forgets the signer certificates parsed by this thread (at exit). */
+void evidence_cache_clear(void);
+
 #endif

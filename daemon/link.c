@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -300,6 +302,12 @@ link_handshake_done(struct link *l)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(l->bev);
 	char err[256];
+	/* Frames are written whole: Nagle would hold a receipt back for the peer's delayed
+	 * ACK (tens of ms per round trip). */
+	int one = 1;
+	evutil_socket_t fd = bufferevent_getfd(l->bev);
+	if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		log_debug("link %s: TCP_NODELAY: %s", l->remote, strerror(errno));
 	l->tls_done = true;
 	if (tls_peer_identity(ssl, l->peer_id, l->subject, sizeof(l->subject),
 	        &l->peer_not_after, err, sizeof(err)) != 0) {

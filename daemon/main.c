@@ -292,6 +292,7 @@ main(int argc, char **argv)
 	inbox_free(d->inbox);
 	peers_free(d->peers);
 	evidence_signer_free(d->signer);
+	evidence_cache_clear();
 	log_notice("rogatoryd stopped");
 	event_free(m.ev_hup);
 	event_free(m.ev_term);

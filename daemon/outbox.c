@@ -39,6 +39,7 @@ struct ob_flight {
 	uint32_t attempts;
 	uint64_t link_serial;
 	bool written;
+	bool committed;         /* its `sending` update completed (it left the outbox page) */
 	uint64_t written_ms;    /* monotonic; a receipt is due within dead_after */
 	uint64_t bytes;         /* counted in its peer's inflight_bytes */
 	struct ob_flight *next;
@@ -49,7 +50,9 @@ struct ob_peer {
 	uint64_t link_serial;        /* our ready outbound link, 0 when none */
 	uint32_t window;
 	unsigned nflight;
+	unsigned nuncommitted;       /* flights whose `sending` is not committed yet */
 	uint64_t inflight_bytes;     /* [limits] max_inflight_bytes bounds it */
+	uint64_t *inflight_total;    /* the outbox's sum over peers */
 	struct ob_flight *flights;
 	struct ob_stream *streams;   /* transfers with attachments, in writing order */
 	struct ob_peer *next;
@@ -73,6 +76,7 @@ struct ob_stream {
 
 struct outbox {
 	struct rogatoryd *d;
+	uint64_t inflight_total;     /* [limits] max_inflight_total bounds it */
 	struct ob_peer *peers;
 	struct event *tick;
 	unsigned ticks;
@@ -126,6 +130,7 @@ ob_peer_get(struct outbox *ob, const char *id)
 		fatal("out of memory");
 	snprintf(p->id, sizeof(p->id), "%s", id);
 	p->window = ob->d->cfg->window;
+	p->inflight_total = &ob->inflight_total;
 	p->next = ob->peers;
 	ob->peers = p;
 	return p;
@@ -147,7 +152,10 @@ ob_flight_remove(struct ob_peer *p, struct ob_flight *f)
 		if (*pp == f) {
 			*pp = f->next;
 			p->nflight--;
+			if (!f->committed)
+				p->nuncommitted--;
 			p->inflight_bytes -= f->bytes;
+			*p->inflight_total -= f->bytes;
 			free(f);
 			return;
 		}
@@ -299,11 +307,13 @@ ob_kick(struct outbox *ob, struct ob_peer *p)
 		return;
 	/* A peer that stops reading holds at most max_inflight_bytes of ours in our
 	 * buffers; a larger message still goes, alone, so every message is admissible. */
-	uint64_t max_bytes = d->cfg->max_inflight_bytes;
-	if (p->nflight > 0 && p->inflight_bytes >= max_bytes)
+	uint64_t max_bytes = d->cfg->max_inflight_bytes, max_total = d->cfg->max_inflight_total;
+	if (p->nflight > 0 && (p->inflight_bytes >= max_bytes || ob->inflight_total >= max_total))
 		return;
 	int want = (int)(p->window - p->nflight);
-	int max = want + (int)p->nflight;
+	/* Flights already `sending` are not on the page; the others may be, and are
+	 * skipped: read only what can be sent. */
+	int max = want + (int)p->nuncommitted;
 	if (max > OB_PAGE_MAX)
 		max = OB_PAGE_MAX;
 	struct store_msg *page = calloc((size_t)max, sizeof(*page));
@@ -328,9 +338,13 @@ ob_kick(struct outbox *ob, struct ob_peer *p)
 			continue;
 		}
 		uint64_t bytes = (uint64_t)m->doc_body_len + m->doc_sig_len + m->doc_cert_len;
-		if (p->nflight > 0 && p->inflight_bytes + bytes > max_bytes) {
-			log_debug("outbox: %s: %llu bytes in flight, %s waits (max_inflight_bytes)",
-			    p->id, (unsigned long long)p->inflight_bytes, m->msg_id);
+		if (p->nflight > 0 && (p->inflight_bytes + bytes > max_bytes ||
+		        ob->inflight_total + bytes > max_total)) {
+			log_debug("outbox: %s: %llu bytes in flight (%llu to all peers), %s waits (%s)",
+			    p->id, (unsigned long long)p->inflight_bytes,
+			    (unsigned long long)ob->inflight_total, m->msg_id,
+			    p->inflight_bytes + bytes > max_bytes ? "max_inflight_bytes"
+			                                          : "max_inflight_total");
 			want = 0;
 			store_msg_clear(m);
 			continue;
@@ -350,8 +364,10 @@ ob_kick(struct outbox *ob, struct ob_peer *p)
 		f->next = p->flights;
 		p->flights = f;
 		p->nflight++;
+		p->nuncommitted++;
 		f->bytes = bytes;
 		p->inflight_bytes += bytes;
+		ob->inflight_total += bytes;
 		want--;
 		/* Record the transmission before it happens. */
 		struct journal_op *jo = journal_op_new(d, STORE_OP_UPDATE);
@@ -379,6 +395,10 @@ ob_send_done(struct journal_op *jo)
 	const struct store_msg *m = &jo->op.msg;
 	struct ob_peer *p = ob_peer_get(ob, m->recipient);
 	struct ob_flight *f = ob_flight_find(p, m->msg_id);
+	if (f != NULL && !f->committed) {
+		f->committed = true;
+		p->nuncommitted--;
+	}
 	if (jo->op.result != STORE_R_OK) {
 		/* Cancelled meanwhile (stale), or the store failed: nothing was sent. */
 		if (f != NULL)

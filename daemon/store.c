@@ -105,6 +105,11 @@ static const struct {
 	  /* A sending peer's unsettled bytes ([delivery] peer_quota). */
 	  "CREATE INDEX messages_unfetched ON messages (sender, size) WHERE dir = 1 AND fetched = 0;"
 	  "CREATE INDEX quarantine_peer ON quarantine (peer);" },
+	/* The outbox tick's "which peers have something due": covering, so it never reads a
+	 * message row (with 100,000 queued that scan was a third of a CPU). */
+	{ 3,
+	  "CREATE INDEX messages_due ON messages (recipient, next_attempt_us, dir, state)"
+	  " WHERE " OUTBOX_WHERE ";" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -154,9 +159,9 @@ static const char *const r_sql[R_COUNT] = {
 	    " AND recipient = ?1 AND urgent = ?2 AND id > ?3 AND next_attempt_us <= ?4"
 	    " ORDER BY id LIMIT ?5",
 	[R_URGENT] = "SELECT urgent FROM messages WHERE id = ?1",
-	[R_PEERS] = "SELECT recipient, min(CASE WHEN state IN ('queued', 'retrying', 'unconfirmed')"
-	    " THEN next_attempt_us END) FROM messages WHERE dir = 0 AND state IN " OPEN_OUT
-	    " GROUP BY recipient ORDER BY recipient",
+	/* Index-only (messages_due): every tick reads these few columns, never a row. */
+	[R_PEERS] = "SELECT recipient, min(next_attempt_us) FROM messages INDEXED BY messages_due"
+	    " WHERE " OUTBOX_WHERE " GROUP BY recipient ORDER BY recipient",
 	[R_LIST_STATE] = "SELECT " MSG_COLS MSG_NO_BLOBS " FROM messages WHERE dir = 0"
 	    " AND state = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
 	[R_GET] = "SELECT " MSG_COLS MSG_BLOBS " FROM messages"

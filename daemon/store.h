@@ -30,7 +30,7 @@ struct store;
 
 #define STORE_HASH_LEN 32
 /* The schema this build writes (PRAGMA user_version); a newer database is refused. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* STORE_DIR_ANY only selects, in store_list; a message is always OUT or IN. */
 enum store_dir { STORE_OUT = 0, STORE_IN = 1, STORE_DIR_ANY = 2 };
@@ -219,9 +219,9 @@ size_t store_pending(const struct store *s);
  * the start). Blobs included. Returns the count (0..max) or -1. */
 int store_outbox_page(struct store *s, const char *peer, int64_t now_us, int64_t after_rowid,
     struct store_msg *out, int max);
-/* Peers that have outbound messages in queued, retrying, sending or unconfirmed, and the
- * earliest next_attempt_us among their queued and retrying ones (0 = now; INT64_MAX when
- * the peer has only sending/unconfirmed ones); calls fn per peer. -1 on error. */
+/* Peers that have outbound messages waiting for a transmission (queued, retrying,
+ * unconfirmed), with the earliest next_attempt_us among them (0 = now); calls fn per
+ * peer. An index-only scan. -1 on error. */
 int store_outbox_peers(struct store *s,
     void (*fn)(void *arg, const char *peer, int64_t earliest_us), void *arg);
 /* Outbound messages in a given state (e.g. sending at start-up: they may have left),

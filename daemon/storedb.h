@@ -40,6 +40,7 @@ struct store {
 	_Atomic uint64_t max_size_want;
 	_Atomic uint64_t commits, ops;
 	bool crash_mid_commit;
+	bool sync_normal;             /* store thread: the current batch holds chunks only */
 	int64_t last_bset;            /* loop thread: the highest blob set id handed out */
 };
 

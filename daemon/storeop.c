@@ -98,6 +98,26 @@ store_batch(void *ctx, struct store_op *batch, size_t n)
 
 	if (want != s->max_size_set)
 		store_max_pages(s, want);
+	/* Attachment chunks alone need no sync of their own: nothing is acknowledged on them,
+	 * and the commit of the message that names them (synchronous=FULL) syncs the whole
+	 * WAL, their frames included. Any other op makes the batch FULL. */
+	bool chunks_only = true;
+	for (struct store_op *op = batch; op != NULL && chunks_only; op = op->next)
+		chunks_only = op->kind == STORE_OP_CHUNK || op->kind == STORE_OP_DROP_SET;
+	if (chunks_only != s->sync_normal) {
+		int rc = sqlite3_exec(s->w, chunks_only ? "PRAGMA synchronous = NORMAL"
+		                                        : "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+		if (rc == SQLITE_OK) {
+			s->sync_normal = chunks_only;
+		} else if (!chunks_only) {
+			/* Never commit an acknowledged op without a sync: fail the batch. */
+			for (struct store_op *op = batch; op != NULL; op = op->next)
+				op_reset(op);
+			batch_fail(s, batch, rc);
+			atomic_fetch_add(&s->ops, n);
+			return;
+		}
+	}
 	for (struct store_op *op = batch; op != NULL; op = op->next)
 		op_reset(op);
 	/* Rarely SQLite must roll back the whole transaction after an error (it says so

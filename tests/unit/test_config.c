@@ -827,7 +827,7 @@ Test(config, limits_defaults_and_rate_relation)
 	cr_assert_eq(rc, 0);
 	cr_assert_eq(load("minimal.conf"), 0, "%s", diag_text());
 	cr_assert_eq(cfg->max_inflight_bytes, 16u << 20);
-	cr_assert_eq(cfg->peer_read_rate, 32u << 20);
+	cr_assert_eq(cfg->peer_read_rate, 256u << 20);
 	cr_assert_eq(cfg->max_open_files, 0, "default: soft limit = hard limit");
 	config_free(cfg);
 	cfg = NULL;

@@ -347,7 +347,7 @@ Test(store, newer_schema_is_refused_and_left_unchanged)
 	cr_assert_eq(fx_open_err(err, sizeof(err)), -1);
 	cr_assert_null(fx.s);
 	cr_assert(strstr(err, fx.db) != NULL, "%s", err);
-	cr_assert(strstr(err, "has schema version 99; this rogatoryd knows up to 2; refusing "
+	cr_assert(strstr(err, "has schema version 99; this rogatoryd knows up to 3; refusing "
 	    "to touch it") != NULL, "%s", err);
 	expect_unchanged(before, len, mtime);
 	free(before);
@@ -707,11 +707,9 @@ Test(store, peers_lists_and_states)
 	op_update(&v[3], 2, STORE_SENDING, 0);
 	fx_run(&v[3], 1);
 	cr_assert_eq(store_outbox_peers(fx.s, peer_cb, &seen), 0);
-	cr_assert_eq(seen.n, 2);
+	cr_assert_eq(seen.n, 1, "a peer with only a sending message has nothing due");
 	cr_assert_str_eq(seen.peer[0], PEER);
 	cr_assert_eq(seen.earliest[0], 0);
-	cr_assert_str_eq(seen.peer[1], OTHER);
-	cr_assert_eq(seen.earliest[1], INT64_MAX, "only a sending one: nothing due");
 
 	cr_assert_eq(store_list_state(fx.s, STORE_SENDING, 0, list, 8), 1);
 	cr_assert_str_eq(list[0].recipient, OTHER);
