@@ -836,7 +836,9 @@ send_args_free(struct send_args *sa)
 #define UPLOAD_CHUNK (256u << 10)
 
 /* Streams the announced attachments as UploadRequests after their SendRequest; stops
- * early when the daemon has already answered (a refusal). 0, or -1 (message printed). */
+ * early when the daemon has already answered (a refusal). 0; -1 the socket failed (the
+ * daemon's answer may still be there); -2 a file could not be read as announced (message
+ * printed): the upload cannot complete. */
 static int
 send_upload(struct ctl *c, struct send_args *sa)
 {
@@ -857,7 +859,7 @@ send_upload(struct ctl *c, struct send_args *sa)
 			if (n <= 0) {
 				fprintf(stderr, "rogatoryctl: %s: %s while reading (it changed size?)\n",
 				    sa->paths[i], n < 0 ? strerror(errno) : "end of file");
-				rc = -1;
+				rc = -2;
 				break;
 			}
 			Rogatory__Ctl__V1__UploadRequest u = ROGATORY__CTL__V1__UPLOAD_REQUEST__INIT;
@@ -895,8 +897,15 @@ send_attached(struct ctl *c, struct send_args *sa, uint64_t *request_id)
 	req.request_id = *request_id = ++c->next_id;
 	if (ctl_send(c, &req) != 0)
 		return NULL;
-	/* A write can fail because the daemon refused and closed: read its answer. */
-	send_upload(c, sa);
+	/* A write can fail because the daemon refused and closed: read its answer. A file
+	 * that cannot be read as announced ends the connection: the daemon then drops what
+	 * it staged, and nothing is submitted. */
+	if (send_upload(c, sa) == -2) {
+		close(c->fd);
+		c->fd = -1;
+		fprintf(stderr, "rogatoryctl: upload abandoned; nothing was submitted\n");
+		return NULL;
+	}
 	for (;;) {
 		Rogatory__Ctl__V1__Reply *r = ctl_recv(c);
 		if (r == NULL || r->request_id == *request_id)

@@ -963,7 +963,11 @@ doc_json(const struct store_msg *m)
 	json_object_set_new(o, "id", json_bytes(&b->message_id));
 	json_object_set_new(o, "sender", json_bytes(&b->sender_id));
 	json_object_set_new(o, "recipient", json_bytes(&b->recipient_id));
-	json_object_set_new(o, "created", json_time_us(b->created_ms * 1000));
+	/* A signed value from a peer: clamped before it is scaled. */
+	int64_t cms = b->created_ms;
+	if (cms < 0 || cms > INT64_MAX / 1000)
+		cms = 0;
+	json_object_set_new(o, "created", json_time_us(cms * 1000));
 	json_object_set_new(o, "type", json_string(wire_doc_type_name(b->doc_type)));
 	json_object_set_new(o, "kind", json_string(wire_kind_name(b->kind)));
 	json_object_set_new(o, "urgent", json_boolean(b->urgent));
@@ -1083,8 +1087,10 @@ fetched_done(struct journal_op *jo)
 {
 	struct control_pending *p = jo->arg;
 	const struct store_msg *u = &jo->op.msg;
-	if (jo->op.result == STORE_R_OK) {
-		inbox_fetched(p->d->inbox, u->sender, u->size);
+	if (jo->op.result == STORE_R_OK || jo->op.result == STORE_R_STALE) {
+		/* STALE: another request marked it first; its bytes were freed once. */
+		if (jo->op.result == STORE_R_OK)
+			inbox_fetched(p->d->inbox, u->sender, u->size);
 		struct store_msg row = {0};
 		int got = store_get(p->d->store, STORE_IN, u->sender, u->msg_id, &row);
 		control_async_reply(p, 0, got == 0 ? &row : NULL, NULL, NULL);

@@ -123,6 +123,8 @@ static void ib_chunk_done(struct journal_op *jo);
 static void ib_tick_cb(evutil_socket_t fd, short what, void *arg);
 static void ib_discard_chunks(struct inbox *ib, struct link *l,
     const ProtobufCBinaryData *msg_id);
+static int ib_answer_stored(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
+    const Rogatory__V1__DocumentBody *b, const uint8_t hash[32], uint64_t size);
 
 int
 inbox_new(struct rogatoryd *d, struct inbox **out, char *err, size_t errlen)
@@ -319,22 +321,35 @@ inbox_transfer(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 		ib_discard_chunks(ib, l, &t->message_id);
 		return;
 	}
+	char mid[UUID_TEXT_LEN + 1];
+	snprintf(mid, sizeof(mid), "%.*s", (int)b->message_id.len, (const char *)b->message_id.data);
+	/* v1 sends one message's chunks together: a new Transfer ends any other still
+	 * arriving on this link. */
+	struct ib_stage *old = ib_stage_of(ib, link_serial(l));
+	if (old != NULL) {
+		if (!old->discard)
+			log_warn("inbox: %s from %s: attachments incomplete when transfer %s began; "
+			    "dropped", old->msg_id, peer, mid);
+		ib_stage_drop(ib, old, false);
+	}
 	struct ib_quota *q = ib_quota(ib, peer);
-	if (d->cfg->peer_quota > 0 && q != NULL &&
-	    (uint64_t)q->bytes + size > d->cfg->peer_quota) {
-		char mid[UUID_TEXT_LEN + 1];
-		snprintf(mid, sizeof(mid), "%.*s", (int)b->message_id.len,
-		    (const char *)b->message_id.data);
+	if (q == NULL) {
+		wire_document_body_free(b);
+		ib_send_try_later(ib, link_serial(l), mid, "store unavailable");
+		ib_discard_chunks(ib, l, &t->message_id);
+		return;
+	}
+	if (d->cfg->peer_quota > 0 && (uint64_t)q->bytes + size > d->cfg->peer_quota) {
+		/* A message we already hold is answered from the store whatever the quota:
+		 * its sender can only settle it with the stored receipt. */
+		if (ib_answer_stored(ib, l, t, b, hash, size) == 0) {
+			wire_document_body_free(b);
+			return;
+		}
 		snprintf(why, sizeof(why), "quota: %s holds %" PRId64 " bytes here unsettled; "
 		    "[delivery] peer_quota is %" PRIu64, peer, q->bytes, d->cfg->peer_quota);
 		wire_document_body_free(b);
 		ib_send_try_later(ib, link_serial(l), mid, why);
-		ib_discard_chunks(ib, l, &t->message_id);
-		return;
-	}
-	if (q == NULL) {
-		wire_document_body_free(b);
-		ib_send_try_later(ib, link_serial(l), "", "store unavailable");
 		ib_discard_chunks(ib, l, &t->message_id);
 		return;
 	}
@@ -348,11 +363,7 @@ inbox_transfer(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 	struct store_msg *m = &jo->op.msg;
 	if (ib_sign_receipt(ib, &b->message_id, &b->sender_id, hash, true, NULL, NULL, m, err,
 	        sizeof(err)) != 0) {
-		log_err("inbox: cannot sign a receipt for %.*s: %s", (int)b->message_id.len,
-		    (const char *)b->message_id.data, err);
-		char mid[UUID_TEXT_LEN + 1];
-		snprintf(mid, sizeof(mid), "%.*s", (int)b->message_id.len,
-		    (const char *)b->message_id.data);
+		log_err("inbox: cannot sign a receipt for %s: %s", mid, err);
 		ib_send_try_later(ib, link_serial(l), mid, "cannot sign a receipt now");
 		wire_document_body_free(b);
 		free(jo);
@@ -582,7 +593,10 @@ ib_resume(struct inbox *ib)
 		return;
 	for (unsigned i = 0; i < ib->npaused; i++) {
 		struct link *l = peers_link_find(ib->d->peers, ib->paused[i]);
-		if (l != NULL)
+		bool staged = false;   /* its attachment staging holds it too */
+		for (struct ib_stage *st = ib->stages; st != NULL && !staged; st = st->next)
+			staged = st->paused && st->link_serial == ib->paused[i];
+		if (l != NULL && !staged)
 			link_set_reading(l, true);
 	}
 	ib->npaused = 0;
@@ -613,7 +627,10 @@ ib_quota(struct inbox *ib, const char *peer)
 static void
 ib_quota_add(struct inbox *ib, const char *peer, int64_t bytes)
 {
-	struct ib_quota *q = ib_quota(ib, peer);
+	/* Only a figure already loaded: one loaded later reads the committed change. */
+	struct ib_quota *q = ib->quotas;
+	while (q != NULL && strcmp(q->peer, peer) != 0)
+		q = q->next;
 	if (q == NULL)
 		return;
 	q->bytes += bytes;
@@ -628,6 +645,16 @@ inbox_fetched(struct inbox *ib, const char *peer, uint64_t size)
 }
 
 /* ---- attachments ---- */
+
+/* The store-queue backpressure (ib_backpressure) holds this link. */
+static bool
+ib_globally_paused(const struct inbox *ib, uint64_t serial)
+{
+	for (unsigned i = 0; i < ib->npaused; i++)
+		if (ib->paused[i] == serial)
+			return true;
+	return false;
+}
 
 static void
 ib_discard_chunks(struct inbox *ib, struct link *l, const ProtobufCBinaryData *msg_id)
@@ -677,7 +704,7 @@ ib_stage_drop(struct inbox *ib, struct ib_stage *st, bool keep_discard)
 		jo->op.chunk.bset = st->bset;
 		journal_submit(jo);
 		ib_quota_add(ib, st->peer, -(int64_t)st->doc.size);
-		if (st->paused) {
+		if (st->paused && !ib_globally_paused(ib, st->link_serial)) {
 			struct link *l = peers_link_find(ib->d->peers, st->link_serial);
 			if (l != NULL)
 				link_set_reading(l, true);
@@ -708,6 +735,48 @@ ib_blob(uint8_t **dst, size_t *len, const ProtobufCBinaryData *b)
 	dup_blob(dst, len, b->data, b->len);
 }
 
+/* A Transfer whose (sender, id) is already stored: answered at once from the store
+ * (its chunks, if any, are dropped unread): the stored receipt for the same content, a
+ * signed id-conflict refusal for other content. 0 answered, 1 not stored, -1 store
+ * error. */
+static int
+ib_answer_stored(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
+    const Rogatory__V1__DocumentBody *b, const uint8_t hash[32], uint64_t size)
+{
+	struct rogatoryd *d = ib->d;
+	const char *peer = link_peer_id(l);
+	char mid[UUID_TEXT_LEN + 1], err[300];
+	snprintf(mid, sizeof(mid), "%.*s", (int)b->message_id.len, (const char *)b->message_id.data);
+	struct store_msg stored = {0};
+	int r = store_get(d->store, STORE_IN, peer, mid, &stored);
+	if (r != 0)
+		return r < 0 ? -1 : 1;
+	ib_discard_chunks(ib, l, &t->message_id);
+	if (memcmp(stored.payload_hash, hash, STORE_HASH_LEN) == 0) {
+		log_info("inbox: %s from %s is a duplicate; stored receipt sent again, its "
+		    "attachments are not read again", mid, peer);
+		struct journal_op *jo = journal_op_new(d, STORE_OP_EVENT);
+		journal_event(jo, "duplicate", mid, peer, STORE_IN, NULL, 0, size, NULL);
+		journal_submit(jo);
+		ib_send_receipt(ib, link_serial(l), &stored);
+	} else {
+		struct store_msg rj = {0};
+		log_warn("inbox: %s from %s reuses an id with different content; refused", mid,
+		    peer);
+		struct journal_op *jo = journal_op_new(d, STORE_OP_EVENT);
+		journal_event(jo, "refused-id-conflict", mid, peer, STORE_IN, NULL, 0, size,
+		    "message id already received with different content");
+		journal_submit(jo);
+		if (ib_sign_receipt(ib, &b->message_id, &b->sender_id, hash, false, "id-conflict",
+		        "this message id was already received with different content", &rj, err,
+		        sizeof(err)) == 0)
+			ib_send_receipt(ib, link_serial(l), &rj);
+		store_msg_clear(&rj);
+	}
+	store_msg_clear(&stored);
+	return 0;
+}
+
 /* A checked Transfer whose manifest lists attachments: answer a duplicate at once with
  * the stored receipt (its chunks are then dropped unread), else stage it. */
 static void
@@ -718,34 +787,9 @@ ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 	const char *peer = link_peer_id(l);
 	char mid[UUID_TEXT_LEN + 1], err[300];
 	snprintf(mid, sizeof(mid), "%.*s", (int)b->message_id.len, (const char *)b->message_id.data);
-	struct store_msg stored = {0};
-	int r = store_get(d->store, STORE_IN, peer, mid, &stored);
-	if (r == 0) {
-		ib_discard_chunks(ib, l, &t->message_id);
-		if (memcmp(stored.payload_hash, hash, STORE_HASH_LEN) == 0) {
-			log_info("inbox: %s from %s is a duplicate; stored receipt sent again, its "
-			    "attachments are not read again", mid, peer);
-			struct journal_op *jo = journal_op_new(d, STORE_OP_EVENT);
-			journal_event(jo, "duplicate", mid, peer, STORE_IN, NULL, 0, size, NULL);
-			journal_submit(jo);
-			ib_send_receipt(ib, link_serial(l), &stored);
-		} else {
-			struct store_msg rj = {0};
-			log_warn("inbox: %s from %s reuses an id with different content; refused",
-			    mid, peer);
-			struct journal_op *jo = journal_op_new(d, STORE_OP_EVENT);
-			journal_event(jo, "refused-id-conflict", mid, peer, STORE_IN, NULL, 0, size,
-			    "message id already received with different content");
-			journal_submit(jo);
-			if (ib_sign_receipt(ib, &b->message_id, &b->sender_id, hash, false,
-			        "id-conflict", "this message id was already received with different "
-			        "content", &rj, err, sizeof(err)) == 0)
-				ib_send_receipt(ib, link_serial(l), &rj);
-			store_msg_clear(&rj);
-		}
-		store_msg_clear(&stored);
+	int r = ib_answer_stored(ib, l, t, b, hash, size);
+	if (r == 0)
 		return;
-	}
 	if (r < 0) {
 		ib_send_try_later(ib, link_serial(l), mid, "store unavailable");
 		ib_discard_chunks(ib, l, &t->message_id);
@@ -904,7 +948,7 @@ ib_chunk_done(struct journal_op *jo)
 	}
 	if (st->paused && st->queued < INBOX_STAGE_LOW) {
 		struct link *l = peers_link_find(ib->d->peers, st->link_serial);
-		if (l != NULL)
+		if (l != NULL && !ib_globally_paused(ib, st->link_serial))
 			link_set_reading(l, true);
 		st->paused = false;
 	}

@@ -66,6 +66,7 @@ struct ob_peer {
  */
 struct ob_stream {
 	struct store_msg m;          /* the row to transmit (blobs owned here) */
+	uint64_t serial;             /* the link its `sending` was recorded for */
 	bool started;                /* Transfer written */
 	size_t natt;
 	uint64_t *sizes;
@@ -428,6 +429,7 @@ ob_send_done(struct journal_op *jo)
 	if (st == NULL)
 		fatal("out of memory");
 	st->m = jo->op.msg;        /* takes the blobs; the journal frees what is left */
+	st->serial = jo->link_serial;
 	memset(&jo->op.msg, 0, sizeof(jo->op.msg));
 	struct ob_stream **tail = &p->streams;
 	while (*tail != NULL)
@@ -474,6 +476,18 @@ ob_pump(struct outbox *ob, struct ob_peer *p)
 		struct ob_stream *st = p->streams;
 		if (l == NULL || link_state(l) != LINK_READY)
 			return;   /* outbox_link_down reschedules what is queued */
+		if (st->serial != p->link_serial) {
+			/* Recorded for a link that is gone: not a transmission; retry it. */
+			struct ob_flight *f = ob_flight_find(p, st->m.msg_id);
+			if (!st->started && f != NULL) {
+				ob_reschedule(ob, p->id, st->m.msg_id, f->attempts > 0 ? f->attempts - 1 : 0,
+				    0, 1u << STORE_SENDING, "link closed before the transfer was written");
+				ob_flight_remove(p, f);
+			}
+			p->streams = st->next;
+			ob_stream_free(st);
+			continue;
+		}
 		if (!st->started) {
 			if (st->m.bset != 0 && ob_stream_sizes(st, err, sizeof(err)) != 0) {
 				char why[400];
@@ -636,12 +650,17 @@ outbox_link_down(struct outbox *ob, struct link *l, const char *reason)
 		p->link_serial = 0;
 	char why[300];
 	snprintf(why, sizeof(why), "link closed: %s", reason);
-	/* Queued behind another's chunks, never written: not a transmission. */
-	while (p->streams != NULL) {
-		struct ob_stream *st = p->streams;
-		p->streams = st->next;
+	/* This link's streams end; those queued behind another's chunks were never written:
+	 * not a transmission. Another link's streams stay. */
+	for (struct ob_stream **pp = &p->streams; *pp != NULL;) {
+		struct ob_stream *st = *pp;
+		if (st->serial != serial) {
+			pp = &st->next;
+			continue;
+		}
+		*pp = st->next;
 		struct ob_flight *sf = ob_flight_find(p, st->m.msg_id);
-		if (!st->started && sf != NULL && sf->link_serial == serial) {
+		if (!st->started && sf != NULL) {
 			ob_reschedule(ob, p->id, st->m.msg_id, sf->attempts > 0 ? sf->attempts - 1 : 0,
 			    0, 1u << STORE_SENDING, "link closed before the transfer was written");
 			ob_flight_remove(p, sf);
@@ -764,6 +783,8 @@ bad:
 		ob_reschedule(ob, p->id, msg_id, f->attempts, ob_delay_us(ob, f->attempts),
 		    1u << STORE_SENDING, why);
 		ob_flight_remove(p, f);
+		ob_stream_stop(ob, p, msg_id);   /* never written after its flight is gone */
+		ob_pump(ob, p);
 	}
 done:
 	store_msg_clear(&stored);
@@ -796,6 +817,8 @@ outbox_error(struct outbox *ob, struct link *l, const Rogatory__V1__Error *e)
 		delay = cap;
 	ob_reschedule(ob, p->id, msg_id, attempts, delay, 1u << STORE_SENDING, why);
 	ob_flight_remove(p, f);
+	ob_stream_stop(ob, p, msg_id);
+	ob_pump(ob, p);
 }
 
 static void

@@ -121,7 +121,7 @@ static const char *const w_sql[W_COUNT] = {
 	[W_SAVEPOINT] = "SAVEPOINT op",
 	[W_RELEASE] = "RELEASE op",
 	[W_ROLLBACK_TO] = "ROLLBACK TO op",
-	[W_FIND] = "SELECT id, state, recipient, attempts, submit_hash, payload_hash"
+	[W_FIND] = "SELECT id, state, recipient, attempts, submit_hash, payload_hash, fetched"
 	    " FROM messages WHERE dir = ?1 AND sender = ?2 AND msg_id = ?3",
 	[W_ROW] = "SELECT " MSG_COLS MSG_BLOBS " FROM messages WHERE id = ?1",
 	[W_INSERT] = "INSERT INTO messages (dir, msg_id, sender, recipient, kind, urgent, state,"
@@ -493,6 +493,7 @@ store_migrate(struct store *s, char *err, size_t errlen)
 		return err_set(err, errlen, "database %s has schema version %" PRId64 "; this "
 		    "rogatoryd knows up to %d; refusing to touch it", s->path, version,
 		    STORE_SCHEMA_VERSION);
+	int64_t from = version;
 	for (size_t i = 0; i < STORE_MIGRATIONS; i++) {
 		int to = store_migrations[i].version;
 		if (to <= version)
@@ -509,11 +510,12 @@ store_migrate(struct store *s, char *err, size_t errlen)
 				sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
 			return -1;
 		}
-		if (version > 0)
-			log_notice("database %s: schema migrated from version %" PRId64 " to %d",
-			    s->path, version, to);
 		version = to;
 	}
+	/* A new file (version 0) is created, not migrated. */
+	if (from > 0 && version > from)
+		log_notice("database %s: schema migrated from version %" PRId64 " to %" PRId64,
+		    s->path, from, version);
 	return 0;
 }
 

@@ -136,7 +136,7 @@ enum {
 	STORE_SET_NEXT_ATTEMPT = 1 << 1, /* next_attempt_us */
 	STORE_SET_RECEIPT = 1 << 2,      /* rcpt_body/sig/cert */
 	STORE_SET_LAST_ERROR = 1 << 3,   /* last_error */
-	STORE_SET_FETCHED = 1 << 4,      /* fetched */
+	STORE_SET_FETCHED = 1 << 4,      /* fetched (STORE_R_STALE when it already is) */
 	STORE_SET_DOCUMENT = 1 << 5,     /* doc_body/sig/cert + payload_hash (re-signed) */
 };
 

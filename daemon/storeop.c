@@ -27,6 +27,7 @@ struct row_key {
 	uint32_t attempts;
 	uint8_t submit_hash[STORE_HASH_LEN];
 	uint8_t payload_hash[STORE_HASH_LEN];
+	bool fetched;
 };
 
 static bool batch_once(struct store *s, struct store_op *batch);
@@ -280,6 +281,7 @@ find_row(struct store *s, struct store_op *op, enum store_dir dir, struct row_ke
 		k->attempts = (uint32_t)sqlite3_column_int64(st, 3);
 		store_col_hash(st, 4, k->submit_hash);
 		store_col_hash(st, 5, k->payload_hash);
+		k->fetched = sqlite3_column_int(st, 6) != 0;
 		ret = 1;
 	} else if (rc != SQLITE_DONE) {
 		op->result = op_fail(s, op, rc);
@@ -459,7 +461,9 @@ op_update(struct store *s, struct store_op *op, int64_t now)
 	if (found <= 0)
 		return found < 0 ? op->result : STORE_R_NOT_FOUND;
 	m->rowid = k.id;
-	if (op->expect_state_mask != 0 && (op->expect_state_mask & (1u << k.state)) == 0) {
+	/* Fetched changes once: a second `fetched` finds nothing to change. */
+	if ((op->expect_state_mask != 0 && (op->expect_state_mask & (1u << k.state)) == 0) ||
+	    ((op->set & STORE_SET_FETCHED) != 0 && k.fetched == m->fetched)) {
 		op->stored.rowid = k.id;
 		op->stored.state = k.state;
 		return STORE_R_STALE;

@@ -497,3 +497,9 @@ ts_pki(void)
 	}
 	return path;
 }
+
+bool
+ts_sanitizer(void)
+{
+	return getenv("ASAN_OPTIONS") != NULL;
+}

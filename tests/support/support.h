@@ -56,4 +56,8 @@ int ts_free_port(void);
 /* Absolute path of pki/rogatory-pki in the source tree. */
 const char *ts_pki(void);
 
+/* True under `make asan` (ASAN_OPTIONS set): freed memory waits in ASan's quarantine
+ * (256 MiB by default), so memory bounds measured on a daemon must scale. */
+bool ts_sanitizer(void);
+
 #endif

@@ -924,3 +924,29 @@ Test(store, attachment_chunks_staging_and_reads)
 	cr_assert_eq(m.size, 2000 + sizeof(doc));
 	store_msg_clear(&m);
 }
+
+/* `fetched` changes once: a second request finds nothing to change (the quota it frees
+ * must be freed once). */
+Test(store, fetched_is_set_once)
+{
+	struct store_op v[3];
+	fx_open(0);
+	op_receive(&v[0], 7, 0x07, 0x08);
+	fx_run(v, 1);
+	cr_assert_eq(v[0].result, STORE_R_OK, "%s", v[0].error);
+	for (int i = 1; i < 3; i++) {
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].kind = STORE_OP_UPDATE;
+		v[i].msg.dir = STORE_IN;
+		msg_id(v[i].msg.msg_id, 7);
+		snprintf(v[i].msg.sender, sizeof(v[i].msg.sender), "%s", PEER);
+		v[i].msg.state = STORE_RECEIVED;
+		v[i].msg.fetched = true;
+		v[i].set = STORE_SET_FETCHED;
+		v[i].expect_state_mask = 1u << STORE_RECEIVED;
+	}
+	fx_run(&v[1], 2);
+	cr_assert_eq(v[1].result, STORE_R_OK, "%s", v[1].error);
+	cr_assert_eq(v[2].result, STORE_R_STALE, "the second fetched changed the row again");
+	free_ops(v, 3);
+}
