@@ -795,14 +795,7 @@ ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 		ib_discard_chunks(ib, l, &t->message_id);
 		return;
 	}
-	/* v1 sends one message's chunks together: a new transfer ends any other. */
-	struct ib_stage *old = ib_stage_of(ib, link_serial(l));
-	if (old != NULL) {
-		if (!old->discard)
-			log_warn("inbox: %s from %s: attachments incomplete when transfer %s began; "
-			    "dropped", old->msg_id, peer, mid);
-		ib_stage_drop(ib, old, false);
-	}
+	/* (inbox_transfer has ended this link's earlier staging.) */
 	struct ib_stage *st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		fatal("out of memory");
