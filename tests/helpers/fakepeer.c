@@ -17,6 +17,7 @@
  *                             "garbage" (a 16-byte frame of 0xff), "ping", "transfer"
  *                             (a well-formed Transfer with a junk signature)
  *   --crl-number N            Hello crl_number (default 0)
+ *   --clock-skew-ms N         Hello time_ms off by N ms (default 0; may be negative)
  *   --wait-ms N               how long to keep reading (default 2000)
  *   --transfer-to ID          after Hello, send one signed Transfer (signed with
  *                             --cert/--key; sender = --hello-id) to authority ID
@@ -56,6 +57,7 @@ struct opts {
 	const char *send_text;
 	const char *hello_id;
 	unsigned vmin, vmax;
+	long long skew_ms;
 	const char *after;
 	int wait_ms;
 	unsigned long long crl_number;
@@ -179,7 +181,7 @@ send_hello(SSL *ssl, const struct opts *o)
 	h.window = 64;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	h.time_ms = (int64_t)ts.tv_sec * 1000;
+	h.time_ms = (int64_t)ts.tv_sec * 1000 + o->skew_ms;
 	h.crl_number = o->crl_number;
 	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_HELLO;
 	env.hello = &h;
@@ -519,6 +521,8 @@ main(int argc, char **argv)
 			o.hello_id = v;
 		else if (strcmp(a, "--versions") == 0)
 			sscanf(v, "%u:%u", &o.vmin, &o.vmax);
+		else if (strcmp(a, "--clock-skew-ms") == 0)
+			o.skew_ms = strtoll(v, NULL, 10);
 		else if (strcmp(a, "--after-hello") == 0)
 			o.after = v;
 		else if (strcmp(a, "--wait-ms") == 0)

@@ -304,3 +304,21 @@ Test(links, dial_retries_with_backoff_until_peer_starts, .timeout = 60)
 	cr_assert(tnet_wait_log(t, 0, "link to FR-MJ: up", 10000));
 	tnet_free(t);
 }
+
+/* T23: a peer whose clock is off by more than 60 s is served (the link works) and
+ * the skew is logged, naming the peer, for the operator to fix NTP. */
+Test(links, clock_skew_is_logged_not_refused, .timeout = 60)
+{
+	struct tnet *t = start_a("lnk-skew");
+	char *out = NULL;
+	tnet_fakepeer_run(&out, "connect 127.0.0.1 %d --cert '%s' --key '%s' --ca '%s' "
+	                        "--hello-id FR-MJ --clock-skew-ms 120000 --after-hello ping "
+	                        "--wait-ms 1500",
+	    t->node[0].port, t->node[1].cert, t->node[1].key, t->ca);
+	cr_assert(strstr(out, "recv pong nonce=42") != NULL, "a skewed peer was not served:\n%s",
+	    out);
+	free(out);
+	cr_assert(tnet_wait_log(t, 0, "clock of FR-MJ differs from ours by +1", 3000),
+	    "no clock-skew warning");
+	tnet_free(t);
+}
