@@ -115,3 +115,33 @@ Test(slowpeer, read_rate_limits_inbound, .timeout = 60)
 	}
 	tnet_free(t);
 }
+
+/* [limits] max_inflight_total bounds what all peers together hold unanswered: with
+ * FR-MJ not reading, BD-ACC stops writing to it once the total is reached, while UA-PGO,
+ * with nothing in flight, still gets its message (one message is always admissible). */
+Test(slowpeer, total_inflight_bounded_other_peer_served, .timeout = 90)
+{
+	struct tnet *t = tnet_new("fld-total", ids3, 3);
+	tnet_opt(t, 0, "limits.max_inflight_total=256K");
+	tnet_opt(t, 0, "network.dead_after=60s");
+	tnet_start(t, 0);
+	tnet_start(t, 2);
+	char cmd[4096], logp[4096];
+	snprintf(cmd, sizeof(cmd), "exec '%s' listen %d --cert '%s' --key '%s' --ca '%s' "
+	    "--hello-id FR-MJ --no-read --wait-ms 60000", tnet_fakepeer(), t->node[1].port,
+	    t->node[1].cert, t->node[1].key, t->ca);
+	snprintf(logp, sizeof(logp), "%s/noread.out", t->dir);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	pid_t fake = ts_spawn(argv, logp);
+	cr_assert(ts_wait_file_contains(logp, "listening", 5000));
+	for (int k = 0; k < 6; k++)
+		free(tr_send(t, 0, "FR-MJ", "held by the total", 2, 60000));
+	cr_assert(tnet_wait_log(t, 0, "waits (max_inflight_total)", 10000));
+	char *id = tr_send(t, 0, "UA-PGO", "still served", 0, 0);
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 10000), "UA-PGO was held up");
+	int sent = tr_events(t, 0, "sent", NULL) - 1; /* less UA-PGO's */
+	cr_assert_leq(sent, 3, "%d transfers of 120 KB in flight under a 256K total", sent);
+	ts_stop(fake, SIGTERM);
+	free(id);
+	tnet_free(t);
+}
