@@ -113,7 +113,8 @@ static void ib_resume(struct inbox *ib);
 static struct ib_quota *ib_quota(struct inbox *ib, const char *peer);
 static void ib_quota_add(struct inbox *ib, const char *peer, int64_t bytes);
 static void ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
-    const Rogatory__V1__DocumentBody *b, const uint8_t hash[32], uint64_t size);
+    const Rogatory__V1__DocumentBody *b, const char *mid, const uint8_t hash[32],
+    uint64_t size);
 static struct ib_stage *ib_stage_of(struct inbox *ib, uint64_t serial);
 static void ib_stage_drop(struct inbox *ib, struct ib_stage *st, bool keep_discard);
 static void ib_stage_commit(struct inbox *ib, struct ib_stage *st);
@@ -124,7 +125,8 @@ static void ib_tick_cb(evutil_socket_t fd, short what, void *arg);
 static void ib_discard_chunks(struct inbox *ib, struct link *l,
     const ProtobufCBinaryData *msg_id);
 static int ib_answer_stored(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
-    const Rogatory__V1__DocumentBody *b, const uint8_t hash[32], uint64_t size);
+    const Rogatory__V1__DocumentBody *b, const char *mid, const uint8_t hash[32],
+    uint64_t size);
 
 int
 inbox_new(struct rogatoryd *d, struct inbox **out, char *err, size_t errlen)
@@ -342,7 +344,7 @@ inbox_transfer(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 	if (d->cfg->peer_quota > 0 && (uint64_t)q->bytes + size > d->cfg->peer_quota) {
 		/* A message we already hold is answered from the store whatever the quota:
 		 * its sender can only settle it with the stored receipt. */
-		if (ib_answer_stored(ib, l, t, b, hash, size) == 0) {
+		if (ib_answer_stored(ib, l, t, b, mid, hash, size) == 0) {
 			wire_document_body_free(b);
 			return;
 		}
@@ -354,7 +356,7 @@ inbox_transfer(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 		return;
 	}
 	if (b->n_attachments > 0) {
-		ib_stage_start(ib, l, t, b, hash, size);
+		ib_stage_start(ib, l, t, b, mid, hash, size);
 		wire_document_body_free(b);
 		return;
 	}
@@ -741,12 +743,12 @@ ib_blob(uint8_t **dst, size_t *len, const ProtobufCBinaryData *b)
  * error. */
 static int
 ib_answer_stored(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
-    const Rogatory__V1__DocumentBody *b, const uint8_t hash[32], uint64_t size)
+    const Rogatory__V1__DocumentBody *b, const char *mid, const uint8_t hash[32],
+    uint64_t size)
 {
 	struct rogatoryd *d = ib->d;
 	const char *peer = link_peer_id(l);
-	char mid[UUID_TEXT_LEN + 1], err[300];
-	snprintf(mid, sizeof(mid), "%.*s", (int)b->message_id.len, (const char *)b->message_id.data);
+	char err[300];
 	struct store_msg stored = {0};
 	int r = store_get(d->store, STORE_IN, peer, mid, &stored);
 	if (r != 0)
@@ -781,13 +783,13 @@ ib_answer_stored(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer 
  * the stored receipt (its chunks are then dropped unread), else stage it. */
 static void
 ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
-    const Rogatory__V1__DocumentBody *b, const uint8_t hash[32], uint64_t size)
+    const Rogatory__V1__DocumentBody *b, const char *mid, const uint8_t hash[32],
+    uint64_t size)
 {
 	struct rogatoryd *d = ib->d;
 	const char *peer = link_peer_id(l);
-	char mid[UUID_TEXT_LEN + 1], err[300];
-	snprintf(mid, sizeof(mid), "%.*s", (int)b->message_id.len, (const char *)b->message_id.data);
-	int r = ib_answer_stored(ib, l, t, b, hash, size);
+	char err[300];
+	int r = ib_answer_stored(ib, l, t, b, mid, hash, size);
 	if (r == 0)
 		return;
 	if (r < 0) {

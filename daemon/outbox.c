@@ -78,6 +78,7 @@ struct ob_stream {
 struct outbox {
 	struct rogatoryd *d;
 	uint64_t inflight_total;     /* [limits] max_inflight_total bounds it */
+	unsigned nstreams;           /* ob_streams over all peers */
 	struct ob_peer *peers;
 	struct event *tick;
 	unsigned ticks;
@@ -104,7 +105,7 @@ static void ob_expiry_scan(struct outbox *ob);
 static void ob_recover_sending(struct outbox *ob);
 static void ob_call_done(struct journal_op *jo);
 static void ob_pump(struct outbox *ob, struct ob_peer *p);
-static void ob_stream_free(struct ob_stream *st);
+static void ob_stream_free(struct outbox *ob, struct ob_stream *st);
 static void ob_stream_stop(struct outbox *ob, struct ob_peer *p, const char *msg_id);
 static void ob_drop_set(struct outbox *ob, int64_t bset);
 static void ob_stream_answered(struct outbox *ob, struct ob_peer *p, const char *msg_id,
@@ -195,7 +196,7 @@ outbox_free(struct outbox *ob)
 		while (p->streams != NULL) {
 			struct ob_stream *st = p->streams;
 			p->streams = st->next;
-			ob_stream_free(st);
+			ob_stream_free(ob, st);
 		}
 		free(p);
 	}
@@ -428,6 +429,7 @@ ob_send_done(struct journal_op *jo)
 	struct ob_stream *st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		fatal("out of memory");
+	ob->nstreams++;
 	st->m = jo->op.msg;        /* takes the blobs; the journal frees what is left */
 	st->serial = jo->link_serial;
 	memset(&jo->op.msg, 0, sizeof(jo->op.msg));
@@ -439,8 +441,9 @@ ob_send_done(struct journal_op *jo)
 }
 
 static void
-ob_stream_free(struct ob_stream *st)
+ob_stream_free(struct outbox *ob, struct ob_stream *st)
 {
+	ob->nstreams--;
 	store_msg_clear(&st->m);
 	free(st->sizes);
 	free(st);
@@ -485,7 +488,7 @@ ob_pump(struct outbox *ob, struct ob_peer *p)
 				ob_flight_remove(p, f);
 			}
 			p->streams = st->next;
-			ob_stream_free(st);
+			ob_stream_free(ob, st);
 			continue;
 		}
 		if (!st->started) {
@@ -561,7 +564,7 @@ ob_pump(struct outbox *ob, struct ob_peer *p)
 		if (f != NULL)
 			f->written_ms = link_now_ms();
 		p->streams = st->next;
-		ob_stream_free(st);
+		ob_stream_free(ob, st);
 	}
 }
 
@@ -574,7 +577,7 @@ ob_stream_stop(struct outbox *ob, struct ob_peer *p, const char *msg_id)
 		struct ob_stream *st = *pp;
 		if (strcmp(st->m.msg_id, msg_id) == 0) {
 			*pp = st->next;
-			ob_stream_free(st);
+			ob_stream_free(ob, st);
 			return;
 		}
 	}
@@ -604,6 +607,10 @@ ob_stream_answered(struct outbox *ob, struct ob_peer *p, const char *msg_id, con
 void
 outbox_link_drained(struct outbox *ob, struct link *l)
 {
+	/* Called after every write on every outbound link: nothing to do unless some
+	 * message's chunks are waiting. */
+	if (ob->nstreams == 0)
+		return;
 	struct ob_peer *p = ob_peer_get(ob, link_peer_id(l));
 	if (p->streams != NULL && p->link_serial == link_serial(l))
 		ob_pump(ob, p);
@@ -665,7 +672,7 @@ outbox_link_down(struct outbox *ob, struct link *l, const char *reason)
 			    0, 1u << STORE_SENDING, "link closed before the transfer was written");
 			ob_flight_remove(p, sf);
 		}
-		ob_stream_free(st);
+		ob_stream_free(ob, st);
 	}
 	struct ob_flight *f = p->flights;
 	while (f != NULL) {

@@ -334,7 +334,7 @@ store_quarantine_list(struct store *s, int64_t before_id, struct store_quarantin
 		return -1;
 	sqlite3_bind_int64(st, 1, before_id > 0 ? before_id : INT64_MAX);
 	sqlite3_bind_int(st, 2, max);
-	int n = 0, rc;
+	int n = 0, rc = SQLITE_DONE;
 	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_quarantined *q = &out[n++];
 		memset(q, 0, sizeof(*q));
@@ -345,8 +345,9 @@ store_quarantine_list(struct store *s, int64_t before_id, struct store_quarantin
 		store_col_text(st, 4, q->reason, sizeof(q->reason));
 		q->bytes = (uint64_t)sqlite3_column_int64(st, 5);
 	}
-	if (n < max && rc != SQLITE_DONE)
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return r_fail(s, st);
 	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return n;
 }
