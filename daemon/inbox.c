@@ -1034,9 +1034,13 @@ ib_tick_cb(evutil_socket_t fd, short what, void *arg)
 			log_warn("inbox: %s from %s: attachments incomplete after [delivery] "
 			    "staging_timeout; staging dropped", st->msg_id, st->peer);
 			ib_stage_drop(ib, st, false);
-			if (l != NULL)
+			if (l != NULL) {
+				/* Closing may drop the link's other stages, `next` among them:
+				 * start over (the dropped stages are gone from the list). */
 				link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
 				    "attachments incomplete after staging_timeout");
+				next = ib->stages;
+			}
 		}
 		st = next;
 	}

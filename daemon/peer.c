@@ -65,6 +65,7 @@ struct peers {
 	size_t n;
 	struct plink *pending; /* inbound, not yet authenticated */
 	unsigned npending;
+	struct event *sweep;   /* drops removed peers whose last link closed, from the loop */
 };
 
 static void peer_link_attach(struct peer *p, struct plink *pl);
@@ -77,6 +78,8 @@ static void peer_dial(struct peer *p);
 static void peers_recheck_revoked(struct peers *ps);
 static void peer_schedule_retry(struct peer *p);
 static void peer_retry_cb(evutil_socket_t fd, short what, void *arg);
+static void peers_sweep_cb(evutil_socket_t fd, short what, void *arg);
+static void peers_drop_removed(struct peers *ps);
 static void link_params_from(const struct rogatoryd *d, struct link_params *lp);
 static int cb_authorize(void *owner, struct link *l, const char *peer_id,
     Rogatory__V1__ErrorCode *code, char *why, size_t whylen);
@@ -125,6 +128,11 @@ peers_new(struct rogatoryd *d)
 	if (ps == NULL)
 		return NULL;
 	ps->d = d;
+	ps->sweep = evtimer_new(d->base, peers_sweep_cb, ps);
+	if (ps->sweep == NULL) {
+		free(ps);
+		return NULL;
+	}
 	peers_sync(ps, d->cfg->directory);
 	return ps;
 }
@@ -159,6 +167,7 @@ peers_free(struct peers *ps)
 	}
 	for (struct plink *pl = ps->pending; pl != NULL; pl = pl->next)
 		pl->ps = NULL;
+	event_free(ps->sweep);
 	free(ps);
 }
 
@@ -210,9 +219,12 @@ peers_sync(struct peers *ps, const struct directory *dir)
 		p->wanted = false;
 		evtimer_del(p->retry);
 		log_notice("authority %s was removed from the directory; closing its links", p->id);
-		for (struct plink *pl = p->links; pl != NULL; pl = pl->next)
+		/* link_close may run the closed callback at once, which frees the plink. */
+		for (struct plink *pl = p->links, *next; pl != NULL; pl = next) {
+			next = pl->next;
 			link_close(pl->link, ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_AUTHORITY,
 			    "authority removed from the directory");
+		}
 	}
 	for (size_t i = 0; i < dir->n; i++) {
 		const struct authority *a = &dir->authorities[i];
@@ -232,7 +244,14 @@ peers_sync(struct peers *ps, const struct directory *dir)
 		p->host = xstrdup(a->host);
 		p->port = xstrdup(a->port);
 	}
-	/* Drop removed peers whose links are all gone. */
+	peers_drop_removed(ps);
+}
+
+/* Removed peers whose links are all gone. Never called from inside a link callback: a
+ * caller up the stack may be walking the list. */
+static void
+peers_drop_removed(struct peers *ps)
+{
 	struct peer **pp = &ps->list;
 	while (*pp != NULL) {
 		struct peer *p = *pp;
@@ -250,11 +269,14 @@ void
 peers_recheck(struct peers *ps)
 {
 	time_t now = time(NULL);
-	for (struct peer *p = ps->list; p != NULL; p = p->next)
-		for (struct plink *pl = p->links; pl != NULL; pl = pl->next)
+	for (struct peer *p = ps->list; p != NULL; p = p->next) {
+		for (struct plink *pl = p->links, *next; pl != NULL; pl = next) {
+			next = pl->next;
 			if (link_authenticated(pl->link) && link_peer_not_after(pl->link) < now)
 				link_close(pl->link, ROGATORY__V1__ERROR_CODE__ERROR_CODE_CERTIFICATE,
 				    "peer certificate expired while linked");
+		}
+	}
 	peers_recheck_revoked(ps);
 }
 
@@ -528,8 +550,9 @@ cb_closed(void *owner, struct link *l, bool authenticated, const char *reason)
 	peer_link_detach(pl);
 	free(pl);
 	if (p->removed) {
+		/* Not now: whoever closed the link may still be walking the peer list. */
 		if (p->nlinks == 0)
-			peers_sync(p->ps, p->ps->d->cfg->directory);
+			event_active(p->ps->sweep, EV_TIMEOUT, 0);
 		return;
 	}
 	if (was_dial && p->wanted && !p->ps->d->stopping) {
@@ -550,6 +573,14 @@ peer_schedule_retry(struct peer *p)
 	evtimer_add(p->retry, &tv);
 	log_info("peer %s: next dial in %.1f s (attempt %u)", p->id, (double)delay / 1000.0,
 	    p->attempts + 1);
+}
+
+static void
+peers_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	peers_drop_removed(arg);
 }
 
 static void
@@ -637,11 +668,17 @@ peers_close_all(struct peers *ps, const char *reason)
 	for (struct peer *p = ps->list; p != NULL; p = p->next) {
 		p->wanted = false;
 		evtimer_del(p->retry);
-		for (struct plink *pl = p->links; pl != NULL; pl = pl->next)
+		/* A link with nothing left to flush closes at once, and its plink goes with it:
+		 * take the next one first. */
+		for (struct plink *pl = p->links, *next; pl != NULL; pl = next) {
+			next = pl->next;
 			link_close(pl->link, ROGATORY__V1__ERROR_CODE__ERROR_CODE_SHUTTING_DOWN, reason);
+		}
 	}
-	for (struct plink *pl = ps->pending; pl != NULL; pl = pl->next)
+	for (struct plink *pl = ps->pending, *next; pl != NULL; pl = next) {
+		next = pl->next;
 		link_close(pl->link, ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED, reason);
+	}
 }
 
 size_t

@@ -5,10 +5,14 @@
  */
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -260,6 +264,82 @@ Test(links, reload_removing_peer_closes_link, .timeout = 60)
 	cr_assert_eq(tnet_ctl(t, 0, &out, "peers --json"), 0, "%s", out);
 	cr_assert(strstr(out, "FR-MJ") == NULL, "%s", out);
 	free(out);
+	tnet_free(t);
+}
+
+/* A listener on node i's port that takes TCP connections and never answers TLS. */
+static int
+silent_listener(struct tnet *t, int i)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(s >= 0);
+	int one = 1;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)t->node[i].port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(bind(s, (struct sockaddr *)&a, sizeof(a)) == 0, "bind %d", t->node[i].port);
+	cr_assert(listen(s, 16) == 0);
+	return s;
+}
+
+/* Node 0 dials node 1's port, held by a silent listener: returns once node 0's
+ * ClientHello has arrived, so its link is in the middle of the TLS handshake. */
+static int
+dial_into_silence(struct tnet *t, int ls)
+{
+	char *out = NULL;
+	cr_assert_eq(tnet_ctl(t, 0, &out, "connect FR-MJ"), 0, "%s", out);
+	free(out);
+	struct pollfd pfd = {.fd = ls, .events = POLLIN};
+	cr_assert(poll(&pfd, 1, 5000) == 1, "BD-ACC did not dial");
+	int c = accept(ls, NULL, NULL);
+	cr_assert(c >= 0);
+	pfd.fd = c;
+	cr_assert(poll(&pfd, 1, 5000) == 1, "no ClientHello");
+	return c;
+}
+
+/* Shutdown closes a dial that has nothing left to send at once; the peer list it was
+ * walking must survive that (a use after free under make asan before the fix). */
+Test(links, stop_while_a_dial_is_in_its_handshake, .timeout = 60)
+{
+	struct tnet *t = tnet_new("links-stopdial", ids3, 2);
+	int ls = silent_listener(t, 1);
+	tnet_start(t, 0);
+	int c = dial_into_silence(t, ls);
+	cr_assert_eq(tnet_stop(t, 0, SIGTERM), 0, "rogatoryd did not stop cleanly");
+	close(c);
+	close(ls);
+	tnet_free(t);
+}
+
+/* The same while a reload removes the authority being dialed: its peer goes once its
+ * last link is closed, after the reload's walk of the list. */
+Test(links, reload_removing_a_peer_being_dialed, .timeout = 60)
+{
+	struct tnet *t = tnet_new("links-reloaddial", ids3, 2);
+	int ls = silent_listener(t, 1);
+	tnet_start(t, 0);
+	int c = dial_into_silence(t, ls);
+	tnet_write_directory(t, 1u << 0);
+	kill(t->node[0].pid, SIGHUP);
+	cr_assert(tnet_wait_log(t, 0, "FR-MJ was removed from the directory", 5000));
+	cr_assert(tnet_wait_log(t, 0, "link to FR-MJ (", 5000));
+	char *out = NULL;
+	for (int waited = 0; waited < 3000; waited += 100) {
+		cr_assert_eq(tnet_ctl(t, 0, &out, "peers --json"), 0, "%s", out);
+		bool gone = strstr(out, "FR-MJ") == NULL;
+		free(out);
+		if (gone)
+			break;
+		usleep(100000);
+	}
+	cr_assert_eq(tnet_ctl(t, 0, &out, "peers --json"), 0, "%s", out);
+	cr_assert(strstr(out, "FR-MJ") == NULL, "FR-MJ still listed:\n%s", out);
+	free(out);
+	cr_assert_eq(tnet_stop(t, 0, SIGTERM), 0, "rogatoryd did not stop cleanly");
+	close(c);
+	close(ls);
 	tnet_free(t);
 }
 
