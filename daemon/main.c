@@ -280,6 +280,8 @@ main(int argc, char **argv)
 
 	event_base_dispatch(d->base);
 
+	/* Its re-check walks the peers, which go below while the loop still runs. */
+	revocation_stop(d->revocation);
 	control_free(d->control);
 	d->control = NULL;
 	server_free(d->server);
@@ -289,8 +291,11 @@ main(int argc, char **argv)
 	store_close(d->store);
 	d->store = NULL;
 	outbox_free(d->outbox);
+	d->outbox = NULL;
 	inbox_free(d->inbox);
+	d->inbox = NULL;
 	peers_free(d->peers);
+	d->peers = NULL;
 	evidence_signer_free(d->signer);
 	evidence_cache_clear();
 	log_notice("rogatoryd stopped");

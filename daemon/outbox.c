@@ -513,6 +513,7 @@ ob_pump(struct outbox *ob, struct ob_peer *p)
 				f->written_ms = link_now_ms();
 			}
 		}
+		bool stopped = false;
 		while (st->att < st->natt && link_output_pending(l) < OB_STREAM_HIGH) {
 			if (st->off >= st->sizes[st->att]) {
 				st->att++;
@@ -534,7 +535,8 @@ ob_pump(struct outbox *ob, struct ob_peer *p)
 				    1u << STORE_SENDING, why);
 				if (f != NULL)
 					ob_flight_remove(p, f);
-				ob_stream_stop(ob, p, st->m.msg_id);
+				ob_stream_stop(ob, p, st->m.msg_id);   /* frees st */
+				stopped = true;
 				break;
 			}
 			if (len > st->sizes[st->att] - st->off)
@@ -555,8 +557,8 @@ ob_pump(struct outbox *ob, struct ob_peer *p)
 				return;
 			st->off += len;
 		}
-		if (p->streams != st)
-			continue;   /* stopped above */
+		if (stopped)
+			continue;
 		if (st->att < st->natt)
 			return;   /* the link drains first */
 		/* All written: the receipt is due from now. */

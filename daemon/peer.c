@@ -160,8 +160,10 @@ peers_free(struct peers *ps)
 	struct peer *p = ps->list;
 	while (p != NULL) {
 		struct peer *next = p->next;
-		for (struct plink *pl = p->links; pl != NULL; pl = pl->next)
+		for (struct plink *pl = p->links; pl != NULL; pl = pl->next) {
 			pl->peer = NULL;
+			pl->ps = NULL;
+		}
 		peer_free(p);
 		p = next;
 	}
@@ -624,6 +626,8 @@ peers_connect(struct peers *ps, const char *id, char *err, size_t errlen)
 {
 	if (strcmp(id, ps->d->cfg->authority_id) == 0)
 		return err_set(err, errlen, "%s is this authority", id);
+	if (ps->d->stopping)
+		return err_set(err, errlen, "shutting down");
 	struct peer *p = peer_find(ps, id);
 	if (p == NULL)
 		return err_set(err, errlen, "unknown authority %s (not in the directory)", id);

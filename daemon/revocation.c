@@ -149,6 +149,13 @@ revocation_free(struct revocation *r)
 }
 
 void
+revocation_stop(struct revocation *r)
+{
+	if (r != NULL)
+		event_del(r->timer);
+}
+
+void
 revocation_replace(struct revocation *r, struct crl *crl)
 {
 	uint64_t before = crl_number(r->crl);

@@ -52,6 +52,8 @@ void revocation_check_config(const struct config *cfg, FILE *f);
 int revocation_new(struct rogatoryd *d, struct crl *crl, struct revocation **out,
     char *err, size_t errlen);
 void revocation_free(struct revocation *r);
+/* Stops the re-check timer (at shutdown, before the peers it walks are freed). */
+void revocation_stop(struct revocation *r);
 
 /* Reload, after d->tls and d->cfg were swapped: crl (from revocation_load) replaces the
  * keeper; when its number rose, live links are re-checked and the CRL spreads. */

@@ -34,6 +34,14 @@ extern char **environ;
 #define TS_RUN_TIMEOUT_MS 120000
 #define TS_PATH_SLOTS 8
 
+/* Children started by ts_spawn and not yet reaped: killed when the test process exits,
+ * so a test that fails an assertion (and skips its teardown) leaves no daemon behind
+ * to hold ports and CPU for the tests after it. */
+#define TS_SPAWN_MAX 64
+static pid_t ts_spawned[TS_SPAWN_MAX];
+
+static void spawned_track(pid_t pid, bool add);
+static void spawned_kill_all(void);
 static const char *env_dir(const char *name, char *buf, size_t len);
 static const char *path_slot(const char *base, const char *rel);
 static int status_code(int status);
@@ -313,7 +321,36 @@ ts_spawn(char *const argv[], const char *log_path)
 	posix_spawn_file_actions_destroy(&fa);
 	close(fd);
 	cr_assert(rc == 0, "cannot start %s: %s", argv[0], strerror(rc));
+	spawned_track(pid, true);
 	return pid;
+}
+
+static void
+spawned_kill_all(void)
+{
+	for (int i = 0; i < TS_SPAWN_MAX; i++) {
+		if (ts_spawned[i] > 0) {
+			kill(ts_spawned[i], SIGKILL);
+			waitpid(ts_spawned[i], NULL, 0);
+			ts_spawned[i] = 0;
+		}
+	}
+}
+
+static void
+spawned_track(pid_t pid, bool add)
+{
+	static bool registered;
+	if (add && !registered) {
+		atexit(spawned_kill_all);
+		registered = true;
+	}
+	for (int i = 0; i < TS_SPAWN_MAX; i++) {
+		if (add ? ts_spawned[i] == 0 : ts_spawned[i] == pid) {
+			ts_spawned[i] = add ? pid : 0;
+			return;
+		}
+	}
 }
 
 int
@@ -325,8 +362,10 @@ ts_wait_exit(pid_t pid, int timeout_ms)
 
 	for (;;) {
 		w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
+		if (w == pid) {
+			spawned_track(pid, false);
 			return status_code(status);
+		}
 		cr_assert(w != -1 || errno == EINTR, "waitpid %d: %s", (int)pid,
 		    strerror(errno));
 		if (now_ms() >= deadline)
