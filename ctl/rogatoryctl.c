@@ -108,7 +108,8 @@ static const struct ctl_command {
 	    NULL, NULL, run_verify},
 	{"fetch", "ID [--from AUTHORITY] --out DIR", "write a received message (ID.json) and its "
 	    "attachments into DIR, checking each SHA-256; marks it fetched", NULL, NULL, run_fetch},
-	{"quarantine", "[-n N]", "refused inbound documents kept aside, with the reasons",
+	{"quarantine", "[-n N] [--release ENTRY]", "refused inbound documents kept aside, with "
+	    "the reasons; --release: looked at, it stops counting against its sender's quota",
 	    build_quarantine, print_quarantine, NULL},
 	{"log", "[--follow] [-n N]", "the last N (100) delivery events; --follow keeps printing",
 	    NULL, NULL, run_log},
@@ -1382,6 +1383,17 @@ build_quarantine(struct ctl *c, int argc, char **argv, Rogatory__Ctl__V1__Reques
 		if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
 			long n = strtol(argv[++i], NULL, 10);
 			q->limit = n > 0 && n <= 1000 ? (uint32_t)n : 1000;
+		} else if (strcmp(argv[i], "--release") == 0 && i + 1 < argc) {
+			char *end = NULL;
+			errno = 0;
+			unsigned long long e = strtoull(argv[++i], &end, 10);
+			if (errno != 0 || end == argv[i] || *end != '\0' || e == 0 ||
+			    e > (unsigned long long)INT64_MAX) {
+				fprintf(stderr, "rogatoryctl: --release %s: not a quarantine entry "
+				    "number (the listing's first column)\n", argv[i]);
+				return -1;
+			}
+			q->release = e;
 		} else {
 			return -1;
 		}
@@ -1396,12 +1408,23 @@ print_quarantine(const json_t *r)
 {
 	size_t i;
 	const json_t *e;
+	if (json_is_object(r)) {
+		printf("entry %lld released: %s from %s, %lld bytes no longer count against "
+		    "its quota\n", (long long)json_integer_value(json_object_get(r, "entry")),
+		    jstr(r, "id"), jstr(r, "peer"),
+		    (long long)json_integer_value(json_object_get(r, "bytes")));
+		return;
+	}
 	if (json_array_size(r) == 0)
 		printf("quarantine empty\n");
-	json_array_foreach(r, i, e)
-		printf("%s  %-36s  from %s  %lld bytes\n    %s\n", jstr(e, "time"), jstr(e, "id"),
-		    jstr(e, "peer"), (long long)json_integer_value(json_object_get(e, "bytes")),
-		    jstr(e, "reason"));
+	json_array_foreach(r, i, e) {
+		const char *rel = json_string_value(json_object_get(e, "released"));
+		printf("%-6lld %s  %-36s  from %s  %lld bytes%s%s\n    %s\n",
+		    (long long)json_integer_value(json_object_get(e, "entry")), jstr(e, "time"),
+		    jstr(e, "id"), jstr(e, "peer"),
+		    (long long)json_integer_value(json_object_get(e, "bytes")),
+		    rel ? "  released " : "", rel ? rel : "", jstr(e, "reason"));
+	}
 }
 
 /* ---- log ---- */

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,8 @@ static void do_fetch(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
 static void do_fetched(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
+static void quarantine_release_done(struct journal_op *jo);
+static json_t *quarantine_json(const struct store_quarantined *q);
 static void do_quarantine(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
 static void upload_free(struct control *c, struct control_upload *up, bool drop);
@@ -1105,6 +1108,14 @@ static void
 do_quarantine(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res)
 {
+	if (req->quarantine->release != 0) {
+		struct journal_op *jo = journal_op_new(c->d, STORE_OP_QUARANTINE_RELEASE);
+		jo->op.qid = (int64_t)req->quarantine->release;
+		jo->arg = control_defer(c, req, res);
+		jo->done = quarantine_release_done;
+		journal_submit(jo);
+		return;
+	}
 	uint32_t limit = req->quarantine->limit ? req->quarantine->limit : 100;
 	if (limit > 1000)
 		limit = 1000;
@@ -1120,17 +1131,63 @@ do_quarantine(struct control *c, const Rogatory__Ctl__V1__Request *req,
 		return;
 	}
 	json_t *a = json_array();
-	for (int i = 0; i < n; i++) {
-		json_t *o = json_object();
-		json_object_set_new(o, "time", json_time_us(q[i].ts_us));
-		json_object_set_new(o, "peer", json_string(q[i].peer));
-		json_object_set_new(o, "id", q[i].msg_id[0] ? json_string(q[i].msg_id) : json_null());
-		json_object_set_new(o, "reason", json_string(q[i].reason));
-		json_object_set_new(o, "bytes", json_integer((json_int_t)q[i].bytes));
-		json_array_append_new(a, o);
-	}
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, quarantine_json(&q[i]));
 	free(q);
 	res->json = a;
+}
+
+static json_t *
+quarantine_json(const struct store_quarantined *q)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "entry", json_integer((json_int_t)q->id));
+	json_object_set_new(o, "time", json_time_us(q->ts_us));
+	json_object_set_new(o, "peer", json_string(q->peer));
+	json_object_set_new(o, "id", q->msg_id[0] ? json_string(q->msg_id) : json_null());
+	json_object_set_new(o, "reason", json_string(q->reason));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)q->bytes));
+	json_object_set_new(o, "released", json_time_us(q->released_us));
+	return o;
+}
+
+/* Released: its bytes leave the sender's quota (once: a second release is STALE). */
+static void
+quarantine_release_done(struct journal_op *jo)
+{
+	struct control_pending *p = jo->arg;
+	const struct store_op *op = &jo->op;
+	if (op->result == STORE_R_OK && p->d->inbox != NULL)
+		inbox_fetched(p->d->inbox, op->msg.sender, op->msg.size);
+	struct control_client *cl = p->d->control != NULL
+	    ? control_find_client(p->d->control, p->client_id) : NULL;
+	if (cl != NULL) {
+		struct control_result res = {.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK};
+		if (op->result == STORE_R_OK) {
+			struct store_quarantined q = {.id = op->qid, .ts_us = 0,
+			    .bytes = op->msg.size, .released_us = op->event.ts_us};
+			snprintf(q.peer, sizeof(q.peer), "%s", op->msg.sender);
+			snprintf(q.msg_id, sizeof(q.msg_id), "%s", op->msg.msg_id);
+			snprintf(q.reason, sizeof(q.reason), "%s", op->event.reason);
+			res.json = quarantine_json(&q);
+		} else if (op->result == STORE_R_NOT_FOUND) {
+			res.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_NOT_FOUND;
+			res.error_code = "not-found";
+			snprintf(res.error_text, sizeof(res.error_text), "no quarantine entry %" PRId64,
+			    op->qid);
+		} else if (op->result == STORE_R_STALE) {
+			res.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_REFUSED;
+			res.error_code = "already-released";
+			snprintf(res.error_text, sizeof(res.error_text), "quarantine entry %" PRId64
+			    " was already released", op->qid);
+		} else {
+			res.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL;
+			res.error_code = op->result == STORE_R_FULL ? "store-full" : "store-error";
+			snprintf(res.error_text, sizeof(res.error_text), "%s", op->error);
+		}
+		control_reply(cl, p->request_id, &res);
+	}
+	free(p);
 }
 
 static void

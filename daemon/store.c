@@ -110,6 +110,10 @@ static const struct {
 	{ 3,
 	  "CREATE INDEX messages_due ON messages (recipient, next_attempt_us, dir, state)"
 	  " WHERE " OUTBOX_WHERE ";" },
+	/* The operator releases a quarantined document once looked at: it stays as
+	 * evidence, and no longer counts against its sender's peer_quota. */
+	{ 4,
+	  "ALTER TABLE quarantine ADD COLUMN released_us INTEGER NOT NULL DEFAULT 0;" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -145,6 +149,9 @@ static const char *const w_sql[W_COUNT] = {
 	    " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[W_QUARANTINE] = "INSERT INTO quarantine (ts_us, peer, msg_id, reason, doc_body, doc_sig,"
 	    " doc_cert) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[W_QUARANTINE_RELEASE] = "UPDATE quarantine SET released_us = ?2 WHERE id = ?1"
+	    " AND released_us = 0 RETURNING peer, msg_id, coalesce(length(doc_body), 0)",
+	[W_QUARANTINE_ROW] = "SELECT released_us FROM quarantine WHERE id = ?1",
 	[W_MARK] = "INSERT INTO meta (key, value) VALUES ('log_seq', ?1)"
 	    " ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
 	[W_CHUNK] = "INSERT INTO chunks (bset, att, off, data) VALUES (?1, ?2, ?3, ?4)",
@@ -182,8 +189,8 @@ static const char *const r_sql[R_COUNT] = {
 	    " coalesce((SELECT max(bset) FROM chunks), 0))",
 	[R_UNSETTLED] = "SELECT coalesce((SELECT sum(size) FROM messages WHERE dir = 1"
 	    " AND fetched = 0 AND sender = ?1), 0) + coalesce((SELECT sum(length(doc_body))"
-	    " FROM quarantine WHERE peer = ?1), 0)",
-	[R_QUARANTINE] = "SELECT id, ts_us, peer, msg_id, reason, length(doc_body)"
+	    " FROM quarantine WHERE peer = ?1 AND released_us = 0), 0)",
+	[R_QUARANTINE] = "SELECT id, ts_us, peer, msg_id, reason, length(doc_body), released_us"
 	    " FROM quarantine WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
 };
 

@@ -30,7 +30,7 @@ struct store;
 
 #define STORE_HASH_LEN 32
 /* The schema this build writes (PRAGMA user_version); a newer database is refused. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* STORE_DIR_ANY only selects, in store_list; a message is always OUT or IN. */
 enum store_dir { STORE_OUT = 0, STORE_IN = 1, STORE_DIR_ANY = 2 };
@@ -119,6 +119,11 @@ enum store_op_kind {
 	STORE_OP_UPDATE,
 	/* Keep a document aside with its reason (+ event "quarantined"). */
 	STORE_OP_QUARANTINE,
+	/* Release quarantine entry op->qid (the operator looked at it): it stays, and no
+	 * longer counts against its sender's quota. On STORE_R_OK msg.sender, msg.msg_id
+	 * and msg.size tell the entry (+ event "quarantine-released"); STORE_R_STALE when
+	 * it was already released, STORE_R_NOT_FOUND when there is no such entry. */
+	STORE_OP_QUARANTINE_RELEASE,
 	/* An event only (link-up, link-down). */
 	STORE_OP_EVENT,
 	/* Records that the delivery log file holds every event up to op->log_seq. */
@@ -171,6 +176,7 @@ struct store_op {
 	bool has_event;
 	struct store_event event;     /* written with the change; seq/ts filled at commit */
 	char reason[256];             /* STORE_OP_QUARANTINE */
+	int64_t qid;                  /* STORE_OP_QUARANTINE_RELEASE */
 	int64_t log_seq;              /* STORE_OP_LOG_MARK */
 	struct {                      /* STORE_OP_CHUNK, STORE_OP_DROP_SET (bset only) */
 		int64_t bset;
@@ -254,7 +260,7 @@ int64_t store_bset_new(struct store *s);
 int store_chunk_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t max,
     uint8_t **data, size_t *len);
 /* Bytes a sending peer holds here unsettled: received and not yet fetched, plus its
- * quarantined documents. -1 on error. */
+ * quarantined documents not released. -1 on error. */
 int64_t store_unsettled(struct store *s, const char *peer);
 
 /* One quarantined document, for listing. */
@@ -265,6 +271,7 @@ struct store_quarantined {
 	char msg_id[UUID_TEXT_LEN + 1];
 	char reason[256];
 	uint64_t bytes;
+	int64_t released_us;      /* 0 while it counts against the sender's peer_quota */
 };
 /* Quarantine, newest first, before the cursor (id, exclusive; 0 at the start). */
 int store_quarantine_list(struct store *s, int64_t before_id, struct store_quarantined *out,

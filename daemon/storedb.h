@@ -20,7 +20,7 @@ struct storeq;
 
 /* Writer statements (store thread), prepared once per connection. */
 enum { W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_RELEASE, W_ROLLBACK_TO, W_FIND, W_ROW,
-       W_INSERT, W_UPDATE, W_EVENT, W_QUARANTINE, W_MARK, W_CHUNK, W_DROP_SET, W_ORPHANS,
+       W_INSERT, W_UPDATE, W_EVENT, W_QUARANTINE, W_QUARANTINE_RELEASE, W_QUARANTINE_ROW, W_MARK, W_CHUNK, W_DROP_SET, W_ORPHANS,
        W_COUNT };
 /* Reader statements (loop thread, read-only connection). */
 enum { R_OUTBOX, R_URGENT, R_PEERS, R_LIST_STATE, R_GET, R_GET_ANY, R_LIST, R_EVENTS_SINCE,

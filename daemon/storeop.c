@@ -9,6 +9,7 @@
  * rest of the batch still commits. A failed BEGIN or COMMIT fails every op of the batch.
  * Nothing is logged here: each op's completion decides what to tell whom.
  */
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,8 @@ static enum store_result op_submit(struct store *s, struct store_op *op, int64_t
 static enum store_result op_receive(struct store *s, struct store_op *op, int64_t now);
 static enum store_result op_update(struct store *s, struct store_op *op, int64_t now);
 static enum store_result op_quarantine(struct store *s, struct store_op *op, int64_t now);
+static enum store_result op_quarantine_release(struct store *s, struct store_op *op,
+    int64_t now);
 static enum store_result op_log_mark(struct store *s, struct store_op *op);
 static enum store_result op_chunk(struct store *s, struct store_op *op);
 static enum store_result op_drop_set(struct store *s, struct store_op *op);
@@ -205,6 +208,7 @@ op_run(struct store *s, struct store_op *op, int64_t now)
 	case STORE_OP_RECEIVE: op->result = op_receive(s, op, now); break;
 	case STORE_OP_UPDATE: op->result = op_update(s, op, now); break;
 	case STORE_OP_QUARANTINE: op->result = op_quarantine(s, op, now); break;
+	case STORE_OP_QUARANTINE_RELEASE: op->result = op_quarantine_release(s, op, now); break;
 	case STORE_OP_EVENT: op->result = write_event(s, op, now); break;
 	case STORE_OP_LOG_MARK: op->result = op_log_mark(s, op); break;
 	case STORE_OP_CHUNK: op->result = op_chunk(s, op); break;
@@ -528,6 +532,51 @@ op_quarantine(struct store *s, struct store_op *op, int64_t now)
 	event_fill(&op->event, "quarantined", m, "quarantined");
 	if (op->event.reason[0] == '\0')
 		snprintf(op->event.reason, sizeof(op->event.reason), "%s", op->reason);
+	return write_event(s, op, now);
+}
+
+static enum store_result
+op_quarantine_release(struct store *s, struct store_op *op, int64_t now)
+{
+	struct store_msg *m = &op->msg;
+	sqlite3_stmt *st = store_wstmt(s, W_QUARANTINE_RELEASE);
+	if (st == NULL)
+		return op_fail(s, op, sqlite3_errcode(s->w));
+	sqlite3_bind_int64(st, 1, op->qid);
+	sqlite3_bind_int64(st, 2, now);
+	int rc = sqlite3_step(st);
+	bool released = rc == SQLITE_ROW;
+	if (released) {
+		store_col_text(st, 0, m->sender, sizeof(m->sender));
+		store_col_text(st, 1, m->msg_id, sizeof(m->msg_id));
+		m->size = (uint64_t)sqlite3_column_int64(st, 2);
+		rc = sqlite3_step(st);   /* RETURNING: the update completes at SQLITE_DONE */
+	}
+	enum store_result r = rc == SQLITE_DONE ? STORE_R_OK : op_fail(s, op, rc);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (r != STORE_R_OK)
+		return r;
+	if (!released) {
+		/* Nothing changed: already released, or no such entry. */
+		st = store_wstmt(s, W_QUARANTINE_ROW);
+		if (st == NULL)
+			return op_fail(s, op, sqlite3_errcode(s->w));
+		sqlite3_bind_int64(st, 1, op->qid);
+		rc = sqlite3_step(st);
+		r = rc == SQLITE_ROW ? STORE_R_STALE : rc == SQLITE_DONE ? STORE_R_NOT_FOUND
+		                                                       : op_fail(s, op, rc);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return r;
+	}
+	m->dir = STORE_IN;
+	op->has_event = true;
+	event_fill(&op->event, "quarantine-released", m, "quarantined");
+	op->event.bytes = m->size;
+	if (op->event.reason[0] == '\0')
+		snprintf(op->event.reason, sizeof(op->event.reason),
+		    "quarantine entry %" PRId64 " released by the operator", op->qid);
 	return write_event(s, op, now);
 }
 

@@ -344,6 +344,7 @@ store_quarantine_list(struct store *s, int64_t before_id, struct store_quarantin
 		store_col_text(st, 3, q->msg_id, sizeof(q->msg_id));
 		store_col_text(st, 4, q->reason, sizeof(q->reason));
 		q->bytes = (uint64_t)sqlite3_column_int64(st, 5);
+		q->released_us = sqlite3_column_int64(st, 6);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return r_fail(s, st);

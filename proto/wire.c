@@ -739,6 +739,10 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 			return -1;
 		return 0;
 	case ROGATORY__CTL__V1__REQUEST__OP_QUARANTINE:
+		if (r->quarantine->release > (uint64_t)INT64_MAX)
+			return err_set(err, errlen, "request.quarantine.release: %llu is not an "
+			    "entry id", (unsigned long long)r->quarantine->release);
+		return 0;
 	case ROGATORY__CTL__V1__REQUEST__OP_QUEUE:
 	case ROGATORY__CTL__V1__REQUEST__OP_INBOX:
 	case ROGATORY__CTL__V1__REQUEST__OP_LOG:

@@ -347,7 +347,7 @@ Test(store, newer_schema_is_refused_and_left_unchanged)
 	cr_assert_eq(fx_open_err(err, sizeof(err)), -1);
 	cr_assert_null(fx.s);
 	cr_assert(strstr(err, fx.db) != NULL, "%s", err);
-	cr_assert(strstr(err, "has schema version 99; this rogatoryd knows up to 3; refusing "
+	cr_assert(strstr(err, "has schema version 99; this rogatoryd knows up to 4; refusing "
 	    "to touch it") != NULL, "%s", err);
 	expect_unchanged(before, len, mtime);
 	free(before);
@@ -782,6 +782,46 @@ Test(store, events_have_increasing_seq_and_the_log_mark_only_rises)
 	fx_close();
 	fx_open(0);
 	cr_assert_eq(store_log_mark(fx.s), 3);
+}
+
+/* A released entry stays listed (evidence) and leaves its sender's unsettled bytes,
+ * once; an unknown entry is not found. */
+Test(store, quarantine_release_keeps_the_entry_and_frees_the_quota_once)
+{
+	struct store_op v[4];
+	struct store_quarantined q[4];
+	fx_open(0);
+	memset(&v[0], 0, sizeof(v[0]));
+	v[0].kind = STORE_OP_QUARANTINE;
+	snprintf(v[0].msg.sender, sizeof(v[0].msg.sender), "%s", PEER);
+	msg_id(v[0].msg.msg_id, 7);
+	v[0].msg.doc_body = doc;
+	v[0].msg.doc_body_len = 300;
+	snprintf(v[0].reason, sizeof(v[0].reason), "too-large: test");
+	fx_run(v, 1);
+	cr_assert_eq(v[0].result, STORE_R_OK);
+	cr_assert_eq(store_unsettled(fx.s, PEER), 300);
+	cr_assert_eq(store_quarantine_list(fx.s, 0, q, 4), 1);
+	cr_assert_eq(q[0].released_us, 0);
+	for (int i = 1; i < 4; i++) {
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].kind = STORE_OP_QUARANTINE_RELEASE;
+		v[i].qid = i < 3 ? q[0].id : q[0].id + 100;
+	}
+	fx_run(&v[1], 3);
+	cr_assert_eq(v[1].result, STORE_R_OK);
+	cr_assert_str_eq(v[1].msg.sender, PEER);
+	cr_assert_str_eq(v[1].msg.msg_id, v[0].msg.msg_id);
+	cr_assert_eq(v[1].msg.size, 300);
+	cr_assert_gt(v[1].event.seq, 0);
+	cr_assert_str_eq(v[1].event.event, "quarantine-released");
+	cr_assert_eq(v[2].result, STORE_R_STALE, "released twice");
+	cr_assert_eq(v[2].event.seq, 0);
+	cr_assert_eq(v[3].result, STORE_R_NOT_FOUND);
+	cr_assert_eq(store_unsettled(fx.s, PEER), 0);
+	cr_assert_eq(store_quarantine_list(fx.s, 0, q, 4), 1, "the entry stays");
+	cr_assert_gt(q[0].released_us, 0);
+	fx_close();
 }
 
 Test(store, full_database_refuses_growth_keeps_rows_and_grows_when_allowed)

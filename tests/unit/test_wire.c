@@ -1104,6 +1104,18 @@ Test(wire, ctl_request)
 
 	r.op_case = ROGATORY__CTL__V1__REQUEST__OP__NOT_SET;
 	req_bad(&r, "request: no operation set");
+
+	/* A quarantine entry id is a database row id: at most INT64_MAX. */
+	Rogatory__Ctl__V1__QuarantineRequest qr = ROGATORY__CTL__V1__QUARANTINE_REQUEST__INIT;
+	r.op_case = ROGATORY__CTL__V1__REQUEST__OP_QUARANTINE;
+	r.quarantine = &qr;
+	qr.release = (uint64_t)INT64_MAX;
+	p = pack(&r.base);
+	cr_assert_eq(wire_ctl_request_decode(p.p, p.len, &out, err, sizeof(err)), 0, "%s", err);
+	wire_ctl_request_free(out);
+	free(p.p);
+	qr.release = (uint64_t)INT64_MAX + 1;
+	req_bad(&r, "request.quarantine.release: 9223372036854775808 is not an entry id");
 }
 
 /* The CRL's content is the daemon's business (crl_offer); the wire checks its length. */
