@@ -60,6 +60,16 @@ fetch(struct tnet *t, int i, const char *id, const char *outname)
 	return dir;
 }
 
+/* rogatoryctl send at node 0 to FR-MJ with one attachment; returns the message id. */
+static char *
+send_file(struct tnet *t, const char *subject, const char *path)
+{
+	char args[4096];
+	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject '%s' --attach '%s'",
+	    subject, path);
+	return tr_send_args(t, 0, args);
+}
+
 static void
 assert_same_file(const char *a, const char *dir, const char *name)
 {
@@ -144,10 +154,7 @@ Test(attach, large_60m_streams_within_memory_bound, .timeout = 240)
 	tnet_start(t, 1);
 	size_t size = 60u << 20;
 	char *file = make_file(t, "scan.tiff", size, 7);
-	char args[4096];
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Scans' "
-	    "--attach '%s'", file);
-	char *id = tr_send_args(t, 0, args);
+	char *id = send_file(t, "Scans", file);
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 180000), "not delivered");
 	long a = tr_proc_kb(t->node[0].pid, "VmHWM"), b = tr_proc_kb(t->node[1].pid, "VmHWM");
 	/* Under ASan freed memory waits in its quarantine (256 MiB by default) and has
@@ -171,9 +178,7 @@ Test(attach, link_cut_mid_message_resent_and_delivered_once, .timeout = 180)
 	tnet_start(t, 0);
 	tnet_start(t, 1);
 	char *file = make_file(t, "evidence.bin", 24u << 20, 11);
-	char args[4096];
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Cut' --attach '%s'", file);
-	char *id = tr_send_args(t, 0, args);
+	char *id = send_file(t, "Cut", file);
 	/* The receiver dies while the attachment is arriving. */
 	cr_assert(tnet_wait_log(t, 1, "receiving 1 attachments", 30000));
 	usleep(150000);
@@ -202,10 +207,7 @@ Test(attach, duplicate_transfer_answered_without_second_stream, .timeout = 180)
 	unsetenv("ROGATORY_CRASH_AT");
 	tnet_start(t, 1);
 	char *file = make_file(t, "ledger.bin", 24u << 20, 13);
-	char args[4096];
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Twice' --attach '%s'",
-	    file);
-	char *id = tr_send_args(t, 0, args);
+	char *id = send_file(t, "Twice", file);
 	int st = ts_wait_exit(t->node[0].pid, 90000);
 	cr_assert_eq(st, 9, "sender did not stop at the crash point (status %d)", st);
 	t->node[0].pid = 0;
@@ -246,10 +248,7 @@ Test(attach, manifest_above_max_message_size_refused_before_chunks, .timeout = 9
 {
 	struct tnet *t = linked_then_limited("att-over");
 	char *file = make_file(t, "huge.bin", 3u << 20, 17);
-	char args[4096];
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Too big' --attach '%s'",
-	    file);
-	char *id = tr_send_args(t, 0, args);
+	char *id = send_file(t, "Too big", file);
 	cr_assert(tr_wait_state(t, 0, id, "rejected", 30000), "not rejected");
 	char *out = NULL;
 	cr_assert_eq(tnet_ctl(t, 1, &out, "--json quarantine"), 0, "%s", out);
@@ -274,9 +273,7 @@ Test(attach, quarantine_release_frees_the_quota, .timeout = 150)
 {
 	struct tnet *t = linked_then_limited("att-qrel");
 	char *huge = make_file(t, "huge.bin", 3u << 20, 31);
-	char args[4096];
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Two' --attach '%s'", huge);
-	char *id1 = tr_send_args(t, 0, args);
+	char *id1 = send_file(t, "Two", huge);
 	cr_assert(tr_wait_state(t, 0, id1, "rejected", 30000), "not rejected");
 	char *out = NULL;
 	cr_assert_eq(tnet_ctl(t, 1, &out, "--json quarantine"), 0, "%s", out);
@@ -289,8 +286,7 @@ Test(attach, quarantine_release_frees_the_quota, .timeout = 150)
 	/* A document like the refused one (same subject and file name length) with an
 	 * attachment that fits max_message_size alone, but not beside the quarantine. */
 	char *fits = make_file(t, "fits.bin", (size_t)((1L << 20) - q - q / 2), 32);
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Two' --attach '%s'", fits);
-	char *id2 = tr_send_args(t, 0, args);
+	char *id2 = send_file(t, "Two", fits);
 	cr_assert(tnet_wait_log(t, 1, "TRY_LATER (quota: BD-ACC holds", 20000));
 	cr_assert(tr_wait_state(t, 0, id2, "retrying", 10000), "not retrying");
 	cr_assert_eq(tr_events(t, 1, "received", id2), 0);
@@ -302,6 +298,9 @@ Test(attach, quarantine_release_frees_the_quota, .timeout = 150)
 	free(out);
 	cr_assert_eq(tnet_ctl(t, 1, &out, cmd), 1, "%s", out);
 	cr_assert(strstr(out, "already-released") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(tnet_ctl(t, 1, &out, "quarantine --release first"), 2, "%s", out);
+	cr_assert(strstr(out, "--release first: not a quarantine entry number") != NULL, "%s", out);
 	free(out);
 	cr_assert_eq(tnet_ctl(t, 1, &out, "quarantine --release 999999"), 1, "%s", out);
 	cr_assert(strstr(out, "no quarantine entry 999999") != NULL, "%s", out);
@@ -328,12 +327,9 @@ Test(attach, peer_quota_try_later_until_fetched, .timeout = 120)
 	tnet_start(t, 1);
 	char *f1 = make_file(t, "one.bin", 600u << 10, 21);
 	char *f2 = make_file(t, "two.bin", 600u << 10, 22);
-	char args[4096];
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'One' --attach '%s'", f1);
-	char *id1 = tr_send_args(t, 0, args);
+	char *id1 = send_file(t, "One", f1);
 	cr_assert(tr_wait_state(t, 0, id1, "delivered", 20000));
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Two' --attach '%s'", f2);
-	char *id2 = tr_send_args(t, 0, args);
+	char *id2 = send_file(t, "Two", f2);
 	/* The receiver holds 600K unfetched from BD-ACC: the second does not fit. */
 	cr_assert(tnet_wait_log(t, 1, "TRY_LATER (quota: BD-ACC holds", 20000));
 	cr_assert(tr_wait_state(t, 0, id2, "retrying", 10000), "not retrying");
@@ -357,10 +353,7 @@ Test(attach, full_store_try_later_until_raised, .timeout = 120)
 	tnet_start(t, 0);
 	tnet_start(t, 1);
 	char *file = make_file(t, "big.bin", 3u << 20, 31);
-	char args[4096];
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Full' --attach '%s'",
-	    file);
-	char *id = tr_send_args(t, 0, args);
+	char *id = send_file(t, "Full", file);
 	cr_assert(tnet_wait_log(t, 1, "TRY_LATER (store full)", 30000));
 	cr_assert(tr_wait_state(t, 0, id, "retrying", 10000), "not retrying");
 	cr_assert_eq(tr_events(t, 1, "received", id), 0);

@@ -29,6 +29,22 @@ mono_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* FR-MJ's port held by fakepeer with FR-MJ's credentials: it completes the Hello, then
+ * never reads. Its output goes to logp. */
+static pid_t
+noread_peer(struct tnet *t, char *logp, size_t len)
+{
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "exec '%s' listen %d --cert '%s' --key '%s' --ca '%s' "
+	    "--hello-id FR-MJ --no-read --wait-ms 60000", tnet_fakepeer(), t->node[1].port,
+	    t->node[1].cert, t->node[1].key, t->ca);
+	snprintf(logp, len, "%s/noread.out", t->dir);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	pid_t fake = ts_spawn(argv, logp);
+	cr_assert(ts_wait_file_contains(logp, "listening", 5000));
+	return fake;
+}
+
 /* FR-MJ is a fake that completes the Hello and then never reads. BD-ACC holds at most
  * max_inflight_bytes (1M) of 24 messages of 900 KB in its buffers, not a window (64) of
  * them; UA-PGO, meanwhile, gets its message at once. */
@@ -42,14 +58,8 @@ Test(slowpeer, stops_reading_memory_bounded, .timeout = 90)
 	tnet_start(t, 0);
 	unsetenv("MALLOC_MMAP_THRESHOLD_");
 	tnet_start(t, 2);
-	char cmd[4096], logp[4096];
-	snprintf(cmd, sizeof(cmd), "exec '%s' listen %d --cert '%s' --key '%s' --ca '%s' "
-	    "--hello-id FR-MJ --no-read --wait-ms 60000", tnet_fakepeer(), t->node[1].port,
-	    t->node[1].cert, t->node[1].key, t->ca);
-	snprintf(logp, sizeof(logp), "%s/noread.out", t->dir);
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	pid_t fake = ts_spawn(argv, logp);
-	cr_assert(ts_wait_file_contains(logp, "listening", 5000));
+	char logp[4096];
+	pid_t fake = noread_peer(t, logp, sizeof(logp));
 	pid_t a = t->node[0].pid;
 	long rss0 = tr_proc_kb(a, "VmRSS");
 	enum { N = 24, FIELDS = 15, FIELD_LEN = 60000 };
@@ -126,14 +136,8 @@ Test(slowpeer, total_inflight_bounded_other_peer_served, .timeout = 90)
 	tnet_opt(t, 0, "network.dead_after=60s");
 	tnet_start(t, 0);
 	tnet_start(t, 2);
-	char cmd[4096], logp[4096];
-	snprintf(cmd, sizeof(cmd), "exec '%s' listen %d --cert '%s' --key '%s' --ca '%s' "
-	    "--hello-id FR-MJ --no-read --wait-ms 60000", tnet_fakepeer(), t->node[1].port,
-	    t->node[1].cert, t->node[1].key, t->ca);
-	snprintf(logp, sizeof(logp), "%s/noread.out", t->dir);
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	pid_t fake = ts_spawn(argv, logp);
-	cr_assert(ts_wait_file_contains(logp, "listening", 5000));
+	char logp[4096];
+	pid_t fake = noread_peer(t, logp, sizeof(logp));
 	for (int k = 0; k < 6; k++)
 		free(tr_send(t, 0, "FR-MJ", "held by the total", 2, 60000));
 	cr_assert(tnet_wait_log(t, 0, "waits (max_inflight_total)", 10000));
