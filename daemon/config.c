@@ -207,6 +207,28 @@ static const struct cfg_key cfg_keys[] = {
 	  .doc = "Bytes per second read from one authority, over all its links (bursts of\n"
 	      "one max_frame always pass, so every message gets through). Times\n"
 	      "dead_after, it must exceed max_inflight_bytes + max_frame." },
+	{ .section = "limits", .name = "max_link_output", .type = CFG_SIZE, .def = "4M",
+	  .reload = true, .off = OFF(max_link_output), .min = 64 * KiB, .max = 1024 * MiB,
+	  .doc = "Bytes we wrote on one link that its peer has not read yet, above which\n"
+	      "the link stops reading until the peer catches up: a peer that sends and\n"
+	      "never reads (answers, Pongs) costs at most this. Links opened after a\n"
+	      "reload use the new value." },
+	{ .section = "limits", .name = "max_inbound_bytes", .type = CFG_SIZE, .def = "16M",
+	  .reload = true, .off = OFF(max_inbound_bytes), .min = 64 * KiB,
+	  .max = 4096 * MiB - 1,
+	  .doc = "Bytes received from one authority (documents, attachment chunks) and\n"
+	      "waiting for the store's commit; above it, that authority's links stop\n"
+	      "reading until the store has caught up to half of it." },
+	{ .section = "limits", .name = "max_inbound_total", .type = CFG_SIZE, .def = "256M",
+	  .reload = true, .off = OFF(max_inbound_total), .min = 64 * KiB,
+	  .max = 4096 * MiB - 1,
+	  .doc = "The same for all authorities together: above it, every inbound link\n"
+	      "stops reading until the store has caught up to half of it." },
+	{ .section = "limits", .name = "max_peer_links", .type = CFG_UINT, .def = "4",
+	  .reload = true, .off = OFF(max_peer_links), .min = 1, .max = 64,
+	  .doc = "Authenticated inbound links one authority may hold at once; a further\n"
+	      "one closes its oldest (logged). An honest peer needs one, two while it\n"
+	      "reconnects." },
 	{ .section = "limits", .name = "max_open_files", .type = CFG_UINT, .def = "0",
 	  .off = OFF(max_open_files), .min = 0, .max = 1048576,
 	  .doc = "File descriptor limit (RLIMIT_NOFILE) set at start and logged. 0: raise\n"

@@ -68,6 +68,10 @@ struct config {
 	uint32_t max_inflight_bytes; /* [limits] per peer, transfers awaiting a receipt */
 	uint32_t max_inflight_total; /* [limits] all peers together */
 	uint32_t peer_read_rate;    /* [limits] bytes/s read from one peer, all its links */
+	uint32_t max_link_output;   /* [limits] unsent bytes before a link stops reading */
+	uint32_t max_inbound_bytes; /* [limits] one peer's received bytes awaiting a commit */
+	uint32_t max_inbound_total; /* [limits] all peers' received bytes awaiting a commit */
+	uint32_t max_peer_links;    /* [limits] authenticated inbound links per authority */
 	uint32_t max_open_files;    /* [limits] RLIMIT_NOFILE; 0: soft = hard */
 
 	char *directory_path;

@@ -1,10 +1,15 @@
 /*
- * inbox: verifies inbound transfers, signs receipts, stores message and receipt in one
- * transaction, and answers only after the commit. It must never send an ACCEPTED
- * receipt for something not on disk, never store a second copy of (sender, id), and
- * never drop an unverifiable document without a trace (it is quarantined with its
- * reason, and the sender gets a signed REJECTED receipt). Error policy: every peer
- * mistake is answered and logged; a full store answers TRY_LATER; nothing is fatal.
+ * inbox: decides each inbound Transfer, signs its receipt, stores message and receipt in
+ * one transaction, and answers only after the commit. It must never send an ACCEPTED
+ * receipt for something not on disk, never store a second copy of (sender, id), never
+ * decide the same content twice (a decision stored, acceptance or refusal, is answered
+ * again byte for byte, whatever the settings, the CRL or the clock say now), and never
+ * drop an unverifiable document without a trace (it is quarantined with its reason and
+ * its signed REJECTED receipt). Error policy: every peer mistake is answered and
+ * logged; a full store or quota answers TRY_LATER; nothing is fatal.
+ *
+ * Attachments arriving in chunks are inboxstage.c's; what each sending authority costs
+ * (quota, bytes waiting for the store, duplicates) is inboxpeer.c's.
  */
 #include "inbox.h"
 
@@ -17,131 +22,62 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
-#include "assembly.h"
 #include "cert.h"
 #include "config.h"
 #include "crash.h"
+#include "crl.h"
 #include "directory.h"
 #include "evidence.h"
-#include "journal.h"
+#include "inboxint.h"
 #include "link.h"
 #include "log.h"
 #include "peer.h"
 #include "request.h"
-#include "crl.h"
 #include "revocation.h"
 #include "rogatoryd.h"
 
-#define INBOX_CACHE 256
-#define INBOX_PENDING_HIGH 4096   /* store ops queued: stop reading inbound links */
-#define INBOX_PENDING_LOW 1024    /* ... resume below this */
 #define INBOX_TRY_LATER_MS 30000
-#define INBOX_PAUSED_MAX 1024
-#define INBOX_STAGE_HIGH (8u << 20)  /* chunk bytes queued for the store: stop reading */
-#define INBOX_STAGE_LOW (2u << 20)   /* ... resume below this */
-#define INBOX_QUOTA_RETRY_MS 60000
 #define INBOX_TICK_MS 5000
 
-/* A signer certificate whose chain verified: valid for signatures made within its
- * validity window. Keyed by the SHA-256 of its DER. */
-struct trust_entry {
-	uint8_t hash[SHA256_DIGEST_LENGTH];
-	time_t not_before;
-	time_t not_after;
-	bool used;
+/* What the checks of one Transfer look at. */
+struct ib_judge {
+	struct inbox *ib;
+	struct link *l;
+	const Rogatory__V1__Transfer *t;
+	const Rogatory__V1__DocumentBody *b;
+	const char *signer;
+	uint64_t size;          /* signed body + the manifest's attachment sizes */
+	char *why;
+	size_t whylen;
 };
 
-/*
- * A message whose attachments are arriving on a link (v1: at most one per link), or,
- * with discard set, one already answered (refused, duplicate, TRY_LATER) whose chunks
- * still in flight are dropped unread. The document waits here; it is committed, with
- * its receipt, only once every attachment matched the signed manifest and every chunk
- * is committed.
- */
-struct ib_stage {
-	uint64_t link_serial;
-	char peer[AUTHORITY_ID_MAX + 1];
-	char msg_id[UUID_TEXT_LEN + 1];
-	bool discard;
-	bool complete;          /* every chunk received; waiting for their commits */
-	bool failed;            /* a chunk's commit failed */
-	struct assembly as;
-	int64_t bset;
-	struct store_msg doc;   /* the message as it will be stored (no receipt yet) */
-	uint64_t started_ms;
-	size_t queued;          /* chunk bytes handed to the store, not yet committed */
-	unsigned ops;           /* chunk ops not yet completed */
-	bool paused;            /* we stopped reading its link */
-	struct ib_stage *next;
-};
-
-/* Bytes a sending peer holds here unsettled ([delivery] peer_quota): loaded from the
- * store on first use, then kept: + each message reserved when its transfer is taken
- * (released if it is not stored), + quarantined documents, - fetched messages. */
-struct ib_quota {
-	char peer[AUTHORITY_ID_MAX + 1];
-	int64_t bytes;
-	struct ib_quota *next;
-};
-
-struct inbox {
-	struct rogatoryd *d;
-	X509_STORE *ca;
-	struct trust_entry cache[INBOX_CACHE];
-	unsigned cache_next;
-	uint64_t paused[INBOX_PAUSED_MAX];  /* link serials we stopped reading */
-	unsigned npaused;
-	struct ib_stage *stages;
-	struct ib_quota *quotas;
-	struct event *tick;
-};
-
-static void ib_reject(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
-    const uint8_t hash[32], const char *code, const char *text);
-static void ib_receive_done(struct journal_op *jo);
+static void ib_tick_cb(evutil_socket_t fd, short what, void *arg);
+static const char *ib_judge(struct ib_judge *j);
+static void ib_answer_settled(struct inbox *ib, struct link *l, const struct store_msg *stored,
+    const char *mid, uint64_t bytes);
+static void ib_receive(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
+    const Rogatory__V1__DocumentBody *b, const char *mid, const uint8_t hash[32],
+    uint64_t size);
 static void ib_quarantine_done(struct journal_op *jo);
-static int ib_sign_receipt(struct inbox *ib, const ProtobufCBinaryData *msg_id,
-    const ProtobufCBinaryData *sender, const uint8_t hash[32], bool accepted,
-    const char *code, const char *text, struct store_msg *m, char *err, size_t errlen);
-static void ib_send_receipt(struct inbox *ib, uint64_t serial, const struct store_msg *m);
-static void ib_send_try_later(struct inbox *ib, uint64_t serial, const char *msg_id,
-    const char *why);
 static int ib_trusted(struct inbox *ib, const ProtobufCBinaryData *der, int64_t at_ms,
     char *err, size_t errlen);
-static void ib_backpressure(struct inbox *ib, struct link *l);
-static void ib_resume(struct inbox *ib);
-static struct ib_quota *ib_quota(struct inbox *ib, const char *peer);
-static void ib_quota_add(struct inbox *ib, const char *peer, int64_t bytes);
-static void ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
-    const Rogatory__V1__DocumentBody *b, const char *mid, const uint8_t hash[32],
-    uint64_t size);
-static struct ib_stage *ib_stage_of(struct inbox *ib, uint64_t serial);
-static void ib_stage_drop(struct inbox *ib, struct ib_stage *st, bool keep_discard);
-static void ib_stage_commit(struct inbox *ib, struct ib_stage *st);
-static void ib_stage_transfer(const struct ib_stage *st, Rogatory__V1__Transfer *t,
-    Rogatory__V1__SignedObject *so);
-static void ib_chunk_done(struct journal_op *jo);
-static void ib_tick_cb(evutil_socket_t fd, short what, void *arg);
-static void ib_discard_chunks(struct inbox *ib, struct link *l,
-    const ProtobufCBinaryData *msg_id);
-static int ib_answer_stored(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
-    const Rogatory__V1__DocumentBody *b, const char *mid, const uint8_t hash[32],
-    uint64_t size);
 
 int
 inbox_new(struct rogatoryd *d, struct inbox **out, char *err, size_t errlen)
 {
 	struct inbox *ib = calloc(1, sizeof(*ib));
+	X509_STORE *ca = NULL;
 	if (ib == NULL)
 		return err_set(err, errlen, "out of memory");
 	ib->d = d;
-	if (cert_store_load(d->cfg->tls_ca, &ib->ca, err, errlen) != 0) {
+	if (cert_store_load(d->cfg->tls_ca, &ca, err, errlen) != 0) {
 		free(ib);
 		return -1;
 	}
+	ib->ca = ca;
 	ib->tick = event_new(d->base, -1, EV_PERSIST, ib_tick_cb, ib);
 	if (ib->tick == NULL) {
-		X509_STORE_free(ib->ca);
+		X509_STORE_free(ca);
 		free(ib);
 		return err_set(err, errlen, "out of memory");
 	}
@@ -157,18 +93,8 @@ inbox_free(struct inbox *ib)
 	if (ib == NULL)
 		return;
 	/* Staged chunks left in the store are dropped at the next start. */
-	while (ib->stages != NULL) {
-		struct ib_stage *st = ib->stages;
-		ib->stages = st->next;
-		assembly_free(&st->as);
-		store_msg_clear(&st->doc);
-		free(st);
-	}
-	while (ib->quotas != NULL) {
-		struct ib_quota *q = ib->quotas;
-		ib->quotas = q->next;
-		free(q);
-	}
+	ib_stage_free_all(ib);
+	ib_peers_free(ib);
 	if (ib->tick != NULL)
 		event_free(ib->tick);
 	X509_STORE_free(ib->ca);
@@ -189,14 +115,22 @@ inbox_reset_trust(struct inbox *ib)
 	ib->ca = ca;
 }
 
+static void
+ib_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	ib_stage_tick(arg);
+}
+
 static bool
 bytes_is(const ProtobufCBinaryData *b, const char *s)
 {
 	return b->len == strlen(s) && memcmp(b->data, s, b->len) == 0;
 }
 
-static void
-dup_blob(uint8_t **dst, size_t *len, const uint8_t *src, size_t n)
+void
+ib_dup(uint8_t **dst, size_t *len, const uint8_t *src, size_t n)
 {
 	*dst = malloc(n ? n : 1);
 	if (*dst == NULL)
@@ -204,6 +138,8 @@ dup_blob(uint8_t **dst, size_t *len, const uint8_t *src, size_t n)
 	memcpy(*dst, src, n);
 	*len = n;
 }
+
+/* ---- trust in signer certificates ---- */
 
 /* Revocation is judged now, against the effective CRL (never cached): a signer whose
  * key was compromised is refused even for documents signed before. */
@@ -226,8 +162,8 @@ ib_trusted(struct inbox *ib, const ProtobufCBinaryData *der, int64_t at_ms, char
 	uint8_t h[SHA256_DIGEST_LENGTH];
 	time_t at = (time_t)(at_ms / 1000);
 	SHA256(der->data, der->len, h);
-	for (unsigned i = 0; i < INBOX_CACHE; i++) {
-		struct trust_entry *e = &ib->cache[i];
+	for (unsigned i = 0; i < IB_TRUST_CACHE; i++) {
+		struct ib_trust *e = &ib->cache[i];
 		if (e->used && memcmp(e->hash, h, sizeof(h)) == 0) {
 			if (at > e->not_after || e->not_before > time(NULL))
 				return err_set(err, errlen, "signed at %lld, outside the signer "
@@ -251,7 +187,7 @@ ib_trusted(struct inbox *ib, const ProtobufCBinaryData *der, int64_t at_ms, char
 		return -1;
 	}
 	if (rc == 0) {
-		struct trust_entry *e = &ib->cache[ib->cache_next++ % INBOX_CACHE];
+		struct ib_trust *e = &ib->cache[ib->cache_next++ % IB_TRUST_CACHE];
 		memcpy(e->hash, h, sizeof(h));
 		e->not_before = cert_not_before(c);
 		e->not_after = cert_not_after(c);
@@ -268,141 +204,256 @@ inbox_signer_trusted(struct inbox *ib, const ProtobufCBinaryData *der, int64_t a
 	return ib_trusted(ib, der, at_ms, err, errlen);
 }
 
+/* ---- the checks of an authenticated document, in order ---- */
+
+typedef bool (*ib_check_fn)(struct ib_judge *j);
+
+static bool
+chk_size(struct ib_judge *j)
+{
+	uint32_t max = j->ib->d->cfg->max_message_size;
+	if (j->size <= max)
+		return false;
+	snprintf(j->why, j->whylen, "%s%" PRIu64 " bytes; this authority accepts at most %u",
+	    j->size > j->t->document->body.len ? "signed manifest announces at least " : "",
+	    j->size, max);
+	return true;
+}
+
+static bool
+chk_sender(struct ib_judge *j)
+{
+	if (bytes_is(&j->b->sender_id, link_peer_id(j->l)))
+		return false;
+	snprintf(j->why, j->whylen, "signed by %s but arrived on the link from %s", j->signer,
+	    link_peer_id(j->l));
+	return true;
+}
+
+static bool
+chk_recipient(struct ib_judge *j)
+{
+	const char *us = j->ib->d->cfg->authority_id;
+	if (bytes_is(&j->b->recipient_id, us))
+		return false;
+	snprintf(j->why, j->whylen, "addressed to %.*s, this is %s", (int)j->b->recipient_id.len,
+	    (const char *)j->b->recipient_id.data, us);
+	return true;
+}
+
+static bool
+chk_routing(struct ib_judge *j)
+{
+	char err[300];
+	if (wire_transfer_matches(j->t, j->b, err, sizeof(err)) == 0)
+		return false;
+	snprintf(j->why, j->whylen, "%s", err);
+	return true;
+}
+
+static bool
+chk_signer(struct ib_judge *j)
+{
+	char err[300];
+	if (ib_trusted(j->ib, &j->t->document->signer_certificate, j->b->created_ms, err,
+	        sizeof(err)) == 0)
+		return false;
+	snprintf(j->why, j->whylen, "signer certificate: %s", err);
+	return true;
+}
+
+static bool
+chk_kind(struct ib_judge *j)
+{
+	const struct config *c = j->ib->d->cfg;
+	const struct authority *self = directory_find(c->directory, c->authority_id);
+	if (self == NULL || (self->kinds & (1u << j->b->kind)))
+		return false;
+	snprintf(j->why, j->whylen, "this authority does not receive %s requests",
+	    wire_kind_name(j->b->kind));
+	return true;
+}
+
+/* After the signature (bad-signature), in this order; the first that refuses names the
+ * reason (PROTOCOL.md section 8). */
+static const struct {
+	const char *code;
+	ib_check_fn refuses;
+} ib_checks[] = {
+	{ "too-large", chk_size },
+	{ "wrong-sender", chk_sender },
+	{ "not-for-us", chk_recipient },
+	{ "routing-mismatch", chk_routing },
+	{ "untrusted-signer", chk_signer },
+	{ "unknown-kind", chk_kind },
+};
+
+/* The reason code refusing the document, or NULL when it is acceptable. */
+static const char *
+ib_judge(struct ib_judge *j)
+{
+	/* The whole message's size from its signed manifest, before any chunk. */
+	j->size = j->t->document->body.len;
+	for (size_t i = 0; i < j->b->n_attachments && j->size <= UINT32_MAX; i++)
+		j->size += j->b->attachments[i]->size > UINT32_MAX ? (uint64_t)UINT32_MAX + 1
+		                                                 : j->b->attachments[i]->size;
+	for (size_t i = 0; i < sizeof(ib_checks) / sizeof(ib_checks[0]); i++)
+		if (ib_checks[i].refuses(j))
+			return ib_checks[i].code;
+	return NULL;
+}
+
+/* ---- a Transfer ---- */
+
 void
 inbox_transfer(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t)
 {
 	struct rogatoryd *d = ib->d;
 	const char *peer = link_peer_id(l);
-	const char *us = d->cfg->authority_id;
+	uint64_t serial = link_serial(l);
 	uint8_t hash[EVIDENCE_HASH_LEN];
-	char signer[AUTHORITY_ID_MAX + 1], err[300], why[400];
-	Rogatory__V1__DocumentBody *b = NULL;
-	evidence_payload_hash(t->document->body.data, t->document->body.len, hash);
+	char mid[UUID_TEXT_LEN + 1], sender[AUTHORITY_ID_MAX + 1], signer[AUTHORITY_ID_MAX + 1];
+	char why[400];
+	const Rogatory__V1__SignedObject *so = t->document;
+	evidence_payload_hash(so->body.data, so->body.len, hash);
+	/* The routing copies (checked against the signed body below): the key of what was
+	 * decided before, and what a refusal of an unauthenticated body names. */
+	snprintf(mid, sizeof(mid), "%.*s", (int)t->message_id.len, (const char *)t->message_id.data);
+	snprintf(sender, sizeof(sender), "%.*s", (int)t->sender_id.len,
+	    (const char *)t->sender_id.data);
+	struct ib_doc doc = {mid, peer, sender, hash, so->body.data, so->body.len,
+	    so->signature.data, so->signature.len, so->signer_certificate.data,
+	    so->signer_certificate.len};
+	/* v1 sends one message's chunks together: a new Transfer ends the link's earlier
+	 * one still waiting for its chunks. */
+	ib_stage_end_link(ib, l, mid);
 
-	if (evidence_open_document(t->document, signer, &b, err, sizeof(err)) != 0) {
-		ib_reject(ib, l, t, hash, "bad-signature", err);
+	/* 1. A decision already taken on this content stands, byte for byte, whatever the
+	 * settings, the CRL or the clock say now. */
+	struct store_msg stored;
+	int settled = store_settled(d->store, peer, mid, hash, &stored);
+	if (settled < 0) {
+		ib_send_try_later(ib, serial, mid, "store unavailable");
+		ib_stage_discard(ib, l, mid);
 		return;
 	}
-	/* The whole message's size from its signed manifest, before any chunk. */
-	uint64_t size = t->document->body.len;
-	for (size_t i = 0; i < b->n_attachments && size <= d->cfg->max_message_size; i++)
-		size += b->attachments[i]->size > UINT32_MAX ? (uint64_t)UINT32_MAX + 1
-		                                             : b->attachments[i]->size;
+	if (settled == STORE_SETTLED_SAME) {
+		ib_answer_settled(ib, l, &stored, mid, so->body.len);
+		store_msg_clear(&stored);
+		ib_stage_discard(ib, l, mid);
+		return;
+	}
+
+	/* 2. Is it acceptable? */
+	Rogatory__V1__DocumentBody *b = NULL;
 	const char *code = NULL;
-	if (size > d->cfg->max_message_size) {
-		code = "too-large";
-		snprintf(why, sizeof(why), "%s%" PRIu64 " bytes; this authority accepts at most %u",
-		    size > t->document->body.len ? "signed manifest announces at least " : "",
-		    size, d->cfg->max_message_size);
-	} else if (!bytes_is(&b->sender_id, peer)) {
-		code = "wrong-sender";
-		snprintf(why, sizeof(why), "signed by %s but arrived on the link from %s", signer, peer);
-	} else if (!bytes_is(&b->recipient_id, us)) {
-		code = "not-for-us";
-		snprintf(why, sizeof(why), "addressed to %.*s, this is %s", (int)b->recipient_id.len,
-		    (const char *)b->recipient_id.data, us);
-	} else if (wire_transfer_matches(t, b, err, sizeof(err)) != 0) {
-		code = "routing-mismatch";
-		snprintf(why, sizeof(why), "%s", err);
-	} else if (ib_trusted(ib, &t->document->signer_certificate, b->created_ms, err,
-	               sizeof(err)) != 0) {
-		code = "untrusted-signer";
-		snprintf(why, sizeof(why), "signer certificate: %s", err);
+	struct ib_judge j = {ib, l, t, NULL, signer, 0, why, sizeof(why)};
+	if (evidence_open_document(so, signer, &b, why, sizeof(why)) != 0) {
+		code = "bad-signature";
 	} else {
-		const struct authority *self = directory_find(d->cfg->directory, us);
-		if (self != NULL && !(self->kinds & (1u << b->kind))) {
-			code = "unknown-kind";
-			snprintf(why, sizeof(why), "this authority does not receive %s requests",
-			    wire_kind_name(b->kind));
+		j.b = b;
+		code = ib_judge(&j);
+		if (code == NULL && settled == STORE_SETTLED_OTHER) {
+			code = "id-conflict";
+			snprintf(why, sizeof(why), "this message id was already used for other content");
 		}
 	}
 	if (code != NULL) {
 		wire_document_body_free(b);
-		ib_reject(ib, l, t, hash, code, why);
+		ib_reject(ib, serial, &doc, code, why);
 		/* A refused message's chunks are not read: nothing beyond its document. */
-		ib_discard_chunks(ib, l, &t->message_id);
-		return;
-	}
-	char mid[UUID_TEXT_LEN + 1];
-	snprintf(mid, sizeof(mid), "%.*s", (int)b->message_id.len, (const char *)b->message_id.data);
-	/* v1 sends one message's chunks together: a new Transfer ends any other still
-	 * arriving on this link. */
-	struct ib_stage *old = ib_stage_of(ib, link_serial(l));
-	if (old != NULL) {
-		if (!old->discard)
-			log_warn("inbox: %s from %s: attachments incomplete when transfer %s began; "
-			    "dropped", old->msg_id, peer, mid);
-		ib_stage_drop(ib, old, false);
-	}
-	struct ib_quota *q = ib_quota(ib, peer);
-	if (q == NULL) {
-		wire_document_body_free(b);
-		ib_send_try_later(ib, link_serial(l), mid, "store unavailable");
-		ib_discard_chunks(ib, l, &t->message_id);
-		return;
-	}
-	if (d->cfg->peer_quota > 0 && (uint64_t)q->bytes + size > d->cfg->peer_quota) {
-		/* A message we already hold is answered from the store whatever the quota:
-		 * its sender can only settle it with the stored receipt. */
-		if (ib_answer_stored(ib, l, t, b, mid, hash, size) == 0) {
-			wire_document_body_free(b);
-			return;
-		}
-		snprintf(why, sizeof(why), "quota: %s holds %" PRId64 " bytes here unsettled; "
-		    "[delivery] peer_quota is %" PRIu64, peer, q->bytes, d->cfg->peer_quota);
-		wire_document_body_free(b);
-		ib_send_try_later(ib, link_serial(l), mid, why);
-		ib_discard_chunks(ib, l, &t->message_id);
-		return;
-	}
-	if (b->n_attachments > 0) {
-		ib_stage_start(ib, l, t, b, mid, hash, size);
-		wire_document_body_free(b);
+		ib_stage_discard(ib, l, mid);
 		return;
 	}
 
-	struct journal_op *jo = journal_op_new(d, STORE_OP_RECEIVE);
+	/* 3. Room in its sender's quota for the whole message. */
+	int q = ib_quota_check(ib, ib_peer_get(ib, peer), j.size, why, sizeof(why));
+	if (q != 0) {
+		wire_document_body_free(b);
+		ib_send_try_later(ib, serial, mid, q < 0 ? "store unavailable" : why);
+		ib_stage_discard(ib, l, mid);
+		return;
+	}
+	if (b->n_attachments > 0)
+		ib_stage_start(ib, l, t, b, mid, hash, j.size);
+	else
+		ib_receive(ib, l, t, b, mid, hash, j.size);
+	wire_document_body_free(b);
+}
+
+/* A resend of something decided: the stored receipt, ACCEPTED or REJECTED, verbatim. It
+ * is recorded as a "duplicate" event at a bounded rate per peer. */
+static void
+ib_answer_settled(struct inbox *ib, struct link *l, const struct store_msg *stored,
+    const char *mid, uint64_t bytes)
+{
+	const char *peer = link_peer_id(l);
+	unsigned unlogged = 0;
+	if (ib_duplicate_record(ib, ib_peer_get(ib, peer), &unlogged)) {
+		char reason[256], more[96] = "";
+		if (unlogged > 0)
+			snprintf(more, sizeof(more), "; %u further duplicates from %s since the last "
+			    "one recorded", unlogged, peer);
+		snprintf(reason, sizeof(reason), "%s%s", stored->refused ? "refused before: its "
+		    "signed refusal sent again" : "received before: its signed receipt sent again",
+		    more);
+		log_info("inbox: %s from %s is a duplicate; stored %s sent again, its attachments "
+		         "are not read again%s", mid, peer, stored->refused ? "refusal" : "receipt",
+		    more);
+		struct journal_op *jo = journal_op_new(ib->d, STORE_OP_EVENT);
+		journal_event(jo, "duplicate", mid, peer, STORE_IN, NULL, 0, bytes, reason);
+		journal_submit(jo);
+	}
+	ib_send_receipt(ib, link_serial(l), stored);
+}
+
+/* An acceptable message without attachments: signed receipt, then message and receipt
+ * in one transaction; the receipt goes out after the commit (ib_receive_done). */
+static void
+ib_receive(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
+    const Rogatory__V1__DocumentBody *b, const char *mid, const uint8_t hash[32],
+    uint64_t size)
+{
+	const char *peer = link_peer_id(l);
+	char err[300];
+	struct journal_op *jo = journal_op_new(ib->d, STORE_OP_RECEIVE);
 	struct store_msg *m = &jo->op.msg;
-	if (ib_sign_receipt(ib, &b->message_id, &b->sender_id, hash, true, NULL, NULL, m, err,
-	        sizeof(err)) != 0) {
+	if (ib_sign_receipt(ib, mid, peer, hash, true, NULL, NULL, m, err, sizeof(err)) != 0) {
 		log_err("inbox: cannot sign a receipt for %s: %s", mid, err);
 		ib_send_try_later(ib, link_serial(l), mid, "cannot sign a receipt now");
-		wire_document_body_free(b);
+		store_msg_clear(m);
 		free(jo);
 		return;
 	}
 	m->dir = STORE_IN;
-	snprintf(m->msg_id, sizeof(m->msg_id), "%.*s", (int)b->message_id.len,
-	    (const char *)b->message_id.data);
+	snprintf(m->msg_id, sizeof(m->msg_id), "%s", mid);
 	snprintf(m->sender, sizeof(m->sender), "%s", peer);
-	snprintf(m->recipient, sizeof(m->recipient), "%s", us);
+	snprintf(m->recipient, sizeof(m->recipient), "%s", ib->d->cfg->authority_id);
 	m->kind = b->kind;
 	m->urgent = b->urgent;
 	m->state = STORE_RECEIVED;
 	m->created_us = request_now_us();
-	memcpy(m->payload_hash, hash, sizeof(hash));
-	dup_blob(&m->doc_body, &m->doc_body_len, t->document->body.data, t->document->body.len);
-	dup_blob(&m->doc_sig, &m->doc_sig_len, t->document->signature.data,
+	memcpy(m->payload_hash, hash, EVIDENCE_HASH_LEN);
+	ib_dup(&m->doc_body, &m->doc_body_len, t->document->body.data, t->document->body.len);
+	ib_dup(&m->doc_sig, &m->doc_sig_len, t->document->signature.data,
 	    t->document->signature.len);
-	dup_blob(&m->doc_cert, &m->doc_cert_len, t->document->signer_certificate.data,
+	ib_dup(&m->doc_cert, &m->doc_cert_len, t->document->signer_certificate.data,
 	    t->document->signer_certificate.len);
 	m->size = size;
 	jo->link_serial = link_serial(l);
 	jo->arg = ib;
 	jo->done = ib_receive_done;
 	journal_event(jo, "received", m->msg_id, peer, STORE_IN, "received", 0, size, NULL);
-	wire_document_body_free(b);
 	ib_quota_add(ib, peer, (int64_t)size);
-	journal_submit(jo);
-	ib_backpressure(ib, l);
+	ib_submit(ib, jo);
 }
 
-static void
+void
 ib_receive_done(struct journal_op *jo)
 {
 	struct inbox *ib = jo->arg;
 	struct store_msg *m = &jo->op.msg;
-	char err[300];
+	ib_op_done(ib, jo);
 	if (jo->op.result != STORE_R_OK) {
 		/* Not stored: its reservation goes, and so do its staged chunks. */
 		ib_quota_add(ib, m->sender, -(int64_t)(m->size ? m->size : m->doc_body_len));
@@ -419,22 +470,16 @@ ib_receive_done(struct journal_op *jo)
 		ib_send_receipt(ib, jo->link_serial, m);
 		break;
 	case STORE_R_EXISTS:
-		/* The stored receipt, byte for byte: the sender gets the same proof again. */
-		log_info("inbox: %s from %s is a duplicate; stored receipt sent again", m->msg_id,
-		    m->sender);
+		/* Decided meanwhile (another copy): that stored answer, byte for byte. */
+		log_info("inbox: %s from %s is a duplicate; stored %s sent again", m->msg_id,
+		    m->sender, jo->op.stored.refused ? "refusal" : "receipt");
 		ib_send_receipt(ib, jo->link_serial, &jo->op.stored);
 		break;
 	case STORE_R_CONFLICT: {
-		ProtobufCBinaryData id = {strlen(m->msg_id), (uint8_t *)m->msg_id};
-		ProtobufCBinaryData snd = {strlen(m->sender), (uint8_t *)m->sender};
-		struct store_msg r = {0};
-		log_warn("inbox: %s from %s reuses an id with different content; refused",
-		    m->msg_id, m->sender);
-		if (ib_sign_receipt(ib, &id, &snd, m->payload_hash, false, "id-conflict",
-		        "this message id was already received with different content", &r, err,
-		        sizeof(err)) == 0)
-			ib_send_receipt(ib, jo->link_serial, &r);
-		store_msg_clear(&r);
+		struct ib_doc doc = {m->msg_id, m->sender, m->sender, m->payload_hash, m->doc_body,
+		    m->doc_body_len, m->doc_sig, m->doc_sig_len, m->doc_cert, m->doc_cert_len};
+		ib_reject(ib, jo->link_serial, &doc, "id-conflict",
+		    "this message id was already used for other content");
 		break;
 	}
 	case STORE_R_FULL:
@@ -444,68 +489,89 @@ ib_receive_done(struct journal_op *jo)
 		ib_send_try_later(ib, jo->link_serial, m->msg_id, "store error");
 		break;
 	}
-	ib_resume(ib);
 }
 
-/* A signed REJECTED receipt, sent after the document is quarantined. */
-static void
-ib_reject(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
-    const uint8_t hash[32], const char *code, const char *text)
+/* ---- refusals ---- */
+
+void
+ib_reject(struct inbox *ib, uint64_t serial, const struct ib_doc *doc, const char *code,
+    const char *text)
 {
-	char err[300];
-	const char *peer = link_peer_id(l);
-	log_warn("inbox: transfer %.*s from %s (%s) refused: %s: %s", (int)t->message_id.len,
-	    (const char *)t->message_id.data, peer, link_subject(l), code, text);
+	char err[300], why[400];
+	/* A refusal is kept, so it costs its sender's quota: the signed document. */
+	uint64_t bytes = (uint64_t)doc->body_len + doc->sig_len + doc->cert_len;
+	int q = ib_quota_check(ib, ib_peer_get(ib, doc->peer), bytes, why, sizeof(why));
+	if (q != 0) {
+		ib_send_try_later(ib, serial, doc->msg_id, q < 0 ? "store unavailable" : why);
+		return;
+	}
+	struct link *l = peers_link_find(ib->d->peers, serial);
+	log_warn("inbox: transfer %s from %s (%s) refused: %s: %s", doc->msg_id, doc->peer,
+	    l != NULL ? link_subject(l) : "link gone", code, text);
 	struct journal_op *jo = journal_op_new(ib->d, STORE_OP_QUARANTINE);
 	struct store_msg *m = &jo->op.msg;
-	if (ib_sign_receipt(ib, &t->message_id, &t->sender_id, hash, false, code, text, m, err,
-	        sizeof(err)) != 0)
-		log_err("inbox: cannot sign a rejection: %s", err);
+	if (ib_sign_receipt(ib, doc->msg_id, doc->sender, doc->hash, false, code, text, m, err,
+	        sizeof(err)) != 0) {
+		/* Nothing is decided without its signed receipt: the sender asks again. */
+		log_err("inbox: cannot sign the refusal of %s: %s", doc->msg_id, err);
+		ib_send_try_later(ib, serial, doc->msg_id, "cannot sign a receipt now");
+		store_msg_clear(m);
+		free(jo);
+		return;
+	}
 	m->dir = STORE_IN;
-	snprintf(m->msg_id, sizeof(m->msg_id), "%.*s", (int)t->message_id.len,
-	    (const char *)t->message_id.data);
-	snprintf(m->sender, sizeof(m->sender), "%s", peer);
+	snprintf(m->msg_id, sizeof(m->msg_id), "%s", doc->msg_id);
+	snprintf(m->sender, sizeof(m->sender), "%s", doc->peer);
 	snprintf(m->recipient, sizeof(m->recipient), "%s", ib->d->cfg->authority_id);
-	memcpy(m->payload_hash, hash, STORE_HASH_LEN);
-	dup_blob(&m->doc_body, &m->doc_body_len, t->document->body.data, t->document->body.len);
-	dup_blob(&m->doc_sig, &m->doc_sig_len, t->document->signature.data,
-	    t->document->signature.len);
-	dup_blob(&m->doc_cert, &m->doc_cert_len, t->document->signer_certificate.data,
-	    t->document->signer_certificate.len);
+	memcpy(m->payload_hash, doc->hash, STORE_HASH_LEN);
+	ib_dup(&m->doc_body, &m->doc_body_len, doc->body, doc->body_len);
+	ib_dup(&m->doc_sig, &m->doc_sig_len, doc->sig, doc->sig_len);
+	ib_dup(&m->doc_cert, &m->doc_cert_len, doc->cert, doc->cert_len);
 	snprintf(jo->op.reason, sizeof(jo->op.reason), "%s: %s", code, text);
-	jo->link_serial = link_serial(l);
+	jo->link_serial = serial;
 	jo->arg = ib;
 	jo->done = ib_quarantine_done;
-	journal_event(jo, "quarantined", m->msg_id, peer, STORE_IN, NULL, 0,
-	    t->document->body.len, jo->op.reason);
-	journal_submit(jo);
+	journal_event(jo, strcmp(code, "id-conflict") == 0 ? "refused-id-conflict" : "quarantined",
+	    m->msg_id, doc->peer, STORE_IN, NULL, 0, bytes, jo->op.reason);
+	ib_submit(ib, jo);
 }
 
 static void
 ib_quarantine_done(struct journal_op *jo)
 {
 	struct inbox *ib = jo->arg;
-	if (jo->op.result == STORE_R_OK)
-		ib_quota_add(ib, jo->op.msg.sender, (int64_t)jo->op.msg.doc_body_len);
-	if (jo->op.result == STORE_R_OK && jo->op.msg.rcpt_body != NULL)
-		ib_send_receipt(ib, jo->link_serial, &jo->op.msg);
-	else if (jo->op.result != STORE_R_OK)
-		ib_send_try_later(ib, jo->link_serial, jo->op.msg.msg_id, "store unavailable");
-	else
-		ib_send_try_later(ib, jo->link_serial, jo->op.msg.msg_id,
-		    "cannot sign a receipt now");
-	ib_resume(ib);
+	const struct store_msg *m = &jo->op.msg;
+	ib_op_done(ib, jo);
+	switch (jo->op.result) {
+	case STORE_R_OK:
+		ib_quota_add(ib, m->sender, (int64_t)(m->doc_body_len + m->doc_sig_len +
+		    m->doc_cert_len));
+		ib_send_receipt(ib, jo->link_serial, m);
+		break;
+	case STORE_R_EXISTS:
+		/* Decided meanwhile (another copy): that stored answer, byte for byte. */
+		ib_send_receipt(ib, jo->link_serial, &jo->op.stored);
+		break;
+	default:
+		ib_send_try_later(ib, jo->link_serial, m->msg_id,
+		    jo->op.result == STORE_R_FULL ? "store full" : "store unavailable");
+		break;
+	}
 }
 
-static int
-ib_sign_receipt(struct inbox *ib, const ProtobufCBinaryData *msg_id,
-    const ProtobufCBinaryData *sender, const uint8_t hash[32], bool accepted,
-    const char *code, const char *text, struct store_msg *m, char *err, size_t errlen)
+/* ---- receipts and answers ---- */
+
+int
+ib_sign_receipt(struct inbox *ib, const char *msg_id, const char *sender,
+    const uint8_t hash[32], bool accepted, const char *code, const char *text,
+    struct store_msg *m, char *err, size_t errlen)
 {
 	const char *us = ib->d->cfg->authority_id;
 	Rogatory__V1__ReceiptBody rb = ROGATORY__V1__RECEIPT_BODY__INIT;
-	rb.message_id = *msg_id;
-	rb.sender_id = *sender;
+	rb.message_id.data = (uint8_t *)msg_id;
+	rb.message_id.len = strlen(msg_id);
+	rb.sender_id.data = (uint8_t *)sender;
+	rb.sender_id.len = strlen(sender);
 	rb.receiver_id.data = (uint8_t *)us;
 	rb.receiver_id.len = strlen(us);
 	rb.payload_sha256.data = (uint8_t *)hash;
@@ -532,7 +598,7 @@ ib_sign_receipt(struct inbox *ib, const ProtobufCBinaryData *msg_id,
 	return 0;
 }
 
-static void
+void
 ib_send_receipt(struct inbox *ib, uint64_t serial, const struct store_msg *m)
 {
 	struct link *l = peers_link_find(ib->d->peers, serial);
@@ -552,7 +618,7 @@ ib_send_receipt(struct inbox *ib, uint64_t serial, const struct store_msg *m)
 	link_send(l, &env);
 }
 
-static void
+void
 ib_send_try_later(struct inbox *ib, uint64_t serial, const char *msg_id, const char *why)
 {
 	struct link *l = peers_link_find(ib->d->peers, serial);
@@ -562,486 +628,42 @@ ib_send_try_later(struct inbox *ib, uint64_t serial, const char *msg_id, const c
 	Rogatory__V1__Error e = ROGATORY__V1__ERROR__INIT;
 	e.code = ROGATORY__V1__ERROR_CODE__ERROR_CODE_TRY_LATER;
 	e.text.data = (uint8_t *)why;
-	e.text.len = strlen(why);
+	e.text.len = strnlen(why, WIRE_TEXT_MAX);
 	e.retry_after_ms = INBOX_TRY_LATER_MS;
 	e.message_id.data = (uint8_t *)msg_id;
 	e.message_id.len = strlen(msg_id);
 	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_ERROR;
 	env.error = &e;
-	log_warn("inbox: %s from %s: TRY_LATER (%s)", msg_id, link_peer_id(l), why);
+	log_ratelimited(4, "inbox: %s from %s: TRY_LATER (%s)", msg_id, link_peer_id(l), why);
 	link_send(l, &env);
 }
 
-/* When the store falls behind, stop reading inbound links until it drains. */
-static void
-ib_backpressure(struct inbox *ib, struct link *l)
+/* ---- bytes waiting for the store ---- */
+
+/* A peer's bytes an op carries: the signed document, or a chunk's data (held in
+ * doc_body by CHUNK ops). */
+static uint64_t
+ib_op_bytes(const struct journal_op *jo)
 {
-	if (store_pending(ib->d->store) < INBOX_PENDING_HIGH || ib->npaused >= INBOX_PAUSED_MAX)
-		return;
-	link_set_reading(l, false);
-	ib->paused[ib->npaused++] = link_serial(l);
+	const struct store_msg *m = &jo->op.msg;
+	return (uint64_t)m->doc_body_len + m->doc_sig_len + m->doc_cert_len;
 }
 
 void
-inbox_resume(struct inbox *ib)
+ib_submit(struct inbox *ib, struct journal_op *jo)
 {
-	ib_resume(ib);
+	ib_queued_add(ib, jo->op.msg.sender, (int64_t)ib_op_bytes(jo));
+	journal_submit(jo);
 }
 
-static void
-ib_resume(struct inbox *ib)
+void
+ib_op_done(struct inbox *ib, const struct journal_op *jo)
 {
-	if (ib->npaused == 0 || store_pending(ib->d->store) > INBOX_PENDING_LOW)
-		return;
-	for (unsigned i = 0; i < ib->npaused; i++) {
-		struct link *l = peers_link_find(ib->d->peers, ib->paused[i]);
-		bool staged = false;   /* its attachment staging holds it too */
-		for (struct ib_stage *st = ib->stages; st != NULL && !staged; st = st->next)
-			staged = st->paused && st->link_serial == ib->paused[i];
-		if (l != NULL && !staged)
-			link_set_reading(l, true);
-	}
-	ib->npaused = 0;
-}
-
-/* ---- quotas ---- */
-
-/* NULL when the store cannot say (the transfer then gets TRY_LATER). */
-static struct ib_quota *
-ib_quota(struct inbox *ib, const char *peer)
-{
-	for (struct ib_quota *q = ib->quotas; q != NULL; q = q->next)
-		if (strcmp(q->peer, peer) == 0)
-			return q;
-	int64_t v = store_unsettled(ib->d->store, peer);
-	if (v < 0)
-		return NULL;
-	struct ib_quota *q = calloc(1, sizeof(*q));
-	if (q == NULL)
-		fatal("out of memory");
-	snprintf(q->peer, sizeof(q->peer), "%s", peer);
-	q->bytes = v;
-	q->next = ib->quotas;
-	ib->quotas = q;
-	return q;
-}
-
-static void
-ib_quota_add(struct inbox *ib, const char *peer, int64_t bytes)
-{
-	/* Only a figure already loaded: one loaded later reads the committed change. */
-	struct ib_quota *q = ib->quotas;
-	while (q != NULL && strcmp(q->peer, peer) != 0)
-		q = q->next;
-	if (q == NULL)
-		return;
-	q->bytes += bytes;
-	if (q->bytes < 0)
-		q->bytes = 0;
+	ib_queued_add(ib, jo->op.msg.sender, -(int64_t)ib_op_bytes(jo));
 }
 
 void
 inbox_fetched(struct inbox *ib, const char *peer, uint64_t size)
 {
 	ib_quota_add(ib, peer, -(int64_t)size);
-}
-
-/* ---- attachments ---- */
-
-/* The store-queue backpressure (ib_backpressure) holds this link. */
-static bool
-ib_globally_paused(const struct inbox *ib, uint64_t serial)
-{
-	for (unsigned i = 0; i < ib->npaused; i++)
-		if (ib->paused[i] == serial)
-			return true;
-	return false;
-}
-
-static void
-ib_discard_chunks(struct inbox *ib, struct link *l, const ProtobufCBinaryData *msg_id)
-{
-	struct ib_stage *st = ib_stage_of(ib, link_serial(l));
-	if (st != NULL)
-		ib_stage_drop(ib, st, false);
-	st = calloc(1, sizeof(*st));
-	if (st == NULL)
-		fatal("out of memory");
-	st->link_serial = link_serial(l);
-	st->discard = true;
-	snprintf(st->peer, sizeof(st->peer), "%s", link_peer_id(l));
-	snprintf(st->msg_id, sizeof(st->msg_id), "%.*s", (int)msg_id->len,
-	    (const char *)msg_id->data);
-	st->next = ib->stages;
-	ib->stages = st;
-}
-
-/* The link's stage still taking chunks (or discarding them), if any. */
-static struct ib_stage *
-ib_stage_of(struct inbox *ib, uint64_t serial)
-{
-	for (struct ib_stage *st = ib->stages; st != NULL; st = st->next)
-		if (st->link_serial == serial && !st->complete)
-			return st;
-	return NULL;
-}
-
-static struct ib_stage *
-ib_stage_by_bset(struct inbox *ib, int64_t bset)
-{
-	for (struct ib_stage *st = ib->stages; st != NULL; st = st->next)
-		if (!st->discard && st->bset == bset)
-			return st;
-	return NULL;
-}
-
-/* Forgets a stage and deletes its chunks (the store drops them after whatever chunk
- * ops are still queued, which run first). keep_discard: the link's further chunks for
- * this message are still dropped unread. */
-static void
-ib_stage_drop(struct inbox *ib, struct ib_stage *st, bool keep_discard)
-{
-	if (!st->discard) {
-		struct journal_op *jo = journal_op_new(ib->d, STORE_OP_DROP_SET);
-		jo->op.chunk.bset = st->bset;
-		journal_submit(jo);
-		ib_quota_add(ib, st->peer, -(int64_t)st->doc.size);
-		if (st->paused && !ib_globally_paused(ib, st->link_serial)) {
-			struct link *l = peers_link_find(ib->d->peers, st->link_serial);
-			if (l != NULL)
-				link_set_reading(l, true);
-		}
-	}
-	if (keep_discard && !st->discard) {
-		assembly_free(&st->as);
-		store_msg_clear(&st->doc);
-		st->discard = true;
-		st->bset = 0;
-		st->paused = false;
-		return;
-	}
-	for (struct ib_stage **pp = &ib->stages; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == st) {
-			*pp = st->next;
-			break;
-		}
-	}
-	assembly_free(&st->as);
-	store_msg_clear(&st->doc);
-	free(st);
-}
-
-static void
-ib_blob(uint8_t **dst, size_t *len, const ProtobufCBinaryData *b)
-{
-	dup_blob(dst, len, b->data, b->len);
-}
-
-/* A Transfer whose (sender, id) is already stored: answered at once from the store
- * (its chunks, if any, are dropped unread): the stored receipt for the same content, a
- * signed id-conflict refusal for other content. 0 answered, 1 not stored, -1 store
- * error. */
-static int
-ib_answer_stored(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
-    const Rogatory__V1__DocumentBody *b, const char *mid, const uint8_t hash[32],
-    uint64_t size)
-{
-	struct rogatoryd *d = ib->d;
-	const char *peer = link_peer_id(l);
-	char err[300];
-	struct store_msg stored = {0};
-	int r = store_get(d->store, STORE_IN, peer, mid, &stored);
-	if (r != 0)
-		return r < 0 ? -1 : 1;
-	ib_discard_chunks(ib, l, &t->message_id);
-	if (memcmp(stored.payload_hash, hash, STORE_HASH_LEN) == 0) {
-		log_info("inbox: %s from %s is a duplicate; stored receipt sent again, its "
-		    "attachments are not read again", mid, peer);
-		struct journal_op *jo = journal_op_new(d, STORE_OP_EVENT);
-		journal_event(jo, "duplicate", mid, peer, STORE_IN, NULL, 0, size, NULL);
-		journal_submit(jo);
-		ib_send_receipt(ib, link_serial(l), &stored);
-	} else {
-		struct store_msg rj = {0};
-		log_warn("inbox: %s from %s reuses an id with different content; refused", mid,
-		    peer);
-		struct journal_op *jo = journal_op_new(d, STORE_OP_EVENT);
-		journal_event(jo, "refused-id-conflict", mid, peer, STORE_IN, NULL, 0, size,
-		    "message id already received with different content");
-		journal_submit(jo);
-		if (ib_sign_receipt(ib, &b->message_id, &b->sender_id, hash, false, "id-conflict",
-		        "this message id was already received with different content", &rj, err,
-		        sizeof(err)) == 0)
-			ib_send_receipt(ib, link_serial(l), &rj);
-		store_msg_clear(&rj);
-	}
-	store_msg_clear(&stored);
-	return 0;
-}
-
-/* A checked Transfer whose manifest lists attachments: answer a duplicate at once with
- * the stored receipt (its chunks are then dropped unread), else stage it. */
-static void
-ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
-    const Rogatory__V1__DocumentBody *b, const char *mid, const uint8_t hash[32],
-    uint64_t size)
-{
-	struct rogatoryd *d = ib->d;
-	const char *peer = link_peer_id(l);
-	char err[300];
-	int r = ib_answer_stored(ib, l, t, b, mid, hash, size);
-	if (r == 0)
-		return;
-	if (r < 0) {
-		ib_send_try_later(ib, link_serial(l), mid, "store unavailable");
-		ib_discard_chunks(ib, l, &t->message_id);
-		return;
-	}
-	/* (inbox_transfer has ended this link's earlier staging.) */
-	struct ib_stage *st = calloc(1, sizeof(*st));
-	if (st == NULL)
-		fatal("out of memory");
-	uint64_t sizes[WIRE_ATTACHMENTS_MAX];
-	uint8_t hashes[WIRE_ATTACHMENTS_MAX * ASSEMBLY_HASH_LEN];
-	for (size_t i = 0; i < b->n_attachments; i++) {
-		sizes[i] = b->attachments[i]->size;
-		memcpy(hashes + i * ASSEMBLY_HASH_LEN, b->attachments[i]->sha256.data,
-		    ASSEMBLY_HASH_LEN);
-	}
-	st->link_serial = link_serial(l);
-	snprintf(st->peer, sizeof(st->peer), "%s", peer);
-	snprintf(st->msg_id, sizeof(st->msg_id), "%s", mid);
-	st->started_ms = link_now_ms();
-	struct store_msg *m = &st->doc;
-	m->dir = STORE_IN;
-	snprintf(m->msg_id, sizeof(m->msg_id), "%s", mid);
-	snprintf(m->sender, sizeof(m->sender), "%s", peer);
-	snprintf(m->recipient, sizeof(m->recipient), "%s", d->cfg->authority_id);
-	m->kind = b->kind;
-	m->urgent = b->urgent;
-	m->state = STORE_RECEIVED;
-	m->size = size;
-	memcpy(m->payload_hash, hash, STORE_HASH_LEN);
-	ib_blob(&m->doc_body, &m->doc_body_len, &t->document->body);
-	ib_blob(&m->doc_sig, &m->doc_sig_len, &t->document->signature);
-	ib_blob(&m->doc_cert, &m->doc_cert_len, &t->document->signer_certificate);
-	st->next = ib->stages;
-	ib->stages = st;
-	if (assembly_init(&st->as, b->n_attachments, sizes, hashes, err, sizeof(err)) != 0) {
-		/* Only an empty attachment whose manifest hash is not that of no bytes. */
-		Rogatory__V1__Transfer tt;
-		Rogatory__V1__SignedObject so;
-		ib_stage_transfer(st, &tt, &so);
-		st->discard = true;   /* nothing staged yet: nothing to drop */
-		ib_reject(ib, l, &tt, hash, "attachment-mismatch", err);
-		return;
-	}
-	st->bset = store_bset_new(d->store);
-	m->bset = st->bset;
-	ib_quota_add(ib, peer, (int64_t)size);
-	log_debug("inbox: %s from %s: receiving %zu attachments, %" PRIu64 " bytes", mid, peer,
-	    b->n_attachments, size);
-	if (assembly_complete(&st->as)) {
-		st->complete = true;
-		ib_stage_commit(ib, st);
-	}
-}
-
-/* A Transfer rebuilt from a stage's document (for a rejection). */
-static void
-ib_stage_transfer(const struct ib_stage *st, Rogatory__V1__Transfer *t,
-    Rogatory__V1__SignedObject *so)
-{
-	rogatory__v1__transfer__init(t);
-	t->message_id.data = (uint8_t *)st->doc.msg_id;
-	t->message_id.len = strlen(st->doc.msg_id);
-	t->sender_id.data = (uint8_t *)st->doc.sender;
-	t->sender_id.len = strlen(st->doc.sender);
-	t->recipient_id.data = (uint8_t *)st->doc.recipient;
-	t->recipient_id.len = strlen(st->doc.recipient);
-	wire_signed_object_set(so, st->doc.doc_body, st->doc.doc_body_len, st->doc.doc_sig,
-	    st->doc.doc_sig_len, st->doc.doc_cert, st->doc.doc_cert_len);
-	t->document = so;
-}
-
-void
-inbox_chunk(struct inbox *ib, struct link *l, const Rogatory__V1__Chunk *c)
-{
-	char mid[UUID_TEXT_LEN + 1], err[300];
-	snprintf(mid, sizeof(mid), "%.*s", (int)c->message_id.len, (const char *)c->message_id.data);
-	struct ib_stage *st = ib_stage_of(ib, link_serial(l));
-	if (st == NULL || strcmp(st->msg_id, mid) != 0) {
-		char why[200];
-		snprintf(why, sizeof(why), "chunk for message %s without its transfer", mid);
-		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, why);
-		return;
-	}
-	if (st->discard)
-		return;
-	enum assembly_status as = assembly_add(&st->as, c->attachment_index, c->offset,
-	    c->data.data, c->data.len, err, sizeof(err));
-	if (as == ASSEMBLY_ORDER) {
-		char why[400];
-		snprintf(why, sizeof(why), "message %s: %s", mid, err);
-		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, why);
-		return;
-	}
-	if (as == ASSEMBLY_OVERRUN || as == ASSEMBLY_MISMATCH) {
-		/* The signed manifest and the bytes disagree: a final refusal. */
-		Rogatory__V1__Transfer tt;
-		Rogatory__V1__SignedObject so;
-		ib_stage_transfer(st, &tt, &so);
-		ib_reject(ib, l, &tt, st->doc.payload_hash, "attachment-mismatch", err);
-		ib_stage_drop(ib, st, true);
-		return;
-	}
-	struct journal_op *jo = journal_op_new(ib->d, STORE_OP_CHUNK);
-	/* The op's message owns the copy (freed with the op). */
-	dup_blob(&jo->op.msg.doc_body, &jo->op.msg.doc_body_len, c->data.data, c->data.len);
-	snprintf(jo->op.msg.msg_id, sizeof(jo->op.msg.msg_id), "%s", mid);
-	snprintf(jo->op.msg.sender, sizeof(jo->op.msg.sender), "%s", st->peer);
-	jo->op.chunk.bset = st->bset;
-	jo->op.chunk.att = c->attachment_index;
-	jo->op.chunk.off = c->offset;
-	jo->op.chunk.data = jo->op.msg.doc_body;
-	jo->op.chunk.len = c->data.len;
-	jo->link_serial = link_serial(l);
-	jo->arg = ib;
-	jo->done = ib_chunk_done;
-	st->queued += c->data.len;
-	st->ops++;
-	journal_submit(jo);
-	if (as == ASSEMBLY_COMPLETE)
-		st->complete = true;
-	if (st->queued > INBOX_STAGE_HIGH && !st->paused) {
-		link_set_reading(l, false);
-		st->paused = true;
-	}
-}
-
-static void
-ib_chunk_done(struct journal_op *jo)
-{
-	struct inbox *ib = jo->arg;
-	struct ib_stage *st = ib_stage_by_bset(ib, jo->op.chunk.bset);
-	if (st == NULL)
-		return;    /* dropped meanwhile: its chunks are being deleted */
-	st->queued -= jo->op.chunk.len;
-	st->ops--;
-	if (jo->op.result != STORE_R_OK && !st->failed) {
-		st->failed = true;
-		ib_send_try_later(ib, st->link_serial, st->msg_id,
-		    jo->op.result == STORE_R_FULL ? "store full" : "store error");
-	}
-	if (st->failed) {
-		if (!st->complete) {
-			ib_stage_drop(ib, st, true);
-		} else if (st->ops == 0) {
-			ib_stage_drop(ib, st, false);
-		}
-		return;
-	}
-	if (st->paused && st->queued < INBOX_STAGE_LOW) {
-		struct link *l = peers_link_find(ib->d->peers, st->link_serial);
-		if (l != NULL && !ib_globally_paused(ib, st->link_serial))
-			link_set_reading(l, true);
-		st->paused = false;
-	}
-	if (st->complete && st->ops == 0)
-		ib_stage_commit(ib, st);
-}
-
-/* Every attachment matched and every chunk is committed: the message and its receipt
- * go in one transaction, as for a message without attachments. */
-static void
-ib_stage_commit(struct inbox *ib, struct ib_stage *st)
-{
-	char err[300];
-	struct journal_op *jo = journal_op_new(ib->d, STORE_OP_RECEIVE);
-	struct store_msg *m = &jo->op.msg;
-	ProtobufCBinaryData id = {strlen(st->doc.msg_id), (uint8_t *)st->doc.msg_id};
-	ProtobufCBinaryData snd = {strlen(st->doc.sender), (uint8_t *)st->doc.sender};
-	if (ib_sign_receipt(ib, &id, &snd, st->doc.payload_hash, true, NULL, NULL, m, err,
-	        sizeof(err)) != 0) {
-		log_err("inbox: cannot sign a receipt for %s: %s", st->msg_id, err);
-		ib_send_try_later(ib, st->link_serial, st->msg_id, "cannot sign a receipt now");
-		free(jo);
-		ib_stage_drop(ib, st, false);
-		return;
-	}
-	/* The stage's document moves into the op (receipt blobs already set). */
-	uint8_t *rb = m->rcpt_body, *rs = m->rcpt_sig, *rc = m->rcpt_cert;
-	size_t rbl = m->rcpt_body_len, rsl = m->rcpt_sig_len, rcl = m->rcpt_cert_len;
-	*m = st->doc;
-	memset(&st->doc, 0, sizeof(st->doc));
-	m->rcpt_body = rb;
-	m->rcpt_body_len = rbl;
-	m->rcpt_sig = rs;
-	m->rcpt_sig_len = rsl;
-	m->rcpt_cert = rc;
-	m->rcpt_cert_len = rcl;
-	m->created_us = request_now_us();
-	jo->link_serial = st->link_serial;
-	jo->arg = ib;
-	jo->done = ib_receive_done;
-	journal_event(jo, "received", m->msg_id, m->sender, STORE_IN, "received", 0, m->size,
-	    NULL);
-	journal_submit(jo);
-	/* The reservation and the chunks now belong to the op (ib_receive_done). */
-	for (struct ib_stage **pp = &ib->stages; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == st) {
-			*pp = st->next;
-			break;
-		}
-	}
-	assembly_free(&st->as);
-	free(st);
-}
-
-void
-inbox_link_down(struct inbox *ib, struct link *l)
-{
-	uint64_t serial = link_serial(l);
-	struct ib_stage *st = ib->stages;
-	while (st != NULL) {
-		struct ib_stage *next = st->next;
-		/* Complete stages finish their commit (the receipt then finds no link; the
-		 * sender's resend gets the stored receipt). */
-		if (st->link_serial == serial && !st->complete) {
-			if (!st->discard)
-				log_info("inbox: %s from %s: link lost with attachments incomplete "
-				    "(%" PRIu64 " of %" PRIu64 " bytes); staging dropped", st->msg_id,
-				    st->peer, st->as.received, st->as.total);
-			ib_stage_drop(ib, st, false);
-		}
-		st = next;
-	}
-}
-
-static void
-ib_tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct inbox *ib = arg;
-	uint64_t now = link_now_ms();
-	struct ib_stage *st = ib->stages;
-	while (st != NULL) {
-		struct ib_stage *next = st->next;
-		if (!st->discard && !st->complete &&
-		    now - st->started_ms > ib->d->cfg->staging_timeout_ms) {
-			struct link *l = peers_link_find(ib->d->peers, st->link_serial);
-			log_warn("inbox: %s from %s: attachments incomplete after [delivery] "
-			    "staging_timeout; staging dropped", st->msg_id, st->peer);
-			ib_stage_drop(ib, st, false);
-			if (l != NULL) {
-				/* Closing may drop the link's other stages, `next` among them:
-				 * start over (the dropped stages are gone from the list). */
-				link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
-				    "attachments incomplete after staging_timeout");
-				next = ib->stages;
-			}
-		}
-		st = next;
-	}
 }

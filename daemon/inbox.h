@@ -1,10 +1,16 @@
 /*
- * inbox: inbound transfers, from the frame to the signed receipt. Checks, in order: the
- * link's peer is the signed sender; the signed recipient is us; the unsigned routing
- * fields equal the signed ones; the signature verifies with the signer certificate
- * carried in the object, whose chain leads to our CA at the signed creation time and
- * whose SAN is the sender. The receipt is signed before the commit and stored with the
- * message in one transaction; it is sent only after that commit.
+ * inbox: inbound transfers, from the frame to the signed receipt. First, a decision this
+ * authority already took on the same content (sender, id, payload hash), acceptance or
+ * refusal, is answered again with its stored receipt, byte for byte. Else the checks, in
+ * order: the signature verifies with the signer certificate carried in the object; the
+ * manifest's size is within max_message_size; the link's peer is the signed sender; the
+ * signed recipient is us; the unsigned routing fields equal the signed ones; the signer's
+ * chain leads to our CA at the signed creation time and it is not revoked; we receive
+ * the kind; the id was not used for other content. The receipt is signed before the
+ * commit and stored with the message (or, refused, with the document in the quarantine)
+ * in one transaction; it is sent only after that commit. Bytes waiting for the store
+ * are bounded per authority and in total ([limits] max_inbound_*): links stop reading
+ * above them.
  */
 #ifndef ROGATORY_INBOX_H
 #define ROGATORY_INBOX_H
@@ -33,10 +39,6 @@ void inbox_chunk(struct inbox *ib, struct link *l, const Rogatory__V1__Chunk *c)
 void inbox_link_down(struct inbox *ib, struct link *l);
 /* The operator fetched a message of size bytes from peer: its quota is freed. */
 void inbox_fetched(struct inbox *ib, const char *peer, uint64_t size);
-
-/* Resumes links paused for backpressure once the store queue has drained (called
- * after every commit, whatever module queued it). */
-void inbox_resume(struct inbox *ib);
 
 /* The CA or CRL changed: forget cached chain results. */
 void inbox_reset_trust(struct inbox *ib);

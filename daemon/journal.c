@@ -62,8 +62,6 @@ journal_done(struct store_op *op, void *arg)
 		events_emit(jo->d->events, &op->event);
 	if (jo->done != NULL)
 		jo->done(jo);
-	if (jo->d->inbox != NULL)
-		inbox_resume(jo->d->inbox);
 	store_msg_clear(&jo->op.msg);
 	store_msg_clear(&jo->op.stored);
 	free(jo);

@@ -69,6 +69,9 @@ struct link {
 	char reason[512];
 	uint64_t serial;
 	struct link_rate *rate; /* the peer's shared read budget, once joined */
+	unsigned holds;         /* LINK_HOLD_* bits: reading stops while any is set */
+	unsigned unanswered;    /* inbound Transfers not yet answered (our window) */
+	bool output_warned;     /* the output hold was logged once */
 };
 
 /* A read budget shared by the links of one peer: a libevent rate-limit group with a
@@ -372,9 +375,23 @@ link_write(struct link *l, const Rogatory__V1__Envelope *env)
 {
 	/* The peer's max_frame once known; before that the floor every peer accepts. */
 	uint32_t max = l->state == LINK_READY ? l->peer_max_frame : FRAME_PEER_MAX_FLOOR;
-	if (frame_append(bufferevent_get_output(l->bev), &env->base, max) != 0)
+	struct evbuffer *out = bufferevent_get_output(l->bev);
+	if (frame_append(out, &env->base, max) != 0)
 		return -1;
 	l->last_tx_ms = link_now_ms();
+	/* A peer that does not read what we write (answers, Pongs) stops being read: our
+	 * output, and so our memory, stays bounded whatever it sends. */
+	size_t pending = evbuffer_get_length(out);
+	if (pending > l->p.max_output && !(l->holds & LINK_HOLD_OUTPUT) &&
+	    l->state != LINK_CLOSING) {
+		if (!l->output_warned)
+			log_info("link %s %s (%s): %zu bytes of output the peer has not read; "
+			         "reading paused until it does ([limits] max_link_output %u)",
+			    l->dir == LINK_OUTBOUND ? "to" : "from", l->peer_id, l->remote, pending,
+			    l->p.max_output);
+		l->output_warned = true;
+		link_hold(l, LINK_HOLD_OUTPUT, true);
+	}
 	return 0;
 }
 
@@ -385,6 +402,11 @@ link_send(struct link *l, const Rogatory__V1__Envelope *env)
 		return -1;
 	if (l->crl_only && env->msg_case != ROGATORY__V1__ENVELOPE__MSG_CRL)
 		return -1;
+	/* An answer to an inbound Transfer frees a place in the window we announced. */
+	if (l->unanswered > 0 && (env->msg_case == ROGATORY__V1__ENVELOPE__MSG_RECEIPT ||
+	        (env->msg_case == ROGATORY__V1__ENVELOPE__MSG_ERROR &&
+	            env->error->message_id.len > 0)))
+		l->unanswered--;
 	return link_write(l, env);
 }
 
@@ -393,7 +415,10 @@ link_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct link *l = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	while (!l->finished && (l->state == LINK_HELLO || l->state == LINK_READY)) {
+	/* A hold stops the handling of frames already buffered too: what a held link costs
+	 * is bounded by what it holds now, not by what its peer sent meanwhile. */
+	while (!l->finished && l->holds == 0 &&
+	    (l->state == LINK_HELLO || l->state == LINK_READY)) {
 		const uint8_t *body;
 		size_t len;
 		char err[256];
@@ -436,6 +461,19 @@ link_handle(struct link *l, const Rogatory__V1__Envelope *env)
 			    "bad hello: first frame is not a Hello");
 		return;
 	}
+	/* The window our Hello announced binds the peer. */
+	if (env->msg_case == ROGATORY__V1__ENVELOPE__MSG_TRANSFER && l->dir == LINK_INBOUND &&
+	    !l->crl_only) {
+		if (l->unanswered >= l->p.window) {
+			char why[200];
+			snprintf(why, sizeof(why), "window exceeded: %u transfers unanswered, our "
+			    "Hello announced a window of %u", l->unanswered, l->p.window);
+			log_warn("link from %s (%s, %s): %s", l->peer_id, l->remote, l->subject, why);
+			link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, why);
+			return;
+		}
+		l->unanswered++;
+	}
 	switch (env->msg_case) {
 	case ROGATORY__V1__ENVELOPE__MSG_HELLO:
 		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, "second Hello on a ready link");
@@ -451,6 +489,7 @@ link_handle(struct link *l, const Rogatory__V1__Envelope *env)
 	}
 	case ROGATORY__V1__ENVELOPE__MSG_PONG:
 		return;
+
 	case ROGATORY__V1__ENVELOPE__MSG_ERROR:
 		/* Errors about one message (TRY_LATER, or naming an id) are the owner's;
 		 * any other error ends the link. */
@@ -579,9 +618,15 @@ link_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct link *l = arg;
 	if (l->state == LINK_CLOSING && !l->finished &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 		link_finish(l);
-	else if (l->state == LINK_READY && !l->finished && l->cb.drained != NULL)
+		return;
+	}
+	/* The peer read its output down to the drain mark: read it again. */
+	if ((l->holds & LINK_HOLD_OUTPUT) && !l->finished &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) <= LINK_DRAIN_LOW)
+		link_hold(l, LINK_HOLD_OUTPUT, false);
+	if (l->state == LINK_READY && !l->finished && l->cb.drained != NULL)
 		l->cb.drained(l->owner, l);
 }
 
@@ -705,11 +750,13 @@ link_tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-link_set_reading(struct link *l, bool on)
+link_hold(struct link *l, unsigned why, bool on)
 {
-	if (l->state == LINK_CLOSING)
+	unsigned before = l->holds;
+	l->holds = on ? l->holds | why : l->holds & ~why;
+	if (l->state == LINK_CLOSING || l->finished || (before == 0) == (l->holds == 0))
 		return;
-	if (on) {
+	if (l->holds == 0) {
 		bufferevent_enable(l->bev, EV_READ);
 		/* Frames already buffered would otherwise wait for the next byte. */
 		if (evbuffer_get_length(bufferevent_get_input(l->bev)) > 0)
@@ -717,6 +764,12 @@ link_set_reading(struct link *l, bool on)
 	} else {
 		bufferevent_disable(l->bev, EV_READ);
 	}
+}
+
+unsigned
+link_holds(const struct link *l)
+{
+	return l->holds;
 }
 
 enum link_state

@@ -41,7 +41,13 @@ struct link_params {
 	uint64_t keepalive_ms;         /* Ping when idle this long */
 	uint64_t dead_after_ms;        /* close when nothing was received this long */
 	uint32_t max_frame;            /* inbound frame limit */
-	/* What our Hello says. */
+	/* Unsent output bytes above which the link stops reading until the peer has read
+	 * it down to LINK_DRAIN_LOW: what a peer that sends and never reads can make us
+	 * hold ([limits] max_link_output). */
+	uint32_t max_output;
+	/* What our Hello says. The window binds the peer: an inbound link on which more
+	 * Transfers are unanswered than it (a Receipt, or an Error naming a message, answers
+	 * one) is closed with Error PROTOCOL. */
 	const char *our_id;
 	uint32_t window;
 	uint64_t max_message_size;
@@ -83,8 +89,17 @@ int link_send(struct link *l, const Rogatory__V1__Envelope *env);
  * done, flushes, sends close_notify. reason goes to the log and the closed callback. */
 void link_close(struct link *l, Rogatory__V1__ErrorCode code, const char *reason);
 
-/* Stops / resumes reading (backpressure from the store). */
-void link_set_reading(struct link *l, bool on);
+/* Why a link does not read: it reads while no hold is set. The link sets
+ * LINK_HOLD_OUTPUT itself (max_output); owners set the others (backpressure). */
+enum {
+	LINK_HOLD_OUTPUT = 1u << 0,   /* the peer does not read what we write */
+	LINK_HOLD_PEER = 1u << 1,     /* this authority's bytes wait for the store */
+	LINK_HOLD_TOTAL = 1u << 2,    /* all authorities' bytes wait for the store */
+};
+/* Sets or clears hold `why` (one LINK_HOLD_* bit). Frames already buffered are not
+ * handled while held; clearing the last hold handles them. */
+void link_hold(struct link *l, unsigned why, bool on);
+unsigned link_holds(const struct link *l);
 
 enum link_state link_state(const struct link *l);
 enum link_dir link_dir(const struct link *l);

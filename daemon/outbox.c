@@ -22,6 +22,7 @@
 #include "journal.h"
 #include "link.h"
 #include "log.h"
+#include "outstate.h"
 #include "peer.h"
 #include "request.h"
 #include "rogatoryd.h"
@@ -55,6 +56,7 @@ struct ob_peer {
 	uint64_t *inflight_total;    /* the outbox's sum over peers */
 	struct ob_flight *flights;
 	struct ob_stream *streams;   /* transfers with attachments, in writing order */
+	uint64_t unknown_logged_ms;  /* last "not in the directory" warning (monotonic) */
 	struct ob_peer *next;
 };
 
@@ -98,7 +100,7 @@ static void ob_kick(struct outbox *ob, struct ob_peer *p);
 static void ob_send_done(struct journal_op *jo);
 static void ob_write_transfer(struct link *l, const struct store_msg *m);
 static void ob_reschedule(struct outbox *ob, const char *peer, const char *msg_id,
-    uint32_t attempts, int64_t delay_us, unsigned expect, const char *reason);
+    uint32_t attempts, int64_t delay_us, const char *reason);
 static int64_t ob_delay_us(const struct outbox *ob, uint32_t attempts);
 static void ob_tick_cb(evutil_socket_t fd, short what, void *arg);
 static void ob_expiry_scan(struct outbox *ob);
@@ -110,6 +112,7 @@ static void ob_stream_stop(struct outbox *ob, struct ob_peer *p, const char *msg
 static void ob_drop_set(struct outbox *ob, int64_t bset);
 static void ob_stream_answered(struct outbox *ob, struct ob_peer *p, const char *msg_id,
     const char *what);
+static void ob_defer_unknown(struct outbox *ob, struct ob_peer *p);
 
 static void
 ob_dup(uint8_t **dst, size_t *len, const ProtobufCBinaryData *b)
@@ -218,7 +221,7 @@ ob_recover_sending(struct outbox *ob)
 			break;
 		for (int i = 0; i < n; i++) {
 			ob_reschedule(ob, page[i].recipient, page[i].msg_id, page[i].attempts, 0,
-			    1u << STORE_SENDING, "restart: the last transmission may have arrived");
+			    "restart: the last transmission may have arrived");
 			after = page[i].rowid;
 			store_msg_clear(&page[i]);
 		}
@@ -248,30 +251,31 @@ ob_select(const struct outbox *ob, struct store_msg *m, const char *msg_id, cons
 	snprintf(m->recipient, sizeof(m->recipient), "%s", peer);
 }
 
-/* An UPDATE op for our outbound message msg_id to peer, entering state. */
+/* An UPDATE op for our outbound message msg_id to peer: event ev of the state table,
+ * applied by the store to the row's state when it commits (outstate.h). */
 static struct journal_op *
-ob_update_op(struct outbox *ob, const char *msg_id, const char *peer, enum store_state state)
+ob_transition_op(struct outbox *ob, const char *msg_id, const char *peer,
+    enum outstate_event ev)
 {
 	struct journal_op *jo = journal_op_new(ob->d, STORE_OP_UPDATE);
 	ob_select(ob, &jo->op.msg, msg_id, peer);
-	jo->op.msg.state = state;
+	jo->op.transition = ev;
 	return jo;
 }
 
-/* Moves a message to `retrying` after delay_us (state must be in expect). */
+/* A transmission ended unanswered: the next attempt after delay_us (`sending` becomes
+ * `retrying`; `unconfirmed` stays unconfirmed). */
 static void
 ob_reschedule(struct outbox *ob, const char *peer, const char *msg_id, uint32_t attempts,
-    int64_t delay_us, unsigned expect, const char *reason)
+    int64_t delay_us, const char *reason)
 {
-	struct journal_op *jo = ob_update_op(ob, msg_id, peer, STORE_RETRYING);
+	struct journal_op *jo = ob_transition_op(ob, msg_id, peer, OUTSTATE_UNANSWERED);
 	struct store_msg *m = &jo->op.msg;
 	m->attempts = attempts;
 	m->next_attempt_us = request_now_us() + delay_us;
 	snprintf(m->last_error, sizeof(m->last_error), "%s", reason);
 	jo->op.set = STORE_SET_NEXT_ATTEMPT | STORE_SET_LAST_ERROR | STORE_SET_ATTEMPTS;
-	jo->op.expect_state_mask = expect;
-	journal_event(jo, "retry-scheduled", msg_id, peer, STORE_OUT, "retrying", attempts, 0,
-	    reason);
+	journal_event(jo, "retry-scheduled", msg_id, peer, STORE_OUT, NULL, attempts, 0, reason);
 	journal_submit(jo);
 }
 
@@ -283,12 +287,11 @@ ob_fail(struct outbox *ob, const struct store_msg *m, const char *code, uint64_t
 	snprintf(why, sizeof(why), "%s: %llu bytes, %s accepts at most %llu", code,
 	    (unsigned long long)(m->size > 0 ? m->size : m->doc_body_len), m->recipient,
 	    (unsigned long long)limit);
-	struct journal_op *jo = ob_update_op(ob, m->msg_id, m->recipient, STORE_FAILED);
+	struct journal_op *jo = ob_transition_op(ob, m->msg_id, m->recipient, OUTSTATE_FAIL);
 	struct store_msg *u = &jo->op.msg;
 	snprintf(u->last_error, sizeof(u->last_error), "%s", why);
 	jo->op.set = STORE_SET_LAST_ERROR;
-	jo->op.expect_state_mask = (1u << STORE_QUEUED) | (1u << STORE_RETRYING);
-	journal_event(jo, "failed", m->msg_id, m->recipient, STORE_OUT, "failed", m->attempts,
+	journal_event(jo, "failed", m->msg_id, m->recipient, STORE_OUT, NULL, m->attempts,
 	    m->doc_body_len, why);
 	journal_submit(jo);
 	log_warn("outbox: %s to %s failed: %s", m->msg_id, m->recipient, why);
@@ -302,7 +305,8 @@ ob_kick(struct outbox *ob, struct ob_peer *p)
 	if (d->stopping)
 		return;
 	if (p->link_serial == 0) {
-		peers_want(d->peers, p->id);
+		if (!peers_want(d->peers, p->id))
+			ob_defer_unknown(ob, p);
 		return;
 	}
 	if (p->nflight >= p->window)
@@ -329,7 +333,8 @@ ob_kick(struct outbox *ob, struct ob_peer *p)
 			store_msg_clear(&page[i]);
 		free(page);
 		p->link_serial = 0;
-		peers_want(d->peers, p->id);
+		if (!peers_want(d->peers, p->id))
+			ob_defer_unknown(ob, p);
 		return;
 	}
 	uint64_t peer_max = link_peer_max_message_size(l);
@@ -371,21 +376,54 @@ ob_kick(struct outbox *ob, struct ob_peer *p)
 		p->inflight_bytes += bytes;
 		ob->inflight_total += bytes;
 		want--;
-		/* Record the transmission before it happens. */
-		struct journal_op *jo = journal_op_new(d, STORE_OP_UPDATE);
-		jo->op.msg = *m; /* takes the blobs: the transfer is written from them */
-		memset(m, 0, sizeof(*m));
-		jo->op.msg.state = STORE_SENDING;
+		/* Record the transmission before it happens; the Transfer is written from the
+		 * row the store returns with the commit (op.stored). An unconfirmed message
+		 * stays unconfirmed; should this attempt vanish, it is due again after
+		 * retry_max. */
+		struct journal_op *jo = ob_transition_op(ob, m->msg_id, p->id, OUTSTATE_SEND);
+		uint64_t size = m->size ? m->size : m->doc_body_len;
+		store_msg_clear(m);
 		jo->op.msg.attempts = f->attempts;
-		jo->op.set = STORE_SET_ATTEMPTS;
-		jo->op.expect_state_mask = (1u << STORE_QUEUED) | (1u << STORE_RETRYING) |
-		    (1u << STORE_UNCONFIRMED);
+		jo->op.msg.next_attempt_us = request_now_us() +
+		    (int64_t)d->cfg->retry_max_ms * 1000;
+		jo->op.set = STORE_SET_ATTEMPTS | STORE_SET_NEXT_ATTEMPT;
 		jo->link_serial = p->link_serial;
 		jo->arg = ob;
 		jo->done = ob_send_done;
-		journal_event(jo, "sent", f->msg_id, p->id, STORE_OUT, "sending", f->attempts,
-		    jo->op.msg.size ? jo->op.msg.size : jo->op.msg.doc_body_len, NULL);
+		journal_event(jo, "sent", f->msg_id, p->id, STORE_OUT, NULL, f->attempts, size, NULL);
 		journal_submit(jo);
+	}
+	free(page);
+}
+
+/* The recipient is not (or no longer) in the directory: its due messages wait
+ * retry_max with the reason as their last error, and expire like any other
+ * undeliverable message; once the authority is back they go out at their next attempt.
+ * Warned once per peer, then at most hourly. */
+static void
+ob_defer_unknown(struct outbox *ob, struct ob_peer *p)
+{
+	struct rogatoryd *d = ob->d;
+	char why[200];
+	snprintf(why, sizeof(why), "%s is not in the directory (%s); the message waits until "
+	    "it is listed again or expires", p->id, d->cfg->directory_path);
+	uint64_t now = link_now_ms();
+	if (p->unknown_logged_ms == 0 || now - p->unknown_logged_ms >= 3600 * 1000) {
+		log_warn("outbox: messages for %s wait: %s", p->id, why);
+		p->unknown_logged_ms = now;
+	}
+	struct store_msg *page = calloc(OB_PAGE_MAX, sizeof(*page));
+	if (page == NULL)
+		fatal("out of memory");
+	int n = store_outbox_page(d->store, p->id, request_now_us(), 0, page, OB_PAGE_MAX);
+	for (int i = 0; i < n; i++) {
+		struct journal_op *jo = ob_transition_op(ob, page[i].msg_id, p->id, OUTSTATE_DEFER);
+		struct store_msg *m = &jo->op.msg;
+		m->next_attempt_us = request_now_us() + (int64_t)d->cfg->retry_max_ms * 1000;
+		snprintf(m->last_error, sizeof(m->last_error), "%s", why);
+		jo->op.set = STORE_SET_NEXT_ATTEMPT | STORE_SET_LAST_ERROR;
+		journal_submit(jo);
+		store_msg_clear(&page[i]);
 	}
 	free(page);
 }
@@ -414,11 +452,13 @@ ob_send_done(struct journal_op *jo)
 			ob_flight_remove(p, f);
 		/* Recorded but never written: it does not count as a transmission. */
 		ob_reschedule(ob, m->recipient, m->msg_id, m->attempts > 0 ? m->attempts - 1 : 0, 0,
-		    1u << STORE_SENDING, "link closed before the transfer was written");
+		    "link closed before the transfer was written");
 		return;
 	}
-	if (m->bset == 0 && p->streams == NULL) {
-		ob_write_transfer(l, m);
+	/* The row as committed with this transmission: its current signature. */
+	const struct store_msg *row = &jo->op.stored;
+	if (row->bset == 0 && p->streams == NULL) {
+		ob_write_transfer(l, row);
 		if (f != NULL) {
 			f->written = true;
 			f->written_ms = link_now_ms();
@@ -430,9 +470,9 @@ ob_send_done(struct journal_op *jo)
 	if (st == NULL)
 		fatal("out of memory");
 	ob->nstreams++;
-	st->m = jo->op.msg;        /* takes the blobs; the journal frees what is left */
+	st->m = jo->op.stored;     /* takes the row and its blobs */
 	st->serial = jo->link_serial;
-	memset(&jo->op.msg, 0, sizeof(jo->op.msg));
+	memset(&jo->op.stored, 0, sizeof(jo->op.stored));
 	struct ob_stream **tail = &p->streams;
 	while (*tail != NULL)
 		tail = &(*tail)->next;
@@ -484,7 +524,7 @@ ob_pump(struct outbox *ob, struct ob_peer *p)
 			struct ob_flight *f = ob_flight_find(p, st->m.msg_id);
 			if (!st->started && f != NULL) {
 				ob_reschedule(ob, p->id, st->m.msg_id, f->attempts > 0 ? f->attempts - 1 : 0,
-				    0, 1u << STORE_SENDING, "link closed before the transfer was written");
+				    0, "link closed before the transfer was written");
 				ob_flight_remove(p, f);
 			}
 			p->streams = st->next;
@@ -500,8 +540,7 @@ ob_pump(struct outbox *ob, struct ob_peer *p)
 				if (f != NULL)
 					ob_flight_remove(p, f);
 				ob_reschedule(ob, p->id, st->m.msg_id, st->m.attempts > 0 ?
-				    st->m.attempts - 1 : 0, ob_delay_us(ob, st->m.attempts),
-				    1u << STORE_SENDING, why);
+				    st->m.attempts - 1 : 0, ob_delay_us(ob, st->m.attempts), why);
 				ob_stream_stop(ob, p, st->m.msg_id);
 				continue;
 			}
@@ -531,8 +570,7 @@ ob_pump(struct outbox *ob, struct ob_peer *p)
 				log_err("outbox: %s: %s", st->m.msg_id, why);
 				struct ob_flight *f = ob_flight_find(p, st->m.msg_id);
 				ob_reschedule(ob, p->id, st->m.msg_id, f ? f->attempts : st->m.attempts,
-				    ob_delay_us(ob, f ? f->attempts : st->m.attempts),
-				    1u << STORE_SENDING, why);
+				    ob_delay_us(ob, f ? f->attempts : st->m.attempts), why);
 				if (f != NULL)
 					ob_flight_remove(p, f);
 				ob_stream_stop(ob, p, st->m.msg_id);   /* frees st */
@@ -671,7 +709,7 @@ outbox_link_down(struct outbox *ob, struct link *l, const char *reason)
 		struct ob_flight *sf = ob_flight_find(p, st->m.msg_id);
 		if (!st->started && sf != NULL) {
 			ob_reschedule(ob, p->id, st->m.msg_id, sf->attempts > 0 ? sf->attempts - 1 : 0,
-			    0, 1u << STORE_SENDING, "link closed before the transfer was written");
+			    0, "link closed before the transfer was written");
 			ob_flight_remove(p, sf);
 		}
 		ob_stream_free(ob, st);
@@ -682,8 +720,7 @@ outbox_link_down(struct outbox *ob, struct link *l, const char *reason)
 		/* Written transfers are now unanswered: retry later. Unwritten ones are
 		 * rescheduled by their own completion. */
 		if (f->link_serial == serial && f->written) {
-			ob_reschedule(ob, p->id, f->msg_id, f->attempts, ob_delay_us(ob, f->attempts),
-			    1u << STORE_SENDING, why);
+			ob_reschedule(ob, p->id, f->msg_id, f->attempts, ob_delay_us(ob, f->attempts), why);
 			ob_flight_remove(p, f);
 		}
 		f = next;
@@ -766,8 +803,8 @@ outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r
 		snprintf(reason, sizeof(reason), "%.*s: %.*s", (int)b->reason_code.len,
 		    (const char *)b->reason_code.data, (int)b->reason_text.len,
 		    (const char *)b->reason_text.data);
-	struct journal_op *jo = ob_update_op(ob, msg_id, peer,
-	    ok ? STORE_DELIVERED : STORE_REJECTED);
+	struct journal_op *jo = ob_transition_op(ob, msg_id, peer,
+	    ok ? OUTSTATE_ACCEPTED : OUTSTATE_REJECTED);
 	struct store_msg *m = &jo->op.msg;
 	/* The envelope is freed when this call returns; the op needs its own copy. */
 	ob_dup(&m->rcpt_body, &m->rcpt_body_len, &r->receipt->body);
@@ -775,13 +812,10 @@ outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r
 	ob_dup(&m->rcpt_cert, &m->rcpt_cert_len, &r->receipt->signer_certificate);
 	snprintf(m->last_error, sizeof(m->last_error), "%s", reason);
 	jo->op.set = STORE_SET_RECEIPT | (ok ? 0 : STORE_SET_LAST_ERROR);
-	jo->op.expect_state_mask = (1u << STORE_SENDING) | (1u << STORE_RETRYING) |
-	    (1u << STORE_UNCONFIRMED);
 	jo->arg = ob;
 	jo->done = ob_receipt_done;
-	journal_event(jo, ok ? "delivered" : "rejected", msg_id, peer, STORE_OUT,
-	    ok ? "delivered" : "rejected", f ? f->attempts : stored.attempts, 0,
-	    ok ? NULL : reason);
+	journal_event(jo, ok ? "delivered" : "rejected", msg_id, peer, STORE_OUT, NULL,
+	    f ? f->attempts : stored.attempts, 0, ok ? NULL : reason);
 	journal_submit(jo);
 	goto done;
 bad:
@@ -789,8 +823,7 @@ bad:
 	 * than holding its window slot. */
 	log_warn("outbox: receipt for %s from %s refused: %s; retrying", msg_id, peer, why);
 	if (f != NULL) {
-		ob_reschedule(ob, p->id, msg_id, f->attempts, ob_delay_us(ob, f->attempts),
-		    1u << STORE_SENDING, why);
+		ob_reschedule(ob, p->id, msg_id, f->attempts, ob_delay_us(ob, f->attempts), why);
 		ob_flight_remove(p, f);
 		ob_stream_stop(ob, p, msg_id);   /* never written after its flight is gone */
 		ob_pump(ob, p);
@@ -824,7 +857,7 @@ outbox_error(struct outbox *ob, struct link *l, const Rogatory__V1__Error *e)
 	int64_t cap = (int64_t)ob->d->cfg->retry_max_ms * 1000;
 	if (delay > cap)
 		delay = cap;
-	ob_reschedule(ob, p->id, msg_id, attempts, delay, 1u << STORE_SENDING, why);
+	ob_reschedule(ob, p->id, msg_id, attempts, delay, why);
 	ob_flight_remove(p, f);
 	ob_stream_stop(ob, p, msg_id);
 	ob_pump(ob, p);
@@ -857,7 +890,7 @@ ob_receipt_timeouts(struct outbox *ob)
 				    (unsigned long long)limit);
 				log_warn("outbox: %s to %s: %s; retrying", f->msg_id, p->id, why);
 				ob_reschedule(ob, p->id, f->msg_id, f->attempts,
-				    ob_delay_us(ob, f->attempts), 1u << STORE_SENDING, why);
+				    ob_delay_us(ob, f->attempts), why);
 				ob_flight_remove(p, f);
 			}
 			f = next;
@@ -893,7 +926,7 @@ ob_sending_sweep(struct outbox *ob)
 			after = page[i].rowid;
 			if (ob_flight_find(ob_peer_get(ob, page[i].recipient), page[i].msg_id) == NULL)
 				ob_reschedule(ob, page[i].recipient, page[i].msg_id, page[i].attempts, 0,
-				    1u << STORE_SENDING, "in sending with no transmission in progress");
+				    "in sending with no transmission in progress");
 			store_msg_clear(&page[i]);
 		}
 		if (n < OB_PAGE_MAX)
@@ -917,17 +950,19 @@ ob_expiry_scan(struct outbox *ob)
 				struct store_msg *m = &page[i];
 				after = m->rowid;
 				if (m->expire_at_us > 0 && m->expire_at_us <= now) {
+					/* The event is named by the state the store enters: expired
+					 * or unconfirmed (an unconfirmed message is still retried,
+					 * every retry_max). */
 					bool sent = m->attempts > 0;
-					struct journal_op *jo = ob_update_op(ob, m->msg_id, m->recipient,
-					    sent ? STORE_UNCONFIRMED : STORE_EXPIRED);
+					struct journal_op *jo = ob_transition_op(ob, m->msg_id,
+					    m->recipient, OUTSTATE_EXPIRE);
 					struct store_msg *u = &jo->op.msg;
 					u->next_attempt_us = now + (int64_t)ob->d->cfg->retry_max_ms * 1000;
 					jo->op.set = STORE_SET_NEXT_ATTEMPT;
-					jo->op.expect_state_mask = 1u << states[s];
-					journal_event(jo, sent ? "unconfirmed" : "expired", m->msg_id,
-					    m->recipient, STORE_OUT, store_state_name(u->state), m->attempts,
-					    0, sent ? "expire_after passed after a transmission without receipt"
-					            : "expire_after passed without a transmission");
+					journal_event(jo, "", m->msg_id, m->recipient, STORE_OUT, NULL,
+					    m->attempts, 0, sent ? "expire_after passed after a "
+					    "transmission without receipt" : "expire_after passed without a "
+					    "transmission");
 					journal_submit(jo);
 				}
 				store_msg_clear(m);
@@ -959,7 +994,8 @@ ob_call_done(struct journal_op *jo)
 			c->fn(c->arg, 0, got == 0 ? &row : m, NULL, NULL);
 			store_msg_clear(&row);
 		}
-		if (m->state == STORE_QUEUED || m->state == STORE_RETRYING)
+		if (m->state == STORE_QUEUED || m->state == STORE_RETRYING ||
+		    m->state == STORE_UNCONFIRMED)
 			ob_kick(c->ob, ob_peer_get(c->ob, m->recipient));
 		break;
 	case STORE_R_EXISTS:
@@ -1059,7 +1095,8 @@ outbox_retry(struct outbox *ob, const char *msg_id, outbox_reply_fn fn, void *ar
 	struct store_msg m = {0};
 	if (ob_lookup(ob, msg_id, &m, fn, arg) != 0)
 		return;
-	if (m.state != STORE_RETRYING && m.state != STORE_UNCONFIRMED && m.state != STORE_QUEUED) {
+	enum store_state to;
+	if (!outstate_next(m.state, OUTSTATE_OP_RETRY, m.attempts, &to)) {
 		char why[128];
 		snprintf(why, sizeof(why), "message is %s; only queued, retrying or unconfirmed "
 		    "messages can be retried", store_state_name(m.state));
@@ -1070,12 +1107,12 @@ outbox_retry(struct outbox *ob, const char *msg_id, outbox_reply_fn fn, void *ar
 	struct journal_op *jo = ob_call_op(ob, STORE_OP_UPDATE, fn, arg);
 	struct store_msg *u = &jo->op.msg;
 	ob_select(ob, u, m.msg_id, m.recipient);
-	u->state = m.state == STORE_UNCONFIRMED ? STORE_RETRYING : m.state;
+	jo->op.transition = OUTSTATE_OP_RETRY;
 	u->next_attempt_us = 0;
 	jo->op.set = STORE_SET_NEXT_ATTEMPT;
-	jo->op.expect_state_mask = 1u << m.state;
-	journal_event(jo, "retry-scheduled", m.msg_id, m.recipient, STORE_OUT,
-	    store_state_name(u->state), m.attempts, 0, "operator asked for a retry now");
+	snprintf(jo->text, sizeof(jo->text), "cannot retry: its state changed meanwhile");
+	journal_event(jo, "retry-scheduled", m.msg_id, m.recipient, STORE_OUT, NULL, m.attempts, 0,
+	    "operator asked for a retry now");
 	store_msg_clear(&m);
 	journal_submit(jo);
 }
@@ -1086,7 +1123,8 @@ outbox_cancel(struct outbox *ob, const char *msg_id, outbox_reply_fn fn, void *a
 	struct store_msg m = {0};
 	if (ob_lookup(ob, msg_id, &m, fn, arg) != 0)
 		return;
-	if (m.attempts > 0 || (m.state != STORE_QUEUED && m.state != STORE_RETRYING)) {
+	enum store_state to;
+	if (!outstate_next(m.state, OUTSTATE_OP_CANCEL, m.attempts, &to)) {
 		char why[200];
 		if (m.attempts > 0)
 			snprintf(why, sizeof(why), "cannot cancel: already transmitted %u time%s "
@@ -1102,10 +1140,9 @@ outbox_cancel(struct outbox *ob, const char *msg_id, outbox_reply_fn fn, void *a
 	struct journal_op *jo = ob_call_op(ob, STORE_OP_UPDATE, fn, arg);
 	struct store_msg *u = &jo->op.msg;
 	ob_select(ob, u, m.msg_id, m.recipient);
-	u->state = STORE_CANCELLED;
-	jo->op.expect_state_mask = (1u << STORE_QUEUED) | (1u << STORE_RETRYING);
+	jo->op.transition = OUTSTATE_OP_CANCEL;
 	snprintf(jo->text, sizeof(jo->text), "cannot cancel: it was transmitted meanwhile");
-	journal_event(jo, "cancelled", m.msg_id, m.recipient, STORE_OUT, "cancelled", 0, 0,
+	journal_event(jo, "cancelled", m.msg_id, m.recipient, STORE_OUT, NULL, 0, 0,
 	    "cancelled by an operator");
 	store_msg_clear(&m);
 	journal_submit(jo);
@@ -1119,7 +1156,10 @@ outbox_cancel(struct outbox *ob, const char *msg_id, outbox_reply_fn fn, void *a
 void
 outbox_resign(struct outbox *ob)
 {
-	static const enum store_state states[] = {STORE_QUEUED, STORE_RETRYING, STORE_UNCONFIRMED};
+	/* `sending` too: its next transmission carries the new signature (the Transfer is
+	 * written from the row committed with it). */
+	static const enum store_state states[] = {STORE_QUEUED, STORE_SENDING, STORE_RETRYING,
+	    STORE_UNCONFIRMED};
 	struct store_msg page[OB_PAGE_MAX];
 	unsigned n_done = 0, n_failed = 0;
 	for (size_t s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
@@ -1152,7 +1192,7 @@ outbox_resign(struct outbox *ob)
 				m->doc_cert_len = so.cert_len;
 				free(so.body);
 				jo->op.set = STORE_SET_DOCUMENT;
-				jo->op.expect_state_mask = 1u << states[s];
+				jo->op.transition = OUTSTATE_RESIGN;
 				journal_submit(jo);
 				n_done++;
 				store_msg_clear(&page[i]);

@@ -80,6 +80,7 @@ static void peer_schedule_retry(struct peer *p);
 static void peer_retry_cb(evutil_socket_t fd, short what, void *arg);
 static void peers_sweep_cb(evutil_socket_t fd, short what, void *arg);
 static void peers_drop_removed(struct peers *ps);
+static void peer_limit_inbound(struct peer *p, const struct plink *newest);
 static void link_params_from(const struct rogatoryd *d, struct link_params *lp);
 static int cb_authorize(void *owner, struct link *l, const char *peer_id,
     Rogatory__V1__ErrorCode *code, char *why, size_t whylen);
@@ -340,6 +341,7 @@ link_params_from(const struct rogatoryd *d, struct link_params *lp)
 	lp->keepalive_ms = c->keepalive_ms;
 	lp->dead_after_ms = c->dead_after_ms;
 	lp->max_frame = c->max_frame;
+	lp->max_output = c->max_link_output;
 	lp->our_id = c->authority_id;
 	lp->window = c->window;
 	lp->max_message_size = c->max_message_size;
@@ -438,7 +440,35 @@ cb_authorize(void *owner, struct link *l, const char *peer_id, Rogatory__V1__Err
 	}
 	pending_remove(ps, pl);
 	peer_link_attach(p, pl);
+	peer_limit_inbound(p, pl);
 	return 0;
+}
+
+/* An authority holds at most [limits] max_peer_links authenticated inbound links: a
+ * further one closes its oldest (a peer reconnecting leaves one stale link behind; one
+ * opening link after link would otherwise cost a link's memory each). */
+static void
+peer_limit_inbound(struct peer *p, const struct plink *newest)
+{
+	unsigned max = p->ps->d->cfg->max_peer_links, n = 0;
+	struct plink *oldest = NULL;
+	for (struct plink *pl = p->links; pl != NULL; pl = pl->next) {
+		if (link_dir(pl->link) != LINK_INBOUND || link_state(pl->link) == LINK_CLOSING)
+			continue;
+		n++;
+		if (pl == newest)
+			continue;
+		if (oldest == NULL || link_created_ms(pl->link) < link_created_ms(oldest->link))
+			oldest = pl;
+	}
+	if (n <= max || oldest == NULL)
+		return;
+	char why[200];
+	snprintf(why, sizeof(why), "%s has %u inbound links, more than [limits] max_peer_links "
+	    "(%u): its oldest is closed", p->id, n, max);
+	log_warn("peer %s: closing the inbound link from %s (%s): %s", p->id,
+	    link_remote(oldest->link), link_subject(oldest->link), why);
+	link_close(oldest->link, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, why);
 }
 
 static void
@@ -639,20 +669,32 @@ peers_connect(struct peers *ps, const char *id, char *err, size_t errlen)
 	return 0;
 }
 
-void
+bool
 peers_want(struct peers *ps, const char *id)
 {
 	struct peer *p = peer_find(ps, id);
-	if (p == NULL || ps->d->stopping) {
-		if (p == NULL)
-			log_warn("outbound messages for %s, which is not in the directory", id);
-		return;
-	}
+	if (p == NULL)
+		return false;
+	if (ps->d->stopping)
+		return true;
 	if (!p->wanted) {
 		p->wanted = true;
 		/* A dial in backoff keeps its timer; only an idle peer is dialed now. */
 		if (p->dialing == NULL && !evtimer_pending(p->retry, NULL))
 			peer_dial(p);
+	}
+	return true;
+}
+
+void
+peers_hold_inbound(struct peers *ps, const char *id, unsigned hold, bool on)
+{
+	for (struct peer *p = ps->list; p != NULL; p = p->next) {
+		if (id != NULL && strcmp(p->id, id) != 0)
+			continue;
+		for (struct plink *pl = p->links; pl != NULL; pl = pl->next)
+			if (link_dir(pl->link) == LINK_INBOUND)
+				link_hold(pl->link, hold, on);
 	}
 }
 

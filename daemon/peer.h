@@ -51,8 +51,12 @@ void peers_accept(struct peers *ps, int fd, const struct sockaddr *sa, socklen_t
 /* Dial id now (operator "connect"). -1 + err when id is unknown or is ourselves. */
 int peers_connect(struct peers *ps, const char *id, char *err, size_t errlen);
 
-/* Outbound work for id: dial unless a link is up, being dialed, or in backoff. */
-void peers_want(struct peers *ps, const char *id);
+/* Outbound work for id: dial unless a link is up, being dialed, or in backoff. false
+ * when id is not an authority of the directory (nothing to dial; the caller says so). */
+bool peers_want(struct peers *ps, const char *id);
+/* Sets or clears a LINK_HOLD_* bit on every authenticated inbound link of authority id
+ * (NULL: of every authority): backpressure from the inbox. */
+void peers_hold_inbound(struct peers *ps, const char *id, unsigned hold, bool on);
 /* The open link with this serial (link_serial), or NULL when it is gone. */
 struct link *peers_link_find(const struct peers *ps, uint64_t serial);
 

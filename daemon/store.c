@@ -41,6 +41,11 @@
  * retried every retry_max until a receipt settles them). */
 #define OUTBOX_WHERE "dir = 0 AND state IN ('queued', 'retrying', 'unconfirmed')"
 #define OPEN_OUT "('queued', 'sending', 'retrying', 'unconfirmed')"
+/* What a quarantined document costs its sender's peer_quota: the signed document. */
+#define QBYTES "(coalesce(length(doc_body), 0) + coalesce(length(doc_sig), 0) +" \
+	" coalesce(length(doc_cert), 0))"
+/* A refusal already decided for (peer, msg_id), in store_settled_from_row's order. */
+#define QFIND_COLS "payload_hash, rcpt_body, rcpt_sig, rcpt_cert"
 
 /*
  * Schema migrations, oldest first. A step runs in one transaction together with its
@@ -114,6 +119,17 @@ static const struct {
 	 * evidence, and no longer counts against its sender's peer_quota. */
 	{ 4,
 	  "ALTER TABLE quarantine ADD COLUMN released_us INTEGER NOT NULL DEFAULT 0;" },
+	/* A refusal is a decision like an acceptance: its signed REJECTED receipt is kept
+	 * with the document, and a resend of the same content (sender, id, payload hash)
+	 * gets those bytes again instead of a new row. Rows from before have no hash and
+	 * no receipt: they match nothing. */
+	{ 5,
+	  "ALTER TABLE quarantine ADD COLUMN payload_hash BLOB"
+	  " CHECK (payload_hash IS NULL OR length(payload_hash) = 32);"
+	  "ALTER TABLE quarantine ADD COLUMN rcpt_body BLOB;"
+	  "ALTER TABLE quarantine ADD COLUMN rcpt_sig BLOB;"
+	  "ALTER TABLE quarantine ADD COLUMN rcpt_cert BLOB;"
+	  "CREATE INDEX quarantine_msg ON quarantine (peer, msg_id);" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -148,9 +164,12 @@ static const char *const w_sql[W_COUNT] = {
 	[W_EVENT] = "INSERT INTO events (ts_us, event, msg_id, peer, dir, state, attempt, bytes,"
 	    " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[W_QUARANTINE] = "INSERT INTO quarantine (ts_us, peer, msg_id, reason, doc_body, doc_sig,"
-	    " doc_cert) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	    " doc_cert, payload_hash, rcpt_body, rcpt_sig, rcpt_cert) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7, ?8, ?9, ?10, ?11)",
+	[W_QUARANTINE_FIND] = "SELECT " QFIND_COLS " FROM quarantine WHERE peer = ?1"
+	    " AND msg_id = ?2 AND payload_hash IS NOT NULL ORDER BY id",
 	[W_QUARANTINE_RELEASE] = "UPDATE quarantine SET released_us = ?2 WHERE id = ?1"
-	    " AND released_us = 0 RETURNING peer, msg_id, coalesce(length(doc_body), 0)",
+	    " AND released_us = 0 RETURNING peer, msg_id, " QBYTES,
 	[W_QUARANTINE_ROW] = "SELECT released_us FROM quarantine WHERE id = ?1",
 	[W_MARK] = "INSERT INTO meta (key, value) VALUES ('log_seq', ?1)"
 	    " ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
@@ -188,10 +207,12 @@ static const char *const r_sql[R_COUNT] = {
 	[R_MAX_BSET] = "SELECT max(coalesce((SELECT max(bset) FROM messages), 0),"
 	    " coalesce((SELECT max(bset) FROM chunks), 0))",
 	[R_UNSETTLED] = "SELECT coalesce((SELECT sum(size) FROM messages WHERE dir = 1"
-	    " AND fetched = 0 AND sender = ?1), 0) + coalesce((SELECT sum(length(doc_body))"
+	    " AND fetched = 0 AND sender = ?1), 0) + coalesce((SELECT sum(" QBYTES ")"
 	    " FROM quarantine WHERE peer = ?1 AND released_us = 0), 0)",
-	[R_QUARANTINE] = "SELECT id, ts_us, peer, msg_id, reason, length(doc_body), released_us"
+	[R_QUARANTINE] = "SELECT id, ts_us, peer, msg_id, reason, " QBYTES ", released_us"
 	    " FROM quarantine WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+	[R_QUARANTINE_FIND] = "SELECT " QFIND_COLS " FROM quarantine WHERE peer = ?1"
+	    " AND msg_id = ?2 AND payload_hash IS NOT NULL ORDER BY id",
 };
 
 static const char *const state_names[STORE_STATE_COUNT] = {
@@ -324,6 +345,41 @@ store_msg_from_row(sqlite3_stmt *st, struct store_msg *m)
 		return -1;
 	}
 	return 0;
+}
+
+int
+store_quarantine_match(sqlite3_stmt *st, const uint8_t hash[STORE_HASH_LEN],
+    struct store_msg *out)
+{
+	int rc, ret = STORE_SETTLED_NONE;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint8_t h[STORE_HASH_LEN];
+		store_col_hash(st, 0, h);
+		if (memcmp(h, hash, STORE_HASH_LEN) != 0) {
+			ret = STORE_SETTLED_OTHER;
+			continue;
+		}
+		if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+			continue;   /* kept without a receipt: decided nothing */
+		memcpy(out->payload_hash, h, STORE_HASH_LEN);
+		out->dir = STORE_IN;
+		out->refused = true;
+		if (col_blob(st, 1, &out->rcpt_body, &out->rcpt_body_len) != 0 ||
+		    col_blob(st, 2, &out->rcpt_sig, &out->rcpt_sig_len) != 0 ||
+		    col_blob(st, 3, &out->rcpt_cert, &out->rcpt_cert_len) != 0) {
+			store_msg_clear(out);
+			ret = -1;
+		} else {
+			ret = STORE_SETTLED_SAME;
+		}
+		rc = SQLITE_DONE;
+		break;
+	}
+	if (rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
 }
 
 /* A one-value PRAGMA (or query); SQLite's result code. */

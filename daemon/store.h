@@ -30,7 +30,7 @@ struct store;
 
 #define STORE_HASH_LEN 32
 /* The schema this build writes (PRAGMA user_version); a newer database is refused. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* STORE_DIR_ANY only selects, in store_list; a message is always OUT or IN. */
 enum store_dir { STORE_OUT = 0, STORE_IN = 1, STORE_DIR_ANY = 2 };
@@ -84,6 +84,8 @@ struct store_msg {
 	char last_error[256];     /* "" when none */
 	int64_t bset;             /* blob set holding the attachments' chunks; 0 = none */
 	uint64_t size;            /* document body + attachments, bytes (0 on write: body) */
+	bool refused;             /* in, answers only: the stored answer is a refusal (its
+	                           * REJECTED receipt from the quarantine), not a message row */
 };
 
 /* One event (a row of the events table; one JSON line of the delivery log). */
@@ -107,17 +109,28 @@ enum store_op_kind {
 	 * op->stored (no event); different → STORE_R_CONFLICT (no change). */
 	STORE_OP_SUBMIT,
 	/* Insert an inbound message with our receipt (state received) + event "received".
-	 * If (sender, msg_id) exists: same payload_hash → STORE_R_EXISTS and op->stored gets
-	 * the stored row with its receipt blobs (event "duplicate"); different →
-	 * STORE_R_CONFLICT (event "refused-id-conflict"). */
+	 * A decision already taken on (sender, msg_id) stands: the same payload_hash received
+	 * or refused → STORE_R_EXISTS and op->stored gets the stored receipt (the row, or the
+	 * refusal with refused set; event "duplicate"); the id names other content (received
+	 * or refused) → STORE_R_CONFLICT (event "refused-id-conflict"; the caller refuses it
+	 * with a signed id-conflict, STORE_OP_QUARANTINE). */
 	STORE_OP_RECEIVE,
 	/* Update an existing message (matched by dir, sender, msg_id) to op->msg.state with
 	 * the fields listed in op->set, + op->event. STORE_R_NOT_FOUND when no such row;
 	 * STORE_R_STALE when op->expect_state_mask does not contain the current state
-	 * (nothing changed; op->stored.rowid and .state tell the current row). The event's
-	 * empty msg_id/peer/state are filled from the row; attempt 0 becomes the row's. */
+	 * (nothing changed; op->stored.rowid and .state tell the current row). With
+	 * op->transition set (an outstate event: every outbound change), the new state is
+	 * outstate_next(current state, transition, attempts) instead, STORE_R_STALE when the
+	 * table refuses it, and op->msg.state tells the state written. The event's empty
+	 * msg_id/peer/state are filled from the row (an empty event name: the new state's
+	 * name); attempt 0 becomes the row's. After an OUTSTATE_SEND op->stored holds the
+	 * row as committed, blobs included: the Transfer is written from it, so a document
+	 * re-signed meanwhile goes out with its new signature. */
 	STORE_OP_UPDATE,
-	/* Keep a document aside with its reason (+ event "quarantined"). */
+	/* Keep a refused document aside with its reason and its signed REJECTED receipt
+	 * (msg.rcpt_*) + event "quarantined". The same content (sender, msg_id,
+	 * payload_hash) already received or refused → STORE_R_EXISTS with that stored
+	 * receipt in op->stored, as for RECEIVE (event "duplicate"), and no new row. */
 	STORE_OP_QUARANTINE,
 	/* Release quarantine entry op->qid (the operator looked at it): it stays, and no
 	 * longer counts against its sender's quota. On STORE_R_OK msg.sender, msg.msg_id
@@ -173,6 +186,7 @@ struct store_op {
 	struct store_msg stored;      /* filled by the store: see Ownership above */
 	unsigned set;                 /* STORE_OP_UPDATE: STORE_SET_* */
 	unsigned expect_state_mask;   /* STORE_OP_UPDATE: bit (1u << state) allowed; 0 = any */
+	int transition;               /* STORE_OP_UPDATE: an enum outstate_event; 0 = none */
 	bool has_event;
 	struct store_event event;     /* written with the change; seq/ts filled at commit */
 	char reason[256];             /* STORE_OP_QUARANTINE */
@@ -260,8 +274,21 @@ int64_t store_bset_new(struct store *s);
 int store_chunk_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t max,
     uint8_t **data, size_t *len);
 /* Bytes a sending peer holds here unsettled: received and not yet fetched, plus its
- * quarantined documents not released. -1 on error. */
+ * quarantined documents (body, signature, certificate) not released. -1 on error. */
 int64_t store_unsettled(struct store *s, const char *peer);
+
+/* What this authority already decided about (peer, msg_id) for content payload_hash. */
+enum store_settled {
+	STORE_SETTLED_NONE = 0,   /* nothing yet */
+	STORE_SETTLED_SAME = 1,   /* this content was received or refused: *out holds the
+	                           * stored receipt (the message row; or, refused set, only
+	                           * the REJECTED receipt's blobs) */
+	STORE_SETTLED_OTHER = 2,  /* the id names other content (an id conflict) */
+};
+/* Looks it up (committed rows only: a decision still in the store queue is found by the
+ * op itself). A store_settled value, or -1 on error (logged). */
+int store_settled(struct store *s, const char *peer, const char *msg_id,
+    const uint8_t payload_hash[STORE_HASH_LEN], struct store_msg *out);
 
 /* One quarantined document, for listing. */
 struct store_quarantined {

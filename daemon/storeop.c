@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "outstate.h"
 #include "storedb.h"
 #include "storeq.h"
 
@@ -424,31 +425,67 @@ op_submit(struct store *s, struct store_op *op, int64_t now)
 	return write_event(s, op, now);
 }
 
+/*
+ * What was already decided about the inbound (sender, msg_id) of op: a received message
+ * or a refusal (quarantine, with its receipt). STORE_SETTLED_SAME loads that stored
+ * answer into op->stored; -1 failed (op->error set).
+ */
+static int
+settled(struct store *s, struct store_op *op)
+{
+	struct row_key k;
+	int found = find_row(s, op, STORE_IN, &k);
+	if (found < 0)
+		return -1;
+	if (found) {
+		if (memcmp(k.payload_hash, op->msg.payload_hash, STORE_HASH_LEN) != 0)
+			return STORE_SETTLED_OTHER;
+		enum store_result r = load_stored(s, op, k.id);
+		if (r != STORE_R_OK) {
+			op->result = r;
+			return -1;
+		}
+		return STORE_SETTLED_SAME;
+	}
+	sqlite3_stmt *st = store_wstmt(s, W_QUARANTINE_FIND);
+	if (st == NULL) {
+		op->result = op_fail(s, op, sqlite3_errcode(s->w));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, op->msg.sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, op->msg.msg_id, -1, SQLITE_STATIC);
+	int m = store_quarantine_match(st, op->msg.payload_hash, &op->stored);
+	if (m < 0)
+		op->result = op_fail(s, op, sqlite3_errcode(s->w));
+	return m;
+}
+
+/* A resend of something decided (received or refused): the stored answer, recorded as a
+ * "duplicate" event. */
+static enum store_result
+answer_settled(struct store *s, struct store_op *op, int64_t now)
+{
+	op->has_event = true;
+	event_fill(&op->event, "duplicate", &op->msg, NULL);
+	enum store_result r = write_event(s, op, now);
+	return r != STORE_R_OK ? r : STORE_R_EXISTS;
+}
+
 static enum store_result
 op_receive(struct store *s, struct store_op *op, int64_t now)
 {
-	struct row_key k;
 	op->msg.dir = STORE_IN;
 	op->msg.state = STORE_RECEIVED;
-	int found = find_row(s, op, STORE_IN, &k);
+	int found = settled(s, op);
 	if (found < 0)
 		return op->result;
+	if (found == STORE_SETTLED_SAME)
+		return answer_settled(s, op, now);
+	/* An id reused for other content: the caller refuses it (a quarantine op, which
+	 * records the event). */
+	if (found == STORE_SETTLED_OTHER)
+		return STORE_R_CONFLICT;
 	op->has_event = true;
-	if (found) {
-		/* Either way the attempt is recorded: a resend, or an id reused for other
-		 * content, which the operator must be able to see. */
-		bool same = memcmp(k.payload_hash, op->msg.payload_hash, STORE_HASH_LEN) == 0;
-		enum store_result r = same ? load_stored(s, op, k.id) : STORE_R_OK;
-		if (r != STORE_R_OK)
-			return r;
-		event_fill(&op->event, same ? "duplicate" : "refused-id-conflict", &op->msg,
-		    NULL);
-		if (!same && op->event.reason[0] == '\0')
-			snprintf(op->event.reason, sizeof(op->event.reason),
-			    "message id already received with different content");
-		r = write_event(s, op, now);
-		return r != STORE_R_OK ? r : same ? STORE_R_EXISTS : STORE_R_CONFLICT;
-	}
 	enum store_result r = insert_msg(s, op, now);
 	if (r != STORE_R_OK)
 		return r;
@@ -465,8 +502,14 @@ op_update(struct store *s, struct store_op *op, int64_t now)
 	if (found <= 0)
 		return found < 0 ? op->result : STORE_R_NOT_FOUND;
 	m->rowid = k.id;
-	/* Fetched changes once: a second `fetched` finds nothing to change. */
-	if ((op->expect_state_mask != 0 && (op->expect_state_mask & (1u << k.state)) == 0) ||
+	/* An outbound change is an event of the state table, applied to the row as it is
+	 * now; fetched changes once: a second `fetched` finds nothing to change. */
+	bool legal = true;
+	if (op->transition != OUTSTATE_NONE)
+		legal = outstate_next(k.state, (enum outstate_event)op->transition, k.attempts,
+		    &m->state);
+	if (!legal ||
+	    (op->expect_state_mask != 0 && (op->expect_state_mask & (1u << k.state)) == 0) ||
 	    ((op->set & STORE_SET_FETCHED) != 0 && k.fetched == m->fetched)) {
 		op->stored.rowid = k.id;
 		op->stored.state = k.state;
@@ -498,8 +541,12 @@ op_update(struct store *s, struct store_op *op, int64_t now)
 	store_bind_blob(st, 19, m->doc_cert, m->doc_cert_len);
 	store_bind_blob(st, 20, m->payload_hash, STORE_HASH_LEN);
 	enum store_result r = w_step(s, op, st);
+	if (r == STORE_R_OK && op->transition == OUTSTATE_SEND)
+		r = load_stored(s, op, k.id);
 	if (r != STORE_R_OK || !op->has_event)
 		return r;
+	if (op->transition != OUTSTATE_NONE && op->event.event[0] == '\0')
+		snprintf(op->event.event, sizeof(op->event.event), "%s", store_state_name(m->state));
 	struct store_msg who = { .dir = m->dir };
 	snprintf(who.msg_id, sizeof(who.msg_id), "%s", m->msg_id);
 	snprintf(who.sender, sizeof(who.sender), "%s", m->sender);
@@ -514,6 +561,12 @@ static enum store_result
 op_quarantine(struct store *s, struct store_op *op, int64_t now)
 {
 	struct store_msg *m = &op->msg;
+	m->dir = STORE_IN;
+	int found = settled(s, op);
+	if (found < 0)
+		return op->result;
+	if (found == STORE_SETTLED_SAME)
+		return answer_settled(s, op, now);
 	sqlite3_stmt *st = store_wstmt(s, W_QUARANTINE);
 	if (st == NULL)
 		return op_fail(s, op, sqlite3_errcode(s->w));
@@ -524,12 +577,16 @@ op_quarantine(struct store *s, struct store_op *op, int64_t now)
 	store_bind_blob(st, 5, m->doc_body, m->doc_body_len);
 	store_bind_blob(st, 6, m->doc_sig, m->doc_sig_len);
 	store_bind_blob(st, 7, m->doc_cert, m->doc_cert_len);
+	store_bind_blob(st, 8, m->payload_hash, STORE_HASH_LEN);
+	store_bind_blob(st, 9, m->rcpt_body, m->rcpt_body_len);
+	store_bind_blob(st, 10, m->rcpt_sig, m->rcpt_sig_len);
+	store_bind_blob(st, 11, m->rcpt_cert, m->rcpt_cert_len);
 	enum store_result r = w_step(s, op, st);
 	if (r != STORE_R_OK)
 		return r;
-	m->dir = STORE_IN;
 	op->has_event = true;
-	event_fill(&op->event, "quarantined", m, "quarantined");
+	/* The caller may name it (refused-id-conflict); else "quarantined". */
+	event_fill(&op->event, op->event.event[0] ? NULL : "quarantined", m, "quarantined");
 	if (op->event.reason[0] == '\0')
 		snprintf(op->event.reason, sizeof(op->event.reason), "%s", op->reason);
 	return write_event(s, op, now);

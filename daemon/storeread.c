@@ -217,6 +217,37 @@ store_get(struct store *s, enum store_dir dir, const char *sender, const char *m
 }
 
 int
+store_settled(struct store *s, const char *peer, const char *msg_id,
+    const uint8_t payload_hash[STORE_HASH_LEN], struct store_msg *out)
+{
+	memset(out, 0, sizeof(*out));
+	int r = store_get(s, STORE_IN, peer, msg_id, out);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		if (memcmp(out->payload_hash, payload_hash, STORE_HASH_LEN) == 0)
+			return STORE_SETTLED_SAME;
+		store_msg_clear(out);
+		return STORE_SETTLED_OTHER;
+	}
+	sqlite3_stmt *st = r_stmt(s, R_QUARANTINE_FIND);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, msg_id, -1, SQLITE_STATIC);
+	int m = store_quarantine_match(st, payload_hash, out);
+	if (m < 0) {
+		log_warn("database %s: read failed: %s", s->path, sqlite3_errmsg(s->r));
+		return -1;
+	}
+	if (m == STORE_SETTLED_SAME) {
+		snprintf(out->msg_id, sizeof(out->msg_id), "%s", msg_id);
+		snprintf(out->sender, sizeof(out->sender), "%s", peer);
+	}
+	return m;
+}
+
+int
 store_list(struct store *s, enum store_dir dir, bool only_open, int64_t before_rowid,
     struct store_msg *out, int max)
 {

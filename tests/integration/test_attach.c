@@ -284,8 +284,10 @@ Test(attach, quarantine_release_frees_the_quota, .timeout = 150)
 	long entry = strtol(e + 9, NULL, 10);
 	free(out);
 	/* A document like the refused one (same subject and file name length) with an
-	 * attachment that fits max_message_size alone, but not beside the quarantine. */
-	char *fits = make_file(t, "fits.bin", (size_t)((1L << 20) - q - q / 2), 32);
+	 * attachment that fits max_message_size alone, but not beside the quarantine: q counts
+	 * the refused document's body, signature and certificate, so body + (1M - q) <= 1M
+	 * while q + body + (1M - q) > 1M. */
+	char *fits = make_file(t, "fits.bin", (size_t)((1L << 20) - q), 32);
 	char *id2 = send_file(t, "Two", fits);
 	cr_assert(tnet_wait_log(t, 1, "TRY_LATER (quota: BD-ACC holds", 20000));
 	cr_assert(tr_wait_state(t, 0, id2, "retrying", 10000), "not retrying");

@@ -19,6 +19,7 @@
 #include <event2/thread.h>
 
 #include "../support/support.h"
+#include "outstate.h"
 #include "store.h"
 
 #define ME "BD-ACC"
@@ -226,7 +227,7 @@ free_ops(struct store_op *ops, int n)
 {
 	for (int i = 0; i < n; i++) {
 		store_msg_clear(&ops[i].stored);
-		if (ops[i].kind == STORE_OP_RECEIVE) {
+		if (ops[i].kind == STORE_OP_RECEIVE || ops[i].kind == STORE_OP_QUARANTINE) {
 			free(ops[i].msg.rcpt_body);
 			free(ops[i].msg.rcpt_sig);
 			free(ops[i].msg.rcpt_cert);
@@ -347,8 +348,10 @@ Test(store, newer_schema_is_refused_and_left_unchanged)
 	cr_assert_eq(fx_open_err(err, sizeof(err)), -1);
 	cr_assert_null(fx.s);
 	cr_assert(strstr(err, fx.db) != NULL, "%s", err);
-	cr_assert(strstr(err, "has schema version 99; this rogatoryd knows up to 4; refusing "
-	    "to touch it") != NULL, "%s", err);
+	char want[128];
+	snprintf(want, sizeof(want), "has schema version 99; this rogatoryd knows up to %d; "
+	    "refusing to touch it", STORE_SCHEMA_VERSION);
+	cr_assert(strstr(err, want) != NULL, "%s", err);
 	expect_unchanged(before, len, mtime);
 	free(before);
 }
@@ -561,18 +564,90 @@ Test(store, receive_duplicate_returns_the_stored_receipt)
 	cr_assert_str_eq(v[1].event.event, "duplicate");
 	cr_assert_gt(v[1].event.seq, v[0].event.seq);
 
+	/* Other content under the id: the caller refuses it with a quarantine op, which
+	 * records the event; nothing is written here. */
 	op_receive(&v[2], 9, 0xcd, 0x30);
 	fx_run(&v[2], 1);
 	cr_assert_eq(v[2].result, STORE_R_CONFLICT);
 	cr_assert_null(v[2].stored.rcpt_body);
-	cr_assert_str_eq(v[2].event.event, "refused-id-conflict");
+	cr_assert_eq(v[2].event.seq, 0);
 
 	int n = store_events_of(fx.s, v[0].msg.msg_id, ev, 8);
-	cr_assert_eq(n, 3);
+	cr_assert_eq(n, 2);
 	cr_assert_str_eq(ev[0].event, "received");
 	cr_assert_str_eq(ev[1].event, "duplicate");
-	cr_assert_str_eq(ev[2].event, "refused-id-conflict");
 	free_ops(v, 3);
+}
+
+/* A quarantine op of peer's document n with content hash_byte, refused with a receipt
+ * whose blobs are filled with rcpt_byte (heap, freed by free_ops). */
+static void
+op_refuse(struct store_op *op, int n, uint8_t hash_byte, uint8_t rcpt_byte)
+{
+	op_receive(op, n, hash_byte, rcpt_byte);
+	op->kind = STORE_OP_QUARANTINE;
+	snprintf(op->reason, sizeof(op->reason), "too-large: test");
+}
+
+/* A refusal is a decision: the same content again (refused or now acceptable) gets the
+ * stored REJECTED receipt and no new row; other content under the id is a conflict for
+ * RECEIVE; an accepted message answers a later refusal of the same content; and
+ * store_settled (the loop's read) agrees with the ops. */
+Test(store, refusals_are_decisions_that_stand)
+{
+	struct store_op v[6];
+	struct store_msg m;
+	struct store_quarantined q[4];
+	uint8_t h1[STORE_HASH_LEN], h2[STORE_HASH_LEN];
+	memset(h1, 0x71, sizeof(h1));
+	memset(h2, 0x72, sizeof(h2));
+	fx_open(0);
+	op_refuse(&v[0], 20, 0x71, 0x40);
+	fx_run(&v[0], 1);
+	cr_assert_eq(v[0].result, STORE_R_OK, "%s", v[0].error);
+	cr_assert_str_eq(v[0].event.event, "quarantined");
+	op_refuse(&v[1], 20, 0x71, 0x41);          /* the resend, signed anew: not kept */
+	op_receive(&v[2], 20, 0x71, 0x42);         /* the same content, judged acceptable now */
+	op_receive(&v[3], 20, 0x72, 0x43);         /* other content under the id */
+	fx_run(&v[1], 3);
+	cr_assert_eq(v[1].result, STORE_R_EXISTS);
+	cr_assert_eq(v[2].result, STORE_R_EXISTS);
+	cr_assert_eq(v[3].result, STORE_R_CONFLICT);
+	for (int i = 1; i <= 2; i++) {
+		cr_assert(v[i].stored.refused);
+		cr_assert_eq(v[i].stored.rcpt_body_len, 300);
+		cr_assert(memcmp(v[i].stored.rcpt_body, v[0].msg.rcpt_body, 300) == 0,
+		    "op %d: not the stored receipt", i);
+		cr_assert(memcmp(v[i].stored.rcpt_sig, v[0].msg.rcpt_sig, 70) == 0);
+		cr_assert_str_eq(v[i].event.event, "duplicate");
+	}
+	cr_assert_eq(store_quarantine_list(fx.s, 0, q, 4), 1, "a resend made a new row");
+	cr_assert_eq(q[0].bytes, sizeof(doc) + sizeof(sig) + sizeof(cert),
+	    "body, signature and certificate count");
+	cr_assert_eq(store_unsettled(fx.s, PEER), (int64_t)q[0].bytes);
+	cr_assert_eq(store_get(fx.s, STORE_IN, PEER, v[0].msg.msg_id, &m), 1, "not received");
+
+	cr_assert_eq(store_settled(fx.s, PEER, v[0].msg.msg_id, h1, &m), STORE_SETTLED_SAME);
+	cr_assert(m.refused);
+	cr_assert(memcmp(m.rcpt_body, v[0].msg.rcpt_body, 300) == 0);
+	store_msg_clear(&m);
+	cr_assert_eq(store_settled(fx.s, PEER, v[0].msg.msg_id, h2, &m), STORE_SETTLED_OTHER);
+	cr_assert_eq(store_settled(fx.s, OTHER, v[0].msg.msg_id, h1, &m), STORE_SETTLED_NONE);
+
+	/* Received first: a later refusal of the same content answers the receipt. */
+	op_receive(&v[4], 21, 0x72, 0x50);
+	op_refuse(&v[5], 21, 0x72, 0x51);
+	fx_run(&v[4], 2);
+	cr_assert_eq(v[4].result, STORE_R_OK, "%s", v[4].error);
+	cr_assert_eq(v[5].result, STORE_R_EXISTS);
+	cr_assert_not(v[5].stored.refused);
+	cr_assert(memcmp(v[5].stored.rcpt_body, v[4].msg.rcpt_body, 300) == 0);
+	cr_assert_eq(store_quarantine_list(fx.s, 0, q, 4), 1);
+	cr_assert_eq(store_settled(fx.s, PEER, v[4].msg.msg_id, h2, &m), STORE_SETTLED_SAME);
+	cr_assert_not(m.refused);
+	cr_assert_eq(m.state, STORE_RECEIVED);
+	store_msg_clear(&m);
+	free_ops(v, 6);
 }
 
 Test(store, update_with_a_stale_state_changes_nothing)
@@ -613,6 +688,49 @@ Test(store, update_with_a_stale_state_changes_nothing)
 	cr_assert_eq(m.attempts, 1);
 	cr_assert_str_eq(m.last_error, "none yet");
 	cr_assert_geq(m.updated_us, m.created_us);
+	store_msg_clear(&m);
+}
+
+/* Outbound changes name an event of the state table; the store applies it to the row's
+ * state at commit: a send returns the row as committed (the document to transmit), an
+ * illegal event changes nothing, and the event is named after the state entered. */
+Test(store, transitions_apply_the_table_to_the_current_row)
+{
+	struct store_op a, u;
+	struct store_msg m;
+	fx_open(0);
+	op_submit(&a, 5, PEER, false);
+	fx_run(&a, 1);
+	op_update(&u, 5, STORE_STATE_COUNT, 0);
+	u.transition = OUTSTATE_SEND;
+	u.set = STORE_SET_ATTEMPTS;
+	u.msg.attempts = 1;
+	fx_run(&u, 1);
+	cr_assert_eq(u.result, STORE_R_OK, "%s", u.error);
+	cr_assert_eq(u.msg.state, STORE_SENDING);
+	cr_assert_eq(u.stored.doc_body_len, sizeof(doc), "the row as committed comes back");
+	cr_assert_eq(u.stored.state, STORE_SENDING);
+	cr_assert_eq(u.stored.attempts, 1);
+	store_msg_clear(&u.stored);
+
+	/* A receipt settles it; a late "unanswered" for the same transmission is stale. */
+	op_update(&u, 5, STORE_STATE_COUNT, 0);
+	u.transition = OUTSTATE_ACCEPTED;
+	u.has_event = true;
+	fx_run(&u, 1);
+	cr_assert_eq(u.result, STORE_R_OK, "%s", u.error);
+	cr_assert_str_eq(u.event.event, "delivered", "named after the state entered");
+	cr_assert_str_eq(u.event.state, "delivered");
+	op_update(&u, 5, STORE_STATE_COUNT, 0);
+	u.transition = OUTSTATE_UNANSWERED;
+	u.set = STORE_SET_NEXT_ATTEMPT;
+	u.msg.next_attempt_us = 1;
+	fx_run(&u, 1);
+	cr_assert_eq(u.result, STORE_R_STALE);
+	cr_assert_eq(u.stored.state, STORE_DELIVERED);
+	cr_assert_eq(store_get(fx.s, STORE_OUT, ME, a.msg.msg_id, &m), 0);
+	cr_assert_eq(m.state, STORE_DELIVERED);
+	cr_assert_eq(m.attempts, 1);
 	store_msg_clear(&m);
 }
 

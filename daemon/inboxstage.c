@@ -1,0 +1,354 @@
+/*
+ * inboxstage: the attachments of an accepted inbound Transfer, arriving in Chunk frames
+ * on its link. Each chunk is checked in order against the signed manifest (assembly) and
+ * staged in the store as it comes; the message and its receipt are committed only when
+ * every attachment matched and every chunk is committed. It must never hold an
+ * attachment in memory, never commit a message whose bytes differ from its manifest,
+ * and never leave a Transfer unanswered while its link stays up (the window counts it).
+ * Error policy: out-of-order chunks close the link (PROTOCOL); bytes that contradict the
+ * signed manifest are a signed refusal; a failed chunk commit answers TRY_LATER; staging
+ * is dropped on link loss, on a new Transfer, and after [delivery] staging_timeout.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "inboxint.h"
+#include "link.h"
+#include "log.h"
+#include "peer.h"
+#include "request.h"
+#include "rogatoryd.h"
+
+static void ib_chunk_done(struct journal_op *jo);
+static void ib_stage_commit(struct inbox *ib, struct ib_stage *st);
+
+/* The link's stage still taking chunks (or discarding them), if any. */
+static struct ib_stage *
+ib_stage_of(struct inbox *ib, uint64_t serial)
+{
+	for (struct ib_stage *st = ib->stages; st != NULL; st = st->next)
+		if (st->link_serial == serial && !st->complete)
+			return st;
+	return NULL;
+}
+
+static struct ib_stage *
+ib_stage_by_bset(struct inbox *ib, int64_t bset)
+{
+	for (struct ib_stage *st = ib->stages; st != NULL; st = st->next)
+		if (!st->discard && st->bset == bset)
+			return st;
+	return NULL;
+}
+
+static void
+ib_stage_unlink(struct inbox *ib, struct ib_stage *st)
+{
+	for (struct ib_stage **pp = &ib->stages; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == st) {
+			*pp = st->next;
+			return;
+		}
+	}
+}
+
+/* Forgets a stage and deletes its chunks (the store drops them after whatever chunk
+ * ops are still queued, which run first). keep_discard: the link's further chunks for
+ * this message are still dropped unread. */
+static void
+ib_stage_drop(struct inbox *ib, struct ib_stage *st, bool keep_discard)
+{
+	if (!st->discard) {
+		struct journal_op *jo = journal_op_new(ib->d, STORE_OP_DROP_SET);
+		jo->op.chunk.bset = st->bset;
+		journal_submit(jo);
+		ib_quota_add(ib, st->peer, -(int64_t)st->doc.size);
+	}
+	if (keep_discard && !st->discard) {
+		assembly_free(&st->as);
+		store_msg_clear(&st->doc);
+		st->discard = true;
+		st->bset = 0;
+		return;
+	}
+	ib_stage_unlink(ib, st);
+	assembly_free(&st->as);
+	store_msg_clear(&st->doc);
+	free(st);
+}
+
+void
+ib_stage_free_all(struct inbox *ib)
+{
+	while (ib->stages != NULL) {
+		struct ib_stage *st = ib->stages;
+		ib->stages = st->next;
+		assembly_free(&st->as);
+		store_msg_clear(&st->doc);
+		free(st);
+	}
+}
+
+void
+ib_stage_end_link(struct inbox *ib, struct link *l, const char *next_id)
+{
+	struct ib_stage *st = ib_stage_of(ib, link_serial(l));
+	if (st == NULL)
+		return;
+	if (!st->discard) {
+		char why[200];
+		snprintf(why, sizeof(why), "attachments incomplete when transfer %s began; send "
+		    "it again", next_id);
+		log_warn("inbox: %s from %s: %s", st->msg_id, st->peer, why);
+		ib_send_try_later(ib, st->link_serial, st->msg_id, why);
+	}
+	ib_stage_drop(ib, st, false);
+}
+
+void
+ib_stage_discard(struct inbox *ib, struct link *l, const char *msg_id)
+{
+	struct ib_stage *st = ib_stage_of(ib, link_serial(l));
+	if (st != NULL)
+		ib_stage_drop(ib, st, false);
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		fatal("out of memory");
+	st->link_serial = link_serial(l);
+	st->discard = true;
+	snprintf(st->peer, sizeof(st->peer), "%s", link_peer_id(l));
+	snprintf(st->msg_id, sizeof(st->msg_id), "%s", msg_id);
+	st->next = ib->stages;
+	ib->stages = st;
+}
+
+/* The stage's document, for a refusal. */
+static struct ib_doc
+ib_stage_doc(const struct ib_stage *st)
+{
+	const struct store_msg *m = &st->doc;
+	struct ib_doc doc = {m->msg_id, m->sender, m->sender, m->payload_hash, m->doc_body,
+	    m->doc_body_len, m->doc_sig, m->doc_sig_len, m->doc_cert, m->doc_cert_len};
+	return doc;
+}
+
+void
+ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
+    const Rogatory__V1__DocumentBody *b, const char *mid, const uint8_t hash[32],
+    uint64_t size)
+{
+	struct rogatoryd *d = ib->d;
+	const char *peer = link_peer_id(l);
+	char err[300];
+	struct ib_stage *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		fatal("out of memory");
+	uint64_t sizes[WIRE_ATTACHMENTS_MAX];
+	uint8_t hashes[WIRE_ATTACHMENTS_MAX * ASSEMBLY_HASH_LEN];
+	for (size_t i = 0; i < b->n_attachments; i++) {
+		sizes[i] = b->attachments[i]->size;
+		memcpy(hashes + i * ASSEMBLY_HASH_LEN, b->attachments[i]->sha256.data,
+		    ASSEMBLY_HASH_LEN);
+	}
+	st->link_serial = link_serial(l);
+	snprintf(st->peer, sizeof(st->peer), "%s", peer);
+	snprintf(st->msg_id, sizeof(st->msg_id), "%s", mid);
+	st->started_ms = link_now_ms();
+	struct store_msg *m = &st->doc;
+	m->dir = STORE_IN;
+	snprintf(m->msg_id, sizeof(m->msg_id), "%s", mid);
+	snprintf(m->sender, sizeof(m->sender), "%s", peer);
+	snprintf(m->recipient, sizeof(m->recipient), "%s", d->cfg->authority_id);
+	m->kind = b->kind;
+	m->urgent = b->urgent;
+	m->state = STORE_RECEIVED;
+	m->size = size;
+	memcpy(m->payload_hash, hash, STORE_HASH_LEN);
+	ib_dup(&m->doc_body, &m->doc_body_len, t->document->body.data, t->document->body.len);
+	ib_dup(&m->doc_sig, &m->doc_sig_len, t->document->signature.data,
+	    t->document->signature.len);
+	ib_dup(&m->doc_cert, &m->doc_cert_len, t->document->signer_certificate.data,
+	    t->document->signer_certificate.len);
+	st->next = ib->stages;
+	ib->stages = st;
+	if (assembly_init(&st->as, b->n_attachments, sizes, hashes, err, sizeof(err)) != 0) {
+		/* Only an empty attachment whose manifest hash is not that of no bytes. */
+		struct ib_doc doc = ib_stage_doc(st);
+		ib_reject(ib, st->link_serial, &doc, "attachment-mismatch", err);
+		assembly_free(&st->as);
+		store_msg_clear(&st->doc);
+		st->discard = true;   /* nothing staged yet: nothing to drop */
+		return;
+	}
+	st->bset = store_bset_new(d->store);
+	m->bset = st->bset;
+	ib_quota_add(ib, peer, (int64_t)size);
+	log_debug("inbox: %s from %s: receiving %zu attachments, %" PRIu64 " bytes", mid, peer,
+	    b->n_attachments, size);
+	if (assembly_complete(&st->as)) {
+		st->complete = true;
+		ib_stage_commit(ib, st);
+	}
+}
+
+void
+inbox_chunk(struct inbox *ib, struct link *l, const Rogatory__V1__Chunk *c)
+{
+	char mid[UUID_TEXT_LEN + 1], err[300];
+	snprintf(mid, sizeof(mid), "%.*s", (int)c->message_id.len, (const char *)c->message_id.data);
+	struct ib_stage *st = ib_stage_of(ib, link_serial(l));
+	if (st == NULL || strcmp(st->msg_id, mid) != 0) {
+		char why[200];
+		snprintf(why, sizeof(why), "chunk for message %s without its transfer", mid);
+		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, why);
+		return;
+	}
+	if (st->discard)
+		return;
+	enum assembly_status as = assembly_add(&st->as, c->attachment_index, c->offset,
+	    c->data.data, c->data.len, err, sizeof(err));
+	if (as == ASSEMBLY_ORDER) {
+		char why[400];
+		snprintf(why, sizeof(why), "message %s: %s", mid, err);
+		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, why);
+		return;
+	}
+	if (as == ASSEMBLY_OVERRUN || as == ASSEMBLY_MISMATCH) {
+		/* The signed manifest and the bytes disagree: a final refusal. */
+		struct ib_doc doc = ib_stage_doc(st);
+		ib_reject(ib, st->link_serial, &doc, "attachment-mismatch", err);
+		ib_stage_drop(ib, st, true);
+		return;
+	}
+	struct journal_op *jo = journal_op_new(ib->d, STORE_OP_CHUNK);
+	/* The op's message owns the copy (freed with the op); its bytes count as queued
+	 * for the peer until their commit. */
+	ib_dup(&jo->op.msg.doc_body, &jo->op.msg.doc_body_len, c->data.data, c->data.len);
+	snprintf(jo->op.msg.msg_id, sizeof(jo->op.msg.msg_id), "%s", mid);
+	snprintf(jo->op.msg.sender, sizeof(jo->op.msg.sender), "%s", st->peer);
+	jo->op.chunk.bset = st->bset;
+	jo->op.chunk.att = c->attachment_index;
+	jo->op.chunk.off = c->offset;
+	jo->op.chunk.data = jo->op.msg.doc_body;
+	jo->op.chunk.len = c->data.len;
+	jo->link_serial = link_serial(l);
+	jo->arg = ib;
+	jo->done = ib_chunk_done;
+	st->ops++;
+	if (as == ASSEMBLY_COMPLETE)
+		st->complete = true;
+	ib_submit(ib, jo);
+}
+
+static void
+ib_chunk_done(struct journal_op *jo)
+{
+	struct inbox *ib = jo->arg;
+	ib_op_done(ib, jo);
+	struct ib_stage *st = ib_stage_by_bset(ib, jo->op.chunk.bset);
+	if (st == NULL)
+		return;    /* dropped meanwhile: its chunks are being deleted */
+	st->ops--;
+	if (jo->op.result != STORE_R_OK && !st->failed) {
+		st->failed = true;
+		ib_send_try_later(ib, st->link_serial, st->msg_id,
+		    jo->op.result == STORE_R_FULL ? "store full" : "store error");
+	}
+	if (st->failed) {
+		if (!st->complete)
+			ib_stage_drop(ib, st, true);
+		else if (st->ops == 0)
+			ib_stage_drop(ib, st, false);
+		return;
+	}
+	if (st->complete && st->ops == 0)
+		ib_stage_commit(ib, st);
+}
+
+/* Every attachment matched and every chunk is committed: the message and its receipt
+ * go in one transaction, as for a message without attachments. */
+static void
+ib_stage_commit(struct inbox *ib, struct ib_stage *st)
+{
+	char err[300];
+	struct journal_op *jo = journal_op_new(ib->d, STORE_OP_RECEIVE);
+	struct store_msg *m = &jo->op.msg;
+	if (ib_sign_receipt(ib, st->doc.msg_id, st->doc.sender, st->doc.payload_hash, true, NULL,
+	        NULL, m, err, sizeof(err)) != 0) {
+		log_err("inbox: cannot sign a receipt for %s: %s", st->msg_id, err);
+		ib_send_try_later(ib, st->link_serial, st->msg_id, "cannot sign a receipt now");
+		free(jo);
+		ib_stage_drop(ib, st, false);
+		return;
+	}
+	/* The stage's document moves into the op (receipt blobs already set). */
+	uint8_t *rb = m->rcpt_body, *rs = m->rcpt_sig, *rc = m->rcpt_cert;
+	size_t rbl = m->rcpt_body_len, rsl = m->rcpt_sig_len, rcl = m->rcpt_cert_len;
+	*m = st->doc;
+	memset(&st->doc, 0, sizeof(st->doc));
+	m->rcpt_body = rb;
+	m->rcpt_body_len = rbl;
+	m->rcpt_sig = rs;
+	m->rcpt_sig_len = rsl;
+	m->rcpt_cert = rc;
+	m->rcpt_cert_len = rcl;
+	m->created_us = request_now_us();
+	jo->link_serial = st->link_serial;
+	jo->arg = ib;
+	jo->done = ib_receive_done;
+	journal_event(jo, "received", m->msg_id, m->sender, STORE_IN, "received", 0, m->size,
+	    NULL);
+	ib_submit(ib, jo);
+	/* The reservation and the chunks now belong to the op (ib_receive_done). */
+	ib_stage_unlink(ib, st);
+	assembly_free(&st->as);
+	free(st);
+}
+
+void
+inbox_link_down(struct inbox *ib, struct link *l)
+{
+	uint64_t serial = link_serial(l);
+	struct ib_stage *st = ib->stages;
+	while (st != NULL) {
+		struct ib_stage *next = st->next;
+		/* Complete stages finish their commit (the receipt then finds no link; the
+		 * sender's resend gets the stored receipt). */
+		if (st->link_serial == serial && !st->complete) {
+			if (!st->discard)
+				log_info("inbox: %s from %s: link lost with attachments incomplete "
+				    "(%" PRIu64 " of %" PRIu64 " bytes); staging dropped", st->msg_id,
+				    st->peer, st->as.received, st->as.total);
+			ib_stage_drop(ib, st, false);
+		}
+		st = next;
+	}
+}
+
+void
+ib_stage_tick(struct inbox *ib)
+{
+	uint64_t now = link_now_ms();
+	struct ib_stage *st = ib->stages;
+	while (st != NULL) {
+		struct ib_stage *next = st->next;
+		if (!st->discard && !st->complete &&
+		    now - st->started_ms > ib->d->cfg->staging_timeout_ms) {
+			struct link *l = peers_link_find(ib->d->peers, st->link_serial);
+			log_warn("inbox: %s from %s: attachments incomplete after [delivery] "
+			    "staging_timeout; staging dropped", st->msg_id, st->peer);
+			ib_stage_drop(ib, st, false);
+			if (l != NULL) {
+				/* Closing may drop the link's other stages, `next` among them:
+				 * start over (the dropped stages are gone from the list). */
+				link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
+				    "attachments incomplete after staging_timeout");
+				next = ib->stages;
+			}
+		}
+		st = next;
+	}
+}
