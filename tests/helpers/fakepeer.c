@@ -29,6 +29,19 @@
  *                             or "none" (never answer a Transfer, but answer Pings)
  *   --no-read                 after the Hello exchange, stop reading altogether (a peer
  *                             that stalls: the daemon's writes pile up) until --wait-ms
+ *   --flood N                 with --transfer-to, connect mode: N Transfers as fast as
+ *                             the socket takes them, never reading; writing stops when
+ *                             the socket took nothing for --stall-ms (default 2000), the
+ *                             daemon closed, or at --wait-ms; prints "flood wrote K of N
+ *                             frames (done|stalled|closed) in T ms", then holds the
+ *                             connection, still not reading, until --wait-ms
+ *   --distinct                with --flood: a new document (id, signature) each time
+ *   --body-bytes B            pad each flood document with fields to about B bytes
+ *   --paced W                 with --transfer-to and --repeat N: the same Transfer N
+ *                             times, W at a time, reading the W answers between rounds
+ *                             (a peer that keeps the window and resends for ever);
+ *                             prints "paced sent=N receipts=R distinct=D accepted=A
+ *                             rejected=J try-later=L"
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,7 +56,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include "evidence.h"
@@ -67,6 +83,8 @@ struct opts {
 	const char *receipt;
 	const char *sign_cert, *sign_key;
 	bool no_read;
+	int flood, stall_ms, body_bytes, paced;
+	bool distinct;
 };
 
 static long
@@ -293,6 +311,250 @@ send_transfers(SSL *ssl, const struct opts *o)
 	evidence_signer_free(signer);
 }
 
+/* SHA-256 over a signed object's body, signature and certificate, each after its
+ * length: two receipts are the same bytes when these are equal. */
+static void
+signed_object_digest(const Rogatory__V1__SignedObject *so, uint8_t out[32])
+{
+	const ProtobufCBinaryData *part[] = {&so->body, &so->signature, &so->signer_certificate};
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (size_t i = 0; i < 3; i++) {
+		uint8_t len[4] = {(uint8_t)(part[i]->len >> 24), (uint8_t)(part[i]->len >> 16),
+		    (uint8_t)(part[i]->len >> 8), (uint8_t)part[i]->len};
+		EVP_DigestUpdate(md, len, sizeof(len));
+		EVP_DigestUpdate(md, part[i]->data, part[i]->len);
+	}
+	EVP_DigestFinal_ex(md, out, NULL);
+	EVP_MD_CTX_free(md);
+}
+
+/* One signed Transfer from our credentials to --transfer-to, a new id each call, padded
+ * with fields to about --body-bytes: the whole frame (header included) in *out. */
+static int
+transfer_frame(const struct evidence_signer *signer, const struct opts *o, uint8_t **out,
+    size_t *outlen)
+{
+	char err[256], id[UUID_TEXT_LEN + 1];
+	enum { FIELD_MAX = 60000 };
+	static uint8_t pad[FIELD_MAX];
+	memset(pad, 'p', sizeof(pad));
+	text_uuid_random(id);
+	Rogatory__V1__DocumentBody b = ROGATORY__V1__DOCUMENT_BODY__INIT;
+	Rogatory__V1__Content c = ROGATORY__V1__CONTENT__INIT;
+	Rogatory__V1__Field fields[64], *fp[64];
+	Rogatory__V1__Kind kind = ROGATORY__V1__KIND__KIND_MLA;
+	wire_kind_parse(o->kind ? o->kind : "mla", &kind);
+	b.message_id.data = (uint8_t *)id;
+	b.message_id.len = strlen(id);
+	b.sender_id.data = (uint8_t *)o->hello_id;
+	b.sender_id.len = strlen(o->hello_id);
+	b.recipient_id.data = (uint8_t *)o->transfer_to;
+	b.recipient_id.len = strlen(o->transfer_to);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	b.created_ms = (int64_t)ts.tv_sec * 1000;
+	b.kind = kind;
+	b.doc_type = ROGATORY__V1__DOC_TYPE__DOC_TYPE_REQUEST;
+	c.subject.data = (uint8_t *)"fakepeer flood";
+	c.subject.len = 14;
+	for (int left = o->body_bytes; left > 0 && c.n_fields < 64; left -= FIELD_MAX) {
+		Rogatory__V1__Field *f = &fields[c.n_fields];
+		rogatory__v1__field__init(f);
+		f->name.data = (uint8_t *)"pad";
+		f->name.len = 3;
+		f->value.data = pad;
+		f->value.len = left < FIELD_MAX ? (size_t)left : FIELD_MAX;
+		fp[c.n_fields++] = f;
+	}
+	c.fields = fp;
+	b.content = &c;
+	struct signed_object so = {0};
+	if (evidence_sign_document(signer, &b, &so, err, sizeof(err)) != 0) {
+		printf("sign-failed %s\n", err);
+		return -1;
+	}
+	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+	Rogatory__V1__Transfer t = ROGATORY__V1__TRANSFER__INIT;
+	Rogatory__V1__SignedObject sob;
+	t.message_id = b.message_id;
+	t.sender_id = b.sender_id;
+	t.recipient_id = b.recipient_id;
+	wire_signed_object_set(&sob, so.body, so.body_len, so.signature, so.signature_len, so.cert,
+	    so.cert_len);
+	t.document = &sob;
+	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_TRANSFER;
+	env.transfer = &t;
+	size_t n = protobuf_c_message_get_packed_size(&env.base);
+	*out = malloc(FRAME_HEADER_LEN + n);
+	if (*out == NULL)
+		return -1;
+	frame_header_put(*out, (uint32_t)n);
+	protobuf_c_message_pack(&env.base, *out + FRAME_HEADER_LEN);
+	*outlen = FRAME_HEADER_LEN + n;
+	signed_object_clear(&so);
+	return 0;
+}
+
+/* --flood: writes without ever reading, on a non-blocking socket, until the daemon stops
+ * taking bytes (it stopped reading us), closes, or the time is up. */
+static void
+flood(SSL *ssl, int fd, const struct opts *o)
+{
+	struct evidence_signer *signer = NULL;
+	char err[256];
+	if (evidence_signer_load(o->cert, o->key, &signer, err, sizeof(err)) != 0) {
+		printf("signer-failed %s\n", err);
+		return;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	long t0 = now_ms(), deadline = t0 + o->wait_ms;
+	int stall = o->stall_ms > 0 ? o->stall_ms : 2000;
+	uint8_t *frame = NULL;
+	size_t len = 0, off = 0;
+	int written = 0;
+	const char *how = "done";
+	while (written < o->flood) {
+		if (frame == NULL && transfer_frame(signer, o, &frame, &len) != 0) {
+			how = "closed";
+			break;
+		}
+		int w = SSL_write(ssl, frame + off, (int)(len - off));
+		if (w > 0) {
+			off += (size_t)w;
+			if (off == len) {
+				written++;
+				off = 0;
+				if (o->distinct) {
+					free(frame);
+					frame = NULL;
+				}
+			}
+			continue;
+		}
+		int e = SSL_get_error(ssl, w);
+		if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
+			how = "closed";
+			break;
+		}
+		long left = deadline - now_ms();
+		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+		if (left <= 0 || poll(&pfd, 1, (int)(left < stall ? left : stall)) <= 0) {
+			how = "stalled";
+			break;
+		}
+	}
+	printf("flood wrote %d of %d frames (%s) in %ld ms\n", written, o->flood, how,
+	    now_ms() - t0);
+	fflush(stdout);
+	free(frame);
+	evidence_signer_free(signer);
+	/* Deliberate, not a synchronisation: holding the connection unread is the behaviour
+	 * under test (the test stops us when it has measured). */
+	long rest = deadline - now_ms();
+	if (rest > 0 && strcmp(how, "closed") != 0)
+		usleep((useconds_t)rest * 1000);
+}
+
+/* Reads one frame within ms: 0 and *env, or -1 (closed, time-out, invalid). */
+static int
+recv_env(SSL *ssl, int fd, int ms, Rogatory__V1__Envelope **env)
+{
+	static uint8_t buf[FRAME_PEER_MAX_DEFAULT + FRAME_HEADER_LEN];
+	static size_t have;
+	long deadline = now_ms() + ms;
+	char err[256];
+	for (;;) {
+		if (have >= FRAME_HEADER_LEN) {
+			uint32_t len = frame_header_len(buf);
+			if (len > FRAME_PEER_MAX_DEFAULT)
+				return -1;
+			if (have >= FRAME_HEADER_LEN + len) {
+				int rc = wire_envelope_decode(buf + FRAME_HEADER_LEN, len, env, err,
+				    sizeof(err));
+				memmove(buf, buf + FRAME_HEADER_LEN + len, have - FRAME_HEADER_LEN - len);
+				have -= FRAME_HEADER_LEN + len;
+				return rc;
+			}
+		}
+		long left = deadline - now_ms();
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (SSL_pending(ssl) == 0 && (left <= 0 || poll(&pfd, 1, (int)left) <= 0))
+			return -1;
+		int r = SSL_read(ssl, buf + have, (int)(sizeof(buf) - have));
+		if (r <= 0)
+			return -1;
+		have += (size_t)r;
+	}
+}
+
+/* --paced: one document sent --repeat times, --paced at a time, each round's answers
+ * read before the next: how a peer that keeps the window and resends for ever sees us. */
+static void
+paced(SSL *ssl, int fd, const struct opts *o)
+{
+	struct evidence_signer *signer = NULL;
+	char err[256];
+	uint8_t *frame = NULL;
+	size_t len = 0;
+	if (evidence_signer_load(o->cert, o->key, &signer, err, sizeof(err)) != 0 ||
+	    transfer_frame(signer, o, &frame, &len) != 0) {
+		printf("signer-failed %s\n", err);
+		evidence_signer_free(signer);
+		return;
+	}
+	enum { DIGESTS = 64 };
+	uint8_t seen[DIGESTS][32];
+	int nseen = 0, sent = 0, receipts = 0, accepted = 0, rejected = 0, later = 0;
+	bool distinct_overflow = false;
+	while (sent < o->repeat) {
+		int round = o->repeat - sent < o->paced ? o->repeat - sent : o->paced;
+		for (int i = 0; i < round; i++)
+			if (ssl_write_all(ssl, frame, len) != 0)
+				goto out;
+		sent += round;
+		for (int answers = 0; answers < round;) {
+			Rogatory__V1__Envelope *env = NULL;
+			if (recv_env(ssl, fd, o->wait_ms, &env) != 0) {
+				printf("paced: no answer within %d ms\n", o->wait_ms);
+				goto out;
+			}
+			if (env->msg_case == ROGATORY__V1__ENVELOPE__MSG_RECEIPT) {
+				uint8_t d[32];
+				char signer_id[AUTHORITY_ID_MAX + 1];
+				Rogatory__V1__ReceiptBody *rb = NULL;
+				signed_object_digest(env->receipt->receipt, d);
+				int k = 0;
+				while (k < nseen && memcmp(seen[k], d, 32) != 0)
+					k++;
+				if (k == nseen && nseen < DIGESTS)
+					memcpy(seen[nseen++], d, 32);
+				distinct_overflow |= k == DIGESTS;
+				if (evidence_open_receipt(env->receipt->receipt, signer_id, &rb, err,
+				        sizeof(err)) == 0) {
+					accepted += rb->outcome == ROGATORY__V1__OUTCOME__OUTCOME_ACCEPTED;
+					rejected += rb->outcome == ROGATORY__V1__OUTCOME__OUTCOME_REJECTED;
+					wire_receipt_body_free(rb);
+				}
+				receipts++;
+				answers++;
+			} else if (env->msg_case == ROGATORY__V1__ENVELOPE__MSG_ERROR &&
+			    env->error->message_id.len > 0) {
+				later++;
+				answers++;
+			}
+			wire_envelope_free(env);
+		}
+	}
+out:
+	printf("paced sent=%d receipts=%d distinct=%d%s accepted=%d rejected=%d try-later=%d\n",
+	    sent, receipts, nseen, distinct_overflow ? "+" : "", accepted, rejected, later);
+	fflush(stdout);
+	free(frame);
+	evidence_signer_free(signer);
+}
+
 static void
 print_frame(const uint8_t *body, size_t len)
 {
@@ -504,6 +766,10 @@ main(int argc, char **argv)
 			o.no_read = true;
 			continue;
 		}
+		if (strcmp(a, "--distinct") == 0) {
+			o.distinct = true;
+			continue;
+		}
 		if (v == NULL) {
 			fprintf(stderr, "fakepeer: %s needs a value\n", a);
 			return 2;
@@ -541,6 +807,14 @@ main(int argc, char **argv)
 			o.sign_key = v;
 		else if (strcmp(a, "--crl-number") == 0)
 			o.crl_number = strtoull(v, NULL, 10);
+		else if (strcmp(a, "--flood") == 0)
+			o.flood = atoi(v);
+		else if (strcmp(a, "--stall-ms") == 0)
+			o.stall_ms = atoi(v);
+		else if (strcmp(a, "--body-bytes") == 0)
+			o.body_bytes = atoi(v);
+		else if (strcmp(a, "--paced") == 0)
+			o.paced = atoi(v);
 		else {
 			fprintf(stderr, "fakepeer: unknown option %s\n", a);
 			return 2;
@@ -585,6 +859,18 @@ main(int argc, char **argv)
 	printf("tls-ok subject=%s\n", subj);
 	fflush(stdout);
 	bool hello_seen = false;
+	if (!server && o.hello_id != NULL && o.transfer_to != NULL &&
+	    (o.flood > 0 || o.paced > 0)) {
+		send_hello(ssl, &o);
+		if (o.flood > 0)
+			flood(ssl, fd, &o);
+		else
+			paced(ssl, fd, &o);
+		SSL_free(ssl);
+		SSL_CTX_free(ctx);
+		close(fd);
+		return 0;
+	}
 	if (!server && o.hello_id != NULL) {
 		send_hello(ssl, &o);
 		if (o.after)
