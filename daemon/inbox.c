@@ -941,6 +941,7 @@ ib_chunk_done(struct journal_op *jo)
 		}
 		return;
 	}
+	crash_point("inbox-chunk-stored");
 	if (st->paused && st->queued < INBOX_STAGE_LOW) {
 		struct link *l = peers_link_find(ib->d->peers, st->link_serial);
 		if (l != NULL && !ib_globally_paused(ib, st->link_serial))
