@@ -3,7 +3,8 @@
  * with blocking OpenSSL and the project's own frame/wire code, and can misbehave on
  * purpose: a wrong Hello, an oversized length, garbage, plaintext, or silence. It
  * prints one line per event ("tls-ok subject=...", "recv hello id=...", "recv error
- * code=... text=...", "closed ...", "app-bytes N") for the tests to match.
+ * code=... text=...", "recv receipt sha=<body> all=<body, signature, certificate>
+ * signer=... outcome=...", "closed ...", "app-bytes N") for the tests to match.
  *
  *   fakepeer connect HOST PORT [options]   dial a daemon
  *   fakepeer listen PORT [options]         accept one connection (counts app bytes)
@@ -22,6 +23,7 @@
  *   --transfer-to ID          after Hello, send one signed Transfer (signed with
  *                             --cert/--key; sender = --hello-id) to authority ID
  *   --repeat N                send that same Transfer N times back to back (default 1)
+ *   --repeat-after F          send the first copy, then the others once file F exists
  *   --kind K                  its kind (default mla)
  *   --receipt MODE            listen mode: answer each Transfer with a receipt signed
  *                             with --cert/--key: "good", "wrong-hash", "unknown-id", or
@@ -44,6 +46,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include "evidence.h"
@@ -63,6 +66,7 @@ struct opts {
 	unsigned long long crl_number;
 	const char *transfer_to;
 	int repeat;
+	const char *repeat_after;
 	const char *kind;
 	const char *receipt;
 	const char *sign_cert, *sign_key;
@@ -239,6 +243,40 @@ after_hello(SSL *ssl, const char *mode)
 	fflush(stdout);
 }
 
+/* --repeat-after: polls for the file the test creates; false when ms passed first. */
+static bool
+wait_for_file(const char *path, int ms)
+{
+	long deadline = now_ms() + ms;
+	while (access(path, F_OK) != 0) {
+		if (now_ms() >= deadline) {
+			printf("no %s within %d ms\n", path, ms);
+			return false;
+		}
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+/* SHA-256 over a signed object's body, signature and certificate, each after its
+ * length: two receipts are the same bytes when these are equal. */
+static void
+signed_object_digest(const Rogatory__V1__SignedObject *so, uint8_t out[32])
+{
+	const ProtobufCBinaryData *part[] = {&so->body, &so->signature, &so->signer_certificate};
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (size_t i = 0; i < 3; i++) {
+		uint8_t len[4] = {(uint8_t)(part[i]->len >> 24), (uint8_t)(part[i]->len >> 16),
+		    (uint8_t)(part[i]->len >> 8), (uint8_t)part[i]->len};
+		EVP_DigestUpdate(md, len, sizeof(len));
+		EVP_DigestUpdate(md, part[i]->data, part[i]->len);
+	}
+	EVP_DigestFinal_ex(md, out, NULL);
+	EVP_MD_CTX_free(md);
+}
+
 /* A real signed document from our credentials, sent repeat times unchanged. */
 static void
 send_transfers(SSL *ssl, const struct opts *o)
@@ -285,8 +323,15 @@ send_transfers(SSL *ssl, const struct opts *o)
 	t.document = &sob;
 	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_TRANSFER;
 	env.transfer = &t;
-	for (int i = 0; i < (o->repeat > 0 ? o->repeat : 1); i++)
+	for (int i = 0; i < (o->repeat > 0 ? o->repeat : 1); i++) {
+		if (i == 1 && o->repeat_after != NULL && !wait_for_file(o->repeat_after, o->wait_ms))
+			break;
 		send_env(ssl, &env);
+		if (i == 0 && o->repeat_after != NULL) {
+			printf("sent first copy id=%s\n", id);
+			fflush(stdout);
+		}
+	}
 	printf("sent transfer id=%s times=%d\n", id, o->repeat > 0 ? o->repeat : 1);
 	fflush(stdout);
 	signed_object_clear(&so);
@@ -320,6 +365,10 @@ print_frame(const uint8_t *body, size_t len)
 		Rogatory__V1__ReceiptBody *rb = NULL;
 		int ok = evidence_open_receipt(so, signer, &rb, rerr, sizeof(rerr));
 		printf("recv receipt sha=");
+		for (int i = 0; i < 32; i++)
+			printf("%02x", h[i]);
+		signed_object_digest(so, h);
+		printf(" all=");
 		for (int i = 0; i < 32; i++)
 			printf("%02x", h[i]);
 		if (ok == 0) {
@@ -473,6 +522,8 @@ read_loop(SSL *ssl, int fd, int wait_ms, bool *hello_seen, SSL *reply_to, const 
 			printf("not reading\n");
 			fflush(stdout);
 			long rest = deadline - now_ms();
+			/* Deliberate, not a synchronisation: the stall is the behaviour under test
+			 * (the test ends it sooner by stopping us). */
 			if (rest > 0)
 				usleep((useconds_t)rest * 1000);
 			break;
@@ -531,6 +582,8 @@ main(int argc, char **argv)
 			o.transfer_to = v;
 		else if (strcmp(a, "--repeat") == 0)
 			o.repeat = atoi(v);
+		else if (strcmp(a, "--repeat-after") == 0)
+			o.repeat_after = v;
 		else if (strcmp(a, "--kind") == 0)
 			o.kind = v;
 		else if (strcmp(a, "--receipt") == 0)

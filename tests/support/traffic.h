@@ -25,6 +25,18 @@ bool tr_wait_state(struct tnet *t, int i, const char *id, const char *state, int
 int tr_events(struct tnet *t, int i, const char *event, const char *id);
 /* Polls until node i's delivery log holds at least n such events; true if within ms. */
 bool tr_wait_events(struct tnet *t, int i, const char *event, int n, int ms);
+/* The ids of node i's delivery-log events of this kind, sorted, one per line (a
+ * duplicate shows twice), leaving out the id skip (NULL: none). Caller frees. */
+char *tr_event_ids(struct tnet *t, int i, const char *event, const char *skip);
+/* The message ids (36-character lines) in a rogatoryctl output, sorted, one per line.
+ * Caller frees. */
+char *tr_output_ids(const char *out);
+/* The positive marker for "nothing more happens": sends a message from node from to node
+ * to and waits until it is delivered; returns its id (caller frees). Transfers on a link
+ * are read, stored and logged in order, and a sender never transmits a delivered message
+ * again, so once the marker is delivered every copy of an earlier delivered message has
+ * left its events in both delivery logs. */
+char *tr_settle(struct tnet *t, int from, int to);
 
 /* Puts node i behind a fault proxy: the directory keeps the node's port (which the proxy
  * takes) and the node listens on a fresh real port. Call before starting node i. */
