@@ -132,6 +132,17 @@ tr_events(struct tnet *t, int i, const char *event, const char *id)
 }
 
 bool
+tr_wait_event(struct tnet *t, int i, const char *event, const char *id, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 20) {
+		if (tr_events(t, i, event, id) > 0)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+bool
 tr_wait_events(struct tnet *t, int i, const char *event, int n, int ms)
 {
 	for (int waited = 0; waited < ms; waited += 100) {

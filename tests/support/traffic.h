@@ -23,6 +23,9 @@ char *tr_send_args(struct tnet *t, int i, const char *args);
 bool tr_wait_state(struct tnet *t, int i, const char *id, const char *state, int ms);
 /* Lines of node i's delivery log with this event (and this id unless NULL). */
 int tr_events(struct tnet *t, int i, const char *event, const char *id);
+/* Polls until node i's delivery log holds this event for id; true if within ms. A state
+ * seen by `show` is committed, but its event reaches the log a moment later. */
+bool tr_wait_event(struct tnet *t, int i, const char *event, const char *id, int ms);
 /* Polls until node i's delivery log holds at least n such events; true if within ms. */
 bool tr_wait_events(struct tnet *t, int i, const char *event, int n, int ms);
 /* The ids of node i's delivery-log events of this kind, sorted, one per line (a
