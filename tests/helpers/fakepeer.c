@@ -20,6 +20,8 @@
  *   --crl-number N            Hello crl_number (default 0)
  *   --clock-skew-ms N         Hello time_ms off by N ms (default 0; may be negative)
  *   --wait-ms N               how long to keep reading (default 2000)
+ *   --until FRAME             stop reading after the first frame of that kind (hello,
+ *                             error, receipt, pong, crl): --wait-ms is then a deadline
  *   --transfer-to ID          after Hello, send one signed Transfer (signed with
  *                             --cert/--key; sender = --hello-id) to authority ID
  *   --repeat N                send that same Transfer N times back to back (default 1)
@@ -63,6 +65,7 @@ struct opts {
 	long long skew_ms;
 	const char *after;
 	int wait_ms;
+	int until;            /* --until: an envelope case; 0 = read for wait_ms */
 	unsigned long long crl_number;
 	const char *transfer_to;
 	int repeat;
@@ -338,15 +341,17 @@ send_transfers(SSL *ssl, const struct opts *o)
 	evidence_signer_free(signer);
 }
 
-static void
+/* Prints a frame; returns its envelope case (0 when it does not decode). */
+static int
 print_frame(const uint8_t *body, size_t len)
 {
 	Rogatory__V1__Envelope *env = NULL;
 	char err[256];
 	if (wire_envelope_decode(body, len, &env, err, sizeof(err)) != 0) {
 		printf("recv invalid frame: %s\n", err);
-		return;
+		return 0;
 	}
+	int msg_case = (int)env->msg_case;
 	switch (env->msg_case) {
 	case ROGATORY__V1__ENVELOPE__MSG_HELLO:
 		printf("recv hello id=%.*s versions=%u:%u window=%u\n",
@@ -392,6 +397,7 @@ print_frame(const uint8_t *body, size_t len)
 		break;
 	}
 	wire_envelope_free(env);
+	return msg_case;
 }
 
 /* Listen mode: answers a Transfer with a receipt, good or deliberately bad. */
@@ -467,16 +473,38 @@ reply_receipt(SSL *ssl, const struct opts *o, const uint8_t *body, size_t len)
 	wire_envelope_free(env);
 }
 
-/* Reads for wait_ms, printing frames; returns the application bytes received. */
+/* The envelope case --until names; -1 for an unknown name. */
+static int
+until_case(const char *name)
+{
+	static const struct {
+		const char *name;
+		int msg_case;
+	} frames[] = {
+		{"hello", ROGATORY__V1__ENVELOPE__MSG_HELLO},
+		{"error", ROGATORY__V1__ENVELOPE__MSG_ERROR},
+		{"receipt", ROGATORY__V1__ENVELOPE__MSG_RECEIPT},
+		{"pong", ROGATORY__V1__ENVELOPE__MSG_PONG},
+		{"crl", ROGATORY__V1__ENVELOPE__MSG_CRL},
+	};
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
+		if (strcmp(name, frames[i].name) == 0)
+			return frames[i].msg_case;
+	return -1;
+}
+
+/* Reads for wait_ms (or until the --until frame), printing frames; returns the
+ * application bytes received. */
 static size_t
 read_loop(SSL *ssl, int fd, int wait_ms, bool *hello_seen, SSL *reply_to, const struct opts *o)
 {
 	static uint8_t buf[1 << 16];
 	size_t have = 0, total = 0;
 	long deadline = now_ms() + wait_ms;
+	bool until_seen = false;
 	for (;;) {
 		long left = deadline - now_ms();
-		if (left <= 0)
+		if (left <= 0 || until_seen)
 			break;
 		if (SSL_pending(ssl) == 0) {
 			struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -502,7 +530,8 @@ read_loop(SSL *ssl, int fd, int wait_ms, bool *hello_seen, SSL *reply_to, const 
 			}
 			if (have < FRAME_HEADER_LEN + len)
 				break;
-			print_frame(buf + FRAME_HEADER_LEN, len);
+			if (print_frame(buf + FRAME_HEADER_LEN, len) == o->until && o->until > 0)
+				until_seen = true;
 			if (reply_to != NULL)
 				reply_receipt(reply_to, o, buf + FRAME_HEADER_LEN, len);
 			if (!*hello_seen) {
@@ -578,6 +607,8 @@ main(int argc, char **argv)
 			o.after = v;
 		else if (strcmp(a, "--wait-ms") == 0)
 			o.wait_ms = atoi(v);
+		else if (strcmp(a, "--until") == 0)
+			o.until = until_case(v);
 		else if (strcmp(a, "--transfer-to") == 0)
 			o.transfer_to = v;
 		else if (strcmp(a, "--repeat") == 0)
@@ -598,6 +629,10 @@ main(int argc, char **argv)
 			fprintf(stderr, "fakepeer: unknown option %s\n", a);
 			return 2;
 		}
+	}
+	if (o.until < 0) {
+		fprintf(stderr, "fakepeer: --until: not hello, error, receipt, pong or crl\n");
+		return 2;
 	}
 	int fd = server ? tcp_accept_one(argv[2]) : tcp_connect(argv[2], argv[3]);
 	if (fd < 0) {

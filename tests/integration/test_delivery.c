@@ -526,7 +526,7 @@ Test(delivery, rejected_with_signed_reason_and_quarantined, .timeout = 60)
 	/* The directory says BD-ACC receives mla, extradition and other, not asset recovery. */
 	tnet_fakepeer_run(&out, "connect 127.0.0.1 %d --cert '%s' --key '%s' --ca '%s' "
 	                        "--hello-id FR-MJ --transfer-to BD-ACC --kind asset-recovery "
-	                        "--wait-ms 1500",
+	                        "--until receipt --wait-ms 10000",
 	    t->node[0].port, t->node[1].cert, t->node[1].key, t->ca);
 	cr_assert(strstr(out, "signer=BD-ACC outcome=rejected reason=unknown-kind") != NULL, "%s", out);
 	free(out);
@@ -535,7 +535,8 @@ Test(delivery, rejected_with_signed_reason_and_quarantined, .timeout = 60)
 	cr_assert_eq(count_event(t, 0, "received"), 0);
 	/* A document addressed to someone else. */
 	tnet_fakepeer_run(&out, "connect 127.0.0.1 %d --cert '%s' --key '%s' --ca '%s' "
-	                        "--hello-id FR-MJ --transfer-to UA-PGO --wait-ms 1500",
+	                        "--hello-id FR-MJ --transfer-to UA-PGO --until receipt "
+	                        "--wait-ms 10000",
 	    t->node[0].port, t->node[1].cert, t->node[1].key, t->ca);
 	cr_assert(strstr(out, "outcome=rejected reason=not-for-us") != NULL, "%s", out);
 	free(out);

@@ -26,7 +26,7 @@ assert_serves_legitimate(struct tnet *t)
 {
 	char *out = NULL;
 	tnet_fakepeer_run(&out, "connect 127.0.0.1 %d --cert '%s' --key '%s' --ca '%s' "
-	                        "--hello-id FR-MJ --after-hello ping --wait-ms 1500",
+	                        "--hello-id FR-MJ --after-hello ping --until pong --wait-ms 10000",
 	    t->node[0].port, t->node[1].cert, t->node[1].key, t->ca);
 	cr_assert(strstr(out, "recv hello id=BD-ACC") != NULL, "no Hello from BD-ACC:\n%s", out);
 	cr_assert(strstr(out, "recv pong nonce=42") != NULL, "no Pong:\n%s", out);
@@ -401,7 +401,7 @@ Test(links, clock_skew_is_logged_not_refused, .timeout = 60)
 	char *out = NULL;
 	tnet_fakepeer_run(&out, "connect 127.0.0.1 %d --cert '%s' --key '%s' --ca '%s' "
 	                        "--hello-id FR-MJ --clock-skew-ms 120000 --after-hello ping "
-	                        "--wait-ms 1500",
+	                        "--until pong --wait-ms 10000",
 	    t->node[0].port, t->node[1].cert, t->node[1].key, t->ca);
 	cr_assert(strstr(out, "recv pong nonce=42") != NULL, "a skewed peer was not served:\n%s",
 	    out);
