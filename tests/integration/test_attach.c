@@ -250,9 +250,7 @@ Test(attach, receiver_killed_mid_message_resent_and_delivered_once, .timeout = 1
 {
 	struct tnet *t = tnet_new("att-kill", ids2, 2);
 	tnet_start(t, 0);
-	setenv("ROGATORY_CRASH_AT", "inbox-chunk-stored:40", 1);
-	tnet_start(t, 1);
-	unsetenv("ROGATORY_CRASH_AT");
+	tr_start_crashing(t, 1, "inbox-chunk-stored:40");
 	char *file = make_file(t, "evidence.bin", 24u << 20, 12);
 	char *id = send_file(t, "Killed", file);
 	int st = ts_wait_exit(t->node[1].pid, 60000);
@@ -287,9 +285,7 @@ Test(attach, duplicate_transfer_answered_without_second_stream, .timeout = 180)
 	struct tnet *t = tnet_new("att-dup", ids2, 2);
 	/* The sender dies after the receipt arrived, before storing it: on restart it sends
 	 * the message again, and the receiver answers from its store. */
-	setenv("ROGATORY_CRASH_AT", "receipt-before-commit", 1);
-	tnet_start(t, 0);
-	unsetenv("ROGATORY_CRASH_AT");
+	tr_start_crashing(t, 0, "receipt-before-commit");
 	tnet_start(t, 1);
 	char *file = make_file(t, "ledger.bin", 24u << 20, 13);
 	char *id = send_file(t, "Twice", file);

@@ -230,6 +230,14 @@ tr_settle(struct tnet *t, int from, int to)
 }
 
 void
+tr_start_crashing(struct tnet *t, int i, const char *point)
+{
+	setenv("ROGATORY_CRASH_AT", point, 1);
+	tnet_start(t, i);
+	unsetenv("ROGATORY_CRASH_AT");
+}
+
+void
 tr_behind_proxy(struct tnet *t, int i)
 {
 	int real = ts_free_port();

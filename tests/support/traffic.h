@@ -41,6 +41,9 @@ char *tr_output_ids(const char *out);
  * left its events in both delivery logs. */
 char *tr_settle(struct tnet *t, int from, int to);
 
+/* Starts node i with ROGATORY_CRASH_AT=point (daemon/crash.h): it exits 9 there. */
+void tr_start_crashing(struct tnet *t, int i, const char *point);
+
 /* Puts node i behind a fault proxy: the directory keeps the node's port (which the proxy
  * takes) and the node listens on a fresh real port. Call before starting node i. */
 void tr_behind_proxy(struct tnet *t, int i);
