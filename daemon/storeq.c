@@ -41,6 +41,7 @@ struct storeq {
 #ifdef ROGATORY_TEST_HOOKS
 	const char *hold_path;             /* ROGATORY_TEST_STORE_HOLD (storeq.h) */
 	size_t hold_logged;                /* ops queued when the queue hold last said so */
+	bool hold_released;                /* the batch being run was held back */
 #endif
 };
 
@@ -50,6 +51,7 @@ static void storeq_finish(struct storeq *q, struct store_op *batch, size_t n);
 static void storeq_complete(evutil_socket_t fd, short what, void *arg);
 #ifdef ROGATORY_TEST_HOOKS
 static bool storeq_queue_held(struct storeq *q);
+static void storeq_test_released(struct storeq *q, size_t n);
 #endif
 
 int
@@ -142,6 +144,9 @@ storeq_main(void *arg)
 		size_t n = storeq_take(q, &batch);
 		pthread_mutex_unlock(&q->mu);
 		q->fn(q->ctx, batch, n);
+#ifdef ROGATORY_TEST_HOOKS
+		storeq_test_released(q, n);
+#endif
 		storeq_finish(q, batch, n);
 		event_active(q->ev, EV_READ, 0);
 		pthread_mutex_lock(&q->mu);
@@ -271,6 +276,7 @@ static bool
 storeq_queue_held(struct storeq *q)
 {
 	if (!storeq_hold_says(q, "queue")) {
+		q->hold_released = q->hold_logged != SIZE_MAX;
 		q->hold_logged = SIZE_MAX;
 		return false;
 	}
@@ -282,6 +288,15 @@ storeq_queue_held(struct storeq *q)
 	storeq_nap();
 	pthread_mutex_lock(&q->mu);
 	return true;
+}
+
+/* Store thread, after a batch ran: says once that the batch a hold kept back is in. */
+static void
+storeq_test_released(struct storeq *q, size_t n)
+{
+	if (q->hold_released)
+		log_info("store: test hold released: the batch it held back (%zu ops) has run", n);
+	q->hold_released = false;
 }
 
 void
@@ -300,6 +315,7 @@ storeq_test_before_commit(struct storeq *q, const struct store_op *batch, bool c
 			log_info("store: test hold (commit): batch of %zu ops, %zu receive; %zu ops "
 			    "queued, %zu receive", n, r, qn, qr);
 		logged = qn;
+		q->hold_released = true;
 		storeq_nap();
 	}
 	if (crash) {

@@ -44,7 +44,9 @@ void storeq_hold(struct storeq *q, bool hold);
  * (ops queue behind it). Holding, it logs each change of what waits:
  *   store: test hold (queue): N ops queued, R receive
  *   store: test hold (commit): batch of N ops, R receive; M ops queued, S receive
- * (R, S: how many of them are STORE_OP_RECEIVE). storeq_stop ends either hold.
+ * (R, S: how many of them are STORE_OP_RECEIVE), and once PATH is gone and the batch
+ * it held back has run (committed, or failed): "store: test hold released: ...".
+ * storeq_stop ends either hold.
  * The batch function calls this with its batch, everything executed, before the commit;
  * with crash set (ROGATORY_CRASH_AT=store-mid-commit) the process then ends there with
  * "crash point store-mid-commit reached: batch of N ops, R receive" and status 9.
