@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "crash.h"
 #include "inboxint.h"
 #include "link.h"
 #include "log.h"
@@ -264,6 +265,7 @@ ib_chunk_done(struct journal_op *jo)
 			ib_stage_drop(ib, st, false);
 		return;
 	}
+	crash_point("inbox-chunk-stored");
 	if (st->complete && st->ops == 0)
 		ib_stage_commit(ib, st);
 }

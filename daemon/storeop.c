@@ -158,9 +158,9 @@ batch_once(struct store *s, struct store_op *batch)
 		return false;
 	}
 #ifdef ROGATORY_TEST_HOOKS
-	/* Crash point for the integration tests: everything executed, nothing committed. */
-	if (s->crash_mid_commit)
-		_exit(9);
+	/* Test hooks (storeq.h): the hold before a commit, and the crash point
+	 * store-mid-commit: everything executed, nothing committed. */
+	storeq_test_before_commit(s->q, batch, s->crash_mid_commit);
 #endif
 	if ((rc = w_simple(s, W_COMMIT)) != SQLITE_OK) {
 		batch_fail(s, batch, rc);

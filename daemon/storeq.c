@@ -13,8 +13,12 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -34,12 +38,21 @@ struct storeq {
 	struct event *ev;
 	storeq_batch_fn fn;
 	void *ctx;
+#ifdef ROGATORY_TEST_HOOKS
+	const char *hold_path;             /* ROGATORY_TEST_STORE_HOLD (storeq.h) */
+	size_t hold_logged;                /* ops queued when the queue hold last said so */
+	bool hold_released;                /* the batch being run was held back */
+#endif
 };
 
 static void *storeq_main(void *arg);
 static size_t storeq_take(struct storeq *q, struct store_op **batch);
 static void storeq_finish(struct storeq *q, struct store_op *batch, size_t n);
 static void storeq_complete(evutil_socket_t fd, short what, void *arg);
+#ifdef ROGATORY_TEST_HOOKS
+static bool storeq_queue_held(struct storeq *q);
+static void storeq_test_released(struct storeq *q, size_t n);
+#endif
 
 int
 storeq_start(struct event_base *base, storeq_batch_fn fn, void *ctx, struct storeq **out,
@@ -50,6 +63,10 @@ storeq_start(struct event_base *base, storeq_batch_fn fn, void *ctx, struct stor
 		return err_set(err, errlen, "store queue: out of memory");
 	q->fn = fn;
 	q->ctx = ctx;
+#ifdef ROGATORY_TEST_HOOKS
+	q->hold_path = getenv("ROGATORY_TEST_STORE_HOLD");
+	q->hold_logged = SIZE_MAX;
+#endif
 	atomic_init(&q->pending, 0);
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
@@ -119,10 +136,17 @@ storeq_main(void *arg)
 			pthread_cond_wait(&q->cv, &q->mu);
 		if (q->head == NULL)
 			break;
+#ifdef ROGATORY_TEST_HOOKS
+		if (!q->stopping && storeq_queue_held(q))
+			continue;
+#endif
 		struct store_op *batch;
 		size_t n = storeq_take(q, &batch);
 		pthread_mutex_unlock(&q->mu);
 		q->fn(q->ctx, batch, n);
+#ifdef ROGATORY_TEST_HOOKS
+		storeq_test_released(q, n);
+#endif
 		storeq_finish(q, batch, n);
 		event_active(q->ev, EV_READ, 0);
 		pthread_mutex_lock(&q->mu);
@@ -211,3 +235,93 @@ storeq_stop(struct storeq *q)
 	pthread_mutex_destroy(&q->mu);
 	free(q);
 }
+
+#ifdef ROGATORY_TEST_HOOKS
+/* ---- the test hold (storeq.h) ---- */
+
+/* True when the hold file exists and its first word is where ("" counts as "queue"). */
+static bool
+storeq_hold_says(const struct storeq *q, const char *where)
+{
+	char word[16] = "";
+	FILE *f = q->hold_path != NULL ? fopen(q->hold_path, "re") : NULL;
+	if (f == NULL)
+		return false;
+	if (fscanf(f, "%15s", word) != 1)
+		word[0] = '\0';
+	fclose(f);
+	return strcmp(word, where) == 0 || (word[0] == '\0' && strcmp(where, "queue") == 0);
+}
+
+/* RECEIVE ops in a list; *n gets the list's length. */
+static size_t
+storeq_receives(const struct store_op *op, size_t *n)
+{
+	size_t r = 0;
+	for (*n = 0; op != NULL; op = op->next, (*n)++)
+		r += op->kind == STORE_OP_RECEIVE;
+	return r;
+}
+
+/* A polling interval of the hold, not a synchronisation: the file is the condition. */
+static void
+storeq_nap(void)
+{
+	struct timespec ts = {0, 5 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+}
+
+/* Called with q->mu held and ops queued: true after one polling interval of holding. */
+static bool
+storeq_queue_held(struct storeq *q)
+{
+	if (!storeq_hold_says(q, "queue")) {
+		q->hold_released = q->hold_logged != SIZE_MAX;
+		q->hold_logged = SIZE_MAX;
+		return false;
+	}
+	size_t n, r = storeq_receives(q->head, &n);
+	if (n != q->hold_logged)
+		log_info("store: test hold (queue): %zu ops queued, %zu receive", n, r);
+	q->hold_logged = n;
+	pthread_mutex_unlock(&q->mu);
+	storeq_nap();
+	pthread_mutex_lock(&q->mu);
+	return true;
+}
+
+/* Store thread, after a batch ran: says once that the batch a hold kept back is in. */
+static void
+storeq_test_released(struct storeq *q, size_t n)
+{
+	if (q->hold_released)
+		log_info("store: test hold released: the batch it held back (%zu ops) has run", n);
+	q->hold_released = false;
+}
+
+void
+storeq_test_before_commit(struct storeq *q, const struct store_op *batch, bool crash)
+{
+	size_t n, r = storeq_receives(batch, &n), logged = SIZE_MAX;
+	while (q->hold_path != NULL) {
+		size_t qn, qr;
+		pthread_mutex_lock(&q->mu);
+		bool stopping = q->stopping;
+		qr = storeq_receives(q->head, &qn);
+		pthread_mutex_unlock(&q->mu);
+		if (stopping || !storeq_hold_says(q, "commit"))
+			break;
+		if (qn != logged)
+			log_info("store: test hold (commit): batch of %zu ops, %zu receive; %zu ops "
+			    "queued, %zu receive", n, r, qn, qr);
+		logged = qn;
+		q->hold_released = true;
+		storeq_nap();
+	}
+	if (crash) {
+		fprintf(stderr, "crash point store-mid-commit reached: batch of %zu ops, %zu "
+		    "receive\n", n, r);
+		_exit(9);
+	}
+}
+#endif

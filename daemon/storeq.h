@@ -35,4 +35,23 @@ size_t storeq_pending(const struct storeq *q);
  * storeq_stop overrides it. */
 void storeq_hold(struct storeq *q, bool hold);
 
+#ifdef ROGATORY_TEST_HOOKS
+/*
+ * Tests, from outside the process: ROGATORY_TEST_STORE_HOLD=PATH. While PATH exists the
+ * store thread holds where its first word says (write PATH by rename, never half-written):
+ * "queue" (or nothing): it takes no ops, so the next batch is everything queued until
+ * PATH goes; "commit": it takes and runs a batch but does not commit it until PATH goes
+ * (ops queue behind it). Holding, it logs each change of what waits:
+ *   store: test hold (queue): N ops queued, R receive
+ *   store: test hold (commit): batch of N ops, R receive; M ops queued, S receive
+ * (R, S: how many of them are STORE_OP_RECEIVE), and once PATH is gone and the batch
+ * it held back has run (committed, or failed): "store: test hold released: ...".
+ * storeq_stop ends either hold.
+ * The batch function calls this with its batch, everything executed, before the commit;
+ * with crash set (ROGATORY_CRASH_AT=store-mid-commit) the process then ends there with
+ * "crash point store-mid-commit reached: batch of N ops, R receive" and status 9.
+ */
+void storeq_test_before_commit(struct storeq *q, const struct store_op *batch, bool crash);
+#endif
+
 #endif

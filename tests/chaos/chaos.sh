@@ -50,7 +50,8 @@ ROUND=0
 log() { printf 'chaos: %s\n' "$*"; }
 elapsed() { echo $(( $(date +%s) - START )); }
 left() { echo $(( LIMIT - $(elapsed) )); }
-# A random fraction of a second from $1 to $2 tenths, for sleep.
+# A random fraction of a second from $1 to $2 tenths, for sleep: deliberate, random
+# moments are what chaos is made of (never a synchronisation).
 rsleep() { local t=$(( $1 + RANDOM % ($2 - $1 + 1) )); sleep "$((t / 10)).$((t % 10))"; }
 
 cleanup() {
@@ -224,7 +225,7 @@ load_loop() {
     while [ ! -e "$W/stop" ]; do
         local s=$(( (RANDOM >> 4) % 2 ))
         if [ $(( (RANDOM >> 4) % 10 )) -lt 7 ]; then send_single "$s"; else send_batch "$s"; fi
-        sleep 0.02
+        sleep 0.02 # pacing of the load, not a synchronisation
     done
 }
 
@@ -318,6 +319,20 @@ events() {
         cut -d'"' -f4 | sort
 }
 
+# The positive marker for "nothing more happens": one more message from node $1,
+# checked like every other. Transfers are stored in order and a delivered message is
+# never sent again, so once it is delivered every late copy of an earlier message has
+# left its events in both logs.
+send_marker() {
+    local s=$1 r=$((1 - $1)) id
+    id=$(uuid)
+    printf '%s\tmarker\n' "$id" >>"$W/attempts-$s"
+    if ctl "$s" send --to "${IDS[$r]}" --kind mla --subject "chaos marker $id" --id "$id" \
+        >/dev/null 2>&1; then
+        echo "$id" >>"$W/acked-$s"
+    fi
+}
+
 settled() {
     for s in 0 1; do
         local want got
@@ -397,7 +412,9 @@ RESUBMIT_FAILED=0
 resubmit 0
 resubmit 1
 while ! settled && [ "$(left)" -gt 10 ]; do sleep 1; done
-sleep 1
+send_marker 0
+send_marker 1
+while ! settled && [ "$(left)" -gt 5 ]; do sleep 1; done
 MESSAGES=0
 check_dir 0
 check_dir 1

@@ -3,7 +3,8 @@
  * with blocking OpenSSL and the project's own frame/wire code, and can misbehave on
  * purpose: a wrong Hello, an oversized length, garbage, plaintext, or silence. It
  * prints one line per event ("tls-ok subject=...", "recv hello id=...", "recv error
- * code=... text=...", "closed ...", "app-bytes N") for the tests to match.
+ * code=... text=...", "recv receipt sha=<body> all=<body, signature, certificate>
+ * signer=... outcome=...", "closed ...", "app-bytes N") for the tests to match.
  *
  *   fakepeer connect HOST PORT [options]   dial a daemon
  *   fakepeer listen PORT [options]         accept one connection (counts app bytes)
@@ -19,9 +20,12 @@
  *   --crl-number N            Hello crl_number (default 0)
  *   --clock-skew-ms N         Hello time_ms off by N ms (default 0; may be negative)
  *   --wait-ms N               how long to keep reading (default 2000)
+ *   --until FRAME             stop reading after the first frame of that kind (hello,
+ *                             error, receipt, pong, crl): --wait-ms is then a deadline
  *   --transfer-to ID          after Hello, send one signed Transfer (signed with
  *                             --cert/--key; sender = --hello-id) to authority ID
  *   --repeat N                send that same Transfer N times back to back (default 1)
+ *   --repeat-after F          send the first copy, then the others once file F exists
  *   --kind K                  its kind (default mla)
  *   --receipt MODE            listen mode: answer each Transfer with a receipt signed
  *                             with --cert/--key: "good", "wrong-hash", "unknown-id", or
@@ -76,9 +80,11 @@ struct opts {
 	long long skew_ms;
 	const char *after;
 	int wait_ms;
+	int until;            /* --until: an envelope case; 0 = read for wait_ms */
 	unsigned long long crl_number;
 	const char *transfer_to;
 	int repeat;
+	const char *repeat_after;
 	const char *kind;
 	const char *receipt;
 	const char *sign_cert, *sign_key;
@@ -257,6 +263,40 @@ after_hello(SSL *ssl, const char *mode)
 	fflush(stdout);
 }
 
+/* --repeat-after: polls for the file the test creates; false when ms passed first. */
+static bool
+wait_for_file(const char *path, int ms)
+{
+	long deadline = now_ms() + ms;
+	while (access(path, F_OK) != 0) {
+		if (now_ms() >= deadline) {
+			printf("no %s within %d ms\n", path, ms);
+			return false;
+		}
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+/* SHA-256 over a signed object's body, signature and certificate, each after its
+ * length: two receipts are the same bytes when these are equal. */
+static void
+signed_object_digest(const Rogatory__V1__SignedObject *so, uint8_t out[32])
+{
+	const ProtobufCBinaryData *part[] = {&so->body, &so->signature, &so->signer_certificate};
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (size_t i = 0; i < 3; i++) {
+		uint8_t len[4] = {(uint8_t)(part[i]->len >> 24), (uint8_t)(part[i]->len >> 16),
+		    (uint8_t)(part[i]->len >> 8), (uint8_t)part[i]->len};
+		EVP_DigestUpdate(md, len, sizeof(len));
+		EVP_DigestUpdate(md, part[i]->data, part[i]->len);
+	}
+	EVP_DigestFinal_ex(md, out, NULL);
+	EVP_MD_CTX_free(md);
+}
+
 /* A real signed document from our credentials, sent repeat times unchanged. */
 static void
 send_transfers(SSL *ssl, const struct opts *o)
@@ -303,30 +343,19 @@ send_transfers(SSL *ssl, const struct opts *o)
 	t.document = &sob;
 	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_TRANSFER;
 	env.transfer = &t;
-	for (int i = 0; i < (o->repeat > 0 ? o->repeat : 1); i++)
+	for (int i = 0; i < (o->repeat > 0 ? o->repeat : 1); i++) {
+		if (i == 1 && o->repeat_after != NULL && !wait_for_file(o->repeat_after, o->wait_ms))
+			break;
 		send_env(ssl, &env);
+		if (i == 0 && o->repeat_after != NULL) {
+			printf("sent first copy id=%s\n", id);
+			fflush(stdout);
+		}
+	}
 	printf("sent transfer id=%s times=%d\n", id, o->repeat > 0 ? o->repeat : 1);
 	fflush(stdout);
 	signed_object_clear(&so);
 	evidence_signer_free(signer);
-}
-
-/* SHA-256 over a signed object's body, signature and certificate, each after its
- * length: two receipts are the same bytes when these are equal. */
-static void
-signed_object_digest(const Rogatory__V1__SignedObject *so, uint8_t out[32])
-{
-	const ProtobufCBinaryData *part[] = {&so->body, &so->signature, &so->signer_certificate};
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	for (size_t i = 0; i < 3; i++) {
-		uint8_t len[4] = {(uint8_t)(part[i]->len >> 24), (uint8_t)(part[i]->len >> 16),
-		    (uint8_t)(part[i]->len >> 8), (uint8_t)part[i]->len};
-		EVP_DigestUpdate(md, len, sizeof(len));
-		EVP_DigestUpdate(md, part[i]->data, part[i]->len);
-	}
-	EVP_DigestFinal_ex(md, out, NULL);
-	EVP_MD_CTX_free(md);
 }
 
 /* One signed Transfer from our credentials to --transfer-to, a new id each call, padded
@@ -555,15 +584,17 @@ out:
 	evidence_signer_free(signer);
 }
 
-static void
+/* Prints a frame; returns its envelope case (0 when it does not decode). */
+static int
 print_frame(const uint8_t *body, size_t len)
 {
 	Rogatory__V1__Envelope *env = NULL;
 	char err[256];
 	if (wire_envelope_decode(body, len, &env, err, sizeof(err)) != 0) {
 		printf("recv invalid frame: %s\n", err);
-		return;
+		return 0;
 	}
+	int msg_case = (int)env->msg_case;
 	switch (env->msg_case) {
 	case ROGATORY__V1__ENVELOPE__MSG_HELLO:
 		printf("recv hello id=%.*s versions=%u:%u window=%u\n",
@@ -582,6 +613,10 @@ print_frame(const uint8_t *body, size_t len)
 		Rogatory__V1__ReceiptBody *rb = NULL;
 		int ok = evidence_open_receipt(so, signer, &rb, rerr, sizeof(rerr));
 		printf("recv receipt sha=");
+		for (int i = 0; i < 32; i++)
+			printf("%02x", h[i]);
+		signed_object_digest(so, h);
+		printf(" all=");
 		for (int i = 0; i < 32; i++)
 			printf("%02x", h[i]);
 		if (ok == 0) {
@@ -605,6 +640,7 @@ print_frame(const uint8_t *body, size_t len)
 		break;
 	}
 	wire_envelope_free(env);
+	return msg_case;
 }
 
 /* Listen mode: answers a Transfer with a receipt, good or deliberately bad. */
@@ -680,16 +716,38 @@ reply_receipt(SSL *ssl, const struct opts *o, const uint8_t *body, size_t len)
 	wire_envelope_free(env);
 }
 
-/* Reads for wait_ms, printing frames; returns the application bytes received. */
+/* The envelope case --until names; -1 for an unknown name. */
+static int
+until_case(const char *name)
+{
+	static const struct {
+		const char *name;
+		int msg_case;
+	} frames[] = {
+		{"hello", ROGATORY__V1__ENVELOPE__MSG_HELLO},
+		{"error", ROGATORY__V1__ENVELOPE__MSG_ERROR},
+		{"receipt", ROGATORY__V1__ENVELOPE__MSG_RECEIPT},
+		{"pong", ROGATORY__V1__ENVELOPE__MSG_PONG},
+		{"crl", ROGATORY__V1__ENVELOPE__MSG_CRL},
+	};
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
+		if (strcmp(name, frames[i].name) == 0)
+			return frames[i].msg_case;
+	return -1;
+}
+
+/* Reads for wait_ms (or until the --until frame), printing frames; returns the
+ * application bytes received. */
 static size_t
 read_loop(SSL *ssl, int fd, int wait_ms, bool *hello_seen, SSL *reply_to, const struct opts *o)
 {
 	static uint8_t buf[1 << 16];
 	size_t have = 0, total = 0;
 	long deadline = now_ms() + wait_ms;
+	bool until_seen = false;
 	for (;;) {
 		long left = deadline - now_ms();
-		if (left <= 0)
+		if (left <= 0 || until_seen)
 			break;
 		if (SSL_pending(ssl) == 0) {
 			struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -715,7 +773,8 @@ read_loop(SSL *ssl, int fd, int wait_ms, bool *hello_seen, SSL *reply_to, const 
 			}
 			if (have < FRAME_HEADER_LEN + len)
 				break;
-			print_frame(buf + FRAME_HEADER_LEN, len);
+			if (print_frame(buf + FRAME_HEADER_LEN, len) == o->until && o->until > 0)
+				until_seen = true;
 			if (reply_to != NULL)
 				reply_receipt(reply_to, o, buf + FRAME_HEADER_LEN, len);
 			if (!*hello_seen) {
@@ -735,6 +794,8 @@ read_loop(SSL *ssl, int fd, int wait_ms, bool *hello_seen, SSL *reply_to, const 
 			printf("not reading\n");
 			fflush(stdout);
 			long rest = deadline - now_ms();
+			/* Deliberate, not a synchronisation: the stall is the behaviour under test
+			 * (the test ends it sooner by stopping us). */
 			if (rest > 0)
 				usleep((useconds_t)rest * 1000);
 			break;
@@ -793,10 +854,14 @@ main(int argc, char **argv)
 			o.after = v;
 		else if (strcmp(a, "--wait-ms") == 0)
 			o.wait_ms = atoi(v);
+		else if (strcmp(a, "--until") == 0)
+			o.until = until_case(v);
 		else if (strcmp(a, "--transfer-to") == 0)
 			o.transfer_to = v;
 		else if (strcmp(a, "--repeat") == 0)
 			o.repeat = atoi(v);
+		else if (strcmp(a, "--repeat-after") == 0)
+			o.repeat_after = v;
 		else if (strcmp(a, "--kind") == 0)
 			o.kind = v;
 		else if (strcmp(a, "--receipt") == 0)
@@ -819,6 +884,10 @@ main(int argc, char **argv)
 			fprintf(stderr, "fakepeer: unknown option %s\n", a);
 			return 2;
 		}
+	}
+	if (o.until < 0) {
+		fprintf(stderr, "fakepeer: --until: not hello, error, receipt, pong or crl\n");
+		return 2;
 	}
 	int fd = server ? tcp_accept_one(argv[2]) : tcp_connect(argv[2], argv[3]);
 	if (fd < 0) {

@@ -1,10 +1,10 @@
 /*
  * 06-attachments: documents with attachments between real daemons: small, 1 MiB and
  * 60 MiB attachments delivered, fetched byte-identical and verified; both daemons' peak
- * RSS during the 60 MiB transfer; a link cut in the middle; a duplicate transfer of a
- * large message; a manifest above the receiver's max_message_size; TRY_LATER from a
- * peer quota and from a full store, then delivery after fetch or more space; verify
- * catching a changed attachment byte.
+ * RSS during the 60 MiB transfer; a link cut and a receiver killed in the middle of an
+ * attachment; a duplicate transfer of a large message; a manifest above the receiver's
+ * max_message_size; TRY_LATER from a peer quota and from a full store, then delivery
+ * after fetch or more space; verify catching a changed attachment byte.
  */
 #include <criterion/criterion.h>
 
@@ -172,21 +172,104 @@ Test(attach, large_60m_streams_within_memory_bound, .timeout = 240)
 	tnet_free(t);
 }
 
+/* Bytes the fault proxy relays on BD-ACC's first link before it resets it: past the
+ * handshake and the Transfer, a third of the way into a 24 MiB attachment. */
+#define CUT_AFTER (8 << 20)
+
+/* The receiver's "link lost ... (X of Y bytes); staging dropped" line for id: X (asserts
+ * that it is there, names a 24 MiB message, and was logged once). */
+static long
+staging_dropped_at(struct tnet *t, const char *id)
+{
+	char needle[160];
+	snprintf(needle, sizeof(needle),
+	    "inbox: %s from BD-ACC: link lost with attachments incomplete (", id);
+	cr_assert(tnet_wait_log(t, 1, needle, 10000), "FR-MJ did not drop the staging of %s", id);
+	cr_assert_eq(tnet_log_count(t, 1, needle), 1);
+	char *log = ts_read_file(t->node[1].log, NULL);
+	long got = -1, total = -1;
+	cr_assert_eq(sscanf(strstr(log, needle) + strlen(needle), "%ld of %ld bytes", &got,
+	    &total), 2);
+	free(log);
+	cr_assert_eq(total, 24L << 20);
+	return got;
+}
+
+/* The receiver's log line for the commit of id comes after the staging was dropped, and
+ * only once: nothing of the message was taken as whole before the cut. */
+static void
+assert_received_after_drop(struct tnet *t, const char *id)
+{
+	char drop[160], recv[160];
+	snprintf(drop, sizeof(drop), "inbox: %s from BD-ACC: link lost with attachments", id);
+	snprintf(recv, sizeof(recv), "inbox: %s from BD-ACC received", id);
+	char *log = ts_read_file(t->node[1].log, NULL);
+	const char *d = strstr(log, drop), *r = strstr(log, recv);
+	cr_assert(d != NULL && r != NULL && d < r, "FR-MJ committed %s before the cut", id);
+	cr_assert_null(strstr(r + 1, recv), "FR-MJ committed %s twice", id);
+	free(log);
+}
+
+/* The proxy in front of FR-MJ resets BD-ACC's first link after CUT_AFTER bytes: inside
+ * the attachment, every time. FR-MJ drops the staged part; BD-ACC sends the whole message
+ * again on a new link; it arrives once, byte-identical. */
 Test(attach, link_cut_mid_message_resent_and_delivered_once, .timeout = 180)
 {
 	struct tnet *t = tnet_new("att-cut", ids2, 2);
+	tr_behind_proxy(t, 1);
+	pid_t px = tr_proxy_start(t, 1, "--cut-after %d", CUT_AFTER);
 	tnet_start(t, 0);
 	tnet_start(t, 1);
 	char *file = make_file(t, "evidence.bin", 24u << 20, 11);
 	char *id = send_file(t, "Cut", file);
-	/* The receiver dies while the attachment is arriving. */
-	cr_assert(tnet_wait_log(t, 1, "receiving 1 attachments", 30000));
-	usleep(150000);
-	tnet_stop(t, 1, SIGKILL);
-	cr_assert_eq(tr_events(t, 1, "received", id), 0, "received before the cut");
-	tnet_start(t, 1);
+	char cut[64];
+	snprintf(cut, sizeof(cut), "conn 1 cut at %d", CUT_AFTER);
+	cr_assert(ts_wait_file_contains(tr_proxy_log(t, 1), cut, 60000), "the proxy did not cut");
+	long got = staging_dropped_at(t, id);
+	cr_assert(got > 0 && got < CUT_AFTER, "%ld attachment bytes before a cut at %d", got,
+	    CUT_AFTER);
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 90000), "not delivered after the cut");
-	sleep(1);
+	assert_received_after_drop(t, id);
+	free(tr_settle(t, 0, 1));
+	cr_assert_eq(tr_events(t, 1, "received", id), 1);
+	cr_assert_eq(tr_events(t, 0, "delivered", id), 1);
+	cr_assert_geq(tr_events(t, 0, "sent", id), 2, "sent once: the cut missed the message");
+	char *dir = fetch(t, 1, id, "fetched");
+	assert_same_file(file, dir, "evidence.bin");
+	free(dir);
+	free(id);
+	free(file);
+	ts_stop(px, SIGTERM);
+	tnet_free(t);
+}
+
+/* FR-MJ stops dead (exit 9, like kill -9) right after committing the 40th 256 KiB chunk
+ * of the attachment: at its restart the staged chunks belong to no message and are
+ * dropped; BD-ACC sends the whole message again; it arrives once, byte-identical. */
+Test(attach, receiver_killed_mid_message_resent_and_delivered_once, .timeout = 180)
+{
+	struct tnet *t = tnet_new("att-kill", ids2, 2);
+	tnet_start(t, 0);
+	tr_start_crashing(t, 1, "inbox-chunk-stored:40");
+	char *file = make_file(t, "evidence.bin", 24u << 20, 12);
+	char *id = send_file(t, "Killed", file);
+	int st = ts_wait_exit(t->node[1].pid, 60000);
+	cr_assert_eq(st, 9, "FR-MJ did not stop at its 40th chunk (status %d)", st);
+	t->node[1].pid = 0;
+	cr_assert_eq(tnet_log_count(t, 1, "crash point inbox-chunk-stored:40 reached"), 1);
+	cr_assert_eq(tr_events(t, 1, "received", id), 0, "received before the crash");
+	tnet_start(t, 1);
+	/* Logged at the store's open, before "started as". */
+	char *log = ts_read_file(t->node[1].log, NULL);
+	char *p = strstr(log, " staged attachment chunks (incomplete messages)");
+	cr_assert_not_null(p, "FR-MJ kept its staging across the restart");
+	*p = '\0';
+	p = strrchr(log, ' ');
+	long n = strtol(p + 1, NULL, 10);
+	free(log);
+	cr_assert(n >= 40 && n < 96, "%ld staged chunks dropped; 40 to 95 were committed", n);
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 90000), "not delivered after the crash");
+	free(tr_settle(t, 0, 1));
 	cr_assert_eq(tr_events(t, 1, "received", id), 1);
 	cr_assert_eq(tr_events(t, 0, "delivered", id), 1);
 	char *dir = fetch(t, 1, id, "fetched");
@@ -202,9 +285,7 @@ Test(attach, duplicate_transfer_answered_without_second_stream, .timeout = 180)
 	struct tnet *t = tnet_new("att-dup", ids2, 2);
 	/* The sender dies after the receipt arrived, before storing it: on restart it sends
 	 * the message again, and the receiver answers from its store. */
-	setenv("ROGATORY_CRASH_AT", "receipt-before-commit", 1);
-	tnet_start(t, 0);
-	unsetenv("ROGATORY_CRASH_AT");
+	tr_start_crashing(t, 0, "receipt-before-commit");
 	tnet_start(t, 1);
 	char *file = make_file(t, "ledger.bin", 24u << 20, 13);
 	char *id = send_file(t, "Twice", file);
@@ -217,6 +298,8 @@ Test(attach, duplicate_transfer_answered_without_second_stream, .timeout = 180)
 	                              "attachments are not read again", 5000));
 	cr_assert(tnet_wait_log(t, 0, "a receipt before its last chunk", 5000),
 	    "the sender streamed the whole attachment again");
+	/* The stored receipt goes out before the "duplicate" event's commit. */
+	free(tr_settle(t, 0, 1));
 	cr_assert_eq(tr_events(t, 1, "received", id), 1);
 	cr_assert_eq(tr_events(t, 1, "duplicate", id), 1);
 	free(id);

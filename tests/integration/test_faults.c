@@ -3,7 +3,8 @@
  * tests/helpers/faultproxy (the directory's address for FR-MJ is the proxy's port), which
  * cuts, truncates, stalls or delays the first connection(s) of BD-ACC's link. Each test
  * asserts that the delivery completes once the fault clears and that it happened exactly
- * once: one "received" at FR-MJ, one "delivered" at BD-ACC, whatever was retransmitted.
+ * once: one "received" at FR-MJ, one "delivered" at BD-ACC, whatever was retransmitted
+ * (counted after a later message, the settle marker, went through: tr_settle).
  */
 #include <criterion/criterion.h>
 
@@ -61,7 +62,7 @@ Test(faults, reset_mid_transfer_then_delivered, .timeout = 60)
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 30000), "not delivered");
 	cr_assert(ts_file_count(tr_proxy_log(t, 1), " cut at ") >= 2, "the proxy did not cut");
 	cr_assert_geq(tr_events(t, 0, "sent", id), 2, "the cut missed the transfer");
-	sleep(1);
+	free(tr_settle(t, 0, 1));
 	assert_once(t, id);
 	free(id);
 	finish(t, px);
@@ -80,7 +81,7 @@ Test(faults, truncated_frame_is_never_data, .timeout = 60)
 	    "the proxy did not truncate");
 	cr_assert_geq(tr_events(t, 0, "sent", id), 2);
 	cr_assert(tnet_wait_log(t, 1, "link from BD-ACC closed", 5000));
-	sleep(1);
+	free(tr_settle(t, 0, 1));
 	assert_once(t, id);
 	free(id);
 	finish(t, px);
@@ -94,7 +95,7 @@ Test(faults, stream_cut_mid_record_then_delivered, .timeout = 60)
 	char *id = tr_send(t, 0, "FR-MJ", "cut mid record", 1, 40000);
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 30000), "not delivered");
 	cr_assert_eq(ts_file_count(tr_proxy_log(t, 1), "conn 1 truncated at 9000"), 1);
-	sleep(1);
+	free(tr_settle(t, 0, 1));
 	assert_once(t, id);
 	free(id);
 	finish(t, px);
@@ -110,7 +111,7 @@ Test(faults, stall_longer_than_dead_after, .timeout = 60)
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 40000), "not delivered");
 	cr_assert_eq(ts_file_count(tr_proxy_log(t, 1), "conn 1 stall"), 1);
 	cr_assert(tnet_log_count(t, 0, "(dead_after)") >= 1, "the link was not declared dead");
-	sleep(1);
+	free(tr_settle(t, 0, 1));
 	assert_once(t, id);
 	free(id);
 	finish(t, px);
@@ -129,7 +130,7 @@ Test(faults, short_stall_and_slow_link, .timeout = 60)
 	for (int k = 0; k < 5; k++)
 		cr_assert(tr_wait_state(t, 0, ids[k], "delivered", 30000), "%s not delivered",
 		    ids[k]);
-	sleep(1);
+	free(tr_settle(t, 0, 1));
 	for (int k = 0; k < 5; k++) {
 		assert_once(t, ids[k]);
 		free(ids[k]);

@@ -26,7 +26,7 @@ assert_serves_legitimate(struct tnet *t)
 {
 	char *out = NULL;
 	tnet_fakepeer_run(&out, "connect 127.0.0.1 %d --cert '%s' --key '%s' --ca '%s' "
-	                        "--hello-id FR-MJ --after-hello ping --wait-ms 1500",
+	                        "--hello-id FR-MJ --after-hello ping --until pong --wait-ms 10000",
 	    t->node[0].port, t->node[1].cert, t->node[1].key, t->ca);
 	cr_assert(strstr(out, "recv hello id=BD-ACC") != NULL, "no Hello from BD-ACC:\n%s", out);
 	cr_assert(strstr(out, "recv pong nonce=42") != NULL, "no Pong:\n%s", out);
@@ -44,6 +44,8 @@ start_a(const char *tag)
 Test(links, happy_path_both_directions, .timeout = 60)
 {
 	struct tnet *t = tnet_new("links-happy", ids3, 2);
+	tnet_opt(t, 0, "network.dead_after=2s");
+	tnet_opt(t, 1, "network.dead_after=2s");
 	tnet_start(t, 0);
 	tnet_start(t, 1);
 	char *out = NULL;
@@ -63,9 +65,15 @@ Test(links, happy_path_both_directions, .timeout = 60)
 	cr_assert(strstr(out, "authority      BD-ACC") != NULL, "%s", out);
 	cr_assert(strstr(out, "2 up") != NULL, "%s", out);
 	free(out);
-	/* Keepalive holds the links across several dead_after-free seconds. */
-	sleep(3);
+	/* Keepalive (1 s) holds idle links past dead_after (2 s). Deliberate, not a
+	 * synchronisation: twice dead_after must pass, in which a link without keepalive
+	 * would be closed. */
+	sleep(4);
 	cr_assert_eq(tnet_log_count(t, 0, "nothing received"), 0);
+	cr_assert_eq(tnet_log_count(t, 1, "nothing received"), 0);
+	cr_assert_eq(tnet_ctl(t, 0, &out, "peers --json"), 0, "%s", out);
+	cr_assert(strstr(out, "\"links_up\": 2") != NULL, "links closed: %s", out);
+	free(out);
 	cr_assert_eq(tnet_stop(t, 0, SIGTERM), 0);
 	cr_assert(tnet_wait_log(t, 1, "closed", 5000));
 	tnet_free(t);
@@ -393,7 +401,7 @@ Test(links, clock_skew_is_logged_not_refused, .timeout = 60)
 	char *out = NULL;
 	tnet_fakepeer_run(&out, "connect 127.0.0.1 %d --cert '%s' --key '%s' --ca '%s' "
 	                        "--hello-id FR-MJ --clock-skew-ms 120000 --after-hello ping "
-	                        "--wait-ms 1500",
+	                        "--until pong --wait-ms 10000",
 	    t->node[0].port, t->node[1].cert, t->node[1].key, t->ca);
 	cr_assert(strstr(out, "recv pong nonce=42") != NULL, "a skewed peer was not served:\n%s",
 	    out);

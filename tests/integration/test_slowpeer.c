@@ -69,12 +69,14 @@ Test(slowpeer, stops_reading_memory_bounded, .timeout = 90)
 	cr_assert(tnet_wait_log(t, 0, "waits (max_inflight_bytes)", 10000));
 	char *id = tr_send(t, 0, "UA-PGO", "unaffected", 0, 0);
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 10000), "UA-PGO was held up");
+	/* Deliberate, not a synchronisation: two more seconds of a peer that does not read,
+	 * in which unbounded buffering would grow. */
 	sleep(2);
 	long rss = -1;
 	for (int k = 0; k < 5; k++) {
 		long r = tr_proc_kb(a, "VmRSS");
 		rss = rss < 0 || r < rss ? r : rss;
-		usleep(150000);
+		usleep(150000); /* sampling interval: the lowest of 5 samples over 0.75 s */
 	}
 	int sent = tr_events(t, 0, "sent", NULL) - 1; /* less UA-PGO's */
 	fprintf(stderr, "slowpeer: no-read peer: %d of %d transfers written, VmRSS %ld -> %ld kB "
@@ -118,7 +120,7 @@ Test(slowpeer, read_rate_limits_inbound, .timeout = 60)
 	fprintf(stderr, "slowpeer: %d x 480 KB at 512 KB/s took %ld ms\n", N, took);
 	/* (3.84 MB - 1.1 MB burst) / 512 KB/s is over 5 s; unlimited, it takes about 1 s. */
 	cr_assert_geq(took, 4000, "not rate limited: %ld ms", took);
-	sleep(1);
+	free(tr_settle(t, 0, 1));
 	for (int k = 0; k < N; k++) {
 		cr_assert_eq(tr_events(t, 1, "received", ids[k]), 1);
 		free(ids[k]);

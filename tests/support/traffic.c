@@ -132,6 +132,17 @@ tr_events(struct tnet *t, int i, const char *event, const char *id)
 }
 
 bool
+tr_wait_event(struct tnet *t, int i, const char *event, const char *id, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 20) {
+		if (tr_events(t, i, event, id) > 0)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+bool
 tr_wait_events(struct tnet *t, int i, const char *event, int n, int ms)
 {
 	for (int waited = 0; waited < ms; waited += 100) {
@@ -140,6 +151,90 @@ tr_wait_events(struct tnet *t, int i, const char *event, int n, int ms)
 		usleep(100000);
 	}
 	return false;
+}
+
+static int
+tr_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorts the n ids of v and joins them, one per line (frees nothing). */
+static char *
+tr_join_sorted(char **v, size_t n)
+{
+	qsort(v, n, sizeof(*v), tr_strcmp);
+	char *out = calloc(n * 37 + 1, 1);
+	cr_assert(out != NULL);
+	for (size_t k = 0; k < n; k++) {
+		memcpy(out + k * 37, v[k], 36);
+		out[k * 37 + 36] = '\n';
+	}
+	return out;
+}
+
+char *
+tr_event_ids(struct tnet *t, int i, const char *event, const char *skip)
+{
+	char *buf = ts_read_file(tr_dlog(t, i), NULL);
+	char ev[64];
+	snprintf(ev, sizeof(ev), "\"event\":\"%s\"", event);
+	size_t n = 0, cap = 0;
+	char **v = NULL, *save = NULL;
+	for (char *line = buf ? strtok_r(buf, "\n", &save) : NULL; line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *id = strstr(line, "\"id\":\"");
+		if (strstr(line, ev) == NULL || id == NULL || strlen(id + 6) < 37 || id[42] != '"')
+			continue;
+		id[42] = '\0';
+		if (skip != NULL && strcmp(id + 6, skip) == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			v = realloc(v, cap * sizeof(*v));
+			cr_assert(v != NULL);
+		}
+		v[n++] = id + 6;
+	}
+	char *out = tr_join_sorted(v, n);
+	free(v);
+	free(buf);
+	return out;
+}
+
+char *
+tr_output_ids(const char *out)
+{
+	char *buf = strdup(out), *save = NULL;
+	cr_assert(buf != NULL);
+	size_t n = 0;
+	char **v = calloc(strlen(out) / 37 + 1, sizeof(*v));
+	cr_assert(v != NULL);
+	for (char *l = strtok_r(buf, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save))
+		if (strlen(l) == 36 && l[8] == '-' && l[13] == '-' && l[18] == '-' && l[23] == '-')
+			v[n++] = l;
+	char *ids = tr_join_sorted(v, n);
+	free(v);
+	free(buf);
+	return ids;
+}
+
+char *
+tr_settle(struct tnet *t, int from, int to)
+{
+	char *id = tr_send(t, from, t->node[to].id, "settle marker", 0, 0);
+	cr_assert(tr_wait_state(t, from, id, "delivered", 30000),
+	    "the settle marker %s from %s to %s was not delivered", id, t->node[from].id,
+	    t->node[to].id);
+	return id;
+}
+
+void
+tr_start_crashing(struct tnet *t, int i, const char *point)
+{
+	setenv("ROGATORY_CRASH_AT", point, 1);
+	tnet_start(t, i);
+	unsetenv("ROGATORY_CRASH_AT");
 }
 
 void

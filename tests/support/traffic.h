@@ -23,8 +23,26 @@ char *tr_send_args(struct tnet *t, int i, const char *args);
 bool tr_wait_state(struct tnet *t, int i, const char *id, const char *state, int ms);
 /* Lines of node i's delivery log with this event (and this id unless NULL). */
 int tr_events(struct tnet *t, int i, const char *event, const char *id);
+/* Polls until node i's delivery log holds this event for id; true if within ms. A state
+ * seen by `show` is committed, but its event reaches the log a moment later. */
+bool tr_wait_event(struct tnet *t, int i, const char *event, const char *id, int ms);
 /* Polls until node i's delivery log holds at least n such events; true if within ms. */
 bool tr_wait_events(struct tnet *t, int i, const char *event, int n, int ms);
+/* The ids of node i's delivery-log events of this kind, sorted, one per line (a
+ * duplicate shows twice), leaving out the id skip (NULL: none). Caller frees. */
+char *tr_event_ids(struct tnet *t, int i, const char *event, const char *skip);
+/* The message ids (36-character lines) in a rogatoryctl output, sorted, one per line.
+ * Caller frees. */
+char *tr_output_ids(const char *out);
+/* The positive marker for "nothing more happens": sends a message from node from to node
+ * to and waits until it is delivered; returns its id (caller frees). Transfers on a link
+ * are read, stored and logged in order, and a sender never transmits a delivered message
+ * again, so once the marker is delivered every copy of an earlier delivered message has
+ * left its events in both delivery logs. */
+char *tr_settle(struct tnet *t, int from, int to);
+
+/* Starts node i with ROGATORY_CRASH_AT=point (daemon/crash.h): it exits 9 there. */
+void tr_start_crashing(struct tnet *t, int i, const char *point);
 
 /* Puts node i behind a fault proxy: the directory keeps the node's port (which the proxy
  * takes) and the node listens on a fresh real port. Call before starting node i. */
