@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stddef.h>
 #include <getopt.h>
@@ -25,6 +26,7 @@
 #include "config.h"
 #include "crl.h"
 #include "frame.h"
+#include "termsafe.h"
 #include "text.h"
 #include "wire.h"
 
@@ -125,6 +127,31 @@ usage(FILE *f)
 	    DEFAULT_SOCKET);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s %s\n      %s\n", commands[i].name, commands[i].args, commands[i].help);
+	fprintf(f, "  help [COMMAND]\n      this text, or one command's\n");
+}
+
+/* help: the usage on stdout, exit 0; help COMMAND: that command's lines. */
+static int
+ctl_help(int argc, char **argv)
+{
+	if (argc == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "usage: rogatoryctl help [COMMAND]\n");
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, argv[0]) == 0) {
+			printf("usage: rogatoryctl %s %s\n    %s\n", commands[i].name, commands[i].args,
+			    commands[i].help);
+			return 0;
+		}
+	}
+	fprintf(stderr, "rogatoryctl: help %s: no such command\n", argv[0]);
+	usage(stderr);
+	return 2;
 }
 
 static int
@@ -232,6 +259,40 @@ ctl_recv(struct ctl *c)
 	return r;
 }
 
+/* A refusal on stderr: "rogatoryctl: WHERE CODE: TEXT". The text can quote a peer or
+ * the store: it is printed terminal-safe (termsafe.h), as is everything below. */
+static void
+ctl_say_refusal(const char *where, const Rogatory__Ctl__V1__Reply *r)
+{
+	char code[TERMSAFE_MAX(WIRE_CTL_CODE_MAX)], text[TERMSAFE_MAX(WIRE_TEXT_MAX)];
+	termsafe(r->error_code.data, r->error_code.len, code, sizeof(code));
+	termsafe(r->error_text.data, r->error_text.len, text, sizeof(text));
+	fprintf(stderr, "rogatoryctl: %s%s%s%s\n", where, code, code[0] != '\0' ? ": " : "", text);
+}
+
+/* Human output: every string value in j (the daemon's, a peer's, the store's) becomes
+ * its terminal-safe form, so that no printer can emit a byte a terminal acts on. JSON
+ * output needs no such step: it is written with JSON_ENSURE_ASCII (C0, C1, bidi as
+ * \uXXXX; DEL is refused by every text rule). */
+static void
+json_termsafe(json_t *j)
+{
+	size_t i;
+	const char *k;
+	json_t *v;
+	if (json_is_string(j)) {
+		char *s = termsafe_dup(json_string_value(j), json_string_length(j));
+		json_string_set(j, s != NULL ? s : "?");
+		free(s);
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			json_termsafe(v);
+	} else if (json_is_object(j)) {
+		json_object_foreach(j, k, v)
+			json_termsafe(v);
+	}
+}
+
 /* One request, one reply. Returns the exit code. */
 static int
 ctl_call(struct ctl *c, Rogatory__Ctl__V1__Request *req, ctl_print print)
@@ -248,9 +309,7 @@ ctl_call(struct ctl *c, Rogatory__Ctl__V1__Request *req, ctl_print print)
 		return 3;
 	int rc = 0;
 	if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
-		fprintf(stderr, "rogatoryctl: %.*s%s%.*s\n", (int)r->error_code.len,
-		    (const char *)r->error_code.data, r->error_code.len ? ": " : "",
-		    (int)r->error_text.len, (const char *)r->error_text.data);
+		ctl_say_refusal("", r);
 		rc = 1;
 	} else if (r->request_id != req->request_id) {
 		fprintf(stderr, "rogatoryctl: answer to request %llu, expected %llu\n",
@@ -266,6 +325,7 @@ ctl_call(struct ctl *c, Rogatory__Ctl__V1__Request *req, ctl_print print)
 			json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 			fputc('\n', stdout);
 		} else {
+			json_termsafe(j);
 			print(j);
 		}
 		json_decref(j);
@@ -912,9 +972,7 @@ send_attached(struct ctl *c, struct send_args *sa, uint64_t *request_id)
 		if (r == NULL || r->request_id == *request_id)
 			return r;
 		/* An answer to an upload chunk (an error): say it, keep waiting. */
-		fprintf(stderr, "rogatoryctl: %.*s: %.*s\n", (int)r->error_code.len,
-		    (const char *)r->error_code.data, (int)r->error_text.len,
-		    (const char *)r->error_text.data);
+		ctl_say_refusal("", r);
 		wire_ctl_reply_free(r);
 	}
 }
@@ -945,12 +1003,11 @@ send_one(struct ctl *c, int argc, char **argv)
 		                                                       : ctl_recv(c);
 		if (r != NULL) {
 			if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
-				fprintf(stderr, "rogatoryctl: %.*s: %.*s\n", (int)r->error_code.len,
-				    (const char *)r->error_code.data, (int)r->error_text.len,
-				    (const char *)r->error_text.data);
+				ctl_say_refusal("", r);
 				rc = 1;
 			} else {
 				json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
+				json_termsafe(j);
 				if (c->json)
 					printf("%.*s\n", (int)r->json.len, (const char *)r->json.data);
 				else
@@ -994,9 +1051,9 @@ batch_attached(struct ctl *c, struct send_args *sa, const char *path, long linen
 	if (r == NULL)
 		return -1;
 	if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
-		fprintf(stderr, "rogatoryctl: %s:%ld: %.*s: %.*s\n", path, lineno,
-		    (int)r->error_code.len, (const char *)r->error_code.data,
-		    (int)r->error_text.len, (const char *)r->error_text.data);
+		char where[PATH_MAX + 32];
+		snprintf(where, sizeof(where), "%s:%ld: ", path, lineno);
+		ctl_say_refusal(where, r);
 		(*failed)++;
 	} else {
 		json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
@@ -1109,9 +1166,9 @@ send_batch(struct ctl *c, const char *path)
 		long ln = r->request_id >= first_id && r->request_id - first_id < nlines
 		    ? lines[r->request_id - first_id] : 0;
 		if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
-			fprintf(stderr, "rogatoryctl: %s:%ld: %.*s: %.*s\n", path, ln,
-			    (int)r->error_code.len, (const char *)r->error_code.data,
-			    (int)r->error_text.len, (const char *)r->error_text.data);
+			char where[PATH_MAX + 32];
+			snprintf(where, sizeof(where), "%s:%ld: ", path, ln);
+			ctl_say_refusal(where, r);
 			failed++;
 		} else {
 			json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
@@ -1170,17 +1227,16 @@ run_verify(struct ctl *c, int argc, char **argv)
 		return 3;
 	int rc = 1;
 	if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
-		fprintf(stderr, "rogatoryctl: %.*s: %.*s\n", (int)r->error_code.len,
-		    (const char *)r->error_code.data, (int)r->error_text.len,
-		    (const char *)r->error_text.data);
+		ctl_say_refusal("", r);
 	} else {
 		json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
 		bool valid = json_is_true(json_object_get(j, "valid"));
 		if (c->json) {
-			json_dumpf(j, stdout, JSON_INDENT(2));
+			json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 			fputc('\n', stdout);
 		} else {
 			size_t i;
+			json_termsafe(j);
 			json_t *ck;
 			json_array_foreach(json_object_get(j, "checks"), i, ck)
 				printf("%-4s %-28s %s\n",
@@ -1209,9 +1265,7 @@ fetch_call(struct ctl *c, Rogatory__Ctl__V1__FetchRequest *q)
 		return NULL;
 	Rogatory__Ctl__V1__Reply *r = ctl_recv(c);
 	if (r != NULL && r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
-		fprintf(stderr, "rogatoryctl: %.*s: %.*s\n", (int)r->error_code.len,
-		    (const char *)r->error_code.data, (int)r->error_text.len,
-		    (const char *)r->error_text.data);
+		ctl_say_refusal("", r);
 		wire_ctl_reply_free(r);
 		return NULL;
 	}
@@ -1469,17 +1523,21 @@ run_log(struct ctl *c, int argc, char **argv)
 		if (json_is_array(j)) {
 			json_array_foreach(j, i, e) {
 				if (c->json) {
-					json_dumpf(e, stdout, JSON_COMPACT);
+					json_dumpf(e, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
 					fputc('\n', stdout);
-				} else
+				} else {
+					json_termsafe(e);
 					print_event(e);
+				}
 			}
 		} else if (j != NULL) {
 			if (c->json) {
-				json_dumpf(j, stdout, JSON_COMPACT);
+				json_dumpf(j, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
 				fputc('\n', stdout);
-			} else
+			} else {
+				json_termsafe(j);
 				print_event(j);
+			}
 		}
 		json_decref(j);
 		fflush(stdout);
@@ -1551,6 +1609,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (strcmp(name, "help") == 0)
+		return ctl_help(nargs, args);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, name) != 0)
 			continue;

@@ -42,6 +42,18 @@ Test(control, commands_and_errors, .timeout = 60)
 	cr_assert_eq(tnet_ctl(t, 0, &out, "frobnicate"), 2, "%s", out);
 	cr_assert(strstr(out, "unknown command frobnicate") != NULL, "%s", out);
 	free(out);
+	/* help is a command: the usage, exit 0; help COMMAND: that command's lines. */
+	cr_assert_eq(tnet_ctl(t, 0, &out, "help"), 0, "%s", out);
+	cr_assert(strncmp(out, "usage: rogatoryctl", 18) == 0 && strstr(out, "  fetch ID") != NULL,
+	    "%s", out);
+	free(out);
+	cr_assert_eq(tnet_ctl(t, 0, &out, "help fetch"), 0, "%s", out);
+	cr_assert(strstr(out, "usage: rogatoryctl fetch ID [--from AUTHORITY] --out DIR") != NULL,
+	    "%s", out);
+	free(out);
+	cr_assert_eq(tnet_ctl(t, 0, &out, "help frobnicate"), 2, "%s", out);
+	cr_assert(strstr(out, "help frobnicate: no such command") != NULL, "%s", out);
+	free(out);
 	/* With -c the socket comes from the daemon's own config file. */
 	cr_assert_eq(ts_sh(&out, "'%s' -c '%s' status", ts_build_path("rogatoryctl"),
 	                 t->node[0].conf),
