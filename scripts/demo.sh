@@ -101,7 +101,7 @@ start() {
 	echo "== at FR-MJ: rogatoryctl fetch $id --out $D/fetched"
 	rm -rf "$D/fetched"
 	ctl FR-MJ fetch "$id" --out "$D/fetched" | sed 's/^/   /'
-	cmp "$order" "$D/fetched/$(basename "$order")"
+	cmp "$order" "$D/fetched/$id/$(basename "$order")"
 	echo "   the fetched attachment is byte for byte the one BD-ACC sent"
 	echo "== at BD-ACC: rogatoryctl verify $id (offline proof from the store)"
 	ctl BD-ACC verify "$id" | sed 's/^/   /'
