@@ -6,11 +6,18 @@
  *
  * Points: submit-before-reply, sending-before-write, inbox-before-receipt,
  * receipt-before-commit (and store-mid-commit in the store thread).
+ *
+ * Pause points, likewise: with ROGATORY_PAUSE_AT=<point> and ROGATORY_PAUSE_FILE=<path>
+ * the daemon prints "paused at <point>" on stderr when it reaches the point and waits
+ * until <path> exists (at most 10 s), so a test can act at that exact moment of the
+ * start-up (swap the control socket for a symbolic link) and then let it go on.
+ * Points: control-bound (the socket file exists, group not set yet), before-privdrop.
  */
 #ifndef ROGATORY_CRASH_H
 #define ROGATORY_CRASH_H
 
 #ifdef ROGATORY_TEST_HOOKS
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,8 +29,21 @@ crash_point(const char *name)
 	if (at != NULL && strcmp(at, name) == 0)
 		_exit(9);
 }
+
+static inline void
+pause_point(const char *name)
+{
+	const char *at = getenv("ROGATORY_PAUSE_AT"), *go = getenv("ROGATORY_PAUSE_FILE");
+	if (at == NULL || go == NULL || strcmp(at, name) != 0)
+		return;
+	fprintf(stderr, "paused at %s\n", name);
+	/* Test-only: waits for the test's go-ahead (a file), polling every 10 ms. */
+	for (int i = 0; i < 1000 && access(go, F_OK) != 0; i++)
+		usleep(10000);
+}
 #else
 #define crash_point(name) ((void)0)
+#define pause_point(name) ((void)0)
 #endif
 
 #endif
