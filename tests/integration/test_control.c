@@ -87,7 +87,8 @@ Test(control, credentials_checked, .timeout = 60)
 	int rc = ts_sh(&out, "setpriv --reuid=65534 --regid=65534 --groups=0 '%s' -s '%s/ctl.sock' status",
 	    ts_build_path("rogatoryctl"), sockdir);
 	cr_assert_eq(rc, 1, "daemon must refuse: %s", out);
-	cr_assert(strstr(out, "permission denied: uid 65534") != NULL, "%s", out);
+	cr_assert(strstr(out, "rogatoryctl: permission-denied: permission denied: uid 65534 is "
+	    "neither root, the daemon's user, nor in the operators' group") != NULL, "%s", out);
 	free(out);
 	cr_assert(tnet_wait_log(t, 0, "control: refused a client: permission denied: uid 65534", 3000));
 	tnet_stop(t, 0, SIGTERM);
