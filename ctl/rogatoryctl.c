@@ -1488,11 +1488,12 @@ run_fetch(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "rogatoryctl: cannot create %s: %s\n", dir, strerror(errno));
 		return 2;
 	}
-	fo.dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fo.dfd < 0) {
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
 		fprintf(stderr, "rogatoryctl: cannot open %s: %s\n", dir, strerror(errno));
 		return 2;
 	}
+	fo.dfd = dfd;
 	/* Large attachments come chunk by chunk; no time-out between them is needed. */
 	Rogatory__Ctl__V1__Reply *r = fetch_call(c, &q);
 	if (r == NULL) {

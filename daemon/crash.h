@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static inline void
@@ -38,8 +39,9 @@ pause_point(const char *name)
 		return;
 	fprintf(stderr, "paused at %s\n", name);
 	/* Test-only: waits for the test's go-ahead (a file), polling every 10 ms. */
+	struct timespec tick = {.tv_nsec = 10000000};
 	for (int i = 0; i < 1000 && access(go, F_OK) != 0; i++)
-		usleep(10000);
+		nanosleep(&tick, NULL);
 }
 #else
 #define crash_point(name) ((void)0)
