@@ -75,6 +75,16 @@ send_file(struct tnet *t, const char *subject, const char *path)
 	return tr_send_args(t, 0, args);
 }
 
+/* Node i's inbox (one message) says it was fetched: its bytes left the sender's quota. */
+static void
+assert_fetched(struct tnet *t, int i)
+{
+	char *out = NULL;
+	cr_assert_eq(tnet_ctl(t, i, &out, "--json inbox"), 0, "%s", out);
+	cr_assert(strstr(out, "\"fetched\": true") != NULL, "%s", out);
+	free(out);
+}
+
 static void
 assert_same_file(const char *a, const char *dir, const char *name)
 {
@@ -118,9 +128,7 @@ Test(attach, small_and_1m_delivered_fetched_verified, .timeout = 90)
 	cr_assert_eq(ts_file_count(docjson, "\"subject\": \"With documents\""), 1);
 	/* Fetched once: the inbox says so, and a second fetch into the same folder refuses
 	 * to overwrite. */
-	cr_assert_eq(tnet_ctl(t, 1, &out, "--json inbox"), 0, "%s", out);
-	cr_assert(strstr(out, "\"fetched\": true") != NULL, "%s", out);
-	free(out);
+	assert_fetched(t, 1);
 	snprintf(args, sizeof(args), "fetch %s --out '%s/fetched'", id, t->dir);
 	cr_assert_eq(tnet_ctl(t, 1, &out, args), 1, "%s", out);
 	cr_assert(strstr(out, "File exists") != NULL, "%s", out);
@@ -199,10 +207,7 @@ Test(attach, attachment_named_like_the_document_is_fetched, .timeout = 90)
 	char docjson[4400];
 	snprintf(docjson, sizeof(docjson), "%s.json", dir);
 	cr_assert_eq(ts_file_count(docjson, "\"subject\": \"Clash\""), 1, "%s", docjson);
-	char *out = NULL;
-	cr_assert_eq(tnet_ctl(t, 1, &out, "--json inbox"), 0, "%s", out);
-	cr_assert(strstr(out, "\"fetched\": true") != NULL, "%s", out);
-	free(out);
+	assert_fetched(t, 1);
 	free(dir);
 	free(sent);
 	free(file);
