@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stddef.h>
 #include <getopt.h>
@@ -25,6 +26,7 @@
 #include "config.h"
 #include "crl.h"
 #include "frame.h"
+#include "termsafe.h"
 #include "text.h"
 #include "wire.h"
 
@@ -106,8 +108,8 @@ static const struct ctl_command {
 	    print_message, NULL},
 	{"verify", "ID", "re-check offline a message's signature and receipt; exit 1 if invalid",
 	    NULL, NULL, run_verify},
-	{"fetch", "ID [--from AUTHORITY] --out DIR", "write a received message (ID.json) and its "
-	    "attachments into DIR, checking each SHA-256; marks it fetched", NULL, NULL, run_fetch},
+	{"fetch", "ID [--from AUTHORITY] --out DIR", "write a received message as DIR/ID.json and its "
+	    "attachments under DIR/ID/, checking each SHA-256; marks it fetched", NULL, NULL, run_fetch},
 	{"quarantine", "[-n N] [--release ENTRY]", "refused inbound documents kept aside, with "
 	    "the reasons; --release: looked at, it stops counting against its sender's quota",
 	    build_quarantine, print_quarantine, NULL},
@@ -125,6 +127,31 @@ usage(FILE *f)
 	    DEFAULT_SOCKET);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s %s\n      %s\n", commands[i].name, commands[i].args, commands[i].help);
+	fprintf(f, "  help [COMMAND]\n      this text, or one command's\n");
+}
+
+/* help: the usage on stdout, exit 0; help COMMAND: that command's lines. */
+static int
+ctl_help(int argc, char **argv)
+{
+	if (argc == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "usage: rogatoryctl help [COMMAND]\n");
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, argv[0]) == 0) {
+			printf("usage: rogatoryctl %s %s\n    %s\n", commands[i].name, commands[i].args,
+			    commands[i].help);
+			return 0;
+		}
+	}
+	fprintf(stderr, "rogatoryctl: help %s: no such command\n", argv[0]);
+	usage(stderr);
+	return 2;
 }
 
 static int
@@ -232,6 +259,40 @@ ctl_recv(struct ctl *c)
 	return r;
 }
 
+/* A refusal on stderr: "rogatoryctl: WHERE CODE: TEXT". The text can quote a peer or
+ * the store: it is printed terminal-safe (termsafe.h), as is everything below. */
+static void
+ctl_say_refusal(const char *where, const Rogatory__Ctl__V1__Reply *r)
+{
+	char code[TERMSAFE_MAX(WIRE_CTL_CODE_MAX)], text[TERMSAFE_MAX(WIRE_TEXT_MAX)];
+	termsafe(r->error_code.data, r->error_code.len, code, sizeof(code));
+	termsafe(r->error_text.data, r->error_text.len, text, sizeof(text));
+	fprintf(stderr, "rogatoryctl: %s%s%s%s\n", where, code, code[0] != '\0' ? ": " : "", text);
+}
+
+/* Human output: every string value in j (the daemon's, a peer's, the store's) becomes
+ * its terminal-safe form, so that no printer can emit a byte a terminal acts on. JSON
+ * output needs no such step: it is written with JSON_ENSURE_ASCII (C0, C1, bidi as
+ * \uXXXX; DEL is refused by every text rule). */
+static void
+json_termsafe(json_t *j)
+{
+	size_t i;
+	const char *k;
+	json_t *v;
+	if (json_is_string(j)) {
+		char *s = termsafe_dup(json_string_value(j), json_string_length(j));
+		json_string_set(j, s != NULL ? s : "?");
+		free(s);
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			json_termsafe(v);
+	} else if (json_is_object(j)) {
+		json_object_foreach(j, k, v)
+			json_termsafe(v);
+	}
+}
+
 /* One request, one reply. Returns the exit code. */
 static int
 ctl_call(struct ctl *c, Rogatory__Ctl__V1__Request *req, ctl_print print)
@@ -248,9 +309,7 @@ ctl_call(struct ctl *c, Rogatory__Ctl__V1__Request *req, ctl_print print)
 		return 3;
 	int rc = 0;
 	if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
-		fprintf(stderr, "rogatoryctl: %.*s%s%.*s\n", (int)r->error_code.len,
-		    (const char *)r->error_code.data, r->error_code.len ? ": " : "",
-		    (int)r->error_text.len, (const char *)r->error_text.data);
+		ctl_say_refusal("", r);
 		rc = 1;
 	} else if (r->request_id != req->request_id) {
 		fprintf(stderr, "rogatoryctl: answer to request %llu, expected %llu\n",
@@ -266,6 +325,7 @@ ctl_call(struct ctl *c, Rogatory__Ctl__V1__Request *req, ctl_print print)
 			json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 			fputc('\n', stdout);
 		} else {
+			json_termsafe(j);
 			print(j);
 		}
 		json_decref(j);
@@ -912,9 +972,7 @@ send_attached(struct ctl *c, struct send_args *sa, uint64_t *request_id)
 		if (r == NULL || r->request_id == *request_id)
 			return r;
 		/* An answer to an upload chunk (an error): say it, keep waiting. */
-		fprintf(stderr, "rogatoryctl: %.*s: %.*s\n", (int)r->error_code.len,
-		    (const char *)r->error_code.data, (int)r->error_text.len,
-		    (const char *)r->error_text.data);
+		ctl_say_refusal("", r);
 		wire_ctl_reply_free(r);
 	}
 }
@@ -945,12 +1003,11 @@ send_one(struct ctl *c, int argc, char **argv)
 		                                                       : ctl_recv(c);
 		if (r != NULL) {
 			if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
-				fprintf(stderr, "rogatoryctl: %.*s: %.*s\n", (int)r->error_code.len,
-				    (const char *)r->error_code.data, (int)r->error_text.len,
-				    (const char *)r->error_text.data);
+				ctl_say_refusal("", r);
 				rc = 1;
 			} else {
 				json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
+				json_termsafe(j);
 				if (c->json)
 					printf("%.*s\n", (int)r->json.len, (const char *)r->json.data);
 				else
@@ -994,9 +1051,9 @@ batch_attached(struct ctl *c, struct send_args *sa, const char *path, long linen
 	if (r == NULL)
 		return -1;
 	if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
-		fprintf(stderr, "rogatoryctl: %s:%ld: %.*s: %.*s\n", path, lineno,
-		    (int)r->error_code.len, (const char *)r->error_code.data,
-		    (int)r->error_text.len, (const char *)r->error_text.data);
+		char where[PATH_MAX + 32];
+		snprintf(where, sizeof(where), "%s:%ld: ", path, lineno);
+		ctl_say_refusal(where, r);
 		(*failed)++;
 	} else {
 		json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
@@ -1109,9 +1166,9 @@ send_batch(struct ctl *c, const char *path)
 		long ln = r->request_id >= first_id && r->request_id - first_id < nlines
 		    ? lines[r->request_id - first_id] : 0;
 		if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
-			fprintf(stderr, "rogatoryctl: %s:%ld: %.*s: %.*s\n", path, ln,
-			    (int)r->error_code.len, (const char *)r->error_code.data,
-			    (int)r->error_text.len, (const char *)r->error_text.data);
+			char where[PATH_MAX + 32];
+			snprintf(where, sizeof(where), "%s:%ld: ", path, ln);
+			ctl_say_refusal(where, r);
 			failed++;
 		} else {
 			json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
@@ -1170,17 +1227,16 @@ run_verify(struct ctl *c, int argc, char **argv)
 		return 3;
 	int rc = 1;
 	if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
-		fprintf(stderr, "rogatoryctl: %.*s: %.*s\n", (int)r->error_code.len,
-		    (const char *)r->error_code.data, (int)r->error_text.len,
-		    (const char *)r->error_text.data);
+		ctl_say_refusal("", r);
 	} else {
 		json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
 		bool valid = json_is_true(json_object_get(j, "valid"));
 		if (c->json) {
-			json_dumpf(j, stdout, JSON_INDENT(2));
+			json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 			fputc('\n', stdout);
 		} else {
 			size_t i;
+			json_termsafe(j);
 			json_t *ck;
 			json_array_foreach(json_object_get(j, "checks"), i, ck)
 				printf("%-4s %-28s %s\n",
@@ -1209,40 +1265,63 @@ fetch_call(struct ctl *c, Rogatory__Ctl__V1__FetchRequest *q)
 		return NULL;
 	Rogatory__Ctl__V1__Reply *r = ctl_recv(c);
 	if (r != NULL && r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
-		fprintf(stderr, "rogatoryctl: %.*s: %.*s\n", (int)r->error_code.len,
-		    (const char *)r->error_code.data, (int)r->error_text.len,
-		    (const char *)r->error_text.data);
+		ctl_say_refusal("", r);
 		wire_ctl_reply_free(r);
 		return NULL;
 	}
 	return r;
 }
 
-/* Creates dir/name 0600; never replaces an existing file. */
+/*
+ * fetch ID --out DIR writes the document as DIR/ID.json and its attachments as
+ * DIR/ID/NAME. The names come from the signed manifest (one path component each, unique,
+ * not "." or "..": the wire rules), and only ever inside DIR/ID/, so no attachment name
+ * can meet the document's file or another attachment's path. Nothing is replaced:
+ * every file and the folder are created new (O_EXCL, O_NOFOLLOW), files 0600, the
+ * folder 0700. A fetch that fails removes what it wrote, so it can simply be run again.
+ */
+struct fetch_out {
+	const char *dir;        /* DIR, as given */
+	int dfd;                /* DIR */
+	char id[UUID_TEXT_LEN + 1];
+	char sub[PATH_MAX];     /* DIR/ID, for messages */
+	int afd;                /* DIR/ID once made, else -1 */
+	size_t written;         /* attachments complete in DIR/ID */
+};
+
+/* Creates name in dfd (shown as where/name) 0600; never replaces anything. */
 static int
-fetch_create(int dfd, const char *dir, const char *name)
+fetch_create(int dfd, const char *where, const char *name)
 {
 	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		fprintf(stderr, "rogatoryctl: cannot create %s/%s: %s%s\n", dir, name,
-		    strerror(errno), errno == EEXIST ? " (fetch into an empty directory)" : "");
+	if (fd < 0) {
+		char shown[TERMSAFE_MAX(WIRE_NAME_MAX)];
+		fprintf(stderr, "rogatoryctl: cannot create %s/%s: %s%s\n", where,
+		    termsafe(name, strlen(name), shown, sizeof(shown)), strerror(errno),
+		    errno == EEXIST ? " (fetch never replaces a file: was the message fetched "
+		    "here before? remove ID.json and ID/ to fetch it again)" : "");
+	}
 	return fd;
 }
 
-/* One attachment into dir, checking its size and SHA-256 against the signed manifest. */
+/* One attachment into DIR/ID, checking its size and SHA-256 against the signed
+ * manifest; a file that fails is removed. */
 static int
-fetch_attachment(struct ctl *c, Rogatory__Ctl__V1__FetchRequest *q, int dfd, const char *dir,
+fetch_attachment(struct ctl *c, Rogatory__Ctl__V1__FetchRequest *q, struct fetch_out *fo,
     const json_t *a, uint32_t index)
 {
 	const char *name = jstr(a, "name"), *want = jstr(a, "sha256");
+	char shown[TERMSAFE_MAX(WIRE_NAME_MAX)];
+	termsafe(name, strlen(name), shown, sizeof(shown));
 	uint64_t size = (uint64_t)json_integer_value(json_object_get(a, "size"));
-	int fd = fetch_create(dfd, dir, name);
+	int fd = fetch_create(fo->afd, fo->sub, name);
 	if (fd < 0)
 		return -1;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(md);
 		close(fd);
+		unlinkat(fo->afd, name, 0);
 		return -1;
 	}
 	uint64_t off = 0;
@@ -1257,7 +1336,7 @@ fetch_attachment(struct ctl *c, Rogatory__Ctl__V1__FetchRequest *q, int dfd, con
 		}
 		if (r->data.len == 0 || r->data.len > size - off) {
 			fprintf(stderr, "rogatoryctl: %s: the store returned %zu bytes at offset %llu "
-			    "of %llu\n", name, r->data.len, (unsigned long long)off,
+			    "of %llu\n", shown, r->data.len, (unsigned long long)off,
 			    (unsigned long long)size);
 			wire_ctl_reply_free(r);
 			rc = -1;
@@ -1265,7 +1344,7 @@ fetch_attachment(struct ctl *c, Rogatory__Ctl__V1__FetchRequest *q, int dfd, con
 		}
 		if (write_all(fd, r->data.data, r->data.len) != 0 ||
 		    EVP_DigestUpdate(md, r->data.data, r->data.len) != 1) {
-			fprintf(stderr, "rogatoryctl: cannot write %s/%s: %s\n", dir, name,
+			fprintf(stderr, "rogatoryctl: cannot write %s/%s: %s\n", fo->sub, shown,
 			    strerror(errno));
 			wire_ctl_reply_free(r);
 			rc = -1;
@@ -1282,21 +1361,99 @@ fetch_attachment(struct ctl *c, Rogatory__Ctl__V1__FetchRequest *q, int dfd, con
 			sprintf(hx + 2 * i, "%02x", h[i]);
 		if (strcmp(hx, want) != 0) {
 			fprintf(stderr, "rogatoryctl: %s: SHA-256 %s, the signed manifest says %s\n",
-			    name, hx, want);
+			    shown, hx, want);
 			rc = -1;
 		}
 	}
 	EVP_MD_CTX_free(md);
 	if (fsync(fd) != 0 && rc == 0) {
-		fprintf(stderr, "rogatoryctl: cannot sync %s/%s: %s\n", dir, name, strerror(errno));
+		fprintf(stderr, "rogatoryctl: cannot sync %s/%s: %s\n", fo->sub, shown,
+		    strerror(errno));
 		rc = -1;
 	}
 	close(fd);
 	if (rc != 0)
-		unlinkat(dfd, name, 0);
+		unlinkat(fo->afd, name, 0);
 	else
-		printf("%-40s %12llu bytes  sha256 %s  ok\n", name, (unsigned long long)size, hx);
+		printf("%s/%-40s %12llu bytes  sha256 %s  ok\n", fo->id, shown,
+		    (unsigned long long)size, hx);
 	return rc;
+}
+
+/* DIR/ID.json: the document as the daemon answered it (ids, kind, subject, fields,
+ * manifest), ASCII-only JSON. */
+static int
+fetch_document(struct fetch_out *fo, const json_t *doc)
+{
+	char docname[UUID_TEXT_LEN + 8];
+	snprintf(docname, sizeof(docname), "%s.json", fo->id);
+	int fd = fetch_create(fo->dfd, fo->dir, docname);
+	if (fd < 0)
+		return -1;
+	int rc = 0;
+	if (json_dumpfd(doc, fd, JSON_INDENT(2) | JSON_ENSURE_ASCII) != 0 ||
+	    write_all(fd, (const uint8_t *)"\n", 1) != 0 || fsync(fd) != 0) {
+		fprintf(stderr, "rogatoryctl: cannot write %s/%s: %s\n", fo->dir, docname,
+		    strerror(errno));
+		rc = -1;
+	}
+	close(fd);
+	if (rc != 0)
+		unlinkat(fo->dfd, docname, 0);
+	if (rc == 0) {
+		/* The subject and sender come from a peer: shown terminal-safe. */
+		json_t *shown = json_deep_copy(doc);
+		json_termsafe(shown);
+		printf("%-40s %s from %s: %s\n", docname, fo->id, jstr(shown, "sender"),
+		    jstr(shown, "subject"));
+		json_decref(shown);
+	}
+	return rc;
+}
+
+/* DIR/ID/ (0700, made new) and every attachment in it. */
+static int
+fetch_attachments(struct ctl *c, Rogatory__Ctl__V1__FetchRequest *q, struct fetch_out *fo,
+    const json_t *manifest)
+{
+	if (json_array_size(manifest) == 0)
+		return 0;
+	if (mkdirat(fo->dfd, fo->id, 0700) != 0) {
+		fprintf(stderr, "rogatoryctl: cannot create %s: %s%s\n", fo->sub, strerror(errno),
+		    errno == EEXIST ? " (fetch never replaces a file: remove it to fetch the "
+		    "message again)" : "");
+		return -1;
+	}
+	fo->afd = openat(fo->dfd, fo->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fo->afd < 0) {
+		fprintf(stderr, "rogatoryctl: cannot open %s: %s\n", fo->sub, strerror(errno));
+		unlinkat(fo->dfd, fo->id, AT_REMOVEDIR);
+		return -1;
+	}
+	size_t i;
+	const json_t *a;
+	json_array_foreach(manifest, i, a) {
+		if (fetch_attachment(c, q, fo, a, (uint32_t)i + 1) != 0)
+			return -1;
+		fo->written = i + 1;
+	}
+	return 0;
+}
+
+/* After a failure: what this fetch created goes (all of it was made new here). */
+static void
+fetch_undo(struct fetch_out *fo, const json_t *manifest)
+{
+	char docname[UUID_TEXT_LEN + 8];
+	if (fo->afd >= 0) {
+		for (size_t i = 0; i < fo->written; i++)
+			unlinkat(fo->afd, jstr(json_array_get(manifest, i), "name"), 0);
+		close(fo->afd);
+		fo->afd = -1;
+		unlinkat(fo->dfd, fo->id, AT_REMOVEDIR);
+	}
+	snprintf(docname, sizeof(docname), "%s.json", fo->id);
+	unlinkat(fo->dfd, docname, 0);
 }
 
 static int
@@ -1318,6 +1475,13 @@ run_fetch(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "usage: rogatoryctl fetch ID [--from AUTHORITY] --out DIR\n");
 		return 2;
 	}
+	if (!text_uuid_valid((const uint8_t *)id, strlen(id))) {
+		fprintf(stderr, "rogatoryctl: %s is not a message id (a lower-case UUID)\n", id);
+		return 2;
+	}
+	struct fetch_out fo = {.dir = dir, .afd = -1};
+	snprintf(fo.id, sizeof(fo.id), "%s", id);
+	snprintf(fo.sub, sizeof(fo.sub), "%s/%s", dir, id);
 	bin(&q.message_id, id);
 	bin(&q.sender_id, from);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -1329,44 +1493,38 @@ run_fetch(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "rogatoryctl: cannot open %s: %s\n", dir, strerror(errno));
 		return 2;
 	}
+	fo.dfd = dfd;
 	/* Large attachments come chunk by chunk; no time-out between them is needed. */
 	Rogatory__Ctl__V1__Reply *r = fetch_call(c, &q);
 	if (r == NULL) {
-		close(dfd);
+		close(fo.dfd);
 		return 1;
 	}
 	json_t *doc = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
 	wire_ctl_reply_free(r);
-	char docname[UUID_TEXT_LEN + 8];
-	snprintf(docname, sizeof(docname), "%s.json", jstr(doc, "id"));
-	int rc = 0, fd = fetch_create(dfd, dir, docname);
-	if (fd < 0 || json_dumpfd(doc, fd, JSON_INDENT(2) | JSON_ENSURE_ASCII) != 0 ||
-	    write_all(fd, (const uint8_t *)"\n", 1) != 0 || fsync(fd) != 0)
+	const json_t *manifest = json_object_get(doc, "attachments");
+	int rc = 0;
+	if (fetch_document(&fo, doc) != 0)
 		rc = 1;
-	if (fd >= 0)
-		close(fd);
-	if (rc == 0)
-		printf("%-40s %s from %s: %s\n", docname, jstr(doc, "id"), jstr(doc, "sender"),
-		    jstr(doc, "subject"));
-	size_t i;
-	json_t *a;
-	json_array_foreach(json_object_get(doc, "attachments"), i, a) {
-		if (rc == 0 && fetch_attachment(c, &q, dfd, dir, a, (uint32_t)i + 1) != 0)
-			rc = 1;
+	else if (fetch_attachments(c, &q, &fo, manifest) != 0) {
+		fetch_undo(&fo, manifest);
+		rc = 1;
 	}
-	close(dfd);
+	if (fo.afd >= 0)
+		close(fo.afd);
+	close(fo.dfd);
 	if (rc == 0) {
 		/* Everything is on the operator's disk, checked: the daemon may count it as
 		 * fetched (which frees the sender's quota). */
 		Rogatory__Ctl__V1__FetchedRequest fq = ROGATORY__CTL__V1__FETCHED_REQUEST__INIT;
-		bin(&fq.message_id, jstr(doc, "id"));
+		bin(&fq.message_id, id);
 		bin(&fq.sender_id, jstr(doc, "sender"));
 		Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
 		req.op_case = ROGATORY__CTL__V1__REQUEST__OP_FETCHED;
 		req.fetched = &fq;
 		rc = ctl_call(c, &req, print_message) != 0 ? 1 : 0;
 	} else {
-		fprintf(stderr, "rogatoryctl: %s not marked fetched\n", jstr(doc, "id"));
+		fprintf(stderr, "rogatoryctl: %s not marked fetched\n", id);
 	}
 	json_decref(doc);
 	return rc;
@@ -1469,17 +1627,21 @@ run_log(struct ctl *c, int argc, char **argv)
 		if (json_is_array(j)) {
 			json_array_foreach(j, i, e) {
 				if (c->json) {
-					json_dumpf(e, stdout, JSON_COMPACT);
+					json_dumpf(e, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
 					fputc('\n', stdout);
-				} else
+				} else {
+					json_termsafe(e);
 					print_event(e);
+				}
 			}
 		} else if (j != NULL) {
 			if (c->json) {
-				json_dumpf(j, stdout, JSON_COMPACT);
+				json_dumpf(j, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
 				fputc('\n', stdout);
-			} else
+			} else {
+				json_termsafe(j);
 				print_event(j);
+			}
 		}
 		json_decref(j);
 		fflush(stdout);
@@ -1551,6 +1713,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (strcmp(name, "help") == 0)
+		return ctl_help(nargs, args);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, name) != 0)
 			continue;

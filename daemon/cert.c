@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
+#include "termsafe.h"
 
 static time_t asn1_time_to_time(const ASN1_TIME *t);
 static const char *openssl_reason(char *buf, size_t len);
@@ -173,8 +174,9 @@ cert_subject(const X509 *c, char *buf, size_t len)
 	BIO *b = BIO_new(BIO_s_mem());
 	if (b == NULL)
 		goto done;
-	/* RFC 2253 order and escaping (control characters escaped, so a subject can never
-	 * forge a log line), but UTF-8 left readable. */
+	/* RFC 2253 order and escaping, UTF-8 left readable; then what OpenSSL leaves raw
+	 * (C1 controls, bidi controls) escaped too, so a subject can never forge a log line,
+	 * act on a terminal, or break the text rule of a receipt's reason that quotes it. */
 	unsigned long flags = XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB;
 	if (X509_NAME_print_ex(b, X509_get_subject_name(c), 0, flags) < 0)
 		goto done;
@@ -182,7 +184,7 @@ cert_subject(const X509 *c, char *buf, size_t len)
 	long n = BIO_get_mem_data(b, &data);
 	if (n <= 0)
 		goto done;
-	snprintf(buf, len, "%.*s", (int)(n > INT_MAX ? INT_MAX : n), data);
+	termsafe(data, (size_t)n, buf, len);
 done:
 	BIO_free(b);
 	ERR_clear_error();

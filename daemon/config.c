@@ -21,6 +21,7 @@
 #include "cert.h"
 #include "conffile.h"
 #include "crl.h"
+#include "ctlsock.h"
 #include "privdrop.h"
 
 enum cfg_type {
@@ -133,11 +134,14 @@ static const struct cfg_key cfg_keys[] = {
 	      "reload to recover. 0: no limit but the disk's." },
 	{ .section = "control", .name = "socket", .type = CFG_PATH,
 	  .def = "/run/rogatoryd/control.sock", .off = OFF(control_socket),
-	  .doc = "Unix socket for rogatoryctl." },
+	  .doc = "Unix socket for rogatoryctl. Its folder must belong to root or to the\n"
+	      "daemon's user and be writable by no one else (rogatoryd -n checks)." },
 	{ .section = "control", .name = "group", .type = CFG_GROUP, .off = OFF(control_group),
-	  .example = "rogatory-operators",
+	  .example = "rogatory",
 	  .doc = "Operators' group: the socket is given to it and its members may use\n"
-	      "rogatoryctl. Must exist. Unset: only root and the daemon's own user." },
+	      "rogatoryctl (with the shipped systemd unit: rogatory). Must exist. Unset:\n"
+	      "only root and the daemon's own user; anyone else who reaches the socket\n"
+	      "gets one permission-denied answer naming its uid." },
 	{ .section = "control", .name = "mode", .type = CFG_MODE, .def = "0660",
 	  .off = OFF(control_mode),
 	  .doc = "Permissions of the socket; nothing for others (use group)." },
@@ -342,6 +346,7 @@ config_load(const char *path, struct config **out, struct diag *d)
 		cfg_check_credentials(&p);
 		cfg_check_crl(&p);
 		privdrop_check(c, d);
+		ctlsock_check(c, d);
 	}
 	if (d->n != before) {
 		config_free(c);

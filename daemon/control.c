@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 
 #include "assembly.h"
 #include "config.h"
+#include "ctlsock.h"
 #include "events.h"
 #include "inbox.h"
 #include "journal.h"
@@ -83,7 +83,7 @@ struct control_upload {
 struct control {
 	struct rogatoryd *d;
 	struct evconnlistener *lev;
-	char *path;
+	struct ctlsock sock;    /* the socket file, held by descriptors */
 	gid_t group;
 	bool has_group;
 	struct control_client *clients;
@@ -157,7 +157,6 @@ static void upload_finish(struct control *c, struct control_client *cl);
 static struct control_client *control_find_client(struct control *c, uint64_t id);
 static void fetched_done(struct journal_op *jo);
 static void id_of(char out[UUID_TEXT_LEN + 1], const ProtobufCBinaryData *b);
-static int socket_in_use(const char *path);
 
 /* The command table: one row per request type. */
 static const struct {
@@ -183,47 +182,20 @@ static const struct {
 	{ROGATORY__CTL__V1__REQUEST__OP_QUARANTINE, "quarantine", do_quarantine},
 };
 
-/* 1 when a process answers on path: then it is not ours to remove. */
-static int
-socket_in_use(const char *path)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	int r = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	close(fd);
-	return r;
-}
-
 int
 control_start(struct rogatoryd *d, struct control **out, char *err, size_t errlen)
 {
 	const struct config *cfg = d->cfg;
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct sockaddr_un sun;
 	if (strlen(cfg->control_socket) >= sizeof(sun.sun_path))
 		return err_set(err, errlen, "[control] socket %s: path longer than %zu bytes",
 		    cfg->control_socket, sizeof(sun.sun_path) - 1);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", cfg->control_socket);
-
-	struct stat st;
-	if (lstat(cfg->control_socket, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return err_set(err, errlen, "[control] socket %s exists and is not a socket",
-			    cfg->control_socket);
-		if (socket_in_use(cfg->control_socket))
-			return err_set(err, errlen,
-			    "[control] socket %s is in use: is another rogatoryd running?",
-			    cfg->control_socket);
-		unlink(cfg->control_socket);
-	}
 
 	struct control *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return err_set(err, errlen, "out of memory");
 	c->d = d;
-	c->path = strdup(cfg->control_socket);
+	ctlsock_init(&c->sock);
 	if (cfg->control_group != NULL) {
 		struct group *g = getgrnam(cfg->control_group);
 		if (g == NULL) {
@@ -233,25 +205,17 @@ control_start(struct rogatoryd *d, struct control **out, char *err, size_t errle
 		c->group = g->gr_gid;
 		c->has_group = true;
 	}
-	/* Bind with a tight umask so the socket never exists with a wider mode than asked. */
-	mode_t old = umask(0177);
-	c->lev = evconnlistener_new_bind(d->base, control_accept_cb, c,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16, (struct sockaddr *)&sun,
-	    sizeof(sun));
-	umask(old);
+	/* Made with its mode and group, through descriptors nobody can swap (ctlsock.h). */
+	int fd = -1;
+	if (ctlsock_open(&c->sock, cfg->control_socket, ctlsock_run_uid(cfg), cfg->control_mode,
+	        c->has_group ? c->group : (gid_t)-1, &fd, err, errlen) != 0)
+		goto fail;
+	c->lev = evconnlistener_new(d->base, control_accept_cb, c,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16, fd);
 	if (c->lev == NULL) {
-		err_set(err, errlen, "cannot create control socket %s: %s", cfg->control_socket,
-		    strerror(errno));
-		goto fail;
-	}
-	if (c->has_group && chown(cfg->control_socket, (uid_t)-1, c->group) != 0) {
-		err_set(err, errlen, "cannot give control socket %s to group %s: %s",
-		    cfg->control_socket, cfg->control_group, strerror(errno));
-		goto fail;
-	}
-	if (chmod(cfg->control_socket, cfg->control_mode) != 0) {
-		err_set(err, errlen, "cannot chmod control socket %s: %s", cfg->control_socket,
-		    strerror(errno));
+		err_set(err, errlen, "cannot listen on control socket %s: %s",
+		    cfg->control_socket, strerror(errno));
+		close(fd);
 		goto fail;
 	}
 	log_info("control socket %s (mode %04o%s%s)", cfg->control_socket,
@@ -264,6 +228,12 @@ fail:
 	return -1;
 }
 
+const struct ctlsock *
+control_sock(const struct control *c)
+{
+	return &c->sock;
+}
+
 void
 control_free(struct control *c)
 {
@@ -271,11 +241,9 @@ control_free(struct control *c)
 		return;
 	while (c->clients != NULL)
 		control_client_free(c->clients);
-	if (c->lev != NULL) {
+	if (c->lev != NULL)
 		evconnlistener_free(c->lev);
-		unlink(c->path);
-	}
-	free(c->path);
+	ctlsock_close(&c->sock, true);
 	free(c);
 }
 

@@ -11,10 +11,14 @@
 
 struct rogatoryd;
 struct control;
+struct ctlsock;
 
-/* Creates the socket ([control] socket, mode, group). Refuses to take over a socket a
- * running daemon still answers on. -1 + err. */
+/* Creates the socket ([control] socket, mode, group) through ctlsock: refuses a folder
+ * others may write to, a socket a running daemon still answers on, and anything at the
+ * name that is not a socket. -1 + err. */
 int control_start(struct rogatoryd *d, struct control **out, char *err, size_t errlen);
+/* The socket file, for the privilege drop to give it to [daemon] user. */
+const struct ctlsock *control_sock(const struct control *c);
 /* Closes every client and removes the socket file. */
 void control_free(struct control *c);
 

@@ -10,6 +10,12 @@
  * :<n>, the n-th), and store-mid-commit in the store thread (storeq.h: it names what its
  * batch held). The count is kept per file that includes this header: one call site per
  * point.
+ *
+ * Pause points, likewise: with ROGATORY_PAUSE_AT=<point> and ROGATORY_PAUSE_FILE=<path>
+ * the daemon prints "paused at <point>" on stderr when it reaches the point and waits
+ * until <path> exists (at most 10 s), so a test can act at that exact moment of the
+ * start-up (swap the control socket for a symbolic link) and then let it go on.
+ * Points: control-bound (the socket file exists, group not set yet), before-privdrop.
  */
 #ifndef ROGATORY_CRASH_H
 #define ROGATORY_CRASH_H
@@ -18,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static inline void
@@ -33,8 +40,22 @@ crash_point(const char *name)
 	fprintf(stderr, "crash point %s reached\n", at);
 	_exit(9);
 }
+
+static inline void
+pause_point(const char *name)
+{
+	const char *at = getenv("ROGATORY_PAUSE_AT"), *go = getenv("ROGATORY_PAUSE_FILE");
+	if (at == NULL || go == NULL || strcmp(at, name) != 0)
+		return;
+	fprintf(stderr, "paused at %s\n", name);
+	/* Test-only: waits for the test's go-ahead (a file), polling every 10 ms. */
+	struct timespec tick = {.tv_nsec = 10000000};
+	for (int i = 0; i < 1000 && access(go, F_OK) != 0; i++)
+		nanosleep(&tick, NULL);
+}
 #else
 #define crash_point(name) ((void)0)
+#define pause_point(name) ((void)0)
 #endif
 
 #endif

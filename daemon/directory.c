@@ -172,9 +172,15 @@ dir_set_name(struct authority *a, const char *value, char *err, size_t errlen)
 	size_t len = strlen(value);
 	if (len > DIRECTORY_NAME_MAX)
 		return err_set(err, errlen, "%zu bytes; at most %d", len, DIRECTORY_NAME_MAX);
-	for (const unsigned char *s = (const unsigned char *)value; *s != '\0'; s++)
-		if (*s < 0x20 || *s == 0x7f)
-			return err_set(err, errlen, "contains a control character");
+	/* Shown to operators in `peers` and logs: the text rule of a subject (PROTOCOL.md
+	 * section 3): nothing a terminal acts on, nothing that reorders the display. */
+	size_t at;
+	uint32_t cp;
+	if (!text_utf8_valid((const uint8_t *)value, len))
+		return err_set(err, errlen, "not valid UTF-8");
+	if (text_refused_find((const uint8_t *)value, len, TEXT_LINE | TEXT_NO_BIDI, &at, &cp))
+		return err_set(err, errlen, "%s U+%04X at byte %zu",
+		    text_cp_bidi(cp) ? "bidi control" : "control character", (unsigned)cp, at);
 	a->name = conffile_strdup(value);
 	return 0;
 }

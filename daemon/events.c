@@ -532,8 +532,9 @@ events_json(const struct store_event *e)
 	    (json_int_t)e->bytes));
 	if (e->reason[0] != '\0')
 		bad |= events_set(o, "reason", events_jstr(e->reason, sizeof(e->reason)));
+	/* ASCII only: a reason may quote a peer, and the log is read in terminals. */
 	if (bad == 0)
-		s = json_dumps(o, JSON_COMPACT);
+		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(o);
 	return s;
 }

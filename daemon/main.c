@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "crash.h"
 #include "diag.h"
 #include "events.h"
 #include "evidence.h"
@@ -221,7 +222,8 @@ main(int argc, char **argv)
 	d->listen_port = server_port(d->server);
 	if (control_start(d, &d->control, err, sizeof(err)) != 0)
 		fatal("%s", err);
-	if (privdrop_apply(d->cfg, err, sizeof(err)) != 0)
+	pause_point("before-privdrop");
+	if (privdrop_apply(d->cfg, control_sock(d->control), err, sizeof(err)) != 0)
 		fatal("%s", err);
 	struct crl *crl = NULL;
 	if (revocation_prepare(d->cfg, &crl, &d->tls, err, sizeof(err)) != 0 ||

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ctlsock.h"
 #include "diag.h"
 #include "log.h"
 
@@ -214,7 +215,7 @@ pd_chown_if_root(const char *path, uid_t uid, gid_t gid)
 }
 
 int
-privdrop_apply(const struct config *c, char *err, size_t errlen)
+privdrop_apply(const struct config *c, const struct ctlsock *sock, char *err, size_t errlen)
 {
 	struct pd_who w = {0};
 	uid_t euid = geteuid();
@@ -237,10 +238,11 @@ privdrop_apply(const struct config *c, char *err, size_t errlen)
 	pd_chown_if_root(c->state_dir, w.uid, w.gid);
 	snprintf(p, sizeof(p), "%s/listen.port", c->state_dir);
 	pd_chown_if_root(p, w.uid, w.gid);
-	/* The daemon's own user may use rogatoryctl; the socket keeps its group. */
-	if (chown(c->control_socket, w.uid, (gid_t)-1) != 0)
-		return err_set(err, errlen, "cannot give control socket %s to [daemon] user %s: "
-		    "%s", c->control_socket, w.name, strerror(errno));
+	/* The daemon's own user may use rogatoryctl; the socket keeps its group. Through the
+	 * socket file's descriptor: the name could have been swapped since. */
+	char why[PATH_MAX + 128];
+	if (ctlsock_chown(sock, w.uid, why, sizeof(why)) != 0)
+		return err_set(err, errlen, "[daemon] user %s: %s", w.name, why);
 	if (initgroups(w.name, w.gid) != 0 || setresgid(w.gid, w.gid, w.gid) != 0 ||
 	    setresuid(w.uid, w.uid, w.uid) != 0)
 		return err_set(err, errlen, "cannot become [daemon] user %s (uid %u, gid %u): %s",

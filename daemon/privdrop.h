@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 struct config;
+struct ctlsock;
 struct diag;
 
 /*
@@ -30,11 +31,12 @@ void privdrop_check(const struct config *c, struct diag *d);
 /*
  * At start-up, after the listener and the control socket exist and before anything else
  * is opened. As root with a user: gives state_dir (when root owns it: it was just
- * created), <state_dir>/listen.port and the control socket's owner to the user, then
- * drops to the user and its groups for good. As root without a user: a warning.
- * Not root: 0 when no user is set or the process already is that user, else -1.
- * 0 / -1 + err.
+ * created), <state_dir>/listen.port and the control socket file sock (through its
+ * descriptor, never its path) to the user, then drops to the user and its groups for
+ * good. As root without a user: a warning. Not root: 0 when no user is set or the
+ * process already is that user, else -1. 0 / -1 + err.
  */
-int privdrop_apply(const struct config *c, char *err, size_t errlen);
+int privdrop_apply(const struct config *c, const struct ctlsock *sock, char *err,
+    size_t errlen);
 
 #endif

@@ -8,45 +8,87 @@
 #include <string.h>
 #include <sys/random.h>
 
+size_t
+text_utf8_next(const uint8_t *s, size_t len, uint32_t *cp)
+{
+	uint8_t c = s[0];
+	size_t n;
+	uint32_t v;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 1;
+		v = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 2;
+		v = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 3;
+		v = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (len <= n)
+		return 0;
+	for (size_t k = 1; k <= n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[k] & 0x3f);
+	}
+	if ((n == 2 && v < 0x800) || (n == 3 && v < 0x10000) || v > 0x10ffff ||
+	    (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n + 1;
+}
+
 bool
 text_utf8_valid(const uint8_t *s, size_t len)
 {
 	size_t i = 0;
 	while (i < len) {
-		uint8_t c = s[i];
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n;
 		uint32_t cp;
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		size_t n = text_utf8_next(s + i, len - i, &cp);
+		if (n == 0 || cp == 0)
 			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
+		i += n;
 	}
 	return true;
+}
+
+bool
+text_cp_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+bool
+text_cp_bidi(uint32_t cp)
+{
+	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+bool
+text_refused_find(const uint8_t *s, size_t len, unsigned rule, size_t *at, uint32_t *cp)
+{
+	size_t i = 0;
+	while (i < len) {
+		uint32_t c;
+		size_t n = text_utf8_next(s + i, len - i, &c);
+		if (n == 0)
+			n = 1;  /* not well-formed: the caller's UTF-8 check owns that refusal */
+		else if ((text_cp_control(c) &&
+		             !((rule & TEXT_LINES) != 0 && (c == '\n' || c == '\t'))) ||
+		    ((rule & TEXT_NO_BIDI) != 0 && text_cp_bidi(c))) {
+			*at = i;
+			*cp = c;
+			return true;
+		}
+		i += n;
+	}
+	return false;
 }
 
 static bool

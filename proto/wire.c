@@ -23,6 +23,27 @@
 
 #define PATH_MAX_LEN 128
 
+/*
+ * The text rule of every text field (text.h; docs/PROTOCOL.md section 3, "Text rules").
+ * No field may hold C0 controls, DEL or C1 controls; beyond that:
+ *   RULE_LABEL  what names a message or a file to an operator: Content.subject,
+ *               Attachment.name (and the control protocol's subject and attachment
+ *               names): one line, and no bidi embedding, override or isolate;
+ *   RULE_PROSE  free text: Field.value, ReceiptBody.reason_text (and the control
+ *               protocol's field values): LF and TAB allowed, bidi controls allowed;
+ *   RULE_INFO   informational text nobody acts on: Hello.software, Error.text: one line,
+ *               no bidi controls, but repaired (each refused code point becomes '?')
+ *               instead of refused, so that a peer's sloppy message never costs a link;
+ *   RULE_WORD   the control protocol's kind, status and field names (parsed or checked
+ *               further by the daemon): one line.
+ * Control Reply.error_text and Reply.json are checked as UTF-8 only: the ctl escapes
+ * what it prints (termsafe.h).
+ */
+#define RULE_LABEL (TEXT_LINE | TEXT_NO_BIDI)
+#define RULE_PROSE TEXT_LINES
+#define RULE_INFO (TEXT_LINE | TEXT_NO_BIDI)
+#define RULE_WORD TEXT_LINE
+
 struct budget {
 	size_t left;
 	bool exhausted;
@@ -40,8 +61,11 @@ static int check_canonical(const ProtobufCMessage *m, const uint8_t *buf, size_t
 
 static int chk_len(const ProtobufCBinaryData *b, size_t min, size_t max, const char *at,
     const char *name, char *err, size_t errlen);
-static int chk_text(const ProtobufCBinaryData *b, size_t min, size_t max, const char *at,
+static int chk_utf8(const ProtobufCBinaryData *b, size_t min, size_t max, const char *at,
     const char *name, char *err, size_t errlen);
+static int chk_text(const ProtobufCBinaryData *b, size_t min, size_t max, unsigned rule,
+    const char *at, const char *name, char *err, size_t errlen);
+static void repair_text(ProtobufCBinaryData *b, unsigned rule);
 static int chk_id(const ProtobufCBinaryData *b, const char *at, const char *name, char *err,
     size_t errlen);
 static int chk_uuid(const ProtobufCBinaryData *b, bool optional, const char *at,
@@ -212,7 +236,7 @@ chk_len(const ProtobufCBinaryData *b, size_t min, size_t max, const char *at,
 }
 
 static int
-chk_text(const ProtobufCBinaryData *b, size_t min, size_t max, const char *at,
+chk_utf8(const ProtobufCBinaryData *b, size_t min, size_t max, const char *at,
     const char *name, char *err, size_t errlen)
 {
 	if (chk_len(b, min, max, at, name, err, errlen) != 0)
@@ -222,6 +246,44 @@ chk_text(const ProtobufCBinaryData *b, size_t min, size_t max, const char *at,
 	if (!text_utf8_valid(b->data, b->len))
 		return err_set(err, errlen, "%s.%s: invalid UTF-8", at, name);
 	return 0;
+}
+
+/* UTF-8 within its cap, and nothing its rule refuses. The refusal names the code point
+ * and its byte offset, never the text itself (it could be what a terminal acts on). */
+static int
+chk_text(const ProtobufCBinaryData *b, size_t min, size_t max, unsigned rule,
+    const char *at, const char *name, char *err, size_t errlen)
+{
+	size_t pos;
+	uint32_t cp;
+	if (chk_utf8(b, min, max, at, name, err, errlen) != 0)
+		return -1;
+	if (text_refused_find(b->data, b->len, rule, &pos, &cp))
+		return err_set(err, errlen, "%s.%s: %s U+%04X at byte %zu", at, name,
+		    text_cp_bidi(cp) ? "bidi control" : "control character", (unsigned)cp, pos);
+	return 0;
+}
+
+/* Valid UTF-8 (checked before) rewritten in place: each code point rule refuses becomes
+ * one '?', so the text only shrinks. */
+static void
+repair_text(ProtobufCBinaryData *b, unsigned rule)
+{
+	size_t o = 0, at;
+	uint32_t cp;
+	for (size_t i = 0; i < b->len;) {
+		size_t n = text_utf8_next(b->data + i, b->len - i, &cp);
+		if (n == 0)
+			n = 1;
+		if (text_refused_find(b->data + i, n, rule, &at, &cp)) {
+			b->data[o++] = '?';
+		} else {
+			memmove(b->data + o, b->data + i, n);
+			o += n;
+		}
+		i += n;
+	}
+	b->len = o;
 }
 
 static int
@@ -292,7 +354,7 @@ static int
 check_hello(const Rogatory__V1__Hello *h, char *err, size_t errlen)
 {
 	if (chk_id(&h->authority_id, "hello", "authority_id", err, errlen) ||
-	    chk_text(&h->software, 0, WIRE_TEXT_MAX, "hello", "software", err, errlen))
+	    chk_utf8(&h->software, 0, WIRE_TEXT_MAX, "hello", "software", err, errlen))
 		return -1;
 	if (h->min_version < 1)
 		return err_set(err, errlen, "hello.min_version: %u, versions start at 1",
@@ -341,7 +403,7 @@ static int
 check_error(const Rogatory__V1__Error *e, char *err, size_t errlen)
 {
 	if (chk_set(e->code, "error", "code", err, errlen) ||
-	    chk_text(&e->text, 0, WIRE_TEXT_MAX, "error", "text", err, errlen) ||
+	    chk_utf8(&e->text, 0, WIRE_TEXT_MAX, "error", "text", err, errlen) ||
 	    chk_uuid(&e->message_id, true, "error", "message_id", err, errlen))
 		return -1;
 	return 0;
@@ -389,6 +451,10 @@ wire_envelope_decode(const uint8_t *buf, size_t len, Rogatory__V1__Envelope **ou
 		release(env);
 		return -1;
 	}
+	if (env->msg_case == ROGATORY__V1__ENVELOPE__MSG_HELLO)
+		repair_text(&env->hello->software, RULE_INFO);
+	else if (env->msg_case == ROGATORY__V1__ENVELOPE__MSG_ERROR)
+		repair_text(&env->error->text, RULE_INFO);
 	*out = env;
 	return 0;
 }
@@ -441,8 +507,8 @@ static int
 check_content(const Rogatory__V1__Content *c, bool refused, char *err, size_t errlen)
 {
 	char at[64];
-	if (chk_text(&c->subject, 1, WIRE_SUBJECT_MAX, "document.content", "subject", err,
-	        errlen))
+	if (chk_text(&c->subject, 1, WIRE_SUBJECT_MAX, RULE_LABEL, "document.content",
+	        "subject", err, errlen))
 		return -1;
 	if (c->n_fields > WIRE_FIELDS_MAX)
 		return err_set(err, errlen, "document.content.fields: %zu fields, at most %u",
@@ -454,7 +520,8 @@ check_content(const Rogatory__V1__Content *c, bool refused, char *err, size_t er
 		if (!field_name_valid(&f->name))
 			return err_set(err, errlen, "%s.name: must be [a-z0-9_-]{1,%u}", at,
 			    WIRE_FIELD_NAME_MAX);
-		if (chk_text(&f->value, 0, WIRE_FIELD_VALUE_MAX, at, "value", err, errlen))
+		if (chk_text(&f->value, 0, WIRE_FIELD_VALUE_MAX, RULE_PROSE, at, "value", err,
+		        errlen))
 			return -1;
 		if (bytes_is(&f->name, "reasons") && f->value.len > 0)
 			reasons = true;
@@ -476,12 +543,11 @@ check_attachments(const Rogatory__V1__DocumentBody *b, char *err, size_t errlen)
 	for (size_t i = 0; i < b->n_attachments; i++) {
 		const Rogatory__V1__Attachment *a = b->attachments[i];
 		snprintf(at, sizeof(at), "document.attachments[%zu]", i);
-		if (chk_text(&a->name, 1, WIRE_NAME_MAX, at, "name", err, errlen))
+		if (chk_text(&a->name, 1, WIRE_NAME_MAX, RULE_LABEL, at, "name", err, errlen))
 			return -1;
 		if (!file_name_valid(&a->name))
 			return err_set(err, errlen,
-			    "%s.name: not a file name (no '/', control characters, "
-			    "\".\" or \"..\")", at);
+			    "%s.name: not a file name (no '/', \".\" or \"..\")", at);
 		/* The receiver keeps attachments under their names: two with one name
 		 * would make one of them unreachable. */
 		for (size_t k = 0; k < i; k++)
@@ -530,16 +596,14 @@ media_type_valid(const ProtobufCBinaryData *b)
 	    b->data[b->len - 1] != '/';
 }
 
-/* UTF-8 was checked before; here: one path component, nothing a terminal would act on. */
+/* Its text rule (RULE_LABEL: nothing a terminal would act on, no reordering) was
+ * checked before; here: one path component. */
 static bool
 file_name_valid(const ProtobufCBinaryData *b)
 {
 	if (bytes_is(b, ".") || bytes_is(b, ".."))
 		return false;
-	for (size_t i = 0; i < b->len; i++)
-		if (b->data[i] == '/' || b->data[i] < 0x20 || b->data[i] == 0x7f)
-			return false;
-	return true;
+	return b->len == 0 || memchr(b->data, '/', b->len) == NULL;
 }
 
 int
@@ -589,7 +653,8 @@ check_receipt_body(const Rogatory__V1__ReceiptBody *r, char *err, size_t errlen)
 			return err_set(err, errlen,
 			    "receipt.reason_code: must be [a-z0-9-]{1,%u} on a rejection",
 			    WIRE_REASON_CODE_MAX);
-		if (chk_text(&r->reason_text, 0, WIRE_TEXT_MAX, at, "reason_text", err, errlen))
+		if (chk_text(&r->reason_text, 0, WIRE_TEXT_MAX, RULE_PROSE, at, "reason_text", err,
+		        errlen))
 			return -1;
 	} else if (r->reason_code.len > 0 || r->reason_text.len > 0) {
 		return err_set(err, errlen,
@@ -673,10 +738,11 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 		char kbuf[32];
 		if (chk_uuid(&q->message_id, false, at, "message_id", err, errlen) ||
 		    chk_id(&q->recipient_id, at, "recipient_id", err, errlen) ||
-		    chk_text(&q->kind, 1, sizeof(kbuf) - 1, at, "kind", err, errlen) ||
-		    chk_text(&q->subject, 1, WIRE_SUBJECT_MAX, at, "subject", err, errlen) ||
+		    chk_text(&q->kind, 1, sizeof(kbuf) - 1, RULE_WORD, at, "kind", err, errlen) ||
+		    chk_text(&q->subject, 1, WIRE_SUBJECT_MAX, RULE_LABEL, at, "subject", err,
+		        errlen) ||
 		    chk_uuid(&q->in_reply_to, true, at, "in_reply_to", err, errlen) ||
-		    chk_text(&q->status, 0, 64, at, "status", err, errlen))
+		    chk_text(&q->status, 0, 64, RULE_WORD, at, "status", err, errlen))
 			return -1;
 		snprintf(kbuf, sizeof(kbuf), "%.*s", (int)q->kind.len, (const char *)q->kind.data);
 		if (wire_kind_parse(kbuf, &kind) != 0)
@@ -689,8 +755,10 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 			    WIRE_FIELDS_MAX);
 		for (size_t i = 0; i < q->n_fields; i++) {
 			const Rogatory__Ctl__V1__Field *f = q->fields[i];
-			if (chk_text(&f->name, 1, WIRE_FIELD_NAME_MAX, at, "fields.name", err, errlen) ||
-			    chk_text(&f->value, 0, WIRE_FIELD_VALUE_MAX, at, "fields.value", err, errlen))
+			if (chk_text(&f->name, 1, WIRE_FIELD_NAME_MAX, RULE_WORD, at, "fields.name",
+			        err, errlen) ||
+			    chk_text(&f->value, 0, WIRE_FIELD_VALUE_MAX, RULE_PROSE, at,
+			        "fields.value", err, errlen))
 				return -1;
 		}
 		if (q->n_attachments > WIRE_ATTACHMENTS_MAX)
@@ -698,13 +766,14 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 			    q->n_attachments, WIRE_ATTACHMENTS_MAX);
 		for (size_t i = 0; i < q->n_attachments; i++) {
 			const Rogatory__Ctl__V1__AttachmentSpec *a = q->attachments[i];
-			if (chk_text(&a->name, 1, WIRE_NAME_MAX, at, "attachments.name", err, errlen) ||
+			if (chk_text(&a->name, 1, WIRE_NAME_MAX, RULE_LABEL, at, "attachments.name",
+			        err, errlen) ||
 			    chk_len(&a->media_type, 1, WIRE_MEDIA_TYPE_MAX, at, "attachments.media_type",
 			        err, errlen))
 				return -1;
 			if (!file_name_valid(&a->name))
 				return err_set(err, errlen, "%s.attachments[%zu].name: not a file name (no "
-				    "'/', control characters, \".\" or \"..\")", at, i);
+				    "'/', \".\" or \"..\")", at, i);
 			if (!media_type_valid(&a->media_type))
 				return err_set(err, errlen, "%s.attachments[%zu].media_type: must be "
 				    "printable ASCII type/subtype", at, i);
@@ -834,8 +903,8 @@ wire_ctl_reply_decode(const uint8_t *buf, size_t len, Rogatory__Ctl__V1__Reply *
 		    WIRE_CTL_CODE_MAX);
 		goto fail;
 	}
-	if (chk_text(&r->error_text, 0, WIRE_TEXT_MAX, "reply", "error_text", err, errlen) ||
-	    chk_text(&r->json, 0, FRAME_CONTROL_MAX, "reply", "json", err, errlen))
+	if (chk_utf8(&r->error_text, 0, WIRE_TEXT_MAX, "reply", "error_text", err, errlen) ||
+	    chk_utf8(&r->json, 0, FRAME_CONTROL_MAX, "reply", "json", err, errlen))
 		goto fail;
 	*out = r;
 	return 0;

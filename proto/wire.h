@@ -1,8 +1,10 @@
 /*
  * wire: decode + validate every protobuf message that comes from outside (peer
  * Envelopes, signed bodies, control Requests), in one place. A message that passes
- * here has: every required field present, every text field valid UTF-8 without NUL and
- * within its cap, every id of the right form, no *_UNSPECIFIED enum, no unknown field.
+ * here has: every required field present, every text field valid UTF-8 without NUL,
+ * within its cap and within its text rule (no terminal controls; see wire.c and
+ * docs/PROTOCOL.md section 3; Hello.software and Error.text are repaired in place
+ * instead), every id of the right form, no *_UNSPECIFIED enum, no unknown field.
  * Unpacking uses a budget-limited allocator, so a small frame cannot make us allocate
  * without bound. Modules above this one may read the generated structs' fields, but
  * only after they passed through here.

@@ -3,26 +3,60 @@
 # from BD-ACC to FR-MJ, and its delivery shown. Everything lives in build/demo/; the
 # network keeps running until `make demo-stop`.
 #   demo.sh start | stop
+# DEMO_DIR: another folder than build/demo (the tests stop daemons of their own there).
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 B=$TOP/build
-D=$B/demo
+D=${DEMO_DIR:-$B/demo}
 IDS="BD-ACC FR-MJ UA-PGO"
 PKI=$TOP/pki/rogatory-pki
 CTL=$B/rogatoryctl
 
+# True while pid is a running (not zombie) rogatoryd of authority $2 of this demo: a pid
+# file outliving its daemon must not make us signal or wait for whatever has the pid now.
+alive() {
+	[ -r "/proc/$1/cmdline" ] || return 1
+	tr '\000' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q "$D/$2/rogatoryd.conf" ||
+		return 1
+	state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# SIGTERM to every daemon, then wait for each to have exited (a clean stop closes its
+# links and its store): "stopped" only once it is gone, and an error for one still
+# running 10 s after its signal (its pid file stays).
 stop() {
+	pids=
 	for id in $IDS; do
 		pidf=$D/$id/rogatoryd.pid
-		if [ -f "$pidf" ]; then
-			pid=$(cat "$pidf")
-			if kill "$pid" 2>/dev/null; then
-				echo "stopped $id (pid $pid)"
-			fi
+		[ -f "$pidf" ] || continue
+		pid=$(cat "$pidf")
+		if alive "$pid" "$id" && kill "$pid" 2>/dev/null; then
+			pids="$pids $id:$pid"
+		else
 			rm -f "$pidf"
 		fi
 	done
+	rc=0
+	for entry in $pids; do
+		id=${entry%%:*}
+		pid=${entry#*:}
+		i=0
+		while alive "$pid" "$id" && [ $i -lt 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if alive "$pid" "$id"; then
+			echo "demo: $id (pid $pid) is still running 10 s after SIGTERM;" \
+			    "see $D/$id/rogatoryd.log" >&2
+			rc=1
+		else
+			echo "stopped $id (pid $pid)"
+			rm -f "$D/$id/rogatoryd.pid"
+		fi
+	done
+	return $rc
 }
 
 ctl() {
@@ -39,7 +73,9 @@ start() {
 	"$PKI" init "$D/pki" >/dev/null
 	cp "$TOP/configs/demo/directory.conf" "$D/directory.conf"
 	for id in $IDS; do
-		mkdir -p "$D/$id"
+		# The control socket's folder: rogatoryd refuses one others may write to, so
+		# its mode does not follow the caller's umask.
+		mkdir -m 0750 "$D/$id"
 		"$PKI" issue "$D/pki" "$id" "$D/$id" >/dev/null
 		cp "$TOP/configs/demo/$id.conf" "$D/$id/rogatoryd.conf"
 		"$B/rogatoryd" -n -c "$D/$id/rogatoryd.conf" | sed "s/^/   $id: /"
@@ -101,7 +137,7 @@ start() {
 	echo "== at FR-MJ: rogatoryctl fetch $id --out $D/fetched"
 	rm -rf "$D/fetched"
 	ctl FR-MJ fetch "$id" --out "$D/fetched" | sed 's/^/   /'
-	cmp "$order" "$D/fetched/$(basename "$order")"
+	cmp "$order" "$D/fetched/$id/$(basename "$order")"
 	echo "   the fetched attachment is byte for byte the one BD-ACC sent"
 	echo "== at BD-ACC: rogatoryctl verify $id (offline proof from the store)"
 	ctl BD-ACC verify "$id" | sed 's/^/   /'

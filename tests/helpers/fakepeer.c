@@ -4,7 +4,8 @@
  * purpose: a wrong Hello, an oversized length, garbage, plaintext, or silence. It
  * prints one line per event ("tls-ok subject=...", "recv hello id=...", "recv error
  * code=... text=...", "recv receipt sha=<body> all=<body, signature, certificate>
- * signer=... outcome=...", "closed ...", "app-bytes N") for the tests to match.
+ * signer=... outcome=... reason=CODE why=TEXT", "closed ...", "app-bytes N") for the
+ * tests to match; text from the daemon is printed terminal-safe.
  *
  *   fakepeer connect HOST PORT [options]   dial a daemon
  *   fakepeer listen PORT [options]         accept one connection (counts app bytes)
@@ -27,6 +28,10 @@
  *   --repeat N                send that same Transfer N times back to back (default 1)
  *   --repeat-after F          send the first copy, then the others once file F exists
  *   --kind K                  its kind (default mla)
+ *   --subject S               its subject (default "fakepeer transfer"); \xHH escapes
+ *                             are decoded, so a test can send ESC, BEL, C1 or bidi bytes
+ *   --attach-name N           a manifest entry of 0 bytes (no chunk follows) with this
+ *                             name, \xHH decoded like --subject
  *   --receipt MODE            listen mode: answer each Transfer with a receipt signed
  *                             with --cert/--key: "good", "wrong-hash", "unknown-id", or
  *                             "wrong-signer" (signed with --sign-cert/--sign-key),
@@ -48,6 +53,7 @@
  *                             rejected=J try-later=L"
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -64,10 +70,12 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 
 #include "evidence.h"
 #include "frame.h"
+#include "termsafe.h"
 #include "text.h"
 #include "wire.h"
 
@@ -86,6 +94,7 @@ struct opts {
 	int repeat;
 	const char *repeat_after;
 	const char *kind;
+	const char *subject, *attach_name;
 	const char *receipt;
 	const char *sign_cert, *sign_key;
 	bool no_read;
@@ -297,6 +306,25 @@ signed_object_digest(const Rogatory__V1__SignedObject *so, uint8_t out[32])
 	EVP_MD_CTX_free(md);
 }
 
+/* in with each \xHH replaced by that byte, into out (as long as in at most). */
+static size_t
+unescape(const char *in, char *out)
+{
+	size_t n = 0;
+	for (const char *p = in; *p != '\0'; p++) {
+		unsigned v;
+		if (p[0] == '\\' && p[1] == 'x' && isxdigit((unsigned char)p[2]) &&
+		    isxdigit((unsigned char)p[3]) && sscanf(p + 2, "%2x", &v) == 1) {
+			out[n++] = (char)v;
+			p += 3;
+		} else {
+			out[n++] = *p;
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
 /* A real signed document from our credentials, sent repeat times unchanged. */
 static void
 send_transfers(SSL *ssl, const struct opts *o)
@@ -323,9 +351,24 @@ send_transfers(SSL *ssl, const struct opts *o)
 	b.created_ms = (int64_t)ts.tv_sec * 1000;
 	b.kind = kind;
 	b.doc_type = ROGATORY__V1__DOC_TYPE__DOC_TYPE_REQUEST;
-	c.subject.data = (uint8_t *)"fakepeer transfer";
-	c.subject.len = 17;
+	static char subject[2048], aname[1024];
+	c.subject.data = (uint8_t *)subject;
+	c.subject.len = unescape(o->subject ? o->subject : "fakepeer transfer", subject);
 	b.content = &c;
+	Rogatory__V1__Attachment att = ROGATORY__V1__ATTACHMENT__INIT;
+	Rogatory__V1__Attachment *atts[1] = {&att};
+	static uint8_t empty_sha[SHA256_DIGEST_LENGTH];
+	if (o->attach_name != NULL) {
+		SHA256((const unsigned char *)"", 0, empty_sha);
+		att.name.data = (uint8_t *)aname;
+		att.name.len = unescape(o->attach_name, aname);
+		att.media_type.data = (uint8_t *)"application/pdf";
+		att.media_type.len = 15;
+		att.sha256.data = empty_sha;
+		att.sha256.len = sizeof(empty_sha);
+		b.n_attachments = 1;
+		b.attachments = atts;
+	}
 	struct signed_object so = {0};
 	if (evidence_sign_document(signer, &b, &so, err, sizeof(err)) != 0) {
 		printf("sign-failed %s\n", err);
@@ -620,9 +663,11 @@ print_frame(const uint8_t *body, size_t len)
 		for (int i = 0; i < 32; i++)
 			printf("%02x", h[i]);
 		if (ok == 0) {
-			printf(" signer=%s outcome=%s reason=%.*s\n", signer,
+			char why[TERMSAFE_MAX(WIRE_TEXT_MAX)];
+			printf(" signer=%s outcome=%s reason=%.*s why=%s\n", signer,
 			    wire_outcome_name(rb->outcome), (int)rb->reason_code.len,
-			    (const char *)rb->reason_code.data);
+			    (const char *)rb->reason_code.data,
+			    termsafe(rb->reason_text.data, rb->reason_text.len, why, sizeof(why)));
 			wire_receipt_body_free(rb);
 		} else {
 			printf(" invalid: %s\n", rerr);
@@ -864,6 +909,10 @@ main(int argc, char **argv)
 			o.repeat_after = v;
 		else if (strcmp(a, "--kind") == 0)
 			o.kind = v;
+		else if (strcmp(a, "--subject") == 0)
+			o.subject = v;
+		else if (strcmp(a, "--attach-name") == 0)
+			o.attach_name = v;
 		else if (strcmp(a, "--receipt") == 0)
 			o.receipt = v;
 		else if (strcmp(a, "--sign-cert") == 0)

@@ -17,6 +17,7 @@
 
 #include "net.h"
 #include "support.h"
+#include "text.h"
 #include "traffic.h"
 
 static const char *const ids2[] = {"BD-ACC", "FR-MJ"};
@@ -46,7 +47,8 @@ make_file(struct tnet *t, const char *name, size_t size, uint32_t seed)
 	return path;
 }
 
-/* rogatoryctl fetch ID --out <dir>/<out>; returns that folder. */
+/* rogatoryctl fetch ID --out <dir>/<out>; returns the folder of its attachments,
+ * <dir>/<out>/ID (the document is that path + ".json"). */
 static char *
 fetch(struct tnet *t, int i, const char *id, const char *outname)
 {
@@ -57,7 +59,10 @@ fetch(struct tnet *t, int i, const char *id, const char *outname)
 	int rc = tnet_ctl(t, i, &out, args);
 	cr_assert_eq(rc, 0, "fetch failed (%d): %s", rc, out);
 	free(out);
-	return dir;
+	char *sub = NULL;
+	cr_assert(asprintf(&sub, "%s/%s", dir, id) > 0);
+	free(dir);
+	return sub;
 }
 
 /* rogatoryctl send at node 0 to FR-MJ with one attachment; returns the message id. */
@@ -68,6 +73,16 @@ send_file(struct tnet *t, const char *subject, const char *path)
 	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject '%s' --attach '%s'",
 	    subject, path);
 	return tr_send_args(t, 0, args);
+}
+
+/* Node i's inbox (one message) says it was fetched: its bytes left the sender's quota. */
+static void
+assert_fetched(struct tnet *t, int i)
+{
+	char *out = NULL;
+	cr_assert_eq(tnet_ctl(t, i, &out, "--json inbox"), 0, "%s", out);
+	cr_assert(strstr(out, "\"fetched\": true") != NULL, "%s", out);
+	free(out);
 }
 
 static void
@@ -109,14 +124,12 @@ Test(attach, small_and_1m_delivered_fetched_verified, .timeout = 90)
 	assert_same_file(big, dir, "records.bin");
 	assert_same_file(empty, dir, "empty.txt");
 	char docjson[4400];
-	snprintf(docjson, sizeof(docjson), "%s/%s.json", dir, id);
+	snprintf(docjson, sizeof(docjson), "%s.json", dir);
 	cr_assert_eq(ts_file_count(docjson, "\"subject\": \"With documents\""), 1);
 	/* Fetched once: the inbox says so, and a second fetch into the same folder refuses
 	 * to overwrite. */
-	cr_assert_eq(tnet_ctl(t, 1, &out, "--json inbox"), 0, "%s", out);
-	cr_assert(strstr(out, "\"fetched\": true") != NULL, "%s", out);
-	free(out);
-	snprintf(args, sizeof(args), "fetch %s --out '%s'", id, dir);
+	assert_fetched(t, 1);
+	snprintf(args, sizeof(args), "fetch %s --out '%s/fetched'", id, t->dir);
 	cr_assert_eq(tnet_ctl(t, 1, &out, args), 1, "%s", out);
 	cr_assert(strstr(out, "File exists") != NULL, "%s", out);
 	free(out);
@@ -168,6 +181,35 @@ Test(attach, large_60m_streams_within_memory_bound, .timeout = 240)
 	unlink(file);
 	free(dir);
 	free(id);
+	free(file);
+	tnet_free(t);
+}
+
+/* An attachment named like the document fetch writes (ID.json) cannot block the fetch:
+ * the document is DIR/ID.json, the attachments are under DIR/ID/. The message counts as
+ * fetched (its bytes leave the sender's quota). */
+Test(attach, attachment_named_like_the_document_is_fetched, .timeout = 90)
+{
+	struct tnet *t = tnet_new("att-clash", ids2, 2);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	char id[UUID_TEXT_LEN + 1], name[UUID_TEXT_LEN + 8], args[4096];
+	cr_assert_eq(text_uuid_random(id), 0);
+	snprintf(name, sizeof(name), "%s.json", id);
+	char *file = make_file(t, name, 4096, 21);
+	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Clash' --id %s "
+	    "--attach '%s'", id, file);
+	char *sent = tr_send_args(t, 0, args);
+	cr_assert_str_eq(sent, id);
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 20000), "not delivered");
+	char *dir = fetch(t, 1, id, "fetched");
+	assert_same_file(file, dir, name);
+	char docjson[4400];
+	snprintf(docjson, sizeof(docjson), "%s.json", dir);
+	cr_assert_eq(ts_file_count(docjson, "\"subject\": \"Clash\""), 1, "%s", docjson);
+	assert_fetched(t, 1);
+	free(dir);
+	free(sent);
 	free(file);
 	tnet_free(t);
 }

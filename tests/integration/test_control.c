@@ -42,6 +42,18 @@ Test(control, commands_and_errors, .timeout = 60)
 	cr_assert_eq(tnet_ctl(t, 0, &out, "frobnicate"), 2, "%s", out);
 	cr_assert(strstr(out, "unknown command frobnicate") != NULL, "%s", out);
 	free(out);
+	/* help is a command: the usage, exit 0; help COMMAND: that command's lines. */
+	cr_assert_eq(tnet_ctl(t, 0, &out, "help"), 0, "%s", out);
+	cr_assert(strncmp(out, "usage: rogatoryctl", 18) == 0 && strstr(out, "  fetch ID") != NULL,
+	    "%s", out);
+	free(out);
+	cr_assert_eq(tnet_ctl(t, 0, &out, "help fetch"), 0, "%s", out);
+	cr_assert(strstr(out, "usage: rogatoryctl fetch ID [--from AUTHORITY] --out DIR") != NULL,
+	    "%s", out);
+	free(out);
+	cr_assert_eq(tnet_ctl(t, 0, &out, "help frobnicate"), 2, "%s", out);
+	cr_assert(strstr(out, "help frobnicate: no such command") != NULL, "%s", out);
+	free(out);
 	/* With -c the socket comes from the daemon's own config file. */
 	cr_assert_eq(ts_sh(&out, "'%s' -c '%s' status", ts_build_path("rogatoryctl"),
 	                 t->node[0].conf),
@@ -75,7 +87,8 @@ Test(control, credentials_checked, .timeout = 60)
 	int rc = ts_sh(&out, "setpriv --reuid=65534 --regid=65534 --groups=0 '%s' -s '%s/ctl.sock' status",
 	    ts_build_path("rogatoryctl"), sockdir);
 	cr_assert_eq(rc, 1, "daemon must refuse: %s", out);
-	cr_assert(strstr(out, "permission denied: uid 65534") != NULL, "%s", out);
+	cr_assert(strstr(out, "rogatoryctl: permission-denied: permission denied: uid 65534 is "
+	    "neither root, the daemon's user, nor in the operators' group") != NULL, "%s", out);
 	free(out);
 	cr_assert(tnet_wait_log(t, 0, "control: refused a client: permission denied: uid 65534", 3000));
 	tnet_stop(t, 0, SIGTERM);

@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -253,5 +254,184 @@ Test(privileges, not_root_and_not_that_user_is_refused, .timeout = 60)
 	cr_assert(strstr(out, "[daemon] user daemon") != NULL, "%s", out);
 	cr_assert(strstr(out, "started as") == NULL, "%s", out);
 	free(out);
+	tnet_free(t);
+}
+
+/* ---- the control socket's file: made and given away by root without following a name
+ * someone else could swap (daemon/ctlsock.c) ---- */
+
+/* Starts node i with ROGATORY_PAUSE_AT=point; returns once it says it paused there. It
+ * goes on when the file go exists. */
+static void
+pv_start_paused(struct tnet *t, int i, const char *point, const char *go)
+{
+	char *argv[] = {(char *)ts_build_path("rogatoryd"), "-f", "-d", "-c", t->node[i].conf,
+		NULL};
+	char want[64];
+	setenv("ROGATORY_PAUSE_AT", point, 1);
+	setenv("ROGATORY_PAUSE_FILE", go, 1);
+	t->node[i].pid = ts_spawn(argv, t->node[i].log);
+	unsetenv("ROGATORY_PAUSE_AT");
+	unsetenv("ROGATORY_PAUSE_FILE");
+	snprintf(want, sizeof(want), "paused at %s", point);
+	cr_assert(ts_wait_file_contains(t->node[i].log, want, 10000), "no \"%s\" in %s", want,
+	    t->node[i].log);
+}
+
+/* Starts node i, which must refuse to start with needle in its log (a new occurrence). */
+static void
+pv_start_refused(struct tnet *t, int i, const char *needle)
+{
+	char *argv[] = {(char *)ts_build_path("rogatoryd"), "-f", "-d", "-c", t->node[i].conf,
+		NULL};
+	int before = tnet_log_count(t, i, needle);
+	pid_t pid = ts_spawn(argv, t->node[i].log);
+	int st = ts_wait_exit(pid, 10000);
+	if (st < 0)
+		ts_stop(pid, SIGKILL);
+	char *log = ts_read_file(t->node[i].log, NULL);
+	cr_assert(st > 0, "rogatoryd %s started (status %d); wanted \"%s\":\n%s", t->node[i].id,
+	    st, needle, log ? log : "");
+	cr_assert(tnet_log_count(t, i, needle) > before, "no \"%s\" in:\n%s", needle,
+	    log ? log : "");
+	free(log);
+}
+
+/* A root-owned file, mode 0600, that root must never be tricked into changing. */
+static void
+pv_precious(const char *path)
+{
+	ts_write_file(path, "root only\n", 0600);
+	cr_assert_eq(chown(path, 0, 0), 0);
+}
+
+static void
+pv_assert_untouched(const char *path)
+{
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert(st.st_uid == 0 && st.st_gid == 0 && (st.st_mode & 07777) == 0600,
+	    "%s changed: owner %u, group %u, mode %04o (was 0:0 0600)", path, (unsigned)st.st_uid,
+	    (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+}
+
+/* The socket swapped for a symbolic link to a root-owned file right after it was made
+ * (before its group is set) and just before the privilege drop (which gives it to the
+ * user): root changes neither the file's owner, group nor mode, and the start-up stops
+ * saying what happened. */
+Test(privileges, control_socket_swapped_for_a_symlink_is_not_followed, .timeout = 90)
+{
+	struct passwd pw = pv_nobody();
+	static const char *const points[] = {"control-bound", "before-privdrop"};
+	for (size_t p = 0; p < sizeof(points) / sizeof(points[0]); p++) {
+		struct tnet *t = tnet_new("priv-swap", ids2, 2);
+		pv_give_to_nobody(t, 0, &pw);
+		tnet_opt(t, 0, "control.group=users");
+		char target[4200], go[4200];
+		snprintf(target, sizeof(target), "%s/precious", t->dir);
+		snprintf(go, sizeof(go), "%s/go", t->dir);
+		pv_precious(target);
+		pv_start_paused(t, 0, points[p], go);
+		cr_assert_eq(unlink(t->node[0].sock), 0, "%s: %s", points[p], strerror(errno));
+		cr_assert_eq(symlink(target, t->node[0].sock), 0);
+		ts_write_file(go, "", 0600);
+		int st = ts_wait_exit(t->node[0].pid, 10000);
+		if (st < 0)
+			ts_stop(t->node[0].pid, SIGKILL);
+		t->node[0].pid = 0;
+		pv_assert_untouched(target);
+		char *log = ts_read_file(t->node[0].log, NULL);
+		cr_assert(st > 0, "%s: status %d:\n%s", points[p], st, log);
+		cr_assert(strstr(log, "was replaced while rogatoryd set it up (it is now a symbolic "
+		    "link") != NULL, "%s:\n%s", points[p], log);
+		free(log);
+		tnet_free(t);
+	}
+}
+
+/* A socket folder others may write to (group- or world-writable, sticky or not) or that
+ * belongs to another user is refused by `rogatoryd -n` and at start, naming the folder,
+ * its owner and mode; a folder of root's, mode 0750, is fine. */
+Test(privileges, control_socket_folder_others_may_write_is_refused, .timeout = 90)
+{
+	struct passwd pw = pv_nobody();
+	struct tnet *t = tnet_new("priv-sockdir", ids2, 2);
+	char dir[4200], opt[4300], want[4600];
+	snprintf(dir, sizeof(dir), "%s/run", t->dir);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	snprintf(opt, sizeof(opt), "control.socket=%s/ctl.sock", dir);
+	tnet_opt(t, 0, opt);
+	static const struct {
+		mode_t mode;
+		bool nobodys;
+		const char *why;
+	} cases[] = {
+		{01777, false, "is writable by its group or by others"},
+		{0770, false, "is writable by its group or by others"},
+		{0750, true, "belongs to another user"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uid_t owner = cases[i].nobodys ? pw.pw_uid : 0;
+		cr_assert_eq(chown(dir, owner, 0), 0);
+		cr_assert_eq(chmod(dir, cases[i].mode), 0);
+		snprintf(want, sizeof(want), "[control] socket folder %s (owner uid %u, group gid 0, "
+		    "mode %04o) %s", dir, (unsigned)owner, (unsigned)cases[i].mode, cases[i].why);
+		char *out = NULL;
+		cr_assert_eq(ts_sh(&out, "'%s' -n -c '%s'", ts_build_path("rogatoryd"),
+		                 t->node[0].conf), 1, "case %zu: %s", i, out);
+		cr_assert(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want, out);
+		free(out);
+		pv_start_refused(t, 0, want);
+	}
+	cr_assert_eq(chown(dir, 0, 0), 0);
+	cr_assert_eq(chmod(dir, 0750), 0);
+	char *out = NULL;
+	cr_assert_eq(ts_sh(&out, "'%s' -n -c '%s'", ts_build_path("rogatoryd"), t->node[0].conf),
+	    0, "%s", out);
+	free(out);
+	tnet_start(t, 0);
+	tnet_free(t);
+}
+
+/* A stale socket (its daemon killed) is replaced; a live one is refused; a symbolic link
+ * or a file at the socket's name is refused and left as it is. */
+Test(privileges, control_socket_stale_replaced_live_and_others_refused, .timeout = 90)
+{
+	struct tnet *t = tnet_new("priv-stale", ids2, 2);
+	tnet_start(t, 0);
+	tnet_stop(t, 0, SIGKILL);
+	struct stat st;
+	cr_assert(lstat(t->node[0].sock, &st) == 0 && S_ISSOCK(st.st_mode), "no stale socket");
+	tnet_start(t, 0);
+	cr_assert(tnet_wait_log(t, 0, "removed a stale control socket", 1000));
+	/* FR-MJ configured with BD-ACC's socket while BD-ACC answers on it. */
+	char opt[4300], want[4400];
+	snprintf(opt, sizeof(opt), "control.socket=%s", t->node[0].sock);
+	tnet_opt(t, 1, opt);
+	snprintf(want, sizeof(want), "[control] socket %s is in use: is another rogatoryd "
+	    "running?", t->node[0].sock);
+	pv_start_refused(t, 1, want);
+	char *out = NULL;
+	cr_assert_eq(tnet_ctl(t, 0, &out, "status"), 0, "BD-ACC lost its socket: %s", out);
+	free(out);
+	tnet_stop(t, 0, SIGTERM);
+	cr_assert(lstat(t->node[0].sock, &st) != 0, "a clean stop leaves no socket behind");
+
+	char target[4200];
+	snprintf(target, sizeof(target), "%s/precious", t->dir);
+	pv_precious(target);
+	cr_assert_eq(symlink(target, t->node[0].sock), 0);
+	snprintf(want, sizeof(want), "[control] socket %s exists and is a symbolic link",
+	    t->node[0].sock);
+	pv_start_refused(t, 0, want);
+	cr_assert(lstat(t->node[0].sock, &st) == 0 && S_ISLNK(st.st_mode), "link removed");
+	pv_assert_untouched(target);
+	cr_assert_eq(unlink(t->node[0].sock), 0);
+	ts_write_file(t->node[0].sock, "not a socket\n", 0600);
+	snprintf(want, sizeof(want), "[control] socket %s exists and is a file", t->node[0].sock);
+	pv_start_refused(t, 0, want);
+	char *left = ts_read_file(t->node[0].sock, NULL);
+	cr_assert(left != NULL && strcmp(left, "not a socket\n") == 0, "the file was changed");
+	free(left);
 	tnet_free(t);
 }

@@ -126,6 +126,21 @@ Test(cert, authority_id_from_san)
 	X509_free(c);
 }
 
+/* A subject reaches logs, `peers` and signed reasons: nothing in it may act on a
+ * terminal (OpenSSL's RFC 2253 escaping leaves C1 and bidi controls raw in UTF-8). */
+Test(cert, subject_escapes_terminal_controls)
+{
+	X509 *c = X509_new();
+	cr_assert_not_null(c);
+	X509_NAME *n = X509_get_subject_name(c);
+	static const unsigned char cn[] = "Mini\xc3\xa8re \x1b[2J\xc2\x9b\xe2\x80\xae" "fdp";
+	cr_assert_eq(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, cn, -1, -1, 0), 1);
+	char subject[256];
+	cert_subject(c, subject, sizeof(subject));
+	cr_assert_str_eq(subject, "CN=Mini\xc3\xa8re \\1B[2J\\u009b\\u202efdp");
+	X509_free(c);
+}
+
 Test(cert, cn_only_refused)
 {
 	odd_cert("cn", "/O=rogatory/CN=FR-MJ", NULL);

@@ -719,6 +719,22 @@ Test(config, directory_long_line)
 	    "dir-long.conf:7: missing [authority BD-ACC] name", NULL);
 }
 
+/* An authority's name is shown to operators: the text rule of a subject. */
+Test(config, directory_name_refuses_terminal_controls)
+{
+	ts_writef(fixture("dir-names.conf"), 0600,
+	    "[authority FR-MJ]\nname = Minist\xc3\xa8re \xc2\x9b" "2J\n"
+	    "country = FR\naddress = h:1\nkinds = mla\nlanguages = fr\n"
+	    "[authority BD-ACC]\nname = \xe2\x80\xae" "CCA\n"
+	    "country = BD\naddress = h:2\nkinds = mla\nlanguages = bn\n"
+	    "[authority UA-PGO]\nname = \xd8\xa7\xe2\x80\x8f Prosecutor\n"
+	    "country = UA\naddress = h:3\nkinds = mla\nlanguages = uk\n");
+	cr_assert_eq(directory_load(fixture("dir-names.conf"), &dir, &d), -1);
+	expect_diag(2, "dir-names.conf:2: [authority FR-MJ] name: control character U+009B "
+	    "at byte 11", "dir-names.conf:8: [authority BD-ACC] name: bidi control U+202E at "
+	    "byte 0", NULL);
+}
+
 /* ---- the shipped examples ---- */
 
 Test(config, example_file_is_generated_from_the_table)

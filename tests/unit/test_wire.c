@@ -1262,3 +1262,258 @@ Test(wire, byte_flips_never_crash)
 	free(e.p);
 	(void)accepted;
 }
+
+/* ---- text rules: every text field x every code point class (PROTOCOL.md section 3) ---- */
+
+#define TR_CONTROL 1u   /* refused by every rule */
+#define TR_LF_TAB 2u    /* allowed in multi-line text only */
+#define TR_BIDI 3u      /* refused where the rule says no bidi */
+
+/* One of each class: each planted at byte 3, after "Hi ". */
+static const struct tr_char {
+	const char *what;
+	const char *bytes;
+	uint32_t cp;
+	unsigned class;         /* TR_* below */
+} tr_chars[] = {
+	{"ESC", "\x1b", 0x1b, TR_CONTROL},
+	{"BEL", "\x07", 0x07, TR_CONTROL},
+	{"CR", "\r", 0x0d, TR_CONTROL},
+	{"C1 CSI as UTF-8", "\xc2\x9b", 0x9b, TR_CONTROL},
+	{"DEL", "\x7f", 0x7f, TR_CONTROL},
+	{"LF", "\n", 0x0a, TR_LF_TAB},
+	{"TAB", "\t", 0x09, TR_LF_TAB},
+	{"RLO", "\xe2\x80\xae", 0x202e, TR_BIDI},
+	{"LRE", "\xe2\x80\xaa", 0x202a, TR_BIDI},
+	{"LRI", "\xe2\x81\xa6", 0x2066, TR_BIDI},
+	{"PDI", "\xe2\x81\xa9", 0x2069, TR_BIDI},
+	{"RLM (a mark: allowed)", "\xe2\x80\x8f", 0x200f, 0},
+	{"ALM (a mark: allowed)", "\xd8\x9c", 0x061c, 0},
+	{"e acute", "\xc3\xa9", 0xe9, 0},
+};
+
+/* What a rule does with each class. */
+enum tr_rule { TR_LABEL, TR_PROSE, TR_WORD, TR_INFO };
+
+struct tr_fix {
+	struct doc d;
+	Rogatory__V1__ReceiptBody r;
+	struct env hello, error;
+	Rogatory__Ctl__V1__Request req;
+	Rogatory__Ctl__V1__SendRequest send;
+	Rogatory__Ctl__V1__Field f;
+	Rogatory__Ctl__V1__Field *fp[1];
+	Rogatory__Ctl__V1__AttachmentSpec a;
+	Rogatory__Ctl__V1__AttachmentSpec *ap[1];
+};
+
+static void
+tr_fix_init(struct tr_fix *x)
+{
+	doc_init(&x->d);
+	receipt_init(&x->r);
+	x->r.outcome = ROGATORY__V1__OUTCOME__OUTCOME_REJECTED;
+	x->r.reason_code = bytes("bad-signature");
+	env_init(&x->hello, ROGATORY__V1__ENVELOPE__MSG_HELLO);
+	env_init(&x->error, ROGATORY__V1__ENVELOPE__MSG_ERROR);
+	rogatory__ctl__v1__field__init(&x->f);
+	x->f.name = bytes("legal_basis");
+	x->f.value = bytes("UNCAC");
+	x->fp[0] = &x->f;
+	rogatory__ctl__v1__attachment_spec__init(&x->a);
+	x->a.name = bytes("order.pdf");
+	x->a.media_type = bytes("application/pdf");
+	x->ap[0] = &x->a;
+	rogatory__ctl__v1__send_request__init(&x->send);
+	x->send.message_id = bytes(MSG_ID);
+	x->send.recipient_id = bytes("FR-MJ");
+	x->send.kind = bytes("mla");
+	x->send.subject = bytes("Bank records");
+	x->send.n_fields = 1;
+	x->send.fields = x->fp;
+	x->send.n_attachments = 1;
+	x->send.attachments = x->ap;
+	rogatory__ctl__v1__request__init(&x->req);
+	x->req.version = CONTROL_PROTOCOL_VERSION;
+	x->req.op_case = ROGATORY__CTL__V1__REQUEST__OP_SEND;
+	x->req.send = &x->send;
+}
+
+/* Decodes what holds the field: 0, or -1 + err; *text: the decoded field (repairs). */
+typedef int (*tr_decode)(struct tr_fix *x, char *err, size_t errlen, char *text,
+    size_t textlen);
+
+static int
+tr_decode_doc(struct tr_fix *x, char *err, size_t errlen, char *text, size_t textlen)
+{
+	(void)text;
+	(void)textlen;
+	struct buf p = pack(&x->d.b.base);
+	Rogatory__V1__DocumentBody *out = NULL;
+	int rc = wire_document_body_decode(p.p, p.len, &out, err, errlen);
+	wire_document_body_free(out);
+	free(p.p);
+	return rc;
+}
+
+static int
+tr_decode_rcpt(struct tr_fix *x, char *err, size_t errlen, char *text, size_t textlen)
+{
+	(void)text;
+	(void)textlen;
+	struct buf p = pack(&x->r.base);
+	Rogatory__V1__ReceiptBody *out = NULL;
+	int rc = wire_receipt_body_decode(p.p, p.len, &out, err, errlen);
+	wire_receipt_body_free(out);
+	free(p.p);
+	return rc;
+}
+
+static int
+tr_decode_env(const struct env *v, char *err, size_t errlen, char *text, size_t textlen)
+{
+	struct buf p = pack(&v->e.base);
+	Rogatory__V1__Envelope *out = NULL;
+	int rc = wire_envelope_decode(p.p, p.len, &out, err, errlen);
+	if (rc == 0) {
+		const ProtobufCBinaryData *t = out->msg_case == ROGATORY__V1__ENVELOPE__MSG_HELLO
+		    ? &out->hello->software : &out->error->text;
+		snprintf(text, textlen, "%.*s", (int)t->len, (const char *)t->data);
+	}
+	wire_envelope_free(out);
+	free(p.p);
+	return rc;
+}
+
+static int
+tr_decode_hello(struct tr_fix *x, char *err, size_t errlen, char *text, size_t textlen)
+{
+	return tr_decode_env(&x->hello, err, errlen, text, textlen);
+}
+
+static int
+tr_decode_error(struct tr_fix *x, char *err, size_t errlen, char *text, size_t textlen)
+{
+	return tr_decode_env(&x->error, err, errlen, text, textlen);
+}
+
+static int
+tr_decode_req(struct tr_fix *x, char *err, size_t errlen, char *text, size_t textlen)
+{
+	(void)text;
+	(void)textlen;
+	struct buf p = pack(&x->req.base);
+	Rogatory__Ctl__V1__Request *out = NULL;
+	int rc = wire_ctl_request_decode(p.p, p.len, &out, err, errlen);
+	wire_ctl_request_free(out);
+	free(p.p);
+	return rc;
+}
+
+/* Where each text field lives in the fixture. */
+static ProtobufCBinaryData *
+tr_at(struct tr_fix *x, size_t i)
+{
+	ProtobufCBinaryData *at[] = {
+		&x->d.c.subject, &x->d.f[1].value, &x->d.a[1].name, &x->r.reason_text,
+		&x->hello.hello.software, &x->error.error.text, &x->send.subject,
+		&x->f.value, &x->a.name, &x->send.kind, &x->send.status, &x->f.name,
+	};
+	return at[i];
+}
+
+static const struct tr_field {
+	const char *path;       /* as the refusal names it */
+	enum tr_rule rule;
+	tr_decode decode;
+} tr_fields[] = {
+	{"document.content.subject", TR_LABEL, tr_decode_doc},
+	{"document.content.fields[1].value", TR_PROSE, tr_decode_doc},
+	{"document.attachments[1].name", TR_LABEL, tr_decode_doc},
+	{"receipt.reason_text", TR_PROSE, tr_decode_rcpt},
+	{"hello.software", TR_INFO, tr_decode_hello},
+	{"error.text", TR_INFO, tr_decode_error},
+	{"request.send.subject", TR_LABEL, tr_decode_req},
+	{"request.send.fields.value", TR_PROSE, tr_decode_req},
+	{"request.send.attachments.name", TR_LABEL, tr_decode_req},
+	{"request.send.kind", TR_WORD, tr_decode_req},
+	{"request.send.status", TR_WORD, tr_decode_req},
+	{"request.send.fields.name", TR_WORD, tr_decode_req},
+};
+
+static bool
+tr_refused(enum tr_rule rule, unsigned class)
+{
+	switch (class) {
+	case TR_CONTROL:
+		return true;
+	case TR_LF_TAB:
+		return rule != TR_PROSE;
+	case TR_BIDI:
+		return rule == TR_LABEL || rule == TR_INFO;
+	default:
+		return false;
+	}
+}
+
+Test(wire, text_rules_every_field_every_class)
+{
+	size_t nf = sizeof(tr_fields) / sizeof(tr_fields[0]);
+	for (size_t fi = 0; fi < nf; fi++) {
+		const struct tr_field *f = &tr_fields[fi];
+		for (size_t ci = 0; ci < sizeof(tr_chars) / sizeof(tr_chars[0]); ci++) {
+			const struct tr_char *c = &tr_chars[ci];
+			struct tr_fix x;
+			char value[32], err[512] = "", text[64] = "", want[160];
+			tr_fix_init(&x);
+			snprintf(value, sizeof(value), "Hi %sthere", c->bytes);
+			*tr_at(&x, fi) = bytes(value);
+			int rc = f->decode(&x, err, sizeof(err), text, sizeof(text));
+			bool refused = tr_refused(f->rule, c->class);
+			if (f->rule == TR_INFO) {
+				/* Repaired, never refused: one '?' for the code point. */
+				cr_assert_eq(rc, 0, "%s with %s: %s", f->path, c->what, err);
+				if (refused)
+					cr_assert_str_eq(text, "Hi ?there", "%s with %s", f->path, c->what);
+				else
+					cr_assert_str_eq(text, value, "%s with %s", f->path, c->what);
+				continue;
+			}
+			snprintf(want, sizeof(want), "%s: %s U+%04X at byte 3", f->path,
+			    c->class == TR_BIDI ? "bidi control" : "control character",
+			    (unsigned)c->cp);
+			if (refused) {
+				cr_assert_eq(rc, -1, "%s with %s accepted", f->path, c->what);
+				cr_assert(strstr(err, want) != NULL, "%s with %s: got \"%s\", want \"%s\"",
+				    f->path, c->what, err, want);
+			} else if (f->rule != TR_WORD) {
+				/* A word (kind, status, field name) is checked further: an allowed
+				 * code point still fails its own form, but not as a text rule. */
+				cr_assert_eq(rc, 0, "%s with %s refused: %s", f->path, c->what, err);
+			} else {
+				cr_assert(strstr(err, "U+") == NULL, "%s with %s: %s", f->path, c->what,
+				    err);
+			}
+		}
+	}
+}
+
+/* The offset counts bytes, and the first refused code point is the one named. */
+Test(wire, text_rule_names_first_code_point_and_byte)
+{
+	struct doc d;
+	doc_init(&d);
+	d.c.subject = bytes("Caf\xc3\xa9 \xc2\x9b\x1b");
+	doc_bad(&d.b, "document.content.subject: control character U+009B at byte 6");
+	d.c.subject = bytes("Hi \033[2J\033]0;pwned\007");
+	doc_bad(&d.b, "document.content.subject: control character U+001B at byte 3");
+	d.c.subject = bytes("\xe2\x80\xaeinvoice.pdf");
+	doc_bad(&d.b, "document.content.subject: bidi control U+202E at byte 0");
+	/* Repair keeps the rest of the text, UTF-8 included. */
+	struct env v;
+	env_init(&v, ROGATORY__V1__ENVELOPE__MSG_ERROR);
+	v.error.text = bytes("\xc3\xa9t\xc3\xa9\x1b[2J\xc2\x9b\xe2\x80\xae!");
+	char err[512] = "", text[64] = "";
+	cr_assert_eq(tr_decode_env(&v, err, sizeof(err), text, sizeof(text)), 0, "%s", err);
+	cr_assert_str_eq(text, "\xc3\xa9t\xc3\xa9?[2J?" "?!");
+}
