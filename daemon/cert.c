@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -226,6 +227,18 @@ asn1_time_to_time(const ASN1_TIME *t)
 		return 0;
 	}
 	return timegm(&tm);
+}
+
+void
+cert_serial(const X509 *c, char *buf, size_t len)
+{
+	const ASN1_INTEGER *s = X509_get0_serialNumber(c);
+	BIGNUM *bn = s ? ASN1_INTEGER_to_BN(s, NULL) : NULL;
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	snprintf(buf, len, "%s", hex ? hex : "");
+	OPENSSL_free(hex);
+	BN_free(bn);
+	ERR_clear_error();
 }
 
 time_t

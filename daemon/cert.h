@@ -22,6 +22,9 @@ int cert_authority_id(const X509 *c, char id[AUTHORITY_ID_MAX + 1], char *err, s
 /* One-line subject for logs ("CN=FR-MJ,O=..."); never fails (writes "?" at worst). */
 void cert_subject(const X509 *c, char *buf, size_t len);
 
+/* The serial, upper-case hex without leading zeros ("" when it cannot be read). */
+void cert_serial(const X509 *c, char *buf, size_t len);
+
 /* notAfter / notBefore as time_t. */
 time_t cert_not_after(const X509 *c);
 time_t cert_not_before(const X509 *c);

@@ -192,13 +192,10 @@ void
 tls_peer_serial(SSL *ssl, char *buf, size_t len)
 {
 	X509 *peer = SSL_get0_peer_certificate(ssl);
-	const ASN1_INTEGER *s = peer ? X509_get0_serialNumber(peer) : NULL;
-	BIGNUM *bn = s ? ASN1_INTEGER_to_BN(s, NULL) : NULL;
-	char *hex = bn ? BN_bn2hex(bn) : NULL;
-	snprintf(buf, len, "%s", hex ? hex : "");
-	OPENSSL_free(hex);
-	BN_free(bn);
-	ERR_clear_error();
+	if (peer != NULL)
+		cert_serial(peer, buf, len);
+	else
+		snprintf(buf, len, "%s", "");
 }
 
 void
