@@ -82,6 +82,7 @@ xp_open_dir(struct xp *x)
 	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 	bool empty = dp != NULL;
+	/* cppcheck-suppress readdirCalled ; one thread: readdir_r is the deprecated one */
 	while (dp != NULL && (e = readdir(dp)) != NULL)
 		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
 			empty = false;

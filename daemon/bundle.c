@@ -36,6 +36,12 @@ static void add_copy(struct bundle *b, unsigned part, const char *path, const ch
     const uint8_t *data, size_t len);
 static void add_pem(struct bundle *b, unsigned part, const char *path, const char *what,
     const char *label, const uint8_t *der, size_t len);
+struct signed_files {
+	const char *path, *what;
+};
+static void add_signed(struct bundle *b, unsigned first, const struct signed_files f[3],
+    const uint8_t *body, size_t body_len, const uint8_t *sig, size_t sig_len,
+    const uint8_t *cert, size_t cert_len);
 static int add_ca(struct bundle *b, const char *ca_path, char *err, size_t errlen);
 static void decode_bodies(struct bundle *b);
 static void locate_hashes(struct bundle *b);
@@ -166,6 +172,33 @@ add_pem(struct bundle *b, unsigned part, const char *path, const char *what,
 	add_file(b, part, path, what, pem, plen);
 }
 
+/* The body, signature and certificate files of the document and of the receipt. */
+static const struct signed_files doc_files[3] = {
+	{"document.body", "the signed document: the exact SignedObject.body bytes (context "
+	    "rogatory/document/v1, 0x00, DocumentBody)"},
+	{"document.sig", "ECDSA P-256 SHA-256 signature over document.body, DER"},
+	{"document-signer.pem", "the certificate that made document.sig (the DER carried with "
+	    "it, PEM-armoured)"},
+};
+static const struct signed_files rcpt_files[3] = {
+	{"receipt.body", "the signed receipt: the exact SignedObject.body bytes (context "
+	    "rogatory/receipt/v1, 0x00, ReceiptBody)"},
+	{"receipt.sig", "ECDSA P-256 SHA-256 signature over receipt.body, DER"},
+	{"receipt-signer.pem", "the certificate that made receipt.sig (the DER carried with it, "
+	    "PEM-armoured)"},
+};
+
+/* Parts first .. first + 2: the body, the signature, the signer's certificate. */
+static void
+add_signed(struct bundle *b, unsigned first, const struct signed_files f[3],
+    const uint8_t *body, size_t body_len, const uint8_t *sig, size_t sig_len,
+    const uint8_t *cert, size_t cert_len)
+{
+	add_copy(b, first, f[0].path, f[0].what, body, body_len);
+	add_copy(b, first + 1, f[1].path, f[1].what, sig, sig_len);
+	add_pem(b, first + 2, f[2].path, f[2].what, "CERTIFICATE", cert, cert_len);
+}
+
 /* ca.pem: the first certificate of [tls] ca, the one trust anchor of the network. */
 static int
 add_ca(struct bundle *b, const char *ca_path, char *err, size_t errlen)
@@ -243,26 +276,14 @@ bundle_build(const struct store_msg *m, const char *ca_path, const struct crl *c
 	evidence_payload_hash(m->doc_body, m->doc_body_len, b->payload_sha256);
 	signer_info(&b->doc_signer, m->doc_cert, m->doc_cert_len, b->doc ? b->doc->created_ms : 0,
 	    crl);
-	add_copy(b, BUNDLE_DOCUMENT_BODY, "document.body", "the signed document: the exact "
-	    "SignedObject.body bytes (context rogatory/document/v1, 0x00, DocumentBody)",
-	    m->doc_body, m->doc_body_len);
-	add_copy(b, BUNDLE_DOCUMENT_SIG, "document.sig", "ECDSA P-256 SHA-256 signature over "
-	    "document.body, DER", m->doc_sig, m->doc_sig_len);
-	add_pem(b, BUNDLE_DOCUMENT_SIGNER, "document-signer.pem", "the certificate that made "
-	    "document.sig (the DER carried with it, PEM-armoured)", "CERTIFICATE", m->doc_cert,
-	    m->doc_cert_len);
+	add_signed(b, BUNDLE_DOCUMENT_BODY, doc_files, m->doc_body, m->doc_body_len, m->doc_sig,
+	    m->doc_sig_len, m->doc_cert, m->doc_cert_len);
 	if (m->rcpt_body_len > 0) {
 		evidence_payload_hash(m->rcpt_body, m->rcpt_body_len, b->receipt_sha256);
 		signer_info(&b->rcpt_signer, m->rcpt_cert, m->rcpt_cert_len,
 		    b->rcpt ? b->rcpt->received_ms : 0, crl);
-		add_copy(b, BUNDLE_RECEIPT_BODY, "receipt.body", "the signed receipt: the exact "
-		    "SignedObject.body bytes (context rogatory/receipt/v1, 0x00, ReceiptBody)",
-		    m->rcpt_body, m->rcpt_body_len);
-		add_copy(b, BUNDLE_RECEIPT_SIG, "receipt.sig", "ECDSA P-256 SHA-256 signature over "
-		    "receipt.body, DER", m->rcpt_sig, m->rcpt_sig_len);
-		add_pem(b, BUNDLE_RECEIPT_SIGNER, "receipt-signer.pem", "the certificate that made "
-		    "receipt.sig (the DER carried with it, PEM-armoured)", "CERTIFICATE",
-		    m->rcpt_cert, m->rcpt_cert_len);
+		add_signed(b, BUNDLE_RECEIPT_BODY, rcpt_files, m->rcpt_body, m->rcpt_body_len,
+		    m->rcpt_sig, m->rcpt_sig_len, m->rcpt_cert, m->rcpt_cert_len);
 	}
 	if (add_ca(b, ca_path, err, errlen) != 0) {
 		bundle_free(b);

@@ -24,7 +24,7 @@
 #include "rogatoryd.h"
 #include "store.h"
 
-static json_t *hexj(const uint8_t *b, size_t n);
+static json_t *hexj(const uint8_t b[32]);
 static json_t *timej(time_t t);
 static json_t *signer_json(const struct bundle_signer *s, const char *file, const char *ctx,
     const char *time_field);
@@ -36,14 +36,13 @@ static void manifest(struct control *c, const struct bundle *b, struct control_r
 static void part_bytes(struct control *c, const struct bundle *b, unsigned part,
     uint64_t offset, struct control_result *res);
 
+/* A SHA-256 in lower-case hex (signed hashes are 32 bytes: wire checked them). */
 static json_t *
-hexj(const uint8_t *b, size_t n)
+hexj(const uint8_t b[32])
 {
-	char h[2 * 64 + 1];
-	n = n > 64 ? 64 : n;
-	for (size_t i = 0; i < n; i++)
+	char h[2 * 32 + 1];
+	for (size_t i = 0; i < 32; i++)
 		snprintf(h + 2 * i, 3, "%02x", b[i]);
-	h[2 * n] = '\0';
 	return json_string(h);
 }
 
@@ -79,7 +78,7 @@ document_json(const struct bundle *b)
 {
 	json_t *o = signer_json(&b->doc_signer, "document.body", EVIDENCE_CTX_DOCUMENT,
 	    "created_ms");
-	json_object_set_new(o, "payload_sha256", hexj(b->payload_sha256, 32));
+	json_object_set_new(o, "payload_sha256", hexj(b->payload_sha256));
 	json_object_set_new(o, "decodes", json_boolean(b->doc != NULL));
 	if (b->doc != NULL) {
 		json_object_set_new(o, "type", json_string(wire_doc_type_name(b->doc->doc_type)));
@@ -100,14 +99,13 @@ receipt_json(const struct bundle *b)
 		return json_null();
 	json_t *o = signer_json(&b->rcpt_signer, "receipt.body", EVIDENCE_CTX_RECEIPT,
 	    "received_ms");
-	json_object_set_new(o, "receipt_sha256", hexj(b->receipt_sha256, 32));
+	json_object_set_new(o, "receipt_sha256", hexj(b->receipt_sha256));
 	json_object_set_new(o, "decodes", json_boolean(b->rcpt != NULL));
 	if (b->rcpt != NULL) {
 		json_object_set_new(o, "outcome", json_string(wire_outcome_name(b->rcpt->outcome)));
 		json_object_set_new(o, "reason_code", json_stringn(
 		    (const char *)b->rcpt->reason_code.data, b->rcpt->reason_code.len));
-		json_object_set_new(o, "payload_sha256", hexj(b->rcpt->payload_sha256.data,
-		    b->rcpt->payload_sha256.len));
+		json_object_set_new(o, "payload_sha256", hexj(b->rcpt->payload_sha256.data));
 	}
 	json_object_set_new(o, "payload_sha256_offset", b->payload_hash_at > 0
 	    ? json_integer((json_int_t)b->payload_hash_at) : json_null());
@@ -131,7 +129,7 @@ attachments_json(const struct bundle *b)
 		json_object_set_new(o, "media_type", json_stringn((const char *)at->media_type.data,
 		    at->media_type.len));
 		json_object_set_new(o, "size", json_integer((json_int_t)at->size));
-		json_object_set_new(o, "sha256", hexj(at->sha256.data, at->sha256.len));
+		json_object_set_new(o, "sha256", hexj(at->sha256.data));
 		json_object_set_new(o, "sha256_offset", b->att_hash_at[i] > 0
 		    ? json_integer((json_int_t)b->att_hash_at[i]) : json_null());
 		json_array_append_new(a, o);
@@ -158,7 +156,7 @@ files_json(struct rogatoryd *d, const struct bundle *b, const char **bad)
 		json_object_set_new(o, "part", json_integer(f->part));
 		json_object_set_new(o, "path", json_string(f->path));
 		json_object_set_new(o, "size", json_integer((json_int_t)f->size));
-		json_object_set_new(o, "sha256", hexj(h, sizeof(h)));
+		json_object_set_new(o, "sha256", hexj(h));
 		json_object_set_new(o, "what", json_string(f->what));
 		json_array_append_new(a, o);
 	}
@@ -199,7 +197,7 @@ manifest(struct control *c, const struct bundle *b, struct control_result *res)
 	json_t *ca = json_object();
 	json_object_set_new(ca, "file", json_string("ca.pem"));
 	json_object_set_new(ca, "subject", json_string(b->ca_subject));
-	json_object_set_new(ca, "sha256_fingerprint", hexj(b->ca_sha256, 32));
+	json_object_set_new(ca, "sha256_fingerprint", hexj(b->ca_sha256));
 	json_object_set_new(o, "ca", ca);
 	json_t *crl = json_null();
 	if (b->crl_number > 0) {

@@ -26,17 +26,15 @@
 
 static const char *const ids2[] = {"BD-ACC", "FR-MJ"};
 
-/* A file of size bytes of a seeded pattern, in the net's folder. */
+/* A file of size random bytes in the net's folder. */
 static char *
-pattern_file(struct tnet *t, const char *name, size_t size, unsigned seed)
+random_file(struct tnet *t, const char *name, size_t size)
 {
-	char *path = NULL;
+	char *path = NULL, *out = NULL;
 	cr_assert(asprintf(&path, "%s/%s", t->dir, name) > 0);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "%s", path);
-	for (size_t i = 0; i < size; i++)
-		fputc((int)((i * 131u + seed * 7u) >> 3 & 0xff), f);
-	fclose(f);
+	int rc = ts_sh(&out, "head -c %zu /dev/urandom > '%s'", size, path);
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
 	return path;
 }
 
@@ -74,6 +72,22 @@ export_to(struct tnet *t, int i, const char *id, const char *from, const char *n
 	cr_assert_eq(rc, want, "export on node %d: exit %d, expected %d:\n%s", i, rc, want, out);
 	free(out);
 	return dir;
+}
+
+/* The export of id on node i exits 1 and says INVALID in its manifest, and the outside
+ * check refuses the bundle with needle. */
+static void
+invalid_everywhere(struct tnet *t, int i, const char *id, const char *from, const char *name,
+    const char *needle)
+{
+	char *out = NULL, man[4200];
+	char *dir = export_to(t, i, id, from, name, 1);
+	snprintf(man, sizeof(man), "%s/manifest.json", dir);
+	cr_assert_eq(ts_file_count(man, "\"valid\": false"), 1, "%s", man);
+	cr_assert_eq(outside_check(&out, dir, false), 1, "%s", out);
+	cr_assert(strstr(out, needle) != NULL, "no \"%s\" in\n%s", needle, out);
+	free(out);
+	free(dir);
 }
 
 static void
@@ -114,9 +128,9 @@ Test(export, delivered_message_checked_without_our_code, .timeout = 180)
 	tnet_start(t, 0);
 	tnet_start(t, 1);
 	/* 300 KiB spans two control reads and two store chunks; the empty one none. */
-	char *a = pattern_file(t, "order form.pdf", 1500, 1);
-	char *big = pattern_file(t, "records.bin", 300 << 10, 2);
-	char *empty = pattern_file(t, "empty.txt", 0, 3);
+	char *a = random_file(t, "order form.pdf", 1500);
+	char *big = random_file(t, "records.bin", 300 << 10);
+	char *empty = random_file(t, "empty.txt", 0);
 	char args[4096];
 	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Exported' --attach '%s' "
 	    "--attach '%s' --attach '%s'", a, big, empty);
@@ -188,7 +202,7 @@ Test(export, tampered_store_verify_manifest_and_outside_check_agree, .timeout = 
 	struct tnet *t = tnet_new("export-tamper", ids2, 2);
 	tnet_start(t, 0);
 	tnet_start(t, 1);
-	char *a = pattern_file(t, "evidence.bin", 4096, 4);
+	char *a = random_file(t, "evidence.bin", 4096);
 	char args[4096];
 	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Tampered later' "
 	    "--attach '%s'", a);
@@ -207,16 +221,9 @@ Test(export, tampered_store_verify_manifest_and_outside_check_agree, .timeout = 
 	cr_assert(strstr(out, "FAIL attachments") != NULL, "%s", out);
 	free(out);
 	/* The export writes what is stored, says INVALID, and exits 1. */
-	char *dir = export_to(t, 1, id, "BD-ACC", "bundle-tampered", 1);
-	char man[4200];
-	snprintf(man, sizeof(man), "%s/manifest.json", dir);
-	cr_assert_eq(ts_file_count(man, "\"valid\": false"), 1);
-	cr_assert_eq(outside_check(&out, dir, false), 1, "%s", out);
-	cr_assert(strstr(out, "FAIL attachment 0") != NULL, "%s", out);
-	free(out);
+	invalid_everywhere(t, 1, id, "BD-ACC", "bundle-tampered", "FAIL attachment 0");
 	/* The sender's copy is intact: valid on all three counts. */
-	free(dir);
-	dir = export_to(t, 0, id, NULL, "bundle-intact", 0);
+	char *dir = export_to(t, 0, id, NULL, "bundle-intact", 0);
 	cr_assert_eq(outside_check(&out, dir, true), 0, "%s", out);
 	free(out);
 	cr_assert_eq(ctl(t, 0, &out, "verify %s", id), 0, "%s", out);
@@ -276,14 +283,7 @@ Test(export, revocation_voids_what_was_signed_after_it_only, .timeout = 120)
 	cr_assert(strstr(out, "FAIL document signer revocation") != NULL &&
 	    strstr(out, "at or before the signing time") != NULL, "%s", out);
 	free(out);
-	dir = export_to(t, 0, after, NULL, "bundle-after", 1);
-	char man[4200];
-	snprintf(man, sizeof(man), "%s/manifest.json", dir);
-	cr_assert_eq(ts_file_count(man, "\"valid\": false"), 1);
-	cr_assert_eq(outside_check(&out, dir, false), 1, "%s", out);
-	cr_assert(strstr(out, "FAIL document signer revocation") != NULL, "%s", out);
-	free(out);
-	free(dir);
+	invalid_everywhere(t, 0, after, NULL, "bundle-after", "FAIL document signer revocation");
 	free(before);
 	free(after);
 	tnet_free(t);

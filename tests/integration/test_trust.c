@@ -32,6 +32,25 @@ dial_as_fr_mj(struct tnet *t, const char *extra)
 	return out;
 }
 
+/* fakepeer listens on FR-MJ's port with cert/key until node 0 dials it; its output goes
+ * to <net>/listen.out (path in outp). Returns its pid. */
+static pid_t
+listen_as_fr_mj(struct tnet *t, const char *cert, const char *key, char outp[4200])
+{
+	char cmd[4096];
+	snprintf(outp, 4200, "%s/listen.out", t->dir);
+	snprintf(cmd, sizeof(cmd), "'%s' listen %d --cert '%s' --key '%s' --ca '%s' "
+	                           "--hello-id FR-MJ --wait-ms 2000",
+	    tnet_fakepeer(), t->node[1].port, cert, key, t->ca);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	pid_t pid = ts_spawn(argv, outp);
+	cr_assert(ts_wait_file_contains(outp, "listening", 5000));
+	char *out = NULL;
+	cr_assert_eq(tnet_ctl(t, 0, &out, "connect FR-MJ"), 0, "%s", out);
+	free(out);
+	return pid;
+}
+
 Test(trust, key_exchange_is_x25519_or_p256_only, .timeout = 60)
 {
 	struct tnet *t = tnet_new("trust-groups", ids2, 2);
@@ -68,16 +87,8 @@ Test(trust, leaf_only_chain_and_ca_name_in_certificate_request, .timeout = 60)
 	cr_assert(strstr(out, "recv hello id=BD-ACC") != NULL, "%s", out);
 	free(out);
 	/* As client: the daemon dials FR-MJ's port, where fakepeer listens. */
-	char cmd[4096], outp[4200];
-	snprintf(outp, sizeof(outp), "%s/listen.out", t->dir);
-	snprintf(cmd, sizeof(cmd), "'%s' listen %d --cert '%s' --key '%s' --ca '%s' "
-	                           "--hello-id FR-MJ --wait-ms 3000",
-	    tnet_fakepeer(), t->node[1].port, t->node[1].cert, t->node[1].key, t->ca);
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	pid_t pid = ts_spawn(argv, outp);
-	cr_assert(ts_wait_file_contains(outp, "listening", 5000));
-	cr_assert_eq(tnet_ctl(t, 0, &out, "connect FR-MJ"), 0, "%s", out);
-	free(out);
+	char outp[4200];
+	pid_t pid = listen_as_fr_mj(t, t->node[1].cert, t->node[1].key, outp);
 	cr_assert(ts_wait_file_contains(outp, "tls-ok", 5000), "the daemon did not dial");
 	cr_assert(ts_wait_file_contains(outp, "peer-certs=1", 1000),
 	    "the daemon sent more than its leaf as a client");
@@ -129,16 +140,10 @@ intermediate_link_refused(const char *tag, bool old_root, bool with_crl)
 	cr_assert(tnet_wait_log(t, 0, INTERMEDIATE_REASON, 5000), "no reason in the log");
 	cr_assert_eq(tnet_log_count(t, 0, "our CRL cannot be used"), 0);
 	/* And the other way: we dial FR-MJ, which answers with that certificate. */
-	char cmd[4096], outp[4200];
-	snprintf(outp, sizeof(outp), "%s/listen.out", t->dir);
-	snprintf(cmd, sizeof(cmd), "'%s' listen %d --cert '%s/FR-MJ.crt' --key '%s/FR-MJ.key' "
-	                           "--ca '%s' --hello-id FR-MJ --wait-ms 2000",
-	    tnet_fakepeer(), t->node[1].port, dir, dir, t->ca);
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	pid_t pid = ts_spawn(argv, outp);
-	cr_assert(ts_wait_file_contains(outp, "listening", 5000));
-	cr_assert_eq(tnet_ctl(t, 0, &out, "connect FR-MJ"), 0, "%s", out);
-	free(out);
+	char outp[4200], cert[4200], key[4200];
+	snprintf(cert, sizeof(cert), "%s/FR-MJ.crt", dir);
+	snprintf(key, sizeof(key), "%s/FR-MJ.key", dir);
+	pid_t pid = listen_as_fr_mj(t, cert, key, outp);
 	cr_assert(tnet_wait_log(t, 0, "failed: certificate refused: ", 5000), "no dial failure");
 	ts_wait_exit(pid, 10000);
 	cr_assert_eq(tnet_log_count(t, 0, "link to FR-MJ: up"), 0);

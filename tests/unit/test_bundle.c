@@ -23,7 +23,7 @@ static char *dir;
 static struct signed_object doc, rcpt;
 static uint8_t att_sha[2][32];
 
-static const char *in_dir(const char *rel);
+static char *in_dir(const char *rel);
 static struct evidence_signer *signer(const char *id);
 static ProtobufCBinaryData bytes(const char *s);
 static void sign_both(void);
@@ -33,24 +33,28 @@ static char *text_of(const struct bundle_file *f);
 static void setup(void);
 static void teardown(void);
 
-static const char *
+/* dir/rel, malloc'd. */
+static char *
 in_dir(const char *rel)
 {
-	static char slots[4][512];
-	static int next;
-	char *p = slots[next++ % 4];
-	snprintf(p, sizeof(slots[0]), "%s/%s", dir, rel);
+	char *p = NULL;
+	cr_assert(asprintf(&p, "%s/%s", dir, rel) > 0);
 	return p;
 }
 
+/* The authority's key and certificate as issued in setup (ID.key, ID.crt). */
 static struct evidence_signer *
 signer(const char *id)
 {
 	struct evidence_signer *s = NULL;
-	char crt[512], key[512], err[512] = "";
-	snprintf(crt, sizeof(crt), "%s/%s.crt", dir, id);
-	snprintf(key, sizeof(key), "%s/%s.key", dir, id);
+	char name[32], err[512] = "";
+	snprintf(name, sizeof(name), "%s.crt", id);
+	char *crt = in_dir(name);
+	snprintf(name, sizeof(name), "%s.key", id);
+	char *key = in_dir(name);
 	cr_assert_eq(evidence_signer_load(crt, key, &s, err, sizeof(err)), 0, "%s", err);
+	free(crt);
+	free(key);
 	return s;
 }
 
@@ -142,9 +146,9 @@ static struct bundle *
 build(const struct store_msg *m)
 {
 	struct bundle *b = NULL;
-	char err[512] = "";
-	cr_assert_eq(bundle_build(m, in_dir("ca/ca.crt"), NULL, "BD-ACC", &b, err, sizeof(err)),
-	    0, "%s", err);
+	char err[512] = "", *ca = in_dir("ca/ca.crt");
+	cr_assert_eq(bundle_build(m, ca, NULL, "BD-ACC", &b, err, sizeof(err)), 0, "%s", err);
+	free(ca);
 	return b;
 }
 
@@ -244,21 +248,25 @@ Test(bundle, pem_files_and_schema_as_openssl_and_protoc_read_them)
 	struct store_msg m;
 	msg_of(&m, true);
 	struct bundle *b = build(&m);
-	char *pem = text_of(bundle_file(b, BUNDLE_DOCUMENT_SIGNER));
-	char *file = ts_read_file(in_dir("BD-ACC.crt"), NULL);
-	cr_assert_str_eq(pem, file);
-	free(pem);
-	free(file);
-	pem = text_of(bundle_file(b, BUNDLE_CA));
-	file = ts_read_file(in_dir("ca/ca.crt"), NULL);
-	cr_assert_str_eq(pem, file);
-	free(pem);
-	free(file);
-	char *schema = text_of(bundle_file(b, BUNDLE_SCHEMA));
-	file = ts_read_file(ts_src_path("proto/rogatory.proto"), NULL);
-	cr_assert_str_eq(schema, file);
-	free(schema);
-	free(file);
+	char *bd = in_dir("BD-ACC.crt"), *fr = in_dir("FR-MJ.crt"), *ca = in_dir("ca/ca.crt");
+	const struct {
+		unsigned part;
+		const char *file;
+	} same[] = {
+		{BUNDLE_DOCUMENT_SIGNER, bd}, {BUNDLE_RECEIPT_SIGNER, fr}, {BUNDLE_CA, ca},
+		{BUNDLE_SCHEMA, ts_src_path("proto/rogatory.proto")},
+	};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		char *got = text_of(bundle_file(b, same[i].part));
+		char *want = ts_read_file(same[i].file, NULL);
+		cr_assert_not_null(want, "%s", same[i].file);
+		cr_assert_str_eq(got, want, "part %u differs from %s", same[i].part, same[i].file);
+		free(got);
+		free(want);
+	}
+	free(bd);
+	free(fr);
+	free(ca);
 	bundle_free(b);
 }
 
