@@ -54,7 +54,10 @@ GEN_HDRS   := $(GEN_SRCS:.c=.h)
 # SKIP="a.c b.c": leave files out (for building one module while another is mid-edit).
 SKIP      ?=
 LIB_SRCS   := $(filter-out daemon/main.c $(SKIP),$(wildcard proto/*.c daemon/*.c))
-LIB_OBJS   := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRCS)) $(patsubst $(GEN)/%.c,$(OBJ)/gen/%.o,$(GEN_SRCS))
+# proto/rogatory.proto as bytes: the schema an evidence bundle carries (daemon/bundle.c).
+GEN_SCHEMA := $(GEN)/rogatory_proto.c
+LIB_OBJS   := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRCS)) \
+              $(patsubst $(GEN)/%.c,$(OBJ)/gen/%.o,$(GEN_SRCS) $(GEN_SCHEMA))
 CTL_SRCS   := $(filter-out $(SKIP),$(wildcard ctl/*.c))
 SUPPORT_SRCS := $(filter-out $(SKIP),$(wildcard tests/support/*.c))
 UNIT_SRCS  := $(filter-out $(SKIP),$(wildcard tests/unit/*.c))
@@ -95,6 +98,13 @@ deps-check:
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
 	protoc-c --proto_path=proto --c_out=$(GEN) $<
+
+$(GEN_SCHEMA): proto/rogatory.proto
+	@mkdir -p $(GEN)
+	{ printf '#include <stddef.h>\nconst unsigned char rogatory_proto_text[] = {\n'; \
+	  od -An -v -tx1 $< | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  printf '};\nconst size_t rogatory_proto_text_len = sizeof(rogatory_proto_text);\n'; \
+	} > $@.tmp && mv $@.tmp $@
 
 # Every object may include a generated header: generate first.
 $(OBJ)/%.o: %.c $(GEN_HDRS)

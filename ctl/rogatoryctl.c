@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "crl.h"
+#include "ctl.h"
 #include "frame.h"
 #include "termsafe.h"
 #include "text.h"
@@ -32,13 +33,6 @@
 
 #define DEFAULT_SOCKET "/run/rogatoryd/control.sock"
 #define CTL_TIMEOUT_S 30
-
-struct ctl {
-	const char *socket_path;
-	bool json;
-	int fd;
-	uint64_t next_id;
-};
 
 typedef int (*ctl_build)(struct ctl *c, int argc, char **argv,
     Rogatory__Ctl__V1__Request *req, void *scratch);
@@ -106,10 +100,14 @@ static const struct ctl_command {
 	{"retry", "ID", "retry a retrying or unconfirmed message now", build_retry, print_message, NULL},
 	{"cancel", "ID", "cancel a message that was never transmitted", build_cancel,
 	    print_message, NULL},
-	{"verify", "ID", "re-check offline a message's signature and receipt; exit 1 if invalid",
-	    NULL, NULL, run_verify},
+	{"verify", "ID [--from AUTHORITY]", "re-check offline a message's signatures, "
+	    "certificates, attachments and receipt; exit 1 if invalid", NULL, NULL, run_verify},
 	{"fetch", "ID [--from AUTHORITY] --out DIR", "write a received message as DIR/ID.json and its "
 	    "attachments under DIR/ID/, checking each SHA-256; marks it fetched", NULL, NULL, run_fetch},
+	{"export", "ID [--from AUTHORITY] --out DIR", "write a message's evidence into a new DIR: "
+	    "signed bytes, signatures, certificates, CA, CRL, attachments, manifest.json and "
+	    "VERIFY.md (checking it needs only openssl, protoc and sha256sum); exit 1 if verify "
+	    "says invalid", NULL, NULL, ctl_export_run},
 	{"quarantine", "[-n N] [--release ENTRY]", "refused inbound documents kept aside, with "
 	    "the reasons; --release: looked at, it stops counting against its sender's quota",
 	    build_quarantine, print_quarantine, NULL},
@@ -177,8 +175,8 @@ ctl_connect(struct ctl *c)
 	return 0;
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t n)
+int
+ctl_write_all(int fd, const uint8_t *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
@@ -207,7 +205,7 @@ read_all(int fd, uint8_t *p, size_t n)
 	return 0;
 }
 
-static int
+int
 ctl_send(struct ctl *c, const Rogatory__Ctl__V1__Request *req)
 {
 	size_t n = protobuf_c_message_get_packed_size(&req->base);
@@ -220,7 +218,7 @@ ctl_send(struct ctl *c, const Rogatory__Ctl__V1__Request *req)
 		return -1;
 	frame_header_put(buf, (uint32_t)n);
 	protobuf_c_message_pack(&req->base, buf + FRAME_HEADER_LEN);
-	int rc = write_all(c->fd, buf, FRAME_HEADER_LEN + n);
+	int rc = ctl_write_all(c->fd, buf, FRAME_HEADER_LEN + n);
 	free(buf);
 	if (rc != 0)
 		fprintf(stderr, "rogatoryctl: cannot write to %s: %s\n", c->socket_path,
@@ -228,8 +226,7 @@ ctl_send(struct ctl *c, const Rogatory__Ctl__V1__Request *req)
 	return rc;
 }
 
-/* Reads one Reply; NULL (message printed) when the daemon hung up or sent garbage. */
-static Rogatory__Ctl__V1__Reply *
+Rogatory__Ctl__V1__Reply *
 ctl_recv(struct ctl *c)
 {
 	uint8_t hdr[FRAME_HEADER_LEN];
@@ -291,6 +288,29 @@ json_termsafe(json_t *j)
 		json_object_foreach(j, k, v)
 			json_termsafe(v);
 	}
+}
+
+Rogatory__Ctl__V1__Reply *
+ctl_roundtrip(struct ctl *c, Rogatory__Ctl__V1__Request *req, int *rc)
+{
+	req->version = CONTROL_PROTOCOL_VERSION;
+	req->request_id = ++c->next_id;
+	*rc = 3;
+	if (ctl_send(c, req) != 0)
+		return NULL;
+	Rogatory__Ctl__V1__Reply *r = ctl_recv(c);
+	if (r == NULL)
+		return NULL;
+	*rc = 1;
+	if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK)
+		ctl_say_refusal("", r);
+	else if (r->request_id != req->request_id)
+		fprintf(stderr, "rogatoryctl: answer to request %llu, expected %llu\n",
+		    (unsigned long long)r->request_id, (unsigned long long)req->request_id);
+	else
+		return r;
+	wire_ctl_reply_free(r);
+	return NULL;
 }
 
 /* One request, one reply. Returns the exit code. */
@@ -1209,46 +1229,49 @@ static int
 run_verify(struct ctl *c, int argc, char **argv)
 {
 	Rogatory__Ctl__V1__VerifyRequest q = ROGATORY__CTL__V1__VERIFY_REQUEST__INIT;
-	int b = msg_id_arg(argc, argv, &q.message_id);
+	char *id[1] = {NULL};
+	int n = 0;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			bin(&q.sender_id, argv[++i]);
+		else if (n++ == 0)
+			id[0] = argv[i];
+	}
+	int b = msg_id_arg(n, id, &q.message_id);
+	if (b == 0 && q.sender_id.len > 0 &&
+	    !text_authority_id_valid(q.sender_id.data, q.sender_id.len)) {
+		fprintf(stderr, "rogatoryctl: --from: not an authority id\n");
+		b = -2;
+	}
 	if (b != 0) {
 		if (b == -1)
-			fprintf(stderr, "usage: rogatoryctl verify ID\n");
+			fprintf(stderr, "usage: rogatoryctl verify ID [--from AUTHORITY]\n");
 		return 2;
 	}
 	Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
 	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_VERIFY;
 	req.verify = &q;
-	req.version = CONTROL_PROTOCOL_VERSION;
-	req.request_id = ++c->next_id;
-	if (ctl_send(c, &req) != 0)
-		return 3;
-	Rogatory__Ctl__V1__Reply *r = ctl_recv(c);
-	if (r == NULL)
-		return 3;
 	int rc = 1;
-	if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
-		ctl_say_refusal("", r);
+	Rogatory__Ctl__V1__Reply *r = ctl_roundtrip(c, &req, &rc);
+	if (r == NULL)
+		return rc;
+	json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
+	bool valid = json_is_true(json_object_get(j, "valid"));
+	if (c->json) {
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+		fputc('\n', stdout);
 	} else {
-		json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
-		bool valid = json_is_true(json_object_get(j, "valid"));
-		if (c->json) {
-			json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-			fputc('\n', stdout);
-		} else {
-			size_t i;
-			json_termsafe(j);
-			json_t *ck;
-			json_array_foreach(json_object_get(j, "checks"), i, ck)
-				printf("%-4s %-28s %s\n",
-				    json_is_true(json_object_get(ck, "ok")) ? "ok" : "FAIL",
-				    jstr(ck, "check"), jstr(ck, "detail"));
-			printf("%s: %s\n", jstr(j, "id"), valid ? "valid" : "INVALID");
-		}
-		rc = valid ? 0 : 1;
-		json_decref(j);
+		size_t i;
+		json_t *ck;
+		json_termsafe(j);
+		json_array_foreach(json_object_get(j, "checks"), i, ck)
+			printf("%-4s %-28s %s\n", json_is_true(json_object_get(ck, "ok")) ? "ok" : "FAIL",
+			    jstr(ck, "check"), jstr(ck, "detail"));
+		printf("%s: %s\n", jstr(j, "id"), valid ? "valid" : "INVALID");
 	}
+	json_decref(j);
 	wire_ctl_reply_free(r);
-	return rc;
+	return valid ? 0 : 1;
 }
 
 /* ---- fetch, quarantine ---- */
@@ -1342,7 +1365,7 @@ fetch_attachment(struct ctl *c, Rogatory__Ctl__V1__FetchRequest *q, struct fetch
 			rc = -1;
 			break;
 		}
-		if (write_all(fd, r->data.data, r->data.len) != 0 ||
+		if (ctl_write_all(fd, r->data.data, r->data.len) != 0 ||
 		    EVP_DigestUpdate(md, r->data.data, r->data.len) != 1) {
 			fprintf(stderr, "rogatoryctl: cannot write %s/%s: %s\n", fo->sub, shown,
 			    strerror(errno));
@@ -1392,7 +1415,7 @@ fetch_document(struct fetch_out *fo, const json_t *doc)
 		return -1;
 	int rc = 0;
 	if (json_dumpfd(doc, fd, JSON_INDENT(2) | JSON_ENSURE_ASCII) != 0 ||
-	    write_all(fd, (const uint8_t *)"\n", 1) != 0 || fsync(fd) != 0) {
+	    ctl_write_all(fd, (const uint8_t *)"\n", 1) != 0 || fsync(fd) != 0) {
 		fprintf(stderr, "rogatoryctl: cannot write %s/%s: %s\n", fo->dir, docname,
 		    strerror(errno));
 		rc = -1;

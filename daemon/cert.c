@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -23,7 +24,30 @@
 #include "log.h"
 #include "termsafe.h"
 
+#define CERT_ONE_ROOT "this network has one root CA and no intermediates"
+
+/* What an X509_V_ERR_* code means here; codes not listed get OpenSSL's words alone. */
+static const struct {
+	int error;
+	const char *hint;
+} cert_hints[] = {
+	{X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unknown CA"},
+	{X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, "unknown CA"},
+	{X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, "unknown CA"},
+	{X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, "unknown CA"},
+	{X509_V_ERR_CERT_SIGNATURE_FAILURE, "unknown CA"},
+	{X509_V_ERR_CERT_CHAIN_TOO_LONG, "issued by an intermediate CA: " CERT_ONE_ROOT},
+	{X509_V_ERR_PATH_LENGTH_EXCEEDED, "issued by an intermediate CA: " CERT_ONE_ROOT},
+	{X509_V_ERR_CERT_HAS_EXPIRED, "expired"},
+	{X509_V_ERR_CERT_NOT_YET_VALID, "not yet valid"},
+	{X509_V_ERR_CERT_REVOKED, "listed in the network CA's CRL"},
+	{X509_V_ERR_UNABLE_TO_GET_CRL, "our CRL cannot be used"},
+	{X509_V_ERR_CRL_SIGNATURE_FAILURE, "our CRL cannot be used"},
+	{X509_V_ERR_CRL_NOT_YET_VALID, "our CRL cannot be used"},
+};
+
 static time_t asn1_time_to_time(const ASN1_TIME *t);
+static void name_line(const X509_NAME *name, char *buf, size_t len);
 static const char *openssl_reason(char *buf, size_t len);
 static int no_passphrase(char *buf, int size, int rwflag, void *u);
 static bool ascii_printable(const unsigned char *s, size_t len);
@@ -168,6 +192,12 @@ done:
 void
 cert_subject(const X509 *c, char *buf, size_t len)
 {
+	name_line(X509_get_subject_name(c), buf, len);
+}
+
+static void
+name_line(const X509_NAME *name, char *buf, size_t len)
+{
 	if (len == 0)
 		return;
 	snprintf(buf, len, "?");
@@ -178,7 +208,7 @@ cert_subject(const X509 *c, char *buf, size_t len)
 	 * (C1 controls, bidi controls) escaped too, so a subject can never forge a log line,
 	 * act on a terminal, or break the text rule of a receipt's reason that quotes it. */
 	unsigned long flags = XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB;
-	if (X509_NAME_print_ex(b, X509_get_subject_name(c), 0, flags) < 0)
+	if (X509_NAME_print_ex(b, name, 0, flags) < 0)
 		goto done;
 	char *data = NULL;
 	long n = BIO_get_mem_data(b, &data);
@@ -199,6 +229,18 @@ asn1_time_to_time(const ASN1_TIME *t)
 		return 0;
 	}
 	return timegm(&tm);
+}
+
+void
+cert_serial(const X509 *c, char *buf, size_t len)
+{
+	const ASN1_INTEGER *s = X509_get0_serialNumber(c);
+	BIGNUM *bn = s ? ASN1_INTEGER_to_BN(s, NULL) : NULL;
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	snprintf(buf, len, "%s", hex ? hex : "");
+	OPENSSL_free(hex);
+	BN_free(bn);
+	ERR_clear_error();
 }
 
 time_t
@@ -331,18 +373,18 @@ cert_verify_at(X509_STORE *store, X509 *c, time_t at, char *err, size_t errlen)
 	 * time, a start-up check, a test). No CRL flag is added here: revocation is the
 	 * caller's separate step with the CRL it holds. */
 	X509_STORE_CTX_set_time(sctx, 0, at);
+	X509_STORE_CTX_set_depth(sctx, CERT_VERIFY_DEPTH);
 	if (X509_verify_cert(sctx) == 1) {
 		rc = 0;
 		goto done;
 	}
-	int e = X509_STORE_CTX_get_error(sctx);
-	int depth = X509_STORE_CTX_get_error_depth(sctx);
-	char subject[256] = "?";
+	char why[320], subject[256] = "?";
 	X509 *bad = X509_STORE_CTX_get_current_cert(sctx);
 	if (bad != NULL)
 		cert_subject(bad, subject, sizeof(subject));
-	err_set(err, errlen, "%s (depth %d, subject %s)", X509_verify_cert_error_string(e),
-	    depth, subject);
+	cert_verify_reason(sctx, why, sizeof(why));
+	err_set(err, errlen, "%s (depth %d, subject %s)", why,
+	    X509_STORE_CTX_get_error_depth(sctx), subject);
 done:
 	X509_STORE_CTX_free(sctx);
 	ERR_clear_error();
@@ -401,4 +443,37 @@ cert_signing_time(const X509 *c, time_t created)
 	time_t t = nb > created ? nb : created;
 	time_t now = time(NULL);
 	return t > now ? now : t;
+}
+
+void
+cert_verify_reason(X509_STORE_CTX *sctx, char *buf, size_t len)
+{
+	int e = X509_STORE_CTX_get_error(sctx);
+	const char *what = X509_verify_cert_error_string(e);
+	const char *hint = NULL;
+	for (size_t i = 0; i < sizeof(cert_hints) / sizeof(cert_hints[0]); i++)
+		if (cert_hints[i].error == e)
+			hint = cert_hints[i].hint;
+	/* An issuer the store has never heard of: its name is what the operator needs
+	 * (another network, or a sub-CA this network does not have). A foreign CA with
+	 * the root's own name keeps the plain "unknown CA". */
+	X509 *c = X509_STORE_CTX_get_current_cert(sctx);
+	if ((e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+	        e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) && c != NULL) {
+		STACK_OF(X509) *same = X509_STORE_CTX_get1_certs(sctx, X509_get_issuer_name(c));
+		int known = sk_X509_num(same);
+		sk_X509_pop_free(same, X509_free);
+		ERR_clear_error();
+		if (known <= 0) {
+			char issuer[200];
+			name_line(X509_get_issuer_name(c), issuer, sizeof(issuer));
+			snprintf(buf, len, "%s (unknown CA: issuer %s is not the network CA; "
+			    CERT_ONE_ROOT ")", what, issuer);
+			return;
+		}
+	}
+	if (hint != NULL)
+		snprintf(buf, len, "%s (%s)", what, hint);
+	else
+		snprintf(buf, len, "%s", what);
 }

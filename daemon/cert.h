@@ -22,6 +22,9 @@ int cert_authority_id(const X509 *c, char id[AUTHORITY_ID_MAX + 1], char *err, s
 /* One-line subject for logs ("CN=FR-MJ,O=..."); never fails (writes "?" at worst). */
 void cert_subject(const X509 *c, char *buf, size_t len);
 
+/* The serial, upper-case hex without leading zeros ("" when it cannot be read). */
+void cert_serial(const X509 *c, char *buf, size_t len);
+
 /* notAfter / notBefore as time_t. */
 time_t cert_not_after(const X509 *c);
 time_t cert_not_before(const X509 *c);
@@ -48,9 +51,23 @@ int cert_key_load(const char *path, EVP_PKEY **out, char *err, size_t errlen);
 /* X509_STORE holding only the CA certificate(s) in ca_path (no system store). */
 int cert_store_load(const char *ca_path, X509_STORE **out, char *err, size_t errlen);
 
+/* The network has one root CA and no intermediates (SECURITY.md): a chain is the leaf
+ * then the root, so at most 0 certificates between them (OpenSSL's verify depth). */
+#define CERT_VERIFY_DEPTH 0
+
 /* Verifies c's chain to the store at time `at` (X509_V_FLAG_USE_CHECK_TIME), without
- * CRL flags. -1 + err with OpenSSL's reason ("certificate has expired", ...). */
+ * CRL flags, at depth CERT_VERIFY_DEPTH. -1 + err with cert_verify_reason's words and
+ * where ("certificate has expired (expired) (depth 0, subject CN=FR-MJ)"). */
 int cert_verify_at(X509_STORE *store, X509 *c, time_t at, char *err, size_t errlen);
+
+/*
+ * Why a verification stopped, in words an operator can act on: OpenSSL's reason, then
+ * what it means in this network, from one table shared by links (tls) and signed objects
+ * (cert_verify_at): "(unknown CA: issuer CN=X is not the network CA; ...)", "(issued by
+ * an intermediate CA: this network has one root CA and no intermediates)", "(expired)",
+ * "(listed in the network CA's CRL)", "(our CRL cannot be used)". Never fails.
+ */
+void cert_verify_reason(X509_STORE_CTX *sctx, char *buf, size_t len);
 
 /*
  * Start-up check of our own credentials: key file mode, key matches certificate,

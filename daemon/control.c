@@ -25,6 +25,8 @@
 #include "assembly.h"
 #include "config.h"
 #include "ctlsock.h"
+#include "ctlexport.h"
+#include "ctlop.h"
 #include "events.h"
 #include "inbox.h"
 #include "journal.h"
@@ -93,18 +95,6 @@ struct control {
 	uint8_t *reply_data;            /* fetch: bytes for the reply being made (owned) */
 	size_t reply_data_len;
 };
-
-/* A handler fills *json (owned by the caller afterwards) or an error. */
-struct control_result {
-	Rogatory__Ctl__V1__ReplyCode code;
-	const char *error_code;
-	char error_text[512];
-	json_t *json;
-	bool deferred;          /* the handler replies later (after a store commit) */
-};
-
-typedef void (*control_handler)(struct control *c, const Rogatory__Ctl__V1__Request *req,
-    struct control_result *res);
 
 static void control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg);
@@ -180,6 +170,7 @@ static const struct {
 	{ROGATORY__CTL__V1__REQUEST__OP_FETCH, "fetch", do_fetch},
 	{ROGATORY__CTL__V1__REQUEST__OP_FETCHED, "fetched", do_fetched},
 	{ROGATORY__CTL__V1__REQUEST__OP_QUARANTINE, "quarantine", do_quarantine},
+	{ROGATORY__CTL__V1__REQUEST__OP_EXPORT, "export", ctlexport_handle},
 };
 
 int
@@ -1229,53 +1220,80 @@ event_json_obj(const struct store_event *e)
 	return j ? j : json_null();
 }
 
-/* Our outbound message with that id, else an inbound one. -1 with res filled. */
-static int
-find_message(struct control *c, const ProtobufCBinaryData *bid, struct store_msg *m,
-    struct control_result *res)
+struct rogatoryd *
+control_daemon(struct control *c)
 {
-	char id[UUID_TEXT_LEN + 1];
+	return c->d;
+}
+
+void
+control_reply_data(struct control *c, uint8_t *data, size_t len)
+{
+	free(c->reply_data);
+	c->reply_data = data;
+	c->reply_data_len = len;
+}
+
+int
+control_find_message(struct control *c, const ProtobufCBinaryData *bid,
+    const ProtobufCBinaryData *bsender, struct store_msg *m, struct control_result *res)
+{
+	char id[UUID_TEXT_LEN + 1], sender[AUTHORITY_ID_MAX + 1] = "";
+	const char *us = c->d->cfg->authority_id;
 	id_of(id, bid);
-	int r = store_get(c->d->store, STORE_OUT, c->d->cfg->authority_id, id, m);
-	if (r == 1)
-		r = store_get(c->d->store, STORE_IN, NULL, id, m);
+	if (bsender != NULL)
+		snprintf(sender, sizeof(sender), "%.*s", (int)bsender->len,
+		    (const char *)bsender->data);
+	int r = 1;
+	if (sender[0] == '\0' || strcmp(sender, us) == 0)
+		r = store_get(c->d->store, STORE_OUT, us, id, m);
+	if (r == 1 && strcmp(sender, us) != 0)
+		r = store_get(c->d->store, STORE_IN, sender[0] ? sender : NULL, id, m);
 	if (r == 0)
 		return 0;
 	res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_NOT_FOUND;
 	res->error_code = "not-found";
-	snprintf(res->error_text, sizeof(res->error_text), "no message %s", id);
+	snprintf(res->error_text, sizeof(res->error_text), "no message %s%s%s", id,
+	    sender[0] ? " from " : "", sender);
 	return -1;
+}
+
+json_t *
+control_proof_json(const char *id, const struct proof *p)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "valid", json_boolean(p->valid));
+	json_t *a = json_array();
+	for (size_t i = 0; i < p->n; i++) {
+		json_t *ck = json_object();
+		json_object_set_new(ck, "check", json_string(p->checks[i].what));
+		json_object_set_new(ck, "ok", json_boolean(p->checks[i].ok));
+		json_object_set_new(ck, "detail", json_string(p->checks[i].detail));
+		json_array_append_new(a, ck);
+	}
+	json_object_set_new(o, "checks", a);
+	return o;
 }
 
 static void
 do_verify(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
 {
 	struct store_msg m = {0};
-	if (find_message(c, &req->verify->message_id, &m, res) != 0)
+	if (control_find_message(c, &req->verify->message_id, &req->verify->sender_id, &m,
+	        res) != 0)
 		return;
 	struct proof p;
 	proof_check(c->d, &m, &p);
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_string(m.msg_id));
-	json_object_set_new(o, "valid", json_boolean(p.valid));
-	json_t *a = json_array();
-	for (size_t i = 0; i < p.n; i++) {
-		json_t *ck = json_object();
-		json_object_set_new(ck, "check", json_string(p.checks[i].what));
-		json_object_set_new(ck, "ok", json_boolean(p.checks[i].ok));
-		json_object_set_new(ck, "detail", json_string(p.checks[i].detail));
-		json_array_append_new(a, ck);
-	}
-	json_object_set_new(o, "checks", a);
+	res->json = control_proof_json(m.msg_id, &p);
 	store_msg_clear(&m);
-	res->json = o;
 }
 
 static void
 do_show(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
 {
 	struct store_msg m = {0};
-	if (find_message(c, &req->show->message_id, &m, res) != 0)
+	if (control_find_message(c, &req->show->message_id, NULL, &m, res) != 0)
 		return;
 	const char *id = m.msg_id;
 	json_t *o = msg_json(&m);

@@ -453,6 +453,20 @@ crl_cert_revoked(const struct crl *c, X509 *cert)
 	return X509_CRL_get0_by_cert(c->x, &rev, cert) == 1;
 }
 
+time_t
+crl_cert_revoked_since(const struct crl *c, X509 *cert)
+{
+	X509_REVOKED *rev = NULL;
+	if (c == NULL || c->x == NULL || cert == NULL ||
+	    X509_CRL_get0_by_cert(c->x, &rev, cert) != 1 || rev == NULL) {
+		ERR_clear_error();
+		return 0;
+	}
+	time_t t = asn1_time(X509_REVOKED_get0_revocationDate(rev));
+	/* A listed certificate without a readable date counts as revoked from the start. */
+	return t > 0 ? t : 1;
+}
+
 int
 crl_file_read(const char *path, uint8_t **der, size_t *len, char *err, size_t errlen)
 {

@@ -79,6 +79,9 @@ bool crl_renewal_due(const struct crl *c, time_t now);
 bool crl_serial_revoked(const struct crl *c, const char *serial_hex);
 /* The same for a certificate (issuer checked too), e.g. a document's signer. */
 bool crl_cert_revoked(const struct crl *c, X509 *cert);
+/* The revocationDate the effective CRL gives the certificate; 0 when it is not listed
+ * (or no CRL is held). */
+time_t crl_cert_revoked_since(const struct crl *c, X509 *cert);
 
 /* Reads a CRL file, PEM or DER, into malloc'd DER bytes (at most CRL_DER_MAX).
  * -1 + err naming the path. Used by rogatoryctl with the operator's rights. */

@@ -15,7 +15,9 @@
 
 #include "cert.h"
 #include "config.h"
+#include "crl.h"
 #include "evidence.h"
+#include "revocation.h"
 #include "rogatoryd.h"
 #include "store.h"
 #include "wire.h"
@@ -49,30 +51,46 @@ bytes_is(const ProtobufCBinaryData *b, const char *s)
 	return b->len == strlen(s) && memcmp(b->data, s, b->len) == 0;
 }
 
-/* The signer certificate's chain to the CA at the time the signature claims. */
+/*
+ * The signer certificate's chain to the CA at the signing time (cert_signing_time of
+ * the time the signature claims), then the effective CRL: a revocation dated after the
+ * signing time does not void what was signed before it (PROTOCOL.md section 6).
+ */
 static void
-proof_chain(struct proof *p, X509_STORE *ca, const uint8_t *der, size_t len, int64_t at_ms,
-    const char *what)
+proof_chain(struct proof *p, X509_STORE *ca, const struct crl *crl, const uint8_t *der,
+    size_t len, int64_t at_ms, const char *what, const char *what_revoked)
 {
 	X509 *c = NULL;
-	char err[256];
+	char err[256], t1[32], t2[32];
 	if (cert_from_der(der, len, &c, err, sizeof(err)) != 0) {
 		proof_add(p, what, false, "%s", err);
 		return;
 	}
-	if (cert_verify_at(ca, c, cert_signing_time(c, (time_t)(at_ms / 1000)), err,
-	        sizeof(err)) != 0)
+	time_t at = cert_signing_time(c, (time_t)(at_ms / 1000));
+	if (cert_verify_at(ca, c, at, err, sizeof(err)) != 0)
 		proof_add(p, what, false, "%s", err);
 	else {
 		char subj[200];
 		cert_subject(c, subj, sizeof(subj));
-		proof_add(p, what, true, "%s, valid at the signing time", subj);
+		proof_add(p, what, true, "%s, valid at the signing time %s", subj,
+		    crl_time_str(at, t1, sizeof(t1)));
 	}
+	time_t revoked = crl_cert_revoked_since(crl, c);
+	if (crl == NULL || crl_number(crl) == 0)
+		proof_add(p, what_revoked, true, "not checked: no CRL held (revocation is off)");
+	else if (revoked == 0)
+		proof_add(p, what_revoked, true, "not listed in CRL number %llu",
+		    (unsigned long long)crl_number(crl));
+	else
+		proof_add(p, what_revoked, revoked > at, "listed in CRL number %llu as revoked on "
+		    "%s, %s the signing time %s", (unsigned long long)crl_number(crl),
+		    crl_time_str(revoked, t1, sizeof(t1)), revoked > at ? "after" : "at or before",
+		    crl_time_str(at, t2, sizeof(t2)));
 	X509_free(c);
 }
 
 static void
-proof_receipt(struct proof *p, X509_STORE *ca, const struct store_msg *m,
+proof_receipt(struct proof *p, X509_STORE *ca, const struct crl *crl, const struct store_msg *m,
     const uint8_t hash[EVIDENCE_HASH_LEN])
 {
 	Rogatory__V1__SignedObject so;
@@ -95,9 +113,40 @@ proof_receipt(struct proof *p, X509_STORE *ca, const struct store_msg *m,
 	proof_add(p, "receipt names this document", same,
 	    same ? "same message id, sender and payload hash"
 	         : "the receipt names another message, sender or payload hash");
-	proof_chain(p, ca, m->rcpt_cert, m->rcpt_cert_len, r->received_ms,
-	    "receipt signer certificate");
+	proof_chain(p, ca, crl, m->rcpt_cert, m->rcpt_cert_len, r->received_ms,
+	    "receipt signer certificate", "receipt signer revocation");
 	wire_receipt_body_free(r);
+}
+
+int
+proof_attachment_sha256(struct rogatoryd *d, int64_t bset, uint32_t index, uint64_t size,
+    uint8_t out[EVIDENCE_HASH_LEN], uint64_t *got)
+{
+	uint64_t off = 0;
+	int r = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		*got = 0;
+		return -1;
+	}
+	while (off < size && bset != 0) {
+		uint8_t *data = NULL;
+		size_t len = 0;
+		if ((r = store_chunk_read(d->store, bset, index, off, PROOF_READ_MAX, &data,
+		         &len)) != 0)
+			break;
+		if (len > size - off)
+			len = (size_t)(size - off);
+		EVP_DigestUpdate(md, data, len);
+		off += len;
+		free(data);
+	}
+	unsigned hl = 0;
+	EVP_DigestFinal_ex(md, out, &hl);
+	EVP_MD_CTX_free(md);
+	*got = off;
+	return r < 0 || off != size ? -1 : 0;
 }
 
 /* Every stored attachment byte against the signed manifest's size and SHA-256. */
@@ -106,49 +155,25 @@ proof_attachments(struct proof *p, struct rogatoryd *d, const struct store_msg *
     const Rogatory__V1__DocumentBody *b)
 {
 	uint64_t total = 0;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if (md == NULL) {
-		proof_add(p, "attachments", false, "out of memory");
-		return;
-	}
 	for (size_t i = 0; i < b->n_attachments; i++) {
 		const Rogatory__V1__Attachment *a = b->attachments[i];
-		uint64_t off = 0;
-		int r = 0;
-		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-		while (off < a->size && m->bset != 0) {
-			uint8_t *data = NULL;
-			size_t len = 0;
-			if ((r = store_chunk_read(d->store, m->bset, (uint32_t)i, off, PROOF_READ_MAX,
-			         &data, &len)) != 0)
-				break;
-			if (len > a->size - off)
-				len = (size_t)(a->size - off);
-			EVP_DigestUpdate(md, data, len);
-			off += len;
-			free(data);
-		}
-		uint8_t h[EVP_MAX_MD_SIZE];
-		unsigned hl = 0;
-		EVP_DigestFinal_ex(md, h, &hl);
-		if (r < 0 || off != a->size) {
-			proof_add(p, "attachments", false, "attachment %zu (%.*s): %s %llu of %llu "
-			    "bytes", i, (int)a->name.len, (const char *)a->name.data,
-			    r < 0 ? "cannot read the store after" : "only", (unsigned long long)off,
+		uint8_t h[EVIDENCE_HASH_LEN];
+		uint64_t got = 0;
+		if (proof_attachment_sha256(d, m->bset, (uint32_t)i, a->size, h, &got) != 0) {
+			proof_add(p, "attachments", false, "attachment %zu (%.*s): only %llu of %llu "
+			    "bytes could be read from the store", i, (int)a->name.len,
+			    (const char *)a->name.data, (unsigned long long)got,
 			    (unsigned long long)a->size);
-			EVP_MD_CTX_free(md);
 			return;
 		}
-		if (hl != a->sha256.len || memcmp(h, a->sha256.data, hl) != 0) {
+		if (a->sha256.len != sizeof(h) || memcmp(h, a->sha256.data, sizeof(h)) != 0) {
 			proof_add(p, "attachments", false, "attachment %zu (%.*s): stored bytes differ "
 			    "from the signed manifest's SHA-256", i, (int)a->name.len,
 			    (const char *)a->name.data);
-			EVP_MD_CTX_free(md);
 			return;
 		}
 		total += a->size;
 	}
-	EVP_MD_CTX_free(md);
 	proof_add(p, "attachments", true, "%zu, %llu bytes, each matching the signed manifest's "
 	    "size and SHA-256", b->n_attachments, (unsigned long long)total);
 }
@@ -159,6 +184,7 @@ proof_check(struct rogatoryd *d, const struct store_msg *m, struct proof *p)
 	memset(p, 0, sizeof(*p));
 	p->valid = true;
 	X509_STORE *ca = NULL;
+	const struct crl *crl = d->revocation != NULL ? revocation_crl(d->revocation) : NULL;
 	char err[256];
 	if (cert_store_load(d->cfg->tls_ca, &ca, err, sizeof(err)) != 0) {
 		proof_add(p, "network CA", false, "%s", err);
@@ -183,14 +209,14 @@ proof_check(struct rogatoryd *d, const struct store_msg *m, struct proof *p)
 		    bytes_is(&b->recipient_id, m->recipient);
 		proof_add(p, "document signature", ids, "signed by %s%s", signer,
 		    ids ? "" : ", but it names another message, sender or recipient");
-		proof_chain(p, ca, m->doc_cert, m->doc_cert_len, b->created_ms,
-		    "document signer certificate");
+		proof_chain(p, ca, crl, m->doc_cert, m->doc_cert_len, b->created_ms,
+		    "document signer certificate", "document signer revocation");
 		if (b->n_attachments > 0)
 			proof_attachments(p, d, m, b);
 		wire_document_body_free(b);
 	}
 	if (m->rcpt_body_len > 0)
-		proof_receipt(p, ca, m, hash);
+		proof_receipt(p, ca, crl, m, hash);
 	else
 		proof_add(p, "receipt", m->state != STORE_DELIVERED && m->state != STORE_RECEIVED,
 		    "none stored (state %s)", store_state_name(m->state));

@@ -23,6 +23,19 @@ struct tls {
 	time_t own_not_after;
 };
 
+/*
+ * The TLS profile (PROTOCOL.md section 1), stated here rather than left to OpenSSL's
+ * defaults: those offer ffdhe2048..8192 for key exchange, which lets any stranger make
+ * each handshake cost us a large modular exponentiation. Certificates and signed objects
+ * are ECDSA P-256 with SHA-256, so that is the one signature scheme asked for.
+ */
+static const char tls_ciphersuites[] =
+    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256";
+static const char tls_groups[] = "X25519:P-256";
+static const char tls_sigalgs[] = "ECDSA+SHA256";
+
+static int tls_profile(SSL_CTX *ctx, const char *ca_path, char *err, size_t errlen);
+
 static int tls_verify_cb(int ok, X509_STORE_CTX *sctx);
 static int info_index(void);
 
@@ -59,6 +72,7 @@ tls_verify_cb(int ok, X509_STORE_CTX *sctx)
 			cert_subject(c, info->subject, sizeof(info->subject));
 		else
 			snprintf(info->subject, sizeof(info->subject), "?");
+		cert_verify_reason(sctx, info->why, sizeof(info->why));
 	}
 	return 0;
 }
@@ -87,10 +101,15 @@ tls_new(const struct config *cfg, struct tls **out, char *err, size_t errlen)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* NO_AUTO_CHAIN: OpenSSL would otherwise build our chain from the verify store and
+	 * send the root, which every peer holds already. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS |
+	    SSL_MODE_NO_AUTO_CHAIN);
 
-	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_certificate) != 1) {
+	/* The first certificate of the file alone: whatever else an operator put there
+	 * (the root, a full chain) is never sent. */
+	if (SSL_CTX_use_certificate_file(ctx, cfg->tls_certificate, SSL_FILETYPE_PEM) != 1) {
 		tls_drain_errors(ebuf, sizeof(ebuf));
 		err_set(err, errlen, "cannot load certificate %s: %s", cfg->tls_certificate, ebuf);
 		goto done;
@@ -115,7 +134,9 @@ tls_new(const struct config *cfg, struct tls **out, char *err, size_t errlen)
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
 	    tls_verify_cb);
-	SSL_CTX_set_verify_depth(ctx, 4);
+	SSL_CTX_set_verify_depth(ctx, CERT_VERIFY_DEPTH);
+	if (tls_profile(ctx, cfg->tls_ca, err, errlen) != 0)
+		goto done;
 
 	own = SSL_CTX_get0_certificate(ctx);
 	t->own_not_after = own ? cert_not_after(own) : 0;
@@ -129,6 +150,29 @@ done:
 	free(t);
 	ERR_clear_error();
 	return rc;
+}
+
+/* Suites, groups and signature schemes of the profile, and the CA's name for the
+ * CertificateRequest (so a client holding several certificates sends this network's). */
+static int
+tls_profile(SSL_CTX *ctx, const char *ca_path, char *err, size_t errlen)
+{
+	char ebuf[256];
+	if (SSL_CTX_set_ciphersuites(ctx, tls_ciphersuites) != 1 ||
+	    SSL_CTX_set1_groups_list(ctx, tls_groups) != 1 ||
+	    SSL_CTX_set1_sigalgs_list(ctx, tls_sigalgs) != 1 ||
+	    SSL_CTX_set1_client_sigalgs_list(ctx, tls_sigalgs) != 1) {
+		tls_drain_errors(ebuf, sizeof(ebuf));
+		return err_set(err, errlen, "cannot set the TLS profile (%s; %s; %s): %s",
+		    tls_ciphersuites, tls_groups, tls_sigalgs, ebuf);
+	}
+	STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca_path);
+	if (names == NULL) {
+		tls_drain_errors(ebuf, sizeof(ebuf));
+		return err_set(err, errlen, "cannot read the CA name from %s: %s", ca_path, ebuf);
+	}
+	SSL_CTX_set_client_CA_list(ctx, names);
+	return 0;
 }
 
 int
@@ -148,13 +192,10 @@ void
 tls_peer_serial(SSL *ssl, char *buf, size_t len)
 {
 	X509 *peer = SSL_get0_peer_certificate(ssl);
-	const ASN1_INTEGER *s = peer ? X509_get0_serialNumber(peer) : NULL;
-	BIGNUM *bn = s ? ASN1_INTEGER_to_BN(s, NULL) : NULL;
-	char *hex = bn ? BN_bn2hex(bn) : NULL;
-	snprintf(buf, len, "%s", hex ? hex : "");
-	OPENSSL_free(hex);
-	BN_free(bn);
-	ERR_clear_error();
+	if (peer != NULL)
+		cert_serial(peer, buf, len);
+	else
+		snprintf(buf, len, "%s", "");
 }
 
 void
@@ -246,34 +287,7 @@ tls_failure_reason(const struct tls_verify_info *info, unsigned long first_err, 
     size_t len)
 {
 	if (info != NULL && info->error != X509_V_OK) {
-		const char *what = X509_verify_cert_error_string(info->error);
-		const char *hint = "";
-		switch (info->error) {
-		case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-		case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-		case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-		case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-		case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-			hint = " (unknown CA)";
-			break;
-		case X509_V_ERR_CERT_HAS_EXPIRED:
-			hint = " (expired)";
-			break;
-		case X509_V_ERR_CERT_NOT_YET_VALID:
-			hint = " (not yet valid)";
-			break;
-		case X509_V_ERR_CERT_REVOKED:
-			hint = " (listed in the network CA's CRL)";
-			break;
-		case X509_V_ERR_UNABLE_TO_GET_CRL:
-		case X509_V_ERR_CRL_SIGNATURE_FAILURE:
-		case X509_V_ERR_CRL_NOT_YET_VALID:
-			hint = " (our CRL cannot be used)";
-			break;
-		default:
-			break;
-		}
-		snprintf(buf, len, "certificate refused: %s%s, subject %s", what, hint,
+		snprintf(buf, len, "certificate refused: %s, subject %s", info->why,
 		    info->subject);
 		return;
 	}
@@ -301,6 +315,11 @@ tls_failure_reason(const struct tls_verify_info *info, unsigned long first_err, 
 			return;
 		case SSL_R_UNEXPECTED_EOF_WHILE_READING:
 			snprintf(buf, len, "peer dropped the connection during the handshake");
+			return;
+		case SSL_R_NO_SUITABLE_KEY_SHARE:
+		case SSL_R_NO_SHARED_GROUPS:
+			snprintf(buf, len, "no common key-exchange group (we offer %s only): %s",
+			    tls_groups, r ? r : "?");
 			return;
 		case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
 		case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:

@@ -1,6 +1,9 @@
 /*
  * tls: the SSL_CTX policy of rogatoryd and the reading of a peer's identity from a
- * finished handshake. TLS 1.3 only, both sides verified against [tls] ca alone, no
+ * finished handshake. TLS 1.3 only, both sides verified against [tls] ca alone (the leaf
+ * directly under the root: no intermediates), the profile of PROTOCOL.md section 1
+ * (cipher suites, X25519 and P-256 key exchange, ECDSA P-256 SHA-256 signatures, the
+ * CA's name in the CertificateRequest, the leaf alone in the chain we send), no
  * tickets, no resumption, no renegotiation, no compression; with revocation on, the
  * effective CRL is in the context's store (tls_add_crl). A reload or a new CRL builds a new
  * context and swaps it in; links keep the context they started with (SSL_new holds a
@@ -25,6 +28,7 @@ struct tls_verify_info {
 	int error;          /* X509_V_OK when nothing failed */
 	int depth;
 	char subject[256];  /* subject of the certificate that failed */
+	char why[320];      /* cert_verify_reason: the error in an operator's words */
 	/* Our effective CRL has expired and that was the chain's only fault: the link is
 	 * admitted to exchange CRLs and nothing else (see revocation). */
 	bool crl_only;
@@ -58,8 +62,9 @@ void tls_peer_serial(SSL *ssl, char *buf, size_t len);
 
 /*
  * Why a handshake failed, in words an operator can act on: the verify callback's
- * finding ("certificate has expired", "unable to get local issuer certificate: unknown
- * CA"), else the first meaningful OpenSSL error ("peer did not return a certificate",
+ * finding (cert_verify_reason: "certificate has expired (expired)", "certificate chain
+ * too long (issued by an intermediate CA: ...)"), else the first meaningful OpenSSL
+ * error ("peer did not return a certificate",
  * "unsupported protocol" for TLS 1.2, "wrong version number" for plaintext). Drains the
  * thread's error queue, skipping entries whose library is 0.
  */

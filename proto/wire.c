@@ -825,8 +825,24 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 		return chk_uuid(&r->cancel->message_id, false, "request.cancel", "message_id", err,
 		    errlen);
 	case ROGATORY__CTL__V1__REQUEST__OP_VERIFY:
-		return chk_uuid(&r->verify->message_id, false, "request.verify", "message_id", err,
-		    errlen);
+		if (chk_uuid(&r->verify->message_id, false, "request.verify", "message_id", err,
+		        errlen))
+			return -1;
+		if (r->verify->sender_id.len > 0 &&
+		    chk_id(&r->verify->sender_id, "request.verify", "sender_id", err, errlen))
+			return -1;
+		return 0;
+	case ROGATORY__CTL__V1__REQUEST__OP_EXPORT:
+		if (chk_uuid(&r->export->message_id, false, "request.export", "message_id", err,
+		        errlen))
+			return -1;
+		if (r->export->sender_id.len > 0 &&
+		    chk_id(&r->export->sender_id, "request.export", "sender_id", err, errlen))
+			return -1;
+		if (r->export->part > CONTROL_EXPORT_PART_MAX)
+			return err_set(err, errlen, "request.export.part: %u, at most %d",
+			    r->export->part, CONTROL_EXPORT_PART_MAX);
+		return 0;
 	default:
 		return err_set(err, errlen, "request: no operation set");
 	}

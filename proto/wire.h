@@ -38,6 +38,8 @@
 #define WIRE_REASON_CODE_MAX 32     /* ReceiptBody.reason_code: [a-z0-9-]{1,32} */
 #define WIRE_CTL_CODE_MAX 64        /* control Reply.error_code: [a-z0-9-]{1,64} */
 #define WIRE_SHA256_LEN 32
+/* ExportRequest.part: 0 the manifest, 1..CONTROL_EXPORT_PART_MAX a file (see bundle.h). */
+#define CONTROL_EXPORT_PART_MAX 511
 
 /* Decodes and validates one Envelope body (frame payload). 0: *out set, free it with
  * wire_envelope_free. -1: err says which field and why. */

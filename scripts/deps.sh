@@ -7,7 +7,9 @@ set -eu
 
 PACKAGES="build-essential pkg-config openssl libssl-dev libevent-dev libprotobuf-c-dev \
 protobuf-c-compiler libcriterion-dev libsqlite3-dev sqlite3 libinih-dev libjansson-dev \
-clang libclang-rt-14-dev"
+protobuf-compiler python3 python3-cryptography clang libclang-rt-14-dev"
+# protobuf-compiler (protoc), python3 and python3-cryptography serve the export tests:
+# tests/tools/verify-export checks an evidence bundle without our code, as VERIFY.md says.
 # clang and libclang-rt-14-dev serve `make fuzz` only: `ensure` does not probe them, so
 # `make test` never needs them.
 ANALYSIS_PACKAGES="valgrind cppcheck clang-tidy"
@@ -28,9 +30,11 @@ install_all() {
 }
 
 missing() {
-    for cmd in cc make pkg-config openssl protoc-c sqlite3; do
+    for cmd in cc make pkg-config openssl protoc-c protoc sqlite3; do
         command -v "$cmd" >/dev/null 2>&1 || { echo "command $cmd"; return 0; }
     done
+    /usr/bin/python3 -c 'import cryptography' >/dev/null 2>&1 ||
+        { echo "python3-cryptography"; return 0; }
     for pc in libssl libcrypto libevent libevent_openssl libevent_pthreads libprotobuf-c \
               sqlite3 inih jansson criterion; do
         pkg-config --exists "$pc" 2>/dev/null || { echo "pkg-config $pc"; return 0; }

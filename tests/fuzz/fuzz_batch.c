@@ -13,6 +13,8 @@ int rogatoryctl_main(int argc, char **argv);
 #define main rogatoryctl_main
 #include "../../ctl/rogatoryctl.c"
 #undef main
+/* The other command files its command table names. */
+#include "../../ctl/export.c"
 
 #include "fuzz.h"
 

@@ -2,15 +2,19 @@
  * fakepeer: a scriptable peer for integration tests (never installed). It speaks TLS
  * with blocking OpenSSL and the project's own frame/wire code, and can misbehave on
  * purpose: a wrong Hello, an oversized length, garbage, plaintext, or silence. It
- * prints one line per event ("tls-ok subject=...", "recv hello id=...", "recv error
- * code=... text=...", "recv receipt sha=<body> all=<body, signature, certificate>
- * signer=... outcome=... reason=CODE why=TEXT", "closed ...", "app-bytes N") for the
- * tests to match; text from the daemon is printed terminal-safe.
+ * prints one line per event ("tls-ok subject=... group=... peer-certs=N ca-names=N":
+ * the key-exchange group, how many certificates the daemon sent, how many CA names its
+ * CertificateRequest carried; "recv hello id=...", "recv error code=... text=...",
+ * "recv receipt sha=<body> all=<body, signature, certificate> signer=... outcome=...
+ * reason=CODE why=TEXT", "closed ...", "app-bytes N") for the tests to match; text from
+ * the daemon is printed terminal-safe.
  *
  *   fakepeer connect HOST PORT [options]   dial a daemon
  *   fakepeer listen PORT [options]         accept one connection (counts app bytes)
  * options:
  *   --cert F --key F --ca F   TLS credentials (omit --cert/--key: no client cert)
+ *   --groups LIST             offer only these key-exchange groups ("ffdhe8192",
+ *                             "X25519", "P-256", colon-separated)
  *   --plain                   no TLS at all: send --send-text as raw bytes
  *   --send-text S             bytes to send (plain mode)
  *   --hello-id ID             Hello authority id (default: none sent)
@@ -24,7 +28,8 @@
  *   --until FRAME             stop reading after the first frame of that kind (hello,
  *                             error, receipt, pong, crl): --wait-ms is then a deadline
  *   --transfer-to ID          after Hello, send one signed Transfer (signed with
- *                             --cert/--key; sender = --hello-id) to authority ID
+ *                             --cert/--key, or --sign-cert/--sign-key when given;
+ *                             sender = --hello-id) to authority ID
  *   --repeat N                send that same Transfer N times back to back (default 1)
  *   --repeat-after F          send the first copy, then the others once file F exists
  *   --kind K                  its kind (default mla)
@@ -81,6 +86,7 @@
 
 struct opts {
 	const char *cert, *key, *ca;
+	const char *groups;
 	bool plain;
 	const char *send_text;
 	const char *hello_id;
@@ -163,6 +169,8 @@ make_ctx(const struct opts *o, bool server)
 		fprintf(stderr, "fakepeer: cannot load %s\n", o->key);
 	if (o->ca)
 		SSL_CTX_load_verify_file(ctx, o->ca);
+	if (o->groups && SSL_CTX_set1_groups_list(ctx, o->groups) != 1)
+		fprintf(stderr, "fakepeer: cannot offer groups %s\n", o->groups);
 	/* The test peer looks at what the daemon does; it does not judge the daemon's
 	 * certificate, so a deviant certificate on either side still connects. As a
 	 * server it asks for the client's certificate (to see it) and accepts any. */
@@ -331,7 +339,8 @@ send_transfers(SSL *ssl, const struct opts *o)
 {
 	struct evidence_signer *signer = NULL;
 	char err[256], id[UUID_TEXT_LEN + 1];
-	if (evidence_signer_load(o->cert, o->key, &signer, err, sizeof(err)) != 0) {
+	if (evidence_signer_load(o->sign_cert ? o->sign_cert : o->cert,
+	        o->sign_key ? o->sign_key : o->key, &signer, err, sizeof(err)) != 0) {
 		printf("signer-failed %s\n", err);
 		return;
 	}
@@ -887,6 +896,8 @@ main(int argc, char **argv)
 			o.key = v;
 		else if (strcmp(a, "--ca") == 0)
 			o.ca = v;
+		else if (strcmp(a, "--groups") == 0)
+			o.groups = v;
 		else if (strcmp(a, "--send-text") == 0)
 			o.send_text = v;
 		else if (strcmp(a, "--hello-id") == 0)
@@ -974,7 +985,16 @@ main(int argc, char **argv)
 	char subj[256] = "(none)";
 	if (peer != NULL)
 		X509_NAME_oneline(X509_get_subject_name(peer), subj, sizeof(subj));
-	printf("tls-ok subject=%s\n", subj);
+	/* What the daemon sent: a client sees the server's whole chain, leaf included; a
+	 * server's list leaves the client's leaf out. */
+	STACK_OF(X509) *sent = SSL_get_peer_cert_chain(ssl);
+	int certs = sk_X509_num(sent) > 0 ? sk_X509_num(sent) : 0;
+	if (server && peer != NULL)
+		certs++;
+	const STACK_OF(X509_NAME) *cas = server ? NULL : SSL_get0_peer_CA_list(ssl);
+	const char *group = SSL_group_to_name(ssl, SSL_get_negotiated_group(ssl));
+	printf("tls-ok subject=%s group=%s peer-certs=%d ca-names=%d\n", subj,
+	    group ? group : "?", certs, cas ? sk_X509_NAME_num(cas) : 0);
 	fflush(stdout);
 	bool hello_seen = false;
 	if (!server && o.hello_id != NULL && o.transfer_to != NULL &&

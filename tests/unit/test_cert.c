@@ -455,3 +455,49 @@ Test(cert, der_round_trip_and_trailing_bytes)
 	OPENSSL_free(der);
 	X509_free(c);
 }
+
+/* The network has one root and no intermediates: a leaf under a sub-CA is refused with
+ * that reason, whether the verifier holds the root alone (a document's signer carries
+ * no chain) or was given the sub-CA too, and under a root without pathlen:0 (made
+ * before rogatory-pki wrote it) as under a new one. */
+Test(cert, leaf_under_an_intermediate_refused_with_the_reason)
+{
+	char *out = NULL;
+	pki("init old");
+	int rc = ts_sh(&out, "cd '%s' && printf '[req]\\ndistinguished_name=dn\\nprompt=no\\n"
+	    "[dn]\\nO=rogatory\\nCN=rogatory network root CA\\n[old]\\n"
+	    "basicConstraints=critical,CA:TRUE\\nkeyUsage=critical,keyCertSign,cRLSign\\n"
+	    "subjectKeyIdentifier=hash\\n' > old.cnf && openssl req -new -x509 -config old.cnf "
+	    "-extensions old -key old/ca.key -days 30 -out old/ca.crt && "
+	    "'%s' old intermediate FR-MJ old-int && '%s' ca intermediate FR-MJ new-int && "
+	    "cat old/ca.crt old-int/sub-ca/ca.crt > old-both.crt && "
+	    "cat ca/ca.crt new-int/sub-ca/ca.crt > new-both.crt", dir,
+	    ts_src_path("tests/tools/deviant-cert"), ts_src_path("tests/tools/deviant-cert"));
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	static const struct {
+		const char *ca, *leaf, *needle;
+	} cases[] = {
+		{"old/ca.crt", "old-int/FR-MJ.crt", "unable to get local issuer certificate "
+		    "(unknown CA: issuer CN=rogatory intermediate CA is not the network CA; this "
+		    "network has one root CA and no intermediates) (depth 0, subject CN=FR-MJ)"},
+		{"old-both.crt", "old-int/FR-MJ.crt", "certificate chain too long (issued by an "
+		    "intermediate CA: this network has one root CA and no intermediates)"},
+		{"ca/ca.crt", "new-int/FR-MJ.crt", "(unknown CA: issuer CN=rogatory intermediate "
+		    "CA is not the network CA;"},
+		{"new-both.crt", "new-int/FR-MJ.crt", "(issued by an intermediate CA: this "
+		    "network has one root CA and no intermediates)"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		X509_STORE *store = NULL;
+		char err[512] = "";
+		cr_assert_eq(cert_store_load(in_dir(cases[i].ca), &store, err, sizeof(err)), 0,
+		    "%s", err);
+		X509 *c = load(cases[i].leaf);
+		cr_assert_eq(cert_verify_at(store, c, time(NULL), err, sizeof(err)), -1,
+		    "case %zu accepted", i);
+		cr_assert(strstr(err, cases[i].needle) != NULL, "case %zu: %s", i, err);
+		X509_free(c);
+		X509_STORE_free(store);
+	}
+}

@@ -269,6 +269,8 @@ Test(pki, init_makes_private_root_ca)
 	cr_assert(strstr(out, "Basic Constraints: critical") != NULL, "%s", out);
 	cr_assert(strstr(out, "CA:TRUE") != NULL, "%s", out);
 	cr_assert(strstr(out, "Certificate Sign, CRL Sign") != NULL, "%s", out);
+	/* One root, no intermediates: the root may sign no CA below it. */
+	cr_assert(strstr(out, "CA:TRUE, pathlen:0") != NULL, "no pathlen:0: %s", out);
 	free(out);
 	out = ts_read_file(tp("ca/openssl.cnf"), NULL);
 	cr_assert(out != NULL && strstr(out, "copy_extensions = none") != NULL);
@@ -685,6 +687,29 @@ Test(pki, deviant_foreign_ca)
 	free(out);
 	out = verify(tp("foreign/foreign-ca/ca.crt"), tp("foreign/FR-MJ.crt"));
 	cr_assert(strstr(out, ": OK") != NULL, "%s", out);
+	free(out);
+}
+
+Test(pki, deviant_intermediate_refused_by_a_pathlen_0_root)
+{
+	char *out;
+
+	init_ca();
+	free(deviant("intermediate", tp("int")));
+	cr_assert_eq(file_mode(tp("int/FR-MJ.key")), 0600);
+	out = san_of(tp("int/FR-MJ.crt"));
+	cr_assert_str_eq(out, URI_FR_MJ);
+	free(out);
+	/* ID.crt is the chain a peer would send: the leaf, then the sub-CA. */
+	out = sh_ok("openssl crl2pkcs7 -nocrl -certfile '%s' | openssl pkcs7 -print_certs "
+	    "-noout", tp("int/FR-MJ.crt"));
+	cr_assert_eq(count_of(out, "subject="), 2, "%s", out);
+	cr_assert(strstr(out, "issuer=CN = rogatory intermediate CA") != NULL, "%s", out);
+	free(out);
+	/* The root's pathlen:0 alone refuses it, whatever a verifier's depth. */
+	ts_sh(&out, "openssl verify -CAfile '%s' -untrusted '%s' '%s' 2>&1", tp("ca/ca.crt"),
+	    tp("int/FR-MJ.crt"), tp("int/FR-MJ.crt"));
+	cr_assert(strstr(out, "path length constraint exceeded") != NULL, "%s", out);
 	free(out);
 }
 

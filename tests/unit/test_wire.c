@@ -1139,6 +1139,42 @@ Test(wire, ctl_request_crl_install)
 	req_bad(&r, "request.crl_install.der: 0 bytes, must be 1..1048576");
 }
 
+/* export: a message id, an optional sender, a part of the bundle (0 .. 511). */
+Test(wire, ctl_request_export_and_verify)
+{
+	Rogatory__Ctl__V1__Request r = ROGATORY__CTL__V1__REQUEST__INIT;
+	Rogatory__Ctl__V1__ExportRequest ex = ROGATORY__CTL__V1__EXPORT_REQUEST__INIT;
+	r.version = CONTROL_PROTOCOL_VERSION;
+	r.op_case = ROGATORY__CTL__V1__REQUEST__OP_EXPORT;
+	r.export = &ex;
+	ex.message_id = bytes("3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b");
+	ex.sender_id = bytes("FR-MJ");
+	ex.part = CONTROL_EXPORT_PART_MAX;
+	ex.offset = 1u << 20;
+	struct buf p = pack(&r.base);
+	Rogatory__Ctl__V1__Request *out = NULL;
+	char err[512] = "";
+	cr_assert_eq(wire_ctl_request_decode(p.p, p.len, &out, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out->export->part, CONTROL_EXPORT_PART_MAX);
+	wire_ctl_request_free(out);
+	free(p.p);
+	ex.part = CONTROL_EXPORT_PART_MAX + 1;
+	req_bad(&r, "request.export.part: 512, at most 511");
+	ex.part = 0;
+	ex.sender_id = bytes("fr-mj");
+	req_bad(&r, "request.export.sender_id: invalid authority id");
+	ex.sender_id = bytes("");
+	ex.message_id = bytes("not-a-uuid");
+	req_bad(&r, "request.export.message_id");
+
+	Rogatory__Ctl__V1__VerifyRequest v = ROGATORY__CTL__V1__VERIFY_REQUEST__INIT;
+	r.op_case = ROGATORY__CTL__V1__REQUEST__OP_VERIFY;
+	r.verify = &v;
+	v.message_id = bytes("3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b");
+	v.sender_id = bytes("FR-MJ\n");
+	req_bad(&r, "request.verify.sender_id: invalid authority id");
+}
+
 Test(wire, ctl_reply)
 {
 	Rogatory__Ctl__V1__Reply r = ROGATORY__CTL__V1__REPLY__INIT;

@@ -1,0 +1,37 @@
+/*
+ * ctl: what rogatoryctl's command files (ctl/export.c) share with ctl/rogatoryctl.c: the
+ * connection to the daemon, one request/reply exchange, writing whole buffers. Exit
+ * codes of a command: 0 done, 1 the daemon refused or failed, 2 usage, 3 cannot reach it.
+ */
+#ifndef ROGATORY_CTL_H
+#define ROGATORY_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+struct ctl {
+	const char *socket_path;
+	bool json;
+	int fd;
+	uint64_t next_id;
+};
+
+/* One Request frame to the daemon. 0 / -1 (message printed). */
+int ctl_send(struct ctl *c, const Rogatory__Ctl__V1__Request *req);
+/* Reads one Reply; NULL (message printed) when the daemon hung up or sent garbage. */
+Rogatory__Ctl__V1__Reply *ctl_recv(struct ctl *c);
+/* Sets req's version and a new request id, sends it, reads its Reply (free it with
+ * wire_ctl_reply_free). NULL (message printed) when the daemon cannot be reached (*rc 3)
+ * or answers anything but OK to this request (*rc 1). */
+Rogatory__Ctl__V1__Reply *ctl_roundtrip(struct ctl *c, Rogatory__Ctl__V1__Request *req,
+    int *rc);
+/* write(2) until all n bytes are written. 0 / -1 (errno set). */
+int ctl_write_all(int fd, const uint8_t *p, size_t n);
+
+/* rogatoryctl export ID [--from AUTHORITY] --out DIR (ctl/export.c). */
+int ctl_export_run(struct ctl *c, int argc, char **argv);
+
+#endif

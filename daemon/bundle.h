@@ -1,0 +1,95 @@
+/*
+ * bundle: the evidence of one stored message as files anyone can check without rogatory
+ * (`rogatoryctl export`, PROTOCOL.md section 13): the exact signed bytes of the document
+ * and of its receipt, their DER signatures, the certificates that made them, the network
+ * CA, the effective CRL, the peer schema, the attachments, and VERIFY.md: the openssl,
+ * protoc and sha256sum commands that check all of it by hand, with this message's values
+ * filled in. A byte a peer chose never becomes a path (attachments are attachments/NNN;
+ * their names go to the manifest only) and never reaches VERIFY.md. The module reads no
+ * store: the caller hands it the message, and attachment bytes stay where they are.
+ */
+#ifndef ROGATORY_BUNDLE_H
+#define ROGATORY_BUNDLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "store.h"
+#include "text.h"
+#include "wire.h"
+
+struct crl;
+
+/* The files of a bundle by part number (ExportRequest.part); stable across versions.
+ * manifest.json and SHA256SUMS are written by rogatoryctl from part 0. */
+enum bundle_part {
+	BUNDLE_DOCUMENT_BODY = 1,
+	BUNDLE_DOCUMENT_SIG,
+	BUNDLE_DOCUMENT_SIGNER,
+	BUNDLE_RECEIPT_BODY,
+	BUNDLE_RECEIPT_SIG,
+	BUNDLE_RECEIPT_SIGNER,
+	BUNDLE_CA,
+	BUNDLE_CRL,
+	BUNDLE_SCHEMA,
+	BUNDLE_VERIFY_MD,
+	BUNDLE_ATTACHMENT_0 = 256,  /* + the attachment's index in the signed manifest */
+};
+
+#define BUNDLE_FILES_MAX (BUNDLE_VERIFY_MD + WIRE_ATTACHMENTS_MAX)
+
+struct bundle_file {
+	unsigned part;
+	char path[24];          /* "document.body", "attachments/007" */
+	const char *what;       /* one line for the manifest */
+	uint8_t *data;          /* owned; NULL for an attachment (its bytes are in the store) */
+	uint64_t size;
+	uint8_t sha256[32];     /* of data; zero for an attachment (the caller reads it) */
+	uint32_t attachment;    /* an attachment's index */
+};
+
+/* One signature of the bundle, as its certificate and signed body say. */
+struct bundle_signer {
+	bool present;                 /* the certificate parses */
+	char id[AUTHORITY_ID_MAX + 1];  /* from its SAN; "" when it has none usable */
+	char subject[256];
+	char serial[80];              /* upper-case hex */
+	time_t not_before, not_after;
+	int64_t claimed_ms;           /* created_ms / received_ms as signed; 0: no decode */
+	time_t signing_time;          /* cert_signing_time(certificate, claimed_ms / 1000) */
+	time_t revoked_since;         /* revocationDate in the effective CRL; 0: not listed */
+};
+
+struct bundle {
+	const struct store_msg *m;    /* the caller's, for the bundle's lifetime */
+	Rogatory__V1__DocumentBody *doc;  /* NULL when document.body does not decode */
+	Rogatory__V1__ReceiptBody *rcpt;  /* NULL without a receipt, or when it does not decode */
+	struct bundle_signer doc_signer, rcpt_signer;
+	uint8_t payload_sha256[32];   /* SHA-256 of document.body */
+	uint8_t receipt_sha256[32];   /* SHA-256 of receipt.body */
+	size_t payload_hash_at;       /* receipt.body offset of payload_sha256's bytes; 0: none */
+	size_t *att_hash_at;          /* per attachment: document.body offset of its sha256 */
+	char ca_subject[256];
+	uint8_t ca_sha256[32];        /* the CA certificate's fingerprint (SHA-256 of DER) */
+	uint64_t crl_number;          /* 0: no CRL held */
+	time_t crl_this_update, crl_next_update;
+	struct bundle_file files[BUNDLE_FILES_MAX];
+	size_t nfiles;
+};
+
+/*
+ * Builds the bundle of stored message m (blobs included): every file but the attachments
+ * in memory, VERIFY.md rendered. ca_path is [tls] ca; crl the effective CRL (NULL: none);
+ * exporter our authority id. A document or receipt that no longer decodes or verifies is
+ * still exported as it is stored (that is evidence too). -1 + err only when the CA cannot
+ * be read or memory runs out.
+ */
+int bundle_build(const struct store_msg *m, const char *ca_path, const struct crl *crl,
+    const char *exporter, struct bundle **out, char *err, size_t errlen);
+/* The file of that part number, NULL when the bundle has none. */
+const struct bundle_file *bundle_file(const struct bundle *b, unsigned part);
+void bundle_free(struct bundle *b);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * ctlop: what a control request handler sees. control.c dispatches through its table of
+ * handlers; a family of commands with its own file (ctlexport.c) implements handlers of
+ * this type with these helpers. Nothing outside the control handlers includes it.
+ */
+#ifndef ROGATORY_CTLOP_H
+#define ROGATORY_CTLOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "wire.h"
+
+struct control;
+struct proof;
+struct rogatoryd;
+struct store_msg;
+
+/* A handler fills *json (owned by the caller afterwards) or an error. */
+struct control_result {
+	Rogatory__Ctl__V1__ReplyCode code;
+	const char *error_code;
+	char error_text[512];
+	json_t *json;
+	bool deferred;          /* the handler replies later (after a store commit) */
+};
+
+typedef void (*control_handler)(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
+
+struct rogatoryd *control_daemon(struct control *c);
+
+/* Bytes for Reply.data of the reply being made; the control module frees them after. */
+void control_reply_data(struct control *c, uint8_t *data, size_t len);
+
+/*
+ * The stored message a request names (blobs included): with sender empty, our outbound
+ * message with that id, else the oldest inbound one; with sender our own id, the
+ * outbound one only; with another, the one received from that authority. -1 with res
+ * filled (NOT_FOUND, "not-found").
+ */
+int control_find_message(struct control *c, const ProtobufCBinaryData *id,
+    const ProtobufCBinaryData *sender, struct store_msg *m, struct control_result *res);
+
+/* A proof as `verify` answers it: {"id", "valid", "checks": [{"check", "ok", "detail"}]}. */
+json_t *control_proof_json(const char *id, const struct proof *p);
+
+#endif
