@@ -333,6 +333,52 @@ unescape(const char *in, char *out)
 	return n;
 }
 
+/* A request from --hello-id to --transfer-to with id, made now, of kind --kind. */
+static void
+doc_head(Rogatory__V1__DocumentBody *b, const struct opts *o, const char *id)
+{
+	Rogatory__V1__Kind kind = ROGATORY__V1__KIND__KIND_MLA;
+	wire_kind_parse(o->kind ? o->kind : "mla", &kind);
+	b->message_id.data = (uint8_t *)id;
+	b->message_id.len = strlen(id);
+	b->sender_id.data = (uint8_t *)o->hello_id;
+	b->sender_id.len = strlen(o->hello_id);
+	b->recipient_id.data = (uint8_t *)o->transfer_to;
+	b->recipient_id.len = strlen(o->transfer_to);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	b->created_ms = (int64_t)ts.tv_sec * 1000;
+	b->kind = kind;
+	b->doc_type = ROGATORY__V1__DOC_TYPE__DOC_TYPE_REQUEST;
+}
+
+/* The frame (header included) of a Transfer carrying signed body b (malloc'd). */
+static uint8_t *
+transfer_pack(const Rogatory__V1__DocumentBody *b, const struct signed_object *so, size_t *len)
+{
+	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+	Rogatory__V1__Transfer t = ROGATORY__V1__TRANSFER__INIT;
+	Rogatory__V1__SignedObject sob;
+	t.message_id = b->message_id;
+	t.sender_id = b->sender_id;
+	t.recipient_id = b->recipient_id;
+	wire_signed_object_set(&sob, so->body, so->body_len, so->signature, so->signature_len,
+	    so->cert, so->cert_len);
+	t.document = &sob;
+	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_TRANSFER;
+	env.transfer = &t;
+	size_t n = protobuf_c_message_get_packed_size(&env.base);
+	uint8_t *out = malloc(FRAME_HEADER_LEN + n);
+	if (out == NULL) {
+		fprintf(stderr, "fakepeer: out of memory\n");
+		exit(1);
+	}
+	frame_header_put(out, (uint32_t)n);
+	protobuf_c_message_pack(&env.base, out + FRAME_HEADER_LEN);
+	*len = FRAME_HEADER_LEN + n;
+	return out;
+}
+
 /* A real signed document from our credentials, sent repeat times unchanged. */
 static void
 send_transfers(SSL *ssl, const struct opts *o)
@@ -347,19 +393,7 @@ send_transfers(SSL *ssl, const struct opts *o)
 	text_uuid_random(id);
 	Rogatory__V1__DocumentBody b = ROGATORY__V1__DOCUMENT_BODY__INIT;
 	Rogatory__V1__Content c = ROGATORY__V1__CONTENT__INIT;
-	Rogatory__V1__Kind kind = ROGATORY__V1__KIND__KIND_MLA;
-	wire_kind_parse(o->kind ? o->kind : "mla", &kind);
-	b.message_id.data = (uint8_t *)id;
-	b.message_id.len = strlen(id);
-	b.sender_id.data = (uint8_t *)o->hello_id;
-	b.sender_id.len = strlen(o->hello_id);
-	b.recipient_id.data = (uint8_t *)o->transfer_to;
-	b.recipient_id.len = strlen(o->transfer_to);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	b.created_ms = (int64_t)ts.tv_sec * 1000;
-	b.kind = kind;
-	b.doc_type = ROGATORY__V1__DOC_TYPE__DOC_TYPE_REQUEST;
+	doc_head(&b, o, id);
 	static char subject[2048], aname[1024];
 	c.subject.data = (uint8_t *)subject;
 	c.subject.len = unescape(o->subject ? o->subject : "fakepeer transfer", subject);
@@ -384,21 +418,12 @@ send_transfers(SSL *ssl, const struct opts *o)
 		evidence_signer_free(signer);
 		return;
 	}
-	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
-	Rogatory__V1__Transfer t = ROGATORY__V1__TRANSFER__INIT;
-	Rogatory__V1__SignedObject sob;
-	t.message_id = b.message_id;
-	t.sender_id = b.sender_id;
-	t.recipient_id = b.recipient_id;
-	wire_signed_object_set(&sob, so.body, so.body_len, so.signature, so.signature_len, so.cert,
-	    so.cert_len);
-	t.document = &sob;
-	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_TRANSFER;
-	env.transfer = &t;
+	size_t flen = 0;
+	uint8_t *frame = transfer_pack(&b, &so, &flen);
 	for (int i = 0; i < (o->repeat > 0 ? o->repeat : 1); i++) {
 		if (i == 1 && o->repeat_after != NULL && !wait_for_file(o->repeat_after, o->wait_ms))
 			break;
-		send_env(ssl, &env);
+		ssl_write_all(ssl, frame, flen);
 		if (i == 0 && o->repeat_after != NULL) {
 			printf("sent first copy id=%s\n", id);
 			fflush(stdout);
@@ -406,6 +431,7 @@ send_transfers(SSL *ssl, const struct opts *o)
 	}
 	printf("sent transfer id=%s times=%d\n", id, o->repeat > 0 ? o->repeat : 1);
 	fflush(stdout);
+	free(frame);
 	signed_object_clear(&so);
 	evidence_signer_free(signer);
 }
@@ -424,19 +450,7 @@ transfer_frame(const struct evidence_signer *signer, const struct opts *o, uint8
 	Rogatory__V1__DocumentBody b = ROGATORY__V1__DOCUMENT_BODY__INIT;
 	Rogatory__V1__Content c = ROGATORY__V1__CONTENT__INIT;
 	Rogatory__V1__Field fields[64], *fp[64];
-	Rogatory__V1__Kind kind = ROGATORY__V1__KIND__KIND_MLA;
-	wire_kind_parse(o->kind ? o->kind : "mla", &kind);
-	b.message_id.data = (uint8_t *)id;
-	b.message_id.len = strlen(id);
-	b.sender_id.data = (uint8_t *)o->hello_id;
-	b.sender_id.len = strlen(o->hello_id);
-	b.recipient_id.data = (uint8_t *)o->transfer_to;
-	b.recipient_id.len = strlen(o->transfer_to);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	b.created_ms = (int64_t)ts.tv_sec * 1000;
-	b.kind = kind;
-	b.doc_type = ROGATORY__V1__DOC_TYPE__DOC_TYPE_REQUEST;
+	doc_head(&b, o, id);
 	c.subject.data = (uint8_t *)"fakepeer flood";
 	c.subject.len = 14;
 	for (int left = o->body_bytes; left > 0 && c.n_fields < 64; left -= FIELD_MAX) {
@@ -455,24 +469,7 @@ transfer_frame(const struct evidence_signer *signer, const struct opts *o, uint8
 		printf("sign-failed %s\n", err);
 		return -1;
 	}
-	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
-	Rogatory__V1__Transfer t = ROGATORY__V1__TRANSFER__INIT;
-	Rogatory__V1__SignedObject sob;
-	t.message_id = b.message_id;
-	t.sender_id = b.sender_id;
-	t.recipient_id = b.recipient_id;
-	wire_signed_object_set(&sob, so.body, so.body_len, so.signature, so.signature_len, so.cert,
-	    so.cert_len);
-	t.document = &sob;
-	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_TRANSFER;
-	env.transfer = &t;
-	size_t n = protobuf_c_message_get_packed_size(&env.base);
-	*out = malloc(FRAME_HEADER_LEN + n);
-	if (*out == NULL)
-		return -1;
-	frame_header_put(*out, (uint32_t)n);
-	protobuf_c_message_pack(&env.base, *out + FRAME_HEADER_LEN);
-	*outlen = FRAME_HEADER_LEN + n;
+	*out = transfer_pack(&b, &so, outlen);
 	signed_object_clear(&so);
 	return 0;
 }

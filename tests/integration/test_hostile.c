@@ -13,7 +13,6 @@
 #include <criterion/criterion.h>
 
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,27 +35,6 @@ start_receiver(struct tnet *t, const char *hold)
 	tnet_start(t, 1);
 	unsetenv("MALLOC_MMAP_THRESHOLD_");
 	unsetenv("ROGATORY_TEST_STORE_HOLD");
-}
-
-/* fakepeer as BD-ACC dialing FR-MJ with the given options; output in <dir>/<tag>.out. */
-static pid_t
-peer_as_bd(struct tnet *t, const char *tag, char *outp, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static pid_t
-peer_as_bd(struct tnet *t, const char *tag, char *outp, size_t len, const char *fmt, ...)
-{
-	char opts[1024], cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(opts, sizeof(opts), fmt, ap);
-	va_end(ap);
-	snprintf(outp, len, "%s/%s.out", t->dir, tag);
-	snprintf(cmd, sizeof(cmd), "exec '%s' connect 127.0.0.1 %d --cert '%s' --key '%s' "
-	    "--ca '%s' --hello-id BD-ACC %s", tnet_fakepeer(), t->node[1].port, t->node[0].cert,
-	    t->node[0].key, t->ca, opts);
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	return ts_spawn(argv, outp);
 }
 
 /* The "flood wrote K of N frames" figure of a fakepeer output, once it is there. */
@@ -108,7 +86,8 @@ Test(hostile, never_reading_flood_of_duplicates_costs_bounded_memory, .timeout =
 	pid_t fr = t->node[1].pid;
 	long rss0 = rss_kb(fr);
 	char outp[4200], how[32];
-	pid_t fake = peer_as_bd(t, "flood", outp, sizeof(outp), "--transfer-to FR-MJ --flood %d "
+	pid_t fake = tr_fakepeer_as(t, 0, "flood", outp, sizeof(outp), "connect",
+	    t->node[1].port, "--transfer-to FR-MJ --flood %d "
 	    "--stall-ms 2000 --wait-ms 60000", N);
 	int k = flood_written(outp, 60000, how, sizeof(how));
 	long rss = rss_kb(fr);
@@ -144,7 +123,8 @@ Test(hostile, transfers_beyond_the_announced_window_close_the_link, .timeout = 6
 	start_receiver(t, hold);
 	ts_write_file(hold, "queue\n", 0600);
 	char outp[4200], how[32];
-	pid_t fake = peer_as_bd(t, "window", outp, sizeof(outp), "--transfer-to FR-MJ --flood 20 "
+	pid_t fake = tr_fakepeer_as(t, 0, "window", outp, sizeof(outp), "connect",
+	    t->node[1].port, "--transfer-to FR-MJ --flood 20 "
 	    "--distinct --stall-ms 3000 --wait-ms 20000");
 	cr_assert(tnet_wait_log(t, 1, "window exceeded: 4 transfers unanswered, our Hello "
 	    "announced a window of 4", 10000), "the window was not enforced");
@@ -176,7 +156,8 @@ Test(hostile, bytes_waiting_for_the_store_are_bounded_per_peer, .timeout = 90)
 	long rss0 = rss_kb(fr);
 	ts_write_file(hold, "queue\n", 0600);
 	char outp[4200], how[32];
-	pid_t fake = peer_as_bd(t, "bytes", outp, sizeof(outp), "--transfer-to FR-MJ --flood %d "
+	pid_t fake = tr_fakepeer_as(t, 0, "bytes", outp, sizeof(outp), "connect",
+	    t->node[1].port, "--transfer-to FR-MJ --flood %d "
 	    "--distinct --body-bytes 1000000 --stall-ms 2000 --wait-ms 60000", N);
 	int k = flood_written(outp, 60000, how, sizeof(how));
 	long rss = rss_kb(fr);
@@ -203,7 +184,8 @@ Test(hostile, bytes_waiting_for_the_store_are_bounded_in_total, .timeout = 90)
 	start_receiver(t, hold);
 	ts_write_file(hold, "queue\n", 0600);
 	char outp[4200], how[32];
-	pid_t fake = peer_as_bd(t, "total", outp, sizeof(outp), "--transfer-to FR-MJ --flood 16 "
+	pid_t fake = tr_fakepeer_as(t, 0, "total", outp, sizeof(outp), "connect",
+	    t->node[1].port, "--transfer-to FR-MJ --flood 16 "
 	    "--distinct --body-bytes 1000000 --stall-ms 2000 --wait-ms 60000");
 	int k = flood_written(outp, 60000, how, sizeof(how));
 	cr_assert(tnet_wait_log(t, 1, "every inbound link stops reading ([limits] "
@@ -229,7 +211,8 @@ Test(hostile, inbound_links_per_authority_are_bounded, .timeout = 60)
 	for (int k = 0; k < N; k++) {
 		char tag[16];
 		snprintf(tag, sizeof(tag), "link%d", k);
-		pid[k] = peer_as_bd(t, tag, outp[k], sizeof(outp[k]), "--wait-ms 30000");
+		pid[k] = tr_fakepeer_as(t, 0, tag, outp[k], sizeof(outp[k]), "connect",
+		    t->node[1].port, "--wait-ms 30000");
 		/* One at a time, so that "oldest" is well defined. */
 		cr_assert(ts_wait_file_contains(outp[k], "recv hello", 10000));
 	}

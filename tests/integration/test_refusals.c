@@ -61,14 +61,9 @@ Test(refusals, a_refused_document_sent_again_gets_the_same_refusal, .timeout = 1
 	tnet_opt(t, 1, "delivery.max_message_size=256K");
 	tnet_opt(t, 1, "delivery.peer_quota=1M");
 	tnet_start(t, 1);
-	char outp[4200], cmd[4096];
-	snprintf(outp, sizeof(outp), "%s/again.out", t->dir);
-	snprintf(cmd, sizeof(cmd), "exec '%s' connect 127.0.0.1 %d --cert '%s' --key '%s' "
-	    "--ca '%s' --hello-id BD-ACC --transfer-to UA-PGO --repeat %d --paced 50 "
-	    "--wait-ms 20000", tnet_fakepeer(), t->node[1].port, t->node[0].cert, t->node[0].key,
-	    t->ca, N);
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	pid_t fake = ts_spawn(argv, outp);
+	char outp[4200];
+	pid_t fake = tr_fakepeer_as(t, 0, "again", outp, sizeof(outp), "connect", t->node[1].port,
+	    "--transfer-to UA-PGO --repeat %d --paced 50 --wait-ms 20000", N);
 	cr_assert(ts_wait_file_contains(outp, "paced sent=", 90000), "no result");
 	ts_wait_exit(fake, 10000);
 	char *res = ts_read_file(outp, NULL);

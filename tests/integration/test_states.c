@@ -26,13 +26,8 @@ static const char *const ids2[] = {"BD-ACC", "FR-MJ"};
 static pid_t
 silent_receiver(struct tnet *t, const char *tag, int wait_ms, char *outp, size_t len)
 {
-	char cmd[4096];
-	snprintf(outp, len, "%s/%s.out", t->dir, tag);
-	snprintf(cmd, sizeof(cmd), "exec '%s' listen %d --cert '%s' --key '%s' --ca '%s' "
-	    "--hello-id FR-MJ --receipt none --wait-ms %d", tnet_fakepeer(), t->node[1].port,
-	    t->node[1].cert, t->node[1].key, t->ca, wait_ms);
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	pid_t pid = ts_spawn(argv, outp);
+	pid_t pid = tr_fakepeer_as(t, 1, tag, outp, len, "listen", t->node[1].port,
+	    "--receipt none --wait-ms %d", wait_ms);
 	cr_assert(ts_wait_file_contains(outp, "listening", 5000));
 	return pid;
 }
@@ -88,7 +83,7 @@ Test(states, unconfirmed_stays_unconfirmed_through_retransmissions, .timeout = 9
 	/* Two more transmissions to a receiver that does not answer either (it stays longer
 	 * than retry_max, the time an unconfirmed message waits between attempts). */
 	for (int round = 2; round <= 3; round++) {
-		char tag[16];
+		char tag[24];
 		snprintf(tag, sizeof(tag), "silent%d", round);
 		int sent = events_in_state(t, 0, id, "sent", NULL);
 		int rescheduled = events_in_state(t, 0, id, "retry-scheduled", NULL);

@@ -337,3 +337,21 @@ tr_raise_nofile(long want)
 	}
 	return (long)rl.rlim_cur;
 }
+
+pid_t
+tr_fakepeer_as(struct tnet *t, int as, const char *tag, char *outp, size_t outlen,
+    const char *mode, int port, const char *fmt, ...)
+{
+	char opts[2048], cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(opts, sizeof(opts), fmt, ap);
+	va_end(ap);
+	snprintf(outp, outlen, "%s/%s.out", t->dir, tag);
+	snprintf(cmd, sizeof(cmd), "exec '%s' %s %s%d --cert '%s' --key '%s' --ca '%s' "
+	    "--hello-id %s %s", tnet_fakepeer(), mode, strcmp(mode, "connect") == 0 ?
+	    "127.0.0.1 " : "", port, t->node[as].cert, t->node[as].key, t->ca, t->node[as].id,
+	    opts);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	return ts_spawn(argv, outp);
+}

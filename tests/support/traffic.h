@@ -55,6 +55,13 @@ pid_t tr_proxy_start(struct tnet *t, int i, const char *fmt, ...)
 /* The proxy log of node i (a path in a static slot). */
 const char *tr_proxy_log(struct tnet *t, int i);
 
+/* Starts fakepeer with node as's credentials and Hello id: "fakepeer connect 127.0.0.1
+ * PORT ..." (mode "connect") or "fakepeer listen PORT ..." (mode "listen"), then the
+ * options formatted from fmt; its output goes to <dir>/<tag>.out, whose path is written
+ * to outp. Returns its pid. */
+pid_t tr_fakepeer_as(struct tnet *t, int as, const char *tag, char *outp, size_t outlen,
+    const char *mode, int port, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+
 /* A field of /proc/PID/status in kB (VmRSS, VmHWM, ...); -1 when absent. */
 long tr_proc_kb(pid_t pid, const char *field);
 /* Open descriptors of pid (entries of /proc/PID/fd). */
