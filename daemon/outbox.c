@@ -422,6 +422,8 @@ ob_defer_unknown(struct outbox *ob, struct ob_peer *p)
 		m->next_attempt_us = request_now_us() + (int64_t)d->cfg->retry_max_ms * 1000;
 		snprintf(m->last_error, sizeof(m->last_error), "%s", why);
 		jo->op.set = STORE_SET_NEXT_ATTEMPT | STORE_SET_LAST_ERROR;
+		journal_event(jo, "retry-scheduled", page[i].msg_id, p->id, STORE_OUT, NULL,
+		    page[i].attempts, 0, why);
 		journal_submit(jo);
 		store_msg_clear(&page[i]);
 	}
@@ -552,7 +554,6 @@ ob_pump(struct outbox *ob, struct ob_peer *p)
 				f->written_ms = link_now_ms();
 			}
 		}
-		bool stopped = false;
 		while (st->att < st->natt && link_output_pending(l) < OB_STREAM_HIGH) {
 			if (st->off >= st->sizes[st->att]) {
 				st->att++;
@@ -567,15 +568,12 @@ ob_pump(struct outbox *ob, struct ob_peer *p)
 				char why[200];
 				snprintf(why, sizeof(why), "attachment %u at offset %llu missing from "
 				    "the store", st->att, (unsigned long long)st->off);
-				log_err("outbox: %s: %s", st->m.msg_id, why);
-				struct ob_flight *f = ob_flight_find(p, st->m.msg_id);
-				ob_reschedule(ob, p->id, st->m.msg_id, f ? f->attempts : st->m.attempts,
-				    ob_delay_us(ob, f ? f->attempts : st->m.attempts), why);
-				if (f != NULL)
-					ob_flight_remove(p, f);
-				ob_stream_stop(ob, p, st->m.msg_id);   /* frees st */
-				stopped = true;
-				break;
+				log_err("outbox: %s: %s; closing the link to %s, the message will be "
+				    "retried", st->m.msg_id, why, p->id);
+				/* Its Transfer is out and the receiver waits for the rest: only a
+				 * closed link ends that (outbox_link_down reschedules it). */
+				link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED, why);
+				return;
 			}
 			if (len > st->sizes[st->att] - st->off)
 				len = (size_t)(st->sizes[st->att] - st->off);
@@ -595,8 +593,6 @@ ob_pump(struct outbox *ob, struct ob_peer *p)
 				return;
 			st->off += len;
 		}
-		if (stopped)
-			continue;
 		if (st->att < st->natt)
 			return;   /* the link drains first */
 		/* All written: the receipt is due from now. */
@@ -877,24 +873,32 @@ static void
 ob_receipt_timeouts(struct outbox *ob)
 {
 	uint64_t now = link_now_ms(), limit = ob->d->cfg->dead_after_ms;
-	for (struct ob_peer *p = ob->peers; p != NULL; p = p->next) {
-		struct ob_flight *f = p->flights;
-		while (f != NULL) {
-			struct ob_flight *next = f->next;
+	/* The link is closed, not only the flight forgotten: the receiver still counts the
+	 * transfer against the window it announced, so a new one in its place would break
+	 * that window. outbox_link_down then reschedules everything unanswered on it. */
+	uint64_t late[OB_PAGE_MAX];
+	unsigned nlate = 0;
+	char why[128];
+	snprintf(why, sizeof(why), "no receipt within %llu ms (dead_after)",
+	    (unsigned long long)limit);
+	for (struct ob_peer *p = ob->peers; p != NULL && nlate < OB_PAGE_MAX; p = p->next) {
+		for (struct ob_flight *f = p->flights; f != NULL; f = f->next) {
 			/* Still writing its chunks: the receipt is due from their end. */
 			bool streaming = p->streams != NULL && p->streams->started &&
 			    strcmp(p->streams->m.msg_id, f->msg_id) == 0;
 			if (f->written && !streaming && now - f->written_ms > limit) {
-				char why[128];
-				snprintf(why, sizeof(why), "no receipt within %llu ms (dead_after)",
-				    (unsigned long long)limit);
-				log_warn("outbox: %s to %s: %s; retrying", f->msg_id, p->id, why);
-				ob_reschedule(ob, p->id, f->msg_id, f->attempts,
-				    ob_delay_us(ob, f->attempts), why);
-				ob_flight_remove(p, f);
+				log_warn("outbox: %s to %s: %s; closing the link, the transfer will "
+				         "be retried", f->msg_id, p->id, why);
+				late[nlate++] = f->link_serial;
+				break;
 			}
-			f = next;
 		}
+	}
+	/* Closing changes the peers' flights: only after the walk. */
+	for (unsigned i = 0; i < nlate; i++) {
+		struct link *l = peers_link_find(ob->d->peers, late[i]);
+		if (l != NULL)
+			link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED, why);
 	}
 }
 

@@ -44,8 +44,14 @@
 /* What a quarantined document costs its sender's peer_quota: the signed document. */
 #define QBYTES "(coalesce(length(doc_body), 0) + coalesce(length(doc_sig), 0) +" \
 	" coalesce(length(doc_cert), 0))"
-/* A refusal already decided for (peer, msg_id), in store_settled_from_row's order. */
-#define QFIND_COLS "payload_hash, rcpt_body, rcpt_sig, rcpt_cert"
+/* A refusal of this content (peer, msg_id, payload_hash), and whether the id was refused
+ * for other content: both through the index quarantine_msg, the second without reading
+ * a row (a peer may have many refusals under one id; their documents stay unread). */
+#define QSAME_SQL "SELECT rcpt_body, rcpt_sig, rcpt_cert FROM quarantine" \
+	" WHERE peer = ?1 AND msg_id = ?2 AND payload_hash = ?3 AND rcpt_body IS NOT NULL" \
+	" ORDER BY id LIMIT 1"
+#define QOTHER_SQL "SELECT 1 FROM quarantine WHERE peer = ?1 AND msg_id = ?2" \
+	" AND payload_hash IS NOT NULL AND payload_hash <> ?3 LIMIT 1"
 
 /*
  * Schema migrations, oldest first. A step runs in one transaction together with its
@@ -129,7 +135,8 @@ static const struct {
 	  "ALTER TABLE quarantine ADD COLUMN rcpt_body BLOB;"
 	  "ALTER TABLE quarantine ADD COLUMN rcpt_sig BLOB;"
 	  "ALTER TABLE quarantine ADD COLUMN rcpt_cert BLOB;"
-	  "CREATE INDEX quarantine_msg ON quarantine (peer, msg_id);" },
+	  /* What was decided for (peer, id, content): found without reading a document. */
+	  "CREATE INDEX quarantine_msg ON quarantine (peer, msg_id, payload_hash);" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -166,8 +173,8 @@ static const char *const w_sql[W_COUNT] = {
 	[W_QUARANTINE] = "INSERT INTO quarantine (ts_us, peer, msg_id, reason, doc_body, doc_sig,"
 	    " doc_cert, payload_hash, rcpt_body, rcpt_sig, rcpt_cert) VALUES (?1, ?2, ?3, ?4, ?5,"
 	    " ?6, ?7, ?8, ?9, ?10, ?11)",
-	[W_QUARANTINE_FIND] = "SELECT " QFIND_COLS " FROM quarantine WHERE peer = ?1"
-	    " AND msg_id = ?2 AND payload_hash IS NOT NULL ORDER BY id",
+	[W_QUARANTINE_SAME] = QSAME_SQL,
+	[W_QUARANTINE_OTHER] = QOTHER_SQL,
 	[W_QUARANTINE_RELEASE] = "UPDATE quarantine SET released_us = ?2 WHERE id = ?1"
 	    " AND released_us = 0 RETURNING peer, msg_id, " QBYTES,
 	[W_QUARANTINE_ROW] = "SELECT released_us FROM quarantine WHERE id = ?1",
@@ -211,8 +218,8 @@ static const char *const r_sql[R_COUNT] = {
 	    " FROM quarantine WHERE peer = ?1 AND released_us = 0), 0)",
 	[R_QUARANTINE] = "SELECT id, ts_us, peer, msg_id, reason, " QBYTES ", released_us"
 	    " FROM quarantine WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
-	[R_QUARANTINE_FIND] = "SELECT " QFIND_COLS " FROM quarantine WHERE peer = ?1"
-	    " AND msg_id = ?2 AND payload_hash IS NOT NULL ORDER BY id",
+	[R_QUARANTINE_SAME] = QSAME_SQL,
+	[R_QUARANTINE_OTHER] = QOTHER_SQL,
 };
 
 static const char *const state_names[STORE_STATE_COUNT] = {
@@ -347,38 +354,44 @@ store_msg_from_row(sqlite3_stmt *st, struct store_msg *m)
 	return 0;
 }
 
-int
-store_quarantine_match(sqlite3_stmt *st, const uint8_t hash[STORE_HASH_LEN],
-    struct store_msg *out)
+/* Steps a bound one-row statement: 1 a row (left unreset for reading), 0 none, -1. */
+static int
+q_step(sqlite3_stmt *st, const char *peer, const char *msg_id, const uint8_t *hash)
 {
-	int rc, ret = STORE_SETTLED_NONE;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint8_t h[STORE_HASH_LEN];
-		store_col_hash(st, 0, h);
-		if (memcmp(h, hash, STORE_HASH_LEN) != 0) {
-			ret = STORE_SETTLED_OTHER;
-			continue;
-		}
-		if (sqlite3_column_type(st, 1) == SQLITE_NULL)
-			continue;   /* kept without a receipt: decided nothing */
-		memcpy(out->payload_hash, h, STORE_HASH_LEN);
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, msg_id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, hash, STORE_HASH_LEN, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_quarantine_lookup(sqlite3_stmt *same, sqlite3_stmt *other, const char *peer,
+    const char *msg_id, const uint8_t hash[STORE_HASH_LEN], struct store_msg *out)
+{
+	int ret = q_step(same, peer, msg_id, hash);
+	if (ret == 1) {
 		out->dir = STORE_IN;
 		out->refused = true;
-		if (col_blob(st, 1, &out->rcpt_body, &out->rcpt_body_len) != 0 ||
-		    col_blob(st, 2, &out->rcpt_sig, &out->rcpt_sig_len) != 0 ||
-		    col_blob(st, 3, &out->rcpt_cert, &out->rcpt_cert_len) != 0) {
+		memcpy(out->payload_hash, hash, STORE_HASH_LEN);
+		snprintf(out->msg_id, sizeof(out->msg_id), "%s", msg_id);
+		snprintf(out->sender, sizeof(out->sender), "%s", peer);
+		if (col_blob(same, 0, &out->rcpt_body, &out->rcpt_body_len) != 0 ||
+		    col_blob(same, 1, &out->rcpt_sig, &out->rcpt_sig_len) != 0 ||
+		    col_blob(same, 2, &out->rcpt_cert, &out->rcpt_cert_len) != 0) {
 			store_msg_clear(out);
 			ret = -1;
 		} else {
 			ret = STORE_SETTLED_SAME;
 		}
-		rc = SQLITE_DONE;
-		break;
+	} else if (ret == 0) {
+		ret = q_step(other, peer, msg_id, hash);
+		ret = ret == 1 ? STORE_SETTLED_OTHER : ret == 0 ? STORE_SETTLED_NONE : -1;
+		sqlite3_reset(other);
+		sqlite3_clear_bindings(other);
 	}
-	if (rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	sqlite3_reset(same);
+	sqlite3_clear_bindings(same);
 	return ret;
 }
 

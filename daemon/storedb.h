@@ -20,12 +20,13 @@ struct storeq;
 
 /* Writer statements (store thread), prepared once per connection. */
 enum { W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_RELEASE, W_ROLLBACK_TO, W_FIND, W_ROW,
-       W_INSERT, W_UPDATE, W_EVENT, W_QUARANTINE, W_QUARANTINE_FIND, W_QUARANTINE_RELEASE,
+       W_INSERT, W_UPDATE, W_EVENT, W_QUARANTINE, W_QUARANTINE_SAME, W_QUARANTINE_OTHER,
+       W_QUARANTINE_RELEASE,
        W_QUARANTINE_ROW, W_MARK, W_CHUNK, W_DROP_SET, W_ORPHANS, W_COUNT };
 /* Reader statements (loop thread, read-only connection). */
 enum { R_OUTBOX, R_URGENT, R_PEERS, R_LIST_STATE, R_GET, R_GET_ANY, R_LIST, R_EVENTS_SINCE,
        R_EVENTS_OF, R_LOG_MARK, R_LAST_SEQ, R_CHUNK, R_MAX_BSET, R_UNSETTLED, R_QUARANTINE,
-       R_QUARANTINE_FIND, R_COUNT };
+       R_QUARANTINE_SAME, R_QUARANTINE_OTHER, R_COUNT };
 
 struct store {
 	char path[PATH_MAX];
@@ -61,11 +62,11 @@ void store_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap);
 void store_col_hash(sqlite3_stmt *st, int i, uint8_t dst[STORE_HASH_LEN]);
 /* One row of message columns (with blobs) into m. -1: out of memory, m cleared. */
 int store_msg_from_row(sqlite3_stmt *st, struct store_msg *m);
-/* Steps a bound quarantine lookup (W_/R_QUARANTINE_FIND) through its rows: the refusal
- * of the same payload hash into out (receipt blobs, refused = true) and STORE_SETTLED_SAME,
- * else STORE_SETTLED_OTHER when a row names other content, else STORE_SETTLED_NONE;
- * -1 on a failed step or out of memory (the statement is reset either way). */
-int store_quarantine_match(sqlite3_stmt *st, const uint8_t hash[STORE_HASH_LEN],
-    struct store_msg *out);
+/* The refusal of (peer, msg_id, hash) from the quarantine through statements
+ * W_/R_QUARANTINE_SAME and _OTHER of one connection: STORE_SETTLED_SAME with the stored
+ * receipt in out (refused set); STORE_SETTLED_OTHER when that id was refused for other
+ * content; STORE_SETTLED_NONE; -1 on a failed step or out of memory. */
+int store_quarantine_lookup(sqlite3_stmt *same, sqlite3_stmt *other, const char *peer,
+    const char *msg_id, const uint8_t hash[STORE_HASH_LEN], struct store_msg *out);
 
 #endif

@@ -437,9 +437,7 @@ settled(struct store *s, struct store_op *op)
 	int found = find_row(s, op, STORE_IN, &k);
 	if (found < 0)
 		return -1;
-	if (found) {
-		if (memcmp(k.payload_hash, op->msg.payload_hash, STORE_HASH_LEN) != 0)
-			return STORE_SETTLED_OTHER;
+	if (found && memcmp(k.payload_hash, op->msg.payload_hash, STORE_HASH_LEN) == 0) {
 		enum store_result r = load_stored(s, op, k.id);
 		if (r != STORE_R_OK) {
 			op->result = r;
@@ -447,16 +445,20 @@ settled(struct store *s, struct store_op *op)
 		}
 		return STORE_SETTLED_SAME;
 	}
-	sqlite3_stmt *st = store_wstmt(s, W_QUARANTINE_FIND);
-	if (st == NULL) {
+	/* This content refused before stands, even when the id names another message
+	 * (an id-conflict refused once is answered with that refusal ever after). */
+	sqlite3_stmt *same = store_wstmt(s, W_QUARANTINE_SAME);
+	sqlite3_stmt *other = store_wstmt(s, W_QUARANTINE_OTHER);
+	if (same == NULL || other == NULL) {
 		op->result = op_fail(s, op, sqlite3_errcode(s->w));
 		return -1;
 	}
-	sqlite3_bind_text(st, 1, op->msg.sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, op->msg.msg_id, -1, SQLITE_STATIC);
-	int m = store_quarantine_match(st, op->msg.payload_hash, &op->stored);
+	int m = store_quarantine_lookup(same, other, op->msg.sender, op->msg.msg_id,
+	    op->msg.payload_hash, &op->stored);
 	if (m < 0)
 		op->result = op_fail(s, op, sqlite3_errcode(s->w));
+	else if (m == STORE_SETTLED_NONE && found)
+		m = STORE_SETTLED_OTHER;
 	return m;
 }
 

@@ -224,27 +224,21 @@ store_settled(struct store *s, const char *peer, const char *msg_id,
 	int r = store_get(s, STORE_IN, peer, msg_id, out);
 	if (r < 0)
 		return -1;
-	if (r == 0) {
-		if (memcmp(out->payload_hash, payload_hash, STORE_HASH_LEN) == 0)
-			return STORE_SETTLED_SAME;
-		store_msg_clear(out);
-		return STORE_SETTLED_OTHER;
-	}
-	sqlite3_stmt *st = r_stmt(s, R_QUARANTINE_FIND);
-	if (st == NULL)
+	if (r == 0 && memcmp(out->payload_hash, payload_hash, STORE_HASH_LEN) == 0)
+		return STORE_SETTLED_SAME;
+	bool other = r == 0;
+	store_msg_clear(out);
+	/* As in the store thread (settled in storeop.c): a refusal of this content stands
+	 * even when the id names another message. */
+	sqlite3_stmt *same = r_stmt(s, R_QUARANTINE_SAME), *oth = r_stmt(s, R_QUARANTINE_OTHER);
+	if (same == NULL || oth == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, msg_id, -1, SQLITE_STATIC);
-	int m = store_quarantine_match(st, payload_hash, out);
+	int m = store_quarantine_lookup(same, oth, peer, msg_id, payload_hash, out);
 	if (m < 0) {
 		log_warn("database %s: read failed: %s", s->path, sqlite3_errmsg(s->r));
 		return -1;
 	}
-	if (m == STORE_SETTLED_SAME) {
-		snprintf(out->msg_id, sizeof(out->msg_id), "%s", msg_id);
-		snprintf(out->sender, sizeof(out->sender), "%s", peer);
-	}
-	return m;
+	return m == STORE_SETTLED_NONE && other ? STORE_SETTLED_OTHER : m;
 }
 
 int

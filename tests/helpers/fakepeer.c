@@ -50,7 +50,9 @@
  *                             frames (done|stalled|closed) in T ms", then holds the
  *                             connection, still not reading, until --wait-ms
  *   --distinct                with --flood: a new document (id, signature) each time
- *   --body-bytes B            pad each flood document with fields to about B bytes
+ *   --body-bytes B            pad each flood or paced document with fields to about B
+ *                             bytes
+ *   --msg-id ID               the message id of the documents sent (default: random)
  *   --paced W                 with --transfer-to and --repeat N: the same Transfer N
  *                             times, W at a time, reading the W answers between rounds
  *                             (a peer that keeps the window and resends for ever);
@@ -106,6 +108,7 @@ struct opts {
 	bool no_read;
 	int flood, stall_ms, body_bytes, paced;
 	bool distinct;
+	const char *msg_id;
 };
 
 static long
@@ -333,6 +336,16 @@ unescape(const char *in, char *out)
 	return n;
 }
 
+/* --msg-id, or a new random id. */
+static void
+doc_id(const struct opts *o, char id[UUID_TEXT_LEN + 1])
+{
+	if (o->msg_id != NULL)
+		snprintf(id, UUID_TEXT_LEN + 1, "%s", o->msg_id);
+	else
+		text_uuid_random(id);
+}
+
 /* A request from --hello-id to --transfer-to with id, made now, of kind --kind. */
 static void
 doc_head(Rogatory__V1__DocumentBody *b, const struct opts *o, const char *id)
@@ -390,7 +403,7 @@ send_transfers(SSL *ssl, const struct opts *o)
 		printf("signer-failed %s\n", err);
 		return;
 	}
-	text_uuid_random(id);
+	doc_id(o, id);
 	Rogatory__V1__DocumentBody b = ROGATORY__V1__DOCUMENT_BODY__INIT;
 	Rogatory__V1__Content c = ROGATORY__V1__CONTENT__INIT;
 	doc_head(&b, o, id);
@@ -446,7 +459,7 @@ transfer_frame(const struct evidence_signer *signer, const struct opts *o, uint8
 	enum { FIELD_MAX = 60000 };
 	static uint8_t pad[FIELD_MAX];
 	memset(pad, 'p', sizeof(pad));
-	text_uuid_random(id);
+	doc_id(o, id);
 	Rogatory__V1__DocumentBody b = ROGATORY__V1__DOCUMENT_BODY__INIT;
 	Rogatory__V1__Content c = ROGATORY__V1__CONTENT__INIT;
 	Rogatory__V1__Field fields[64], *fp[64];
@@ -474,8 +487,30 @@ transfer_frame(const struct evidence_signer *signer, const struct opts *o, uint8
 	return 0;
 }
 
+static int recv_env(SSL *ssl, int fd, int ms, Rogatory__V1__Envelope **env);
+
+/* Writes a copy of frame and reads until its receipt (or an Error) comes: 0, or -1. */
+static int
+send_and_await_answer(SSL *ssl, int fd, const uint8_t *frame, size_t len, int ms)
+{
+	if (ssl_write_all(ssl, frame, len) != 0)
+		return -1;
+	for (;;) {
+		Rogatory__V1__Envelope *env = NULL;
+		if (recv_env(ssl, fd, ms, &env) != 0)
+			return -1;
+		bool answer = env->msg_case == ROGATORY__V1__ENVELOPE__MSG_RECEIPT ||
+		    env->msg_case == ROGATORY__V1__ENVELOPE__MSG_ERROR;
+		wire_envelope_free(env);
+		if (answer)
+			return 0;
+	}
+}
+
 /* --flood: writes without ever reading, on a non-blocking socket, until the daemon stops
- * taking bytes (it stopped reading us), closes, or the time is up. */
+ * taking bytes (it stopped reading us), closes, or the time is up. Copies of one
+ * document (no --distinct) follow its first copy's answer: each is then a duplicate
+ * answered from the store. */
 static void
 flood(SSL *ssl, int fd, const struct opts *o)
 {
@@ -493,7 +528,20 @@ flood(SSL *ssl, int fd, const struct opts *o)
 	size_t len = 0, off = 0;
 	int written = 0;
 	const char *how = "done";
-	while (written < o->flood) {
+	if (!o->distinct) {
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		if (transfer_frame(signer, o, &frame, &len) != 0 ||
+		    send_and_await_answer(ssl, fd, frame, len, o->wait_ms) != 0) {
+			printf("flood: the first copy got no answer\n");
+			how = "closed";
+		} else {
+			written = 1;
+			printf("flood: first copy answered\n");
+		}
+		fflush(stdout);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	}
+	while (written < o->flood && strcmp(how, "closed") != 0) {
 		if (frame == NULL && transfer_frame(signer, o, &frame, &len) != 0) {
 			how = "closed";
 			break;
@@ -937,6 +985,8 @@ main(int argc, char **argv)
 			o.body_bytes = atoi(v);
 		else if (strcmp(a, "--paced") == 0)
 			o.paced = atoi(v);
+		else if (strcmp(a, "--msg-id") == 0)
+			o.msg_id = v;
 		else {
 			fprintf(stderr, "fakepeer: unknown option %s\n", a);
 			return 2;

@@ -231,3 +231,41 @@ Test(hostile, inbound_links_per_authority_are_bounded, .timeout = 60)
 		ts_stop(pid[k], SIGTERM);
 	tnet_free(t);
 }
+
+/* An honest sender and a receiver whose store stalls longer than the sender's
+ * dead_after: the sender gives up waiting by closing the link (the receiver still counts
+ * those transfers against its window), never by sending more on it; nothing is closed for
+ * exceeding the window, and everything is delivered once the store runs again. */
+Test(hostile, a_stalled_store_never_makes_an_honest_sender_exceed_the_window, .timeout = 120)
+{
+	enum { N = 8 };
+	struct tnet *t = tnet_new("hst-honest", ids2, 2);
+	for (int i = 0; i < 2; i++) {
+		tnet_opt(t, i, "network.keepalive=1s");
+		tnet_opt(t, i, "network.dead_after=3s");
+	}
+	tnet_opt(t, 1, "delivery.window=4");
+	char hold[4200];
+	snprintf(hold, sizeof(hold), "%s/store.hold", t->dir);
+	tnet_start(t, 0);
+	start_receiver(t, hold);
+	/* The link first, so that its link-up event does not wait behind the hold. */
+	char *warm = tr_send(t, 0, "FR-MJ", "warm", 0, 0);
+	cr_assert(tr_wait_state(t, 0, warm, "delivered", 20000));
+	ts_write_file(hold, "queue\n", 0600);
+	char *ids[N];
+	for (int k = 0; k < N; k++)
+		ids[k] = tr_send(t, 0, "FR-MJ", "during the stall", 0, 0);
+	cr_assert(tnet_wait_log(t, 0, "no receipt within 3000 ms (dead_after)", 15000),
+	    "BD-ACC did not give up on the receipts");
+	unlink(hold);
+	for (int k = 0; k < N; k++) {
+		cr_assert(tr_wait_state(t, 0, ids[k], "delivered", 30000), "%s", ids[k]);
+		cr_assert_eq(tr_events(t, 1, "received", ids[k]), 1);
+		free(ids[k]);
+	}
+	cr_assert_eq(tnet_log_count(t, 1, "window exceeded"), 0,
+	    "an honest sender was closed for exceeding the window");
+	free(warm);
+	tnet_free(t);
+}

@@ -665,6 +665,26 @@ Test(store, refusals_are_decisions_that_stand)
 	cr_assert_not(m.refused);
 	cr_assert_eq(m.state, STORE_RECEIVED);
 	store_msg_clear(&m);
+
+	/* Other content under that received id, refused once as a conflict: that refusal
+	 * answers it ever after, not a new one each time. */
+	struct store_op w[2];
+	uint8_t h3[STORE_HASH_LEN];
+	memset(h3, 0x73, sizeof(h3));
+	cr_assert_eq(store_settled(fx.s, PEER, v[4].msg.msg_id, h3, &m), STORE_SETTLED_OTHER);
+	op_refuse(&w[0], 21, 0x73, 0x60);
+	snprintf(w[0].reason, sizeof(w[0].reason), "id-conflict: test");
+	op_receive(&w[1], 21, 0x73, 0x61);
+	fx_run(&w[0], 2);
+	cr_assert_eq(w[0].result, STORE_R_OK, "%s", w[0].error);
+	cr_assert_eq(w[1].result, STORE_R_EXISTS, "the conflict was decided again");
+	cr_assert(w[1].stored.refused);
+	cr_assert(memcmp(w[1].stored.rcpt_body, w[0].msg.rcpt_body, 300) == 0);
+	cr_assert_eq(store_settled(fx.s, PEER, v[4].msg.msg_id, h3, &m), STORE_SETTLED_SAME);
+	cr_assert(m.refused);
+	store_msg_clear(&m);
+	cr_assert_eq(store_quarantine_list(fx.s, 0, q, 4), 2);
+	free_ops(w, 2);
 	free_ops(v, 6);
 }
 
