@@ -157,7 +157,10 @@ casedoc_encode(const json_t *doc, Rogatory__V1__Status status, struct casedoc_ou
 	json_object_foreach((json_t *)doc, key, v) {
 		const struct cd_elem *e = key[0] == '_' ? NULL : member_elem((unsigned)kind, status,
 		    key);
-		if (key[0] == '_' || (e == NULL && other && json_is_string(v)))
+		json_t *p = e == NULL ? prune(v) : NULL;
+		json_decref(p);
+		/* Comments, a note's own text fields, and what is left empty are no problem. */
+		if (key[0] == '_' || (e == NULL && (p == NULL || (other && json_is_string(v)))))
 			continue;
 		if (e == NULL)
 			casedoc_problem_add(pr, key, "not an element of %s %s", is_status(status) ?
@@ -219,6 +222,41 @@ casedoc_in_out(struct casedoc_in *in, const struct casedoc_out *out, Rogatory__V
 	in->n_fields = out->n_fields;
 }
 
+/* v with the members of its objects in table order (the canonical form sorts them by
+ * name; people read them in the order of the template). Steals v. */
+static json_t *
+table_order(const struct cd_elem *e, json_t *v)
+{
+	if (e == NULL)
+		return v;
+	if (e->type == CD_LIST && e->codes == NULL && json_is_array(v)) {
+		json_t *a = json_array(), *item;
+		size_t i;
+		json_array_foreach(v, i, item)
+			json_array_append_new(a, table_order(&(struct cd_elem){e->path, CD_OBJECT,
+			    CD_FIELD, false, NULL, NULL}, json_incref(item)));
+		json_decref(v);
+		return a;
+	}
+	if (e->type != CD_OBJECT || !json_is_object(v))
+		return v;
+	json_t *o = json_object();
+	size_t i = 0;
+	for (const struct cd_elem *m; (m = cd_member_next(e, &i)) != NULL;) {
+		const char *key = m->path + strlen(e->path) + 1;
+		json_t *mv = json_object_get(v, key);
+		if (mv != NULL)
+			json_object_set_new(o, key, table_order(m, json_incref(mv)));
+	}
+	const char *key;
+	json_t *mv;
+	json_object_foreach(v, key, mv)
+		if (json_object_get(o, key) == NULL)
+			json_object_set(o, key, mv);
+	json_decref(v);
+	return o;
+}
+
 json_t *
 casedoc_fields_json(const struct casedoc_field *fields, size_t n)
 {
@@ -228,8 +266,9 @@ casedoc_fields_json(const struct casedoc_field *fields, size_t n)
 		snprintf(name, sizeof(name), "%.*s", (int)fields[i].name_len,
 		    (const char *)fields[i].name);
 		/* Elements are JSON; a note's own fields (kind "other") are text. */
-		json_t *v = cd_elem_find(name) != NULL ? json_loadb((const char *)fields[i].value,
-		    fields[i].value_len, JSON_DECODE_ANY, NULL) : NULL;
+		const struct cd_elem *e = cd_elem_find(name);
+		json_t *v = e != NULL ? table_order(e, json_loadb((const char *)fields[i].value,
+		    fields[i].value_len, JSON_DECODE_ANY, NULL)) : NULL;
 		if (v == NULL)
 			v = json_stringn((const char *)fields[i].value, fields[i].value_len);
 		json_object_set_new(o, name, v != NULL ? v : json_null());
