@@ -88,7 +88,7 @@ Test(refusals, a_refused_document_sent_again_gets_the_same_refusal, .timeout = 1
 	cr_assert_eq(tr_events(t, 1, "quarantined", NULL), 1);
 	/* BD-ACC's own next message is not held back by its earlier refusals. */
 	tnet_start(t, 0);
-	char *id = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'After the refusals'");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'After the refusals'");
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 20000), "not delivered");
 	cr_assert_eq(tnet_log_count(t, 1, "TRY_LATER"), 0);
 	free(id);
