@@ -188,3 +188,29 @@ Test(case, operations_md_holds_the_table)
 	free(doc);
 	free(table);
 }
+
+/* docs/PROTOCOL.md section 14 is the contract others implement from: the same
+ * transition table, a row per status with its side, a row per reason code. */
+Test(case, protocol_md_holds_the_tables)
+{
+	char *doc = ts_read_file(ts_src_path("docs/PROTOCOL.md"), NULL);
+	cr_assert_not_null(doc);
+	char *table = case_table_markdown();
+	cr_assert(strstr(doc, table) != NULL, "docs/PROTOCOL.md 14.6 lacks the table:\n%s", table);
+	free(table);
+	size_t n;
+	const struct case_status *st = case_statuses(&n);
+	for (size_t i = 0; i < n; i++) {
+		char row[160];
+		snprintf(row, sizeof(row), "| %d | `%s` | %s |", (int)st[i].status,
+		    wire_status_name(st[i].status), case_side_name(st[i].side));
+		cr_expect(strstr(doc, row) != NULL, "docs/PROTOCOL.md 14.4 lacks \"%s\"", row);
+	}
+	const struct case_reason *r = case_reasons(&n);
+	for (size_t i = 0; i < n; i++) {
+		char row[160];
+		snprintf(row, sizeof(row), "| `%s` | %s |", r[i].code, r[i].article);
+		cr_expect(strstr(doc, row) != NULL, "docs/PROTOCOL.md 14.5 lacks \"%s\"", row);
+	}
+	free(doc);
+}

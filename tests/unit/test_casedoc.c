@@ -13,6 +13,7 @@
 
 #include "case.h"
 #include "casedoc.h"
+#include "support.h"
 
 #define S(x) ROGATORY__V1__STATUS__STATUS_##x
 #define K(x) ROGATORY__V1__KIND__KIND_##x
@@ -416,4 +417,23 @@ Test(casedoc, fields_back_to_json)
 	json_decref(back);
 	casedoc_out_free(&out);
 	json_decref(doc);
+}
+
+/* Every element of every kind is in docs/PROTOCOL.md section 14.3, by its path. */
+Test(casedoc, protocol_md_names_every_element)
+{
+	char *doc = ts_read_file(ts_src_path("docs/PROTOCOL.md"), NULL);
+	cr_assert_not_null(doc);
+	for (int k = 1; k <= 6; k++) {
+		json_t *els = casedoc_elements((Rogatory__V1__Kind)k);
+		size_t i;
+		json_t *e;
+		json_array_foreach(els, i, e) {
+			char name[200];
+			snprintf(name, sizeof(name), "`%s`", json_string_value(json_object_get(e, "path")));
+			cr_expect(strstr(doc, name) != NULL, "docs/PROTOCOL.md lacks %s", name);
+		}
+		json_decref(els);
+	}
+	free(doc);
 }
