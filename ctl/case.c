@@ -270,7 +270,7 @@ print_case(const json_t *j)
 		    json_is_string(json_object_get(d, "note")) ? js(d, "note") : "", dl);
 		json_object_foreach((json_t *)json_object_get(d, "content"), k, v)
 			print_value(3, k, v);
-		print_attachments("     ", d);
+		print_attachments("      ", d);
 	}
 }
 

@@ -195,8 +195,8 @@ const struct cd_use cd_uses[] = {
 	{K_MLA_LIKE, "purpose", true, "UNCAC art. 46(15)(f)"},
 	{K_ARREST, "person", true, EXTRADITION_TREATY "(a)"},
 	{K_ARREST, "warrant", true, EXTRADITION_TREATY "(b)"},
-	{K_MLA_LIKE | K_ARREST, "offences", true, "UNCAC art. 46(15)(b); " EXTRADITION_TREATY
-	    "(b)"},
+	{K_MLA_LIKE, "offences", true, "UNCAC art. 46(15)(b)"},
+	{K_ARREST, "offences", true, EXTRADITION_TREATY "(b)"},
 	{K(ASSET_RECOVERY), "offences", false, "UNCAC art. 55(3)(b)"},
 	{K(EXTRADITION), "offences.classification", true, EXTRADITION_TREATY "(b)"},
 	{K(EXTRADITION), "circumstances", true, EXTRADITION_TREATY "(b)"},
