@@ -463,8 +463,9 @@ open_case(struct store *s, struct store_op *op, int64_t now)
 	if (r != STORE_R_OK)
 		return r;
 	c.id = sqlite3_last_insert_rowid(s->w);
-	r = case_event(s, op, "case-opened", &c, now, "%s request%s%s%s", wire_kind_name(c.kind),
-	    c.requester_ref[0] ? ", reference " : "", c.requester_ref, c.urgent ? ", urgent" : "");
+	/* Metadata only (events.h): the kind, never the reference or any other element. */
+	r = case_event(s, op, "case-opened", &c, now, "%s request%s", wire_kind_name(c.kind),
+	    c.urgent ? ", urgent" : "");
 	return r == STORE_R_OK && m->dir == STORE_IN ? apply_waiting(s, op, &c, now) : r;
 }
 

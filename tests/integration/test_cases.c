@@ -270,6 +270,14 @@ Test(cases, mla_life_between_two_daemons_survives_kill_9, .timeout = 240)
 	static const char *const life[] = {"acknowledged", "additional-information-requested",
 	    "additional-information", "consultation", "conditions-accepted", "executed"};
 	expect_whole_case(t, id, life, 6);
+	/* The delivery log holds metadata only: case events, but no element of a document. */
+	for (int i = 0; i < 2; i++) {
+		char dlog[4200];
+		snprintf(dlog, sizeof(dlog), "%s/state/delivery.jsonl", t->node[i].home);
+		cr_assert_eq(ts_file_count(dlog, "\"event\":\"case-status\""), 6, "%s", dlog);
+		cr_assert_eq(ts_file_count(dlog, "ACC/2026/117"), 0, "%s", dlog);
+		cr_assert_eq(ts_file_count(dlog, "BEPI/2026/4471"), 0, "%s", dlog);
+	}
 	/* Nothing more moves a closed case. */
 	cr_assert_eq(ctl(t, 0, &out, "update %s --status progress-inquiry", id), 1, "%s", out);
 	cr_assert(strstr(out, "the case is closed (executed)") != NULL, "%s", out);
