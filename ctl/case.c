@@ -106,6 +106,7 @@ int
 ctl_requests_run(struct ctl *c, int argc, char **argv)
 {
 	Rogatory__Ctl__V1__CasesRequest q = ROGATORY__CTL__V1__CASES_REQUEST__INIT;
+	char *end = NULL;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		ProtobufCBinaryData *dst = strcmp(a, "--status") == 0 ? &q.state
@@ -118,8 +119,9 @@ ctl_requests_run(struct ctl *c, int argc, char **argv)
 			dst->data = (uint8_t *)v;
 			dst->len = strlen(v);
 			i++;
-		} else if (strcmp(a, "-n") == 0 && v != NULL && atoi(v) > 0) {
-			q.limit = (uint32_t)atoi(v);
+		} else if (strcmp(a, "-n") == 0 && v != NULL && strtoul(v, &end, 10) > 0 &&
+		    *end == '\0') {
+			q.limit = (uint32_t)strtoul(v, NULL, 10);
 			i++;
 		} else {
 			fprintf(stderr, "usage: rogatoryctl requests [--incoming|--outgoing] [--status S] "
@@ -281,7 +283,7 @@ print_case_escaped(json_t *j)
 {
 	json_t *docs = json_object_get(j, "documents"), *d;
 	size_t n = json_array_size(docs) + 1;
-	json_t **holder = calloc(n, sizeof(*holder)), **content = calloc(n, sizeof(*content));
+	json_t **holder = calloc(n, sizeof(json_t *)), **content = calloc(n, sizeof(json_t *));
 	if (holder == NULL || content == NULL) {
 		free(holder);
 		free(content);
@@ -374,12 +376,13 @@ update_options(int argc, char **argv, const char **status, char **pass, int *npa
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[++i] : NULL;
 		static const char *const plain[] = {"--note", "--reference", "--estimate"};
-		bool done = false;
-		for (size_t k = 0; k < 3 && v != NULL && !done; k++)
-			if ((done = strcmp(a, plain[k]) == 0))
-				json_object_set_new(o, plain[k] + 2, json_string(v));
-		if (done)
+		size_t k = 0;
+		while (k < 3 && (v == NULL || strcmp(a, plain[k]) != 0))
+			k++;
+		if (k < 3) {
+			json_object_set_new(o, plain[k] + 2, json_string(v));
 			continue;
+		}
 		if (strcmp(a, "--status") == 0 && v != NULL) {
 			*status = v;
 		} else if (strcmp(a, "--reason") == 0 && v != NULL) {
