@@ -617,7 +617,7 @@ bl_batch_line(char *buf, size_t cap, const char *to, unsigned tag, int i)
 	char id[37];
 	bl_msg_id(id, tag, i);
 	return snprintf(buf, cap,
-	    "{\"to\":\"%s\",\"kind\":\"mla\",\"id\":\"%s\",\"subject\":\"Benchmark request %d: "
+	    "{\"to\":\"%s\",\"kind\":\"other\",\"id\":\"%s\",\"subject\":\"Benchmark request %d: "
 	    "bank records of Example Trading Ltd, account 0000 1111 2222 3333\","
 	    "\"fields\":{\"legal_basis\":\"UNCAC art. 46(3)(f)\",\"text\":\"%s\"}}\n",
 	    to, id, i, text);

@@ -36,7 +36,7 @@ benchscale_large(struct bench *b)
 	char *out = NULL, args[1500], bin[600], log[700];
 	snprintf(bin, sizeof(bin), "%s/rogatoryctl", b->env.build);
 	snprintf(log, sizeof(log), "%s/large-send.log", b->env.dir);
-	char *argv[] = {bin, "-s", b->a.sock, "send", "--to", ID_B, "--kind", "mla", "--id", id,
+	char *argv[] = {bin, "-s", b->a.sock, "send", "--to", ID_B, "--kind", "other", "--id", id,
 	    "--subject", "Benchmark: large attachment", "--attach", path, NULL};
 	/* The upload is bounded too: the run must end whatever the attachment code does. */
 	pid_t perf = bench_perf_start(b, "large");

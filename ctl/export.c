@@ -255,6 +255,8 @@ xp_report(const struct xp *x, const json_t *man)
 {
 	const json_t *v = json_object_get(man, "verify");
 	bool valid = json_is_true(json_object_get(v, "valid"));
+	if (x->c->quiet)
+		return valid ? 0 : 1;
 	const char *id = json_string_value(json_object_get(json_object_get(man, "message"), "id"));
 	if (x->c->json) {
 		json_dumpf(man, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);

@@ -88,10 +88,26 @@ static const struct ctl_command {
 	{"connect", "ID", "dial authority ID now", build_connect, print_connect, NULL},
 	{"crl", "install FILE", "offer a CRL (PEM or DER, from rogatory-pki crl); it spreads "
 	    "to every authority", NULL, NULL, run_crl},
-	{"send", "--to ID --kind KIND --subject TEXT [--urgent] [--respond-by DATE] [--id UUID]"
-	    " [--reply-to ID --status STATUS] [--field NAME=VALUE]... [--attach FILE"
-	    " [--media-type TYPE]]... | --batch FILE|-",
-	    "submit a request or status update; prints the message id last", NULL, NULL, run_send},
+	{"send", "--to ID --document FILE [--attach FILE [--media-type TYPE]]... [--id UUID] |"
+	    " --to ID --kind other --subject TEXT [--urgent] [--respond-by DATE] [--id UUID]"
+	    " [--field NAME=VALUE]... [--attach FILE [--media-type TYPE]]... | --batch FILE|-",
+	    "submit a request: a document from `draft` (checked first: every problem named with "
+	    "its JSON path, nothing queued), or a free-form note; prints the message id last",
+	    NULL, NULL, run_send},
+	{"draft", "KIND [--to ID]", "print a document of that kind to fill in (mla, extradition, "
+	    "provisional-arrest, asset-recovery, service-of-documents, other): every element, "
+	    "required or not, with a hint; --to: the recipient's languages and kinds",
+	    NULL, NULL, ctl_draft_run},
+	{"update", "REQUEST-ID --status STATUS [--reason CODE[=TEXT]]... [--note TEXT]"
+	    " [--estimate DATE] [--reference REF] [--attach FILE [--media-type TYPE]]... [--id UUID]",
+	    "send a status document in a case (checked against its transition table first)",
+	    NULL, NULL, ctl_update_run},
+	{"requests", "[--incoming|--outgoing] [--status S] [--peer ID] [--kind K] [-n N]",
+	    "the case register: one line per request, its references, status and dates",
+	    NULL, NULL, ctl_requests_run},
+	{"request", "ID [--from AUTHORITY]", "one whole case: the request's elements, then every "
+	    "document in order with its sender, status, reasons, delivery and receipt",
+	    NULL, NULL, ctl_request_run},
 	{"queue", "[--all]", "outbound messages not yet settled (--all: every one)", build_queue,
 	    print_messages, NULL},
 	{"show", "ID", "one message: states with times, attempts, last error, receipt", build_show,
@@ -106,8 +122,9 @@ static const struct ctl_command {
 	    "attachments under DIR/ID/, checking each SHA-256; marks it fetched", NULL, NULL, run_fetch},
 	{"export", "ID [--from AUTHORITY] --out DIR", "write a message's evidence into a new DIR: "
 	    "signed bytes, signatures, certificates, CA, CRL, attachments, manifest.json and "
-	    "VERIFY.md (checking it needs only openssl, protoc and sha256sum); exit 1 if verify "
-	    "says invalid", NULL, NULL, ctl_export_run},
+	    "VERIFY.md (checking it needs only openssl, protoc and sha256sum); a request's case: "
+	    "each status document's bundle under DIR/case/; exit 1 if verify says invalid",
+	    NULL, NULL, ctl_case_export_run},
 	{"quarantine", "[-n N] [--release ENTRY]", "refused inbound documents kept aside, with "
 	    "the reasons; --release: looked at, it stops counting against its sender's quota",
 	    build_quarantine, print_quarantine, NULL},
@@ -271,8 +288,8 @@ ctl_say_refusal(const char *where, const Rogatory__Ctl__V1__Reply *r)
  * its terminal-safe form, so that no printer can emit a byte a terminal acts on. JSON
  * output needs no such step: it is written with JSON_ENSURE_ASCII (C0, C1, bidi as
  * \uXXXX; DEL is refused by every text rule). */
-static void
-json_termsafe(json_t *j)
+void
+ctl_json_termsafe(json_t *j)
 {
 	size_t i;
 	const char *k;
@@ -283,10 +300,10 @@ json_termsafe(json_t *j)
 		free(s);
 	} else if (json_is_array(j)) {
 		json_array_foreach(j, i, v)
-			json_termsafe(v);
+			ctl_json_termsafe(v);
 	} else if (json_is_object(j)) {
 		json_object_foreach(j, k, v)
-			json_termsafe(v);
+			ctl_json_termsafe(v);
 	}
 }
 
@@ -345,7 +362,7 @@ ctl_call(struct ctl *c, Rogatory__Ctl__V1__Request *req, ctl_print print)
 			json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 			fputc('\n', stdout);
 		} else {
-			json_termsafe(j);
+			ctl_json_termsafe(j);
 			print(j);
 		}
 		json_decref(j);
@@ -997,8 +1014,8 @@ send_attached(struct ctl *c, struct send_args *sa, uint64_t *request_id)
 	}
 }
 
-static int
-send_one(struct ctl *c, int argc, char **argv)
+int
+ctl_send_one(struct ctl *c, int argc, char **argv)
 {
 	struct send_args sa;
 	memset(&sa, 0, sizeof(sa));
@@ -1027,7 +1044,7 @@ send_one(struct ctl *c, int argc, char **argv)
 				rc = 1;
 			} else {
 				json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
-				json_termsafe(j);
+				ctl_json_termsafe(j);
 				if (c->json)
 					printf("%.*s\n", (int)r->json.len, (const char *)r->json.data);
 				else
@@ -1220,7 +1237,9 @@ run_send(struct ctl *c, int argc, char **argv)
 		}
 		return send_batch(c, argv[1]);
 	}
-	return send_one(c, argc, argv);
+	if (ctl_document_wanted(argc, argv))
+		return ctl_document_send(c, argc, argv);
+	return ctl_send_one(c, argc, argv);
 }
 
 /* ---- verify ---- */
@@ -1263,7 +1282,7 @@ run_verify(struct ctl *c, int argc, char **argv)
 	} else {
 		size_t i;
 		json_t *ck;
-		json_termsafe(j);
+		ctl_json_termsafe(j);
 		json_array_foreach(json_object_get(j, "checks"), i, ck)
 			printf("%-4s %-28s %s\n", json_is_true(json_object_get(ck, "ok")) ? "ok" : "FAIL",
 			    jstr(ck, "check"), jstr(ck, "detail"));
@@ -1426,7 +1445,7 @@ fetch_document(struct fetch_out *fo, const json_t *doc)
 	if (rc == 0) {
 		/* The subject and sender come from a peer: shown terminal-safe. */
 		json_t *shown = json_deep_copy(doc);
-		json_termsafe(shown);
+		ctl_json_termsafe(shown);
 		printf("%-40s %s from %s: %s\n", docname, fo->id, jstr(shown, "sender"),
 		    jstr(shown, "subject"));
 		json_decref(shown);
@@ -1653,7 +1672,7 @@ run_log(struct ctl *c, int argc, char **argv)
 					json_dumpf(e, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
 					fputc('\n', stdout);
 				} else {
-					json_termsafe(e);
+					ctl_json_termsafe(e);
 					print_event(e);
 				}
 			}
@@ -1662,7 +1681,7 @@ run_log(struct ctl *c, int argc, char **argv)
 				json_dumpf(j, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
 				fputc('\n', stdout);
 			} else {
-				json_termsafe(j);
+				ctl_json_termsafe(j);
 				print_event(j);
 			}
 		}

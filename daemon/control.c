@@ -24,6 +24,7 @@
 
 #include "assembly.h"
 #include "config.h"
+#include "ctlcase.h"
 #include "ctlsock.h"
 #include "ctlexport.h"
 #include "ctlop.h"
@@ -171,6 +172,9 @@ static const struct {
 	{ROGATORY__CTL__V1__REQUEST__OP_FETCHED, "fetched", do_fetched},
 	{ROGATORY__CTL__V1__REQUEST__OP_QUARANTINE, "quarantine", do_quarantine},
 	{ROGATORY__CTL__V1__REQUEST__OP_EXPORT, "export", ctlexport_handle},
+	{ROGATORY__CTL__V1__REQUEST__OP_CASES, "requests", ctlcase_list},
+	{ROGATORY__CTL__V1__REQUEST__OP_CASE_GET, "request", ctlcase_get},
+	{ROGATORY__CTL__V1__REQUEST__OP_AUTHORITY, "authority", ctlcase_authority},
 };
 
 int
@@ -628,8 +632,8 @@ hex(char *out, const uint8_t *b, size_t n)
 	out[2 * n] = '\0';
 }
 
-static json_t *
-json_time_us(int64_t us)
+json_t *
+control_time_json(int64_t us)
 {
 	if (us <= 0)
 		return json_null();
@@ -642,8 +646,8 @@ json_time_us(int64_t us)
 	return json_string(buf);
 }
 
-static json_t *
-msg_json(const struct store_msg *m)
+json_t *
+control_msg_json(const struct store_msg *m)
 {
 	char h[2 * STORE_HASH_LEN + 1];
 	json_t *o = json_object();
@@ -654,11 +658,11 @@ msg_json(const struct store_msg *m)
 	json_object_set_new(o, "urgent", json_boolean(m->urgent));
 	json_object_set_new(o, "state", json_string(store_state_name(m->state)));
 	json_object_set_new(o, "attempts", json_integer(m->attempts));
-	json_object_set_new(o, "created", json_time_us(m->created_us));
-	json_object_set_new(o, "updated", json_time_us(m->updated_us));
+	json_object_set_new(o, "created", control_time_json(m->created_us));
+	json_object_set_new(o, "updated", control_time_json(m->updated_us));
 	if (m->dir == STORE_OUT) {
-		json_object_set_new(o, "next_attempt", json_time_us(m->next_attempt_us));
-		json_object_set_new(o, "expires", json_time_us(m->expire_at_us));
+		json_object_set_new(o, "next_attempt", control_time_json(m->next_attempt_us));
+		json_object_set_new(o, "expires", control_time_json(m->expire_at_us));
 	} else {
 		json_object_set_new(o, "fetched", json_boolean(m->fetched));
 	}
@@ -688,7 +692,7 @@ control_async_reply(void *arg, int ok, const struct store_msg *m, const char *er
 			res.error_code = error_code;
 			snprintf(res.error_text, sizeof(res.error_text), "%s", error_text ? error_text : "");
 		} else if (m != NULL) {
-			res.json = msg_json(m);
+			res.json = control_msg_json(m);
 		}
 		control_reply(cl, p->request_id, &res);
 	}
@@ -911,8 +915,8 @@ json_bytes(const ProtobufCBinaryData *b)
 }
 
 /* The signed document's content as JSON (texts are validated UTF-8 by wire). */
-static json_t *
-doc_json(const struct store_msg *m)
+json_t *
+control_doc_json(const struct store_msg *m)
 {
 	size_t plen = strlen(EVIDENCE_CTX_DOCUMENT) + 1;
 	Rogatory__V1__DocumentBody *b = NULL;
@@ -929,7 +933,7 @@ doc_json(const struct store_msg *m)
 	int64_t cms = b->created_ms;
 	if (cms < 0 || cms > INT64_MAX / 1000)
 		cms = 0;
-	json_object_set_new(o, "created", json_time_us(cms * 1000));
+	json_object_set_new(o, "created", control_time_json(cms * 1000));
 	json_object_set_new(o, "type", json_string(wire_doc_type_name(b->doc_type)));
 	json_object_set_new(o, "kind", json_string(wire_kind_name(b->kind)));
 	json_object_set_new(o, "urgent", json_boolean(b->urgent));
@@ -976,14 +980,14 @@ do_fetch(struct control *c, const Rogatory__Ctl__V1__Request *req, struct contro
 	if (find_received(c, &f->message_id, &f->sender_id, &m, res) != 0)
 		return;
 	if (f->index == 0) {
-		json_t *o = doc_json(&m);
+		json_t *o = control_doc_json(&m);
 		if (o == NULL) {
 			res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL;
 			res->error_code = "store-error";
 			snprintf(res->error_text, sizeof(res->error_text), "stored document of %s "
 			    "does not decode", m.msg_id);
 		} else {
-			json_object_set_new(o, "received", json_time_us(m.created_us));
+			json_object_set_new(o, "received", control_time_json(m.created_us));
 			json_object_set_new(o, "fetched", json_boolean(m.fetched));
 			res->json = o;
 		}
@@ -1023,7 +1027,7 @@ do_fetched(struct control *c, const Rogatory__Ctl__V1__Request *req, struct cont
 	if (find_received(c, &f->message_id, &f->sender_id, &m, res) != 0)
 		return;
 	if (m.fetched) {
-		res->json = msg_json(&m);
+		res->json = control_msg_json(&m);
 		store_msg_clear(&m);
 		return;
 	}
@@ -1101,12 +1105,12 @@ quarantine_json(const struct store_quarantined *q)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "entry", json_integer((json_int_t)q->id));
-	json_object_set_new(o, "time", json_time_us(q->ts_us));
+	json_object_set_new(o, "time", control_time_json(q->ts_us));
 	json_object_set_new(o, "peer", json_string(q->peer));
 	json_object_set_new(o, "id", q->msg_id[0] ? json_string(q->msg_id) : json_null());
 	json_object_set_new(o, "reason", json_string(q->reason));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)q->bytes));
-	json_object_set_new(o, "released", json_time_us(q->released_us));
+	json_object_set_new(o, "released", control_time_json(q->released_us));
 	return o;
 }
 
@@ -1185,7 +1189,7 @@ list_messages(struct control *c, enum store_dir dir, bool only_open, uint32_t li
 	int n = store_list(c->d->store, dir, only_open, 0, v, max);
 	json_t *a = json_array();
 	for (int i = 0; i < n; i++) {
-		json_array_append_new(a, msg_json(&v[i]));
+		json_array_append_new(a, control_msg_json(&v[i]));
 		store_msg_clear(&v[i]);
 	}
 	free(v);
@@ -1296,14 +1300,14 @@ do_show(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control
 	if (control_find_message(c, &req->show->message_id, NULL, &m, res) != 0)
 		return;
 	const char *id = m.msg_id;
-	json_t *o = msg_json(&m);
+	json_t *o = control_msg_json(&m);
 	struct store_event ev[64];
 	int n = store_events_of(c->d->store, id, ev, 64);
 	json_t *a = json_array();
 	for (int i = 0; i < n; i++)
 		json_array_append_new(a, event_json_obj(&ev[i]));
 	json_object_set_new(o, "events", a);
-	json_t *dj = doc_json(&m);
+	json_t *dj = control_doc_json(&m);
 	if (dj != NULL) {
 		json_object_set(o, "attachments", json_object_get(dj, "attachments"));
 		json_decref(dj);

@@ -48,4 +48,13 @@ int control_find_message(struct control *c, const ProtobufCBinaryData *id,
 /* A proof as `verify` answers it: {"id", "valid", "checks": [{"check", "ok", "detail"}]}. */
 json_t *control_proof_json(const char *id, const struct proof *p);
 
+/* A stored message as `show` answers it: ids, direction, peer, kind, state, attempts,
+ * times, last error, receipt present. */
+json_t *control_msg_json(const struct store_msg *m);
+/* Its signed document as `fetch` answers it: ids, times, type, kind, status, subject,
+ * "fields" [{name, value}], attachments with their SHA-256; NULL when it does not decode. */
+json_t *control_doc_json(const struct store_msg *m);
+/* A wall-clock time in µs as RFC 3339 UTC with µs; null for 0. */
+json_t *control_time_json(int64_t us);
+
 #endif

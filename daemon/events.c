@@ -44,7 +44,8 @@
 static const char *const events_names[] = {
 	"queued", "sent", "delivered", "retry-scheduled", "rejected", "failed", "expired",
 	"unconfirmed", "cancelled", "received", "duplicate", "refused-id-conflict",
-	"quarantined", "link-up", "link-down",
+	"quarantined", "link-up", "link-down", "case-opened", "case-status",
+	"case-status-waiting", "case-status-void", "case-void",
 };
 #define EVENTS_NNAMES (sizeof(events_names) / sizeof(events_names[0]))
 

@@ -22,6 +22,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include "caseflow.h"
 #include "cert.h"
 #include "config.h"
 #include "crash.h"
@@ -262,16 +263,33 @@ chk_signer(struct ib_judge *j)
 	return true;
 }
 
+/* Which kinds we receive concerns requests; a status answers a case (its own check). */
 static bool
 chk_kind(struct ib_judge *j)
 {
 	const struct config *c = j->ib->d->cfg;
+	if (j->b->doc_type != ROGATORY__V1__DOC_TYPE__DOC_TYPE_REQUEST)
+		return false;
 	const struct authority *self = directory_find(c->directory, c->authority_id);
 	if (self == NULL || (self->kinds & (1u << j->b->kind)))
 		return false;
 	snprintf(j->why, j->whylen, "this authority does not receive %s requests",
 	    wire_kind_name(j->b->kind));
 	return true;
+}
+
+/* The case layer's rules (caseflow.h): the document of its kind or status, and a status
+ * legal in its case as committed (the store judges it again at commit). */
+static bool
+chk_document(struct ib_judge *j)
+{
+	return caseflow_refuses_document(j->ib->d, j->b, j->why, j->whylen);
+}
+
+static bool
+chk_transition(struct ib_judge *j)
+{
+	return caseflow_refuses_transition(j->ib->d, j->b, j->why, j->whylen);
 }
 
 /* After the signature (bad-signature), in this order; the first that refuses names the
@@ -286,6 +304,8 @@ static const struct {
 	{ "routing-mismatch", chk_routing },
 	{ "untrusted-signer", chk_signer },
 	{ "unknown-kind", chk_kind },
+	{ "invalid-document", chk_document },
+	{ "illegal-transition", chk_transition },
 };
 
 /* The reason code refusing the document, or NULL when it is acceptable. */
@@ -440,6 +460,7 @@ ib_receive(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
 	ib_dup(&m->doc_cert, &m->doc_cert_len, t->document->signer_certificate.data,
 	    t->document->signer_certificate.len);
 	m->size = size;
+	caseflow_fill(m, b);
 	jo->link_serial = link_serial(l);
 	jo->arg = ib;
 	jo->done = ib_receive_done;
@@ -475,11 +496,14 @@ ib_receive_done(struct journal_op *jo)
 		    m->sender, jo->op.stored.refused ? "refusal" : "receipt");
 		ib_send_receipt(ib, jo->link_serial, &jo->op.stored);
 		break;
-	case STORE_R_CONFLICT: {
+	case STORE_R_CONFLICT:
+	case STORE_R_ILLEGAL: {
+		/* Other content under its id; or a status its case, as committed, refuses. */
 		struct ib_doc doc = {m->msg_id, m->sender, m->sender, m->payload_hash, m->doc_body,
 		    m->doc_body_len, m->doc_sig, m->doc_sig_len, m->doc_cert, m->doc_cert_len};
-		ib_reject(ib, jo->link_serial, &doc, "id-conflict",
-		    "this message id was already used for other content");
+		bool conflict = jo->op.result == STORE_R_CONFLICT;
+		ib_reject(ib, jo->link_serial, &doc, conflict ? "id-conflict" : "illegal-transition",
+		    conflict ? "this message id was already used for other content" : jo->op.error);
 		break;
 	}
 	case STORE_R_FULL:

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caseflow.h"
 #include "config.h"
 #include "crash.h"
 #include "inboxint.h"
@@ -167,6 +168,7 @@ ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 	m->urgent = b->urgent;
 	m->state = STORE_RECEIVED;
 	m->size = size;
+	caseflow_fill(m, b);
 	memcpy(m->payload_hash, hash, STORE_HASH_LEN);
 	ib_dup(&m->doc_body, &m->doc_body_len, t->document->body.data, t->document->body.len);
 	ib_dup(&m->doc_sig, &m->doc_sig_len, t->document->signature.data,

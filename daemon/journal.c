@@ -60,6 +60,13 @@ journal_done(struct store_op *op, void *arg)
 		    op->msg.msg_id[0] ? op->msg.msg_id : "-", op->error);
 	if (op->has_event && op->event.seq > 0 && jo->d->events != NULL)
 		events_emit(jo->d->events, &op->event);
+	/* The case events committed with it (store.h: op->more), in seq order. */
+	for (size_t i = 0; i < op->n_more && jo->d->events != NULL; i++)
+		if (op->more[i].seq > 0)
+			events_emit(jo->d->events, &op->more[i]);
+	free(op->more);
+	op->more = NULL;
+	op->n_more = 0;
 	if (jo->done != NULL)
 		jo->done(jo);
 	store_msg_clear(&jo->op.msg);

@@ -1010,6 +1010,10 @@ ob_call_done(struct journal_op *jo)
 		c->fn(c->arg, -1, m, "id-conflict",
 		    "this message id was already submitted with different content");
 		break;
+	case STORE_R_ILLEGAL:
+		/* Its case moved meanwhile (another update committed first). */
+		c->fn(c->arg, -1, NULL, "illegal-transition", jo->op.error);
+		break;
 	case STORE_R_STALE:
 		c->fn(c->arg, -1, m, "refused", jo->text[0] ? jo->text : "the message changed state meanwhile");
 		break;

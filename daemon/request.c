@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "caseflow.h"
 #include "config.h"
 #include "directory.h"
 #include "log.h"
@@ -64,11 +65,6 @@ request_check(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
 		*code = "unknown-authority";
 		return err_set(err, errlen, "unknown authority %s (not in the directory)", rcpt);
 	}
-	if (!(a->kinds & (1u << *kind))) {
-		*code = "kind-not-served";
-		return err_set(err, errlen, "%s does not receive %s requests (directory: %s line %d)",
-		    rcpt, kbuf, d->cfg->directory->path, a->line);
-	}
 	*status = ROGATORY__V1__STATUS__STATUS_UNSPECIFIED;
 	if (req->status.len > 0) {
 		if (wire_status_parse(sbuf, status) != 0)
@@ -78,7 +74,13 @@ request_check(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
 	} else if (req->in_reply_to.len > 0) {
 		return err_set(err, errlen, "--reply-to needs --status");
 	}
-	return 0;
+	/* Which kinds an authority receives concerns requests; a status answers its case. */
+	if (*status == ROGATORY__V1__STATUS__STATUS_UNSPECIFIED && !(a->kinds & (1u << *kind))) {
+		*code = "kind-not-served";
+		return err_set(err, errlen, "%s does not receive %s requests (directory: %s line %d)",
+		    rcpt, kbuf, d->cfg->directory->path, a->line);
+	}
+	return caseflow_check_submission(d, req, *kind, *status, code, err, errlen);
 }
 
 int
@@ -108,6 +110,8 @@ request_build(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
 	    ? ROGATORY__V1__DOC_TYPE__DOC_TYPE_REQUEST
 	    : ROGATORY__V1__DOC_TYPE__DOC_TYPE_STATUS;
 	b.status = status;
+	if (status != ROGATORY__V1__STATUS__STATUS_UNSPECIFIED)
+		b.sequence = caseflow_next_sequence(d, req);
 	c.subject = req->subject;
 	for (size_t i = 0; i < req->n_fields && i < WIRE_FIELDS_MAX; i++) {
 		rogatory__v1__field__init(&fv[i]);
@@ -193,5 +197,6 @@ request_build(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
 	copy_blob(&m->doc_sig, &m->doc_sig_len, so.signature, so.signature_len);
 	copy_blob(&m->doc_cert, &m->doc_cert_len, so.cert, so.cert_len);
 	signed_object_clear(&so);
+	caseflow_fill(m, &b);
 	return 0;
 }

@@ -17,12 +17,14 @@ struct rogatoryd;
 
 /*
  * Validates req against the directory (known recipient, not ourselves, serves that
- * kind; a status needs in_reply_to; "refused" needs a "reasons" field), builds and signs
+ * kind when it is a request; a status needs in_reply_to) and the case rules (caseflow.h:
+ * a valid document of its kind or status, a legal transition), builds and signs
  * the document body, and fills m for a STORE_OP_SUBMIT: ids, kind, urgency, the signed
  * document, its payload hash, the submission hash (SHA-256 of the submission as sent,
  * so a re-submission with the same content matches and different content conflicts),
- * created/expiry times. -1 + err with a short code in code ("unknown-authority",
- * "kind-not-served", "invalid") for the ctl.
+ * created/expiry times, its case coordinates (m->cd; a status's sequence number). -1 +
+ * err with a short code in code ("unknown-authority", "kind-not-served", "invalid",
+ * "invalid-document", "illegal-transition", "not-found") for the ctl.
  */
 int request_build(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
     const uint8_t *hashes, int64_t bset, struct store_msg *m, const char **code, char *err,

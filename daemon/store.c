@@ -137,6 +137,30 @@ static const struct {
 	  "ALTER TABLE quarantine ADD COLUMN rcpt_cert BLOB;"
 	  /* What was decided for (peer, id, content): found without reading a document. */
 	  "CREATE INDEX quarantine_msg ON quarantine (peer, msg_id, payload_hash);" },
+	/* Cases: a request opens one (ours when queued, theirs when received), each status
+	 * document moves it, in the transaction of that message (storecase.c). case_docs is
+	 * the index of the status documents by the request they answer (in_reply_to), with
+	 * what the case made of each: applied, waiting for its request, void. */
+	{ 6,
+	  "CREATE TABLE cases ("
+	  " id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, requester TEXT NOT NULL,"
+	  " requested TEXT NOT NULL, dir INTEGER NOT NULL CHECK (dir IN (0, 1)),"
+	  " kind INTEGER NOT NULL, urgent INTEGER NOT NULL CHECK (urgent IN (0, 1)),"
+	  " state TEXT NOT NULL, consulted INTEGER NOT NULL DEFAULT 0,"
+	  " requester_ref TEXT NOT NULL DEFAULT '', requested_ref TEXT NOT NULL DEFAULT '',"
+	  " respond_by TEXT NOT NULL DEFAULT '',"
+	  " opened_us INTEGER NOT NULL, updated_us INTEGER NOT NULL,"
+	  " UNIQUE (request_id, requester));"
+	  "CREATE TABLE case_docs ("
+	  " id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, requester TEXT NOT NULL,"
+	  " dir INTEGER NOT NULL CHECK (dir IN (0, 1)), sender TEXT NOT NULL,"
+	  " msg_id TEXT NOT NULL, kind INTEGER NOT NULL, status INTEGER NOT NULL,"
+	  " side TEXT NOT NULL CHECK (side IN ('requesting', 'requested')),"
+	  " sequence INTEGER NOT NULL, reference TEXT NOT NULL DEFAULT '',"
+	  " applied TEXT NOT NULL CHECK (applied IN ('applied', 'waiting', 'void')),"
+	  " note TEXT NOT NULL DEFAULT '', ts_us INTEGER NOT NULL,"
+	  " UNIQUE (dir, msg_id, sender));"
+	  "CREATE INDEX case_docs_case ON case_docs (request_id, requester, sequence);" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -227,10 +251,9 @@ static const char *const state_names[STORE_STATE_COUNT] = {
 	"unconfirmed", "cancelled", "received",
 };
 static const char *const result_names[] = {
-	"ok", "exists", "conflict", "not-found", "stale", "full", "error",
+	"ok", "exists", "conflict", "not-found", "stale", "full", "error", "illegal",
 };
 
-static sqlite3_stmt *stmt_get(sqlite3 *db, sqlite3_stmt **cache, const char *const *sql, int id);
 static int col_blob(sqlite3_stmt *st, int i, uint8_t **dst, size_t *len);
 static int pragma_int(sqlite3 *db, const char *sql, int64_t *out);
 static int store_create_file(const char *path, const char *dir, char *err, size_t errlen);
@@ -250,9 +273,8 @@ store_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* The cached statement id, prepared on first use; NULL with the error in db. */
-static sqlite3_stmt *
-stmt_get(sqlite3 *db, sqlite3_stmt **cache, const char *const *sql, int id)
+sqlite3_stmt *
+store_stmt_get(sqlite3 *db, sqlite3_stmt **cache, const char *const *sql, int id)
 {
 	if (cache[id] == NULL &&
 	    sqlite3_prepare_v3(db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &cache[id], NULL)
@@ -264,13 +286,13 @@ stmt_get(sqlite3 *db, sqlite3_stmt **cache, const char *const *sql, int id)
 sqlite3_stmt *
 store_wstmt(struct store *s, int id)
 {
-	return stmt_get(s->w, s->wst, w_sql, id);
+	return store_stmt_get(s->w, s->wst, w_sql, id);
 }
 
 sqlite3_stmt *
 store_rstmt(struct store *s, int id)
 {
-	return stmt_get(s->r, s->rst, r_sql, id);
+	return store_stmt_get(s->r, s->rst, r_sql, id);
 }
 
 /* NULL stays NULL (no receipt yet); the caller's bytes outlive the statement's use. */
@@ -685,6 +707,10 @@ store_free(struct store *s)
 		sqlite3_finalize(s->wst[i]);
 	for (int i = 0; i < R_COUNT; i++)
 		sqlite3_finalize(s->rst[i]);
+	for (int i = 0; i < CW_COUNT; i++)
+		sqlite3_finalize(s->cwst[i]);
+	for (int i = 0; i < CR_COUNT; i++)
+		sqlite3_finalize(s->crst[i]);
 	/* The reader first: the writer's close is the last and checkpoints the WAL. */
 	sqlite3_close(s->r);
 	sqlite3_close(s->w);

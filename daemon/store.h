@@ -30,7 +30,8 @@ struct store;
 
 #define STORE_HASH_LEN 32
 /* The schema this build writes (PRAGMA user_version); a newer database is refused. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
+#define STORE_REF_MAX 255         /* bytes of a reference kept in a case row (cut at UTF-8) */
 
 /* STORE_DIR_ANY only selects, in store_list; a message is always OUT or IN. */
 enum store_dir { STORE_OUT = 0, STORE_IN = 1, STORE_DIR_ANY = 2 };
@@ -48,6 +49,19 @@ enum store_state {
 	STORE_CANCELLED,    /* out: cancelled by an operator before transmission */
 	STORE_RECEIVED,     /* in: stored with our receipt */
 	STORE_STATE_COUNT,
+};
+
+/* A document's place in a case (daemon/caseflow.c fills it from the signed body). The
+ * store opens or moves the case with the message, in the same transaction: a request
+ * opens one (ours when it is queued, theirs when it is received); a status document moves
+ * it by the transition table (case.h), or, arriving before its request, waits for it. */
+struct store_casedoc {
+	int doc_type;             /* 0: no case (a row from before schema 6); 1 request, 2 status */
+	int status;               /* a status document's Rogatory__V1__Status */
+	char in_reply_to[UUID_TEXT_LEN + 1];
+	uint64_t sequence;
+	char reference[STORE_REF_MAX + 1];  /* the sender's own reference, "" when none */
+	char respond_by[11];      /* a request's YYYY-MM-DD, "" when none */
 };
 
 /* One message row. Blobs are owned by the struct when it comes from a read
@@ -86,6 +100,7 @@ struct store_msg {
 	uint64_t size;            /* document body + attachments, bytes (0 on write: body) */
 	bool refused;             /* in, answers only: the stored answer is a refusal (its
 	                           * REJECTED receipt from the quarantine), not a message row */
+	struct store_casedoc cd;  /* on write (SUBMIT, RECEIVE); not read back */
 };
 
 /* One event (a row of the events table; one JSON line of the delivery log). */
@@ -96,7 +111,7 @@ struct store_event {
 	char msg_id[UUID_TEXT_LEN + 1]; /* "" for link events */
 	char peer[AUTHORITY_ID_MAX + 1];
 	enum store_dir dir;
-	char state[16];           /* state entered, "" for link events */
+	char state[40];           /* state entered, "" for link events */
 	uint32_t attempt;
 	uint64_t bytes;
 	char reason[256];         /* "" when none */
@@ -104,7 +119,10 @@ struct store_event {
 
 /* What a write op does. */
 enum store_op_kind {
-	/* Insert an outbound message (state queued) + event "queued". If (sender, msg_id)
+	/* Every op that writes a message row also writes its case change (msg.cd, events in
+ * op->more): SUBMIT and RECEIVE open or move a case, UPDATE to rejected, expired,
+ * cancelled or failed voids what an outbound document did to its case. */
+/* Insert an outbound message (state queued) + event "queued". If (sender, msg_id)
 	 * exists: same submit_hash → result STORE_R_EXISTS with the existing row in
 	 * op->stored (no event); different → STORE_R_CONFLICT (no change). */
 	STORE_OP_SUBMIT,
@@ -166,6 +184,8 @@ enum store_result {
 	STORE_R_STALE,
 	STORE_R_FULL,      /* SQLITE_FULL: [store] max_size or the disk */
 	STORE_R_ERROR,     /* anything else; op->error says what */
+	STORE_R_ILLEGAL,   /* SUBMIT/RECEIVE of a status the case's transition table refuses
+	                    * (op->error names the rule): nothing written */
 };
 
 struct store_op;
@@ -202,6 +222,10 @@ struct store_op {
 	/* Filled by the store thread: */
 	enum store_result result;
 	char error[256];
+	/* Further events the op committed after op->event (a case opened or moved: see
+	 * struct store_casedoc), in seq order; the journal announces and frees them. */
+	struct store_event *more;
+	size_t n_more;
 	/* Completion, run on the loop thread after the batch committed (or failed). */
 	store_done_fn done;
 	void *arg;
@@ -303,6 +327,64 @@ struct store_quarantined {
 /* Quarantine, newest first, before the cursor (id, exclusive; 0 at the start). */
 int store_quarantine_list(struct store *s, int64_t before_id, struct store_quarantined *out,
     int max);
+
+/* ---- cases (storecase.c, storecaseread.c; loop thread reads) ---- */
+
+/* One case row. */
+struct store_case {
+	int64_t id;
+	char request_id[UUID_TEXT_LEN + 1];
+	char requester[AUTHORITY_ID_MAX + 1];   /* the request's sender */
+	char requested[AUTHORITY_ID_MAX + 1];   /* its recipient */
+	enum store_dir dir;       /* OUT: we sent the request; IN: we received it */
+	int kind;
+	bool urgent;
+	char state[40];           /* case.h: case_state_name */
+	bool consulted;           /* a consultation was applied */
+	char requester_ref[STORE_REF_MAX + 1];
+	char requested_ref[STORE_REF_MAX + 1];
+	char respond_by[11];
+	int64_t opened_us;
+	int64_t updated_us;
+};
+
+/* One status document of a case, as the case saw it. */
+struct store_case_doc {
+	int64_t id;
+	enum store_dir dir;       /* of the message row */
+	char sender[AUTHORITY_ID_MAX + 1];
+	char msg_id[UUID_TEXT_LEN + 1];
+	int status;
+	char side[12];            /* "requesting" or "requested" */
+	uint64_t sequence;
+	char applied[12];         /* "applied", "waiting" (for its request), "void" */
+	char note[256];           /* why waiting or void */
+	int64_t ts_us;
+};
+
+/* Filters of store_case_list; empty strings and dir STORE_DIR_ANY select all. */
+struct store_case_filter {
+	enum store_dir dir;
+	char state[40];
+	char peer[AUTHORITY_ID_MAX + 1];
+	int kind;                 /* 0: any */
+};
+/* Cases, newest first, before the cursor (id, exclusive; 0 at the start). Count or -1. */
+int store_case_list(struct store *s, const struct store_case_filter *f, int64_t before_id,
+    struct store_case *out, int max);
+/* The case of request_id (requester NULL: the oldest of that id); else the case holding a
+ * status document with that message id. 0, 1 when none, -1. */
+int store_case_get(struct store *s, const char *request_id, const char *requester,
+    struct store_case *out);
+/* The case between a and b (either may be the requester) of request_id. 0, 1, -1. */
+int store_case_between(struct store *s, const char *request_id, const char *a, const char *b,
+    struct store_case *out);
+/* A case's status documents in the order the case took them. Count or -1. */
+int store_case_docs(struct store *s, const struct store_case *c, struct store_case_doc *out,
+    int max);
+/* The highest sequence sender used in the case (0: none yet); -1 on error. */
+int64_t store_case_last_sequence(struct store *s, const struct store_case *c,
+    const char *sender);
 
 void store_msg_clear(struct store_msg *m);
 const char *store_state_name(enum store_state s);

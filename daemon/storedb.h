@@ -1,7 +1,8 @@
 /*
- * storedb: what store.c, storeop.c and storeread.c share, and nothing else may include:
- * the store's connections and statement caches. The SQL text (schema, every statement)
- * lives in store.c alone; storeop.c and storeread.c run its statements by id. Never
+ * storedb: what store.c, storeop.c, storeread.c and the case files (storecase.c,
+ * storecaseread.c) share, and nothing else may include: the store's connections and
+ * statement caches. The SQL text lives in store.c (schema, messages, events, quarantine)
+ * and storecase.c (the cases' statements); the others run statements by id. Never
  * include this header outside the store module: it is where sqlite3.h comes in.
  */
 #ifndef ROGATORY_STOREDB_H
@@ -28,12 +29,20 @@ enum { R_OUTBOX, R_URGENT, R_PEERS, R_LIST_STATE, R_GET, R_GET_ANY, R_LIST, R_EV
        R_EVENTS_OF, R_LOG_MARK, R_LAST_SEQ, R_CHUNK, R_MAX_BSET, R_UNSETTLED, R_QUARANTINE,
        R_QUARANTINE_SAME, R_QUARANTINE_OTHER, R_COUNT };
 
+/* Case statements (storecase.c): writer (store thread) and reader (loop thread). */
+enum { CW_FIND, CW_FIND_REQ, CW_SEQ_USED, CW_INSERT, CW_UPDATE, CW_DOC_INSERT, CW_DOC_SET,
+       CW_WAITING, CW_APPLIED, CW_DOC_OF_MSG, CW_COUNT };
+enum { CR_LIST, CR_GET, CR_GET_ANY, CR_GET_BY_DOC, CR_BETWEEN, CR_DOCS, CR_LAST_SEQ,
+       CR_COUNT };
+
 struct store {
 	char path[PATH_MAX];
 	sqlite3 *w;                   /* writer: store thread (and open/close) */
 	sqlite3 *r;                   /* read-only: loop thread */
 	sqlite3_stmt *wst[W_COUNT];
 	sqlite3_stmt *rst[R_COUNT];
+	sqlite3_stmt *cwst[CW_COUNT];
+	sqlite3_stmt *crst[CR_COUNT];
 	struct storeq *q;
 	int64_t page_size;
 	int64_t default_max_pages;    /* SQLite's own limit: what max_size 0 restores */
@@ -48,7 +57,33 @@ struct store {
 /* storeop.c: the batch function the store thread runs (see storeq_batch_fn). */
 void store_batch(void *ctx, struct store_op *batch, size_t n);
 
+/* storecase.c (store thread), within an op's savepoint. SUBMIT and RECEIVE: before the
+ * message row, whether its case change may happen (STORE_R_OK, or STORE_R_ILLEGAL with
+ * op->error saying why); after it, the change itself with its events in op->more. */
+struct storecase_plan {
+	int what;                 /* STORECASE_* */
+	struct store_case c;      /* STORECASE_MOVE: the case as it is */
+	int to;                   /* STORECASE_MOVE: the enum case_state entered */
+	int side;                 /* STORECASE_MOVE: the sender's enum case_side */
+};
+enum { STORECASE_NOTHING, STORECASE_OPEN, STORECASE_MOVE, STORECASE_WAIT };
+enum store_result storecase_check(struct store *s, struct store_op *op,
+    struct storecase_plan *plan);
+enum store_result storecase_apply(struct store *s, struct store_op *op,
+    const struct storecase_plan *plan, int64_t now);
+/* UPDATE of an outbound message into rejected, expired, cancelled or failed: what the
+ * document did to its case is void (a status no longer counts; a request's case is void). */
+enum store_result storecase_outbound_final(struct store *s, struct store_op *op, int64_t now);
+/* Reader statement id of the cases (storecaseread.c); NULL with the error in s->r. */
+sqlite3_stmt *storecase_rstmt(struct store *s, int id);
+/* One row of a case statement's columns into c. */
+void storecase_from_row(sqlite3_stmt *st, struct store_case *c);
+/* Frees op->more. */
+void store_op_more_clear(struct store_op *op);
+
 /* store.c: */
+/* Statement id of sql[] in cache, prepared on first use; NULL with the error in db. */
+sqlite3_stmt *store_stmt_get(sqlite3 *db, sqlite3_stmt **cache, const char *const *sql, int id);
 /* Writer statement id, prepared on first use; NULL with the error in s->w. */
 sqlite3_stmt *store_wstmt(struct store *s, int id);
 /* Reader statement id, prepared on first use; NULL with the error in s->r. */

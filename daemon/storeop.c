@@ -75,6 +75,8 @@ store_submit(struct store *s, struct store_op *op)
 	memset(&op->stored, 0, sizeof(op->stored));
 	op->result = STORE_R_OK;
 	op->error[0] = '\0';
+	op->more = NULL;
+	op->n_more = 0;
 	storeq_push(s->q, op);
 }
 
@@ -192,6 +194,7 @@ op_reset(struct store_op *op)
 	op->result = STORE_R_OK;
 	op->error[0] = '\0';
 	store_msg_clear(&op->stored);
+	store_op_more_clear(op);
 	op->event.seq = 0;
 	op->event.ts_us = 0;
 }
@@ -229,6 +232,7 @@ op_run(struct store *s, struct store_op *op, int64_t now)
 		w_simple(s, W_RELEASE);
 	}
 	store_msg_clear(&op->stored);
+	store_op_more_clear(op);
 	op->event.seq = 0;
 	op->event.ts_us = 0;
 }
@@ -417,12 +421,18 @@ op_submit(struct store *s, struct store_op *op, int64_t now)
 		enum store_result r = load_stored(s, op, k.id);
 		return r == STORE_R_OK ? STORE_R_EXISTS : r;
 	}
-	enum store_result r = insert_msg(s, op, now);
+	/* Its case may refuse it (a status the transition table does not allow now). */
+	struct storecase_plan plan;
+	enum store_result r = storecase_check(s, op, &plan);
 	if (r != STORE_R_OK)
+		return r;
+	if ((r = insert_msg(s, op, now)) != STORE_R_OK)
 		return r;
 	op->has_event = true;
 	event_fill(&op->event, "queued", &op->msg, "queued");
-	return write_event(s, op, now);
+	if ((r = write_event(s, op, now)) != STORE_R_OK)
+		return r;
+	return storecase_apply(s, op, &plan, now);
 }
 
 /*
@@ -487,12 +497,19 @@ op_receive(struct store *s, struct store_op *op, int64_t now)
 	 * records the event). */
 	if (found == STORE_SETTLED_OTHER)
 		return STORE_R_CONFLICT;
-	op->has_event = true;
-	enum store_result r = insert_msg(s, op, now);
+	/* Judged against the case as committed: the caller refuses an illegal status (a
+	 * quarantine op with its signed illegal-transition receipt). */
+	struct storecase_plan plan;
+	enum store_result r = storecase_check(s, op, &plan);
 	if (r != STORE_R_OK)
 		return r;
+	op->has_event = true;
+	if ((r = insert_msg(s, op, now)) != STORE_R_OK)
+		return r;
 	event_fill(&op->event, "received", &op->msg, "received");
-	return write_event(s, op, now);
+	if ((r = write_event(s, op, now)) != STORE_R_OK)
+		return r;
+	return storecase_apply(s, op, &plan, now);
 }
 
 static enum store_result
@@ -556,7 +573,13 @@ op_update(struct store *s, struct store_op *op, int64_t now)
 	event_fill(&op->event, NULL, &who, store_state_name(m->state));
 	if (op->event.attempt == 0)
 		op->event.attempt = (set & STORE_SET_ATTEMPTS) != 0 ? m->attempts : k.attempts;
-	return write_event(s, op, now);
+	if ((r = write_event(s, op, now)) != STORE_R_OK)
+		return r;
+	/* An outbound document that will never reach its peer: its case no longer counts it. */
+	bool lost = m->state == STORE_REJECTED || m->state == STORE_EXPIRED ||
+	    m->state == STORE_CANCELLED || m->state == STORE_FAILED;
+	return m->dir == STORE_OUT && op->transition != OUTSTATE_NONE && lost
+	    ? storecase_outbound_final(s, op, now) : STORE_R_OK;
 }
 
 static enum store_result

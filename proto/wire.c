@@ -843,6 +843,27 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 			return err_set(err, errlen, "request.export.part: %u, at most %d",
 			    r->export->part, CONTROL_EXPORT_PART_MAX);
 		return 0;
+	case ROGATORY__CTL__V1__REQUEST__OP_CASES:
+		if (chk_text(&r->cases->state, 0, 64, RULE_WORD, "request.cases", "state", err,
+		        errlen) ||
+		    chk_text(&r->cases->kind, 0, 32, RULE_WORD, "request.cases", "kind", err, errlen))
+			return -1;
+		if (r->cases->peer.len > 0 &&
+		    chk_id(&r->cases->peer, "request.cases", "peer", err, errlen))
+			return -1;
+		return 0;
+	case ROGATORY__CTL__V1__REQUEST__OP_CASE_GET:
+		if (chk_uuid(&r->case_get->request_id, false, "request.case_get", "request_id", err,
+		        errlen))
+			return -1;
+		if (r->case_get->requester_id.len > 0 &&
+		    chk_id(&r->case_get->requester_id, "request.case_get", "requester_id", err,
+		        errlen))
+			return -1;
+		return 0;
+	case ROGATORY__CTL__V1__REQUEST__OP_AUTHORITY:
+		return chk_id(&r->authority->authority_id, "request.authority", "authority_id", err,
+		    errlen);
 	default:
 		return err_set(err, errlen, "request: no operation set");
 	}
@@ -951,7 +972,8 @@ static const char *const error_code_names[] = {
 static const char *const status_names[] = {
 	"unspecified", "acknowledged", "in-progress", "additional-information-requested",
 	"postponed", "executed", "partially-executed", "refused", "progress-inquiry",
-	"withdrawn",
+	"withdrawn", "consultation", "additional-information", "conditions-accepted",
+	"conditions-declined",
 };
 
 static const char *const doc_type_names[] = {"unspecified", "request", "status"};

@@ -1,6 +1,6 @@
 #!/bin/sh
 # make demo: a throw-away network PKI, three authorities on loopback, one real request
-# from BD-ACC to FR-MJ, and its delivery shown. Everything lives in build/demo/; the
+# from BD-ACC to FR-MJ, its delivery and its acknowledgement shown. Everything lives in build/demo/; the
 # network keeps running until `make demo-stop`.
 #   demo.sh start | stop
 # DEMO_DIR: another folder than build/demo (the tests stop daemons of their own there).
@@ -109,10 +109,11 @@ start() {
 			i=$((i + 1))
 		done
 	} >"$order"
-	set -- send --to FR-MJ --kind mla --urgent --respond-by 2027-03-31 \
-	    --subject "Bank records of Example Trading Ltd, account FR76 3000 4000 0500 0012 3456 789" \
-	    --field legal_basis="UNCAC art. 46(3)(f)" --field our_reference=ACC/2026/117 \
-	    --attach "$order"
+	# The request itself: configs/demo/mla-request.json (from `rogatoryctl draft mla`),
+	# due in 90 days.
+	sed "s/RESPOND_BY/$(date -u -d '+90 days' +%F)/" "$TOP/configs/demo/mla-request.json" \
+	    >"$D/mla-request.json"
+	set -- send --to FR-MJ --document "$D/mla-request.json" --attach "$order"
 	echo "   rogatoryctl $*"
 	id=$(ctl BD-ACC "$@" | tail -n 1)
 	echo "   message id $id"
@@ -141,11 +142,25 @@ start() {
 	echo "   the fetched attachment is byte for byte the one BD-ACC sent"
 	echo "== at BD-ACC: rogatoryctl verify $id (offline proof from the store)"
 	ctl BD-ACC verify "$id" | sed 's/^/   /'
+	echo "== at FR-MJ: rogatoryctl update $id --status acknowledged --reference BEPI/2026/4471"
+	ctl FR-MJ update "$id" --status acknowledged --reference BEPI/2026/4471 | sed 's/^/   /'
+	i=0
+	until ctl BD-ACC requests | grep -q "$id .* acknowledged"; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then
+			echo "demo: the acknowledgement did not arrive within 10 s" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	echo "== at BD-ACC: rogatoryctl requests"
+	ctl BD-ACC requests | sed 's/^/   /'
 	cat <<MSG
 
 The network is still running. Try:
    $CTL -s $D/FR-MJ/control.sock peers
-   $CTL -s $D/UA-PGO/control.sock send --to BD-ACC --kind asset-recovery --subject "..."
+   $CTL -s $D/FR-MJ/control.sock request $id
+   $CTL -s $D/UA-PGO/control.sock draft asset-recovery --to BD-ACC
    $CTL -s $D/BD-ACC/control.sock log --follow
 Stop it with: make demo-stop
 MSG

@@ -198,7 +198,7 @@ send_single() {
     id=$(uuid)
     printf '%s\tsingle\n' "$id" >>"$W/attempts-$s"
     mapfile -t args < <(chaos_attach_args "$id")
-    if ctl "$s" send --to "${IDS[$r]}" --kind mla --subject "chaos $id" --id "$id" \
+    if ctl "$s" send --to "${IDS[$r]}" --kind other --subject "chaos $id" --id "$id" \
         "${args[@]}" >/dev/null 2>&1; then
         echo "$id" >>"$W/acked-$s"
     fi
@@ -211,7 +211,7 @@ send_batch() {
     for _ in $(seq 1 "$n"); do
         id=$(uuid)
         printf '%s\tbatch\n' "$id" >>"$W/attempts-$s"
-        printf '{"to":"%s","kind":"mla","subject":"chaos %s","id":"%s"}\n' \
+        printf '{"to":"%s","kind":"other","subject":"chaos %s","id":"%s"}\n' \
             "${IDS[$r]}" "$id" "$id" >>"$f"
     done
     ctl "$s" send --batch "$f" 2>/dev/null | grep -E '^[0-9a-f-]{36}$' >>"$W/acked-$s"
@@ -301,7 +301,7 @@ resubmit() {
         if grep -q "^$id	single" "$W/attempts-$s"; then
             mapfile -t args < <(chaos_attach_args "$id")
         fi
-        if ctl "$s" send --to "${IDS[$r]}" --kind mla --subject "chaos $id" --id "$id" \
+        if ctl "$s" send --to "${IDS[$r]}" --kind other --subject "chaos $id" --id "$id" \
             "${args[@]}" >"$W/resubmit.out" 2>&1; then
             n=$((n + 1))
         else
@@ -327,7 +327,7 @@ send_marker() {
     local s=$1 r=$((1 - $1)) id
     id=$(uuid)
     printf '%s\tmarker\n' "$id" >>"$W/attempts-$s"
-    if ctl "$s" send --to "${IDS[$r]}" --kind mla --subject "chaos marker $id" --id "$id" \
+    if ctl "$s" send --to "${IDS[$r]}" --kind other --subject "chaos marker $id" --id "$id" \
         >/dev/null 2>&1; then
         echo "$id" >>"$W/acked-$s"
     fi

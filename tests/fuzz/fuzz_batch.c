@@ -15,6 +15,8 @@ int rogatoryctl_main(int argc, char **argv);
 #undef main
 /* The other command files its command table names. */
 #include "../../ctl/export.c"
+#include "../../ctl/draft.c"
+#include "../../ctl/case.c"
 
 #include "fuzz.h"
 

@@ -28,7 +28,7 @@ pki/rogatory-pki revoke -r keyCompromise "$PKI/ca" "$PKI/BD-ACC.crt" >/dev/null 
 pki/rogatory-pki crl "$PKI/ca" >/dev/null 2>&1
 openssl crl -in "$PKI/ca/crl.pem" -outform DER -out "$PKI/crl.der"
 
-for t in frame envelope body evidence ctl batch config directory value crl; do
+for t in frame envelope body evidence ctl batch config directory value crl casedoc; do
 	rm -rf "${OUT:?}/$t"
 	mkdir -p "$OUT/$t"
 done
@@ -73,4 +73,11 @@ cat >"$OUT/batch/requests.jsonl" <<'JSON'
 [1,2,3]
 JSON
 printf '{"to":"UA-PGO","kind":"other","subject":"x","urgent":"yes"}\n' >"$OUT/batch/mistyped.jsonl"
+# casedoc: a kind byte, a status byte (0: a request), then a document or field lines.
+{ printf '\000\000'; sed 's/RESPOND_BY/2099-01-01/' configs/demo/mla-request.json; } \
+    >"$OUT/casedoc/mla-document"
+printf '\000\007{"reasons":[{"code":"other","text":"x"}],"note":"n"}' \
+    >"$OUT/casedoc/refused-status"
+printf '\000\000reference="R-1"\nlanguage="en"\npersons=[{"name":"A","nationality":"BD"}]\nassistance=[{"details":"d","type":"documents-records"}]' \
+    >"$OUT/casedoc/fields"
 echo "corpus written to $OUT"

@@ -32,7 +32,11 @@
  *                             sender = --hello-id) to authority ID
  *   --repeat N                send that same Transfer N times back to back (default 1)
  *   --repeat-after F          send the first copy, then the others once file F exists
- *   --kind K                  its kind (default mla)
+ *   --kind K                  its kind (default other)
+ *   --id UUID                 its message id (default: a new one)
+ *   --status S --reply-to ID  a status document about request ID (default: a request)
+ *   --sequence N              its sequence number (default 1 with --status)
+ *   --field NAME=VALUE        a content field, as given (up to 8)
  *   --subject S               its subject (default "fakepeer transfer"); \xHH escapes
  *                             are decoded, so a test can send ESC, BEL, C1 or bidi bytes
  *   --attach-name N           a manifest entry of 0 bytes (no chunk follows) with this
@@ -52,7 +56,6 @@
  *   --distinct                with --flood: a new document (id, signature) each time
  *   --body-bytes B            pad each flood or paced document with fields to about B
  *                             bytes
- *   --msg-id ID               the message id of the documents sent (default: random)
  *   --paced W                 with --transfer-to and --repeat N: the same Transfer N
  *                             times, W at a time, reading the W answers between rounds
  *                             (a peer that keeps the window and resends for ever);
@@ -102,13 +105,16 @@ struct opts {
 	int repeat;
 	const char *repeat_after;
 	const char *kind;
+	const char *id, *status, *reply_to;
+	unsigned long long sequence;
+	const char *fields[8];
+	int nfields;
 	const char *subject, *attach_name;
 	const char *receipt;
 	const char *sign_cert, *sign_key;
 	bool no_read;
 	int flood, stall_ms, body_bytes, paced;
 	bool distinct;
-	const char *msg_id;
 };
 
 static long
@@ -336,12 +342,12 @@ unescape(const char *in, char *out)
 	return n;
 }
 
-/* --msg-id, or a new random id. */
+/* --id, or a new random id. */
 static void
 doc_id(const struct opts *o, char id[UUID_TEXT_LEN + 1])
 {
-	if (o->msg_id != NULL)
-		snprintf(id, UUID_TEXT_LEN + 1, "%s", o->msg_id);
+	if (o->id != NULL)
+		snprintf(id, UUID_TEXT_LEN + 1, "%s", o->id);
 	else
 		text_uuid_random(id);
 }
@@ -350,8 +356,8 @@ doc_id(const struct opts *o, char id[UUID_TEXT_LEN + 1])
 static void
 doc_head(Rogatory__V1__DocumentBody *b, const struct opts *o, const char *id)
 {
-	Rogatory__V1__Kind kind = ROGATORY__V1__KIND__KIND_MLA;
-	wire_kind_parse(o->kind ? o->kind : "mla", &kind);
+	Rogatory__V1__Kind kind = ROGATORY__V1__KIND__KIND_OTHER;
+	wire_kind_parse(o->kind ? o->kind : "other", &kind);
 	b->message_id.data = (uint8_t *)id;
 	b->message_id.len = strlen(id);
 	b->sender_id.data = (uint8_t *)o->hello_id;
@@ -363,6 +369,13 @@ doc_head(Rogatory__V1__DocumentBody *b, const struct opts *o, const char *id)
 	b->created_ms = (int64_t)ts.tv_sec * 1000;
 	b->kind = kind;
 	b->doc_type = ROGATORY__V1__DOC_TYPE__DOC_TYPE_REQUEST;
+	if (o->status != NULL && o->reply_to != NULL) {
+		b->doc_type = ROGATORY__V1__DOC_TYPE__DOC_TYPE_STATUS;
+		wire_status_parse(o->status, &b->status);
+		b->in_reply_to.data = (uint8_t *)o->reply_to;
+		b->in_reply_to.len = strlen(o->reply_to);
+		b->sequence = o->sequence > 0 ? o->sequence : 1;
+	}
 }
 
 /* The frame (header included) of a Transfer carrying signed body b (malloc'd). */
@@ -410,6 +423,18 @@ send_transfers(SSL *ssl, const struct opts *o)
 	static char subject[2048], aname[1024];
 	c.subject.data = (uint8_t *)subject;
 	c.subject.len = unescape(o->subject ? o->subject : "fakepeer transfer", subject);
+	Rogatory__V1__Field fv[8], *fp[8];
+	for (int i = 0; i < o->nfields; i++) {
+		const char *eq = strchr(o->fields[i], '=');
+		rogatory__v1__field__init(&fv[i]);
+		fv[i].name.data = (uint8_t *)o->fields[i];
+		fv[i].name.len = eq ? (size_t)(eq - o->fields[i]) : strlen(o->fields[i]);
+		fv[i].value.data = (uint8_t *)(eq ? eq + 1 : "");
+		fv[i].value.len = eq ? strlen(eq + 1) : 0;
+		fp[i] = &fv[i];
+	}
+	c.n_fields = (size_t)o->nfields;
+	c.fields = fp;
 	b.content = &c;
 	Rogatory__V1__Attachment att = ROGATORY__V1__ATTACHMENT__INIT;
 	Rogatory__V1__Attachment *atts[1] = {&att};
@@ -965,6 +990,16 @@ main(int argc, char **argv)
 			o.repeat_after = v;
 		else if (strcmp(a, "--kind") == 0)
 			o.kind = v;
+		else if (strcmp(a, "--id") == 0)
+			o.id = v;
+		else if (strcmp(a, "--status") == 0)
+			o.status = v;
+		else if (strcmp(a, "--reply-to") == 0)
+			o.reply_to = v;
+		else if (strcmp(a, "--sequence") == 0)
+			o.sequence = strtoull(v, NULL, 10);
+		else if (strcmp(a, "--field") == 0 && o.nfields < 8)
+			o.fields[o.nfields++] = v;
 		else if (strcmp(a, "--subject") == 0)
 			o.subject = v;
 		else if (strcmp(a, "--attach-name") == 0)
@@ -985,8 +1020,7 @@ main(int argc, char **argv)
 			o.body_bytes = atoi(v);
 		else if (strcmp(a, "--paced") == 0)
 			o.paced = atoi(v);
-		else if (strcmp(a, "--msg-id") == 0)
-			o.msg_id = v;
+
 		else {
 			fprintf(stderr, "fakepeer: unknown option %s\n", a);
 			return 2;

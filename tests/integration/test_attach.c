@@ -70,7 +70,7 @@ static char *
 send_file(struct tnet *t, const char *subject, const char *path)
 {
 	char args[4096];
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject '%s' --attach '%s'",
+	snprintf(args, sizeof(args), "--to FR-MJ --kind other --subject '%s' --attach '%s'",
 	    subject, path);
 	return tr_send_args(t, 0, args);
 }
@@ -107,7 +107,7 @@ Test(attach, small_and_1m_delivered_fetched_verified, .timeout = 90)
 	char *big = make_file(t, "records.bin", 1 << 20, 2);
 	char *empty = make_file(t, "empty.txt", 0, 3);
 	char args[4096];
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'With documents' "
+	snprintf(args, sizeof(args), "--to FR-MJ --kind other --subject 'With documents' "
 	    "--attach '%s' --attach '%s' --media-type application/x-bank-records --attach '%s'",
 	    small, big, empty);
 	char *id = tr_send_args(t, 0, args);
@@ -197,7 +197,7 @@ Test(attach, attachment_named_like_the_document_is_fetched, .timeout = 90)
 	cr_assert_eq(text_uuid_random(id), 0);
 	snprintf(name, sizeof(name), "%s.json", id);
 	char *file = make_file(t, name, 4096, 21);
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Clash' --id %s "
+	snprintf(args, sizeof(args), "--to FR-MJ --kind other --subject 'Clash' --id %s "
 	    "--attach '%s'", id, file);
 	char *sent = tr_send_args(t, 0, args);
 	cr_assert_str_eq(sent, id);
@@ -358,7 +358,7 @@ linked_then_limited(const char *tag)
 	struct tnet *t = tnet_new(tag, ids2, 2);
 	tnet_start(t, 0);
 	tnet_start(t, 1);
-	char *first = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Hello'");
+	char *first = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Hello'");
 	cr_assert(tr_wait_state(t, 0, first, "delivered", 20000));
 	free(fetch(t, 1, first, "fetched-hello"));
 	free(first);

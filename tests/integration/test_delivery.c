@@ -44,8 +44,8 @@ Test(delivery, a_to_b_with_receipt, .timeout = 60)
 	struct tnet *t = tnet_new("dlv-basic", ids2, 2);
 	tnet_start(t, 0);
 	tnet_start(t, 1);
-	char *id = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Bank records' --urgent "
-	                          "--respond-by 2027-01-31 --field legal_basis=art46");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Bank records' --urgent "
+	                          "--respond-by 2099-01-31 --field basis=art46");
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 10000), "not delivered");
 	char *out = NULL;
 	char args[128];
@@ -74,7 +74,7 @@ Test(delivery, receiver_down_at_submission, .timeout = 60)
 {
 	struct tnet *t = tnet_new("dlv-down", ids2, 2);
 	tnet_start(t, 0);
-	char *id = tr_send_args(t, 0, "--to FR-MJ --kind extradition --subject 'Request X'");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Request X'");
 	cr_assert(tr_wait_state(t, 0, id, "queued", 3000));
 	tnet_start(t, 1);
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 15000), "not delivered after B came up");
@@ -90,7 +90,7 @@ Test(delivery, same_id_twice_is_one_message, .timeout = 60)
 	tnet_start(t, 1);
 	const char *id = "0b6f6a86-3c1e-4a52-9a6c-5f1c2f0a7d11";
 	char args[256], *out = NULL;
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Twice' --id %s", id);
+	snprintf(args, sizeof(args), "--to FR-MJ --kind other --subject 'Twice' --id %s", id);
 	free(tr_send_args(t, 0, args));
 	free(tr_send_args(t, 0, args));
 	/* Concurrently: a batch holding the same line twice, pipelined. */
@@ -98,8 +98,8 @@ Test(delivery, same_id_twice_is_one_message, .timeout = 60)
 	snprintf(batch, sizeof(batch), "%s/dup.jsonl", t->dir);
 	const char *id2 = "7d0f4a8e-9f3b-4c6e-8a1d-2b5c6d7e8f90";
 	ts_writef(batch, 0600,
-	    "{\"to\":\"FR-MJ\",\"kind\":\"mla\",\"subject\":\"Again\",\"id\":\"%s\"}\n"
-	    "{\"to\":\"FR-MJ\",\"kind\":\"mla\",\"subject\":\"Again\",\"id\":\"%s\"}\n", id2, id2);
+	    "{\"to\":\"FR-MJ\",\"kind\":\"other\",\"subject\":\"Again\",\"id\":\"%s\"}\n"
+	    "{\"to\":\"FR-MJ\",\"kind\":\"other\",\"subject\":\"Again\",\"id\":\"%s\"}\n", id2, id2);
 	snprintf(bargs, sizeof(bargs), "send --batch '%s'", batch);
 	cr_assert_eq(tnet_ctl(t, 0, &out, bargs), 0, "%s", out);
 	free(out);
@@ -111,7 +111,7 @@ Test(delivery, same_id_twice_is_one_message, .timeout = 60)
 	cr_assert_eq(tr_events(t, 1, "received", id), 1);
 	cr_assert_eq(tr_events(t, 1, "received", id2), 1);
 	/* Same id, different content: refused. */
-	snprintf(args, sizeof(args), "send --to FR-MJ --kind mla --subject 'Other' --id %s", id);
+	snprintf(args, sizeof(args), "send --to FR-MJ --kind other --subject 'Other' --id %s", id);
 	cr_assert_eq(tnet_ctl(t, 0, &out, args), 1, "%s", out);
 	cr_assert(strstr(out, "id-conflict") != NULL, "%s", out);
 	free(out);
@@ -122,14 +122,14 @@ Test(delivery, cancel_before_and_after_transmission, .timeout = 60)
 {
 	struct tnet *t = tnet_new("dlv-cancel", ids2, 2);
 	tnet_start(t, 0);
-	char *a = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Cancel me'");
+	char *a = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Cancel me'");
 	char args[128], *out = NULL;
 	snprintf(args, sizeof(args), "cancel %s", a);
 	cr_assert_eq(tnet_ctl(t, 0, &out, args), 0, "%s", out);
 	cr_assert(strstr(out, "cancelled") != NULL, "%s", out);
 	free(out);
 	tnet_start(t, 1);
-	char *b = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Too late'");
+	char *b = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Too late'");
 	cr_assert(tr_wait_state(t, 0, b, "delivered", 10000));
 	snprintf(args, sizeof(args), "cancel %s", b);
 	cr_assert_eq(tnet_ctl(t, 0, &out, args), 1, "%s", out);
@@ -147,7 +147,7 @@ Test(delivery, peer_that_never_comes_back_expires, .timeout = 60)
 	struct tnet *t = tnet_new("dlv-expire", ids2, 2);
 	tnet_opt(t, 0, "delivery.expire_after=3s");
 	tnet_start(t, 0);
-	char *id = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Nobody home'");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Nobody home'");
 	cr_assert(tr_wait_state(t, 0, id, "expired", 20000), "not expired");
 	cr_assert(tr_wait_event(t, 0, "expired", id, 5000));
 	cr_assert_eq(tr_events(t, 0, "expired", id), 1);
@@ -160,7 +160,7 @@ Test(delivery, bad_requests_refused_with_reasons, .timeout = 60)
 	struct tnet *t = tnet_new("dlv-bad", ids2, 2);
 	tnet_start(t, 0);
 	char *out = NULL;
-	cr_assert_eq(tnet_ctl(t, 0, &out, "send --to DE-BMJ --kind mla --subject x"), 1, "%s", out);
+	cr_assert_eq(tnet_ctl(t, 0, &out, "send --to DE-BMJ --kind other --subject x"), 1, "%s", out);
 	cr_assert(strstr(out, "unknown authority DE-BMJ") != NULL, "%s", out);
 	free(out);
 	cr_assert_eq(tnet_ctl(t, 0, &out, "send --to FR-MJ --kind asset-recovery --subject x"), 1,
@@ -170,7 +170,7 @@ Test(delivery, bad_requests_refused_with_reasons, .timeout = 60)
 	cr_assert_eq(tnet_ctl(t, 0, &out, "send --to FR-MJ --kind bogus --subject x"), 1, "%s", out);
 	cr_assert(strstr(out, "unknown kind") != NULL, "%s", out);
 	free(out);
-	cr_assert_eq(tnet_ctl(t, 0, &out, "send --to FR-MJ --kind mla --subject x --respond-by 2027-02-30"),
+	cr_assert_eq(tnet_ctl(t, 0, &out, "send --to FR-MJ --kind other --subject x --respond-by 2027-02-30"),
 	    1, "%s", out);
 	cr_assert(strstr(out, "respond_by") != NULL, "%s", out);
 	free(out);
@@ -213,7 +213,7 @@ Test(delivery, unconfirmed_then_late_receipt_delivers, .timeout = 90)
 	tnet_start(t, 0);
 	/* FR-MJ stores the message and dies before its receipt leaves. */
 	tr_start_crashing(t, 1, "inbox-before-receipt");
-	char *id = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Did it arrive?'");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Did it arrive?'");
 	cr_assert_eq(ts_wait_exit(t->node[1].pid, 10000), 9);
 	t->node[1].pid = 0;
 	cr_assert(tr_wait_state(t, 0, id, "unconfirmed", 30000), "not unconfirmed");
@@ -241,7 +241,7 @@ receipt_case(struct tnet *t, const char *mode, const char *extra)
 	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 	pid_t pid = ts_spawn(argv, outp);
 	cr_assert(ts_wait_file_contains(outp, "listening", 5000));
-	char *id = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Receipt check'");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Receipt check'");
 	cr_assert(ts_wait_file_contains(outp, "sent receipt", 8000), "no receipt sent");
 	ts_wait_exit(pid, 10000);
 	return id;
@@ -293,8 +293,8 @@ Test(delivery, sender_certificate_renewed_with_messages_queued, .timeout = 60)
 {
 	struct tnet *t = tnet_new("dlv-renew", ids2, 2);
 	tnet_start(t, 0);
-	char *a = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Before renewal 1'");
-	char *b = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Before renewal 2'");
+	char *a = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Before renewal 1'");
+	char *b = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Before renewal 2'");
 	/* Certificates have 1 s resolution: the new one must start strictly after the
 	 * documents' creation, as it would in real life. A wait for the clock's next second
 	 * (polled), not for the daemon. */
@@ -324,7 +324,7 @@ Test(delivery, log_follow_streams_events, .timeout = 60)
 	struct tnet *t = tnet_new("dlv-follow", ids2, 2);
 	tnet_start(t, 0);
 	tnet_start(t, 1);
-	char *before = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Before'");
+	char *before = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Before'");
 	cr_assert(tr_wait_state(t, 0, before, "delivered", 10000));
 	char outp[4200];
 	snprintf(outp, sizeof(outp), "%s/follow.out", t->dir);
@@ -336,7 +336,7 @@ Test(delivery, log_follow_streams_events, .timeout = 60)
 	char want[128];
 	snprintf(want, sizeof(want), "\"event\":\"delivered\",\"id\":\"%s\"", before);
 	cr_assert(ts_wait_file_contains(outp, want, 10000), "no history from log --follow");
-	char *id = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Followed'");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Followed'");
 	snprintf(want, sizeof(want), "\"event\":\"delivered\",\"id\":\"%s\"", id);
 	cr_assert(ts_wait_file_contains(outp, want, 10000), "follower did not see the delivery");
 	ts_stop(pid, SIGTERM);
@@ -368,7 +368,7 @@ Test(delivery, too_large_for_peer_fails_before_transmission, .timeout = 60)
 	snprintf(batch, sizeof(batch), "%s/big.jsonl", t->dir);
 	FILE *f = fopen(batch, "w");
 	cr_assert(f != NULL);
-	fprintf(f, "{\"to\":\"FR-MJ\",\"kind\":\"mla\",\"subject\":\"Big\",\"id\":"
+	fprintf(f, "{\"to\":\"FR-MJ\",\"kind\":\"other\",\"subject\":\"Big\",\"id\":"
 	           "\"3f1e2d3c-4b5a-4697-8877-665544332211\",\"fields\":{\"a\":\"");
 	for (int i = 0; i < 40000; i++)
 		fputc('x', f);
@@ -437,7 +437,7 @@ Test(delivery, verify_offline_survives_renewal_and_catches_tampering, .timeout =
 	struct tnet *t = tnet_new("dlv-verify", ids2, 2);
 	tnet_start(t, 0);
 	tnet_start(t, 1);
-	char *id = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Proof'");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Proof'");
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 10000));
 	char *out = NULL;
 	cr_assert_eq(verify(t, 0, id, &out), 0, "%s", out);
@@ -481,7 +481,7 @@ Test(delivery, transfer_without_receipt_on_a_live_link_is_retried, .timeout = 60
 	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 	pid_t pid = ts_spawn(argv, outp);
 	cr_assert(ts_wait_file_contains(outp, "listening", 5000));
-	char *id = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Anyone there?'");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Anyone there?'");
 	/* The link is alive (the peer answers Pings), but no receipt comes: the link is
 	 * closed for it (the receiver still counts the transfer against the window it
 	 * announced, so its slot cannot be reused on that link) and the message retried. */

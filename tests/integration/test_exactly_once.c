@@ -33,7 +33,7 @@ write_batch(const char *path, int n, const char *tag)
 		char *id = ts_read_file("/proc/sys/kernel/random/uuid", NULL);
 		cr_assert(id != NULL && strlen(id) >= 36);
 		id[36] = '\0';
-		fprintf(f, "{\"to\":\"FR-MJ\",\"kind\":\"mla\",\"subject\":\"%s %d\",\"id\":\"%s\"}\n",
+		fprintf(f, "{\"to\":\"FR-MJ\",\"kind\":\"other\",\"subject\":\"%s %d\",\"id\":\"%s\"}\n",
 		    tag, i, id);
 		strcat(ids, id);
 		strcat(ids, "\n");

@@ -132,7 +132,7 @@ Test(export, delivered_message_checked_without_our_code, .timeout = 180)
 	char *big = random_file(t, "records.bin", 300 << 10);
 	char *empty = random_file(t, "empty.txt", 0);
 	char args[4096];
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Exported' --attach '%s' "
+	snprintf(args, sizeof(args), "--to FR-MJ --kind other --subject 'Exported' --attach '%s' "
 	    "--attach '%s' --attach '%s'", a, big, empty);
 	char *id = tr_send_args(t, 0, args);
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 20000), "not delivered");
@@ -204,7 +204,7 @@ Test(export, tampered_store_verify_manifest_and_outside_check_agree, .timeout = 
 	tnet_start(t, 1);
 	char *a = random_file(t, "evidence.bin", 4096);
 	char args[4096];
-	snprintf(args, sizeof(args), "--to FR-MJ --kind mla --subject 'Tampered later' "
+	snprintf(args, sizeof(args), "--to FR-MJ --kind other --subject 'Tampered later' "
 	    "--attach '%s'", a);
 	char *id = tr_send_args(t, 0, args);
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 20000), "not delivered");
@@ -259,7 +259,7 @@ Test(export, revocation_voids_what_was_signed_after_it_only, .timeout = 120)
 	tnet_use_crl(t, 0, tnet_crl(t, "crl", 24));
 	tnet_start(t, 0);
 	tnet_start(t, 1);
-	char *before = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Before revocation'");
+	char *before = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Before revocation'");
 	cr_assert(tr_wait_state(t, 0, before, "delivered", 20000), "not delivered");
 	next_second();
 	/* BD-ACC's key is reported compromised; its own daemon learns of it. */
@@ -268,7 +268,7 @@ Test(export, revocation_voids_what_was_signed_after_it_only, .timeout = 120)
 	char *out = NULL;
 	cr_assert_eq(ctl(t, 0, &out, "crl install '%s'", crl), 0, "%s", out);
 	free(out);
-	char *after = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'After revocation'");
+	char *after = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'After revocation'");
 
 	cr_assert_eq(ctl(t, 0, &out, "verify %s", before), 0, "%s", out);
 	cr_assert(strstr(out, "after the signing time") != NULL, "%s", out);

@@ -102,7 +102,7 @@ static char *
 pv_send(struct tnet *t, int i, const char *to)
 {
 	char args[256], *out = NULL;
-	snprintf(args, sizeof(args), "send --to %s --kind mla --subject 'Privileges'", to);
+	snprintf(args, sizeof(args), "send --to %s --kind other --subject 'Privileges'", to);
 	cr_assert_eq(tnet_ctl(t, i, &out, args), 0, "%s", out);
 	char *end = out + strlen(out);
 	while (end > out && end[-1] == '\n')

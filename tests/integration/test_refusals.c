@@ -85,7 +85,7 @@ Test(refusals, a_refused_document_sent_again_gets_the_same_refusal, .timeout = 1
 	cr_assert_eq(tr_events(t, 1, "quarantined", NULL), 1);
 	/* BD-ACC's own next message is not held back by its earlier refusals. */
 	tnet_start(t, 0);
-	char *id = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'After the refusals'");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'After the refusals'");
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 20000), "not delivered");
 	cr_assert_eq(tnet_log_count(t, 1, "TRY_LATER"), 0);
 	free(id);
@@ -119,11 +119,11 @@ Test(refusals, an_id_conflict_sent_again_gets_the_same_refusal, .timeout = 120)
 	const char *mid = "11111111-2222-4333-8444-555555555555";
 	struct tnet *t = tnet_new("ref-conflict", ids3, 3);
 	tnet_start(t, 1);
-	char *r = paced_result(t, "first", "--transfer-to FR-MJ --msg-id %s --repeat 1 --paced 1 "
+	char *r = paced_result(t, "first", "--transfer-to FR-MJ --id %s --repeat 1 --paced 1 "
 	    "--wait-ms 10000", mid);
 	cr_assert(strstr(r, "paced sent=1 receipts=1 distinct=1 accepted=1") != NULL, "%s", r);
 	free(r);
-	r = paced_result(t, "again", "--transfer-to FR-MJ --msg-id %s --body-bytes 100 "
+	r = paced_result(t, "again", "--transfer-to FR-MJ --id %s --body-bytes 100 "
 	    "--repeat 200 --paced 10 --wait-ms 10000", mid);
 	cr_assert(strstr(r, "paced sent=200 receipts=200 distinct=1 accepted=0 rejected=200") !=
 	    NULL, "%s", r);

@@ -74,7 +74,7 @@ Test(states, unconfirmed_stays_unconfirmed_through_retransmissions, .timeout = 9
 	tnet_start(t, 0);
 	char outp[4200];
 	pid_t fake = silent_receiver(t, "silent1", 2500, outp, sizeof(outp));
-	char *id = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Never answered'");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Never answered'");
 	cr_assert(ts_wait_file_contains(outp, "recv frame type=2", 10000), "not transmitted");
 	cr_assert_geq(ts_wait_exit(fake, 10000), 0);
 	cr_assert(tr_wait_state(t, 0, id, "unconfirmed", 30000), "not unconfirmed");
@@ -125,7 +125,7 @@ Test(states, sending_messages_are_resigned_at_revoke_and_renew, .timeout = 90)
 	pid_t fake = silent_receiver(t, "silent", 60000, outp, sizeof(outp));
 	char *ids[N];
 	for (int k = 0; k < N; k++)
-		ids[k] = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'In flight'");
+		ids[k] = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'In flight'");
 	cr_assert(tr_wait_events(t, 0, "sent", N, 10000), "not all transmitted");
 	for (int k = 0; k < N; k++)
 		cr_assert(tr_wait_state(t, 0, ids[k], "sending", 5000));
@@ -197,7 +197,7 @@ Test(states, recipient_removed_from_directory_waits_with_reason_then_expires, .t
 	struct tnet *t = tnet_new("st-gone", ids2, 2);
 	tnet_opt(t, 0, "delivery.expire_after=4s");
 	tnet_start(t, 0);
-	char *id = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'For a removed peer'");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'For a removed peer'");
 	tnet_write_directory(t, 1u << 0);
 	reload(t, 0);
 	cr_assert(wait_last_error(t, 0, id, "FR-MJ is not in the directory", 10000),
@@ -215,7 +215,7 @@ Test(states, recipient_listed_again_gets_the_waiting_message, .timeout = 60)
 {
 	struct tnet *t = tnet_new("st-back", ids2, 2);
 	tnet_start(t, 0);
-	char *id = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Wait for me'");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Wait for me'");
 	tnet_write_directory(t, 1u << 0);
 	reload(t, 0);
 	cr_assert(wait_last_error(t, 0, id, "FR-MJ is not in the directory", 10000));

@@ -62,7 +62,7 @@ sl_batch(struct tnet *t, const char *name, int n)
 	memset(pad, 'x', sizeof(pad) - 1);
 	pad[sizeof(pad) - 1] = '\0';
 	for (int i = 0; i < n; i++)
-		fprintf(f, "{\"to\":\"FR-MJ\",\"kind\":\"mla\",\"subject\":\"%s %d\","
+		fprintf(f, "{\"to\":\"FR-MJ\",\"kind\":\"other\",\"subject\":\"%s %d\","
 		           "\"fields\":{\"note\":\"%s\"}}\n", name, i, pad);
 	fclose(f);
 	return path;
@@ -164,7 +164,7 @@ Test(store, full_sender_refuses_submissions_then_recovers_on_reload, .timeout = 
 	 * the refusal says why and exits 1. */
 	int rc = 0;
 	for (int k = 0; k < 200 && rc == 0; k++) {
-		rc = tnet_ctl(t, 0, &out, "send --to FR-MJ --kind mla --subject 'One more'");
+		rc = tnet_ctl(t, 0, &out, "send --to FR-MJ --kind other --subject 'One more'");
 		if (rc == 0) {
 			char *more = NULL;
 			accepted += sl_ids(out, &more);
@@ -184,7 +184,7 @@ Test(store, full_sender_refuses_submissions_then_recovers_on_reload, .timeout = 
 	/* Raise the limit: a reload applies it, no restart. */
 	tnet_opt(t, 0, "store.max_size=64M");
 	sl_reload(t, 0);
-	cr_assert_eq(tnet_ctl(t, 0, &out, "send --to FR-MJ --kind mla --subject 'After'"), 0,
+	cr_assert_eq(tnet_ctl(t, 0, &out, "send --to FR-MJ --kind other --subject 'After'"), 0,
 	    "%s", out);
 	ids = realloc(ids, strlen(ids) + strlen(out) + 1);
 	strcat(ids, out);

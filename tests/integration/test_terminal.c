@@ -90,7 +90,7 @@ Test(terminal, ctl_prints_stored_text_terminal_safe, .timeout = 60)
 	cr_assert(strstr(out, "reason=unknown-kind") != NULL, "%s", out);
 	free(out);
 	/* Delivered, so nothing rewrites its row once the text is planted. */
-	char *id = tr_send_args(t, 0, "--to FR-MJ --kind mla --subject 'Planted'");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Planted'");
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 20000), "not delivered");
 	tnet_stop(t, 0, SIGTERM);
 	/* char(27) is ESC, char(155) U+009B (UTF-8 C2 9B), char(8238) U+202E. */

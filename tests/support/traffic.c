@@ -47,7 +47,7 @@ tr_send(struct tnet *t, int i, const char *to, const char *subject, int nfields,
 	argv[n++] = "--to";
 	argv[n++] = (char *)to;
 	argv[n++] = "--kind";
-	argv[n++] = "mla";
+	argv[n++] = "other";
 	argv[n++] = "--subject";
 	argv[n++] = (char *)subject;
 	for (int f = 0; f < nfields; f++) {

@@ -12,7 +12,7 @@
 
 #include "net.h"
 
-/* rogatoryctl send --to TO --kind mla --subject SUBJECT plus nfields fields of
+/* rogatoryctl send --to TO --kind other --subject SUBJECT plus nfields fields of
  * field_len bytes each (0: none). Returns the message id (malloc'd); asserts success. */
 char *tr_send(struct tnet *t, int i, const char *to, const char *subject, int nfields,
     int field_len);

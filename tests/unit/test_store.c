@@ -21,6 +21,7 @@
 #include "../support/support.h"
 #include "outstate.h"
 #include "store.h"
+#include "wire.h"
 
 #define ME "BD-ACC"
 #define PEER "FR-MJ"
@@ -1150,4 +1151,243 @@ Test(store, fetched_is_set_once)
 	cr_assert_eq(v[1].result, STORE_R_OK, "%s", v[1].error);
 	cr_assert_eq(v[2].result, STORE_R_STALE, "the second fetched changed the row again");
 	free_ops(v, 3);
+}
+
+/* ---- cases (storecase.c): opened and moved in the transaction of their message ---- */
+
+#define ST(x) ROGATORY__V1__STATUS__STATUS_##x
+
+/* Marks op's message as a case document: a request (status 0) or a status about the
+ * request numbered about, with its sequence. */
+static void
+case_doc(struct store_op *op, int status, int about, uint64_t seq, const char *ref)
+{
+	struct store_casedoc *cd = &op->msg.cd;
+	cd->doc_type = status == 0 ? 1 : 2;
+	cd->status = status;
+	if (status != 0)
+		msg_id(cd->in_reply_to, about);
+	cd->sequence = seq;
+	snprintf(cd->reference, sizeof(cd->reference), "%s", ref);
+}
+
+/* The case events op committed after its own, by name, ","-joined. */
+static void
+more_names(struct store_op *op, char *out, size_t len)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < op->n_more; i++) {
+		cr_assert_gt(op->more[i].seq, op->event.seq, "case events follow the message's");
+		if (i > 0)
+			cr_assert_eq(op->more[i].seq, op->more[i - 1].seq + 1);
+		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? "," : "",
+		    op->more[i].event);
+	}
+	free(op->more);
+	op->more = NULL;
+	op->n_more = 0;
+}
+
+static void
+expect_case(int request, const char *requester, const char *state, bool consulted)
+{
+	char id[UUID_TEXT_LEN + 1];
+	struct store_case c;
+	msg_id(id, request);
+	cr_assert_eq(store_case_get(fx.s, id, requester, &c), 0, "no case of %s", id);
+	cr_assert_str_eq(c.state, state);
+	cr_assert_eq(c.consulted, consulted);
+}
+
+Test(store, cases_open_with_their_request_and_move_by_the_table)
+{
+	struct store_op op;
+	char names[256];
+	struct store_msg m;
+	fx_open(0);
+	op_submit(&op, 1, PEER, true);
+	case_doc(&op, 0, 0, 0, "BD-ACC/1");
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	more_names(&op, names, sizeof(names));
+	cr_assert_str_eq(names, "case-opened");
+	expect_case(1, ME, "requested", false);
+
+	/* The requested side acknowledges with its reference. */
+	op_receive(&op, 2, 0x22, 0x33);
+	case_doc(&op, ST(ACKNOWLEDGED), 1, 1, "FR-MJ/9");
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	more_names(&op, names, sizeof(names));
+	cr_assert_str_eq(names, "case-status");
+	free_ops(&op, 1);
+	struct store_case c;
+	char id1[UUID_TEXT_LEN + 1];
+	msg_id(id1, 1);
+	cr_assert_eq(store_case_get(fx.s, id1, ME, &c), 0);
+	cr_assert_str_eq(c.state, "acknowledged");
+	cr_assert_str_eq(c.requester_ref, "BD-ACC/1");
+	cr_assert_str_eq(c.requested_ref, "FR-MJ/9");
+	cr_assert(c.urgent && c.dir == STORE_OUT);
+
+	/* A refusal without a consultation: refused, nothing written, not even the message. */
+	op_receive(&op, 3, 0x23, 0x34);
+	case_doc(&op, ST(REFUSED), 1, 2, "");
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_ILLEGAL);
+	cr_assert_str_eq(op.error, "refused needs an earlier consultation in the case (UNCAC "
+	    "art. 46(26))");
+	cr_assert_eq(op.n_more, 0);
+	free_ops(&op, 1);
+	char id3[UUID_TEXT_LEN + 1];
+	msg_id(id3, 3);
+	cr_assert_eq(store_get(fx.s, STORE_IN, PEER, id3, &m), 1, "an illegal status is not stored");
+	/* Its sequence number again, on another document: refused too. */
+	op_receive(&op, 4, 0x24, 0x35);
+	case_doc(&op, ST(IN_PROGRESS), 1, 1, "");
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_ILLEGAL);
+	cr_assert_str_eq(op.error, "sequence 1 from FR-MJ is already in this case");
+	free_ops(&op, 1);
+	/* Ours: a progress inquiry moves it nowhere; a status of the wrong side is refused. */
+	op_submit(&op, 5, PEER, false);
+	case_doc(&op, ST(PROGRESS_INQUIRY), 1, 1, "");
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	more_names(&op, names, sizeof(names));
+	expect_case(1, ME, "acknowledged", false);
+	op_submit(&op, 6, PEER, false);
+	case_doc(&op, ST(EXECUTED), 1, 2, "");
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_ILLEGAL);
+	cr_assert(strstr(op.error, "executed is sent by the requested authority") != NULL, "%s",
+	    op.error);
+	struct store_case_doc docs[8];
+	cr_assert_eq(store_case_docs(fx.s, &c, docs, 8), 2);
+	cr_assert_str_eq(docs[0].applied, "applied");
+	cr_assert_eq(docs[0].status, ST(ACKNOWLEDGED));
+	cr_assert_str_eq(docs[1].side, "requesting");
+	cr_assert_eq(store_case_last_sequence(fx.s, &c, ME), 1);
+	cr_assert_eq(store_case_last_sequence(fx.s, &c, PEER), 1);
+	/* Found by one of its status documents' ids too. */
+	char id2[UUID_TEXT_LEN + 1];
+	msg_id(id2, 2);
+	cr_assert_eq(store_case_get(fx.s, id2, NULL, &c), 0);
+	cr_assert_str_eq(c.request_id, id1);
+}
+
+Test(store, a_status_before_its_request_waits_and_is_applied_when_it_arrives)
+{
+	struct store_op op[3];
+	char names[256];
+	fx_open(0);
+	/* Statuses about request 10 of PEER, before it: an inquiry, a withdrawal, and one that
+	 * the table will refuse once they are applied in sequence order. */
+	op_receive(&op[0], 12, 0x41, 0x51);
+	case_doc(&op[0], ST(WITHDRAWN), 10, 2, "");
+	op_receive(&op[1], 11, 0x42, 0x52);
+	case_doc(&op[1], ST(PROGRESS_INQUIRY), 10, 1, "");
+	op_receive(&op[2], 13, 0x43, 0x53);
+	case_doc(&op[2], ST(CONDITIONS_ACCEPTED), 10, 3, "");
+	fx_run(op, 3);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(op[i].result, STORE_R_OK, "%s", op[i].error);
+		more_names(&op[i], names, sizeof(names));
+		cr_assert_str_eq(names, "case-status-waiting");
+	}
+	free_ops(op, 3);
+	char id10[UUID_TEXT_LEN + 1];
+	struct store_case c;
+	msg_id(id10, 10);
+	cr_assert_eq(store_case_get(fx.s, id10, NULL, &c), 1, "no case before its request");
+	/* The request: its case opens and takes them, in sequence order. */
+	op_receive(&op[0], 10, 0x40, 0x50);
+	case_doc(&op[0], 0, 0, 0, "FR-MJ/R");
+	fx_run(op, 1);
+	cr_assert_eq(op[0].result, STORE_R_OK, "%s", op[0].error);
+	more_names(&op[0], names, sizeof(names));
+	cr_assert_str_eq(names, "case-opened,case-status,case-status,case-status-void");
+	free_ops(op, 1);
+	cr_assert_eq(store_case_get(fx.s, id10, PEER, &c), 0);
+	cr_assert_str_eq(c.state, "withdrawn");
+	cr_assert_eq(c.dir, STORE_IN);
+	struct store_case_doc d[4];
+	cr_assert_eq(store_case_docs(fx.s, &c, d, 4), 3);
+	cr_assert_str_eq(d[0].applied, "applied");   /* rows in arrival order: 12, 11, 13 */
+	cr_assert_eq(d[1].sequence, 1);
+	cr_assert_str_eq(d[2].applied, "void");
+	cr_assert(strstr(d[2].note, "the case is closed (withdrawn)") != NULL, "%s", d[2].note);
+}
+
+/* An outbound status that never reaches its peer stops counting; a request that never
+ * does leaves its case void. */
+Test(store, outbound_documents_that_never_arrive_stop_counting)
+{
+	struct store_op op;
+	char names[256];
+	fx_open(0);
+	op_submit(&op, 20, PEER, false);
+	case_doc(&op, 0, 0, 0, "");
+	fx_run(&op, 1);
+	more_names(&op, names, sizeof(names));
+	static const struct {
+		int n, status;
+		uint64_t seq;
+	} in[] = {{21, ST(ACKNOWLEDGED), 1}, {22, ST(CONSULTATION), 2}};
+	for (size_t i = 0; i < 2; i++) {
+		op_receive(&op, in[i].n, (uint8_t)in[i].n, 0x60);
+		case_doc(&op, in[i].status, 20, in[i].seq, "X");
+		fx_run(&op, 1);
+		cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+		more_names(&op, names, sizeof(names));
+		free_ops(&op, 1);
+	}
+	op_submit(&op, 23, PEER, false);
+	case_doc(&op, ST(CONDITIONS_ACCEPTED), 20, 1, "");
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	more_names(&op, names, sizeof(names));
+	expect_case(20, ME, "conditions-accepted", true);
+	/* The peer refuses it: the case is folded again without it. */
+	op_update(&op, 23, STORE_STATE_COUNT, 0);
+	op.transition = OUTSTATE_SEND;
+	fx_run(&op, 1);
+	store_msg_clear(&op.stored);
+	op_update(&op, 23, STORE_STATE_COUNT, 0);
+	op.transition = OUTSTATE_REJECTED;
+	op.has_event = true;
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	more_names(&op, names, sizeof(names));
+	cr_assert_str_eq(names, "case-status-void");
+	expect_case(20, ME, "consultation", true);
+	/* A request cancelled before it left: its case is void. */
+	op_submit(&op, 30, PEER, false);
+	case_doc(&op, 0, 0, 0, "");
+	fx_run(&op, 1);
+	more_names(&op, names, sizeof(names));
+	op_update(&op, 30, STORE_STATE_COUNT, 0);
+	op.transition = OUTSTATE_OP_CANCEL;
+	op.has_event = true;
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	more_names(&op, names, sizeof(names));
+	cr_assert_str_eq(names, "case-void");
+	expect_case(30, ME, "void", false);
+	/* The register lists both, newest first, with its filters. */
+	struct store_case list[4];
+	struct store_case_filter f = {.dir = STORE_DIR_ANY};
+	cr_assert_eq(store_case_list(fx.s, &f, 0, list, 4), 2);
+	cr_assert_eq(list[0].id > list[1].id, true);
+	snprintf(f.state, sizeof(f.state), "void");
+	cr_assert_eq(store_case_list(fx.s, &f, 0, list, 4), 1);
+	f.state[0] = '\0';
+	f.dir = STORE_IN;
+	cr_assert_eq(store_case_list(fx.s, &f, 0, list, 4), 0);
+	f.dir = STORE_OUT;
+	snprintf(f.peer, sizeof(f.peer), "%s", PEER);
+	f.kind = 1;
+	cr_assert_eq(store_case_list(fx.s, &f, 0, list, 4), 2);
+	f.kind = 2;
+	cr_assert_eq(store_case_list(fx.s, &f, 0, list, 4), 0);
 }

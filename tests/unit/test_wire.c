@@ -1239,7 +1239,9 @@ Test(wire, enum_names)
 	    ROGATORY__V1__STATUS__STATUS_ADDITIONAL_INFORMATION_REQUESTED),
 	    "additional-information-requested");
 	cr_assert_str_eq(wire_status_name(ROGATORY__V1__STATUS__STATUS_WITHDRAWN), "withdrawn");
-	cr_assert_str_eq(wire_status_name((Rogatory__V1__Status)10), "unknown");
+	cr_assert_str_eq(wire_status_name(ROGATORY__V1__STATUS__STATUS_CONDITIONS_DECLINED),
+	    "conditions-declined");
+	cr_assert_str_eq(wire_status_name((Rogatory__V1__Status)14), "unknown");
 	Rogatory__V1__Status s;
 	cr_assert_eq(wire_status_parse("partially-executed", &s), 0);
 	cr_assert_eq(s, ROGATORY__V1__STATUS__STATUS_PARTIALLY_EXECUTED);
