@@ -358,15 +358,18 @@ offer(struct audit *a, struct audit_peer *p)
 	uint64_t n = a->newest.size;
 	if (n == 0 || a->stopping || d->peers == NULL)
 		return;
-	if (p->held >= n) {
-		if (p->held > n && p->warned != p->held) {
-			p->warned = p->held;
-			log_err("audit: %s holds a checkpoint of %" PRIu64 " entries of our log, more "
-			    "than our newest (%" PRIu64 "): our log lost entries (a store restored from "
-			    "an older backup?); it will refuse our checkpoints as a fork", p->id,
-			    p->held, n);
-		}
+	if (p->held == n)
 		return;
+	if (p->held > n) {
+		/* Our log lost entries (a store restored from an older backup?). The witness
+		 * is told anyway, without a proof: hiding it is what a forger would do. */
+		if (p->warned == p->held)
+			return;
+		p->warned = p->held;
+		log_err("audit: %s holds a checkpoint of %" PRIu64 " entries of our log, more "
+		    "than our newest (%" PRIu64 "): our log lost entries (a store restored from an "
+		    "older backup?); offering ours anyway, it will refuse it as a fork", p->id,
+		    p->held, n);
 	}
 	if (p->offered == n && peers_link_find(d->peers, p->offer_serial) != NULL)
 		return;
@@ -377,8 +380,9 @@ offer(struct audit *a, struct audit_peer *p)
 	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH_LEN];
 	ProtobufCBinaryData hashes[MERKLE_PROOF_MAX];
 	size_t len = 0;
-	if (p->held > 0 &&
-	    merkle_consistency_proof(p->held, n, store_audit_get, d->store, proof, &len) != 0) {
+	uint64_t from = p->held < n ? p->held : 0;
+	if (from > 0 &&
+	    merkle_consistency_proof(from, n, store_audit_get, d->store, proof, &len) != 0) {
 		/* A tree we cannot prove (rows missing): the witness judges the bare offer. */
 		log_err("audit: cannot prove that our checkpoint of %" PRIu64 " entries extends "
 		    "the one of %" PRIu64 " %s holds (the store lacks part of the tree)", n, p->held,
@@ -396,7 +400,7 @@ offer(struct audit *a, struct audit_peer *p)
 	wire_signed_object_set(&so, a->newest.body, a->newest.body_len, a->newest.sig,
 	    a->newest.sig_len, a->newest.cert, a->newest.cert_len);
 	o.checkpoint = &so;
-	o.from_size = p->held;
+	o.from_size = from;
 	o.n_consistency = len;
 	o.consistency = hashes;
 	w.msg_case = ROGATORY__V1__WITNESS__MSG_CHECKPOINT;
@@ -409,7 +413,7 @@ offer(struct audit *a, struct audit_peer *p)
 	p->offered = n;
 	p->offer_serial = p->serial;
 	log_debug("audit: checkpoint of %" PRIu64 " entries offered to %s (proof from %" PRIu64
-	    ", %zu hashes)", n, p->id, p->held, len);
+	    ", %zu hashes)", n, p->id, from, len);
 }
 
 void

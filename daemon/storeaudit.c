@@ -245,15 +245,21 @@ store_audit_open(struct store *s, char *err, size_t errlen)
 			sqlite3_reset(st);
 		return -1;
 	}
-	int64_t last = sqlite3_column_int64(st, 0);
+	int64_t last = sqlite3_column_int64(st, 0), rows = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
-	/* Rows deleted at the end would leave seq behind the tree, a frontier deleted or
-	 * replaced would leave it ahead: either way this is not the log we wrote. */
-	if ((uint64_t)last != s->fr.size)
+	/* A frontier behind the events (deleted or replaced) would make the next leaf's seq
+	 * one that exists: nothing could be recorded. Rows missing from the events table
+	 * (in the middle, or at the end) leave the tree as it was: the daemon goes on, says
+	 * so, and `audit verify` names the first missing seq. */
+	if (s->fr.size < (uint64_t)last)
 		return err_set(err, errlen, "database %s: audit log: the tree holds %" PRIu64
-		    " entries but the events table ends at seq %" PRId64 "; the store was changed "
-		    "outside rogatoryd (restore it from a backup; `rogatoryctl audit verify` on the "
-		    "backup names what differs)", s->path, s->fr.size, last);
+		    " entries but the events table goes up to seq %" PRId64 "; the store was "
+		    "changed outside rogatoryd (restore it from a backup; `rogatoryctl audit "
+		    "verify` on the backup names what differs)", s->path, s->fr.size, last);
+	if ((uint64_t)rows != s->fr.size)
+		log_err("database %s: audit log: the tree holds %" PRIu64 " entries but the events "
+		    "table has %" PRId64 " rows: events were deleted outside rogatoryd "
+		    "(`rogatoryctl audit verify` names the first)", s->path, s->fr.size, rows);
 	return 0;
 }
 
