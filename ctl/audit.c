@@ -1,6 +1,6 @@
 /*
  * audit: `rogatoryctl audit verify | prove SEQ | prove --id ID [--from AUTHORITY]
- * [--out FILE] | check FILE --ca CA.crt | status` (PROTOCOL.md section 14). verify, prove
+ * [--size N] [--out FILE] | check FILE --ca CA.crt | status` (PROTOCOL.md section 14). verify, prove
  * and status ask the daemon; check reads a proof bundle and checks it offline against
  * the CA alone (daemon/auditcheck.c), with no daemon. Everything printed from a bundle
  * or the daemon goes through the terminal-safe escaping. Exit: 0 holds / done; 1 the
@@ -41,7 +41,7 @@ usage_audit(void)
 {
 	fprintf(stderr, "usage: rogatoryctl audit verify\n"
 	                "       rogatoryctl audit prove SEQ | --id ID [--from AUTHORITY] "
-	                "[--out FILE]\n"
+	                "[--size N] [--out FILE]\n"
 	                "       rogatoryctl audit check FILE --ca CA.crt\n"
 	                "       rogatoryctl audit status\n");
 	return 2;
@@ -140,6 +140,10 @@ run_prove(struct ctl *c, int argc, char **argv)
 			from = argv[++i];
 		else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
 			out = argv[++i];
+		else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc &&
+		    strspn(argv[i + 1], "0123456789") == strlen(argv[i + 1]) &&
+		    strlen(argv[i + 1]) < 19)
+			q.tree_size = strtoull(argv[++i], NULL, 10);
 		else if (q.seq == 0 && argv[i][0] >= '1' && argv[i][0] <= '9' &&
 		    strspn(argv[i], "0123456789") == strlen(argv[i]) && strlen(argv[i]) < 19)
 			q.seq = strtoull(argv[i], NULL, 10);

@@ -113,7 +113,7 @@ static const struct ctl_command {
 	    build_quarantine, print_quarantine, NULL},
 	{"log", "[--follow] [-n N]", "the last N (100) delivery events; --follow keeps printing",
 	    NULL, NULL, run_log},
-	{"audit", "verify | prove SEQ | prove --id ID [--from AUTHORITY] [--out FILE] | "
+	{"audit", "verify | prove SEQ | prove --id ID [--from AUTHORITY] [--size N] [--out FILE] | "
 	    "check FILE --ca CA.crt | status", "the tamper-evident audit log: recompute and "
 	    "check it; an inclusion proof of entries; check a proof offline; checkpoints and "
 	    "witnesses", NULL, NULL, ctl_audit_run},

@@ -53,6 +53,7 @@ struct prove {
 	int64_t *seqs;
 	size_t n;
 	uint64_t need;
+	uint64_t tree_size;     /* the checkpoint asked for; 0: the default choice */
 };
 
 static json_t *timej(int64_t ms);
@@ -382,6 +383,14 @@ ctlaudit_prove(struct control *c, const Rogatory__Ctl__V1__Request *req,
 	for (size_t i = 0; i < p->n; i++)
 		if ((uint64_t)p->seqs[i] > p->need)
 			p->need = (uint64_t)p->seqs[i];
+	p->tree_size = q->tree_size;
+	if (p->tree_size > 0 && p->tree_size < p->need) {
+		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_REFUSED;
+		res->error_code = "not-covered";
+		snprintf(res->error_text, sizeof(res->error_text), "a tree of %" PRIu64 " entries "
+		    "does not hold entry seq %" PRIu64, p->tree_size, p->need);
+		goto fail;
+	}
 	res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK;
 	res->error_code = NULL;
 	p->later = control_later(c, req, res);
@@ -398,15 +407,21 @@ prove_ready(void *arg, bool ok, const char *why)
 	struct prove *p = arg;
 	struct control_result res = {.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK};
 	struct store_checkpoint cp = {0};
-	int got = ok ? store_audit_covering(p->d->store, p->need, &cp) : 1;
+	int got = !ok ? 1 : p->tree_size == 0 ? store_audit_covering(p->d->store, p->need, &cp)
+	    : store_audit_checkpoints(p->d->store, p->tree_size, &cp, 1) == 1 &&
+	    cp.size == p->tree_size ? 0 : 1;
 	if (got == 0)
 		res.json = auditproof_bundle(p->d->store, p->d->cfg->authority_id, p->seqs, p->n,
 		    &cp, res.error_text, sizeof(res.error_text));
 	if (got != 0) {
 		res.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_REFUSED;
 		res.error_code = "no-checkpoint";
-		snprintf(res.error_text, sizeof(res.error_text), "no checkpoint covers entry seq %"
-		    PRIu64 ": %s", p->need, why != NULL ? why : "the store has none");
+		if (p->tree_size > 0 && ok)
+			snprintf(res.error_text, sizeof(res.error_text), "no checkpoint of %" PRIu64
+			    " entries was signed", p->tree_size);
+		else
+			snprintf(res.error_text, sizeof(res.error_text), "no checkpoint covers entry "
+			    "seq %" PRIu64 ": %s", p->need, why != NULL ? why : "the store has none");
 	} else if (res.json == NULL) {
 		res.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL;
 		res.error_code = "store-error";

@@ -281,10 +281,12 @@ static const char *const r_sql[R_COUNT] = {
 	    " WHERE tree_size <= ?1 ORDER BY tree_size DESC LIMIT ?2",
 	[R_AUDIT_CHECKPOINTS_AFTER] = "SELECT " CP_COLS ", '', 0, 0 FROM audit_checkpoints"
 	    " WHERE tree_size > ?1 ORDER BY tree_size LIMIT ?2",
-	/* The newest checkpoint covering a size that a witness cosigned, else the newest. */
+	/* The oldest checkpoint covering a size that a witness cosigned, else the oldest:
+	 * the smallest proof, and one that newer checkpoints never replace (an export asks
+	 * for it once per file and compares). */
 	[R_AUDIT_COVERING] = "SELECT " CP_COLS ", '', 0, 0 FROM audit_checkpoints c"
 	    " WHERE tree_size >= ?1 ORDER BY EXISTS (SELECT 1 FROM audit_cosignatures w"
-	    " WHERE w.tree_size = c.tree_size) DESC, tree_size DESC LIMIT 1",
+	    " WHERE w.tree_size = c.tree_size) DESC, tree_size LIMIT 1",
 	[R_AUDIT_COSIGNATURES] = "SELECT tree_size, root, time_ms, body, sig, cert, witness, 0, 0"
 	    " FROM audit_cosignatures WHERE tree_size = ?1 ORDER BY witness LIMIT ?2",
 	[R_AUDIT_COSIGNED_BY] = "SELECT witness, max(tree_size), count(*) FROM audit_cosignatures"

@@ -369,8 +369,8 @@ int store_audit_checkpoints(struct store *s, uint64_t max_size, struct store_che
 /* Our checkpoints of size > after, oldest first; the count or -1. */
 int store_audit_checkpoints_after(struct store *s, uint64_t after,
     struct store_checkpoint *out, int max);
-/* The checkpoint to prove entries up to min_size with: the newest covering it that a
- * witness cosigned, else the newest covering it. 0; 1 when none covers it; -1. */
+/* The checkpoint to prove entries up to min_size with: the oldest covering it that a
+ * witness cosigned, else the oldest covering it. 0; 1 when none covers it; -1. */
 int store_audit_covering(struct store *s, uint64_t min_size, struct store_checkpoint *out);
 /* The cosignatures of our checkpoint of that size, by witness; the count or -1. */
 int store_audit_cosignatures(struct store *s, uint64_t size, struct store_checkpoint *out,

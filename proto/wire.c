@@ -1019,9 +1019,10 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 		if ((q->seq == 0) == (q->message_id.len == 0))
 			return err_set(err, errlen, "request.audit_prove: give either seq or "
 			    "message_id");
-		if (q->seq > (uint64_t)INT64_MAX)
-			return err_set(err, errlen, "request.audit_prove.seq: %llu is not a seq",
-			    (unsigned long long)q->seq);
+		if (q->seq > (uint64_t)INT64_MAX || q->tree_size > (uint64_t)INT64_MAX)
+			return err_set(err, errlen, "request.audit_prove: seq %llu or tree_size %llu "
+			    "out of range", (unsigned long long)q->seq,
+			    (unsigned long long)q->tree_size);
 		if ((q->message_id.len > 0 && chk_uuid(&q->message_id, false, "request.audit_prove",
 		        "message_id", err, errlen)) ||
 		    (q->sender_id.len > 0 && chk_id(&q->sender_id, "request.audit_prove",

@@ -169,7 +169,8 @@ prove_and_check(struct tnet *t, long size, long seq)
 {
 	char path[4200], *out = NULL, want[96];
 	snprintf(path, sizeof(path), "%s/proof-%ld-%ld.json", t->dir, size, seq);
-	cr_assert_eq(ctl(t, 0, &out, "audit prove %ld --out '%s'", seq, path), 0, "%s", out);
+	cr_assert_eq(ctl(t, 0, &out, "audit prove %ld --size %ld --out '%s'", seq, size, path), 0,
+	    "%s", out);
 	free(out);
 	int rc = outside_check(t, &out, path);
 	snprintf(want, sizeof(want), "tree of %ld entries", size);
@@ -393,6 +394,60 @@ Test(audit, operator_actions_name_the_operator_and_shutdown_signs_the_last, .tim
 	tnet_stop(t, 0, SIGTERM);
 	cr_assert_eq(sql_long(t, 0, "SELECT max(tree_size) FROM audit_checkpoints"), n,
 	    "the shutdown signed a checkpoint of every entry");
+	free(id);
+	tnet_free(t);
+}
+
+/* `audit prove --id` on node i until its checkpoint has a cosignature; true if within ms. */
+static bool
+wait_cosigned(struct tnet *t, int i, const char *id, const char *from, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 200) {
+		char *out = NULL;
+		int rc = ctl(t, i, &out, "--json audit prove --id %s%s%s", id, from ? " --from " : "",
+		    from ? from : "");
+		json_t *j = rc == 0 ? json_loads(out, 0, NULL) : NULL;
+		bool ok = json_array_size(json_object_get(j, "cosignatures")) > 0;
+		json_decref(j);
+		free(out);
+		if (ok)
+			return true;
+		usleep(200000);
+	}
+	return false;
+}
+
+Test(audit, export_carries_the_witnessed_proofs_checked_without_our_code, .timeout = 180)
+{
+	struct tnet *t = tnet_new("audit-export", ids2, 2);
+	for (int i = 0; i < 2; i++)
+		tnet_opt(t, i, "audit.checkpoint_every=1s");
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	char *id = tr_send(t, 0, "FR-MJ", "exported with its entries", 0, 0);
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 20000));
+	const char *froms[2] = {NULL, "BD-ACC"};
+	for (int i = 0; i < 2; i++) {
+		cr_assert(wait_cosigned(t, i, id, froms[i], 20000), "node %d: never cosigned", i);
+		char dir[4200], path[4300], *out = NULL;
+		snprintf(dir, sizeof(dir), "%s/bundle-%d", t->dir, i);
+		int rc = ctl(t, i, &out, "export %s%s%s --out '%s'", id, froms[i] ? " --from " : "",
+		    froms[i] ? froms[i] : "", dir);
+		cr_assert_eq(rc, 0, "%s", out);
+		free(out);
+		snprintf(path, sizeof(path), "%s/audit.json", dir);
+		rc = outside_check(t, &out, path);
+		cr_assert(rc == 0 && strstr(out, "cosignature 0 names: witness ") != NULL,
+		    "node %d: %s", i, out);
+		free(out);
+		rc = ts_sh(&out, "'%s' --commands '%s' 2>&1", ts_src_path("tests/tools/verify-export"),
+		    dir);
+		cr_assert(rc == 0 && strstr(out, "\nVALID") != NULL, "node %d: %s", i, out);
+		free(out);
+		snprintf(path, sizeof(path), "%s/VERIFY.md", dir);
+		cr_assert_eq(ts_file_count(path, "### Cosignature 1: "), 1, "the witness by hand");
+		cr_assert_eq(ts_file_count(path, "cosigned by 1 authority."), 1);
+	}
 	free(id);
 	tnet_free(t);
 }
