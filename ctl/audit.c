@@ -27,17 +27,17 @@
 /* verify reads the whole log: give it longer than an ordinary request. */
 #define AUDIT_VERIFY_TIMEOUT_S 3600
 
-static int usage_audit(void);
-static json_t *request(struct ctl *c, Rogatory__Ctl__V1__Request *req, int *rc);
-static int run_verify(struct ctl *c);
-static int run_prove(struct ctl *c, int argc, char **argv);
-static int run_check(struct ctl *c, int argc, char **argv);
-static int run_status(struct ctl *c);
-static const char *ms_str(int64_t ms, char *buf, size_t len);
-static void print_entry(const json_t *e);
+static int audit_usage(void);
+static json_t *audit_request(struct ctl *c, Rogatory__Ctl__V1__Request *req, int *rc);
+static int audit_verify(struct ctl *c);
+static int audit_prove(struct ctl *c, int argc, char **argv);
+static int audit_check(struct ctl *c, int argc, char **argv);
+static int audit_status(struct ctl *c);
+static const char *audit_ms_str(int64_t ms, char *buf, size_t len);
+static void audit_print_entry(const json_t *e);
 
 static int
-usage_audit(void)
+audit_usage(void)
 {
 	fprintf(stderr, "usage: rogatoryctl audit verify\n"
 	                "       rogatoryctl audit prove SEQ | --id ID [--from AUTHORITY] "
@@ -49,7 +49,7 @@ usage_audit(void)
 
 /* One request; its JSON answer (NULL with *rc set and the daemon's words printed). */
 static json_t *
-request(struct ctl *c, Rogatory__Ctl__V1__Request *req, int *rc)
+audit_request(struct ctl *c, Rogatory__Ctl__V1__Request *req, int *rc)
 {
 	if (c->fd < 0 && ctl_connect(c) != 0) {
 		*rc = 3;
@@ -68,7 +68,7 @@ request(struct ctl *c, Rogatory__Ctl__V1__Request *req, int *rc)
 }
 
 static const char *
-ms_str(int64_t ms, char *buf, size_t len)
+audit_ms_str(int64_t ms, char *buf, size_t len)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
@@ -79,7 +79,7 @@ ms_str(int64_t ms, char *buf, size_t len)
 }
 
 static int
-run_verify(struct ctl *c)
+audit_verify(struct ctl *c)
 {
 	Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
 	Rogatory__Ctl__V1__AuditVerifyRequest q = ROGATORY__CTL__V1__AUDIT_VERIFY_REQUEST__INIT;
@@ -90,7 +90,7 @@ run_verify(struct ctl *c)
 		return 3;
 	struct timeval tv = {.tv_sec = AUDIT_VERIFY_TIMEOUT_S};
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	json_t *j = request(c, &req, &rc);
+	json_t *j = audit_request(c, &req, &rc);
 	if (j == NULL)
 		return rc;
 	bool intact = json_is_true(json_object_get(j, "intact"));
@@ -128,7 +128,7 @@ run_verify(struct ctl *c)
 }
 
 static int
-run_prove(struct ctl *c, int argc, char **argv)
+audit_prove(struct ctl *c, int argc, char **argv)
 {
 	Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
 	Rogatory__Ctl__V1__AuditProveRequest q = ROGATORY__CTL__V1__AUDIT_PROVE_REQUEST__INIT;
@@ -148,10 +148,10 @@ run_prove(struct ctl *c, int argc, char **argv)
 		    strspn(argv[i], "0123456789") == strlen(argv[i]) && strlen(argv[i]) < 19)
 			q.seq = strtoull(argv[i], NULL, 10);
 		else
-			return usage_audit();
+			return audit_usage();
 	}
 	if ((q.seq == 0) == (id == NULL))
-		return usage_audit();
+		return audit_usage();
 	if (id != NULL) {
 		if (!text_uuid_valid((const uint8_t *)id, strlen(id))) {
 			fprintf(stderr, "rogatoryctl: --id %s: not a message id (lower-case UUID)\n", id);
@@ -167,7 +167,7 @@ run_prove(struct ctl *c, int argc, char **argv)
 	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_AUDIT_PROVE;
 	req.audit_prove = &q;
 	int rc = 0;
-	json_t *j = request(c, &req, &rc);
+	json_t *j = audit_request(c, &req, &rc);
 	if (j == NULL)
 		return rc;
 	char *text = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
@@ -199,7 +199,7 @@ run_prove(struct ctl *c, int argc, char **argv)
 
 /* One proven entry as its bytes say it (decoded again here, never the bundle's "shows"). */
 static void
-print_entry(const json_t *e)
+audit_print_entry(const json_t *e)
 {
 	const json_t *s = json_object_get(e, "entry");
 	size_t n = json_is_string(s) ? json_string_length(s) : 0;
@@ -217,7 +217,7 @@ print_entry(const json_t *e)
 		return;
 	}
 	char ts[32], ev[64], id[64], peer[64], reason[4 * 256 + 1], user[4 * 64 + 1];
-	ms_str(a->time_us / 1000, ts, sizeof(ts));
+	audit_ms_str(a->time_us / 1000, ts, sizeof(ts));
 	termsafe(a->event.data, a->event.len, ev, sizeof(ev));
 	termsafe(a->message_id.data, a->message_id.len, id, sizeof(id));
 	termsafe(a->peer.data, a->peer.len, peer, sizeof(peer));
@@ -237,7 +237,7 @@ print_entry(const json_t *e)
 }
 
 static int
-run_check(struct ctl *c, int argc, char **argv)
+audit_check(struct ctl *c, int argc, char **argv)
 {
 	const char *file = NULL, *ca = NULL;
 	for (int i = 0; i < argc; i++) {
@@ -246,10 +246,10 @@ run_check(struct ctl *c, int argc, char **argv)
 		else if (file == NULL)
 			file = argv[i];
 		else
-			return usage_audit();
+			return audit_usage();
 	}
 	if (file == NULL || ca == NULL)
-		return usage_audit();
+		return audit_usage();
 	json_error_t je;
 	json_t *b = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
 	if (b == NULL) {
@@ -279,30 +279,30 @@ run_check(struct ctl *c, int argc, char **argv)
 	} else {
 		printf("proof holds: %zu entr%s of %s's audit log under its checkpoint of %" PRIu64
 		    " entries signed %s", r.entries, r.entries == 1 ? "y" : "ies", r.origin, r.size,
-		    ms_str(r.time_ms, ts, sizeof(ts)));
+		    audit_ms_str(r.time_ms, ts, sizeof(ts)));
 		printf(", cosigned by %zu authorit%s", r.cosigners, r.cosigners == 1 ? "y" : "ies");
 		for (size_t i = 0; i < r.cosigners; i++)
 			printf("%s%s at %s", i == 0 ? ": " : ", ", r.cosigner[i],
-			    ms_str(r.cosigned_ms[i], ts, sizeof(ts)));
+			    audit_ms_str(r.cosigned_ms[i], ts, sizeof(ts)));
 		putchar('\n');
 		size_t i;
 		const json_t *e;
 		json_array_foreach(json_object_get(b, "entries"), i, e)
-			print_entry(e);
+			audit_print_entry(e);
 	}
 	json_decref(b);
 	return rc == 0 ? 0 : 1;
 }
 
 static int
-run_status(struct ctl *c)
+audit_status(struct ctl *c)
 {
 	Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
 	Rogatory__Ctl__V1__AuditStatusRequest q = ROGATORY__CTL__V1__AUDIT_STATUS_REQUEST__INIT;
 	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_AUDIT_STATUS;
 	req.audit_status = &q;
 	int rc = 0;
-	json_t *j = request(c, &req, &rc);
+	json_t *j = audit_request(c, &req, &rc);
 	if (j == NULL)
 		return rc;
 	if (c->json) {
@@ -342,14 +342,14 @@ int
 ctl_audit_run(struct ctl *c, int argc, char **argv)
 {
 	if (argc < 1)
-		return usage_audit();
+		return audit_usage();
 	if (strcmp(argv[0], "verify") == 0 && argc == 1)
-		return run_verify(c);
+		return audit_verify(c);
 	if (strcmp(argv[0], "prove") == 0)
-		return run_prove(c, argc - 1, argv + 1);
+		return audit_prove(c, argc - 1, argv + 1);
 	if (strcmp(argv[0], "check") == 0)
-		return run_check(c, argc - 1, argv + 1);
+		return audit_check(c, argc - 1, argv + 1);
 	if (strcmp(argv[0], "status") == 0 && argc == 1)
-		return run_status(c);
-	return usage_audit();
+		return audit_status(c);
+	return audit_usage();
 }

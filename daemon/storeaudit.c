@@ -37,6 +37,19 @@ static int read_checkpoints(struct store *s, sqlite3_stmt *st, struct store_chec
     int max);
 static int blob_copy(sqlite3_stmt *st, int i, uint8_t **dst, size_t *len);
 
+/* A stored frontier: the packed form, zero-padded to its largest size. */
+static int
+frontier_unpack(const uint8_t *buf, size_t len, struct merkle_frontier *f)
+{
+	if (buf == NULL || len < 8)
+		return -1;
+	uint64_t size = 0;
+	for (int i = 0; i < 8; i++)
+		size = size << 8 | buf[i];
+	size_t need = 8 + (size_t)__builtin_popcountll(size) * MERKLE_HASH_LEN;
+	return need <= len ? merkle_frontier_unpack(buf, need, f) : -1;
+}
+
 static uint64_t
 now_ns(void)
 {
@@ -85,12 +98,14 @@ store_audit_batch_commit(struct store *s)
 	if (s->fr.size == s->fr_batch.size)
 		return SQLITE_OK;
 	uint64_t t0 = now_ns();
-	uint8_t buf[MERKLE_FRONTIER_PACKED_MAX];
-	size_t n = merkle_frontier_pack(&s->fr, buf);
+	/* Always the largest size, zero-padded: rewriting it never needs a new page, so a
+	 * full store still commits the ops that fit. */
+	uint8_t buf[MERKLE_FRONTIER_PACKED_MAX] = {0};
+	merkle_frontier_pack(&s->fr, buf);
 	sqlite3_stmt *st = store_wstmt(s, W_AUDIT_FRONTIER);
 	if (st == NULL)
 		return sqlite3_errcode(s->w);
-	sqlite3_bind_blob(st, 1, buf, (int)n, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, buf, (int)sizeof(buf), SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -217,8 +232,7 @@ load_frontier(struct store *s, struct merkle_frontier *f, char *err, size_t errl
 		return err_set(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->w));
 	int rc = sqlite3_step(st), ret = 0;
 	if (rc == SQLITE_ROW &&
-	    merkle_frontier_unpack(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-	        f) != 0)
+	    frontier_unpack(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), f) != 0)
 		ret = err_set(err, errlen, "database %s: audit log: the stored frontier is not "
 		    "one (%d bytes)", s->path, sqlite3_column_bytes(st, 0));
 	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -445,7 +459,7 @@ store_audit_frontier(struct store *s, struct merkle_frontier *f)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return r_fail(s, st);
 	int ret = 0;
-	if (rc == SQLITE_ROW && merkle_frontier_unpack(sqlite3_column_blob(st, 0),
+	if (rc == SQLITE_ROW && frontier_unpack(sqlite3_column_blob(st, 0),
 	        (size_t)sqlite3_column_bytes(st, 0), f) != 0) {
 		log_warn("database %s: the audit frontier is not one", s->path);
 		ret = -1;

@@ -15,6 +15,7 @@ int rogatoryctl_main(int argc, char **argv);
 #undef main
 /* The other command files its command table names. */
 #include "../../ctl/export.c"
+#include "../../ctl/audit.c"
 
 #include "fuzz.h"
 
