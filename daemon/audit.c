@@ -360,11 +360,10 @@ offer(struct audit *a, struct audit_peer *p)
 		return;
 	if (p->held == n)
 		return;
-	if (p->held > n) {
-		/* Our log lost entries (a store restored from an older backup?). The witness
-		 * is told anyway, without a proof: hiding it is what a forger would do. */
-		if (p->warned == p->held)
-			return;
+	if (p->held > n && p->warned != p->held) {
+		/* Our log lost entries (a store restored from an older backup?). Each new
+		 * checkpoint is offered anyway, without a proof (the witness judges it by its
+		 * time): hiding it is what a forger would do. */
 		p->warned = p->held;
 		log_err("audit: %s holds a checkpoint of %" PRIu64 " entries of our log, more "
 		    "than our newest (%" PRIu64 "): our log lost entries (a store restored from an "

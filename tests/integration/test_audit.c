@@ -108,6 +108,25 @@ witnessed(struct tnet *t, int i, const char *origin, bool *forked)
 	return n;
 }
 
+/* `audit prove --id` on node i until its checkpoint has a cosignature; true if within ms. */
+static bool
+wait_cosigned(struct tnet *t, int i, const char *id, const char *from, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 200) {
+		char *out = NULL;
+		int rc = ctl(t, i, &out, "--json audit prove --id %s%s%s", id, from ? " --from " : "",
+		    from ? from : "");
+		json_t *j = rc == 0 ? json_loads(out, 0, NULL) : NULL;
+		bool ok = json_array_size(json_object_get(j, "cosignatures")) > 0;
+		json_decref(j);
+		free(out);
+		if (ok)
+			return true;
+		usleep(200000);
+	}
+	return false;
+}
+
 /* Submits n messages to `to` in one `send --batch`: n queued events. */
 static void
 send_batch(struct tnet *t, int i, const char *to, int n, const char *tag)
@@ -398,25 +417,6 @@ Test(audit, operator_actions_name_the_operator_and_shutdown_signs_the_last, .tim
 	tnet_free(t);
 }
 
-/* `audit prove --id` on node i until its checkpoint has a cosignature; true if within ms. */
-static bool
-wait_cosigned(struct tnet *t, int i, const char *id, const char *from, int ms)
-{
-	for (int waited = 0; waited < ms; waited += 200) {
-		char *out = NULL;
-		int rc = ctl(t, i, &out, "--json audit prove --id %s%s%s", id, from ? " --from " : "",
-		    from ? from : "");
-		json_t *j = rc == 0 ? json_loads(out, 0, NULL) : NULL;
-		bool ok = json_array_size(json_object_get(j, "cosignatures")) > 0;
-		json_decref(j);
-		free(out);
-		if (ok)
-			return true;
-		usleep(200000);
-	}
-	return false;
-}
-
 Test(audit, export_carries_the_witnessed_proofs_checked_without_our_code, .timeout = 180)
 {
 	struct tnet *t = tnet_new("audit-export", ids2, 2);
@@ -448,6 +448,44 @@ Test(audit, export_carries_the_witnessed_proofs_checked_without_our_code, .timeo
 		cr_assert_eq(ts_file_count(path, "### Cosignature 1: "), 1, "the witness by hand");
 		cr_assert_eq(ts_file_count(path, "cosigned by 1 authority."), 1);
 	}
+	free(id);
+	tnet_free(t);
+}
+
+Test(audit, store_restored_from_an_older_backup_is_caught_by_its_witness, .timeout = 180)
+{
+	struct tnet *t = traffic_then_stop("audit-rollback");
+	char *out = NULL;
+	cr_assert_eq(ts_sh(&out, "cp '%s/state/rogatory.db' '%s/backup.db' && cp "
+	    "'%s/state/delivery.jsonl' '%s/backup.jsonl'", t->node[0].home, t->dir, t->node[0].home,
+	    t->dir), 0, "%s", out);
+	free(out);
+	/* Life goes on after the backup: FR-MJ witnesses more of BD-ACC's log. */
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	char *id = tr_send(t, 0, "FR-MJ", "after the backup", 0, 0);
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 20000));
+	long before = sql_long(t, 0, "SELECT max(seq) FROM events");
+	cr_assert(wait_cosigned(t, 0, id, NULL, 20000));
+	tnet_stop(t, 0, SIGTERM);
+	long held = witnessed(t, 1, "BD-ACC", NULL);
+	cr_assert_gt(held, before - 3, "FR-MJ holds the newer log");
+	/* BD-ACC's store (and delivery log) restored from the backup: its log goes back. */
+	cr_assert_eq(ts_sh(&out, "cp '%s/backup.db' '%s/state/rogatory.db' && cp "
+	    "'%s/backup.jsonl' '%s/state/delivery.jsonl' && rm -f '%s/state/rogatory.db-wal' "
+	    "'%s/state/rogatory.db-shm'", t->dir, t->node[0].home, t->dir, t->node[0].home,
+	    t->node[0].home, t->node[0].home), 0, "%s", out);
+	free(out);
+	tnet_start(t, 0);
+	cr_assert_eq(ctl(t, 0, &out, "connect FR-MJ"), 0, "%s", out);
+	free(out);
+	cr_assert(tnet_wait_log(t, 1, "FORK in the audit log of BD-ACC", 20000),
+	    "the witness did not see the rollback");
+	cr_assert(tnet_wait_log(t, 0, "FR-MJ holds a checkpoint of", 5000),
+	    "the restored origin says its log lost entries");
+	bool forked = false;
+	cr_assert_eq(witnessed(t, 1, "BD-ACC", &forked), held);
+	cr_assert(forked);
 	free(id);
 	tnet_free(t);
 }
