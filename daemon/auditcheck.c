@@ -88,17 +88,7 @@ b64(const json_t *o, const char *key, uint8_t **out, size_t *len)
 static int
 hex32(const json_t *s, uint8_t out[MERKLE_HASH_LEN])
 {
-	if (!json_is_string(s) || json_string_length(s) != 2 * MERKLE_HASH_LEN)
-		return -1;
-	const char *t = json_string_value(s);
-	for (size_t i = 0; i < MERKLE_HASH_LEN; i++) {
-		unsigned v;
-		if (sscanf(t + 2 * i, "%2x", &v) != 1 || strchr("0123456789abcdef", t[2 * i]) == NULL ||
-		    strchr("0123456789abcdef", t[2 * i + 1]) == NULL)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
+	return json_is_string(s) ? merkle_hash_from_hex(json_string_value(s), out) : -1;
 }
 
 static int

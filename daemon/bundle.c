@@ -17,6 +17,7 @@
 #include "crl.h"
 #include "evidence.h"
 #include "log.h"
+#include "merkle.h"
 #include "verifymd.h"
 
 /* proto/rogatory.proto, embedded at build time ($(GEN)/rogatory_proto.c). */
@@ -342,16 +343,7 @@ b64_field(const json_t *o, const char *key, uint8_t **out, size_t *len)
 static int
 hex_hash(const json_t *s, uint8_t out[32])
 {
-	const char *t = json_string_value(s);
-	if (t == NULL || strlen(t) != 64)
-		return -1;
-	for (size_t i = 0; i < 32; i++) {
-		unsigned v;
-		if (sscanf(t + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
+	return merkle_hash_from_hex(json_string_value(s), out);
 }
 
 /*

@@ -68,6 +68,22 @@ merkle_node_hash(const uint8_t left[MERKLE_HASH_LEN], const uint8_t right[MERKLE
 	sha256_parts(&one, 1, left, MERKLE_HASH_LEN, right, MERKLE_HASH_LEN, out);
 }
 
+int
+merkle_hash_from_hex(const char *hex, uint8_t out[MERKLE_HASH_LEN])
+{
+	static const char digits[] = "0123456789abcdef";
+	if (hex == NULL || strlen(hex) != 2 * MERKLE_HASH_LEN)
+		return -1;
+	for (size_t i = 0; i < 2 * MERKLE_HASH_LEN; i++) {
+		const char *d = strchr(digits, hex[i]);
+		if (d == NULL || *d == '\0')
+			return -1;
+		unsigned v = (unsigned)(d - digits);
+		out[i / 2] = (uint8_t)(i % 2 == 0 ? v << 4 : out[i / 2] | v);
+	}
+	return 0;
+}
+
 /* ---- the frontier ---- */
 
 int
@@ -164,7 +180,9 @@ int
 merkle_range_hash(uint64_t lo, uint64_t hi, merkle_get_fn get, void *arg,
     uint8_t out[MERKLE_HASH_LEN])
 {
-	uint64_t n = hi - lo;
+	uint64_t n = hi > lo ? hi - lo : 0;
+	if (n == 0)
+		return -1;
 	/* A complete, aligned subtree is one stored node; RFC 6962's recursion only ever
 	 * asks for aligned left halves, the right edge being split further. */
 	if ((n & (n - 1)) == 0 && lo % n == 0) {

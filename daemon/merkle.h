@@ -33,6 +33,9 @@ void merkle_leaf_hash(const uint8_t *entry, size_t len, uint8_t out[MERKLE_HASH_
 void merkle_node_hash(const uint8_t left[MERKLE_HASH_LEN], const uint8_t right[MERKLE_HASH_LEN],
     uint8_t out[MERKLE_HASH_LEN]);
 
+/* A hash written as 64 lower-case hex digits (proof bundles), into out. 0 / -1. */
+int merkle_hash_from_hex(const char *hex, uint8_t out[MERKLE_HASH_LEN]);
+
 /* A complete subtree closed by an append: 2^level leaves, the index-th of its level. */
 typedef int (*merkle_closed_fn)(void *arg, unsigned level, uint64_t index,
     const uint8_t hash[MERKLE_HASH_LEN]);
