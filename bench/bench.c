@@ -358,6 +358,28 @@ bench_perf_stop(pid_t perf)
 		bl_stop(perf, SIGINT);
 }
 
+/* What the audit log cost a daemon so far (its own count: `audit status`): the time the
+ * store thread and the loop spent on it, in ns, and the leaves written. */
+struct audit_cost {
+	double ns;
+	double entries;
+};
+
+static struct audit_cost
+audit_cost(struct bench *b, const struct bnode *n)
+{
+	struct audit_cost c = {0, 0};
+	char *out = NULL;
+	if (bl_ctl(&b->env, n, &out, "--json audit status") == 0) {
+		json_t *j = json_loads(out, 0, NULL), *k = json_object_get(j, "cost");
+		c.ns = jnum(k, "store_thread_ns") + jnum(k, "loop_ns");
+		c.entries = jnum(k, "entries_since_start");
+		json_decref(j);
+	}
+	free(out);
+	return c;
+}
+
 static double
 throughput(struct bench *b)
 {
@@ -368,6 +390,8 @@ throughput(struct bench *b)
 	double t0 = bl_mono_s();
 	double cpu_a = bl_proc_cpu_s(b->a.pid), cpu_b = bl_proc_cpu_s(b->b.pid);
 	double rq_a = bl_proc_runwait_s(b->a.pid), rq_b = bl_proc_runwait_s(b->b.pid);
+	double cpu0_a = bl_proc_cpu_s(b->a.pid), cpu0_b = bl_proc_cpu_s(b->b.pid);
+	struct audit_cost au_a = audit_cost(b, &b->a), au_b = audit_cost(b, &b->b);
 	pid_t p = bench_batch_submit(b, ID_B, TAG_THROUGHPUT, n);
 	bool ok = bl_tail_wait(&b->ta, ph, n, b->quick ? 120 : 200);
 	double wall = bl_mono_s() - t0;
@@ -377,6 +401,22 @@ throughput(struct bench *b)
 	rq_a = 100.0 * (bl_proc_runwait_s(b->a.pid) - rq_a) / wall;
 	rq_b = 100.0 * (bl_proc_runwait_s(b->b.pid) - rq_b) / wall;
 	bench_perf_stop(perf);
+	/* The audit log's share of each daemon's CPU over the phase: its hashing, frontier,
+	 * nodes and checkpoints, timed where they run, against the process's CPU time. */
+	struct audit_cost au_a1 = audit_cost(b, &b->a), au_b1 = audit_cost(b, &b->b);
+	double dcpu_a = bl_proc_cpu_s(b->a.pid) - cpu0_a, dcpu_b = bl_proc_cpu_s(b->b.pid) - cpu0_b;
+	double share_a = dcpu_a > 0 ? 100.0 * (au_a1.ns - au_a.ns) / 1e9 / dcpu_a : 0;
+	double share_b = dcpu_b > 0 ? 100.0 * (au_b1.ns - au_b.ns) / 1e9 / dcpu_b : 0;
+	printf("   audit log: %.0f entries on A, %.0f on B (%.1f per message); its work took %.2f%% "
+	       "of A's CPU and %.2f%% of B's over the phase (%.1f us per entry)\n",
+	    au_a1.entries - au_a.entries, au_b1.entries - au_b.entries,
+	    n > 0 ? (au_a1.entries - au_a.entries + au_b1.entries - au_b.entries) / n : 0,
+	    share_a, share_b, au_a1.entries > au_a.entries ? (au_a1.ns - au_a.ns) / 1e3 /
+	    (au_a1.entries - au_a.entries) : 0);
+	bench_setr(b, "audit_cost_a_pct", share_a);
+	bench_setr(b, "audit_cost_b_pct", share_b);
+	bench_setr(b, "audit_entries_per_msg", n > 0 ? (au_a1.entries - au_a.entries +
+	    au_b1.entries - au_b.entries) / n : 0);
 	if (bl_wait(p, 30000) == -1)
 		bl_stop(p, SIGTERM);
 	if (!ok)
@@ -493,6 +533,8 @@ table(struct bench *b)
 	const struct row rows[] = {
 		{"throughput end to end", "throughput_msgs_per_s", "msg/s", ">= 5000", crypto,
 		    "crypto: cpus / (2/sign + 2/verify)"},
+		{"audit log: CPU share of A", "audit_cost_a_pct", "%", "<= 5", 0, NULL},
+		{"audit log: CPU share of B", "audit_cost_b_pct", "%", "<= 5", 0, NULL},
 		{"latency idle p50", "latency_idle_p50_ms", "ms", "<= 3", 4 * commit, "4 x commit"},
 		{"latency idle p99", "latency_idle_p99_ms", "ms", "-", 4 * commit, "4 x commit"},
 		{"latency half load p99", "latency_half_load_p99_ms", "ms", "<= 25", 4 * commit,

@@ -1,5 +1,6 @@
 /*
- * ctl: what rogatoryctl's command files (ctl/export.c, ctl/draft.c, ctl/case.c) share
+ * ctl: what rogatoryctl's command files (ctl/export.c, ctl/draft.c, ctl/case.c,
+ * ctl/audit.c) share
  * with ctl/rogatoryctl.c: the connection to the daemon, one request/reply exchange,
  * writing whole buffers, terminal-safe JSON, one `send`. Exit codes of a command: 0
  * done, 1 the daemon refused or failed, 2 usage, 3 cannot reach it.
@@ -25,6 +26,8 @@ struct ctl {
 	bool quiet;             /* export: print nothing (a command that runs several) */
 };
 
+/* Connects to c->socket_path (c->fd). 0 / -1 (message printed). */
+int ctl_connect(struct ctl *c);
 /* One Request frame to the daemon. 0 / -1 (message printed). */
 int ctl_send(struct ctl *c, const Rogatory__Ctl__V1__Request *req);
 /* Reads one Reply; NULL (message printed) when the daemon hung up or sent garbage. */
@@ -39,6 +42,9 @@ int ctl_write_all(int fd, const uint8_t *p, size_t n);
 
 /* rogatoryctl export ID [--from AUTHORITY] --out DIR (ctl/export.c). */
 int ctl_export_run(struct ctl *c, int argc, char **argv);
+/* rogatoryctl audit verify | prove | check | status (ctl/audit.c); connects itself when
+ * it needs the daemon (check works without one). */
+int ctl_audit_run(struct ctl *c, int argc, char **argv);
 
 /* Every string in j made terminal-safe (termsafe.h), for human output. */
 void ctl_json_termsafe(json_t *j);

@@ -26,6 +26,10 @@
 
 #define XP_FILES_MAX 520          /* the bundle's parts, manifest.json, SHA256SUMS */
 #define XP_PATH_MAX 32
+/* A file changed between the manifest and its bytes (a receipt, a cosignature, a new
+ * CRL arrived): the export starts again, at most XP_ATTEMPTS times in all. */
+#define XP_CHANGED (-2)
+#define XP_ATTEMPTS 5
 
 /* One export in progress. */
 struct xp {
@@ -46,9 +50,12 @@ static int xp_file(struct xp *x, const json_t *f);
 static int xp_write(struct xp *x, const char *path, const char *data, size_t len);
 static int xp_sums(struct xp *x, const json_t *files);
 static void xp_cleanup(struct xp *x);
+static void xp_forget(struct xp *x);
+static int xp_files(struct xp *x, json_t **man, int *rc);
 static Rogatory__Ctl__V1__Reply *xp_part(struct xp *x, unsigned part, uint64_t offset,
     int *rc);
 static int xp_report(const struct xp *x, const json_t *man);
+static void xp_audit(struct xp *x);
 
 /* The names a bundle may hold: a plain lower-case file name, or attachments/NNN. */
 static bool
@@ -163,9 +170,10 @@ xp_file(struct xp *x, const json_t *f)
 			goto done;
 		const char *why = NULL;
 		size_t got = r->data.len;
-		if (got == 0 || got > (uint64_t)size - off)
-			why = "the daemon sent another size";
-		else if (ctl_write_all(fd, r->data.data, r->data.len) != 0)
+		if (got == 0 || got > (uint64_t)size - off) {
+			why = "its size changed while it was exported";
+			rc = XP_CHANGED;
+		} else if (ctl_write_all(fd, r->data.data, r->data.len) != 0)
 			why = strerror(errno);
 		else
 			EVP_DigestUpdate(md, r->data.data, r->data.len);
@@ -185,7 +193,8 @@ xp_file(struct xp *x, const json_t *f)
 		snprintf(hx + 2 * i, 3, "%02x", h[i]);
 	if (strcmp(hx, want) != 0) {
 		fprintf(stderr, "rogatoryctl: %s changed while it was exported (SHA-256 %s, the "
-		    "manifest says %s); export again\n", path, hx, want);
+		    "manifest says %s)\n", path, hx, want);
+		rc = XP_CHANGED;
 		goto done;
 	}
 	if (fsync(fd) != 0) {
@@ -196,7 +205,7 @@ xp_file(struct xp *x, const json_t *f)
 done:
 	EVP_MD_CTX_free(md);
 	close(fd);
-	return rc == 0 ? 0 : -1;
+	return rc == 0 || rc == XP_CHANGED ? rc : -1;
 }
 
 static int
@@ -231,6 +240,43 @@ xp_sums(struct xp *x, const json_t *files)
 	int rc = xp_write(x, "SHA256SUMS", buf, len);
 	free(buf);
 	return rc;
+}
+
+/* The manifest, then every file it names. 0; -1 (rc set); XP_CHANGED: start again. */
+static int
+xp_files(struct xp *x, json_t **man, int *rc)
+{
+	Rogatory__Ctl__V1__Reply *r = xp_part(x, 0, 0, rc);
+	if (r == NULL)
+		return -1;
+	*man = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
+	wire_ctl_reply_free(r);
+	const json_t *files = json_object_get(*man, "files");
+	*rc = 1;
+	if (!json_is_array(files))
+		return -1;
+	size_t i;
+	const json_t *f;
+	json_array_foreach(files, i, f) {
+		int got = xp_file(x, f);
+		if (got != 0)
+			return got;
+	}
+	return 0;
+}
+
+/* Removes what an attempt wrote, keeping the folder for the next. */
+static void
+xp_forget(struct xp *x)
+{
+	bool made = x->made_dir;
+	x->made_dir = false;
+	xp_cleanup(x);
+	x->made_dir = made;
+	x->nwritten = 0;
+	if (x->afd >= 0)
+		close(x->afd);
+	x->afd = -1;
 }
 
 static void
@@ -278,6 +324,25 @@ xp_report(const struct xp *x, const json_t *man)
 	return valid ? 0 : 1;
 }
 
+/* The audit log's proof goes into the bundle (audit.json) once a checkpoint covers the
+ * message's entries: `audit prove` has one signed when none does yet. Without it the
+ * bundle is still whole, only without audit.json. */
+static void
+xp_audit(struct xp *x)
+{
+	Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
+	Rogatory__Ctl__V1__AuditProveRequest q = ROGATORY__CTL__V1__AUDIT_PROVE_REQUEST__INIT;
+	q.message_id = x->q.message_id;
+	q.sender_id = x->q.sender_id;
+	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_AUDIT_PROVE;
+	req.audit_prove = &q;
+	int rc = 0;
+	Rogatory__Ctl__V1__Reply *r = ctl_roundtrip(x->c, &req, &rc);
+	if (r == NULL)
+		fprintf(stderr, "rogatoryctl: the bundle will lack the audit log's proof\n");
+	wire_ctl_reply_free(r);
+}
+
 int
 ctl_export_run(struct ctl *c, int argc, char **argv)
 {
@@ -306,21 +371,25 @@ ctl_export_run(struct ctl *c, int argc, char **argv)
 	x.q.sender_id.data = (uint8_t *)from;
 	x.q.sender_id.len = from ? strlen(from) : 0;
 	int rc = 1;
-	Rogatory__Ctl__V1__Reply *r = xp_part(&x, 0, 0, &rc);
-	if (r == NULL)
-		return rc;
-	json_t *man = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
-	wire_ctl_reply_free(r);
-	const json_t *files = json_object_get(man, "files");
+	json_t *man = NULL;
 	bool keep = false;
-	rc = 1;
-	if (!json_is_array(files) || xp_open_dir(&x) != 0)
+	xp_audit(&x);
+	if (xp_open_dir(&x) != 0)
 		goto done;
-	size_t i;
-	const json_t *f;
-	json_array_foreach(files, i, f)
-		if (xp_file(&x, f) != 0)
-			goto done;
+	int got = XP_CHANGED;
+	for (int attempt = 0; got == XP_CHANGED && attempt < XP_ATTEMPTS; attempt++) {
+		if (attempt > 0) {
+			fprintf(stderr, "rogatoryctl: exporting %s again\n", id);
+			xp_forget(&x);
+		}
+		json_decref(man);
+		man = NULL;
+		got = xp_files(&x, &man, &rc);
+	}
+	if (got != 0)
+		goto done;
+	const json_t *files = json_object_get(man, "files");
+	rc = 1;
 	char *text = json_dumps(man, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 	int w = text != NULL ? xp_write(&x, "manifest.json", text, strlen(text)) : -1;
 	free(text);

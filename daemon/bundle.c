@@ -17,6 +17,7 @@
 #include "crl.h"
 #include "evidence.h"
 #include "log.h"
+#include "merkle.h"
 #include "verifymd.h"
 
 /* proto/rogatory.proto, embedded at build time ($(GEN)/rogatory_proto.c). */
@@ -44,6 +45,7 @@ static void add_signed(struct bundle *b, unsigned first, const struct signed_fil
     const uint8_t *cert, size_t cert_len);
 static int add_ca(struct bundle *b, const char *ca_path, char *err, size_t errlen);
 static void decode_bodies(struct bundle *b);
+static void render_verify_md(struct bundle *b, const char *exporter);
 static void locate_hashes(struct bundle *b);
 
 /* PEM text of exact DER bytes (base64 in 64-column lines), without parsing them. */
@@ -308,12 +310,177 @@ bundle_build(const struct store_msg *m, const char *ca_path, const struct crl *c
 		    b->doc->attachments[i]->size);
 		b->files[b->nfiles - 1].attachment = (uint32_t)i;
 	}
+	render_verify_md(b, exporter);
+	*out = b;
+	return 0;
+}
+
+/* ---- the audit log's proof ---- */
+
+/* Base64 text of o[key] as bytes (malloc'd); -1 when it is missing or not base64. */
+static int
+b64_field(const json_t *o, const char *key, uint8_t **out, size_t *len)
+{
+	const json_t *s = json_object_get(o, key);
+	size_t n = json_is_string(s) ? json_string_length(s) : 0;
+	const char *t = json_string_value(s);
+	*out = NULL;
+	if (n == 0 || n % 4 != 0)
+		return -1;
+	uint8_t *buf = malloc(n / 4 * 3 + 1);
+	if (buf == NULL)
+		fatal("out of memory");
+	int got = EVP_DecodeBlock(buf, (const unsigned char *)t, (int)n);
+	if (got < 0) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*len = (size_t)got - (t[n - 1] == '=') - (t[n - 2] == '=');
+	return 0;
+}
+
+static int
+hex_hash(const json_t *s, uint8_t out[32])
+{
+	return merkle_hash_from_hex(json_string_value(s), out);
+}
+
+/*
+ * One signed object of the proof as three files from part `first` (body, signature,
+ * signer): signer's identity and claimed time into s, the offset of field hash_field's
+ * 32 bytes in the body into *hash_at. The decoded body goes to *body (freed by caller).
+ */
+static int
+add_audit_signed(struct bundle *b, const json_t *o, unsigned first, const char *base,
+    const char *ctx, uint32_t hash_field, const struct crl *crl, struct bundle_signer *s,
+    size_t *hash_at, uint8_t **body, size_t *body_len)
+{
+	uint8_t *sig = NULL, *cert = NULL;
+	size_t sig_len = 0, cert_len = 0, clen = strlen(ctx) + 1, vlen = 0;
+	char path[3][32];
+	if (b64_field(o, "body", body, body_len) != 0 || b64_field(o, "signature", &sig,
+	        &sig_len) != 0 || b64_field(o, "certificate", &cert, &cert_len) != 0 ||
+	    *body_len <= clen || memcmp(*body, ctx, clen) != 0) {
+		free(sig);
+		free(cert);
+		return -1;
+	}
+	const json_t *t = json_object_get(o, "time_ms");
+	signer_info(s, cert, cert_len, json_is_integer(t) ? json_integer_value(t) : 0, crl);
+	size_t at = pb_value_at(*body + clen, *body_len - clen, hash_field, 0, &vlen);
+	*hash_at = at != PB_NONE && vlen == 32 ? clen + at : 0;
+	snprintf(path[0], sizeof(path[0]), "%s.body", base);
+	snprintf(path[1], sizeof(path[1]), "%s.sig", base);
+	snprintf(path[2], sizeof(path[2]), "%s-signer.pem", base);
+	add_copy(b, first, path[0], "an audit log signed body (rogatory.proto, PROTOCOL.md "
+	    "section 15)", *body, *body_len);
+	add_file(b, first + 1, path[1], "ECDSA P-256 SHA-256 signature over the body, DER", sig,
+	    sig_len);
+	add_pem(b, first + 2, path[2], "the certificate that made the signature",
+	    "CERTIFICATE", cert, cert_len);
+	free(cert);
+	return 0;
+}
+
+/* The first entry, for VERIFY.md's walk through its path. */
+static int
+audit_first_entry(struct bundle_audit *a, const json_t *e)
+{
+	const json_t *p = json_object_get(e, "path"), *seq = json_object_get(e, "seq");
+	const char *b64 = json_string_value(json_object_get(e, "entry"));
+	if (b64 == NULL || !json_is_integer(seq) || !json_is_array(p) ||
+	    json_array_size(p) > WIRE_PROOF_MAX ||
+	    hex_hash(json_object_get(e, "leaf_hash"), a->leaf) != 0)
+		return -1;
+	a->seq = (uint64_t)json_integer_value(seq);
+	a->npath = json_array_size(p);
+	for (size_t i = 0; i < a->npath; i++)
+		if (hex_hash(json_array_get(p, i), a->path[i]) != 0)
+			return -1;
+	if ((a->entry_b64 = strdup(b64)) == NULL)
+		fatal("out of memory");
+	return 0;
+}
+
+/* VERIFY.md again, now that the bundle has more to say. */
+static void
+render_verify_md(struct bundle *b, const char *exporter)
+{
 	uint8_t *md = NULL;
 	size_t mdlen = 0;
 	verifymd_render(b, exporter, &md, &mdlen);
+	for (size_t i = 0; i < b->nfiles; i++) {
+		struct bundle_file *f = &b->files[i];
+		if (f->part != BUNDLE_VERIFY_MD)
+			continue;
+		free(f->data);
+		f->data = md;
+		f->size = mdlen;
+		unsigned hl = 0;
+		EVP_Digest(md, mdlen, f->sha256, &hl, EVP_sha256(), NULL);
+		return;
+	}
 	add_file(b, BUNDLE_VERIFY_MD, "VERIFY.md", "how to check every file of this folder by "
 	    "hand with openssl, protoc and sha256sum", md, mdlen);
-	*out = b;
+}
+
+int
+bundle_add_audit(struct bundle *b, const json_t *proof, const char *exporter,
+    const struct crl *crl, char *err, size_t errlen)
+{
+	struct bundle_audit *a = calloc(1, sizeof(*a));
+	const json_t *cos = json_object_get(proof, "cosignatures");
+	const json_t *entries = json_object_get(proof, "entries");
+	uint8_t *body = NULL;
+	size_t body_len = 0;
+	Rogatory__V1__CheckpointBody *cp = NULL;
+	char why[200];
+	if (a == NULL)
+		fatal("out of memory");
+	size_t clen = strlen(EVIDENCE_CTX_CHECKPOINT) + 1;
+	if (!json_is_array(entries) || json_array_size(entries) == 0 ||
+	    audit_first_entry(a, json_array_get(entries, 0)) != 0 ||
+	    add_audit_signed(b, json_object_get(proof, "checkpoint"), BUNDLE_AUDIT_CHECKPOINT_BODY,
+	        "checkpoint", EVIDENCE_CTX_CHECKPOINT, 3, crl, &a->signer, &a->root_at,
+	        &body, &body_len) != 0 ||
+	    wire_checkpoint_body_decode(body + clen, body_len - clen, &cp, why, sizeof(why)) != 0) {
+		free(body);
+		free(a->entry_b64);
+		free(a);
+		return err_set(err, errlen, "the audit proof is not one");
+	}
+	a->nentries = json_array_size(entries);
+	a->size = cp->tree_size;
+	a->time_ms = cp->time_ms;
+	memcpy(a->root, cp->root_hash.data, 32);
+	evidence_payload_hash(body, body_len, a->checkpoint_sha256);
+	wire_audit_free(cp);
+	free(body);
+	size_t k;
+	const json_t *c;
+	json_array_foreach(cos, k, c) {
+		if (a->ncos == BUNDLE_AUDIT_COSIGNERS_MAX)
+			break;
+		char base[24];
+		snprintf(base, sizeof(base), "cosignature-%zu", a->ncos + 1);
+		if (add_audit_signed(b, c, BUNDLE_AUDIT_COSIGNATURE_0 + 3 * (unsigned)a->ncos, base,
+		        EVIDENCE_CTX_COSIGNATURE, 5, crl, &a->cos[a->ncos],
+		        &a->cos_sha_at[a->ncos], &body, &body_len) == 0)
+			a->ncos++;
+		free(body);
+		body = NULL;
+	}
+	char *text = json_dumps(proof, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+	if (text == NULL)
+		fatal("out of memory");
+	size_t tlen = strlen(text);
+	text[tlen] = '\n';
+	add_file(b, BUNDLE_AUDIT_JSON, "audit.json", "the audit log's inclusion proof of every "
+	    "entry about this message under a signed, witnessed checkpoint (PROTOCOL.md section "
+	    "15.6; rogatoryctl audit check)", (uint8_t *)text, tlen + 1);
+	b->audit = a;
+	render_verify_md(b, exporter);
 	return 0;
 }
 
@@ -336,5 +503,8 @@ bundle_free(struct bundle *b)
 	wire_document_body_free(b->doc);
 	wire_receipt_body_free(b->rcpt);
 	free(b->att_hash_at);
+	if (b->audit != NULL)
+		free(b->audit->entry_b64);
+	free(b->audit);
 	free(b);
 }

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "store.h"
 #include "text.h"
 #include "wire.h"
@@ -35,14 +37,23 @@ enum bundle_part {
 	BUNDLE_CRL,
 	BUNDLE_SCHEMA,
 	BUNDLE_VERIFY_MD,
+	/* The audit log's proof of the message's entries (bundle_add_audit). */
+	BUNDLE_AUDIT_JSON,
+	BUNDLE_AUDIT_CHECKPOINT_BODY,
+	BUNDLE_AUDIT_CHECKPOINT_SIG,
+	BUNDLE_AUDIT_CHECKPOINT_SIGNER,
+	BUNDLE_AUDIT_COSIGNATURE_0 = 16,  /* + 3 k: cosignature k's body, + 1 its signature,
+	                                   * + 2 its signer's certificate */
 	BUNDLE_ATTACHMENT_0 = 256,  /* + the attachment's index in the signed manifest */
 };
 
-#define BUNDLE_FILES_MAX (BUNDLE_VERIFY_MD + WIRE_ATTACHMENTS_MAX)
+#define BUNDLE_AUDIT_COSIGNERS_MAX 32
+#define BUNDLE_FILES_MAX (BUNDLE_VERIFY_MD + 4 + 3 * BUNDLE_AUDIT_COSIGNERS_MAX + \
+	WIRE_ATTACHMENTS_MAX)
 
 struct bundle_file {
 	unsigned part;
-	char path[24];          /* "document.body", "attachments/007" */
+	char path[32];          /* "document.body", "attachments/007", "cosignature-1.sig" */
 	const char *what;       /* one line for the manifest */
 	uint8_t *data;          /* owned; NULL for an attachment (its bytes are in the store) */
 	uint64_t size;
@@ -77,6 +88,26 @@ struct bundle {
 	time_t crl_this_update, crl_next_update;
 	struct bundle_file files[BUNDLE_FILES_MAX];
 	size_t nfiles;
+	struct bundle_audit *audit;   /* the audit log's proof; NULL without bundle_add_audit */
+};
+
+/* What VERIFY.md says of the audit proof: its checkpoint, cosignatures and first entry. */
+struct bundle_audit {
+	uint64_t size;                /* the checkpoint's tree size */
+	int64_t time_ms;
+	uint8_t root[32];
+	size_t root_at;               /* offset of root_hash in audit-checkpoint.body; 0 none */
+	uint8_t checkpoint_sha256[32];
+	struct bundle_signer signer;  /* the checkpoint's */
+	size_t ncos;
+	struct bundle_signer cos[BUNDLE_AUDIT_COSIGNERS_MAX];
+	size_t cos_sha_at[BUNDLE_AUDIT_COSIGNERS_MAX]; /* checkpoint_sha256 in each body */
+	size_t nentries;
+	char *entry_b64;              /* the first entry, for the walk through its path */
+	uint64_t seq;
+	uint8_t leaf[32];
+	size_t npath;
+	uint8_t path[WIRE_PROOF_MAX][32];
 };
 
 /*
@@ -88,6 +119,14 @@ struct bundle {
  */
 int bundle_build(const struct store_msg *m, const char *ca_path, const struct crl *crl,
     const char *exporter, struct bundle **out, char *err, size_t errlen);
+/*
+ * Adds the audit log's proof of the message's entries (auditproof.h: checked for form,
+ * not for truth; a tampered store exports as tampered): audit.json, the checkpoint's
+ * body, signature and signer, each cosignature's, and VERIFY.md's walk through it.
+ * -1 + err when proof is not one.
+ */
+int bundle_add_audit(struct bundle *b, const json_t *proof, const char *exporter,
+    const struct crl *crl, char *err, size_t errlen);
 /* The file of that part number, NULL when the bundle has none. */
 const struct bundle_file *bundle_file(const struct bundle *b, unsigned part);
 void bundle_free(struct bundle *b);

@@ -77,6 +77,8 @@ static const struct {
 	{ "delivery", "Retrying messages that could not be delivered." },
 	{ "limits", "Sizes, rates and descriptors: what one peer or a flood of strangers may\n"
 	    "cost. Every limit has a default sized for a central authority." },
+	{ "audit", "The tamper-evident audit log: every event is an entry of a Merkle tree\n"
+	    "whose signed checkpoints the other authorities witness (SECURITY.md)." },
 	{ "directory", "The authorities of the network." },
 };
 #define CFG_N_SECTIONS (sizeof(cfg_sections) / sizeof(cfg_sections[0]))
@@ -238,6 +240,10 @@ static const struct cfg_key cfg_keys[] = {
 	  .doc = "File descriptor limit (RLIMIT_NOFILE) set at start and logged. 0: raise\n"
 	      "the soft limit to the hard one (systemd's LimitNOFILE). When descriptors\n"
 	      "run out, accepting pauses for a second instead of failing." },
+	{ .section = "audit", .name = "checkpoint_every", .type = CFG_DURATION, .def = "60s",
+	  .reload = true, .off = OFF(checkpoint_every_ms), .min = SEC, .max = DAY,
+	  .doc = "How often a checkpoint of the audit log is signed (only when the log\n"
+	      "grew; also at shutdown) and offered to every linked authority to witness." },
 	{ .section = "directory", .name = "path", .type = CFG_FILE, .required = true,
 	  .reload = true, .off = OFF(directory_path), .off_line = OFF(directory_line),
 	  .example = "directory.conf",

@@ -73,6 +73,7 @@ struct config {
 	uint32_t max_inbound_total; /* [limits] all peers' received bytes awaiting a commit */
 	uint32_t max_peer_links;    /* [limits] authenticated inbound links per authority */
 	uint32_t max_open_files;    /* [limits] RLIMIT_NOFILE; 0: soft = hard */
+	uint64_t checkpoint_every_ms; /* [audit] checkpoint_every */
 
 	char *directory_path;
 	int directory_line;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "assembly.h"
 #include "config.h"
 #include "ctlcase.h"
+#include "ctlaudit.h"
 #include "ctlsock.h"
 #include "ctlexport.h"
 #include "ctlop.h"
@@ -55,6 +57,7 @@ struct control_client {
 	struct control *c;
 	struct bufferevent *bev;
 	uid_t uid;
+	char user[64];          /* uid's user name at connect time, "" when it has none */
 	uint64_t id;            /* asynchronous replies find their client by id */
 	int follow;             /* events subscription of `log --follow`, 0 when none */
 	uint64_t follow_request;
@@ -148,6 +151,7 @@ static void upload_finish(struct control *c, struct control_client *cl);
 static struct control_client *control_find_client(struct control *c, uint64_t id);
 static void fetched_done(struct journal_op *jo);
 static void id_of(char out[UUID_TEXT_LEN + 1], const ProtobufCBinaryData *b);
+static void control_actor(struct control *c, const struct control_client *cl);
 
 /* The command table: one row per request type. */
 static const struct {
@@ -175,6 +179,9 @@ static const struct {
 	{ROGATORY__CTL__V1__REQUEST__OP_CASES, "requests", ctlcase_list},
 	{ROGATORY__CTL__V1__REQUEST__OP_CASE_GET, "request", ctlcase_get},
 	{ROGATORY__CTL__V1__REQUEST__OP_AUTHORITY, "authority", ctlcase_authority},
+	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_VERIFY, "audit verify", ctlaudit_verify},
+	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_PROVE, "audit prove", ctlaudit_prove},
+	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_STATUS, "audit status", ctlaudit_status},
 };
 
 int
@@ -315,6 +322,11 @@ control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockadd
 		bufferevent_enable(cl->bev, EV_WRITE);
 		return;
 	}
+	/* The name as the uid has it now: what the audit log records beside the uid. */
+	struct passwd pw, *pwp = NULL;
+	char pwbuf[1024];
+	if (getpwuid_r(cl->uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp != NULL)
+		snprintf(cl->user, sizeof(cl->user), "%s", pw.pw_name);
 	bufferevent_setcb(cl->bev, control_read_cb, NULL, control_event_cb, cl);
 	bufferevent_setwatermark(cl->bev, EV_READ, 0, FRAME_CONTROL_MAX + FRAME_HEADER_LEN);
 	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
@@ -407,7 +419,9 @@ control_dispatch(struct control_client *cl, const Rogatory__Ctl__V1__Request *re
 			log_debug("control: uid %u: %s (request %llu)", (unsigned)cl->uid,
 			    control_ops[i].name, (unsigned long long)req->request_id);
 			cl->c->current = cl;
+			control_actor(cl->c, cl);
 			control_ops[i].fn(cl->c, req, &res);
+			control_actor(cl->c, NULL);
 			cl->c->current = NULL;
 			if (!res.deferred)
 				control_reply(cl, req->request_id, &res);
@@ -419,6 +433,20 @@ control_dispatch(struct control_client *cl, const Rogatory__Ctl__V1__Request *re
 	snprintf(res.error_text, sizeof(res.error_text), "unknown request type %d",
 	    (int)req->op_case);
 	control_reply(cl, req->request_id, &res);
+}
+
+/* Every event journaled while a client's request is handled names that client (NULL:
+ * none). */
+static void
+control_actor(struct control *c, const struct control_client *cl)
+{
+	struct rogatoryd_actor *a = &c->d->actor;
+	memset(a, 0, sizeof(*a));
+	if (cl == NULL)
+		return;
+	a->set = true;
+	a->uid = (uint32_t)cl->uid;
+	snprintf(a->user, sizeof(a->user), "%s", cl->user);
 }
 
 static void
@@ -568,6 +596,11 @@ do_crl_install(struct control *c, const Rogatory__Ctl__V1__Request *req,
 	const ProtobufCBinaryData *b = &req->crl_install->der;
 	switch (revocation_offer(r, b->data, b->len, "rogatoryctl", msg, sizeof(msg))) {
 	case CRL_OFFER_ADOPTED: {
+		/* An operator's change: an event (and so an audit entry naming the operator). */
+		char why[96];
+		snprintf(why, sizeof(why), "CRL number %llu installed by an operator",
+		    (unsigned long long)revocation_number(r));
+		journal_link_event(c->d, "crl-installed", NULL, STORE_OUT, why);
 		json_t *o = json_object();
 		json_object_set_new(o, "adopted", json_true());
 		json_object_set_new(o, "crl", json_crl(revocation_crl(r)));
@@ -608,6 +641,50 @@ control_find_client(struct control *c, uint64_t id)
 		if (cl->id == id)
 			return cl;
 	return NULL;
+}
+
+/* ctlop.h: a reply that comes later, from a handler in a file of its own. */
+struct control_later {
+	struct control_pending p;
+};
+
+struct control_later *
+control_later(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res)
+{
+	struct control_later *l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		fatal("out of memory");
+	l->p.d = c->d;
+	l->p.client_id = c->current->id;
+	l->p.request_id = req->request_id;
+	res->deferred = true;
+	return l;
+}
+
+struct rogatoryd *
+control_later_daemon(const struct control_later *l)
+{
+	return l->p.d;
+}
+
+bool
+control_later_gone(const struct control_later *l)
+{
+	return l->p.d->control == NULL || control_find_client(l->p.d->control,
+	    l->p.client_id) == NULL;
+}
+
+void
+control_later_reply(struct control_later *l, struct control_result *res)
+{
+	struct control_client *cl = l->p.d->control != NULL
+	    ? control_find_client(l->p.d->control, l->p.client_id) : NULL;
+	if (cl != NULL)
+		control_reply(cl, l->p.request_id, res);
+	json_decref(res->json);
+	res->json = NULL;
+	free(l);
 }
 
 static struct control_pending *
@@ -808,7 +885,10 @@ upload_finish(struct control *c, struct control_client *cl)
 	uint8_t hashes[WIRE_ATTACHMENTS_MAX * ASSEMBLY_HASH_LEN];
 	for (size_t i = 0; i < up->as.n; i++)
 		memcpy(hashes + i * ASSEMBLY_HASH_LEN, up->as.parts[i].sha256, ASSEMBLY_HASH_LEN);
+	/* After the last upload's commit, outside any request: the sender is still the actor. */
+	control_actor(c, cl);
 	outbox_submit_attached(c->d->outbox, q, hashes, up->bset, control_async_reply, p);
+	control_actor(c, NULL);
 	rogatory__ctl__v1__send_request__free_unpacked(q, NULL);
 	upload_free(c, up, false);
 }

@@ -14,11 +14,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "auditproof.h"
 #include "bundle.h"
 #include "config.h"
 #include "crl.h"
 #include "evidence.h"
 #include "frame.h"
+#include "log.h"
 #include "proof.h"
 #include "revocation.h"
 #include "rogatoryd.h"
@@ -35,6 +37,7 @@ static json_t *files_json(struct rogatoryd *d, const struct bundle *b, const cha
 static void manifest(struct control *c, const struct bundle *b, struct control_result *res);
 static void part_bytes(struct control *c, const struct bundle *b, unsigned part,
     uint64_t offset, struct control_result *res);
+static void add_audit(struct rogatoryd *d, struct bundle *b, const struct crl *crl);
 
 /* A SHA-256 in lower-case hex (signed hashes are 32 bytes: wire checked them). */
 static json_t *
@@ -253,6 +256,36 @@ part_bytes(struct control *c, const struct bundle *b, unsigned part, uint64_t of
 		control_reply_data(c, data, len > want ? want : len);
 }
 
+/* The audit log's proof of the message's entries, under the checkpoint the store picks
+ * for them (the same at every request while no witness cosigns an older one). None when
+ * no checkpoint covers them yet: `rogatoryctl export` asks `audit prove` first, which
+ * signs one. */
+static void
+add_audit(struct rogatoryd *d, struct bundle *b, const struct crl *crl)
+{
+	const struct store_msg *m = b->m;
+	int64_t *seqs = calloc(AUDITPROOF_ENTRIES_MAX, sizeof(*seqs));
+	struct store_checkpoint cp = {0};
+	char err[300];
+	if (seqs == NULL)
+		fatal("out of memory");
+	int n = auditproof_message_seqs(d->store, m->msg_id, m->dir == STORE_OUT ? m->recipient :
+	    m->sender, m->dir, seqs, AUDITPROOF_ENTRIES_MAX);
+	int64_t need = 0;
+	for (int i = 0; i < n; i++)
+		need = seqs[i] > need ? seqs[i] : need;
+	json_t *proof = NULL;
+	if (n > 0 && store_audit_covering(d->store, (uint64_t)need, &cp) == 0)
+		proof = auditproof_bundle(d->store, d->cfg->authority_id, seqs, (size_t)n, &cp, err,
+		    sizeof(err));
+	if (proof != NULL && bundle_add_audit(b, proof, d->cfg->authority_id, crl, err,
+	        sizeof(err)) != 0)
+		log_warn("export of %s: %s", m->msg_id, err);
+	json_decref(proof);
+	store_checkpoint_clear(&cp);
+	free(seqs);
+}
+
 void
 ctlexport_handle(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res)
@@ -270,10 +303,12 @@ ctlexport_handle(struct control *c, const Rogatory__Ctl__V1__Request *req,
 		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL;
 		res->error_code = "export-failed";
 		snprintf(res->error_text, sizeof(res->error_text), "%s: %s", m.msg_id, err);
-	} else if (q->part == 0) {
-		manifest(c, b, res);
 	} else {
-		part_bytes(c, b, q->part, q->offset, res);
+		add_audit(d, b, crl);
+		if (q->part == 0)
+			manifest(c, b, res);
+		else
+			part_bytes(c, b, q->part, q->offset, res);
 	}
 	bundle_free(b);
 	store_msg_clear(&m);

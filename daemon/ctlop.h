@@ -45,6 +45,17 @@ void control_reply_data(struct control *c, uint8_t *data, size_t len);
 int control_find_message(struct control *c, const ProtobufCBinaryData *id,
     const ProtobufCBinaryData *sender, struct store_msg *m, struct control_result *res);
 
+/* A reply that comes later (after a store commit, or work spread over loop turns): the
+ * handler sets nothing else in res, keeps the handle, and replies through it once. */
+struct control_later;
+struct control_later *control_later(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
+struct rogatoryd *control_later_daemon(const struct control_later *l);
+/* The client hung up (or the daemon stops): the work may end early. */
+bool control_later_gone(const struct control_later *l);
+/* Replies when the client is still there, frees res->json and the handle. */
+void control_later_reply(struct control_later *l, struct control_result *res);
+
 /* A proof as `verify` answers it: {"id", "valid", "checks": [{"check", "ok", "detail"}]}. */
 json_t *control_proof_json(const char *id, const struct proof *p);
 

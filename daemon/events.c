@@ -533,6 +533,16 @@ events_json(const struct store_event *e)
 	    (json_int_t)e->bytes));
 	if (e->reason[0] != '\0')
 		bad |= events_set(o, "reason", events_jstr(e->reason, sizeof(e->reason)));
+	/* The operator whose request caused it (the audit log keeps the same). */
+	if (e->has_actor) {
+		json_t *a = json_object();
+		bad |= a == NULL;
+		if (a != NULL) {
+			bad |= events_set(a, "uid", json_integer(e->actor_uid));
+			bad |= events_set(a, "user", events_jstr(e->actor_user, sizeof(e->actor_user)));
+			bad |= events_set(o, "actor", a);
+		}
+	}
 	/* ASCII only: a reason may quote a peer, and the log is read in terminals. */
 	if (bad == 0)
 		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);

@@ -37,8 +37,8 @@ void events_close(struct events *ev);
 void events_emit(struct events *ev, const struct store_event *e);
 
 /* The JSON line of an event: {"seq":..,"ts":"RFC 3339 UTC with µs","event":..,"id":..,
- * "peer":..,"direction":"out"|"in","state":..,"attempt":..,"bytes":..,"reason":..}
- * (empty id/state/reason omitted). Caller frees. NULL on ENOMEM. */
+ * "peer":..,"direction":"out"|"in","state":..,"attempt":..,"bytes":..,"reason":..,
+ * "actor":{"uid":..,"user":..}} (empty id/state/reason and no actor omitted). Caller frees. NULL on ENOMEM. */
 char *events_json(const struct store_event *e);
 
 /* Subscribe / unsubscribe (log --follow). Returns a handle > 0, or -1. */

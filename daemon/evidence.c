@@ -5,6 +5,7 @@
  */
 #include "evidence.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,10 +56,22 @@ static int verify_object(const Rogatory__V1__SignedObject *o, enum evidence_ctx 
     char *err, size_t errlen);
 static bool bytes_eq_str(const ProtobufCBinaryData *b, const char *s);
 
+/* Every context, by enum evidence_ctx: a body announces its kind by its first bytes. */
+static const struct {
+	const char *context;
+	const char *what;
+} ev_contexts[] = {
+	[EVIDENCE_DOCUMENT] = {EVIDENCE_CTX_DOCUMENT, "document"},
+	[EVIDENCE_RECEIPT] = {EVIDENCE_CTX_RECEIPT, "receipt"},
+	[EVIDENCE_CHECKPOINT] = {EVIDENCE_CTX_CHECKPOINT, "checkpoint"},
+	[EVIDENCE_COSIGNATURE] = {EVIDENCE_CTX_COSIGNATURE, "cosignature"},
+};
+#define EV_NCONTEXTS (sizeof(ev_contexts) / sizeof(ev_contexts[0]))
+
 static const char *
 ctx_string(enum evidence_ctx ctx)
 {
-	return ctx == EVIDENCE_RECEIPT ? EVIDENCE_CTX_RECEIPT : EVIDENCE_CTX_DOCUMENT;
+	return (unsigned)ctx < EV_NCONTEXTS ? ev_contexts[ctx].context : EVIDENCE_CTX_DOCUMENT;
 }
 
 static const char *
@@ -288,6 +301,21 @@ evidence_sign_receipt(const struct evidence_signer *s, const Rogatory__V1__Recei
 	return sign_message(s, EVIDENCE_RECEIPT, &b->base, out, err, errlen);
 }
 
+int
+evidence_sign_checkpoint(const struct evidence_signer *s, const Rogatory__V1__CheckpointBody *b,
+    struct signed_object *out, char *err, size_t errlen)
+{
+	return sign_message(s, EVIDENCE_CHECKPOINT, &b->base, out, err, errlen);
+}
+
+int
+evidence_sign_cosignature(const struct evidence_signer *s,
+    const Rogatory__V1__CosignatureBody *b, struct signed_object *out, char *err,
+    size_t errlen)
+{
+	return sign_message(s, EVIDENCE_COSIGNATURE, &b->base, out, err, errlen);
+}
+
 /* Domain separation: a body is read as the kind its first bytes announce, checked
  * before the signature or protobuf are looked at. */
 static int
@@ -295,16 +323,17 @@ check_prefix(const uint8_t *body, size_t body_len, enum evidence_ctx ctx, char *
     size_t errlen)
 {
 	const char *want = ctx_string(ctx);
-	const char *other = ctx_string(ctx == EVIDENCE_DOCUMENT ? EVIDENCE_RECEIPT :
-	    EVIDENCE_DOCUMENT);
 	size_t wlen = strlen(want);
-	size_t olen = strlen(other);
 
 	if (body_len > wlen && memcmp(body, want, wlen) == 0 && body[wlen] == 0x00)
 		return 0;
-	if (body_len > olen && memcmp(body, other, olen) == 0 && body[olen] == 0x00)
-		return err_set(err, errlen, "signed body is a %s object where a %s was "
-		    "expected", other, want);
+	for (size_t i = 0; i < EV_NCONTEXTS; i++) {
+		const char *other = ev_contexts[i].context;
+		size_t olen = strlen(other);
+		if (body_len > olen && memcmp(body, other, olen) == 0 && body[olen] == 0x00)
+			return err_set(err, errlen, "signed body is a %s object where a %s was "
+			    "expected", other, want);
+	}
 	return err_set(err, errlen, "signed body does not begin with the context \"%s\" "
 	    "and a 0x00 byte", want);
 }
@@ -424,8 +453,7 @@ verify_object(const Rogatory__V1__SignedObject *o, enum evidence_ctx ctx,
     char *err, size_t errlen)
 {
 	if (o == NULL)
-		return err_set(err, errlen, "no signed %s object", ctx == EVIDENCE_DOCUMENT ?
-		    "document" : "receipt");
+		return err_set(err, errlen, "no signed %s object", ev_contexts[ctx].what);
 	if (evidence_verify(o->body.data, o->body.len, o->signature.data, o->signature.len,
 	    o->signer_certificate.data, o->signer_certificate.len, ctx, signer_id, err,
 	    errlen) != 0)
@@ -506,6 +534,77 @@ evidence_open_receipt(const Rogatory__V1__SignedObject *o,
 done:
 	if (b != NULL)
 		wire_receipt_body_free(b);
+	return rc;
+}
+
+/* The audit bodies: verified, decoded, and signed by the authority they name. */
+typedef int (*audit_decode_fn)(const uint8_t *buf, size_t len, void **out, char *err,
+    size_t errlen);
+
+static int
+open_audit(const Rogatory__V1__SignedObject *o, enum evidence_ctx ctx, audit_decode_fn decode,
+    size_t id_off, char signer_id[AUTHORITY_ID_MAX + 1], void **out, char *err, size_t errlen)
+{
+	const uint8_t *p = NULL;
+	size_t plen = 0;
+	void *b = NULL;
+	char why[512];
+	*out = NULL;
+	if (verify_object(o, ctx, signer_id, &p, &plen, err, errlen) != 0)
+		return -1;
+	if (decode(p, plen, &b, why, sizeof(why)) != 0)
+		return err_set(err, errlen, "%s signed by %s: %s", ev_contexts[ctx].what, signer_id,
+		    why);
+	const ProtobufCBinaryData *id = (const void *)((const char *)b + id_off);
+	if (!bytes_eq_str(id, signer_id)) {
+		err_set(err, errlen, "%s signed by %s but names %.*s", ev_contexts[ctx].what,
+		    signer_id, (int)id->len, (const char *)id->data);
+		wire_audit_free(b);
+		return -1;
+	}
+	*out = b;
+	return 0;
+}
+
+static int
+decode_checkpoint(const uint8_t *buf, size_t len, void **out, char *err, size_t errlen)
+{
+	Rogatory__V1__CheckpointBody *b = NULL;
+	int rc = wire_checkpoint_body_decode(buf, len, &b, err, errlen);
+	*out = b;
+	return rc;
+}
+
+static int
+decode_cosignature(const uint8_t *buf, size_t len, void **out, char *err, size_t errlen)
+{
+	Rogatory__V1__CosignatureBody *b = NULL;
+	int rc = wire_cosignature_body_decode(buf, len, &b, err, errlen);
+	*out = b;
+	return rc;
+}
+
+int
+evidence_open_checkpoint(const Rogatory__V1__SignedObject *o,
+    char signer_id[AUTHORITY_ID_MAX + 1], Rogatory__V1__CheckpointBody **out, char *err,
+    size_t errlen)
+{
+	void *b = NULL;
+	int rc = open_audit(o, EVIDENCE_CHECKPOINT, decode_checkpoint,
+	    offsetof(Rogatory__V1__CheckpointBody, origin), signer_id, &b, err, errlen);
+	*out = b;
+	return rc;
+}
+
+int
+evidence_open_cosignature(const Rogatory__V1__SignedObject *o,
+    char signer_id[AUTHORITY_ID_MAX + 1], Rogatory__V1__CosignatureBody **out, char *err,
+    size_t errlen)
+{
+	void *b = NULL;
+	int rc = open_audit(o, EVIDENCE_COSIGNATURE, decode_cosignature,
+	    offsetof(Rogatory__V1__CosignatureBody, witness_id), signer_id, &b, err, errlen);
+	*out = b;
 	return rc;
 }
 

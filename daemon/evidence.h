@@ -17,9 +17,12 @@
 
 #define EVIDENCE_CTX_DOCUMENT "rogatory/document/v1"
 #define EVIDENCE_CTX_RECEIPT "rogatory/receipt/v1"
+#define EVIDENCE_CTX_CHECKPOINT "rogatory/checkpoint/v1"
+#define EVIDENCE_CTX_COSIGNATURE "rogatory/cosignature/v1"
 #define EVIDENCE_HASH_LEN 32
 
-enum evidence_ctx { EVIDENCE_DOCUMENT, EVIDENCE_RECEIPT };
+enum evidence_ctx { EVIDENCE_DOCUMENT, EVIDENCE_RECEIPT, EVIDENCE_CHECKPOINT,
+                    EVIDENCE_COSIGNATURE };
 
 /* Our signing identity: private key + certificate (DER kept for SignedObjects). */
 struct evidence_signer;
@@ -46,6 +49,12 @@ int evidence_sign_document(const struct evidence_signer *s,
     const Rogatory__V1__DocumentBody *b, struct signed_object *out, char *err, size_t errlen);
 int evidence_sign_receipt(const struct evidence_signer *s, const Rogatory__V1__ReceiptBody *b,
     struct signed_object *out, char *err, size_t errlen);
+/* The audit log's: an origin's checkpoint, a witness's cosignature (PROTOCOL.md 14). */
+int evidence_sign_checkpoint(const struct evidence_signer *s,
+    const Rogatory__V1__CheckpointBody *b, struct signed_object *out, char *err, size_t errlen);
+int evidence_sign_cosignature(const struct evidence_signer *s,
+    const Rogatory__V1__CosignatureBody *b, struct signed_object *out, char *err,
+    size_t errlen);
 
 /*
  * Checks the context prefix, parses the signer certificate (DER), takes its authority id
@@ -64,6 +73,15 @@ int evidence_open_document(const Rogatory__V1__SignedObject *o,
     size_t errlen);
 int evidence_open_receipt(const Rogatory__V1__SignedObject *o,
     char signer_id[AUTHORITY_ID_MAX + 1], Rogatory__V1__ReceiptBody **out, char *err,
+    size_t errlen);
+
+/* evidence_verify, then the body decoded; the signer must be the checkpoint's origin,
+ * the cosignature's witness. *out freed with wire_audit_free. */
+int evidence_open_checkpoint(const Rogatory__V1__SignedObject *o,
+    char signer_id[AUTHORITY_ID_MAX + 1], Rogatory__V1__CheckpointBody **out, char *err,
+    size_t errlen);
+int evidence_open_cosignature(const Rogatory__V1__SignedObject *o,
+    char signer_id[AUTHORITY_ID_MAX + 1], Rogatory__V1__CosignatureBody **out, char *err,
     size_t errlen);
 
 /* Signs existing body bytes again (after a certificate renewal): same body, so the same

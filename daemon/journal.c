@@ -23,6 +23,12 @@ journal_op_new(struct rogatoryd *d, enum store_op_kind k)
 		fatal("out of memory");
 	jo->d = d;
 	jo->op.kind = k;
+	if (d->actor.set) {
+		jo->op.event.has_actor = true;
+		jo->op.event.actor_uid = d->actor.uid;
+		snprintf(jo->op.event.actor_user, sizeof(jo->op.event.actor_user), "%s",
+		    d->actor.user);
+	}
 	return jo;
 }
 

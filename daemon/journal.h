@@ -22,7 +22,8 @@ struct journal_op {
 	char text[256];         /* caller's scratch */
 };
 
-/* A zeroed op of kind k with its event's time-independent fields empty. Never NULL. */
+/* A zeroed op of kind k with its event's time-independent fields empty, and the operator
+ * whose request is being handled (d->actor) as its event's actor. Never NULL. */
 struct journal_op *journal_op_new(struct rogatoryd *d, enum store_op_kind k);
 /* Queues it; done (may be NULL) runs on the loop after the commit. */
 void journal_submit(struct journal_op *jo);

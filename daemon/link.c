@@ -64,6 +64,7 @@ struct link {
 	uint32_t peer_max_frame;
 	uint64_t peer_max_message_size;
 	uint64_t peer_crl_number;
+	uint64_t peer_audit_witnessed;
 	bool crl_only;          /* admitted only to exchange CRLs (our CRL expired) */
 	char peer_serial[48];   /* peer certificate serial, hex */
 	char reason[512];
@@ -365,6 +366,9 @@ link_send_hello(struct link *l)
 	h.window = l->p.window;
 	h.time_ms = link_wall_ms();
 	h.crl_number = l->p.crl_number;
+	/* What the owner says of this peer in particular (the audit log's witnessed size). */
+	if (l->cb.hello != NULL)
+		l->cb.hello(l->owner, l, &h);
 	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_HELLO;
 	env.hello = &h;
 	link_write(l, &env);
@@ -555,6 +559,7 @@ link_on_hello(struct link *l, const Rogatory__V1__Hello *h)
 	l->peer_window = h->window;
 	l->peer_max_message_size = h->max_message_size;
 	l->peer_crl_number = h->crl_number;
+	l->peer_audit_witnessed = h->audit_witnessed;
 	/* We never send a frame above the peer's limit. */
 	l->peer_max_frame = h->max_frame;
 	l->state = LINK_READY;
@@ -830,6 +835,12 @@ uint64_t
 link_peer_crl_number(const struct link *l)
 {
 	return l->peer_crl_number;
+}
+
+uint64_t
+link_peer_audit_witnessed(const struct link *l)
+{
+	return l->peer_audit_witnessed;
 }
 
 void

@@ -59,6 +59,9 @@ struct link_callbacks {
 	 * with *code and why filled (the link sends an Error and closes). */
 	int (*authorize)(void *owner, struct link *l, const char *peer_id,
 	    Rogatory__V1__ErrorCode *code, char *why, size_t whylen);
+	/* Our Hello is about to go (the peer's id is known): the owner may fill what it says
+	 * of this peer in particular (audit_witnessed). May be NULL. */
+	void (*hello)(void *owner, struct link *l, Rogatory__V1__Hello *h);
 	/* Hello exchanged both ways: the link is ready for application frames. */
 	void (*ready)(void *owner, struct link *l);
 	/* An application frame on a ready link (not Hello/Ping/Pong). env is freed after
@@ -112,6 +115,8 @@ time_t link_peer_not_after(const struct link *l);
 uint32_t link_peer_window(const struct link *l);
 uint64_t link_peer_max_message_size(const struct link *l);
 uint64_t link_peer_crl_number(const struct link *l);
+/* The size of our audit log's newest checkpoint the peer says it holds (its Hello). */
+uint64_t link_peer_audit_witnessed(const struct link *l);
 /* What we know of the peer's crlNumber: its Hello's, raised once a Crl went either way. */
 void link_set_peer_crl_number(struct link *l, uint64_t n);
 /* Admitted only because our effective CRL has expired (tls_verify_info.crl_only): after

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "audit.h"
 #include "config.h"
 #include "control.h"
 #include "crash.h"
@@ -24,6 +25,7 @@
 #include "events.h"
 #include "evidence.h"
 #include "inbox.h"
+#include "journal.h"
 #include "outbox.h"
 #include "store.h"
 #include "link.h"
@@ -35,6 +37,7 @@
 #include "rogatoryd.h"
 #include "server.h"
 #include "tls.h"
+#include "witness.h"
 
 #define CERT_WARN_DAYS 30
 #define DAY_S (24 * 3600)
@@ -248,7 +251,9 @@ main(int argc, char **argv)
 	if (d->peers == NULL)
 		fatal("out of memory");
 	if (inbox_new(d, &d->inbox, err, sizeof(err)) != 0 ||
-	    outbox_new(d, &d->outbox, err, sizeof(err)) != 0)
+	    outbox_new(d, &d->outbox, err, sizeof(err)) != 0 ||
+	    witness_new(d, &d->witness, err, sizeof(err)) != 0 ||
+	    audit_new(d, &d->audit, err, sizeof(err)) != 0)
 		fatal("%s", err);
 
 	m.ev_hup = evsignal_new(d->base, SIGHUP, on_hup, &m);
@@ -287,11 +292,17 @@ main(int argc, char **argv)
 	control_free(d->control);
 	d->control = NULL;
 	server_free(d->server);
+	/* The last checkpoint, after every event queued so far (its op drains with them). */
+	audit_stop(d->audit);
 	/* Every queued commit lands and completes before the modules it calls back go. */
 	events_close(d->events);
 	d->events = NULL;
 	store_close(d->store);
 	d->store = NULL;
+	audit_free(d->audit);
+	d->audit = NULL;
+	witness_free(d->witness);
+	d->witness = NULL;
 	outbox_free(d->outbox);
 	d->outbox = NULL;
 	inbox_free(d->inbox);
@@ -381,6 +392,9 @@ reload(struct main_state *m)
 	store_set_max_size(d->store, d->cfg->store_max_size);
 	config_free(old);
 	warn_own_certificate(d);
+	/* A change of what the daemon does: an event, so an entry of the audit log (a
+	 * signal carries no operator; `rogatoryctl` requests carry theirs). */
+	journal_link_event(d, "reloaded", NULL, STORE_OUT, "configuration reloaded");
 	log_notice("reload: done (%zu peers in the directory)", peers_count(d->peers));
 }
 

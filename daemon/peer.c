@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "audit.h"
 #include "backoff.h"
 #include "config.h"
 #include "inbox.h"
@@ -23,6 +24,7 @@
 #include "link.h"
 #include "log.h"
 #include "rogatoryd.h"
+#include "witness.h"
 
 
 struct peer;
@@ -84,6 +86,7 @@ static void peer_limit_inbound(struct peer *p, const struct plink *newest);
 static void link_params_from(const struct rogatoryd *d, struct link_params *lp);
 static int cb_authorize(void *owner, struct link *l, const char *peer_id,
     Rogatory__V1__ErrorCode *code, char *why, size_t whylen);
+static void cb_hello(void *owner, struct link *l, Rogatory__V1__Hello *h);
 static void cb_ready(void *owner, struct link *l);
 static void cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env);
 static void cb_closed(void *owner, struct link *l, bool authenticated, const char *reason);
@@ -91,6 +94,7 @@ static void cb_drained(void *owner, struct link *l);
 
 static const struct link_callbacks peer_link_cbs = {
 	.authorize = cb_authorize,
+	.hello = cb_hello,
 	.ready = cb_ready,
 	.frame = cb_frame,
 	.drained = cb_drained,
@@ -471,6 +475,15 @@ peer_limit_inbound(struct peer *p, const struct plink *newest)
 	link_close(oldest->link, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, why);
 }
 
+/* Our Hello tells each peer how much of its audit log we witnessed. */
+static void
+cb_hello(void *owner, struct link *l, Rogatory__V1__Hello *h)
+{
+	struct plink *pl = owner;
+	if (pl->ps != NULL && pl->ps->d->witness != NULL)
+		h->audit_witnessed = witness_held_size(pl->ps->d->witness, link_peer_id(l));
+}
+
 static void
 cb_ready(void *owner, struct link *l)
 {
@@ -493,6 +506,8 @@ cb_ready(void *owner, struct link *l)
 		link_rate_join(l, p->rate);
 	journal_link_event(d, "link-up", p->id,
 	    link_dir(l) == LINK_OUTBOUND ? STORE_OUT : STORE_IN, link_remote(l));
+	if (d->audit != NULL)
+		audit_link_ready(d->audit, l);
 	if (link_dir(l) == LINK_OUTBOUND) {
 		p->attempts = 0;
 		p->wanted = false;
@@ -517,6 +532,11 @@ cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env)
 	case ROGATORY__V1__ENVELOPE__MSG_CRL:
 		/* Either direction: a newer CRL is taken from any authenticated peer. */
 		revocation_link_crl(d->revocation, l, env->crl->der.data, env->crl->der.len);
+		return;
+	case ROGATORY__V1__ENVELOPE__MSG_WITNESS:
+		/* Either direction: checkpoints and their answers ride any ready link. */
+		if (d->audit != NULL)
+			audit_frame(d->audit, l, env->witness);
 		return;
 	case ROGATORY__V1__ENVELOPE__MSG_TRANSFER:
 		if (inbound) {

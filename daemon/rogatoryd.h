@@ -22,8 +22,18 @@ struct events;
 struct outbox;
 struct inbox;
 struct evidence_signer;
+struct audit;
+struct witness;
 
 #define ROGATORY_VERSION "0.1.0"
+
+/* The operator whose control request is being handled (SO_PEERCRED): journal_op_new
+ * copies it into every event made meanwhile, so the audit log names who asked. */
+struct rogatoryd_actor {
+	bool set;
+	uint32_t uid;
+	char user[64];
+};
 
 struct rogatoryd {
 	struct event_base *base;
@@ -39,6 +49,9 @@ struct rogatoryd {
 	struct outbox *outbox;
 	struct inbox *inbox;
 	struct evidence_signer *signer; /* our key: signs documents and receipts */
+	struct audit *audit;        /* our audit log's checkpoints and their witnesses */
+	struct witness *witness;    /* the other authorities' checkpoints we witness */
+	struct rogatoryd_actor actor;
 	bool foreground;
 	bool stopping;
 	int64_t started_wall_ms;

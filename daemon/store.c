@@ -36,7 +36,10 @@
 	"payload_hash, last_error, bset, size"
 #define MSG_BLOBS ", doc_body, doc_sig, doc_cert, rcpt_body, rcpt_sig, rcpt_cert"
 #define MSG_NO_BLOBS ", NULL, NULL, NULL, NULL, NULL, NULL"
-#define EV_COLS "seq, ts_us, event, msg_id, peer, dir, state, attempt, bytes, reason"
+#define EV_COLS "seq, ts_us, event, msg_id, peer, dir, state, attempt, bytes, reason," \
+	" actor_uid, actor_user, leaf"
+/* A checkpoint or cosignature row, in store_checkpoint_from_row's order. */
+#define CP_COLS "tree_size, root, time_ms, body, sig, cert"
 /* Transmittable when due: unconfirmed messages too (they may have arrived, but are still
  * retried every retry_max until a receipt settles them). */
 #define OUTBOX_WHERE "dir = 0 AND state IN ('queued', 'retrying', 'unconfirmed')"
@@ -161,6 +164,37 @@ static const struct {
 	  " note TEXT NOT NULL DEFAULT '', ts_us INTEGER NOT NULL,"
 	  " UNIQUE (dir, msg_id, sender));"
 	  "CREATE INDEX case_docs_case ON case_docs (request_id, requester, sequence);" },
+	/* The audit log: every event row is a leaf of an RFC 6962 Merkle tree, hashed in
+	 * the same transaction (seq = leaf index + 1); the operator who caused an event is
+	 * kept with it. audit_nodes keeps every complete subtree of 16^k leaves (k >= 1),
+	 * so a proof reads at most 8 hashes per level; the frontier (meta audit_frontier)
+	 * lets a restart go on without reading the tree. The origin keeps its signed
+	 * checkpoints and the witnesses' cosignatures; as a witness it keeps the newest
+	 * checkpoint of each origin, and both checkpoints of a fork. Rows from before are
+	 * hashed once by the first start (meta audit_backfill, storeaudit.c). */
+	{ 7,
+	  "ALTER TABLE events ADD COLUMN actor_uid INTEGER;"
+	  "ALTER TABLE events ADD COLUMN actor_user TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE events ADD COLUMN leaf BLOB CHECK (leaf IS NULL OR length(leaf) = 32);"
+	  "CREATE TABLE audit_nodes (level INTEGER NOT NULL CHECK (level > 0),"
+	  " idx INTEGER NOT NULL CHECK (idx >= 0), hash BLOB NOT NULL CHECK (length(hash) = 32),"
+	  " PRIMARY KEY (level, idx)) WITHOUT ROWID;"
+	  "CREATE TABLE audit_checkpoints (tree_size INTEGER PRIMARY KEY CHECK (tree_size > 0),"
+	  " root BLOB NOT NULL CHECK (length(root) = 32), time_ms INTEGER NOT NULL,"
+	  " body BLOB NOT NULL, sig BLOB NOT NULL, cert BLOB NOT NULL);"
+	  "CREATE TABLE audit_cosignatures (tree_size INTEGER NOT NULL, witness TEXT NOT NULL,"
+	  " root BLOB NOT NULL, time_ms INTEGER NOT NULL, body BLOB NOT NULL, sig BLOB NOT NULL,"
+	  " cert BLOB NOT NULL, PRIMARY KEY (tree_size, witness));"
+	  "CREATE TABLE audit_witnessed (origin TEXT PRIMARY KEY,"
+	  " tree_size INTEGER NOT NULL CHECK (tree_size > 0),"
+	  " root BLOB NOT NULL CHECK (length(root) = 32), time_ms INTEGER NOT NULL,"
+	  " body BLOB NOT NULL, sig BLOB NOT NULL, cert BLOB NOT NULL, seen_us INTEGER NOT NULL,"
+	  " forked_us INTEGER NOT NULL DEFAULT 0);"
+	  "CREATE TABLE audit_forks (id INTEGER PRIMARY KEY, origin TEXT NOT NULL,"
+	  " ts_us INTEGER NOT NULL, reason TEXT NOT NULL, held_body BLOB, held_sig BLOB,"
+	  " held_cert BLOB, offered_body BLOB NOT NULL, offered_sig BLOB NOT NULL,"
+	  " offered_cert BLOB NOT NULL, from_size INTEGER NOT NULL, proof BLOB);"
+	  "INSERT INTO meta (key, value) VALUES ('audit_backfill', 1);" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -192,8 +226,9 @@ static const char *const w_sql[W_COUNT] = {
 	    " doc_sig = CASE WHEN ?16 THEN ?18 ELSE doc_sig END,"
 	    " doc_cert = CASE WHEN ?16 THEN ?19 ELSE doc_cert END,"
 	    " payload_hash = CASE WHEN ?16 THEN ?20 ELSE payload_hash END WHERE id = ?1",
-	[W_EVENT] = "INSERT INTO events (ts_us, event, msg_id, peer, dir, state, attempt, bytes,"
-	    " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[W_EVENT] = "INSERT INTO events (seq, ts_us, event, msg_id, peer, dir, state, attempt,"
+	    " bytes, reason, actor_uid, actor_user, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+	    " ?9, ?10, ?11, ?12, ?13)",
 	[W_QUARANTINE] = "INSERT INTO quarantine (ts_us, peer, msg_id, reason, doc_body, doc_sig,"
 	    " doc_cert, payload_hash, rcpt_body, rcpt_sig, rcpt_cert) VALUES (?1, ?2, ?3, ?4, ?5,"
 	    " ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -208,6 +243,32 @@ static const char *const w_sql[W_COUNT] = {
 	[W_DROP_SET] = "DELETE FROM chunks WHERE bset = ?1",
 	[W_ORPHANS] = "DELETE FROM chunks WHERE bset NOT IN"
 	    " (SELECT bset FROM messages WHERE bset <> 0)",
+	[W_AUDIT_NODE] = "INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)",
+	[W_AUDIT_FRONTIER] = "INSERT INTO meta (key, value) VALUES ('audit_frontier', ?1)"
+	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[W_AUDIT_READ_FRONTIER] = "SELECT value FROM meta WHERE key = 'audit_frontier'",
+	[W_AUDIT_BACKFILL] = "SELECT 1 FROM meta WHERE key = 'audit_backfill'",
+	[W_AUDIT_BACKFILL_DONE] = "DELETE FROM meta WHERE key = 'audit_backfill'",
+	[W_AUDIT_ALL_EVENTS] = "SELECT " EV_COLS " FROM events ORDER BY seq",
+	[W_AUDIT_SET_LEAF] = "UPDATE events SET leaf = ?2 WHERE seq = ?1",
+	[W_AUDIT_LAST_SEQ] = "SELECT coalesce(max(seq), 0), count(*) FROM events",
+	[W_AUDIT_CHECKPOINT] = "INSERT INTO audit_checkpoints (" CP_COLS ") VALUES (?1, ?2, ?3,"
+	    " ?4, ?5, ?6)",
+	[W_AUDIT_COSIGNATURE] = "INSERT INTO audit_cosignatures (tree_size, witness, root,"
+	    " time_ms, body, sig, cert) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+	    " ON CONFLICT (tree_size, witness) DO NOTHING",
+	[W_AUDIT_WITNESS] = "INSERT INTO audit_witnessed (origin, " CP_COLS ", seen_us)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (origin) DO UPDATE SET"
+	    " tree_size = excluded.tree_size, root = excluded.root, time_ms = excluded.time_ms,"
+	    " body = excluded.body, sig = excluded.sig, cert = excluded.cert,"
+	    " seen_us = excluded.seen_us WHERE excluded.tree_size >= audit_witnessed.tree_size",
+	[W_AUDIT_FORK] = "INSERT INTO audit_forks (origin, ts_us, reason, held_body, held_sig,"
+	    " held_cert, offered_body, offered_sig, offered_cert, from_size, proof)"
+	    " VALUES (?1, ?2, ?3, (SELECT body FROM audit_witnessed WHERE origin = ?1),"
+	    " (SELECT sig FROM audit_witnessed WHERE origin = ?1),"
+	    " (SELECT cert FROM audit_witnessed WHERE origin = ?1), ?4, ?5, ?6, ?7, ?8)",
+	[W_AUDIT_FORK_MARK] = "UPDATE audit_witnessed SET forked_us = ?2 WHERE origin = ?1"
+	    " AND forked_us = 0",
 };
 
 /* Reader statements (loop thread, read-only connection); ids in storedb.h. */
@@ -244,6 +305,26 @@ static const char *const r_sql[R_COUNT] = {
 	    " FROM quarantine WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
 	[R_QUARANTINE_SAME] = QSAME_SQL,
 	[R_QUARANTINE_OTHER] = QOTHER_SQL,
+	[R_AUDIT_FRONTIER] = "SELECT value FROM meta WHERE key = 'audit_frontier'",
+	[R_AUDIT_LEAF] = "SELECT leaf FROM events WHERE seq = ?1",
+	[R_AUDIT_NODE] = "SELECT hash FROM audit_nodes WHERE level = ?1 AND idx = ?2",
+	[R_AUDIT_CHECKPOINTS] = "SELECT " CP_COLS ", '', 0, 0 FROM audit_checkpoints"
+	    " WHERE tree_size <= ?1 ORDER BY tree_size DESC LIMIT ?2",
+	[R_AUDIT_CHECKPOINTS_AFTER] = "SELECT " CP_COLS ", '', 0, 0 FROM audit_checkpoints"
+	    " WHERE tree_size > ?1 ORDER BY tree_size LIMIT ?2",
+	/* The oldest checkpoint covering a size that a witness cosigned, else the oldest:
+	 * the smallest proof, and one that newer checkpoints never replace (an export asks
+	 * for it once per file and compares). */
+	[R_AUDIT_COVERING] = "SELECT " CP_COLS ", '', 0, 0 FROM audit_checkpoints c"
+	    " WHERE tree_size >= ?1 ORDER BY EXISTS (SELECT 1 FROM audit_cosignatures w"
+	    " WHERE w.tree_size = c.tree_size) DESC, tree_size LIMIT 1",
+	[R_AUDIT_COSIGNATURES] = "SELECT tree_size, root, time_ms, body, sig, cert, witness, 0, 0"
+	    " FROM audit_cosignatures WHERE tree_size = ?1 ORDER BY witness LIMIT ?2",
+	[R_AUDIT_COSIGNED_BY] = "SELECT witness, max(tree_size), count(*) FROM audit_cosignatures"
+	    " GROUP BY witness ORDER BY witness",
+	[R_AUDIT_WITNESSED] = "SELECT " CP_COLS ", origin, seen_us, forked_us FROM audit_witnessed"
+	    " WHERE ?1 = '' OR origin = ?1 ORDER BY origin LIMIT ?2",
+	[R_AUDIT_FORKS] = "SELECT count(*) FROM audit_forks",
 };
 
 static const char *const state_names[STORE_STATE_COUNT] = {
@@ -374,6 +455,27 @@ store_msg_from_row(sqlite3_stmt *st, struct store_msg *m)
 		return -1;
 	}
 	return 0;
+}
+
+/* One row of EV_COLS into e (zeroed first). */
+void
+store_event_from_row(sqlite3_stmt *st, struct store_event *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->seq = sqlite3_column_int64(st, 0);
+	e->ts_us = sqlite3_column_int64(st, 1);
+	store_col_text(st, 2, e->event, sizeof(e->event));
+	store_col_text(st, 3, e->msg_id, sizeof(e->msg_id));
+	store_col_text(st, 4, e->peer, sizeof(e->peer));
+	e->dir = sqlite3_column_int(st, 5) == STORE_IN ? STORE_IN : STORE_OUT;
+	store_col_text(st, 6, e->state, sizeof(e->state));
+	e->attempt = (uint32_t)sqlite3_column_int64(st, 7);
+	e->bytes = (uint64_t)sqlite3_column_int64(st, 8);
+	store_col_text(st, 9, e->reason, sizeof(e->reason));
+	e->has_actor = sqlite3_column_type(st, 10) != SQLITE_NULL;
+	e->actor_uid = (uint32_t)sqlite3_column_int64(st, 10);
+	store_col_text(st, 11, e->actor_user, sizeof(e->actor_user));
+	store_col_hash(st, 12, e->leaf);
 }
 
 /* Steps a bound one-row statement: 1 a row (left unreset for reading), 0 none, -1. */
@@ -682,6 +784,8 @@ store_open(const char *state_dir, uint64_t max_size, struct event_base *base,
 		err_set(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->r));
 		goto fail;
 	}
+	if (store_audit_open(s, err, errlen) != 0)
+		goto fail;
 	if (store_max_pages(s, max_size) != 0) {
 		err_set(err, errlen, "database %s: cannot apply [store] max_size: %s", s->path,
 		    sqlite3_errmsg(s->w));
@@ -740,6 +844,23 @@ store_test_outbox_plan(struct store *s, char *out, size_t outlen)
 		size_t used = strlen(out);
 		snprintf(out + used, outlen - used, "%s%s", used > 0 ? "; " : "",
 		    (const char *)sqlite3_column_text(st, 3));
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
+store_test_event_columns(struct store *s, char *out, size_t outlen)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->r, "SELECT name FROM pragma_table_info('events') ORDER BY cid",
+	        -1, &st, NULL) != SQLITE_OK)
+		return err_set(out, outlen, "%s", sqlite3_errmsg(s->r));
+	out[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		size_t used = strlen(out);
+		snprintf(out + used, outlen - used, "%s%s", used > 0 ? " " : "",
+		    (const char *)sqlite3_column_text(st, 0));
 	}
 	sqlite3_finalize(st);
 	return 0;

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "merkle.h"
 #include "text.h"
 
 struct event_base;
@@ -30,7 +31,7 @@ struct store;
 
 #define STORE_HASH_LEN 32
 /* The schema this build writes (PRAGMA user_version); a newer database is refused. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_REF_MAX 255         /* bytes of a reference kept in a case row (cut at UTF-8) */
 
 /* STORE_DIR_ANY only selects, in store_list; a message is always OUT or IN. */
@@ -115,6 +116,13 @@ struct store_event {
 	uint32_t attempt;
 	uint64_t bytes;
 	char reason[256];         /* "" when none */
+	/* The operator whose control request caused it (SO_PEERCRED), when one did. */
+	bool has_actor;
+	uint32_t actor_uid;
+	char actor_user[64];      /* the uid's user name, "" when it has none */
+	/* Filled by the store: the audit leaf written with the event, SHA-256(0x00 ||
+	 * AuditEntry bytes) (auditentry.h); all zero when a read finds none. */
+	uint8_t leaf[STORE_HASH_LEN];
 };
 
 /* What a write op does. */
@@ -164,6 +172,19 @@ enum store_op_kind {
 	STORE_OP_CHUNK,
 	/* Deletes every chunk of op->chunk.bset (staging abandoned). No event. */
 	STORE_OP_DROP_SET,
+	/* The audit log (storeaudit.c). Every event row any op writes is also a leaf of
+	 * the audit tree, in the same transaction: seq = leaf index + 1. */
+	/* op->audit.size and .root: the tree as it stands after every op before this one. */
+	STORE_OP_AUDIT_HEAD,
+	/* Keeps our signed checkpoint op->audit (size, root, time_ms, the signed object). */
+	STORE_OP_AUDIT_CHECKPOINT,
+	/* Keeps witness op->audit.who's cosignature of our checkpoint of op->audit.size. */
+	STORE_OP_AUDIT_COSIGNATURE,
+	/* As a witness: keeps op->audit (origin who) as the newest checkpoint seen from
+	 * that origin. With audit.fork set, keeps it beside the one held instead (both are
+	 * the proof, with from_size and the proof) and, the first time for that origin,
+	 * writes op->event (audit-fork). */
+	STORE_OP_AUDIT_WITNESS,
 };
 
 /* Fields STORE_OP_UPDATE sets besides state and updated_us. */
@@ -212,6 +233,20 @@ struct store_op {
 	char reason[256];             /* STORE_OP_QUARANTINE */
 	int64_t qid;                  /* STORE_OP_QUARANTINE_RELEASE */
 	int64_t log_seq;              /* STORE_OP_LOG_MARK */
+	struct {                      /* STORE_OP_AUDIT_*: the caller's bytes until done */
+		uint64_t size;
+		uint8_t root[STORE_HASH_LEN];
+		int64_t time_ms;
+		char who[AUTHORITY_ID_MAX + 1];
+		const uint8_t *body, *sig, *cert;
+		size_t body_len, sig_len, cert_len;
+		bool fork;                /* WITNESS: refused as inconsistent */
+		uint64_t from_size;       /* WITNESS fork: what the offer's proof started from */
+		const uint8_t *proof;     /* WITNESS fork: the proof's hashes, concatenated */
+		size_t proof_len;
+		char reason[256];         /* WITNESS fork: why */
+		bool first_fork;          /* filled: the first fork recorded for that origin */
+	} audit;
 	struct {                      /* STORE_OP_CHUNK, STORE_OP_DROP_SET (bset only) */
 		int64_t bset;
 		uint32_t att;
@@ -386,6 +421,54 @@ int store_case_docs(struct store *s, const struct store_case *c, struct store_ca
 int64_t store_case_last_sequence(struct store *s, const struct store_case *c,
     const char *sender);
 
+/* ---- the audit log (storeaudit.c; reads on the loop thread like the others) ---- */
+
+/* A signed checkpoint of ours, a witness's cosignature of one (who: the witness), or the
+ * newest checkpoint of another origin we witness (who: the origin). Blobs owned. */
+struct store_checkpoint {
+	uint64_t size;
+	uint8_t root[STORE_HASH_LEN];
+	int64_t time_ms;
+	char who[AUTHORITY_ID_MAX + 1];
+	int64_t seen_us;          /* witnessed: when it was stored */
+	int64_t forked_us;        /* witnessed: when a fork was first seen; 0 = never */
+	uint8_t *body, *sig, *cert;
+	size_t body_len, sig_len, cert_len;
+};
+void store_checkpoint_clear(struct store_checkpoint *c);
+
+/* The committed tree's frontier (size 0 when empty). 0 / -1. */
+int store_audit_frontier(struct store *s, struct merkle_frontier *f);
+/* A complete subtree of the committed tree: 2^level leaves, index-th of its level (level
+ * 0: a leaf hash as stored with its event). 0; -1 when missing (logged) or on error. */
+int store_audit_node(struct store *s, unsigned level, uint64_t index,
+    uint8_t out[STORE_HASH_LEN]);
+/* The same as a merkle_get_fn (arg: the struct store), for proofs of the stored tree. */
+int store_audit_get(void *arg, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN]);
+/* Our checkpoints of size <= max_size, newest first; the count or -1. */
+int store_audit_checkpoints(struct store *s, uint64_t max_size, struct store_checkpoint *out,
+    int max);
+/* Our checkpoints of size > after, oldest first; the count or -1. */
+int store_audit_checkpoints_after(struct store *s, uint64_t after,
+    struct store_checkpoint *out, int max);
+/* The checkpoint to prove entries up to min_size with: the oldest covering it that a
+ * witness cosigned, else the oldest covering it. 0; 1 when none covers it; -1. */
+int store_audit_covering(struct store *s, uint64_t min_size, struct store_checkpoint *out);
+/* The cosignatures of our checkpoint of that size, by witness; the count or -1. */
+int store_audit_cosignatures(struct store *s, uint64_t size, struct store_checkpoint *out,
+    int max);
+/* Per witness: the largest size it cosigned and how many cosignatures; -1 on error. */
+int store_audit_cosigned_by(struct store *s,
+    void (*fn)(void *arg, const char *witness, uint64_t size, int64_t count), void *arg);
+/* As a witness: the newest checkpoint held per origin (origin NULL: every origin),
+ * by origin; the count or -1. */
+int store_audit_witnessed(struct store *s, const char *origin, struct store_checkpoint *out,
+    int max);
+/* Forks kept as a witness; -1 on error. */
+int64_t store_audit_forks(struct store *s);
+/* Leaves written and the store thread's time spent on the audit log since open. */
+void store_audit_cost(struct store *s, uint64_t *entries, uint64_t *ns);
+
 void store_msg_clear(struct store_msg *m);
 const char *store_state_name(enum store_state s);
 int store_state_parse(const char *name, enum store_state *out);
@@ -397,6 +480,8 @@ const char *store_result_name(enum store_result r);
 void store_test_hold(struct store *s, bool hold);
 /* Tests: the EXPLAIN QUERY PLAN details of the outbox page query, "; "-separated. 0 / -1. */
 int store_test_outbox_plan(struct store *s, char *out, size_t outlen);
+/* Tests: the events table's column names in order, space-separated. 0 / -1. */
+int store_test_event_columns(struct store *s, char *out, size_t outlen);
 #endif
 
 #endif

@@ -257,32 +257,18 @@ more_event(struct store_op *op, const char *name, const struct store_case *c,
 	snprintf(e->peer, sizeof(e->peer), "%s", c->dir == STORE_OUT ? c->requested : c->requester);
 	e->dir = c->dir;
 	snprintf(e->state, sizeof(e->state), "%s", state);
+	/* The operator whose request moved the case, as on the op's own event. */
+	e->has_actor = op->event.has_actor;
+	e->actor_uid = op->event.actor_uid;
+	snprintf(e->actor_user, sizeof(e->actor_user), "%s", op->event.actor_user);
 	return e;
 }
 
-/* Writes e (the last of op->more) as a row of events. */
+/* Writes e (the last of op->more) as a row of events, with its audit leaf (storeop.c). */
 static enum store_result
 write_more(struct store *s, struct store_op *op, int64_t now)
 {
-	struct store_event *e = &op->more[op->n_more - 1];
-	sqlite3_stmt *st = store_wstmt(s, W_EVENT);
-	if (st == NULL)
-		return fail(s, op, NULL, sqlite3_errcode(s->w));
-	sqlite3_bind_int64(st, 1, now);
-	text(st, 2, e->event);
-	text(st, 3, e->msg_id);
-	text(st, 4, e->peer);
-	sqlite3_bind_int(st, 5, (int)e->dir);
-	text(st, 6, e->state);
-	sqlite3_bind_int64(st, 7, e->attempt);
-	sqlite3_bind_int64(st, 8, (int64_t)e->bytes);
-	text(st, 9, e->reason);
-	enum store_result r = run(s, op, st);
-	if (r == STORE_R_OK) {
-		e->seq = sqlite3_last_insert_rowid(s->w);
-		e->ts_us = now;
-	}
-	return r;
+	return store_event_write(s, op, &op->more[op->n_more - 1], now);
 }
 
 /* An event about case c: name, the state it is in, the reason; written at once. */

@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "merkle.h"
 #include "store.h"
 
 struct storeq;
@@ -23,11 +24,16 @@ struct storeq;
 enum { W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_RELEASE, W_ROLLBACK_TO, W_FIND, W_ROW,
        W_INSERT, W_UPDATE, W_EVENT, W_QUARANTINE, W_QUARANTINE_SAME, W_QUARANTINE_OTHER,
        W_QUARANTINE_RELEASE,
-       W_QUARANTINE_ROW, W_MARK, W_CHUNK, W_DROP_SET, W_ORPHANS, W_COUNT };
+       W_QUARANTINE_ROW, W_MARK, W_CHUNK, W_DROP_SET, W_ORPHANS, W_AUDIT_NODE,
+       W_AUDIT_FRONTIER, W_AUDIT_READ_FRONTIER, W_AUDIT_BACKFILL, W_AUDIT_BACKFILL_DONE,
+       W_AUDIT_ALL_EVENTS, W_AUDIT_SET_LEAF, W_AUDIT_LAST_SEQ, W_AUDIT_CHECKPOINT,
+       W_AUDIT_COSIGNATURE, W_AUDIT_WITNESS, W_AUDIT_FORK, W_AUDIT_FORK_MARK, W_COUNT };
 /* Reader statements (loop thread, read-only connection). */
 enum { R_OUTBOX, R_URGENT, R_PEERS, R_LIST_STATE, R_GET, R_GET_ANY, R_LIST, R_EVENTS_SINCE,
        R_EVENTS_OF, R_LOG_MARK, R_LAST_SEQ, R_CHUNK, R_MAX_BSET, R_UNSETTLED, R_QUARANTINE,
-       R_QUARANTINE_SAME, R_QUARANTINE_OTHER, R_COUNT };
+       R_QUARANTINE_SAME, R_QUARANTINE_OTHER, R_AUDIT_FRONTIER, R_AUDIT_LEAF, R_AUDIT_NODE,
+       R_AUDIT_CHECKPOINTS, R_AUDIT_CHECKPOINTS_AFTER, R_AUDIT_COVERING, R_AUDIT_COSIGNATURES,
+       R_AUDIT_COSIGNED_BY, R_AUDIT_WITNESSED, R_AUDIT_FORKS, R_COUNT };
 
 /* Case statements (storecase.c): writer (store thread) and reader (loop thread). */
 enum { CW_FIND, CW_FIND_REQ, CW_SEQ_USED, CW_INSERT, CW_UPDATE, CW_DOC_INSERT, CW_DOC_SET,
@@ -52,6 +58,11 @@ struct store {
 	bool crash_mid_commit;
 	bool sync_normal;             /* store thread: the current batch holds chunks only */
 	int64_t last_bset;            /* loop thread: the highest blob set id handed out */
+	/* The audit tree (storeaudit.c), store thread: as the open transaction has it, as
+	 * it was at BEGIN, and at the running op's SAVEPOINT, so a rollback of either puts
+	 * it back with the rows. */
+	struct merkle_frontier fr, fr_batch, fr_op;
+	_Atomic uint64_t audit_entries, audit_ns;  /* leaves written, time spent on them */
 };
 
 /* storeop.c: the batch function the store thread runs (see storeq_batch_fn). */
@@ -97,11 +108,41 @@ void store_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap);
 void store_col_hash(sqlite3_stmt *st, int i, uint8_t dst[STORE_HASH_LEN]);
 /* One row of message columns (with blobs) into m. -1: out of memory, m cleared. */
 int store_msg_from_row(sqlite3_stmt *st, struct store_msg *m);
+/* One row of event columns (EV_COLS) into e. */
+void store_event_from_row(sqlite3_stmt *st, struct store_event *e);
 /* The refusal of (peer, msg_id, hash) from the quarantine through statements
  * W_/R_QUARANTINE_SAME and _OTHER of one connection: STORE_SETTLED_SAME with the stored
  * receipt in out (refused set); STORE_SETTLED_OTHER when that id was refused for other
  * content; STORE_SETTLED_NONE; -1 on a failed step or out of memory. */
 int store_quarantine_lookup(sqlite3_stmt *same, sqlite3_stmt *other, const char *peer,
     const char *msg_id, const uint8_t hash[STORE_HASH_LEN], struct store_msg *out);
+
+/* storeop.c, for the audit ops of storeaudit.c: op->error from the writer's message and
+ * the result it means; a bound writer statement stepped to its end and reset. */
+enum store_result store_op_fail(struct store *s, struct store_op *op, int rc);
+/* Writes event e of op as the next row of events with its audit leaf (e->seq, e->ts_us
+ * set); the frontier grows with it and is put back if the op is undone. */
+enum store_result store_event_write(struct store *s, struct store_op *op, struct store_event *e,
+    int64_t now);
+enum store_result store_w_step(struct store *s, struct store_op *op, sqlite3_stmt *st);
+
+/* storeaudit.c (store thread; store_audit_open at open, before the thread starts): */
+/* Hashes the rows of a database migrated from before the audit log (once), loads the
+ * frontier and checks it against the events table. -1 + err. */
+int store_audit_open(struct store *s, char *err, size_t errlen);
+void store_audit_batch_begin(struct store *s);
+/* Writes the frontier when the batch grew the tree; SQLite's result code. */
+int store_audit_batch_commit(struct store *s);
+void store_audit_batch_abort(struct store *s);
+void store_audit_op_begin(struct store *s);
+void store_audit_op_abort(struct store *s);
+/* Before an event row is inserted: its seq (the next leaf index + 1), time and leaf. */
+enum store_result store_audit_seal(struct store *s, struct store_op *op,
+    struct store_event *e, int64_t now);
+/* After it was inserted: the leaf joins the tree (and any node of 16^k leaves closed). */
+enum store_result store_audit_append(struct store *s, struct store_op *op,
+    const struct store_event *e);
+/* STORE_OP_AUDIT_HEAD, _CHECKPOINT, _COSIGNATURE, _WITNESS. */
+enum store_result store_audit_op(struct store *s, struct store_op *op, int64_t now);
 
 #endif

@@ -131,7 +131,7 @@ store_batch(void *ctx, struct store_op *batch, size_t n)
 	 * through autocommit); then the batch runs again without the ops that failed. Each
 	 * round drops at least one op, so this ends. */
 	while (!batch_once(s, batch))
-		;
+		store_audit_batch_abort(s);
 	atomic_fetch_add(&s->ops, n);
 }
 
@@ -146,6 +146,7 @@ batch_once(struct store *s, struct store_op *batch)
 		batch_fail(s, batch, rc);
 		return true;
 	}
+	store_audit_batch_begin(s);
 	for (struct store_op *op = batch; op != NULL; op = op->next) {
 		if (op->result == STORE_R_FULL || op->result == STORE_R_ERROR)
 			continue;
@@ -164,7 +165,10 @@ batch_once(struct store *s, struct store_op *batch)
 	 * store-mid-commit: everything executed, nothing committed. */
 	storeq_test_before_commit(s->q, batch, s->crash_mid_commit);
 #endif
-	if ((rc = w_simple(s, W_COMMIT)) != SQLITE_OK) {
+	/* The frontier goes with the batch that grew the tree, or not at all. */
+	if ((rc = store_audit_batch_commit(s)) != SQLITE_OK ||
+	    (rc = w_simple(s, W_COMMIT)) != SQLITE_OK) {
+		store_audit_batch_abort(s);
 		batch_fail(s, batch, rc);
 		if (!sqlite3_get_autocommit(s->w))
 			w_simple(s, W_ROLLBACK);
@@ -207,6 +211,7 @@ op_run(struct store *s, struct store_op *op, int64_t now)
 		op->result = op_fail(s, op, rc);
 		return;
 	}
+	store_audit_op_begin(s);
 	switch (op->kind) {
 	case STORE_OP_SUBMIT: op->result = op_submit(s, op, now); break;
 	case STORE_OP_RECEIVE: op->result = op_receive(s, op, now); break;
@@ -217,6 +222,15 @@ op_run(struct store *s, struct store_op *op, int64_t now)
 	case STORE_OP_LOG_MARK: op->result = op_log_mark(s, op); break;
 	case STORE_OP_CHUNK: op->result = op_chunk(s, op); break;
 	case STORE_OP_DROP_SET: op->result = op_drop_set(s, op); break;
+	case STORE_OP_AUDIT_HEAD:
+	case STORE_OP_AUDIT_CHECKPOINT:
+	case STORE_OP_AUDIT_COSIGNATURE: op->result = store_audit_op(s, op, now); break;
+	case STORE_OP_AUDIT_WITNESS:
+		/* A fork's alert event, the first time only (storeaudit.c decides). */
+		op->result = store_audit_op(s, op, now);
+		if (op->result == STORE_R_OK && op->has_event)
+			op->result = write_event(s, op, now);
+		break;
 	default:
 		snprintf(op->error, sizeof(op->error), "unknown store op kind %d", (int)op->kind);
 		op->result = STORE_R_ERROR;
@@ -231,6 +245,7 @@ op_run(struct store *s, struct store_op *op, int64_t now)
 		w_simple(s, W_ROLLBACK_TO);
 		w_simple(s, W_RELEASE);
 	}
+	store_audit_op_abort(s);
 	store_msg_clear(&op->stored);
 	store_op_more_clear(op);
 	op->event.seq = 0;
@@ -242,6 +257,18 @@ op_fail(struct store *s, struct store_op *op, int rc)
 {
 	err_set(op->error, sizeof(op->error), "database %s: %s", s->path, sqlite3_errmsg(s->w));
 	return (rc & 0xff) == SQLITE_FULL ? STORE_R_FULL : STORE_R_ERROR;
+}
+
+enum store_result
+store_op_fail(struct store *s, struct store_op *op, int rc)
+{
+	return op_fail(s, op, rc);
+}
+
+enum store_result
+store_w_step(struct store *s, struct store_op *op, sqlite3_stmt *st)
+{
+	return w_step(s, op, st);
 }
 
 /* Steps a bound writer statement to its end and resets it (error captured first). */
@@ -382,28 +409,52 @@ event_fill(struct store_event *e, const char *name, const struct store_msg *m,
 		e->bytes = m->doc_body_len;
 }
 
-static enum store_result
-write_event(struct store *s, struct store_op *op, int64_t now)
+/*
+ * Every event row of every op (its own, and the case events of storecase.c) is written
+ * here, and with it its audit leaf: the entry is
+ * the row itself (auditentry.h), its seq the next leaf index + 1, so the tree grows in
+ * the same transaction as what it records, and a rolled-back op takes its leaf along.
+ */
+enum store_result
+store_event_write(struct store *s, struct store_op *op, struct store_event *e, int64_t now)
 {
-	struct store_event *e = &op->event;
 	sqlite3_stmt *st = store_wstmt(s, W_EVENT);
 	if (st == NULL)
 		return op_fail(s, op, sqlite3_errcode(s->w));
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_text(st, 2, e->event, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, e->msg_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, e->peer, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, (int)e->dir);
-	sqlite3_bind_text(st, 6, e->state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, e->attempt);
-	sqlite3_bind_int64(st, 8, (int64_t)e->bytes);
-	sqlite3_bind_text(st, 9, e->reason, -1, SQLITE_STATIC);
-	enum store_result r = w_step(s, op, st);
-	if (r == STORE_R_OK) {
-		e->seq = sqlite3_last_insert_rowid(s->w);
-		e->ts_us = now;
+	enum store_result r = store_audit_seal(s, op, e, now);
+	if (r != STORE_R_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, e->seq);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, e->event, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, e->msg_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, e->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, (int)e->dir);
+	sqlite3_bind_text(st, 7, e->state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, e->attempt);
+	sqlite3_bind_int64(st, 9, (int64_t)e->bytes);
+	sqlite3_bind_text(st, 10, e->reason, -1, SQLITE_STATIC);
+	if (e->has_actor)
+		sqlite3_bind_int64(st, 11, e->actor_uid);
+	else
+		sqlite3_bind_null(st, 11);
+	sqlite3_bind_text(st, 12, e->actor_user, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 13, e->leaf, STORE_HASH_LEN, SQLITE_STATIC);
+	r = w_step(s, op, st);
+	if (r == STORE_R_OK)
+		r = store_audit_append(s, op, e);
+	if (r != STORE_R_OK) {
+		e->seq = 0;
+		e->ts_us = 0;
 	}
 	return r;
+}
+
+/* The op's own event. */
+static enum store_result
+write_event(struct store *s, struct store_op *op, int64_t now)
+{
+	return store_event_write(s, op, &op->event, now);
 }
 
 static enum store_result

@@ -17,7 +17,6 @@
 
 static sqlite3_stmt *r_stmt(struct store *s, int id);
 static int r_fail(struct store *s, sqlite3_stmt *st);
-static void event_from_row(sqlite3_stmt *st, struct store_event *e);
 static int read_msgs(struct store *s, sqlite3_stmt *st, struct store_msg *out, int max);
 static int read_events(struct store *s, sqlite3_stmt *st, struct store_event *out, int max);
 static int64_t read_int(struct store *s, int id);
@@ -41,22 +40,6 @@ r_fail(struct store *s, sqlite3_stmt *st)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return -1;
-}
-
-static void
-event_from_row(sqlite3_stmt *st, struct store_event *e)
-{
-	memset(e, 0, sizeof(*e));
-	e->seq = sqlite3_column_int64(st, 0);
-	e->ts_us = sqlite3_column_int64(st, 1);
-	store_col_text(st, 2, e->event, sizeof(e->event));
-	store_col_text(st, 3, e->msg_id, sizeof(e->msg_id));
-	store_col_text(st, 4, e->peer, sizeof(e->peer));
-	e->dir = sqlite3_column_int(st, 5) == STORE_IN ? STORE_IN : STORE_OUT;
-	store_col_text(st, 6, e->state, sizeof(e->state));
-	e->attempt = (uint32_t)sqlite3_column_int64(st, 7);
-	e->bytes = (uint64_t)sqlite3_column_int64(st, 8);
-	store_col_text(st, 9, e->reason, sizeof(e->reason));
 }
 
 /* Steps a bound statement into out (at most max rows); the count, or -1 (out cleared). */
@@ -89,7 +72,7 @@ read_events(struct store *s, sqlite3_stmt *st, struct store_event *out, int max)
 {
 	int n = 0, rc = SQLITE_DONE;
 	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		event_from_row(st, &out[n++]);
+		store_event_from_row(st, &out[n++]);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return r_fail(s, st);
 	sqlite3_reset(st);

@@ -14,6 +14,7 @@
 #include "crl.h"
 #include "evidence.h"
 #include "log.h"
+#include "merkle.h"
 
 static void hexs(char *out, const uint8_t *b, size_t n);
 static const char *when(time_t t, char buf[32]);
@@ -27,6 +28,10 @@ static void md_document(FILE *f, const struct bundle *b);
 static void md_attachments(FILE *f, const struct bundle *b);
 static void md_receipt(FILE *f, const struct bundle *b);
 static void md_crl(FILE *f, const struct bundle *b, const char *exporter);
+static void md_audit(FILE *f, const struct bundle *b, const char *exporter);
+static void md_audit_path(FILE *f, const struct bundle_audit *a);
+static void md_audit_cosignature(FILE *f, const struct bundle_audit *a, size_t k,
+    const char *exporter);
 
 static void
 hexs(char *out, const uint8_t *b, size_t n)
@@ -249,6 +254,118 @@ md_crl(FILE *f, const struct bundle *b, const char *exporter)
 	}
 }
 
+/* The audit log's proof: the checkpoint, one entry's path to its root, the witnesses. */
+static void
+md_audit(FILE *f, const struct bundle *b, const char *exporter)
+{
+	const struct bundle_audit *a = b->audit;
+	char h[65], t[32];
+	size_t clen = strlen(EVIDENCE_CTX_CHECKPOINT);
+	fprintf(f, "\n## 7. The audit log of %s\n\n%s's daemon records every event, and every "
+	    "operator's action, as an entry of an\nappend-only Merkle tree (RFC 6962) whose "
+	    "checkpoints it signs and the other authorities\ncosign (rogatory's PROTOCOL.md "
+	    "section 15; SECURITY.md, \"The audit log\"). audit.json\nproves the %zu entr%s of "
+	    "its log about this message under its checkpoint of %llu\nentries, cosigned by %zu "
+	    "authorit%s. `rogatoryctl audit check audit.json --ca ca.pem`\nchecks all of it; "
+	    "below, the same by hand for the first entry (seq %llu).\n\n", exporter, exporter,
+	    a->nentries, a->nentries == 1 ? "y" : "ies", (unsigned long long)a->size, a->ncos,
+	    a->ncos == 1 ? "y" : "ies", (unsigned long long)a->seq);
+	fprintf(f, "### The checkpoint\n\n");
+	md_signed(f, &a->signer, "checkpoint", EVIDENCE_CTX_CHECKPOINT, exporter);
+	hexs(h, a->root, 32);
+	fprintf(f, "What it says (after the %zu bytes of prefix):\n\n    $ tail -c +%zu "
+	    "checkpoint.body | protoc --decode=rogatory.v1.CheckpointBody rogatory.proto\n"
+	    "    origin: \"%s\"\n    tree_size: %llu\n    time_ms: %lld\n\n", clen + 1, clen + 2,
+	    exporter, (unsigned long long)a->size, (long long)a->time_ms);
+	if (a->root_at > 0)
+		fprintf(f, "Its root_hash, the root of the tree of the first %llu entries:\n\n"
+		    "    $ tail -c +%zu checkpoint.body | head -c 32 | od -An -tx1 | tr -d "
+		    "' \\n'; echo\n    %s\n\n", (unsigned long long)a->size, a->root_at + 1, h);
+	md_chain(f, &a->signer, "checkpoint", "time_ms");
+	fprintf(f, "### Entry seq %llu and its path to the root\n\nThe entry's bytes are in "
+	    "audit.json (\"entry\", base64):\n\n    $ printf '%%s' '%s' | base64 -d > "
+	    "audit-entry.bin\n\n    $ protoc --decode=rogatory.v1.AuditEntry rogatory.proto < "
+	    "audit-entry.bin\n    seq: %llu\n\n", (unsigned long long)a->seq, a->entry_b64,
+	    (unsigned long long)a->seq);
+	md_audit_path(f, a);
+	for (size_t k = 0; k < a->ncos; k++)
+		md_audit_cosignature(f, a, k, exporter);
+	if (a->ncos == 0)
+		fprintf(f, "No authority had cosigned this checkpoint when it was exported (%s)."
+		    "\nA later export, or `rogatoryctl audit prove`, carries their cosignatures.\n",
+		    when((time_t)(a->time_ms / 1000), t));
+}
+
+/* RFC 9162 2.1.3.2, step by step: which side each path hash goes, and what comes out. */
+static void
+md_audit_path(FILE *f, const struct bundle_audit *a)
+{
+	char h[65], l[65], r[65];
+	uint8_t x[32];
+	uint64_t fn = a->seq - 1, sn = a->size - 1;
+	memcpy(x, a->leaf, 32);
+	hexs(h, x, 32);
+	fprintf(f, "Its leaf hash, SHA-256 of one 0x00 byte and the entry:\n\n    $ (printf "
+	    "'\\000'; cat audit-entry.bin) | sha256sum\n    %s  -\n\n", h);
+	if (a->npath == 0) {
+		fprintf(f, "The tree has this one entry: its leaf hash is the root_hash above.\n\n");
+		return;
+	}
+	fprintf(f, "Then each hash of its path in turn, with the hash so far: SHA-256 of one "
+	    "0x01 byte,\nthe left hash and the right hash (which side each goes follows from "
+	    "the leaf's index\n%llu and the tree's size %llu: PROTOCOL.md section 15.2). The "
+	    "last result is the\ncheckpoint's root_hash.\n\n", (unsigned long long)(a->seq - 1),
+	    (unsigned long long)a->size);
+	for (size_t i = 0; i < a->npath; i++) {
+		const uint8_t *left = x, *right = a->path[i];
+		uint8_t y[32];
+		if ((fn & 1) || fn == sn) {
+			left = a->path[i];
+			right = x;
+			while ((fn & 1) == 0 && fn != 0) {
+				fn >>= 1;
+				sn >>= 1;
+			}
+		}
+		merkle_node_hash(left, right, y);
+		hexs(l, left, 32);
+		hexs(r, right, 32);
+		for (size_t k = 0; k < 64; k++) {
+			l[k] = (char)(l[k] >= 'a' ? l[k] - 'a' + 'A' : l[k]);
+			r[k] = (char)(r[k] >= 'a' ? r[k] - 'a' + 'A' : r[k]);
+		}
+		memcpy(x, y, 32);
+		hexs(h, x, 32);
+		fprintf(f, "    $ (printf '\\001'; echo %s%s | basenc --base16 -d) | sha256sum\n"
+		    "    %s  -\n\n", l, r, h);
+		fn >>= 1;
+		sn >>= 1;
+	}
+}
+
+static void
+md_audit_cosignature(FILE *f, const struct bundle_audit *a, size_t k, const char *exporter)
+{
+	const struct bundle_signer *s = &a->cos[k];
+	char base[32], h[65];
+	size_t clen = strlen(EVIDENCE_CTX_COSIGNATURE);
+	snprintf(base, sizeof(base), "cosignature-%zu", k + 1);
+	fprintf(f, "### Cosignature %zu: %s\n\n", k + 1, s->id[0] ? s->id : "?");
+	md_signed(f, s, base, EVIDENCE_CTX_COSIGNATURE, s->id[0] ? s->id : "its signer");
+	fprintf(f, "What it says:\n\n    $ tail -c +%zu %s.body | protoc "
+	    "--decode=rogatory.v1.CosignatureBody rogatory.proto\n    witness_id: \"%s\"\n"
+	    "    origin: \"%s\"\n    tree_size: %llu\n    time_ms: %lld\n\n", clen + 2, base,
+	    s->id, exporter, (unsigned long long)a->size, (long long)s->claimed_ms);
+	hexs(h, a->checkpoint_sha256, 32);
+	fprintf(f, "It names this checkpoint: its checkpoint_sha256 is the SHA-256 of all of "
+	    "checkpoint.body.\n\n    $ sha256sum checkpoint.body\n    %s  "
+	    "checkpoint.body\n\n", h);
+	if (a->cos_sha_at[k] > 0)
+		fprintf(f, "    $ tail -c +%zu %s.body | head -c 32 | od -An -tx1 | tr -d ' \\n'; "
+		    "echo\n    %s\n\n", a->cos_sha_at[k] + 1, base, h);
+	md_chain(f, s, base, "time_ms");
+}
+
 void
 verifymd_render(const struct bundle *b, const char *exporter, uint8_t **out, size_t *len)
 {
@@ -265,6 +382,8 @@ verifymd_render(const struct bundle *b, const char *exporter, uint8_t **out, siz
 	fprintf(f, "## 6. What the exporting daemon concluded\n\nmanifest.json, \"verify\": the "
 	    "same checks made by %s's daemon (`rogatoryctl verify`),\neach with its finding. "
 	    "Where it and the commands above disagree, the commands are right.\n", exporter);
+	if (b->audit != NULL)
+		md_audit(f, b, exporter);
 	if (fclose(f) != 0)
 		fatal("out of memory");
 	*out = (uint8_t *)buf;

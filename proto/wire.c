@@ -81,6 +81,7 @@ static int check_transfer(const Rogatory__V1__Transfer *t, char *err, size_t err
 static int check_chunk(const Rogatory__V1__Chunk *c, char *err, size_t errlen);
 static int check_error(const Rogatory__V1__Error *e, char *err, size_t errlen);
 static int check_envelope(const Rogatory__V1__Envelope *env, char *err, size_t errlen);
+static int check_witness(const Rogatory__V1__Witness *w, char *err, size_t errlen);
 static int check_document(const Rogatory__V1__DocumentBody *b, char *err, size_t errlen);
 static int check_content(const Rogatory__V1__Content *c, bool refused, char *err,
     size_t errlen);
@@ -431,6 +432,8 @@ check_envelope(const Rogatory__V1__Envelope *env, char *err, size_t errlen)
 	case ROGATORY__V1__ENVELOPE__MSG_PONG:
 		/* A nonce is any number. */
 		return 0;
+	case ROGATORY__V1__ENVELOPE__MSG_WITNESS:
+		return check_witness(env->witness, err, errlen);
 	default:
 		return err_set(err, errlen, "empty envelope");
 	}
@@ -455,6 +458,9 @@ wire_envelope_decode(const uint8_t *buf, size_t len, Rogatory__V1__Envelope **ou
 		repair_text(&env->hello->software, RULE_INFO);
 	else if (env->msg_case == ROGATORY__V1__ENVELOPE__MSG_ERROR)
 		repair_text(&env->error->text, RULE_INFO);
+	else if (env->msg_case == ROGATORY__V1__ENVELOPE__MSG_WITNESS &&
+	    env->witness->msg_case == ROGATORY__V1__WITNESS__MSG_REFUSAL)
+		repair_text(&env->witness->refusal->text, RULE_INFO);
 	*out = env;
 	return 0;
 }
@@ -692,6 +698,196 @@ wire_receipt_body_free(Rogatory__V1__ReceiptBody *b)
 	release(b);
 }
 
+/* ---- the audit log: witness frames, checkpoint and cosignature bodies, entries ---- */
+
+static int
+check_witness(const Rogatory__V1__Witness *w, char *err, size_t errlen)
+{
+	switch (w->msg_case) {
+	case ROGATORY__V1__WITNESS__MSG_CHECKPOINT: {
+		const Rogatory__V1__CheckpointOffer *o = w->checkpoint;
+		const char *at = "witness.checkpoint";
+		if (chk_present(o->checkpoint, at, "checkpoint", err, errlen) ||
+		    chk_signed(o->checkpoint, "witness.checkpoint.checkpoint", err, errlen))
+			return -1;
+		if (o->n_consistency > WIRE_PROOF_MAX)
+			return err_set(err, errlen, "%s.consistency: %zu hashes, at most %d", at,
+			    o->n_consistency, WIRE_PROOF_MAX);
+		if (o->from_size == 0 && o->n_consistency > 0)
+			return err_set(err, errlen, "%s.consistency: a proof without from_size", at);
+		for (size_t i = 0; i < o->n_consistency; i++)
+			if (o->consistency[i].len != WIRE_SHA256_LEN)
+				return err_set(err, errlen, "%s.consistency[%zu]: %zu bytes, must be %u",
+				    at, i, o->consistency[i].len, WIRE_SHA256_LEN);
+		return 0;
+	}
+	case ROGATORY__V1__WITNESS__MSG_COSIGNED:
+		if (chk_present(w->cosigned->cosignature, "witness.cosigned", "cosignature", err,
+		        errlen))
+			return -1;
+		return chk_signed(w->cosigned->cosignature, "witness.cosigned.cosignature", err,
+		    errlen);
+	case ROGATORY__V1__WITNESS__MSG_REFUSAL:
+		if (chk_set(w->refusal->code, "witness.refusal", "code", err, errlen) ||
+		    chk_utf8(&w->refusal->text, 0, WIRE_TEXT_MAX, "witness.refusal", "text", err,
+		        errlen))
+			return -1;
+		return 0;
+	default:
+		return err_set(err, errlen, "witness: empty");
+	}
+}
+
+static int
+chk_sha256(const ProtobufCBinaryData *b, const char *at, const char *name, char *err,
+    size_t errlen)
+{
+	if (b->len != WIRE_SHA256_LEN)
+		return err_set(err, errlen, "%s.%s: %zu bytes, must be %u", at, name, b->len,
+		    WIRE_SHA256_LEN);
+	return 0;
+}
+
+static int
+chk_positive(int64_t v, const char *at, const char *name, char *err, size_t errlen)
+{
+	if (v <= 0)
+		return err_set(err, errlen, "%s.%s: %lld, must be positive", at, name, (long long)v);
+	return 0;
+}
+
+static int
+check_checkpoint_body(const Rogatory__V1__CheckpointBody *b, char *err, size_t errlen)
+{
+	const char *at = "checkpoint";
+	if (chk_id(&b->origin, at, "origin", err, errlen) ||
+	    chk_sha256(&b->root_hash, at, "root_hash", err, errlen) ||
+	    chk_positive(b->time_ms, at, "time_ms", err, errlen))
+		return -1;
+	if (b->tree_size < 1 || b->tree_size > (uint64_t)INT64_MAX)
+		return err_set(err, errlen, "%s.tree_size: %llu, must be 1..2^63-1", at,
+		    (unsigned long long)b->tree_size);
+	return 0;
+}
+
+static int
+check_cosignature_body(const Rogatory__V1__CosignatureBody *b, char *err, size_t errlen)
+{
+	const char *at = "cosignature";
+	if (chk_id(&b->witness_id, at, "witness_id", err, errlen) ||
+	    chk_id(&b->origin, at, "origin", err, errlen) ||
+	    chk_sha256(&b->root_hash, at, "root_hash", err, errlen) ||
+	    chk_sha256(&b->checkpoint_sha256, at, "checkpoint_sha256", err, errlen) ||
+	    chk_positive(b->time_ms, at, "time_ms", err, errlen))
+		return -1;
+	if (b->tree_size < 1 || b->tree_size > (uint64_t)INT64_MAX)
+		return err_set(err, errlen, "%s.tree_size: %llu, must be 1..2^63-1", at,
+		    (unsigned long long)b->tree_size);
+	return 0;
+}
+
+/* An entry is a stored event as it was written: the reason is the daemon's own text
+ * (possibly cut at 255 bytes, so not always whole UTF-8), checked for length and NUL. */
+static int
+check_audit_entry(const Rogatory__V1__AuditEntry *e, char *err, size_t errlen)
+{
+	const char *at = "entry";
+	if (e->seq < 1 || e->seq > (uint64_t)INT64_MAX)
+		return err_set(err, errlen, "%s.seq: %llu, must be 1..2^63-1", at,
+		    (unsigned long long)e->seq);
+	if (chk_positive(e->time_us, at, "time_us", err, errlen))
+		return -1;
+	if (!text_code_valid(e->event.data, e->event.len, WIRE_EVENT_MAX))
+		return err_set(err, errlen, "%s.event: must be [a-z0-9-]{1,%d}", at, WIRE_EVENT_MAX);
+	if (chk_uuid(&e->message_id, true, at, "message_id", err, errlen) ||
+	    (e->peer.len > 0 && chk_id(&e->peer, at, "peer", err, errlen)) ||
+	    chk_set(e->direction, at, "direction", err, errlen))
+		return -1;
+	if (e->state.len > 0 && !text_code_valid(e->state.data, e->state.len, WIRE_STATE_MAX))
+		return err_set(err, errlen, "%s.state: must be empty or [a-z0-9-]{1,%d}", at,
+		    WIRE_STATE_MAX);
+	if (chk_len(&e->reason, 0, WIRE_REASON_MAX, at, "reason", err, errlen))
+		return -1;
+	if (e->reason.len > 0 && memchr(e->reason.data, 0, e->reason.len) != NULL)
+		return err_set(err, errlen, "%s.reason: contains a NUL byte", at);
+	if (e->actor != NULL &&
+	    chk_text(&e->actor->user, 0, WIRE_USER_MAX, RULE_LABEL, "entry.actor", "user", err,
+	        errlen))
+		return -1;
+	return 0;
+}
+
+/* The three audit bodies share one shape: unpack, generic checks, own checks, canonical. */
+typedef int (*audit_check_fn)(const void *m, char *err, size_t errlen);
+
+static void *
+audit_decode(const ProtobufCMessageDescriptor *d, const char *what, audit_check_fn fn,
+    const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	char path[PATH_MAX_LEN];
+	snprintf(path, sizeof(path), "%s", what);
+	ProtobufCMessage *m = unpack(d, buf, len, what, err, errlen);
+	if (m == NULL)
+		return NULL;
+	if (check_structure(m, path, sizeof(path), err, errlen) != 0 || fn(m, err, errlen) != 0 ||
+	    check_canonical(m, buf, len, what, err, errlen) != 0) {
+		release(m);
+		return NULL;
+	}
+	return m;
+}
+
+static int
+chk_checkpoint_fn(const void *m, char *err, size_t errlen)
+{
+	return check_checkpoint_body(m, err, errlen);
+}
+
+static int
+chk_cosignature_fn(const void *m, char *err, size_t errlen)
+{
+	return check_cosignature_body(m, err, errlen);
+}
+
+static int
+chk_entry_fn(const void *m, char *err, size_t errlen)
+{
+	return check_audit_entry(m, err, errlen);
+}
+
+int
+wire_checkpoint_body_decode(const uint8_t *buf, size_t len, Rogatory__V1__CheckpointBody **out,
+    char *err, size_t errlen)
+{
+	*out = audit_decode(&rogatory__v1__checkpoint_body__descriptor, "checkpoint",
+	    chk_checkpoint_fn, buf, len, err, errlen);
+	return *out != NULL ? 0 : -1;
+}
+
+int
+wire_cosignature_body_decode(const uint8_t *buf, size_t len,
+    Rogatory__V1__CosignatureBody **out, char *err, size_t errlen)
+{
+	*out = audit_decode(&rogatory__v1__cosignature_body__descriptor, "cosignature",
+	    chk_cosignature_fn, buf, len, err, errlen);
+	return *out != NULL ? 0 : -1;
+}
+
+int
+wire_audit_entry_decode(const uint8_t *buf, size_t len, Rogatory__V1__AuditEntry **out,
+    char *err, size_t errlen)
+{
+	*out = audit_decode(&rogatory__v1__audit_entry__descriptor, "entry", chk_entry_fn, buf,
+	    len, err, errlen);
+	return *out != NULL ? 0 : -1;
+}
+
+void
+wire_audit_free(void *m)
+{
+	release(m);
+}
+
 /* Both sides passed validation, so every id printed here is printable ASCII. */
 int
 wire_transfer_matches(const Rogatory__V1__Transfer *t, const Rogatory__V1__DocumentBody *body,
@@ -815,7 +1011,25 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 	case ROGATORY__CTL__V1__REQUEST__OP_QUEUE:
 	case ROGATORY__CTL__V1__REQUEST__OP_INBOX:
 	case ROGATORY__CTL__V1__REQUEST__OP_LOG:
+	case ROGATORY__CTL__V1__REQUEST__OP_AUDIT_VERIFY:
+	case ROGATORY__CTL__V1__REQUEST__OP_AUDIT_STATUS:
 		return 0;
+	case ROGATORY__CTL__V1__REQUEST__OP_AUDIT_PROVE: {
+		const Rogatory__Ctl__V1__AuditProveRequest *q = r->audit_prove;
+		if ((q->seq == 0) == (q->message_id.len == 0))
+			return err_set(err, errlen, "request.audit_prove: give either seq or "
+			    "message_id");
+		if (q->seq > (uint64_t)INT64_MAX || q->tree_size > (uint64_t)INT64_MAX)
+			return err_set(err, errlen, "request.audit_prove: seq %llu or tree_size %llu "
+			    "out of range", (unsigned long long)q->seq,
+			    (unsigned long long)q->tree_size);
+		if ((q->message_id.len > 0 && chk_uuid(&q->message_id, false, "request.audit_prove",
+		        "message_id", err, errlen)) ||
+		    (q->sender_id.len > 0 && chk_id(&q->sender_id, "request.audit_prove",
+		        "sender_id", err, errlen)))
+			return -1;
+		return 0;
+	}
 	case ROGATORY__CTL__V1__REQUEST__OP_SHOW:
 		return chk_uuid(&r->show->message_id, false, "request.show", "message_id", err, errlen);
 	case ROGATORY__CTL__V1__REQUEST__OP_RETRY:

@@ -38,6 +38,11 @@
 #define WIRE_REASON_CODE_MAX 32     /* ReceiptBody.reason_code: [a-z0-9-]{1,32} */
 #define WIRE_CTL_CODE_MAX 64        /* control Reply.error_code: [a-z0-9-]{1,64} */
 #define WIRE_SHA256_LEN 32
+#define WIRE_PROOF_MAX 128          /* hashes in a consistency or inclusion proof */
+#define WIRE_EVENT_MAX 31           /* AuditEntry.event: [a-z0-9-]{1,31} */
+#define WIRE_STATE_MAX 15           /* AuditEntry.state */
+#define WIRE_REASON_MAX 255         /* AuditEntry.reason */
+#define WIRE_USER_MAX 255           /* Actor.user */
 /* ExportRequest.part: 0 the manifest, 1..CONTROL_EXPORT_PART_MAX a file (see bundle.h). */
 #define CONTROL_EXPORT_PART_MAX 511
 
@@ -55,6 +60,16 @@ void wire_document_body_free(Rogatory__V1__DocumentBody *b);
 int wire_receipt_body_decode(const uint8_t *buf, size_t len,
     Rogatory__V1__ReceiptBody **out, char *err, size_t errlen);
 void wire_receipt_body_free(Rogatory__V1__ReceiptBody *b);
+
+/* The audit log's signed bodies (after their context prefix) and its entries: same
+ * rules, canonical encoding required (PROTOCOL.md section 15). Free with wire_audit_free. */
+int wire_checkpoint_body_decode(const uint8_t *buf, size_t len,
+    Rogatory__V1__CheckpointBody **out, char *err, size_t errlen);
+int wire_cosignature_body_decode(const uint8_t *buf, size_t len,
+    Rogatory__V1__CosignatureBody **out, char *err, size_t errlen);
+int wire_audit_entry_decode(const uint8_t *buf, size_t len, Rogatory__V1__AuditEntry **out,
+    char *err, size_t errlen);
+void wire_audit_free(void *m);
 
 /* The Transfer's unsigned routing copies equal the signed body's fields. 0 / -1 + err. */
 int wire_transfer_matches(const Rogatory__V1__Transfer *t,

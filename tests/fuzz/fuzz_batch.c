@@ -17,6 +17,7 @@ int rogatoryctl_main(int argc, char **argv);
 #include "../../ctl/export.c"
 #include "../../ctl/draft.c"
 #include "../../ctl/case.c"
+#include "../../ctl/audit.c"
 
 #include "fuzz.h"
 

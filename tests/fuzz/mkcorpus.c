@@ -310,6 +310,86 @@ main(int argc, char **argv)
 	e.pong = &pong;
 	envelope("pong", &e);
 
+	/* The audit log: a checkpoint offered with a proof, its cosignature, a refusal, and
+	 * audit/: an entry, a checkpoint body and a cosignature body (after their prefix). */
+	static uint8_t root[32] = { 0x5d, 0xc9, 0xda, 0x79 }, node[32] = { 0x01 };
+	Rogatory__V1__CheckpointBody cb = ROGATORY__V1__CHECKPOINT_BODY__INIT;
+	bin(&cb.origin, "FR-MJ");
+	cb.tree_size = 8;
+	cb.root_hash.data = root;
+	cb.root_hash.len = 32;
+	cb.time_ms = 1717400002000;
+	struct signed_object scp, scos;
+	if (evidence_sign_checkpoint(fr, &cb, &scp, err, sizeof(err)) != 0)
+		goto fail;
+	Rogatory__V1__CosignatureBody wb = ROGATORY__V1__COSIGNATURE_BODY__INIT;
+	bin(&wb.witness_id, "UA-PGO");
+	bin(&wb.origin, "FR-MJ");
+	wb.tree_size = 8;
+	wb.root_hash = cb.root_hash;
+	wb.checkpoint_sha256.data = ph;
+	wb.checkpoint_sha256.len = 32;
+	wb.time_ms = 1717400003000;
+	if (evidence_sign_cosignature(ua, &wb, &scos, err, sizeof(err)) != 0)
+		goto fail;
+	size_t cpp = strlen(EVIDENCE_CTX_CHECKPOINT) + 1, cop = strlen(EVIDENCE_CTX_COSIGNATURE) + 1;
+	put("audit", "checkpoint", scp.body + cpp, scp.body_len - cpp);
+	put("audit", "cosignature", scos.body + cop, scos.body_len - cop);
+	Rogatory__V1__Actor actor = ROGATORY__V1__ACTOR__INIT;
+	bin(&actor.user, "operator");
+	Rogatory__V1__AuditEntry ae = ROGATORY__V1__AUDIT_ENTRY__INIT;
+	ae.seq = 5;
+	ae.time_us = 1717400000000123;
+	bin(&ae.event, "queued");
+	bin(&ae.message_id, "4c7b3a52-9f1e-4d2a-8b6c-0e5f3a2d1c90");
+	bin(&ae.peer, "UA-PGO");
+	ae.direction = ROGATORY__V1__DIRECTION__DIRECTION_OUT;
+	bin(&ae.state, "queued");
+	ae.size = 4096;
+	bin(&ae.reason, "queued by an operator");
+	ae.actor = &actor;
+	size_t aelen;
+	uint8_t *aeb = pack(&ae.base, &aelen);
+	put("audit", "entry", aeb, aelen);
+	free(aeb);
+
+	Rogatory__V1__Witness wit = ROGATORY__V1__WITNESS__INIT;
+	Rogatory__V1__CheckpointOffer offer = ROGATORY__V1__CHECKPOINT_OFFER__INIT;
+	Rogatory__V1__SignedObject cpso, coso;
+	wire_signed_object_set(&cpso, scp.body, scp.body_len, scp.signature, scp.signature_len,
+	    scp.cert, scp.cert_len);
+	ProtobufCBinaryData proof[2] = { { 32, node }, { 32, root } };
+	offer.checkpoint = &cpso;
+	offer.from_size = 5;
+	offer.n_consistency = 2;
+	offer.consistency = proof;
+	wit.msg_case = ROGATORY__V1__WITNESS__MSG_CHECKPOINT;
+	wit.checkpoint = &offer;
+	e.msg_case = ROGATORY__V1__ENVELOPE__MSG_WITNESS;
+	e.witness = &wit;
+	envelope("witness-checkpoint", &e);
+	Rogatory__V1__Cosigned cosigned = ROGATORY__V1__COSIGNED__INIT;
+	wire_signed_object_set(&coso, scos.body, scos.body_len, scos.signature, scos.signature_len,
+	    scos.cert, scos.cert_len);
+	cosigned.cosignature = &coso;
+	wit.msg_case = ROGATORY__V1__WITNESS__MSG_COSIGNED;
+	wit.cosigned = &cosigned;
+	envelope("witness-cosigned", &e);
+	Rogatory__V1__WitnessRefusal refusal = ROGATORY__V1__WITNESS_REFUSAL__INIT;
+	refusal.tree_size = 8;
+	refusal.held_size = 9;
+	refusal.code = ROGATORY__V1__WITNESS_REFUSAL_CODE__WITNESS_REFUSAL_CODE_INCONSISTENT;
+	bin(&refusal.text, "the tree of 8 entries is not an extension of the one of 9");
+	wit.msg_case = ROGATORY__V1__WITNESS__MSG_REFUSAL;
+	wit.refusal = &refusal;
+	envelope("witness-refusal", &e);
+	hello.audit_witnessed = 42;
+	e.msg_case = ROGATORY__V1__ENVELOPE__MSG_HELLO;
+	e.hello = &hello;
+	envelope("hello-audit", &e);
+	signed_object_clear(&scp);
+	signed_object_clear(&scos);
+
 	/* frame/: [limit][4 chunk sizes] + streams of frames. */
 	static const uint8_t heads[][5] = {
 		{ 3, 0, 0, 0, 0 }, { 2, 2, 0, 7, 255 }, { 3, 3, 1, 4, 200 }, { 1, 0, 0, 0, 0 },
