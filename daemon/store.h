@@ -30,7 +30,7 @@ struct store;
 
 #define STORE_HASH_LEN 32
 /* The schema this build writes (PRAGMA user_version); a newer database is refused. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 8
 
 /* STORE_DIR_ANY only selects, in store_list; a message is always OUT or IN. */
 enum store_dir { STORE_OUT = 0, STORE_IN = 1, STORE_DIR_ANY = 2 };
@@ -100,6 +100,7 @@ struct store_event {
 	uint32_t attempt;
 	uint64_t bytes;
 	char reason[256];         /* "" when none */
+	char alert[32];           /* events "alert" / "alert-cleared": the alert's name */
 };
 
 /* What a write op does. */
@@ -146,6 +147,17 @@ enum store_op_kind {
 	STORE_OP_CHUNK,
 	/* Deletes every chunk of op->chunk.bset (staging abandoned). No event. */
 	STORE_OP_DROP_SET,
+	/* An operator paused (op->on) or resumed our outbound messages to the authority
+	 * event.peer: kept in the paused table across restarts, + event "peer-paused" /
+	 * "peer-resumed" (event.reason may say who). STORE_R_STALE, and no event, when it
+	 * already was paused / was not. */
+	STORE_OP_PAUSE,
+	/* An alert condition started (op->on: event "alert") or ended ("alert-cleared"):
+	 * the active alert event.alert for subject event.peer ("" for none), with
+	 * event.reason as its detail, is kept in the alerts table across restarts.
+	 * STORE_R_STALE, and no event, when it already was active / was not, so each
+	 * condition is recorded once when it starts and once when it ends. */
+	STORE_OP_ALERT,
 };
 
 /* Fields STORE_OP_UPDATE sets besides state and updated_us. */
@@ -192,6 +204,7 @@ struct store_op {
 	char reason[256];             /* STORE_OP_QUARANTINE */
 	int64_t qid;                  /* STORE_OP_QUARANTINE_RELEASE */
 	int64_t log_seq;              /* STORE_OP_LOG_MARK */
+	bool on;                      /* STORE_OP_PAUSE: pause; STORE_OP_ALERT: fire */
 	struct {                      /* STORE_OP_CHUNK, STORE_OP_DROP_SET (bset only) */
 		int64_t bset;
 		uint32_t att;
@@ -303,6 +316,66 @@ struct store_quarantined {
 /* Quarantine, newest first, before the cursor (id, exclusive; 0 at the start). */
 int store_quarantine_list(struct store *s, int64_t before_id, struct store_quarantined *out,
     int max);
+
+/* ---- the operators' reads (storeoper.c; loop thread, like the reads above) ---- */
+
+/* What a listing selects; zero fields select everything. */
+struct store_filter {
+	enum store_dir dir;           /* STORE_OUT, STORE_IN or STORE_DIR_ANY */
+	bool only_open;               /* as store_list */
+	const char *peer;             /* the other end (recipient / sender); NULL: any */
+	int state;                    /* an enum store_state; -1: any */
+	int64_t created_before_us;    /* submitted (out) / received (in) at or before; 0: any */
+	bool unfetched;               /* only inbound messages not yet fetched */
+};
+/* Messages (no blobs) matching f, newest first, before the cursor (rowid, exclusive; 0
+ * at the start). Returns the count or -1. */
+int store_list_filter(struct store *s, const struct store_filter *f, int64_t before_rowid,
+    struct store_msg *out, int max);
+
+/* What an event history selects; zero / NULL / "" fields select everything. */
+struct store_event_filter {
+	int64_t since_us;             /* ts_us >= since_us */
+	int64_t until_us;             /* ts_us < until_us */
+	const char *peer;
+	const char *msg_id;
+	const char *event;
+};
+/* Events matching f with seq > after_seq, oldest first in out: the first max of them,
+ * or with last the newest max. Times select by seq range (the seq of the first event at
+ * or after since, of the last before until): the store writes events in time order.
+ * Returns the count or -1. */
+int store_events_filter(struct store *s, const struct store_event_filter *f,
+    int64_t after_seq, bool last, struct store_event *out, int max);
+/* Whether e matches f (log --follow applies the same filter to new events). */
+bool store_event_matches(const struct store_event_filter *f, const struct store_event *e);
+
+/* Open outbound messages (queued, sending, retrying, unconfirmed) per recipient and
+ * state: fn gets the count and the oldest created_us. 0 or -1. */
+int store_queue_stats(struct store *s, void (*fn)(void *arg, const char *peer,
+    enum store_state state, int64_t count, int64_t oldest_created_us), void *arg);
+/* Inbound messages not yet fetched, per sender. 0 or -1. */
+int store_inbox_stats(struct store *s, void (*fn)(void *arg, const char *peer,
+    int64_t count), void *arg);
+/* The created_us of one message; 0 when there is none, -1 on error. */
+int64_t store_created_us(struct store *s, enum store_dir dir, const char *sender,
+    const char *msg_id);
+/* The database's size in bytes (pages in use x page size: what [store] max_size
+ * bounds); -1 on error. */
+int64_t store_size_bytes(struct store *s);
+/* The paused authorities, oldest pause first: fn per authority. 0 or -1. */
+int store_paused_list(struct store *s, void (*fn)(void *arg, const char *peer,
+    int64_t since_us), void *arg);
+
+/* One active alert (STORE_OP_ALERT). */
+struct store_alert {
+	char name[32];
+	char subject[AUTHORITY_ID_MAX + 1];   /* "" when the alert has none */
+	int64_t since_us;
+	char detail[256];
+};
+/* The active alerts, oldest first. Returns the count (at most max) or -1. */
+int store_alerts_list(struct store *s, struct store_alert *out, int max);
 
 void store_msg_clear(struct store_msg *m);
 const char *store_state_name(enum store_state s);

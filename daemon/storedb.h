@@ -21,11 +21,14 @@ struct storeq;
 /* Writer statements (store thread), prepared once per connection. */
 enum { W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_RELEASE, W_ROLLBACK_TO, W_FIND, W_ROW,
        W_INSERT, W_UPDATE, W_EVENT, W_QUARANTINE, W_QUARANTINE_FIND, W_QUARANTINE_RELEASE,
-       W_QUARANTINE_ROW, W_MARK, W_CHUNK, W_DROP_SET, W_ORPHANS, W_COUNT };
+       W_QUARANTINE_ROW, W_MARK, W_CHUNK, W_DROP_SET, W_ORPHANS, W_PAUSE, W_RESUME,
+       W_ALERT_FIRE, W_ALERT_CLEAR, W_COUNT };
 /* Reader statements (loop thread, read-only connection). */
 enum { R_OUTBOX, R_URGENT, R_PEERS, R_LIST_STATE, R_GET, R_GET_ANY, R_LIST, R_EVENTS_SINCE,
        R_EVENTS_OF, R_LOG_MARK, R_LAST_SEQ, R_CHUNK, R_MAX_BSET, R_UNSETTLED, R_QUARANTINE,
-       R_QUARANTINE_FIND, R_COUNT };
+       R_QUARANTINE_FIND, R_LIST_FILTER, R_EVENTS_FILTER, R_EVENTS_LAST, R_EVENTS_ID,
+       R_EVENTS_ID_LAST, R_SEQ_FROM, R_SEQ_UNTIL, R_QUEUE_STATS, R_INBOX_STATS, R_CREATED,
+       R_PAGES, R_PAUSED, R_ALERTS, R_COUNT };
 
 struct store {
 	char path[PATH_MAX];
@@ -67,5 +70,22 @@ int store_msg_from_row(sqlite3_stmt *st, struct store_msg *m);
  * -1 on a failed step or out of memory (the statement is reset either way). */
 int store_quarantine_match(sqlite3_stmt *st, const uint8_t hash[STORE_HASH_LEN],
     struct store_msg *out);
+
+/* storeread.c: */
+/* One row of EV_COLS into e (zeroed first). */
+void store_event_from_row(sqlite3_stmt *st, struct store_event *e);
+/* Steps a bound reader statement into out (at most max rows); the count, or -1 (logged,
+ * the statement reset). */
+int store_read_events(struct store *s, sqlite3_stmt *st, struct store_event *out, int max);
+int store_read_msgs(struct store *s, sqlite3_stmt *st, struct store_msg *out, int max);
+/* The reader statement id (NULL logged) and a failed step (logged, reset; -1). */
+sqlite3_stmt *store_r_stmt(struct store *s, int id);
+int store_r_fail(struct store *s, sqlite3_stmt *st);
+
+/* storeop.c: writes op->event (seq and ts_us filled). */
+enum store_result store_write_event(struct store *s, struct store_op *op, int64_t now);
+/* storeoper.c: STORE_OP_PAUSE and STORE_OP_ALERT (store thread). */
+enum store_result store_op_pause(struct store *s, struct store_op *op, int64_t now);
+enum store_result store_op_alert(struct store *s, struct store_op *op, int64_t now);
 
 #endif

@@ -43,7 +43,6 @@ static int find_row(struct store *s, struct store_op *op, enum store_dir dir,
     struct row_key *k);
 static enum store_result load_stored(struct store *s, struct store_op *op, int64_t id);
 static enum store_result insert_msg(struct store *s, struct store_op *op, int64_t now);
-static enum store_result write_event(struct store *s, struct store_op *op, int64_t now);
 static void event_fill(struct store_event *e, const char *name, const struct store_msg *m,
     const char *state);
 static enum store_result op_submit(struct store *s, struct store_op *op, int64_t now);
@@ -210,10 +209,12 @@ op_run(struct store *s, struct store_op *op, int64_t now)
 	case STORE_OP_UPDATE: op->result = op_update(s, op, now); break;
 	case STORE_OP_QUARANTINE: op->result = op_quarantine(s, op, now); break;
 	case STORE_OP_QUARANTINE_RELEASE: op->result = op_quarantine_release(s, op, now); break;
-	case STORE_OP_EVENT: op->result = write_event(s, op, now); break;
+	case STORE_OP_EVENT: op->result = store_write_event(s, op, now); break;
 	case STORE_OP_LOG_MARK: op->result = op_log_mark(s, op); break;
 	case STORE_OP_CHUNK: op->result = op_chunk(s, op); break;
 	case STORE_OP_DROP_SET: op->result = op_drop_set(s, op); break;
+	case STORE_OP_PAUSE: op->result = store_op_pause(s, op, now); break;
+	case STORE_OP_ALERT: op->result = store_op_alert(s, op, now); break;
 	default:
 		snprintf(op->error, sizeof(op->error), "unknown store op kind %d", (int)op->kind);
 		op->result = STORE_R_ERROR;
@@ -378,8 +379,8 @@ event_fill(struct store_event *e, const char *name, const struct store_msg *m,
 		e->bytes = m->doc_body_len;
 }
 
-static enum store_result
-write_event(struct store *s, struct store_op *op, int64_t now)
+enum store_result
+store_write_event(struct store *s, struct store_op *op, int64_t now)
 {
 	struct store_event *e = &op->event;
 	sqlite3_stmt *st = store_wstmt(s, W_EVENT);
@@ -394,6 +395,7 @@ write_event(struct store *s, struct store_op *op, int64_t now)
 	sqlite3_bind_int64(st, 7, e->attempt);
 	sqlite3_bind_int64(st, 8, (int64_t)e->bytes);
 	sqlite3_bind_text(st, 9, e->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, e->alert, -1, SQLITE_STATIC);
 	enum store_result r = w_step(s, op, st);
 	if (r == STORE_R_OK) {
 		e->seq = sqlite3_last_insert_rowid(s->w);
@@ -422,7 +424,7 @@ op_submit(struct store *s, struct store_op *op, int64_t now)
 		return r;
 	op->has_event = true;
 	event_fill(&op->event, "queued", &op->msg, "queued");
-	return write_event(s, op, now);
+	return store_write_event(s, op, now);
 }
 
 /*
@@ -467,7 +469,7 @@ answer_settled(struct store *s, struct store_op *op, int64_t now)
 {
 	op->has_event = true;
 	event_fill(&op->event, "duplicate", &op->msg, NULL);
-	enum store_result r = write_event(s, op, now);
+	enum store_result r = store_write_event(s, op, now);
 	return r != STORE_R_OK ? r : STORE_R_EXISTS;
 }
 
@@ -490,7 +492,7 @@ op_receive(struct store *s, struct store_op *op, int64_t now)
 	if (r != STORE_R_OK)
 		return r;
 	event_fill(&op->event, "received", &op->msg, "received");
-	return write_event(s, op, now);
+	return store_write_event(s, op, now);
 }
 
 static enum store_result
@@ -554,7 +556,7 @@ op_update(struct store *s, struct store_op *op, int64_t now)
 	event_fill(&op->event, NULL, &who, store_state_name(m->state));
 	if (op->event.attempt == 0)
 		op->event.attempt = (set & STORE_SET_ATTEMPTS) != 0 ? m->attempts : k.attempts;
-	return write_event(s, op, now);
+	return store_write_event(s, op, now);
 }
 
 static enum store_result
@@ -589,7 +591,7 @@ op_quarantine(struct store *s, struct store_op *op, int64_t now)
 	event_fill(&op->event, op->event.event[0] ? NULL : "quarantined", m, "quarantined");
 	if (op->event.reason[0] == '\0')
 		snprintf(op->event.reason, sizeof(op->event.reason), "%s", op->reason);
-	return write_event(s, op, now);
+	return store_write_event(s, op, now);
 }
 
 static enum store_result
@@ -634,7 +636,7 @@ op_quarantine_release(struct store *s, struct store_op *op, int64_t now)
 	if (op->event.reason[0] == '\0')
 		snprintf(op->event.reason, sizeof(op->event.reason),
 		    "quarantine entry %" PRId64 " released by the operator", op->qid);
-	return write_event(s, op, now);
+	return store_write_event(s, op, now);
 }
 
 static enum store_result
