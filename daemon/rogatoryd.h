@@ -22,6 +22,9 @@ struct events;
 struct outbox;
 struct inbox;
 struct evidence_signer;
+struct pause;
+struct metrics;
+struct alerts;
 
 #define ROGATORY_VERSION "0.1.0"
 
@@ -39,6 +42,9 @@ struct rogatoryd {
 	struct outbox *outbox;
 	struct inbox *inbox;
 	struct evidence_signer *signer; /* our key: signs documents and receipts */
+	struct pause *paused;       /* authorities an operator paused (outbound) */
+	struct metrics *metrics;    /* [metrics] listen; NULL when off */
+	struct alerts *alerts;      /* the alert conditions, checked on a timer */
 	bool foreground;
 	bool stopping;
 	int64_t started_wall_ms;
