@@ -77,6 +77,13 @@ static const struct {
 	{ "delivery", "Retrying messages that could not be delivered." },
 	{ "limits", "Sizes, rates and descriptors: what one peer or a flood of strangers may\n"
 	    "cost. Every limit has a default sized for a central authority." },
+	{ "metrics", "Prometheus metrics over HTTP (GET /metrics only). Off unless listen is\n"
+	    "set; bind it to loopback or a management network, never the peers' one." },
+	{ "alerts", "Conditions an operator must hear about before they hurt: each raises\n"
+	    "an event \"alert\" and a warning once when it starts, and \"alert-cleared\"\n"
+	    "once when it ends (rogatoryctl alerts lists those active now). Certificates\n"
+	    "expiring within 30, 7 and 1 days and a CRL in the last quarter of its\n"
+	    "validity always count; the keys below tune the others." },
 	{ "directory", "The authorities of the network." },
 };
 #define CFG_N_SECTIONS (sizeof(cfg_sections) / sizeof(cfg_sections[0]))
@@ -238,6 +245,29 @@ static const struct cfg_key cfg_keys[] = {
 	  .doc = "File descriptor limit (RLIMIT_NOFILE) set at start and logged. 0: raise\n"
 	      "the soft limit to the hard one (systemd's LimitNOFILE). When descriptors\n"
 	      "run out, accepting pauses for a second instead of failing." },
+	{ .section = "metrics", .name = "listen", .type = CFG_HOSTPORT, .off = OFF(metrics_listen),
+	  .off_host = OFF(metrics_host), .off_port = OFF(metrics_port),
+	  .example = "127.0.0.1:9470",
+	  .doc = "Address and port of the metrics endpoint (Prometheus text format).\n"
+	      "Unset: no endpoint. Anyone who reaches it learns authority ids, queue\n"
+	      "sizes and certificate expiry, never message content." },
+	{ .section = "alerts", .name = "interval", .type = CFG_DURATION, .def = "1m",
+	  .reload = true, .off = OFF(alert_interval_ms), .min = 100, .max = HOUR,
+	  .doc = "How often the alert conditions are checked. A reload applies a new\n"
+	      "value at the next check." },
+	{ .section = "alerts", .name = "peer_down_after", .type = CFG_DURATION, .def = "1h",
+	  .reload = true, .off = OFF(alert_peer_down_after_ms), .min = SEC, .max = 30 * DAY,
+	  .doc = "An authority we keep dialing (messages wait for it, or an operator\n"
+	      "asked) and cannot reach for this long raises peer-down; a link that\n"
+	      "comes up clears it." },
+	{ .section = "alerts", .name = "stuck_after", .type = CFG_DURATION, .def = "24h",
+	  .reload = true, .off = OFF(alert_stuck_after_ms), .min = SEC, .max = 365 * DAY,
+	  .doc = "A message to an authority still undelivered this long after its\n"
+	      "submission raises messages-stuck for that authority." },
+	{ .section = "alerts", .name = "store_full_percent", .type = CFG_UINT, .def = "90",
+	  .reload = true, .off = OFF(alert_store_full_percent), .min = 1, .max = 100,
+	  .doc = "Store use above this percentage raises store-full: of [store] max_size\n"
+	      "when it is set, else of the disk holding state_dir." },
 	{ .section = "directory", .name = "path", .type = CFG_FILE, .required = true,
 	  .reload = true, .off = OFF(directory_path), .off_line = OFF(directory_line),
 	  .example = "directory.conf",

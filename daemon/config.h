@@ -74,6 +74,15 @@ struct config {
 	uint32_t max_peer_links;    /* [limits] authenticated inbound links per authority */
 	uint32_t max_open_files;    /* [limits] RLIMIT_NOFILE; 0: soft = hard */
 
+	char *metrics_listen;       /* [metrics] listen; NULL: no metrics endpoint */
+	char *metrics_host;
+	char *metrics_port;
+
+	uint64_t alert_interval_ms;      /* [alerts] interval: how often conditions are checked */
+	uint64_t alert_peer_down_after_ms; /* [alerts] peer_down_after */
+	uint64_t alert_stuck_after_ms;   /* [alerts] stuck_after */
+	uint32_t alert_store_full_percent; /* [alerts] store_full_percent */
+
 	char *directory_path;
 	int directory_line;
 

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "alerts.h"
 #include "config.h"
 #include "control.h"
 #include "crash.h"
@@ -28,6 +29,7 @@
 #include "store.h"
 #include "link.h"
 #include "log.h"
+#include "metrics.h"
 #include "nofile.h"
 #include "peer.h"
 #include "privdrop.h"
@@ -211,6 +213,9 @@ main(int argc, char **argv)
 	d->listen_port = server_port(d->server);
 	if (control_start(d, &d->control, err, sizeof(err)) != 0)
 		fatal("%s", err);
+	int metrics_fd = -1;
+	if (metrics_bind(d->cfg, &metrics_fd, err, sizeof(err)) != 0)
+		fatal("%s", err);
 	pause_point("before-privdrop");
 	if (privdrop_apply(d->cfg, control_sock(d->control), err, sizeof(err)) != 0)
 		fatal("%s", err);
@@ -239,7 +244,9 @@ main(int argc, char **argv)
 	if (d->peers == NULL)
 		fatal("out of memory");
 	if (inbox_new(d, &d->inbox, err, sizeof(err)) != 0 ||
-	    outbox_new(d, &d->outbox, err, sizeof(err)) != 0)
+	    outbox_new(d, &d->outbox, err, sizeof(err)) != 0 ||
+	    metrics_new(d, metrics_fd, &d->metrics, err, sizeof(err)) != 0 ||
+	    alerts_new(d, &d->alerts, err, sizeof(err)) != 0)
 		fatal("%s", err);
 
 	m.ev_hup = evsignal_new(d->base, SIGHUP, on_hup, &m);
@@ -283,11 +290,15 @@ main(int argc, char **argv)
 	control_free(d->control);
 	d->control = NULL;
 	server_free(d->server);
+	metrics_free(d->metrics);
+	d->metrics = NULL;
 	/* Every queued commit lands and completes before the modules it calls back go. */
 	events_close(d->events);
 	d->events = NULL;
 	store_close(d->store);
 	d->store = NULL;
+	alerts_free(d->alerts);
+	d->alerts = NULL;
 	outbox_free(d->outbox);
 	d->outbox = NULL;
 	inbox_free(d->inbox);
