@@ -222,9 +222,11 @@ check_store(const struct alert_rule *r, const struct alert_input *in,
 	} else {
 		return ALERT_HOLD;
 	}
-	/* Whole percents, rounded up: 90.2% is above 90. */
-	int64_t pct = used <= 0 ? 0 : (used * 100 + total - 1) / total;
+	if (used < 0)
+		used = 0;
+	/* Above the percentage, exactly (90.2% of it is above 90); shown rounded. */
 	snprintf(detail, len, "the store uses %" PRId64 "%% %s (%" PRId64 " of %" PRId64
-	    " bytes; alert above %u%%)", pct, of, used, total, in->store_full_percent);
-	return pct > (int64_t)in->store_full_percent ? ALERT_FIRE : ALERT_CLEAR;
+	    " bytes; alert above %u%%)", (used * 100 + total / 2) / total, of, used, total,
+	    in->store_full_percent);
+	return used * 100 > (int64_t)in->store_full_percent * total ? ALERT_FIRE : ALERT_CLEAR;
 }

@@ -1062,6 +1062,99 @@ config_write_example(FILE *f)
 	}
 }
 
+/* ---- the manual page's key reference (man/rogatoryd.conf.5 holds this output) ---- */
+
+/* Text for an mdoc body: the table's lines joined and wrapped under 80 columns, one
+ * sentence a line (mandoc's rule), backslashes escaped, no line starting with a control
+ * character. */
+static void
+cfg_man_text(FILE *f, const char *text)
+{
+	size_t col = 0;
+	for (const char *s = text; *s != '\0';) {
+		while (*s == ' ' || *s == '\n')
+			s++;
+		size_t n = strcspn(s, " \n");
+		if (n == 0)
+			break;
+		if (col > 0 && col + 1 + n > 79) {
+			fputc('\n', f);
+			col = 0;
+		}
+		if (col > 0) {
+			fputc(' ', f);
+			col++;
+		} else if (s[0] == '.' || s[0] == '\'') {
+			fputs("\\&", f);
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] == '\\')
+				fputs("\\e", f);
+			else
+				fputc(s[i], f);
+		}
+		col += n;
+		/* A sentence ends: the next one starts a line of its own. */
+		char last = s[n - 1];
+		s += n;
+		if ((last == '.' || last == '?' || last == '!') && *s != '\0' &&
+		    s[strspn(s, " \n")] != '\0') {
+			fputc('\n', f);
+			col = 0;
+		}
+	}
+	if (col > 0)
+		fputc('\n', f);
+}
+
+void
+config_write_man(FILE *f)
+{
+	fputs(".\\\" Generated from the key table in daemon/config.c (config_write_man):\n"
+	    ".\\\" the unit test config/man_page_is_generated_from_the_table says how to\n"
+	    ".\\\" regenerate it.\n", f);
+	for (size_t s = 0; s < CFG_N_SECTIONS; s++) {
+		fprintf(f, ".Ss \\&[%s]\\&\n", cfg_sections[s].name);
+		cfg_man_text(f, cfg_sections[s].doc);
+		fputs(".Bl -tag -width Ds\n", f);
+		for (size_t i = 0; i < CFG_N_KEYS; i++) {
+			const struct cfg_key *k = &cfg_keys[i];
+			char expect[128];
+			if (strcmp(k->section, cfg_sections[s].name) != 0)
+				continue;
+			fprintf(f, ".It Cm %s\n", k->name);
+			cfg_man_text(f, k->doc);
+			fputs(".Pp\n", f);
+			fprintf(f, "Value: %s.\n", cfg_expect(k, expect, sizeof(expect)));
+			if (k->required)
+				fprintf(f, "Required, for example\n.Ql %s .\n", k->example);
+			else if (k->def != NULL)
+				fprintf(f, "Default:\n.Ql %s .\n", k->def);
+			else
+				fprintf(f, "Optional, for example\n.Ql %s .\n", k->example);
+			fprintf(f, "%s\n", k->reload ? "A reload applies a change."
+			                              : "Only a restart applies a change.");
+		}
+		fputs(".El\n", f);
+	}
+}
+
+size_t
+config_key_count(void)
+{
+	return CFG_N_KEYS;
+}
+
+const char *
+config_key_at(size_t i, const char **section, bool *reload)
+{
+	if (i >= CFG_N_KEYS)
+		return NULL;
+	*section = cfg_keys[i].section;
+	*reload = cfg_keys[i].reload;
+	return cfg_keys[i].name;
+}
+
 struct ctl_socket_scan {
 	char *value;
 };

@@ -111,6 +111,15 @@ size_t config_restart_needed(const struct config *cur, const struct config *next
  * its unit, range, default and whether a reload applies it). */
 void config_write_example(FILE *f);
 
+/* Writes the key reference of man/rogatoryd.conf.5 (mdoc) generated from the table:
+ * per section its text, per key its text, value, default and whether a reload applies
+ * it. */
+void config_write_man(FILE *f);
+/* The table's keys, for the tests that hold the documentation to it: key i's name (NULL
+ * past the end), its section and whether a reload applies it. */
+size_t config_key_count(void);
+const char *config_key_at(size_t i, const char **section, bool *reload);
+
 /* For rogatoryctl -c: [control] socket of path (absolute; the default when unset),
  * reading only that key, so an operator needs no access to the key or certificate. */
 int config_control_socket(const char *path, char *out, size_t outlen, char *err,

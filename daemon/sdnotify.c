@@ -87,9 +87,11 @@ sdnotify_watchdog_usec(void)
 		if (end == pid || *end != '\0' || p != (long)getpid())
 			return 0;   /* meant for another process (a parent that execs us) */
 	}
+	if (us[0] < '0' || us[0] > '9')
+		return 0;
 	errno = 0;
 	unsigned long long v = strtoull(us, &end, 10);
-	if (errno != 0 || end == us || *end != '\0' || v == 0)
+	if (errno != 0 || *end != '\0' || v == 0)
 		return 0;
 	return (uint64_t)v;
 }
