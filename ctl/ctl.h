@@ -96,8 +96,9 @@ int ctl_fetch_quarantine(struct ctl *c, int argc, char **argv);
 
 /* ---- log.c ---- */
 int ctl_log_run(struct ctl *c, int argc, char **argv);
-/* "2026-03-01T10:00:00Z", "2026-03-01T10:00:00" (UTC), "2026-03-01" (00:00 UTC), or a
- * duration ago ("90m", "2h", "7d"): µs since 1970. 0 / -1. */
+/* "2026-03-01T10:00:00Z" (a fraction of a second allowed, as the log prints times),
+ * "2026-03-01T10:00:00" (UTC), "2026-03-01" (00:00 UTC), or a duration ago ("90m", "2h",
+ * "7d"): µs since 1970. 0 / -1. */
 int ctl_log_time(const char *s, int64_t now_us, int64_t *out);
 
 /* ---- oper.c: the operator's actions on the daemon ---- */

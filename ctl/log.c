@@ -26,15 +26,22 @@ ctl_log_time(const char *s, int64_t now_us, int64_t *out)
 	const char *end = NULL;
 	uint64_t ms;
 	char err[128];
+	int64_t us = 0;
 	if (strlen(s) == 10)
 		end = strptime(s, "%Y-%m-%d", &tm);
 	else if (strlen(s) >= 19 && s[10] == 'T')
 		end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end != NULL && *end == '.') {
+		/* A fraction, as the log prints times: up to µs. */
+		int64_t scale = 100000;
+		for (end++; *end >= '0' && *end <= '9'; end++, scale /= 10)
+			us += scale > 0 ? (*end - '0') * scale : 0;
+	}
 	if (end != NULL && (*end == '\0' || strcmp(end, "Z") == 0)) {
 		time_t t = timegm(&tm);
 		if (t == (time_t)-1 || t < 0)
 			return -1;
-		*out = (int64_t)t * 1000000;
+		*out = (int64_t)t * 1000000 + us;
 		return 0;
 	}
 	/* A duration ago: "90m", "2h", "7d". */

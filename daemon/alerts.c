@@ -37,6 +37,7 @@ struct alerts {
 	struct rogatoryd *d;
 	struct event *timer;
 	uint64_t interval_ms;
+	uint64_t checks;            /* checks run since start (the debug log counts them) */
 	struct alert_state *v;
 	size_t n, cap;
 	struct store_alert *view;   /* alerts_active's copy */
@@ -243,6 +244,7 @@ alerts_check(struct alerts *a)
 	}
 	free(subs);
 	snapshot_free(&snap);
+	log_debug("alerts: check %llu done, %zu active", (unsigned long long)++a->checks, a->n);
 }
 
 static void
