@@ -170,10 +170,17 @@ check_peer_down(const struct alert_rule *r, const struct alert_input *in,
 {
 	(void)r;
 	char span[32];
-	if (sub->link_up || sub->unreachable_since_us == 0) {
+	if (sub->link_up || !sub->listed) {
 		snprintf(detail, len, "%s %s", sub->id, sub->link_up ? "is reachable again (a link "
-		    "is up)" : "is dialed no more (nothing waits for it)");
+		    "is up)" : "is no longer in the directory");
 		return ALERT_CLEAR;
+	}
+	if (sub->unreachable_since_us == 0) {
+		/* Not dialed right now: after a start-up, messages may wait for their first
+		 * dial; only when none waits (or it is paused) is it over. */
+		snprintf(detail, len, "%s is dialed no more (%s)", sub->id, sub->paused ? "paused"
+		    : "nothing waits for it");
+		return sub->open > 0 && !sub->paused ? ALERT_HOLD : ALERT_CLEAR;
 	}
 	int64_t down = in->now_us - sub->unreachable_since_us;
 	snprintf(detail, len, "%s unreachable for %s%s%s", sub->id,

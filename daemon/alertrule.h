@@ -28,8 +28,10 @@ struct alert_subject {
 	const char *id;
 	bool self;                    /* this authority (first in the list) */
 	time_t cert_not_after;        /* 0: not known (a peer not seen since start) */
+	bool listed;                  /* in the directory */
+	bool paused;                  /* an operator paused our messages to it */
 	bool link_up;
-	int64_t unreachable_since_us; /* needed but not reachable since; 0: it is not */
+	int64_t unreachable_since_us; /* dialed without success since; 0: not being dialed */
 	const char *last_error;       /* why it is unreachable, "" when not known */
 	int64_t oldest_open_us;       /* oldest undelivered message to it; 0: none */
 	int64_t open;                 /* its undelivered messages */

@@ -208,14 +208,15 @@ alerts_check(struct alerts *a)
 	if (subs == NULL)
 		fatal("out of memory");
 	size_t n = 0;
-	subs[n++] = (struct alert_subject){.id = snap.self, .self = true,
+	subs[n++] = (struct alert_subject){.id = snap.self, .self = true, .listed = true,
 	    .cert_not_after = snap.own_not_after, .link_up = true, .last_error = ""};
 	for (size_t i = 0; i < snap.npeers; i++) {
 		const struct snapshot_peer *p = &snap.peers[i];
 		if (strcmp(p->id, snap.self) == 0)
 			continue;
 		subs[n++] = (struct alert_subject){.id = p->id, .cert_not_after = p->cert_not_after,
-		    .link_up = p->links_up > 0, .unreachable_since_us = down_since(a, p, snap.now_us),
+		    .listed = p->listed, .paused = p->paused, .link_up = p->links_up > 0,
+		    .unreachable_since_us = down_since(a, p, snap.now_us),
 		    .last_error = p->last_error, .oldest_open_us = p->oldest_open_us,
 		    .open = p->open};
 	}

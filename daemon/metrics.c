@@ -663,9 +663,8 @@ http_cb(struct evhttp_request *req, void *arg)
 		    "GET /metrics only");
 		return;
 	}
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
 		reply_text(req, 405, "Method Not Allowed", "method not allowed: GET /metrics");
 		return;
 	}

@@ -26,9 +26,9 @@ static void
 healthy(struct reading *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->subs[0] = (struct alert_subject){.id = "BD-ACC", .self = true,
+	r->subs[0] = (struct alert_subject){.id = "BD-ACC", .self = true, .listed = true,
 	    .cert_not_after = (time_t)(NOW_S + 365 * DAY), .link_up = true, .last_error = ""};
-	r->subs[1] = (struct alert_subject){.id = "FR-MJ",
+	r->subs[1] = (struct alert_subject){.id = "FR-MJ", .listed = true,
 	    .cert_not_after = (time_t)(NOW_S + 365 * DAY), .link_up = true, .last_error = ""};
 	r->in = (struct alert_input){.now_us = NOW_S * 1000000, .subjects = r->subs,
 	    .nsubjects = 2, .crl_on = true, .crl_number = 4,
@@ -117,6 +117,22 @@ static void peer_down_short(struct reading *r)
 	r->subs[1].unreachable_since_us = (NOW_S - 600) * 1000000;
 }
 static void peer_not_dialed(struct reading *r) { r->subs[1].link_up = false; }
+/* Just started: messages wait for their first dial. */
+static void peer_not_dialed_yet(struct reading *r)
+{
+	r->subs[1].link_up = false;
+	r->subs[1].open = 2;
+}
+static void peer_paused(struct reading *r)
+{
+	peer_not_dialed_yet(r);
+	r->subs[1].paused = true;
+}
+static void peer_unlisted(struct reading *r)
+{
+	peer_down_long(r);
+	r->subs[1].listed = false;
+}
 static void stuck(struct reading *r)
 {
 	r->subs[1].oldest_open_us = (NOW_S - 25 * 3600) * 1000000;
@@ -159,7 +175,10 @@ static const struct rule_case cases[] = {
 	    "connection failed"},
 	{"peer-down", "FR-MJ", peer_down_short, ALERT_HOLD, "unreachable for 10m0s"},
 	{"peer-down", "FR-MJ", nothing, ALERT_CLEAR, "reachable again"},
-	{"peer-down", "FR-MJ", peer_not_dialed, ALERT_CLEAR, "dialed no more"},
+	{"peer-down", "FR-MJ", peer_not_dialed, ALERT_CLEAR, "dialed no more (nothing waits"},
+	{"peer-down", "FR-MJ", peer_not_dialed_yet, ALERT_HOLD, ""},
+	{"peer-down", "FR-MJ", peer_paused, ALERT_CLEAR, "dialed no more (paused)"},
+	{"peer-down", "FR-MJ", peer_unlisted, ALERT_CLEAR, "no longer in the directory"},
 	{"messages-stuck", "FR-MJ", stuck, ALERT_FIRE, "3 undelivered messages to FR-MJ"},
 	{"messages-stuck", "FR-MJ", waiting_young, ALERT_CLEAR, "older than 1d0h (3 open)"},
 	{"messages-stuck", "FR-MJ", nothing, ALERT_CLEAR, "0 open"},
