@@ -19,6 +19,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "pause.h"
+#include "peer.h"
 #include "reload.h"
 #include "rogatoryd.h"
 #include "store.h"
@@ -26,6 +27,7 @@
 #define BULK_IDS_MAX 100
 #define BULK_PAGE 256
 #define ALERTS_MAX 1024
+#define BULK_PEERS_MAX 256
 
 /* A bulk retry: one outbox_retry per message, one reply when the last has answered. */
 struct bulk {
@@ -34,6 +36,8 @@ struct bulk {
 	bool submitting;
 	unsigned retried, refused, paused;
 	json_t *ids;
+	char peers[BULK_PEERS_MAX][AUTHORITY_ID_MAX + 1];  /* to dial now */
+	size_t npeers;
 };
 
 static void pause_done(struct journal_op *jo);
@@ -41,9 +45,11 @@ static void retry_one(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
 static void retry_bulk(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
+static void dial_now(struct rogatoryd *d, const char *peer);
 static void bulk_answer(void *arg, int ok, const struct store_msg *m, const char *code,
     const char *text);
 static void bulk_finish(struct bulk *b);
+static void bulk_peer(struct bulk *bk, const char *peer);
 static void refuse(struct control_result *res, Rogatory__Ctl__V1__ReplyCode code,
     const char *error_code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -150,8 +156,20 @@ retry_one(struct control *c, const Rogatory__Ctl__V1__Request *req,
 		store_msg_clear(&m);
 		return;
 	}
+	char peer[AUTHORITY_ID_MAX + 1];
+	snprintf(peer, sizeof(peer), "%s", m.recipient);
 	store_msg_clear(&m);
 	outbox_retry(d->outbox, id, control_async_reply, control_defer(c, req, res));
+	dial_now(d, peer);
+}
+
+/* An operator's retry also ends the authority's dial backoff: it is dialed now. */
+static void
+dial_now(struct rogatoryd *d, const char *peer)
+{
+	char err[256];
+	if (peer[0] != '\0' && peers_connect(d->peers, peer, err, sizeof(err)) != 0)
+		log_debug("retry: %s not dialed: %s", peer, err);
 }
 
 /*
@@ -195,6 +213,7 @@ retry_bulk(struct control *c, const Rogatory__Ctl__V1__Request *req,
 				} else {
 					bk->pending++;
 					outbox_retry(d->outbox, page[i].msg_id, bulk_answer, bk);
+					bulk_peer(bk, page[i].recipient);
 				}
 				store_msg_clear(&page[i]);
 			}
@@ -205,8 +224,21 @@ retry_bulk(struct control *c, const Rogatory__Ctl__V1__Request *req,
 	free(page);
 	log_notice("operator (uid %u): retry %s%s: %u messages", control_caller_uid(c),
 	    peer[0] != '\0' ? "--peer " : "--all-failed", peer, bk->pending);
+	for (size_t i = 0; i < bk->npeers; i++)
+		dial_now(d, bk->peers[i]);
 	bk->submitting = false;
 	bulk_finish(bk);
+}
+
+/* Remembers a recipient of the retried messages (each is dialed once, after). */
+static void
+bulk_peer(struct bulk *bk, const char *peer)
+{
+	for (size_t i = 0; i < bk->npeers; i++)
+		if (strcmp(bk->peers[i], peer) == 0)
+			return;
+	if (bk->npeers < BULK_PEERS_MAX)
+		snprintf(bk->peers[bk->npeers++], sizeof(bk->peers[0]), "%s", peer);
 }
 
 static void

@@ -193,6 +193,7 @@ events_reopen(struct events *ev, char *err, size_t errlen)
 	int old_fd = ev->fd;
 	off_t old_size = ev->size;
 	ev->fd = fd;
+	ev->size = 0;           /* the new file's end, which events_repair finds */
 	if (events_repair(ev, &file_seq, &changed, err, errlen) == -1 ||
 	    file_seq > ev->last_written) {
 		if (file_seq > ev->last_written)

@@ -264,6 +264,9 @@ Test(operators, log_follow_sees_an_event_made_after_it_started, .timeout = 60)
 Test(operators, retry_in_bulk, .timeout = 90)
 {
 	struct tnet *t = tnet_new("ops-retry", ids3, 3);
+	/* A long dial backoff: only an operator's retry gets through at once. */
+	tnet_opt(t, 0, "delivery.retry_min=30s");
+	tnet_opt(t, 0, "delivery.retry_max=1m");
 	tnet_start(t, 0);
 	char *b1 = tr_send(t, 0, "FR-MJ", "b one", 0, 0);
 	char *b2 = tr_send(t, 0, "FR-MJ", "b two", 0, 0);
@@ -294,6 +297,7 @@ Test(operators, retry_in_bulk, .timeout = 90)
 	    out);
 	free(out);
 	free(ctl(t, 0, 0, "resume FR-MJ"));
+	/* FR-MJ is back; the retry dials it now instead of at the end of the backoff. */
 	tnet_start(t, 1);
 	free(ctl(t, 0, 0, "retry --peer FR-MJ"));
 	cr_assert(tr_wait_state(t, 0, b1, "delivered", 10000));
