@@ -3,7 +3,8 @@
  * the config table's own output (config_write_man) and names every key in its section;
  * rogatoryctl.8 names every command of the ctl's table (rogatoryctl --json help);
  * rogatory-pki.8 every command of the script; rogatoryd.8 every option; and `mandoc -T
- * lint` finds nothing but cross-references to pages not installed yet.
+ * lint` finds nothing but cross-references to pages not installed yet. OPERATIONS.md
+ * names every alert of the rules' table and every metric family.
  *
  * Regenerating rogatoryd.conf.5 after a change to the table: run this test once
  * (build/tests/unit --filter 'man/conf*') and copy build/rogatoryd.conf.5 to man/.
@@ -17,7 +18,9 @@
 #include <jansson.h>
 
 #include "../support/support.h"
+#include "alertrule.h"
 #include "config.h"
+#include "metrics.h"
 
 #define BEGIN_KEYS ".\\\" BEGIN KEYS\n"
 #define END_KEYS ".\\\" END KEYS\n"
@@ -148,4 +151,24 @@ Test(man, mandoc_lint_is_clean)
 	cr_assert_eq(rc, 0);
 	cr_assert_str_eq(out, "", "mandoc -T lint:\n%s", out);
 	free(out);
+}
+
+Test(man, operations_doc_names_every_alert_and_metric)
+{
+	char *doc = ts_read_file(ts_src_path("docs/OPERATIONS.md"), NULL);
+	cr_assert_not_null(doc);
+	for (size_t i = 0; i < alertrule_count(); i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "| `%s` |", alertrule_at(i)->name);
+		cr_assert(strstr(doc, want) != NULL, "OPERATIONS.md: no row for alert %s",
+		    alertrule_at(i)->name);
+	}
+	for (size_t i = 0; i < metrics_family_count(); i++) {
+		char want[96];
+		snprintf(want, sizeof(want), "| `%s` | %s |", metrics_family_at(i)->name,
+		    metrics_family_at(i)->type);
+		cr_assert(strstr(doc, want) != NULL, "OPERATIONS.md: no row for %s",
+		    metrics_family_at(i)->name);
+	}
+	free(doc);
 }
