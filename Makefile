@@ -270,13 +270,21 @@ demo: deps-check all
 demo-stop:
 	@scripts/demo.sh stop
 
+# The manual pages (man/, mdoc; rogatoryd.conf.5's key reference is generated from the
+# config table and held equal to it by the unit tests) go to $(PREFIX)/share/man; the
+# systemd unit and the logrotate file to $(PREFIX)/share/rogatory, for the
+# administrator to copy into /etc.
+MANDIR ?= $(PREFIX)/share/man
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rogatory
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rogatory \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/rogatoryd
 	install -m 0755 $(CTL) $(DESTDIR)$(PREFIX)/bin/rogatoryctl
 	install -m 0755 pki/rogatory-pki $(DESTDIR)$(PREFIX)/bin/rogatory-pki
 	install -m 0644 configs/rogatoryd.conf.example configs/directory.conf.example \
-	    configs/rogatoryd.service $(DESTDIR)$(PREFIX)/share/rogatory/
+	    configs/rogatoryd.service configs/rogatoryd.logrotate $(DESTDIR)$(PREFIX)/share/rogatory/
+	install -m 0644 man/rogatoryd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/rogatoryd.8 man/rogatoryctl.8 man/rogatory-pki.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
 	rm -rf build build-asan build-fuzz build-bench

@@ -51,7 +51,7 @@ audit_usage(void)
 static json_t *
 audit_request(struct ctl *c, Rogatory__Ctl__V1__Request *req, int *rc)
 {
-	if (c->fd < 0 && ctl_connect(c) != 0) {
+	if (c->fd < 0 && ctl_open(c) != 0) {
 		*rc = 3;
 		return NULL;
 	}
@@ -86,7 +86,7 @@ audit_verify(struct ctl *c)
 	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_AUDIT_VERIFY;
 	req.audit_verify = &q;
 	int rc = 0;
-	if (ctl_connect(c) != 0)
+	if (ctl_open(c) != 0)
 		return 3;
 	struct timeval tv = {.tv_sec = AUDIT_VERIFY_TIMEOUT_S};
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

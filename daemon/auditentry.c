@@ -11,7 +11,7 @@
 
 const char *const auditentry_columns[] = {
 	"seq", "ts_us", "event", "msg_id", "peer", "dir", "state", "attempt", "bytes", "reason",
-	"actor_uid", "actor_user", NULL,
+	"actor_uid", "actor_user", "alert", NULL,
 };
 
 static void
@@ -39,6 +39,7 @@ auditentry_encode(const struct store_event *e, uint8_t *out)
 	a->attempt = e->attempt;
 	a->size = e->bytes;
 	set_text(&a->reason, e->reason, sizeof(e->reason));
+	set_text(&a->alert, e->alert, sizeof(e->alert));
 	if (e->has_actor) {
 		who.uid = e->actor_uid;
 		set_text(&who.user, e->actor_user, sizeof(e->actor_user));

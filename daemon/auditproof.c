@@ -89,6 +89,8 @@ event_json(const struct store_event *e)
 	if (e->reason[0] != '\0')
 		json_object_set_new(o, "reason", json_stringn(e->reason, strnlen(e->reason,
 		    sizeof(e->reason))));
+	if (e->alert[0] != '\0')
+		json_object_set_new(o, "alert", json_string(e->alert));
 	if (e->has_actor) {
 		json_t *a = json_object();
 		json_object_set_new(a, "uid", json_integer(e->actor_uid));

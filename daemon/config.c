@@ -79,6 +79,13 @@ static const struct {
 	    "cost. Every limit has a default sized for a central authority." },
 	{ "audit", "The tamper-evident audit log: every event is an entry of a Merkle tree\n"
 	    "whose signed checkpoints the other authorities witness (SECURITY.md)." },
+	{ "metrics", "Prometheus metrics over HTTP (GET /metrics only). Off unless listen is\n"
+	    "set; bind it to loopback or a management network, never the peers' one." },
+	{ "alerts", "Conditions an operator must hear about before they hurt: each raises\n"
+	    "an event \"alert\" and a warning once when it starts, and \"alert-cleared\"\n"
+	    "once when it ends (rogatoryctl alerts lists those active now). Certificates\n"
+	    "expiring within 30, 7 and 1 days and a CRL in the last quarter of its\n"
+	    "validity always count; the keys below tune the others." },
 	{ "directory", "The authorities of the network." },
 };
 #define CFG_N_SECTIONS (sizeof(cfg_sections) / sizeof(cfg_sections[0]))
@@ -244,6 +251,29 @@ static const struct cfg_key cfg_keys[] = {
 	  .reload = true, .off = OFF(checkpoint_every_ms), .min = SEC, .max = DAY,
 	  .doc = "How often a checkpoint of the audit log is signed (only when the log\n"
 	      "grew; also at shutdown) and offered to every linked authority to witness." },
+	{ .section = "metrics", .name = "listen", .type = CFG_HOSTPORT, .off = OFF(metrics_listen),
+	  .off_host = OFF(metrics_host), .off_port = OFF(metrics_port),
+	  .example = "127.0.0.1:9470",
+	  .doc = "Address and port of the metrics endpoint (Prometheus text format).\n"
+	      "Unset: no endpoint. Anyone who reaches it learns authority ids, queue\n"
+	      "sizes and certificate expiry, never message content." },
+	{ .section = "alerts", .name = "interval", .type = CFG_DURATION, .def = "1m",
+	  .reload = true, .off = OFF(alert_interval_ms), .min = 100, .max = HOUR,
+	  .doc = "How often the alert conditions are checked. A reload applies a new\n"
+	      "value at the next check." },
+	{ .section = "alerts", .name = "peer_down_after", .type = CFG_DURATION, .def = "1h",
+	  .reload = true, .off = OFF(alert_peer_down_after_ms), .min = SEC, .max = 30 * DAY,
+	  .doc = "An authority we keep dialing (messages wait for it, or an operator\n"
+	      "asked) and cannot reach for this long raises peer-down; a link that\n"
+	      "comes up clears it." },
+	{ .section = "alerts", .name = "stuck_after", .type = CFG_DURATION, .def = "24h",
+	  .reload = true, .off = OFF(alert_stuck_after_ms), .min = SEC, .max = 365 * DAY,
+	  .doc = "A message to an authority still undelivered this long after its\n"
+	      "submission raises messages-stuck for that authority." },
+	{ .section = "alerts", .name = "store_full_percent", .type = CFG_UINT, .def = "90",
+	  .reload = true, .off = OFF(alert_store_full_percent), .min = 1, .max = 100,
+	  .doc = "Store use above this percentage raises store-full: of [store] max_size\n"
+	      "when it is set, else of the disk holding state_dir." },
 	{ .section = "directory", .name = "path", .type = CFG_FILE, .required = true,
 	  .reload = true, .off = OFF(directory_path), .off_line = OFF(directory_line),
 	  .example = "directory.conf",
@@ -1036,6 +1066,99 @@ config_write_example(FILE *f)
 				fprintf(f, "#%s = %s\n", k->name, k->def ? k->def : k->example);
 		}
 	}
+}
+
+/* ---- the manual page's key reference (man/rogatoryd.conf.5 holds this output) ---- */
+
+/* Text for an mdoc body: the table's lines joined and wrapped under 80 columns, one
+ * sentence a line (mandoc's rule), backslashes escaped, no line starting with a control
+ * character. */
+static void
+cfg_man_text(FILE *f, const char *text)
+{
+	size_t col = 0;
+	for (const char *s = text; *s != '\0';) {
+		while (*s == ' ' || *s == '\n')
+			s++;
+		size_t n = strcspn(s, " \n");
+		if (n == 0)
+			break;
+		if (col > 0 && col + 1 + n > 79) {
+			fputc('\n', f);
+			col = 0;
+		}
+		if (col > 0) {
+			fputc(' ', f);
+			col++;
+		} else if (s[0] == '.' || s[0] == '\'') {
+			fputs("\\&", f);
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] == '\\')
+				fputs("\\e", f);
+			else
+				fputc(s[i], f);
+		}
+		col += n;
+		/* A sentence ends: the next one starts a line of its own. */
+		char last = s[n - 1];
+		s += n;
+		if ((last == '.' || last == '?' || last == '!') && *s != '\0' &&
+		    s[strspn(s, " \n")] != '\0') {
+			fputc('\n', f);
+			col = 0;
+		}
+	}
+	if (col > 0)
+		fputc('\n', f);
+}
+
+void
+config_write_man(FILE *f)
+{
+	fputs(".\\\" Generated from the key table in daemon/config.c (config_write_man):\n"
+	    ".\\\" the unit test config/man_page_is_generated_from_the_table says how to\n"
+	    ".\\\" regenerate it.\n", f);
+	for (size_t s = 0; s < CFG_N_SECTIONS; s++) {
+		fprintf(f, ".Ss \\&[%s]\\&\n", cfg_sections[s].name);
+		cfg_man_text(f, cfg_sections[s].doc);
+		fputs(".Bl -tag -width Ds\n", f);
+		for (size_t i = 0; i < CFG_N_KEYS; i++) {
+			const struct cfg_key *k = &cfg_keys[i];
+			char expect[128];
+			if (strcmp(k->section, cfg_sections[s].name) != 0)
+				continue;
+			fprintf(f, ".It Cm %s\n", k->name);
+			cfg_man_text(f, k->doc);
+			fputs(".Pp\n", f);
+			fprintf(f, "Value: %s.\n", cfg_expect(k, expect, sizeof(expect)));
+			if (k->required)
+				fprintf(f, "Required, for example\n.Ql %s .\n", k->example);
+			else if (k->def != NULL)
+				fprintf(f, "Default:\n.Ql %s .\n", k->def);
+			else
+				fprintf(f, "Optional, for example\n.Ql %s .\n", k->example);
+			fprintf(f, "%s\n", k->reload ? "A reload applies a change."
+			                              : "Only a restart applies a change.");
+		}
+		fputs(".El\n", f);
+	}
+}
+
+size_t
+config_key_count(void)
+{
+	return CFG_N_KEYS;
+}
+
+const char *
+config_key_at(size_t i, const char **section, bool *reload)
+{
+	if (i >= CFG_N_KEYS)
+		return NULL;
+	*section = cfg_keys[i].section;
+	*reload = cfg_keys[i].reload;
+	return cfg_keys[i].name;
 }
 
 struct ctl_socket_scan {

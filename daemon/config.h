@@ -75,6 +75,15 @@ struct config {
 	uint32_t max_open_files;    /* [limits] RLIMIT_NOFILE; 0: soft = hard */
 	uint64_t checkpoint_every_ms; /* [audit] checkpoint_every */
 
+	char *metrics_listen;       /* [metrics] listen; NULL: no metrics endpoint */
+	char *metrics_host;
+	char *metrics_port;
+
+	uint64_t alert_interval_ms;      /* [alerts] interval: how often conditions are checked */
+	uint64_t alert_peer_down_after_ms; /* [alerts] peer_down_after */
+	uint64_t alert_stuck_after_ms;   /* [alerts] stuck_after */
+	uint32_t alert_store_full_percent; /* [alerts] store_full_percent */
+
 	char *directory_path;
 	int directory_line;
 
@@ -102,6 +111,15 @@ size_t config_restart_needed(const struct config *cur, const struct config *next
 /* Writes the documented example configuration generated from the key table (every key,
  * its unit, range, default and whether a reload applies it). */
 void config_write_example(FILE *f);
+
+/* Writes the key reference of man/rogatoryd.conf.5 (mdoc) generated from the table:
+ * per section its text, per key its text, value, default and whether a reload applies
+ * it. */
+void config_write_man(FILE *f);
+/* The table's keys, for the tests that hold the documentation to it: key i's name (NULL
+ * past the end), its section and whether a reload applies it. */
+size_t config_key_count(void);
+const char *config_key_at(size_t i, const char **section, bool *reload);
 
 /* For rogatoryctl -c: [control] socket of path (absolute; the default when unset),
  * reading only that key, so an operator needs no access to the key or certificate. */

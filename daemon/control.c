@@ -29,6 +29,8 @@
 #include "ctlaudit.h"
 #include "ctlsock.h"
 #include "ctlexport.h"
+#include "ctloper.h"
+#include "ctlquery.h"
 #include "ctlop.h"
 #include "events.h"
 #include "inbox.h"
@@ -36,6 +38,7 @@
 #include "request.h"
 #include "evidence.h"
 #include "outbox.h"
+#include "pause.h"
 #include "store.h"
 #include "frame.h"
 #include "link.h"
@@ -62,6 +65,8 @@ struct control_client {
 	int follow;             /* events subscription of `log --follow`, 0 when none */
 	uint64_t follow_request;
 	int64_t follow_after;   /* highest seq already sent in the history reply */
+	struct store_event_filter follow_filter;  /* its strings point into follow_text */
+	char follow_text[3][UUID_TEXT_LEN + 1];   /* peer, message id, event name */
 	struct control_upload *up;  /* send --attach in progress, NULL when none */
 	char discard_id[UUID_TEXT_LEN + 1]; /* a failed upload: its further chunks are dropped */
 	struct control_client *next;
@@ -122,17 +127,9 @@ static json_t *json_crl(const struct crl *crl);
 static json_t *json_time(int64_t unix_s);
 static void do_send(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
-static void do_queue(struct control *c, const Rogatory__Ctl__V1__Request *req,
-    struct control_result *res);
 static void do_show(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
-static void do_inbox(struct control *c, const Rogatory__Ctl__V1__Request *req,
-    struct control_result *res);
-static void do_retry(struct control *c, const Rogatory__Ctl__V1__Request *req,
-    struct control_result *res);
 static void do_cancel(struct control *c, const Rogatory__Ctl__V1__Request *req,
-    struct control_result *res);
-static void do_log(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
 static void do_verify(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
@@ -164,12 +161,12 @@ static const struct {
 	{ROGATORY__CTL__V1__REQUEST__OP_CONNECT, "connect", do_connect},
 	{ROGATORY__CTL__V1__REQUEST__OP_CRL_INSTALL, "crl install", do_crl_install},
 	{ROGATORY__CTL__V1__REQUEST__OP_SEND, "send", do_send},
-	{ROGATORY__CTL__V1__REQUEST__OP_QUEUE, "queue", do_queue},
+	{ROGATORY__CTL__V1__REQUEST__OP_QUEUE, "queue", ctlquery_queue},
 	{ROGATORY__CTL__V1__REQUEST__OP_SHOW, "show", do_show},
-	{ROGATORY__CTL__V1__REQUEST__OP_INBOX, "inbox", do_inbox},
-	{ROGATORY__CTL__V1__REQUEST__OP_RETRY, "retry", do_retry},
+	{ROGATORY__CTL__V1__REQUEST__OP_INBOX, "inbox", ctlquery_inbox},
+	{ROGATORY__CTL__V1__REQUEST__OP_RETRY, "retry", ctloper_retry},
 	{ROGATORY__CTL__V1__REQUEST__OP_CANCEL, "cancel", do_cancel},
-	{ROGATORY__CTL__V1__REQUEST__OP_LOG, "log", do_log},
+	{ROGATORY__CTL__V1__REQUEST__OP_LOG, "log", ctlquery_log},
 	{ROGATORY__CTL__V1__REQUEST__OP_VERIFY, "verify", do_verify},
 	{ROGATORY__CTL__V1__REQUEST__OP_UPLOAD, "upload", do_upload},
 	{ROGATORY__CTL__V1__REQUEST__OP_FETCH, "fetch", do_fetch},
@@ -182,6 +179,10 @@ static const struct {
 	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_VERIFY, "audit verify", ctlaudit_verify},
 	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_PROVE, "audit prove", ctlaudit_prove},
 	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_STATUS, "audit status", ctlaudit_status},
+	{ROGATORY__CTL__V1__REQUEST__OP_PAUSE, "pause", ctloper_pause},
+	{ROGATORY__CTL__V1__REQUEST__OP_RESUME, "resume", ctloper_pause},
+	{ROGATORY__CTL__V1__REQUEST__OP_RELOAD, "reload", ctloper_reload},
+	{ROGATORY__CTL__V1__REQUEST__OP_ALERTS, "alerts", ctloper_alerts},
 };
 
 int
@@ -540,6 +541,11 @@ do_peers(struct control *c, const Rogatory__Ctl__V1__Request *req, struct contro
 		json_object_set_new(o, "certificate_not_after", json_time(pi.cert_not_after));
 		if (pi.state == PEER_BACKOFF)
 			json_object_set_new(o, "retry_in_ms", json_integer((json_int_t)pi.retry_in_ms));
+		/* Our outbound messages to it wait (rogatoryctl pause / resume). */
+		json_object_set_new(o, "paused", json_boolean(pause_is(c->d->paused, pi.id)));
+		if (pause_is(c->d->paused, pi.id))
+			json_object_set_new(o, "paused_since",
+			    control_time_us(pause_since_us(c->d->paused, pi.id)));
 		json_array_append_new(a, o);
 	}
 	res->json = a;
@@ -687,7 +693,7 @@ control_later_reply(struct control_later *l, struct control_result *res)
 	free(l);
 }
 
-static struct control_pending *
+struct control_pending *
 control_defer(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res)
 {
@@ -710,7 +716,7 @@ hex(char *out, const uint8_t *b, size_t n)
 }
 
 json_t *
-control_time_json(int64_t us)
+control_time_us(int64_t us)
 {
 	if (us <= 0)
 		return json_null();
@@ -735,11 +741,11 @@ control_msg_json(const struct store_msg *m)
 	json_object_set_new(o, "urgent", json_boolean(m->urgent));
 	json_object_set_new(o, "state", json_string(store_state_name(m->state)));
 	json_object_set_new(o, "attempts", json_integer(m->attempts));
-	json_object_set_new(o, "created", control_time_json(m->created_us));
-	json_object_set_new(o, "updated", control_time_json(m->updated_us));
+	json_object_set_new(o, "created", control_time_us(m->created_us));
+	json_object_set_new(o, "updated", control_time_us(m->updated_us));
 	if (m->dir == STORE_OUT) {
-		json_object_set_new(o, "next_attempt", control_time_json(m->next_attempt_us));
-		json_object_set_new(o, "expires", control_time_json(m->expire_at_us));
+		json_object_set_new(o, "next_attempt", control_time_us(m->next_attempt_us));
+		json_object_set_new(o, "expires", control_time_us(m->expire_at_us));
 	} else {
 		json_object_set_new(o, "fetched", json_boolean(m->fetched));
 	}
@@ -753,7 +759,25 @@ control_msg_json(const struct store_msg *m)
 	return o;
 }
 
-static void
+void
+control_pending_reply(struct control_pending *p, struct control_result *res)
+{
+	struct control_client *cl = p->d->control != NULL
+	    ? control_find_client(p->d->control, p->client_id) : NULL;
+	if (cl != NULL)
+		control_reply(cl, p->request_id, res);
+	json_decref(res->json);     /* NULL after a reply; set when the client is gone */
+	res->json = NULL;
+	free(p);
+}
+
+struct rogatoryd *
+control_pending_daemon(const struct control_pending *p)
+{
+	return p->d;
+}
+
+void
 control_async_reply(void *arg, int ok, const struct store_msg *m, const char *error_code,
     const char *error_text)
 {
@@ -1013,7 +1037,7 @@ control_doc_json(const struct store_msg *m)
 	int64_t cms = b->created_ms;
 	if (cms < 0 || cms > INT64_MAX / 1000)
 		cms = 0;
-	json_object_set_new(o, "created", control_time_json(cms * 1000));
+	json_object_set_new(o, "created", control_time_us(cms * 1000));
 	json_object_set_new(o, "type", json_string(wire_doc_type_name(b->doc_type)));
 	json_object_set_new(o, "kind", json_string(wire_kind_name(b->kind)));
 	json_object_set_new(o, "urgent", json_boolean(b->urgent));
@@ -1067,7 +1091,7 @@ do_fetch(struct control *c, const Rogatory__Ctl__V1__Request *req, struct contro
 			snprintf(res->error_text, sizeof(res->error_text), "stored document of %s "
 			    "does not decode", m.msg_id);
 		} else {
-			json_object_set_new(o, "received", control_time_json(m.created_us));
+			json_object_set_new(o, "received", control_time_us(m.created_us));
 			json_object_set_new(o, "fetched", json_boolean(m.fetched));
 			res->json = o;
 		}
@@ -1185,12 +1209,12 @@ quarantine_json(const struct store_quarantined *q)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "entry", json_integer((json_int_t)q->id));
-	json_object_set_new(o, "time", control_time_json(q->ts_us));
+	json_object_set_new(o, "time", control_time_us(q->ts_us));
 	json_object_set_new(o, "peer", json_string(q->peer));
 	json_object_set_new(o, "id", q->msg_id[0] ? json_string(q->msg_id) : json_null());
 	json_object_set_new(o, "reason", json_string(q->reason));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)q->bytes));
-	json_object_set_new(o, "released", control_time_json(q->released_us));
+	json_object_set_new(o, "released", control_time_us(q->released_us));
 	return o;
 }
 
@@ -1240,14 +1264,6 @@ id_of(char out[UUID_TEXT_LEN + 1], const ProtobufCBinaryData *b)
 }
 
 static void
-do_retry(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
-{
-	char id[UUID_TEXT_LEN + 1];
-	id_of(id, &req->retry->message_id);
-	outbox_retry(c->d->outbox, id, control_async_reply, control_defer(c, req, res));
-}
-
-static void
 do_cancel(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
 {
 	char id[UUID_TEXT_LEN + 1];
@@ -1255,48 +1271,8 @@ do_cancel(struct control *c, const Rogatory__Ctl__V1__Request *req, struct contr
 	outbox_cancel(c->d->outbox, id, control_async_reply, control_defer(c, req, res));
 }
 
-#define CONTROL_LIST_DEFAULT 100
-#define CONTROL_LIST_MAX 1000
-
-static void
-list_messages(struct control *c, enum store_dir dir, bool only_open, uint32_t limit,
-    struct control_result *res)
-{
-	int max = limit == 0 ? CONTROL_LIST_DEFAULT : (int)(limit > CONTROL_LIST_MAX ? CONTROL_LIST_MAX : limit);
-	struct store_msg *v = calloc((size_t)max, sizeof(*v));
-	if (v == NULL)
-		fatal("out of memory");
-	int n = store_list(c->d->store, dir, only_open, 0, v, max);
-	json_t *a = json_array();
-	for (int i = 0; i < n; i++) {
-		json_array_append_new(a, control_msg_json(&v[i]));
-		store_msg_clear(&v[i]);
-	}
-	free(v);
-	if (n < 0) {
-		json_decref(a);
-		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL;
-		res->error_code = "store-error";
-		snprintf(res->error_text, sizeof(res->error_text), "cannot read the store");
-		return;
-	}
-	res->json = a;
-}
-
-static void
-do_queue(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
-{
-	list_messages(c, STORE_OUT, !req->queue->all, req->queue->limit, res);
-}
-
-static void
-do_inbox(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
-{
-	list_messages(c, STORE_IN, false, req->inbox->limit, res);
-}
-
-static json_t *
-event_json_obj(const struct store_event *e)
+json_t *
+control_event_json(const struct store_event *e)
 {
 	char *line = events_json(e);
 	json_t *j = line ? json_loads(line, 0, NULL) : NULL;
@@ -1308,6 +1284,12 @@ struct rogatoryd *
 control_daemon(struct control *c)
 {
 	return c->d;
+}
+
+unsigned
+control_caller_uid(const struct control *c)
+{
+	return c->current != NULL ? (unsigned)c->current->uid : 0;
 }
 
 void
@@ -1385,7 +1367,7 @@ do_show(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control
 	int n = store_events_of(c->d->store, id, ev, 64);
 	json_t *a = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(a, event_json_obj(&ev[i]));
+		json_array_append_new(a, control_event_json(&ev[i]));
 	json_object_set_new(o, "events", a);
 	json_t *dj = control_doc_json(&m);
 	if (dj != NULL) {
@@ -1410,37 +1392,30 @@ control_follow_cb(void *arg, const struct store_event *ev, const char *line)
 	struct control_client *cl = arg;
 	/* Committed events are in the store before their completions announce them: the
 	 * history reply may already hold this one. */
-	if (ev->seq <= cl->follow_after)
+	if (ev->seq <= cl->follow_after || !store_event_matches(&cl->follow_filter, ev))
 		return;
 	struct control_result res = {.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK};
 	res.json = json_loads(line, 0, NULL);
 	control_reply(cl, cl->follow_request, &res);
 }
 
-static void
-do_log(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control_result *res)
+int
+control_follow(struct control *c, uint64_t request_id, int64_t after_seq,
+    const struct store_event_filter *f)
 {
-	const Rogatory__Ctl__V1__LogRequest *q = req->log;
-	int max = q->limit == 0 ? CONTROL_LIST_MAX : (int)(q->limit > CONTROL_LIST_MAX ? CONTROL_LIST_MAX : q->limit);
-	struct store_event *ev = calloc((size_t)max, sizeof(*ev));
-	if (ev == NULL)
-		fatal("out of memory");
-	int64_t after = q->after_seq;
-	if (q->after_seq < 0) {
-		/* The last -after_seq events. */
-		int64_t last = store_last_seq(c->d->store);
-		after = last + q->after_seq > 0 ? last + q->after_seq : 0;
+	struct control_client *cl = c->current;
+	if (cl->follow != 0 || c->d->events == NULL)
+		return -1;
+	const char *src[3] = {f->peer, f->msg_id, f->event};
+	const char **dst[3] = {&cl->follow_filter.peer, &cl->follow_filter.msg_id,
+	    &cl->follow_filter.event};
+	cl->follow_filter = *f;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(cl->follow_text[i], sizeof(cl->follow_text[i]), "%s", src[i] ? src[i] : "");
+		*dst[i] = cl->follow_text[i];
 	}
-	int n = store_events_since(c->d->store, after, ev, max);
-	json_t *a = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(a, event_json_obj(&ev[i]));
-	int64_t last = n > 0 ? ev[n - 1].seq : after;
-	free(ev);
-	res->json = a;
-	if (q->follow && c->current->follow == 0 && c->d->events != NULL) {
-		c->current->follow_request = req->request_id;
-		c->current->follow_after = last;
-		c->current->follow = events_subscribe(c->d->events, control_follow_cb, c->current);
-	}
+	cl->follow_request = request_id;
+	cl->follow_after = after_seq;
+	cl->follow = events_subscribe(c->d->events, control_follow_cb, cl);
+	return cl->follow > 0 ? 0 : -1;
 }

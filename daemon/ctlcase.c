@@ -62,8 +62,8 @@ case_json(const struct store_case *c)
 	json_object_set_new(o, "requester_reference", text_or_null(c->requester_ref));
 	json_object_set_new(o, "requested_reference", text_or_null(c->requested_ref));
 	json_object_set_new(o, "respond_by", text_or_null(c->respond_by));
-	json_object_set_new(o, "opened", control_time_json(c->opened_us));
-	json_object_set_new(o, "updated", control_time_json(c->updated_us));
+	json_object_set_new(o, "opened", control_time_us(c->opened_us));
+	json_object_set_new(o, "updated", control_time_us(c->updated_us));
 	return o;
 }
 

@@ -15,8 +15,11 @@
 #include "wire.h"
 
 struct control;
+struct control_pending;
 struct proof;
 struct rogatoryd;
+struct store_event;
+struct store_event_filter;
 struct store_msg;
 
 /* A handler fills *json (owned by the caller afterwards) or an error. */
@@ -32,6 +35,8 @@ typedef void (*control_handler)(struct control *c, const Rogatory__Ctl__V1__Requ
     struct control_result *res);
 
 struct rogatoryd *control_daemon(struct control *c);
+/* The uid of the client whose request is being handled (for the log and events). */
+unsigned control_caller_uid(const struct control *c);
 
 /* Bytes for Reply.data of the reply being made; the control module frees them after. */
 void control_reply_data(struct control *c, uint8_t *data, size_t len);
@@ -59,13 +64,33 @@ void control_later_reply(struct control_later *l, struct control_result *res);
 /* A proof as `verify` answers it: {"id", "valid", "checks": [{"check", "ok", "detail"}]}. */
 json_t *control_proof_json(const char *id, const struct proof *p);
 
-/* A stored message as `show` answers it: ids, direction, peer, kind, state, attempts,
- * times, last error, receipt present. */
+/* A message as the listings answer it ({"id", "direction", "peer", "state", ...}). */
 json_t *control_msg_json(const struct store_msg *m);
 /* Its signed document as `fetch` answers it: ids, times, type, kind, status, subject,
  * "fields" [{name, value}], attachments with their SHA-256; NULL when it does not decode. */
 json_t *control_doc_json(const struct store_msg *m);
-/* A wall-clock time in µs as RFC 3339 UTC with µs; null for 0. */
-json_t *control_time_json(int64_t us);
+/* An event as its delivery-log line, parsed. */
+json_t *control_event_json(const struct store_event *e);
+/* µs since 1970 as "2026-11-27T19:16:13.235123Z"; null for 0. */
+json_t *control_time_us(int64_t us);
+
+/*
+ * A reply that comes later (after a store commit): control_defer marks res deferred and
+ * remembers the client and the request; control_pending_reply sends res to that client
+ * (when it is still connected) and frees p; res->json is consumed either way.
+ */
+struct control_pending *control_defer(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
+void control_pending_reply(struct control_pending *p, struct control_result *res);
+struct rogatoryd *control_pending_daemon(const struct control_pending *p);
+/* An outbox_reply_fn whose arg is a control_pending: the message, or the refusal. */
+void control_async_reply(void *arg, int ok, const struct store_msg *m,
+    const char *error_code, const char *error_text);
+
+/* Subscribes the client of the request being handled to every event with seq above
+ * after_seq that matches f (copied): each one is a further Reply to request_id, until
+ * the client hangs up. -1 when it follows already (one subscription per connection). */
+int control_follow(struct control *c, uint64_t request_id, int64_t after_seq,
+    const struct store_event_filter *f);
 
 #endif

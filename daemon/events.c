@@ -168,6 +168,50 @@ events_close(struct events *ev)
 	free(ev);
 }
 
+int
+events_reopen(struct events *ev, char *err, size_t errlen)
+{
+	struct stat now, cur;
+	int64_t file_seq = 0;
+	bool changed = false;
+	int fd = open(ev->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+	if (fd == -1)
+		return err_set(err, errlen, "delivery log %s: reopen: %s", ev->path,
+		    strerror(errno));
+	if (fstat(fd, &now) == -1 || !S_ISREG(now.st_mode)) {
+		close(fd);
+		return err_set(err, errlen, "delivery log %s: reopen: not a regular file",
+		    ev->path);
+	}
+	if (fstat(ev->fd, &cur) == 0 && cur.st_dev == now.st_dev && cur.st_ino == now.st_ino) {
+		close(fd);
+		return 0;
+	}
+	/* What the old file holds is marked before it is left (a write that failed leaves a
+	 * gap, which the next event copies from the store into the new file). */
+	events_mark(ev);
+	int old_fd = ev->fd;
+	off_t old_size = ev->size;
+	ev->fd = fd;
+	ev->size = 0;           /* the new file's end, which events_repair finds */
+	if (events_repair(ev, &file_seq, &changed, err, errlen) == -1 ||
+	    file_seq > ev->last_written) {
+		if (file_seq > ev->last_written)
+			err_set(err, errlen, "delivery log %s: the file now there holds events up to "
+			    "seq %" PRId64 ", after ours (%" PRId64 "); keeping the old file", ev->path,
+			    file_seq, ev->last_written);
+		ev->fd = old_fd;
+		ev->size = old_size;
+		close(fd);
+		return -1;
+	}
+	if (close(old_fd) == -1)
+		log_warn("delivery log %s: close of the old file: %s", ev->path, strerror(errno));
+	log_notice("delivery log %s reopened (%lld bytes)", ev->path, (long long)ev->size);
+	return 0;
+}
+
 /*
  * Cuts a torn last line (a crash inside a write, or zero-filled blocks after a power
  * loss) back to the last newline, then reads the seq of the last complete line. Only
@@ -543,6 +587,8 @@ events_json(const struct store_event *e)
 			bad |= events_set(o, "actor", a);
 		}
 	}
+	if (e->alert[0] != '\0')
+		bad |= events_set(o, "alert", events_jstr(e->alert, sizeof(e->alert)));
 	/* ASCII only: a reason may quote a peer, and the log is read in terminals. */
 	if (bad == 0)
 		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);

@@ -30,6 +30,12 @@ int events_open(const char *path, struct store *st, struct events **out, char *e
     size_t errlen);
 /* Flushes, records the log mark in the store (queued), closes. */
 void events_close(struct events *ev);
+/* Reopens the delivery log at its path, for logrotate (SIGHUP, rogatoryctl reload): the
+ * file there now (created 0600 when it was moved away) gets the next lines; the old one
+ * is synced and the log mark recorded for what it holds, so a restart never copies its
+ * lines into the new file. The same file still there: nothing changes. -1 + err (the
+ * old file stays in use). */
+int events_reopen(struct events *ev, char *err, size_t errlen);
 
 /* Called with each event after its commit (seq and ts_us set). Writes the line, then
  * notifies subscribers. A write error is logged (rate-limited) and retried on the
@@ -38,7 +44,7 @@ void events_emit(struct events *ev, const struct store_event *e);
 
 /* The JSON line of an event: {"seq":..,"ts":"RFC 3339 UTC with µs","event":..,"id":..,
  * "peer":..,"direction":"out"|"in","state":..,"attempt":..,"bytes":..,"reason":..,
- * "actor":{"uid":..,"user":..}} (empty id/state/reason and no actor omitted). Caller frees. NULL on ENOMEM. */
+ * "actor":{"uid":..,"user":..}} "alert":.. (empty id/state/reason/alert and no actor omitted). Caller frees. NULL on ENOMEM. */
 char *events_json(const struct store_event *e);
 
 /* Subscribe / unsubscribe (log --follow). Returns a handle > 0, or -1. */

@@ -1,26 +1,47 @@
 /*
  * log: leveled diagnostics to stderr or syslog, plus a rate limiter for lines that
  * unauthenticated strangers can cause. Never blocks on anything but the write itself.
+ * Under systemd (stderr is the journal's stream, $JOURNAL_STREAM) each line starts with
+ * its syslog priority, "<4>warn: ...", which journald turns into the entry's priority,
+ * and carries no timestamp of its own (the journal has one).
  */
 #include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static bool log_stderr = true;
+static bool log_journal;        /* stderr is journald's stream: "<N>" prefixes */
 static enum log_level log_min = LOG_LEVEL_INFO;
 
 static const char *const level_names[] = {"debug", "info", "notice", "warn", "error"};
 static const int level_syslog[] = {LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR};
+
+bool
+log_journal_stream(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+	/* "DEV:INO" of the stream systemd connected; ours only when stderr is still it. */
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(const char *ident, bool to_stderr, enum log_level min)
 {
 	log_stderr = to_stderr;
 	log_min = min;
+	log_journal = to_stderr && log_journal_stream();
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -58,6 +79,10 @@ log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 	}
 	char line[2048];
 	vsnprintf(line, sizeof(line), fmt, ap);
+	if (log_journal) {
+		fprintf(stderr, "<%d>%s: %s\n", level_syslog[lvl], level_names[lvl], line);
+		return;
+	}
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;

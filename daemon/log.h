@@ -20,8 +20,11 @@ enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_NOTICE, LOG_LEVEL_WA
 
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 
-/* to_stderr: foreground; otherwise syslog with ident. min: lowest level written. */
+/* to_stderr: foreground; otherwise syslog with ident. min: lowest level written.
+ * In the foreground under systemd (log_journal_stream), lines get "<N>" priorities. */
 void log_init(const char *ident, bool to_stderr, enum log_level min);
+/* Whether stderr is the journal stream systemd gave us ($JOURNAL_STREAM = its DEV:INO). */
+bool log_journal_stream(void);
 void log_set_level(enum log_level min);
 /* Parses "debug", "info", "notice", "warn", "error"; -1 when unknown. */
 int log_level_parse(const char *s, enum log_level *out);

@@ -18,6 +18,7 @@
 #include <event2/thread.h>
 
 #include "audit.h"
+#include "alerts.h"
 #include "config.h"
 #include "control.h"
 #include "crash.h"
@@ -30,16 +31,19 @@
 #include "store.h"
 #include "link.h"
 #include "log.h"
+#include "metrics.h"
 #include "nofile.h"
 #include "peer.h"
 #include "privdrop.h"
+#include "pause.h"
+#include "reload.h"
 #include "revocation.h"
 #include "rogatoryd.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "tls.h"
 #include "witness.h"
 
-#define CERT_WARN_DAYS 30
 #define DAY_S (24 * 3600)
 #define STOP_GRACE_MS 3000
 
@@ -57,12 +61,10 @@ struct main_state {
 static void usage(void) __attribute__((noreturn));
 static int check_config(const char *path);
 static int detach(int *ready_fd);
-static void warn_own_certificate(struct rogatoryd *d);
 static void on_hup(evutil_socket_t sig, short what, void *arg);
 static void on_term(evutil_socket_t sig, short what, void *arg);
 static void on_daily(evutil_socket_t fd, short what, void *arg);
 static void on_stop_poll(evutil_socket_t fd, short what, void *arg);
-static void reload(struct main_state *m);
 static int ensure_state_dir(const char *dir, char *err, size_t errlen);
 
 static void
@@ -137,17 +139,6 @@ ensure_state_dir(const char *dir, char *err, size_t errlen)
 		log_warn("[store] state_dir %s has mode %04o; it should be 0700", dir,
 		    (unsigned)(st.st_mode & 07777));
 	return 0;
-}
-
-static void
-warn_own_certificate(struct rogatoryd *d)
-{
-	time_t na = tls_own_not_after(d->tls);
-	time_t now = time(NULL);
-	if (na - now < (time_t)CERT_WARN_DAYS * DAY_S)
-		log_warn("our certificate %s expires in %ld days (%ld); renew it with "
-		         "rogatory-pki and reload",
-		    d->cfg->tls_certificate, (long)((na - now) / DAY_S), (long)na);
 }
 
 int
@@ -225,6 +216,9 @@ main(int argc, char **argv)
 	d->listen_port = server_port(d->server);
 	if (control_start(d, &d->control, err, sizeof(err)) != 0)
 		fatal("%s", err);
+	int metrics_fd = -1;
+	if (metrics_bind(d->cfg, &metrics_fd, err, sizeof(err)) != 0)
+		fatal("%s", err);
 	pause_point("before-privdrop");
 	if (privdrop_apply(d->cfg, control_sock(d->control), err, sizeof(err)) != 0)
 		fatal("%s", err);
@@ -245,6 +239,8 @@ main(int argc, char **argv)
 		snprintf(logpath, sizeof(logpath), "%s/delivery.jsonl", d->cfg->state_dir);
 	if (events_open(logpath, d->store, &d->events, err, sizeof(err)) != 0)
 		fatal("%s", err);
+	if (pause_new(d->store, &d->paused, err, sizeof(err)) != 0)
+		fatal("%s", err);
 	d->started_wall_ms = link_wall_ms();
 	d->started_mono_ms = link_now_ms();
 	d->peers = peers_new(d);
@@ -253,7 +249,10 @@ main(int argc, char **argv)
 	if (inbox_new(d, &d->inbox, err, sizeof(err)) != 0 ||
 	    outbox_new(d, &d->outbox, err, sizeof(err)) != 0 ||
 	    witness_new(d, &d->witness, err, sizeof(err)) != 0 ||
-	    audit_new(d, &d->audit, err, sizeof(err)) != 0)
+	    audit_new(d, &d->audit, err, sizeof(err)) != 0 ||
+
+metrics_new(d, metrics_fd, &d->metrics, err, sizeof(err)) != 0 ||
+	    alerts_new(d, &d->alerts, err, sizeof(err)) != 0)
 		fatal("%s", err);
 
 	m.ev_hup = evsignal_new(d->base, SIGHUP, on_hup, &m);
@@ -267,7 +266,7 @@ main(int argc, char **argv)
 	    evsignal_add(m.ev_term, NULL) != 0 || evsignal_add(m.ev_int, NULL) != 0 ||
 	    event_add(m.ev_daily, &day) != 0)
 		fatal("cannot install signal handlers");
-	warn_own_certificate(d);
+	reload_check_certificate(d);
 	log_notice("rogatoryd %s started as %s", ROGATORY_VERSION, d->cfg->authority_id);
 
 	if (m.ready_fd >= 0) {
@@ -285,7 +284,12 @@ main(int argc, char **argv)
 		close(m.ready_fd);
 	}
 
+	/* systemd (Type=notify): listening, store open, control socket ready. */
+	sdnotify("READY=1");
+	sdnotify_watchdog_start(d->base);
+
 	event_base_dispatch(d->base);
+	sdnotify_watchdog_stop();
 
 	/* Its re-check walks the peers, which go below while the loop still runs. */
 	revocation_stop(d->revocation);
@@ -294,6 +298,8 @@ main(int argc, char **argv)
 	server_free(d->server);
 	/* The last checkpoint, after every event queued so far (its op drains with them). */
 	audit_stop(d->audit);
+	metrics_free(d->metrics);
+	d->metrics = NULL;
 	/* Every queued commit lands and completes before the modules it calls back go. */
 	events_close(d->events);
 	d->events = NULL;
@@ -303,12 +309,16 @@ main(int argc, char **argv)
 	d->audit = NULL;
 	witness_free(d->witness);
 	d->witness = NULL;
+	alerts_free(d->alerts);
+	d->alerts = NULL;
 	outbox_free(d->outbox);
 	d->outbox = NULL;
 	inbox_free(d->inbox);
 	d->inbox = NULL;
 	peers_free(d->peers);
 	d->peers = NULL;
+	pause_free(d->paused);
+	d->paused = NULL;
 	evidence_signer_free(d->signer);
 	evidence_cache_clear();
 	log_notice("rogatoryd stopped");
@@ -332,70 +342,10 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
 	(void)what;
-	reload(arg);
-}
-
-static void
-reload(struct main_state *m)
-{
-	struct rogatoryd *d = &m->d;
-	struct diag dg = {0};
-	struct config *ncfg = NULL;
-	log_notice("reload: reading %s", d->cfg->path);
-	if (config_load(d->cfg->path, &ncfg, &dg) != 0) {
-		diag_print(&dg, 0);
-		log_err("reload failed; keeping the running configuration");
-		diag_free(&dg);
-		return;
-	}
-	diag_free(&dg);
-	char err[512];
-	struct tls *ntls = NULL;
-	struct crl *ncrl = NULL;
-	if (revocation_prepare(ncfg, &ncrl, &ntls, err, sizeof(err)) != 0) {
-		log_err("reload failed: %s; keeping the running configuration", err);
-		config_free(ncfg);
-		return;
-	}
-	/* Start-up-only keys keep their running values until a restart; say which. */
-	if (config_restart_needed(d->cfg, ncfg, &dg) > 0) {
-		for (size_t i = 0; i < dg.n; i++)
-			log_warn("reload: %s", dg.lines[i]);
-		diag_free(&dg);
-	}
-	struct evidence_signer *nsigner = NULL;
-	if (evidence_signer_load(ncfg->tls_certificate, ncfg->tls_key, &nsigner, err,
-	        sizeof(err)) != 0) {
-		log_err("reload failed: %s; keeping the running configuration", err);
-		tls_free(ntls);
-		crl_free(ncrl);
-		config_free(ncfg);
-		return;
-	}
-	bool renewed = !evidence_signer_same(d->signer, nsigner);
-	evidence_signer_free(d->signer);
-	d->signer = nsigner;
-	struct config *old = d->cfg;
-	struct tls *otls = d->tls;
-	d->cfg = ncfg;
-	d->tls = ntls;
-	/* Links keep a reference to the context they were made with. */
-	tls_free(otls);
-	peers_sync(d->peers, d->cfg->directory);
-	peers_recheck(d->peers);
-	/* After the context swap: a higher number from the file spreads like any adoption. */
-	revocation_replace(d->revocation, ncrl);
-	inbox_reset_trust(d->inbox);
-	if (renewed)
-		outbox_resign(d->outbox);
-	log_set_level(d->cfg->log_level);
-	store_set_max_size(d->store, d->cfg->store_max_size);
-	config_free(old);
-	warn_own_certificate(d);
-	/* A change of what the daemon does: an event, so an entry of the audit log (a
-	 * signal carries no operator; `rogatoryctl` requests carry theirs). */
-	journal_link_event(d, "reloaded", NULL, STORE_OUT, "configuration reloaded");
-	log_notice("reload: done (%zu peers in the directory)", peers_count(d->peers));
+	struct main_state *m = arg;
+	struct diag notes = {0};
+	reload_run(&m->d, &notes);    /* every line is logged there */
+	diag_free(&notes);
 }
 
 static void
@@ -407,6 +357,7 @@ on_term(evutil_socket_t sig, short what, void *arg)
 	if (d->stopping)
 		return;
 	log_notice("signal %d: stopping", (int)sig);
+	sdnotify("STOPPING=1");
 	d->stopping = true;
 	server_stop(d->server);
 	peers_close_all(d->peers, "shutting down");
@@ -431,5 +382,5 @@ on_daily(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct main_state *m = arg;
-	warn_own_certificate(&m->d);
+	reload_check_certificate(&m->d);
 }

@@ -23,6 +23,7 @@
 #include "link.h"
 #include "log.h"
 #include "outstate.h"
+#include "pause.h"
 #include "peer.h"
 #include "request.h"
 #include "rogatoryd.h"
@@ -302,7 +303,8 @@ static void
 ob_kick(struct outbox *ob, struct ob_peer *p)
 {
 	struct rogatoryd *d = ob->d;
-	if (d->stopping)
+	/* A paused authority's messages wait: no dial, no transmission (pause.h). */
+	if (d->stopping || pause_is(d->paused, p->id))
 		return;
 	if (p->link_serial == 0) {
 		if (!peers_want(d->peers, p->id))

@@ -23,6 +23,7 @@
 #include "directory.h"
 #include "link.h"
 #include "log.h"
+#include "metrics.h"
 #include "rogatoryd.h"
 #include "witness.h"
 
@@ -577,9 +578,10 @@ cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env)
 static void
 cb_closed(void *owner, struct link *l, bool authenticated, const char *reason)
 {
-	(void)authenticated;
 	struct plink *pl = owner;
 	struct peer *p = pl->peer;
+	if (!authenticated && pl->ps != NULL)
+		metrics_refusal(pl->ps->d->metrics, reason);
 	if (pl->ps != NULL && link_dir(l) == LINK_INBOUND && pl->ps->d->inbox != NULL)
 		inbox_link_down(pl->ps->d->inbox, l);
 	if (p == NULL) {

@@ -24,6 +24,9 @@ struct inbox;
 struct evidence_signer;
 struct audit;
 struct witness;
+struct pause;
+struct metrics;
+struct alerts;
 
 #define ROGATORY_VERSION "0.1.0"
 
@@ -52,6 +55,9 @@ struct rogatoryd {
 	struct audit *audit;        /* our audit log's checkpoints and their witnesses */
 	struct witness *witness;    /* the other authorities' checkpoints we witness */
 	struct rogatoryd_actor actor;
+	struct pause *paused;       /* authorities an operator paused (outbound) */
+	struct metrics *metrics;    /* [metrics] listen; NULL when off */
+	struct alerts *alerts;      /* the alert conditions, checked on a timer */
 	bool foreground;
 	bool stopping;
 	int64_t started_wall_ms;

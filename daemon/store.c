@@ -37,7 +37,7 @@
 #define MSG_BLOBS ", doc_body, doc_sig, doc_cert, rcpt_body, rcpt_sig, rcpt_cert"
 #define MSG_NO_BLOBS ", NULL, NULL, NULL, NULL, NULL, NULL"
 #define EV_COLS "seq, ts_us, event, msg_id, peer, dir, state, attempt, bytes, reason," \
-	" actor_uid, actor_user, leaf"
+	" actor_uid, actor_user, leaf, alert"
 /* A checkpoint or cosignature row, in store_checkpoint_from_row's order. */
 #define CP_COLS "tree_size, root, time_ms, body, sig, cert"
 /* Transmittable when due: unconfirmed messages too (they may have arrived, but are still
@@ -195,6 +195,17 @@ static const struct {
 	  " held_cert BLOB, offered_body BLOB NOT NULL, offered_sig BLOB NOT NULL,"
 	  " offered_cert BLOB NOT NULL, from_size INTEGER NOT NULL, proof BLOB);"
 	  "INSERT INTO meta (key, value) VALUES ('audit_backfill', 1);" },
+	/* Operators: authorities whose outbound messages an operator paused, and the alerts
+	 * active now, both kept across restarts; an alert event names its alert; the event
+	 * history is selected by time (rogatoryctl log --since/--until). */
+	{ 8,
+	  "CREATE TABLE paused (peer TEXT PRIMARY KEY CHECK (peer <> ''),"
+	  " since_us INTEGER NOT NULL) WITHOUT ROWID;"
+	  "CREATE TABLE alerts (name TEXT NOT NULL CHECK (name <> ''),"
+	  " subject TEXT NOT NULL DEFAULT '', since_us INTEGER NOT NULL,"
+	  " detail TEXT NOT NULL DEFAULT '', PRIMARY KEY (name, subject)) WITHOUT ROWID;"
+	  "ALTER TABLE events ADD COLUMN alert TEXT NOT NULL DEFAULT '';"
+	  "CREATE INDEX events_ts ON events (ts_us);" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -227,8 +238,8 @@ static const char *const w_sql[W_COUNT] = {
 	    " doc_cert = CASE WHEN ?16 THEN ?19 ELSE doc_cert END,"
 	    " payload_hash = CASE WHEN ?16 THEN ?20 ELSE payload_hash END WHERE id = ?1",
 	[W_EVENT] = "INSERT INTO events (seq, ts_us, event, msg_id, peer, dir, state, attempt,"
-	    " bytes, reason, actor_uid, actor_user, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-	    " ?9, ?10, ?11, ?12, ?13)",
+	    " bytes, reason, actor_uid, actor_user, leaf, alert) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	    " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	[W_QUARANTINE] = "INSERT INTO quarantine (ts_us, peer, msg_id, reason, doc_body, doc_sig,"
 	    " doc_cert, payload_hash, rcpt_body, rcpt_sig, rcpt_cert) VALUES (?1, ?2, ?3, ?4, ?5,"
 	    " ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -269,6 +280,11 @@ static const char *const w_sql[W_COUNT] = {
 	    " (SELECT cert FROM audit_witnessed WHERE origin = ?1), ?4, ?5, ?6, ?7, ?8)",
 	[W_AUDIT_FORK_MARK] = "UPDATE audit_witnessed SET forked_us = ?2 WHERE origin = ?1"
 	    " AND forked_us = 0",
+	[W_PAUSE] = "INSERT INTO paused (peer, since_us) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+	[W_RESUME] = "DELETE FROM paused WHERE peer = ?1",
+	[W_ALERT_FIRE] = "INSERT INTO alerts (name, subject, since_us, detail)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+	[W_ALERT_CLEAR] = "DELETE FROM alerts WHERE name = ?1 AND subject = ?2",
 };
 
 /* Reader statements (loop thread, read-only connection); ids in storedb.h. */
@@ -325,6 +341,40 @@ static const char *const r_sql[R_COUNT] = {
 	[R_AUDIT_WITNESSED] = "SELECT " CP_COLS ", origin, seen_us, forked_us FROM audit_witnessed"
 	    " WHERE ?1 = '' OR origin = ?1 ORDER BY origin LIMIT ?2",
 	[R_AUDIT_FORKS] = "SELECT count(*) FROM audit_forks",
+	/* The operators' listing: unset filters are '' or 0. */
+	[R_LIST_FILTER] = "SELECT " MSG_COLS MSG_NO_BLOBS " FROM messages WHERE dir BETWEEN ?1"
+	    " AND ?2 AND id < ?3 AND (?4 = 0 OR (dir = 0 AND state IN " OPEN_OUT ")"
+	    " OR (dir = 1 AND fetched = 0))"
+	    " AND (?5 = '' OR (dir = 0 AND recipient = ?5) OR (dir = 1 AND sender = ?5))"
+	    " AND (?6 = '' OR state = ?6) AND (?7 = 0 OR created_us <= ?7)"
+	    " AND (?8 = 0 OR fetched = 0) ORDER BY id DESC LIMIT ?9",
+	/* Event history in a seq range (times were turned into seqs by R_SEQ_*), the first
+	 * or the last LIMIT; by message id through its index. */
+#define EV_FILTER " AND (?3 = '' OR peer = ?3) AND (?4 = '' OR event = ?4)"
+	[R_EVENTS_FILTER] = "SELECT " EV_COLS " FROM events WHERE seq > ?1 AND seq <= ?2"
+	    EV_FILTER " ORDER BY seq LIMIT ?5",
+	[R_EVENTS_LAST] = "SELECT " EV_COLS " FROM events WHERE seq > ?1 AND seq <= ?2"
+	    EV_FILTER " ORDER BY seq DESC LIMIT ?5",
+	[R_EVENTS_ID] = "SELECT " EV_COLS " FROM events WHERE msg_id = ?6 AND seq > ?1"
+	    " AND seq <= ?2" EV_FILTER " ORDER BY seq LIMIT ?5",
+	[R_EVENTS_ID_LAST] = "SELECT " EV_COLS " FROM events WHERE msg_id = ?6 AND seq > ?1"
+	    " AND seq <= ?2" EV_FILTER " ORDER BY seq DESC LIMIT ?5",
+#undef EV_FILTER
+	/* Through events_ts: the first event at or after a time, the last before one. */
+	[R_SEQ_FROM] = "SELECT seq FROM events WHERE ts_us >= ?1 ORDER BY ts_us, seq LIMIT 1",
+	[R_SEQ_UNTIL] = "SELECT seq FROM events WHERE ts_us < ?1 ORDER BY ts_us DESC, seq DESC"
+	    " LIMIT 1",
+	[R_QUEUE_STATS] = "SELECT recipient, state, count(*), min(created_us) FROM messages"
+	    " WHERE dir = 0 AND state IN " OPEN_OUT " GROUP BY recipient, state"
+	    " ORDER BY recipient, state",
+	[R_INBOX_STATS] = "SELECT sender, count(*) FROM messages WHERE dir = 1 AND fetched = 0"
+	    " GROUP BY sender ORDER BY sender",
+	[R_CREATED] = "SELECT created_us FROM messages WHERE dir = ?1 AND sender = ?2"
+	    " AND msg_id = ?3",
+	[R_PAGES] = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+	[R_PAUSED] = "SELECT peer, since_us FROM paused ORDER BY since_us, peer",
+	[R_ALERTS] = "SELECT name, subject, since_us, detail FROM alerts"
+	    " ORDER BY since_us, name, subject LIMIT ?1",
 };
 
 static const char *const state_names[STORE_STATE_COUNT] = {
@@ -476,6 +526,7 @@ store_event_from_row(sqlite3_stmt *st, struct store_event *e)
 	e->actor_uid = (uint32_t)sqlite3_column_int64(st, 10);
 	store_col_text(st, 11, e->actor_user, sizeof(e->actor_user));
 	store_col_hash(st, 12, e->leaf);
+	store_col_text(st, 13, e->alert, sizeof(e->alert));
 }
 
 /* Steps a bound one-row statement: 1 a row (left unreset for reading), 0 none, -1. */

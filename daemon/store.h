@@ -31,7 +31,7 @@ struct store;
 
 #define STORE_HASH_LEN 32
 /* The schema this build writes (PRAGMA user_version); a newer database is refused. */
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 #define STORE_REF_MAX 255         /* bytes of a reference kept in a case row (cut at UTF-8) */
 
 /* STORE_DIR_ANY only selects, in store_list; a message is always OUT or IN. */
@@ -123,6 +123,7 @@ struct store_event {
 	/* Filled by the store: the audit leaf written with the event, SHA-256(0x00 ||
 	 * AuditEntry bytes) (auditentry.h); all zero when a read finds none. */
 	uint8_t leaf[STORE_HASH_LEN];
+	char alert[32];           /* events "alert" / "alert-cleared": the alert's name */
 };
 
 /* What a write op does. */
@@ -185,6 +186,17 @@ enum store_op_kind {
 	 * the proof, with from_size and the proof) and, the first time for that origin,
 	 * writes op->event (audit-fork). */
 	STORE_OP_AUDIT_WITNESS,
+	/* An operator paused (op->on) or resumed our outbound messages to the authority
+	 * event.peer: kept in the paused table across restarts, + event "peer-paused" /
+	 * "peer-resumed" (event.reason may say who). STORE_R_STALE, and no event, when it
+	 * already was paused / was not. */
+	STORE_OP_PAUSE,
+	/* An alert condition started (op->on: event "alert") or ended ("alert-cleared"):
+	 * the active alert event.alert for subject event.peer ("" for none), with
+	 * event.reason as its detail, is kept in the alerts table across restarts.
+	 * STORE_R_STALE, and no event, when it already was active / was not, so each
+	 * condition is recorded once when it starts and once when it ends. */
+	STORE_OP_ALERT,
 };
 
 /* Fields STORE_OP_UPDATE sets besides state and updated_us. */
@@ -247,6 +259,7 @@ struct store_op {
 		char reason[256];         /* WITNESS fork: why */
 		bool first_fork;          /* filled: the first fork recorded for that origin */
 	} audit;
+	bool on;                      /* STORE_OP_PAUSE: pause; STORE_OP_ALERT: fire */
 	struct {                      /* STORE_OP_CHUNK, STORE_OP_DROP_SET (bset only) */
 		int64_t bset;
 		uint32_t att;
@@ -468,6 +481,65 @@ int store_audit_witnessed(struct store *s, const char *origin, struct store_chec
 int64_t store_audit_forks(struct store *s);
 /* Leaves written and the store thread's time spent on the audit log since open. */
 void store_audit_cost(struct store *s, uint64_t *entries, uint64_t *ns);
+/* ---- the operators' reads (storeoper.c; loop thread, like the reads above) ---- */
+
+/* What a listing selects; zero fields select everything. */
+struct store_filter {
+	enum store_dir dir;           /* STORE_OUT, STORE_IN or STORE_DIR_ANY */
+	bool only_open;               /* as store_list */
+	const char *peer;             /* the other end (recipient / sender); NULL: any */
+	int state;                    /* an enum store_state; -1: any */
+	int64_t created_before_us;    /* submitted (out) / received (in) at or before; 0: any */
+	bool unfetched;               /* only inbound messages not yet fetched */
+};
+/* Messages (no blobs) matching f, newest first, before the cursor (rowid, exclusive; 0
+ * at the start). Returns the count or -1. */
+int store_list_filter(struct store *s, const struct store_filter *f, int64_t before_rowid,
+    struct store_msg *out, int max);
+
+/* What an event history selects; zero / NULL / "" fields select everything. */
+struct store_event_filter {
+	int64_t since_us;             /* ts_us >= since_us */
+	int64_t until_us;             /* ts_us < until_us */
+	const char *peer;
+	const char *msg_id;
+	const char *event;
+};
+/* Events matching f with seq > after_seq, oldest first in out: the first max of them,
+ * or with last the newest max. Times select by seq range (the seq of the first event at
+ * or after since, of the last before until): the store writes events in time order.
+ * Returns the count or -1. */
+int store_events_filter(struct store *s, const struct store_event_filter *f,
+    int64_t after_seq, bool last, struct store_event *out, int max);
+/* Whether e matches f (log --follow applies the same filter to new events). */
+bool store_event_matches(const struct store_event_filter *f, const struct store_event *e);
+
+/* Open outbound messages (queued, sending, retrying, unconfirmed) per recipient and
+ * state: fn gets the count and the oldest created_us. 0 or -1. */
+int store_queue_stats(struct store *s, void (*fn)(void *arg, const char *peer,
+    enum store_state state, int64_t count, int64_t oldest_created_us), void *arg);
+/* Inbound messages not yet fetched, per sender. 0 or -1. */
+int store_inbox_stats(struct store *s, void (*fn)(void *arg, const char *peer,
+    int64_t count), void *arg);
+/* The created_us of one message; 0 when there is none, -1 on error. */
+int64_t store_created_us(struct store *s, enum store_dir dir, const char *sender,
+    const char *msg_id);
+/* The database's size in bytes (pages in use x page size: what [store] max_size
+ * bounds); -1 on error. */
+int64_t store_size_bytes(struct store *s);
+/* The paused authorities, oldest pause first: fn per authority. 0 or -1. */
+int store_paused_list(struct store *s, void (*fn)(void *arg, const char *peer,
+    int64_t since_us), void *arg);
+
+/* One active alert (STORE_OP_ALERT). */
+struct store_alert {
+	char name[32];
+	char subject[AUTHORITY_ID_MAX + 1];   /* "" when the alert has none */
+	int64_t since_us;
+	char detail[256];
+};
+/* The active alerts, oldest first. Returns the count (at most max) or -1. */
+int store_alerts_list(struct store *s, struct store_alert *out, int max);
 
 void store_msg_clear(struct store_msg *m);
 const char *store_state_name(enum store_state s);

@@ -27,13 +27,16 @@ enum { W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_RELEASE, W_ROLLBACK_TO, W_F
        W_QUARANTINE_ROW, W_MARK, W_CHUNK, W_DROP_SET, W_ORPHANS, W_AUDIT_NODE,
        W_AUDIT_FRONTIER, W_AUDIT_READ_FRONTIER, W_AUDIT_BACKFILL, W_AUDIT_BACKFILL_DONE,
        W_AUDIT_ALL_EVENTS, W_AUDIT_SET_LEAF, W_AUDIT_LAST_SEQ, W_AUDIT_CHECKPOINT,
-       W_AUDIT_COSIGNATURE, W_AUDIT_WITNESS, W_AUDIT_FORK, W_AUDIT_FORK_MARK, W_COUNT };
+       W_AUDIT_COSIGNATURE, W_AUDIT_WITNESS, W_AUDIT_FORK, W_AUDIT_FORK_MARK, W_PAUSE, W_RESUME, W_ALERT_FIRE,
+       W_ALERT_CLEAR, W_COUNT };
 /* Reader statements (loop thread, read-only connection). */
 enum { R_OUTBOX, R_URGENT, R_PEERS, R_LIST_STATE, R_GET, R_GET_ANY, R_LIST, R_EVENTS_SINCE,
        R_EVENTS_OF, R_LOG_MARK, R_LAST_SEQ, R_CHUNK, R_MAX_BSET, R_UNSETTLED, R_QUARANTINE,
        R_QUARANTINE_SAME, R_QUARANTINE_OTHER, R_AUDIT_FRONTIER, R_AUDIT_LEAF, R_AUDIT_NODE,
        R_AUDIT_CHECKPOINTS, R_AUDIT_CHECKPOINTS_AFTER, R_AUDIT_COVERING, R_AUDIT_COSIGNATURES,
-       R_AUDIT_COSIGNED_BY, R_AUDIT_WITNESSED, R_AUDIT_FORKS, R_COUNT };
+       R_AUDIT_COSIGNED_BY, R_AUDIT_WITNESSED, R_AUDIT_FORKS, R_LIST_FILTER, R_EVENTS_FILTER, R_EVENTS_LAST,
+       R_EVENTS_ID, R_EVENTS_ID_LAST, R_SEQ_FROM, R_SEQ_UNTIL, R_QUEUE_STATS, R_INBOX_STATS,
+       R_CREATED, R_PAGES, R_PAUSED, R_ALERTS, R_COUNT };
 
 /* Case statements (storecase.c): writer (store thread) and reader (loop thread). */
 enum { CW_FIND, CW_FIND_REQ, CW_SEQ_USED, CW_INSERT, CW_UPDATE, CW_DOC_INSERT, CW_DOC_SET,
@@ -144,5 +147,22 @@ enum store_result store_audit_append(struct store *s, struct store_op *op,
     const struct store_event *e);
 /* STORE_OP_AUDIT_HEAD, _CHECKPOINT, _COSIGNATURE, _WITNESS. */
 enum store_result store_audit_op(struct store *s, struct store_op *op, int64_t now);
+
+/* storeread.c: */
+/* One row of EV_COLS into e (zeroed first). */
+void store_event_from_row(sqlite3_stmt *st, struct store_event *e);
+/* Steps a bound reader statement into out (at most max rows); the count, or -1 (logged,
+ * the statement reset). */
+int store_read_events(struct store *s, sqlite3_stmt *st, struct store_event *out, int max);
+int store_read_msgs(struct store *s, sqlite3_stmt *st, struct store_msg *out, int max);
+/* The reader statement id (NULL logged) and a failed step (logged, reset; -1). */
+sqlite3_stmt *store_r_stmt(struct store *s, int id);
+int store_r_fail(struct store *s, sqlite3_stmt *st);
+
+/* storeop.c: writes op->event (seq and ts_us filled). */
+enum store_result store_write_event(struct store *s, struct store_op *op, int64_t now);
+/* storeoper.c: STORE_OP_PAUSE and STORE_OP_ALERT (store thread). */
+enum store_result store_op_pause(struct store *s, struct store_op *op, int64_t now);
+enum store_result store_op_alert(struct store *s, struct store_op *op, int64_t now);
 
 #endif

@@ -43,7 +43,6 @@ static int find_row(struct store *s, struct store_op *op, enum store_dir dir,
     struct row_key *k);
 static enum store_result load_stored(struct store *s, struct store_op *op, int64_t id);
 static enum store_result insert_msg(struct store *s, struct store_op *op, int64_t now);
-static enum store_result write_event(struct store *s, struct store_op *op, int64_t now);
 static void event_fill(struct store_event *e, const char *name, const struct store_msg *m,
     const char *state);
 static enum store_result op_submit(struct store *s, struct store_op *op, int64_t now);
@@ -218,7 +217,7 @@ op_run(struct store *s, struct store_op *op, int64_t now)
 	case STORE_OP_UPDATE: op->result = op_update(s, op, now); break;
 	case STORE_OP_QUARANTINE: op->result = op_quarantine(s, op, now); break;
 	case STORE_OP_QUARANTINE_RELEASE: op->result = op_quarantine_release(s, op, now); break;
-	case STORE_OP_EVENT: op->result = write_event(s, op, now); break;
+	case STORE_OP_EVENT: op->result = store_write_event(s, op, now); break;
 	case STORE_OP_LOG_MARK: op->result = op_log_mark(s, op); break;
 	case STORE_OP_CHUNK: op->result = op_chunk(s, op); break;
 	case STORE_OP_DROP_SET: op->result = op_drop_set(s, op); break;
@@ -229,8 +228,10 @@ op_run(struct store *s, struct store_op *op, int64_t now)
 		/* A fork's alert event, the first time only (storeaudit.c decides). */
 		op->result = store_audit_op(s, op, now);
 		if (op->result == STORE_R_OK && op->has_event)
-			op->result = write_event(s, op, now);
+			op->result = store_write_event(s, op, now);
 		break;
+	case STORE_OP_PAUSE: op->result = store_op_pause(s, op, now); break;
+	case STORE_OP_ALERT: op->result = store_op_alert(s, op, now); break;
 	default:
 		snprintf(op->error, sizeof(op->error), "unknown store op kind %d", (int)op->kind);
 		op->result = STORE_R_ERROR;
@@ -440,6 +441,7 @@ store_event_write(struct store *s, struct store_op *op, struct store_event *e, i
 		sqlite3_bind_null(st, 11);
 	sqlite3_bind_text(st, 12, e->actor_user, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 13, e->leaf, STORE_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 14, e->alert, -1, SQLITE_STATIC);
 	r = w_step(s, op, st);
 	if (r == STORE_R_OK)
 		r = store_audit_append(s, op, e);
@@ -451,8 +453,8 @@ store_event_write(struct store *s, struct store_op *op, struct store_event *e, i
 }
 
 /* The op's own event. */
-static enum store_result
-write_event(struct store *s, struct store_op *op, int64_t now)
+enum store_result
+store_write_event(struct store *s, struct store_op *op, int64_t now)
 {
 	return store_event_write(s, op, &op->event, now);
 }
@@ -481,7 +483,7 @@ op_submit(struct store *s, struct store_op *op, int64_t now)
 		return r;
 	op->has_event = true;
 	event_fill(&op->event, "queued", &op->msg, "queued");
-	if ((r = write_event(s, op, now)) != STORE_R_OK)
+	if ((r = store_write_event(s, op, now)) != STORE_R_OK)
 		return r;
 	return storecase_apply(s, op, &plan, now);
 }
@@ -530,7 +532,7 @@ answer_settled(struct store *s, struct store_op *op, int64_t now)
 {
 	op->has_event = true;
 	event_fill(&op->event, "duplicate", &op->msg, NULL);
-	enum store_result r = write_event(s, op, now);
+	enum store_result r = store_write_event(s, op, now);
 	return r != STORE_R_OK ? r : STORE_R_EXISTS;
 }
 
@@ -558,7 +560,7 @@ op_receive(struct store *s, struct store_op *op, int64_t now)
 	if ((r = insert_msg(s, op, now)) != STORE_R_OK)
 		return r;
 	event_fill(&op->event, "received", &op->msg, "received");
-	if ((r = write_event(s, op, now)) != STORE_R_OK)
+	if ((r = store_write_event(s, op, now)) != STORE_R_OK)
 		return r;
 	return storecase_apply(s, op, &plan, now);
 }
@@ -624,7 +626,7 @@ op_update(struct store *s, struct store_op *op, int64_t now)
 	event_fill(&op->event, NULL, &who, store_state_name(m->state));
 	if (op->event.attempt == 0)
 		op->event.attempt = (set & STORE_SET_ATTEMPTS) != 0 ? m->attempts : k.attempts;
-	if ((r = write_event(s, op, now)) != STORE_R_OK)
+	if ((r = store_write_event(s, op, now)) != STORE_R_OK)
 		return r;
 	/* An outbound document that will never reach its peer: its case no longer counts it. */
 	bool lost = m->state == STORE_REJECTED || m->state == STORE_EXPIRED ||
@@ -665,7 +667,7 @@ op_quarantine(struct store *s, struct store_op *op, int64_t now)
 	event_fill(&op->event, op->event.event[0] ? NULL : "quarantined", m, "quarantined");
 	if (op->event.reason[0] == '\0')
 		snprintf(op->event.reason, sizeof(op->event.reason), "%s", op->reason);
-	return write_event(s, op, now);
+	return store_write_event(s, op, now);
 }
 
 static enum store_result
@@ -710,7 +712,7 @@ op_quarantine_release(struct store *s, struct store_op *op, int64_t now)
 	if (op->event.reason[0] == '\0')
 		snprintf(op->event.reason, sizeof(op->event.reason),
 		    "quarantine entry %" PRId64 " released by the operator", op->qid);
-	return write_event(s, op, now);
+	return store_write_event(s, op, now);
 }
 
 static enum store_result

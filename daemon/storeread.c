@@ -15,16 +15,12 @@
 #include "log.h"
 #include "storedb.h"
 
-static sqlite3_stmt *r_stmt(struct store *s, int id);
-static int r_fail(struct store *s, sqlite3_stmt *st);
-static int read_msgs(struct store *s, sqlite3_stmt *st, struct store_msg *out, int max);
-static int read_events(struct store *s, sqlite3_stmt *st, struct store_event *out, int max);
 static int64_t read_int(struct store *s, int id);
 static int outbox_segment(struct store *s, const char *peer, int urgent, int64_t after,
     int64_t now, struct store_msg *out, int max);
 
-static sqlite3_stmt *
-r_stmt(struct store *s, int id)
+sqlite3_stmt *
+store_r_stmt(struct store *s, int id)
 {
 	sqlite3_stmt *st = store_rstmt(s, id);
 	if (st == NULL)
@@ -33,8 +29,8 @@ r_stmt(struct store *s, int id)
 }
 
 /* Logs the reader's error and resets st. -1. */
-static int
-r_fail(struct store *s, sqlite3_stmt *st)
+int
+store_r_fail(struct store *s, sqlite3_stmt *st)
 {
 	log_warn("database %s: read failed: %s", s->path, sqlite3_errmsg(s->r));
 	sqlite3_reset(st);
@@ -43,8 +39,8 @@ r_fail(struct store *s, sqlite3_stmt *st)
 }
 
 /* Steps a bound statement into out (at most max rows); the count, or -1 (out cleared). */
-static int
-read_msgs(struct store *s, sqlite3_stmt *st, struct store_msg *out, int max)
+int
+store_read_msgs(struct store *s, sqlite3_stmt *st, struct store_msg *out, int max)
 {
 	int n = 0, rc = SQLITE_DONE;
 	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -59,7 +55,7 @@ read_msgs(struct store *s, sqlite3_stmt *st, struct store_msg *out, int max)
 		for (int i = 0; i < n; i++)
 			store_msg_clear(&out[i]);
 		if (rc != SQLITE_NOMEM)
-			return r_fail(s, st);
+			return store_r_fail(s, st);
 		n = -1;
 	}
 	sqlite3_reset(st);
@@ -67,14 +63,14 @@ read_msgs(struct store *s, sqlite3_stmt *st, struct store_msg *out, int max)
 	return n;
 }
 
-static int
-read_events(struct store *s, sqlite3_stmt *st, struct store_event *out, int max)
+int
+store_read_events(struct store *s, sqlite3_stmt *st, struct store_event *out, int max)
 {
 	int n = 0, rc = SQLITE_DONE;
 	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		store_event_from_row(st, &out[n++]);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return r_fail(s, st);
+		return store_r_fail(s, st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return n;
@@ -84,12 +80,12 @@ read_events(struct store *s, sqlite3_stmt *st, struct store_event *out, int max)
 static int64_t
 read_int(struct store *s, int id)
 {
-	sqlite3_stmt *st = r_stmt(s, id);
+	sqlite3_stmt *st = store_r_stmt(s, id);
 	if (st == NULL)
 		return -1;
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return r_fail(s, st);
+		return store_r_fail(s, st);
 	int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	return v;
@@ -100,7 +96,7 @@ static int
 outbox_segment(struct store *s, const char *peer, int urgent, int64_t after, int64_t now,
     struct store_msg *out, int max)
 {
-	sqlite3_stmt *st = r_stmt(s, R_OUTBOX);
+	sqlite3_stmt *st = store_r_stmt(s, R_OUTBOX);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
@@ -108,7 +104,7 @@ outbox_segment(struct store *s, const char *peer, int urgent, int64_t after, int
 	sqlite3_bind_int64(st, 3, after);
 	sqlite3_bind_int64(st, 4, now);
 	sqlite3_bind_int(st, 5, max);
-	return read_msgs(s, st, out, max);
+	return store_read_msgs(s, st, out, max);
 }
 
 /*
@@ -124,13 +120,13 @@ store_outbox_page(struct store *s, const char *peer, int64_t now_us, int64_t aft
 	if (max <= 0)
 		return 0;
 	if (after_rowid > 0) {
-		sqlite3_stmt *st = r_stmt(s, R_URGENT);
+		sqlite3_stmt *st = store_r_stmt(s, R_URGENT);
 		if (st == NULL)
 			return -1;
 		sqlite3_bind_int64(st, 1, after_rowid);
 		int rc = sqlite3_step(st);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return r_fail(s, st);
+			return store_r_fail(s, st);
 		urgent = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
 		sqlite3_reset(st);
 	}
@@ -155,7 +151,7 @@ int
 store_outbox_peers(struct store *s,
     void (*fn)(void *arg, const char *peer, int64_t earliest_us), void *arg)
 {
-	sqlite3_stmt *st = r_stmt(s, R_PEERS);
+	sqlite3_stmt *st = store_r_stmt(s, R_PEERS);
 	int rc;
 	if (st == NULL)
 		return -1;
@@ -166,7 +162,7 @@ store_outbox_peers(struct store *s,
 		    sqlite3_column_int64(st, 1));
 	}
 	if (rc != SQLITE_DONE)
-		return r_fail(s, st);
+		return store_r_fail(s, st);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -175,27 +171,27 @@ int
 store_list_state(struct store *s, enum store_state state, int64_t after_rowid,
     struct store_msg *out, int max)
 {
-	sqlite3_stmt *st = r_stmt(s, R_LIST_STATE);
+	sqlite3_stmt *st = store_r_stmt(s, R_LIST_STATE);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, store_state_name(state), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, after_rowid);
 	sqlite3_bind_int(st, 3, max);
-	return read_msgs(s, st, out, max);
+	return store_read_msgs(s, st, out, max);
 }
 
 int
 store_get(struct store *s, enum store_dir dir, const char *sender, const char *msg_id,
     struct store_msg *out)
 {
-	sqlite3_stmt *st = r_stmt(s, sender != NULL ? R_GET : R_GET_ANY);
+	sqlite3_stmt *st = store_r_stmt(s, sender != NULL ? R_GET : R_GET_ANY);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int(st, 1, (int)dir);
 	if (sender != NULL)
 		sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, sender != NULL ? 3 : 2, msg_id, -1, SQLITE_STATIC);
-	int n = read_msgs(s, st, out, 1);
+	int n = store_read_msgs(s, st, out, 1);
 	return n < 0 ? -1 : n == 1 ? 0 : 1;
 }
 
@@ -213,7 +209,8 @@ store_settled(struct store *s, const char *peer, const char *msg_id,
 	store_msg_clear(out);
 	/* As in the store thread (settled in storeop.c): a refusal of this content stands
 	 * even when the id names another message. */
-	sqlite3_stmt *same = r_stmt(s, R_QUARANTINE_SAME), *oth = r_stmt(s, R_QUARANTINE_OTHER);
+	sqlite3_stmt *same = store_r_stmt(s, R_QUARANTINE_SAME),
+	    *oth = store_r_stmt(s, R_QUARANTINE_OTHER);
 	if (same == NULL || oth == NULL)
 		return -1;
 	int m = store_quarantine_lookup(same, oth, peer, msg_id, payload_hash, out);
@@ -228,7 +225,7 @@ int
 store_list(struct store *s, enum store_dir dir, bool only_open, int64_t before_rowid,
     struct store_msg *out, int max)
 {
-	sqlite3_stmt *st = r_stmt(s, R_LIST);
+	sqlite3_stmt *st = store_r_stmt(s, R_LIST);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int(st, 1, dir == STORE_DIR_ANY ? STORE_OUT : (int)dir);
@@ -236,29 +233,29 @@ store_list(struct store *s, enum store_dir dir, bool only_open, int64_t before_r
 	sqlite3_bind_int64(st, 3, before_rowid > 0 ? before_rowid : INT64_MAX);
 	sqlite3_bind_int(st, 4, only_open ? 1 : 0);
 	sqlite3_bind_int(st, 5, max);
-	return read_msgs(s, st, out, max);
+	return store_read_msgs(s, st, out, max);
 }
 
 int
 store_events_since(struct store *s, int64_t after_seq, struct store_event *out, int max)
 {
-	sqlite3_stmt *st = r_stmt(s, R_EVENTS_SINCE);
+	sqlite3_stmt *st = store_r_stmt(s, R_EVENTS_SINCE);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, after_seq);
 	sqlite3_bind_int(st, 2, max);
-	return read_events(s, st, out, max);
+	return store_read_events(s, st, out, max);
 }
 
 int
 store_events_of(struct store *s, const char *msg_id, struct store_event *out, int max)
 {
-	sqlite3_stmt *st = r_stmt(s, R_EVENTS_OF);
+	sqlite3_stmt *st = store_r_stmt(s, R_EVENTS_OF);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, msg_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, max);
-	return read_events(s, st, out, max);
+	return store_read_events(s, st, out, max);
 }
 
 int64_t
@@ -283,7 +280,7 @@ int
 store_chunk_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t max,
     uint8_t **data, size_t *len)
 {
-	sqlite3_stmt *st = r_stmt(s, R_CHUNK);
+	sqlite3_stmt *st = store_r_stmt(s, R_CHUNK);
 	*data = NULL;
 	*len = 0;
 	if (st == NULL)
@@ -297,7 +294,7 @@ store_chunk_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size
 		return 1;
 	}
 	if (rc != SQLITE_ROW)
-		return r_fail(s, st);
+		return store_r_fail(s, st);
 	uint64_t at = (uint64_t)sqlite3_column_int64(st, 0);
 	const uint8_t *p = sqlite3_column_blob(st, 1);
 	size_t n = (size_t)sqlite3_column_bytes(st, 1);
@@ -322,12 +319,12 @@ store_chunk_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size
 int64_t
 store_unsettled(struct store *s, const char *peer)
 {
-	sqlite3_stmt *st = r_stmt(s, R_UNSETTLED);
+	sqlite3_stmt *st = store_r_stmt(s, R_UNSETTLED);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
-		return r_fail(s, st);
+		return store_r_fail(s, st);
 	int64_t v = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return v;
@@ -337,7 +334,7 @@ int
 store_quarantine_list(struct store *s, int64_t before_id, struct store_quarantined *out,
     int max)
 {
-	sqlite3_stmt *st = r_stmt(s, R_QUARANTINE);
+	sqlite3_stmt *st = store_r_stmt(s, R_QUARANTINE);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, before_id > 0 ? before_id : INT64_MAX);
@@ -355,7 +352,7 @@ store_quarantine_list(struct store *s, int64_t before_id, struct store_quarantin
 		q->released_us = sqlite3_column_int64(st, 6);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return r_fail(s, st);
+		return store_r_fail(s, st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return n;

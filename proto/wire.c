@@ -88,6 +88,8 @@ static int check_content(const Rogatory__V1__Content *c, bool refused, char *err
 static int check_attachments(const Rogatory__V1__DocumentBody *b, char *err, size_t errlen);
 static int check_receipt_body(const Rogatory__V1__ReceiptBody *r, char *err, size_t errlen);
 static int check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen);
+static int check_ctl_operator(const Rogatory__Ctl__V1__Request *r, char *err,
+    size_t errlen);
 static bool field_name_valid(const ProtobufCBinaryData *b);
 static bool media_type_valid(const ProtobufCBinaryData *b);
 static bool file_name_valid(const ProtobufCBinaryData *b);
@@ -810,6 +812,9 @@ check_audit_entry(const Rogatory__V1__AuditEntry *e, char *err, size_t errlen)
 		return -1;
 	if (e->reason.len > 0 && memchr(e->reason.data, 0, e->reason.len) != NULL)
 		return err_set(err, errlen, "%s.reason: contains a NUL byte", at);
+	if (e->alert.len > 0 && !text_code_valid(e->alert.data, e->alert.len, WIRE_ALERT_MAX))
+		return err_set(err, errlen, "%s.alert: must be empty or [a-z0-9-]{1,%d}", at,
+		    WIRE_ALERT_MAX);
 	if (e->actor != NULL &&
 	    chk_text(&e->actor->user, 0, WIRE_USER_MAX, RULE_LABEL, "entry.actor", "user", err,
 	        errlen))
@@ -1008,9 +1013,6 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 			return err_set(err, errlen, "request.quarantine.release: %llu is not an "
 			    "entry id", (unsigned long long)r->quarantine->release);
 		return 0;
-	case ROGATORY__CTL__V1__REQUEST__OP_QUEUE:
-	case ROGATORY__CTL__V1__REQUEST__OP_INBOX:
-	case ROGATORY__CTL__V1__REQUEST__OP_LOG:
 	case ROGATORY__CTL__V1__REQUEST__OP_AUDIT_VERIFY:
 	case ROGATORY__CTL__V1__REQUEST__OP_AUDIT_STATUS:
 		return 0;
@@ -1032,9 +1034,6 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 	}
 	case ROGATORY__CTL__V1__REQUEST__OP_SHOW:
 		return chk_uuid(&r->show->message_id, false, "request.show", "message_id", err, errlen);
-	case ROGATORY__CTL__V1__REQUEST__OP_RETRY:
-		return chk_uuid(&r->retry->message_id, false, "request.retry", "message_id", err,
-		    errlen);
 	case ROGATORY__CTL__V1__REQUEST__OP_CANCEL:
 		return chk_uuid(&r->cancel->message_id, false, "request.cancel", "message_id", err,
 		    errlen);
@@ -1078,6 +1077,72 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 	case ROGATORY__CTL__V1__REQUEST__OP_AUTHORITY:
 		return chk_id(&r->authority->authority_id, "request.authority", "authority_id", err,
 		    errlen);
+	default:
+		return check_ctl_operator(r, err, errlen);
+	}
+}
+
+/* [a-z0-9-]{min,max}: a state or event name (the daemon says which names exist). */
+static int
+chk_name(const ProtobufCBinaryData *b, size_t min, size_t max, const char *at,
+    const char *name, char *err, size_t errlen)
+{
+	if (chk_len(b, min, max, at, name, err, errlen) != 0)
+		return -1;
+	for (size_t i = 0; i < b->len; i++) {
+		uint8_t ch = b->data[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'))
+			return err_set(err, errlen, "%s.%s: not a name (a-z, 0-9 and '-')", at, name);
+	}
+	return 0;
+}
+
+/* An authority id that may be left empty (a filter that is not set). */
+static int
+chk_id_opt(const ProtobufCBinaryData *b, const char *at, const char *name, char *err,
+    size_t errlen)
+{
+	return b->len == 0 ? 0 : chk_id(b, at, name, err, errlen);
+}
+
+/* The operators' requests: filters of the listings, bulk retry, pause/resume. */
+static int
+check_ctl_operator(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
+{
+	switch (r->op_case) {
+	case ROGATORY__CTL__V1__REQUEST__OP_QUEUE:
+		return chk_id_opt(&r->queue->peer, "request.queue", "peer", err, errlen) ||
+		    chk_name(&r->queue->state, 0, 15, "request.queue", "state", err, errlen) ? -1 : 0;
+	case ROGATORY__CTL__V1__REQUEST__OP_INBOX:
+		return chk_id_opt(&r->inbox->peer, "request.inbox", "peer", err, errlen);
+	case ROGATORY__CTL__V1__REQUEST__OP_LOG: {
+		const Rogatory__Ctl__V1__LogRequest *q = r->log;
+		if (chk_id_opt(&q->peer, "request.log", "peer", err, errlen) ||
+		    chk_uuid(&q->message_id, true, "request.log", "message_id", err, errlen) ||
+		    chk_name(&q->event, 0, 31, "request.log", "event", err, errlen))
+			return -1;
+		if (q->since_us < 0 || q->until_us < 0)
+			return err_set(err, errlen, "request.log: since_us and until_us must not be "
+			    "negative");
+		return 0;
+	}
+	case ROGATORY__CTL__V1__REQUEST__OP_RETRY: {
+		const Rogatory__Ctl__V1__RetryRequest *q = r->retry;
+		int set = (q->message_id.len > 0) + (q->peer.len > 0) + (q->all_failed ? 1 : 0);
+		if (set != 1)
+			return err_set(err, errlen, "request.retry: exactly one of message_id, peer "
+			    "and all_failed (%d given)", set);
+		return chk_uuid(&q->message_id, true, "request.retry", "message_id", err, errlen) ||
+		    chk_id_opt(&q->peer, "request.retry", "peer", err, errlen) ? -1 : 0;
+	}
+	case ROGATORY__CTL__V1__REQUEST__OP_PAUSE:
+		return chk_id(&r->pause->authority_id, "request.pause", "authority_id", err, errlen);
+	case ROGATORY__CTL__V1__REQUEST__OP_RESUME:
+		return chk_id(&r->resume->authority_id, "request.resume", "authority_id", err,
+		    errlen);
+	case ROGATORY__CTL__V1__REQUEST__OP_RELOAD:
+	case ROGATORY__CTL__V1__REQUEST__OP_ALERTS:
+		return 0;
 	default:
 		return err_set(err, errlen, "request: no operation set");
 	}

@@ -7,7 +7,11 @@ set -eu
 
 PACKAGES="build-essential pkg-config openssl libssl-dev libevent-dev libprotobuf-c-dev \
 protobuf-c-compiler libcriterion-dev libsqlite3-dev sqlite3 libinih-dev libjansson-dev \
-protobuf-compiler python3 python3-cryptography clang libclang-rt-14-dev"
+protobuf-compiler python3 python3-cryptography clang libclang-rt-14-dev mandoc prometheus"
+# mandoc: the manual pages are checked with `mandoc -T lint` in the unit tests.
+# prometheus: its promtool checks the /metrics output in the integration tests (Debian
+# 12's package ships /usr/bin/promtool; its server is not started by us). `ensure`
+# installs it when root and only warns otherwise: the tests then skip that one check.
 # protobuf-compiler (protoc), python3 and python3-cryptography serve the export tests:
 # tests/tools/verify-export checks an evidence bundle without our code, as VERIFY.md says.
 # clang and libclang-rt-14-dev serve `make fuzz` only: `ensure` does not probe them, so
@@ -30,7 +34,7 @@ install_all() {
 }
 
 missing() {
-    for cmd in cc make pkg-config openssl protoc-c protoc sqlite3; do
+    for cmd in cc make pkg-config openssl protoc-c protoc sqlite3 mandoc; do
         command -v "$cmd" >/dev/null 2>&1 || { echo "command $cmd"; return 0; }
     done
     /usr/bin/python3 -c 'import cryptography' >/dev/null 2>&1 ||
@@ -68,6 +72,14 @@ ensure)
         if what=$(missing); then
             echo "deps: still missing $what after install" >&2
             exit 1
+        fi
+    fi
+    if ! command -v promtool >/dev/null 2>&1; then
+        if [ "$(id -u)" -eq 0 ]; then
+            install_all prometheus
+        else
+            echo "deps: promtool missing (Debian package prometheus): the metrics" \
+                "output will not be checked with it" >&2
         fi
     fi
     ;;

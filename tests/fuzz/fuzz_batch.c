@@ -1,7 +1,8 @@
 /*
  * fuzz_batch: the batch submission reader of `rogatoryctl send --batch`: each line of
- * the input through send_parse_json, which is static in ctl/rogatoryctl.c, so that file
- * is included here whole (its main renamed) rather than changed. A line that parses is
+ * the input through send_parse_json, which is static in ctl/send.c, so the ctl's files
+ * are included here whole (rogatoryctl.c's main renamed) rather than changed: send.c
+ * and every command file the command table names. A line that parses is
  * packed as the Request the ctl would send and decoded as the daemon would
  * (wire_ctl_request_decode). Note: a line without "id" gets a random message id, so
  * the packed bytes (not the paths taken) differ between runs.
@@ -13,11 +14,17 @@ int rogatoryctl_main(int argc, char **argv);
 #define main rogatoryctl_main
 #include "../../ctl/rogatoryctl.c"
 #undef main
-/* The other command files its command table names. */
+/* The command files its command table names. */
 #include "../../ctl/export.c"
 #include "../../ctl/draft.c"
 #include "../../ctl/case.c"
 #include "../../ctl/audit.c"
+#include "../../ctl/fetch.c"
+#include "../../ctl/log.c"
+#include "../../ctl/messages.c"
+#include "../../ctl/oper.c"
+#include "../../ctl/send.c"
+#include "../../ctl/status.c"
 
 #include "fuzz.h"
 

@@ -62,7 +62,7 @@ Test(control, commands_and_errors, .timeout = 60)
 	free(out);
 	tnet_stop(t, 0, SIGTERM);
 	cr_assert_eq(tnet_ctl(t, 0, &out, "status"), 3, "%s", out);
-	cr_assert(strstr(out, "is rogatoryd running?") != NULL, "%s", out);
+	cr_assert(strstr(out, "rogatoryd is not running (no socket at ") != NULL, "%s", out);
 	free(out);
 	tnet_free(t);
 }

@@ -629,6 +629,54 @@ Test(events, failed_write_is_healed_from_the_store)
 	assert_seqs(1, 4);
 }
 
+/* logrotate moved the file: the next lines go to a new one at the name, the old one
+ * keeps what it had, and the log mark covers it (a restart copies none of it again). */
+Test(events, reopen_after_a_rename_writes_a_new_file)
+{
+	char err[512] = "", rotated[600];
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	store_add(3);
+	snprintf(rotated, sizeof(rotated), "%s.1", logpath);
+	cr_assert_eq(rename(logpath, rotated), 0);
+	cr_assert(events_reopen(evs, err, sizeof(err)) == 0, "%s", err);
+	wait_mark(3);
+	store_add(2);
+	assert_seqs(4, 5);
+	cr_assert_eq(ts_file_count(rotated, "\"seq\":"), 3);
+	/* The same file still there: nothing changes. */
+	cr_assert(events_reopen(evs, err, sizeof(err)) == 0, "%s", err);
+	store_add(1);
+	assert_seqs(4, 6);
+}
+
+/* After a reopen, a failed write is cut back to the new file's end, not the old one's. */
+Test(events, failed_write_after_a_reopen_is_healed)
+{
+	char err[512] = "", rotated[600];
+	struct rlimit rl, small;
+	struct store_event next;
+	struct events *saved;
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	store_add(3);
+	snprintf(rotated, sizeof(rotated), "%s.1", logpath);
+	cr_assert_eq(rename(logpath, rotated), 0);
+	cr_assert(events_reopen(evs, err, sizeof(err)) == 0, "%s", err);
+	saved = evs;
+	evs = NULL;
+	store_add(1);
+	evs = saved;
+	cr_assert(store_events_since(st, 3, &next, 1) == 1);
+	signal(SIGXFSZ, SIG_IGN);
+	cr_assert(getrlimit(RLIMIT_FSIZE, &rl) == 0);
+	small = rl;
+	small.rlim_cur = 20;
+	cr_assert(setrlimit(RLIMIT_FSIZE, &small) == 0);
+	events_emit(evs, &next);        /* partial write into the new, empty file */
+	cr_assert(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+	store_add(1);           /* seq 5: seq 4 comes from the store first */
+	assert_seqs(4, 5);
+}
+
 Test(events, last_line_that_is_not_ours_refuses_to_open)
 {
 	char err[512] = "";
