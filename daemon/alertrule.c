@@ -21,6 +21,8 @@ static enum alert_verdict check_stuck(const struct alert_rule *r, const struct a
     const struct alert_subject *sub, char *detail, size_t len);
 static enum alert_verdict check_store(const struct alert_rule *r, const struct alert_input *in,
     const struct alert_subject *sub, char *detail, size_t len);
+static enum alert_verdict check_fork(const struct alert_rule *r, const struct alert_input *in,
+    const struct alert_subject *sub, char *detail, size_t len);
 static const char *fmt_time(int64_t unix_s, char *buf, size_t len);
 static const char *fmt_span(int64_t s, char *buf, size_t len);
 
@@ -49,6 +51,11 @@ static const struct alert_rule rules[] = {
 	  "the store uses more than [alerts] store_full_percent of [store] max_size (or of "
 	  "its disk when there is none)", "its use is at or below that percentage again",
 	  check_store, 0 },
+	{ "audit-fork", ALERT_SCOPE_PEERS,
+	  "as its witness we hold two signed checkpoints of this authority's audit log that do "
+	  "not extend one another (rewritten, or restored from an older backup)",
+	  "a later checkpoint of it that extends the one we hold is accepted (the proof stays "
+	  "kept: rogatoryctl audit status)", check_fork, 0 },
 };
 #define NRULES (sizeof(rules) / sizeof(rules[0]))
 
@@ -236,4 +243,19 @@ check_store(const struct alert_rule *r, const struct alert_input *in,
 	    " bytes; alert above %u%%)", (used * 100 + total / 2) / total, of, used, total,
 	    in->store_full_percent);
 	return used * 100 > (int64_t)in->store_full_percent * total ? ALERT_FIRE : ALERT_CLEAR;
+}
+
+static enum alert_verdict
+check_fork(const struct alert_rule *r, const struct alert_input *in,
+    const struct alert_subject *sub, char *detail, size_t len)
+{
+	(void)r;
+	(void)in;
+	if (!sub->audit_fork) {
+		snprintf(detail, len, "the audit log of %s extends what we witnessed", sub->id);
+		return ALERT_CLEAR;
+	}
+	snprintf(detail, len, "the audit log of %s forked: we hold its two inconsistent signed "
+	    "checkpoints (rogatoryctl audit status)", sub->id);
+	return ALERT_FIRE;
 }

@@ -35,6 +35,7 @@ struct alert_subject {
 	const char *last_error;       /* why it is unreachable, "" when not known */
 	int64_t oldest_open_us;       /* oldest undelivered message to it; 0: none */
 	int64_t open;                 /* its undelivered messages */
+	bool audit_fork;              /* we hold proof its audit log forked (snapshot.h) */
 };
 
 /* A reading, with the limits in force. */

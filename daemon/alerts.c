@@ -218,7 +218,7 @@ alerts_check(struct alerts *a)
 		    .listed = p->listed, .paused = p->paused, .link_up = p->links_up > 0,
 		    .unreachable_since_us = down_since(a, p, snap.now_us),
 		    .last_error = p->last_error, .oldest_open_us = p->oldest_open_us,
-		    .open = p->open};
+		    .open = p->open, .audit_fork = p->audit_fork};
 	}
 	const struct config *c = d->cfg;
 	struct alert_input in = {.now_us = snap.now_us, .subjects = subs, .nsubjects = n,

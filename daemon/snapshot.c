@@ -107,8 +107,15 @@ snapshot_take(struct rogatoryd *d, struct snapshot *s)
 		    store_inbox_stats(d->store, inbox_cb, s) == 0;
 		s->store_bytes = store_size_bytes(d->store);
 	}
-	for (size_t i = 0; i < s->npeers; i++)
+	for (size_t i = 0; i < s->npeers; i++) {
 		s->peers[i].paused = pause_is(d->paused, s->peers[i].id);
+		struct store_checkpoint held;
+		if (d->store != NULL &&
+		    store_audit_witnessed(d->store, s->peers[i].id, &held, 1) == 1) {
+			s->peers[i].audit_fork = held.forked_us != 0 && held.forked_us >= held.seen_us;
+			store_checkpoint_clear(&held);
+		}
+	}
 	struct statvfs vfs;
 	if (statvfs(d->cfg->state_dir, &vfs) == 0) {
 		s->disk_free = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;

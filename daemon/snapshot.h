@@ -31,6 +31,8 @@ struct snapshot_peer {
 	int64_t open;                 /* their sum */
 	int64_t oldest_open_us;       /* created_us of the oldest open one; 0: none */
 	int64_t unfetched;            /* received from it, not fetched */
+	bool audit_fork;              /* as its witness: a fork of its audit log seen, and no
+	                               * consistent checkpoint of it accepted since */
 };
 
 struct snapshot {

@@ -336,6 +336,8 @@ Test(audit, rewritten_log_detected_by_its_witness_at_the_next_link_up, .timeout 
 	int rc = ctl(t, 0, &out, "audit verify");
 	cr_assert_eq(rc, 0, "the rewritten log is consistent in itself: %s", out);
 	free(out);
+	/* Alerts checked often: the fork must show as an active alert on the witness. */
+	tnet_opt(t, 1, "alerts.interval=200ms");
 	tnet_start(t, 1);
 	/* The next link-up (any traffic would make one). */
 	cr_assert_eq(ctl(t, 0, &out, "connect FR-MJ"), 0, "%s", out);
@@ -348,11 +350,25 @@ Test(audit, rewritten_log_detected_by_its_witness_at_the_next_link_up, .timeout 
 	bool forked = false;
 	cr_assert_eq(witnessed(t, 1, "BD-ACC", &forked), held, "the witness keeps what it held");
 	cr_assert(forked);
+	/* An alert the operator of FR-MJ sees (rogatoryctl alerts, metrics), raised once. */
+	bool listed = false;
+	for (int waited = 0; !listed && waited < 10000; waited += 100) {
+		cr_assert_eq(ctl(t, 1, &out, "alerts"), 0, "%s", out);
+		listed = strstr(out, "audit-fork") != NULL && strstr(out, "BD-ACC") != NULL;
+		free(out);
+		if (!listed)
+			usleep(100000); /* polling interval of a condition with a deadline */
+	}
+	cr_assert(listed, "rogatoryctl alerts on FR-MJ never listed audit-fork of BD-ACC");
 	/* More entries, a new checkpoint, offered again: refused again, announced once. */
 	char *id = tr_send(t, 0, "FR-MJ", "after the rewrite", 0, 0);
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 20000));
 	cr_assert(tnet_wait_log(t, 1, "is still inconsistent with what we witnessed", 20000));
 	cr_assert_eq(tr_events(t, 1, "audit-fork", NULL), 1, "audit-fork once");
+	cr_assert_eq(ts_sh(&out, "grep -c '\"alert\":\"audit-fork\"' '%s/state/delivery.jsonl'",
+	    t->node[1].home), 0);
+	cr_assert_str_eq(out, "1\n", "the alert raised once");
+	free(out);
 	tnet_stop(t, 1, SIGTERM);
 	cr_assert_eq(sql_long(t, 1, "SELECT count(*) FROM audit_forks WHERE origin = 'BD-ACC' "
 	    "AND held_body IS NOT NULL AND offered_body IS NOT NULL"), 1,

@@ -113,8 +113,8 @@ Test(golden, every_command_table_and_json, .timeout = 180)
 	golden(t, "status", "status", NULL, 0);
 	golden(t, "pause", "pause FR-MJ", "pause UA-PGO", 0);
 	golden(t, "peers", "peers", NULL, 0);
-	golden(t, "send", "send --to FR-MJ --kind mla --subject 'Golden request one' --id " ID1
-	    " --field our_reference=G/1", "send --to FR-MJ --kind extradition --urgent --subject "
+	golden(t, "send", "send --to FR-MJ --kind other --subject 'Golden request one' --id " ID1
+	    " --field our_reference=G/1", "send --to FR-MJ --kind other --urgent --subject "
 	    "'Golden request two' --id " ID2 " --respond-by 2027-03-31", 0);
 	golden(t, "queue", "queue", NULL, 0);
 	golden(t, "queue-filtered", "queue --peer FR-MJ --state queued -n 1", NULL, 0);
@@ -136,14 +136,22 @@ Test(golden, every_command_table_and_json, .timeout = 180)
 
 	/* Received messages: FR-MJ sends two with fixed ids. */
 	tnet_start(t, 1);
-	free(tr_send_args(t, 1, "--to BD-ACC --kind mla --subject 'Inbound one' --id " RX1));
-	free(tr_send_args(t, 1, "--to BD-ACC --kind mla --subject 'Inbound two' --id " RX2));
+	free(tr_send_args(t, 1, "--to BD-ACC --kind other --subject 'Inbound one' --id " RX1));
+	free(tr_send_args(t, 1, "--to BD-ACC --kind other --subject 'Inbound two' --id " RX2));
 	cr_assert(tr_wait_state(t, 1, RX1, "delivered", 10000));
 	cr_assert(tr_wait_state(t, 1, RX2, "delivered", 10000));
 	golden(t, "inbox", "inbox", NULL, 0);
 	snprintf(args, sizeof(args), "fetch " RX1 " --out '%s/f1'", t->dir);
 	snprintf(args2, sizeof(args2), "fetch " RX2 " --out '%s/f2'", t->dir);
 	golden(t, "fetch", args, args2, 0);
+	/* The export carries the audit log's proof under the oldest cosigned checkpoint that
+	 * covers RX1: have it signed and cosigned first, so the bundle does not change (and
+	 * the export start again) when the cosignature arrives in the middle. */
+	char *proof = NULL;
+	cr_assert_eq(tnet_ctl(t, 0, &proof, "audit prove --id " RX1 " --from FR-MJ"), 0, "%s",
+	    proof);
+	free(proof);
+	cr_assert(tnet_wait_log(t, 0, "FR-MJ cosigned our checkpoint", 10000));
 	snprintf(args, sizeof(args), "export " RX1 " --out '%s/x1'", t->dir);
 	snprintf(args2, sizeof(args2), "export " RX1 " --out '%s/x2'", t->dir);
 	golden(t, "export", args, args2, 0);
@@ -151,9 +159,9 @@ Test(golden, every_command_table_and_json, .timeout = 180)
 	char b1[1024], b2[1024];
 	snprintf(b1, sizeof(b1), "%s/batch1.jsonl", t->dir);
 	snprintf(b2, sizeof(b2), "%s/batch2.jsonl", t->dir);
-	ts_writef(b1, 0600, "{\"to\":\"FR-MJ\",\"kind\":\"mla\",\"subject\":\"batch one\","
+	ts_writef(b1, 0600, "{\"to\":\"FR-MJ\",\"kind\":\"other\",\"subject\":\"batch one\","
 	    "\"id\":\"55555555-5555-4555-8555-555555555555\"}\n");
-	ts_writef(b2, 0600, "{\"to\":\"FR-MJ\",\"kind\":\"mla\",\"subject\":\"batch two\","
+	ts_writef(b2, 0600, "{\"to\":\"FR-MJ\",\"kind\":\"other\",\"subject\":\"batch two\","
 	    "\"id\":\"66666666-6666-4666-8666-666666666666\"}\n");
 	snprintf(args, sizeof(args), "send --batch '%s'", b1);
 	snprintf(args2, sizeof(args2), "send --batch '%s'", b2);

@@ -156,6 +156,7 @@ static void store_unknown(struct reading *r)
 	r->in.disk_total = -1;
 }
 static void nothing(struct reading *r) { (void)r; }
+static void peer_forked(struct reading *r) { r->subs[1].audit_fork = true; }
 
 static const struct rule_case cases[] = {
 	{"certificate-expiring-30d", "BD-ACC", own_29d, ALERT_FIRE, "our certificate expires"},
@@ -186,6 +187,8 @@ static const struct rule_case cases[] = {
 	{"store-full", "", store_90, ALERT_CLEAR, "90% of [store] max_size"},
 	{"store-full", "", disk_95, ALERT_FIRE, "95% of the disk"},
 	{"store-full", "", store_unknown, ALERT_HOLD, ""},
+	{"audit-fork", "FR-MJ", peer_forked, ALERT_FIRE, "audit log of FR-MJ forked"},
+	{"audit-fork", "FR-MJ", nothing, ALERT_CLEAR, "extends what we witnessed"},
 };
 
 Test(alertrule, every_rule_has_a_case)
