@@ -323,11 +323,13 @@ audit_status(struct ctl *c)
 		printf("newest checkpoint: none yet\n");
 	size_t i;
 	const json_t *e;
-	json_array_foreach(json_object_get(j, "witnesses"), i, e)
-		printf("witness %-16s cosigned up to %lld entries (%lld cosignatures)\n",
+	json_array_foreach(json_object_get(j, "witnesses"), i, e) {
+		long long n = (long long)json_integer_value(json_object_get(e, "cosignatures"));
+		printf("witness %-16s cosigned up to %lld entries (%lld cosignature%s)\n",
 		    json_string_value(json_object_get(e, "witness")),
-		    (long long)json_integer_value(json_object_get(e, "tree_size")),
-		    (long long)json_integer_value(json_object_get(e, "cosignatures")));
+		    (long long)json_integer_value(json_object_get(e, "tree_size")), n,
+		    n == 1 ? "" : "s");
+	}
 	json_array_foreach(json_object_get(j, "witnessed"), i, e)
 		printf("we witness %-12s up to %lld entries (signed %s)%s\n",
 		    json_string_value(json_object_get(e, "origin")),
