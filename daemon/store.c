@@ -385,7 +385,6 @@ static const char *const result_names[] = {
 	"ok", "exists", "conflict", "not-found", "stale", "full", "error", "illegal",
 };
 
-static int col_blob(sqlite3_stmt *st, int i, uint8_t **dst, size_t *len);
 static int pragma_int(sqlite3 *db, const char *sql, int64_t *out);
 static int store_create_file(const char *path, const char *dir, char *err, size_t errlen);
 static int store_quick_check(sqlite3 *db, char *qc, size_t qclen);
@@ -443,8 +442,8 @@ store_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 	snprintf(dst, cap, "%s", t != NULL ? (const char *)t : "");
 }
 
-static int
-col_blob(sqlite3_stmt *st, int i, uint8_t **dst, size_t *len)
+int
+store_col_blob(sqlite3_stmt *st, int i, uint8_t **dst, size_t *len)
 {
 	const void *p = sqlite3_column_blob(st, i);
 	size_t n = (size_t)sqlite3_column_bytes(st, i);
@@ -495,12 +494,12 @@ store_msg_from_row(sqlite3_stmt *st, struct store_msg *m)
 	store_col_text(st, 16, m->last_error, sizeof(m->last_error));
 	m->bset = sqlite3_column_int64(st, 17);
 	m->size = (uint64_t)sqlite3_column_int64(st, 18);
-	if (col_blob(st, 19, &m->doc_body, &m->doc_body_len) != 0 ||
-	    col_blob(st, 20, &m->doc_sig, &m->doc_sig_len) != 0 ||
-	    col_blob(st, 21, &m->doc_cert, &m->doc_cert_len) != 0 ||
-	    col_blob(st, 22, &m->rcpt_body, &m->rcpt_body_len) != 0 ||
-	    col_blob(st, 23, &m->rcpt_sig, &m->rcpt_sig_len) != 0 ||
-	    col_blob(st, 24, &m->rcpt_cert, &m->rcpt_cert_len) != 0) {
+	if (store_col_blob(st, 19, &m->doc_body, &m->doc_body_len) != 0 ||
+	    store_col_blob(st, 20, &m->doc_sig, &m->doc_sig_len) != 0 ||
+	    store_col_blob(st, 21, &m->doc_cert, &m->doc_cert_len) != 0 ||
+	    store_col_blob(st, 22, &m->rcpt_body, &m->rcpt_body_len) != 0 ||
+	    store_col_blob(st, 23, &m->rcpt_sig, &m->rcpt_sig_len) != 0 ||
+	    store_col_blob(st, 24, &m->rcpt_cert, &m->rcpt_cert_len) != 0) {
 		store_msg_clear(m);
 		return -1;
 	}
@@ -551,9 +550,9 @@ store_quarantine_lookup(sqlite3_stmt *same, sqlite3_stmt *other, const char *pee
 		memcpy(out->payload_hash, hash, STORE_HASH_LEN);
 		snprintf(out->msg_id, sizeof(out->msg_id), "%s", msg_id);
 		snprintf(out->sender, sizeof(out->sender), "%s", peer);
-		if (col_blob(same, 0, &out->rcpt_body, &out->rcpt_body_len) != 0 ||
-		    col_blob(same, 1, &out->rcpt_sig, &out->rcpt_sig_len) != 0 ||
-		    col_blob(same, 2, &out->rcpt_cert, &out->rcpt_cert_len) != 0) {
+		if (store_col_blob(same, 0, &out->rcpt_body, &out->rcpt_body_len) != 0 ||
+		    store_col_blob(same, 1, &out->rcpt_sig, &out->rcpt_sig_len) != 0 ||
+		    store_col_blob(same, 2, &out->rcpt_cert, &out->rcpt_cert_len) != 0) {
 			store_msg_clear(out);
 			ret = -1;
 		} else {

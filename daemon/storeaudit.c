@@ -35,7 +35,6 @@ static enum store_result op_cosignature(struct store *s, struct store_op *op);
 static enum store_result op_witness(struct store *s, struct store_op *op, int64_t now);
 static int read_checkpoints(struct store *s, sqlite3_stmt *st, struct store_checkpoint *out,
     int max);
-static int blob_copy(sqlite3_stmt *st, int i, uint8_t **dst, size_t *len);
 
 /* A stored frontier: the packed form, zero-padded to its largest size. */
 static int
@@ -400,22 +399,6 @@ store_checkpoint_clear(struct store_checkpoint *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int
-blob_copy(sqlite3_stmt *st, int i, uint8_t **dst, size_t *len)
-{
-	const void *p = sqlite3_column_blob(st, i);
-	size_t n = (size_t)sqlite3_column_bytes(st, i);
-	*dst = NULL;
-	*len = 0;
-	if (p == NULL)
-		return 0;
-	if ((*dst = malloc(n > 0 ? n : 1)) == NULL)
-		return -1;
-	memcpy(*dst, p, n);
-	*len = n;
-	return 0;
-}
-
 /* Rows of CP_COLS, who, seen_us, forked_us into out; the count or -1 (out cleared). */
 static int
 read_checkpoints(struct store *s, sqlite3_stmt *st, struct store_checkpoint *out, int max)
@@ -431,9 +414,9 @@ read_checkpoints(struct store *s, sqlite3_stmt *st, struct store_checkpoint *out
 		c->seen_us = sqlite3_column_int64(st, 7);
 		c->forked_us = sqlite3_column_int64(st, 8);
 		n++;
-		if (blob_copy(st, 3, &c->body, &c->body_len) != 0 ||
-		    blob_copy(st, 4, &c->sig, &c->sig_len) != 0 ||
-		    blob_copy(st, 5, &c->cert, &c->cert_len) != 0) {
+		if (store_col_blob(st, 3, &c->body, &c->body_len) != 0 ||
+		    store_col_blob(st, 4, &c->sig, &c->sig_len) != 0 ||
+		    store_col_blob(st, 5, &c->cert, &c->cert_len) != 0) {
 			rc = SQLITE_NOMEM;
 			break;
 		}

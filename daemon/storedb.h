@@ -109,6 +109,8 @@ int64_t store_now_us(void);
 void store_bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, size_t len);
 void store_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap);
 void store_col_hash(sqlite3_stmt *st, int i, uint8_t dst[STORE_HASH_LEN]);
+/* A copy of a blob column (malloc'd; NULL and 0 for NULL). 0 / -1 out of memory. */
+int store_col_blob(sqlite3_stmt *st, int i, uint8_t **dst, size_t *len);
 /* One row of message columns (with blobs) into m. -1: out of memory, m cleared. */
 int store_msg_from_row(sqlite3_stmt *st, struct store_msg *m);
 /* One row of event columns (EV_COLS) into e. */

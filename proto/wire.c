@@ -758,6 +758,16 @@ chk_positive(int64_t v, const char *at, const char *name, char *err, size_t errl
 	return 0;
 }
 
+/* A tree size or seq: 1..2^63-1 (SQLite keeps them as signed 64-bit). */
+static int
+chk_count(uint64_t v, const char *at, const char *field, char *err, size_t errlen)
+{
+	if (v < 1 || v > (uint64_t)INT64_MAX)
+		return err_set(err, errlen, "%s.%s: %llu, must be 1..2^63-1", at, field,
+		    (unsigned long long)v);
+	return 0;
+}
+
 static int
 check_checkpoint_body(const Rogatory__V1__CheckpointBody *b, char *err, size_t errlen)
 {
@@ -766,10 +776,7 @@ check_checkpoint_body(const Rogatory__V1__CheckpointBody *b, char *err, size_t e
 	    chk_sha256(&b->root_hash, at, "root_hash", err, errlen) ||
 	    chk_positive(b->time_ms, at, "time_ms", err, errlen))
 		return -1;
-	if (b->tree_size < 1 || b->tree_size > (uint64_t)INT64_MAX)
-		return err_set(err, errlen, "%s.tree_size: %llu, must be 1..2^63-1", at,
-		    (unsigned long long)b->tree_size);
-	return 0;
+	return chk_count(b->tree_size, at, "tree_size", err, errlen);
 }
 
 static int
@@ -782,10 +789,7 @@ check_cosignature_body(const Rogatory__V1__CosignatureBody *b, char *err, size_t
 	    chk_sha256(&b->checkpoint_sha256, at, "checkpoint_sha256", err, errlen) ||
 	    chk_positive(b->time_ms, at, "time_ms", err, errlen))
 		return -1;
-	if (b->tree_size < 1 || b->tree_size > (uint64_t)INT64_MAX)
-		return err_set(err, errlen, "%s.tree_size: %llu, must be 1..2^63-1", at,
-		    (unsigned long long)b->tree_size);
-	return 0;
+	return chk_count(b->tree_size, at, "tree_size", err, errlen);
 }
 
 /* An entry is a stored event as it was written: the reason is the daemon's own text
@@ -794,9 +798,8 @@ static int
 check_audit_entry(const Rogatory__V1__AuditEntry *e, char *err, size_t errlen)
 {
 	const char *at = "entry";
-	if (e->seq < 1 || e->seq > (uint64_t)INT64_MAX)
-		return err_set(err, errlen, "%s.seq: %llu, must be 1..2^63-1", at,
-		    (unsigned long long)e->seq);
+	if (chk_count(e->seq, at, "seq", err, errlen))
+		return -1;
 	if (chk_positive(e->time_us, at, "time_us", err, errlen))
 		return -1;
 	if (!text_code_valid(e->event.data, e->event.len, WIRE_EVENT_MAX))
