@@ -347,7 +347,7 @@ static void
 md_audit_cosignature(FILE *f, const struct bundle_audit *a, size_t k, const char *exporter)
 {
 	const struct bundle_signer *s = &a->cos[k];
-	char base[32], h[65];
+	char base[48], h[65];
 	size_t clen = strlen(EVIDENCE_CTX_COSIGNATURE);
 	snprintf(base, sizeof(base), "cosignature-%zu", k + 1);
 	fprintf(f, "### Cosignature %zu: %s\n\n", k + 1, s->id[0] ? s->id : "?");
