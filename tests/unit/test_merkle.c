@@ -55,7 +55,7 @@ static void
 make_leaves(void)
 {
 	for (int i = 0; i < MAXN; i++) {
-		uint8_t e[8];
+		uint8_t e[16];
 		snprintf((char *)e, sizeof(e), "e%d", i);
 		merkle_leaf_hash(e, strlen((char *)e), leaves[i]);
 	}
