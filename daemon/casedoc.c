@@ -588,7 +588,8 @@ check_members(const struct casedoc_in *in, const struct cd_elem *e, json_t *v, c
 	json_object_foreach(v, key, mv) {
 		char full[128];
 		snprintf(full, sizeof(full), "%s.%s", e->path, key);
-		const struct cd_elem *m = cd_elem_find(full);
+		/* A dotted name is no member: it would be looked up as a deeper element. */
+		const struct cd_elem *m = strchr(key, '.') == NULL ? cd_elem_find(full) : NULL;
 		path_push(path, plen, key, 0);
 		if (m == NULL)
 			casedoc_problem_add(pr, path, "not an element of %s", e->path);

@@ -155,6 +155,25 @@ verify_slice(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(v->ev, &now);
 }
 
+/* A subtree the recomputed tree closed: the store's kept hash of it, which proofs and
+ * the consistency proofs offered to witnesses are built from, must be the same. */
+static int
+verify_node(void *arg, unsigned level, uint64_t index, const uint8_t hash[MERKLE_HASH_LEN])
+{
+	struct verify *v = arg;
+	uint8_t kept[MERKLE_HASH_LEN];
+	if (level % STORE_AUDIT_NODE_STRIDE != 0)
+		return 0;
+	uint64_t first = index << level, last = ((index + 1) << level);
+	if (store_audit_node(v->d->store, level, index, kept) != 0 ||
+	    memcmp(kept, hash, MERKLE_HASH_LEN) != 0)
+		verify_bad(v, (int64_t)last, "the kept hash of entries %" PRIu64 "..%" PRIu64
+		    " (a subtree of level %u) is missing or not the one those entries make: proofs "
+		    "built from it fail, and a witness would take the log for a fork", first + 1,
+		    last, level);
+	return 0;
+}
+
 /* The entry is where it belongs and is the row that was hashed when it was written. */
 static bool
 verify_entry(struct verify *v, const struct store_event *e)
@@ -171,8 +190,8 @@ verify_entry(struct verify *v, const struct store_event *e)
 		    "when it was written: changed, or moved from another seq", e->seq, e->event);
 		return false;
 	}
-	merkle_append(&v->fr, leaf, NULL, NULL);
-	return true;
+	merkle_append(&v->fr, leaf, verify_node, v);
+	return v->problem[0] == '\0';
 }
 
 /* Every stored checkpoint of the size the recomputed tree has reached. */

@@ -2,8 +2,8 @@
  * metrics: the Prometheus endpoint and its counters (contract in metrics.h). The HTTP
  * side serves one path and one method and reads nothing a client sends beyond the
  * request line and headers (bounded); a scrape takes a snapshot and renders the table of
- * families. It must never block the loop on a client (evhttp is non-blocking, with a
- * time-out), never put a message's content in a label, and never stop the daemon: a
+ * families. It must never block the loop on a client (httpd.c: non-blocking, bounded,
+ * one deadline per connection), never put a message's content in a label, and never stop the daemon: a
  * failed bind stops the start-up (the operator asked for it), anything later is logged.
  */
 #include "metrics.h"
@@ -17,14 +17,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "alerts.h"
 #include "config.h"
 #include "events.h"
+#include "httpd.h"
 #include "log.h"
 #include "rogatoryd.h"
 #include "snapshot.h"
@@ -32,7 +30,8 @@
 
 #define METRICS_HEADERS_MAX 8192     /* request line and headers */
 #define METRICS_BODY_MAX 1024        /* a scrape has none; more is refused with 413 */
-#define METRICS_TIMEOUT_S 10
+#define METRICS_DEADLINE_MS 10000   /* a connection, from accept to the reply's last byte */
+#define METRICS_CONNS_MAX 16         /* at once; a scraper needs one */
 #define METRICS_PEERS_MAX 4096       /* (direction, authority, outcome) rows kept */
 
 /* The outcomes counted: a message event's name (anything else is not counted). */
@@ -89,7 +88,7 @@ struct msg_count {
 
 struct metrics {
 	struct rogatoryd *d;
-	struct evhttp *http;
+	struct httpd *http;
 	int sub;                            /* events subscription, 0: none */
 	uint16_t port;
 	int64_t started_s;
@@ -176,7 +175,7 @@ static const struct {
 };
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
 
-static void http_cb(struct evhttp_request *req, void *arg);
+static void http_cb(void *arg, const char *method, const char *path, struct httpd_reply *r);
 static void event_cb(void *arg, const struct store_event *ev, const char *line);
 
 size_t
@@ -594,26 +593,19 @@ metrics_new(struct rogatoryd *d, int fd, struct metrics **out, char *err, size_t
 		*out = m;
 		return 0;
 	}
-	m->http = evhttp_new(d->base);
-	if (m->http == NULL || evhttp_accept_socket_with_handle(m->http, fd) == NULL) {
-		close(fd);
-		metrics_free(m);
-		return err_set(err, errlen, "[metrics] listen %s: cannot serve HTTP on it",
-		    d->cfg->metrics_listen);
-	}
-	evhttp_set_max_headers_size(m->http, METRICS_HEADERS_MAX);
-	evhttp_set_max_body_size(m->http, METRICS_BODY_MAX);
-	evhttp_set_timeout(m->http, METRICS_TIMEOUT_S);
-	/* Every method reaches http_cb, which answers 405 itself (evhttp would say 501). */
-	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-	    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	evhttp_set_gencb(m->http, http_cb, m);
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
 		m->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 		                                         : ((struct sockaddr_in *)&ss)->sin_port);
+	static const struct httpd_limits lim = {.head_max = METRICS_HEADERS_MAX,
+	    .body_max = METRICS_BODY_MAX, .deadline_ms = METRICS_DEADLINE_MS,
+	    .conns_max = METRICS_CONNS_MAX};
+	char herr[128];
+	if (httpd_new(d->base, fd, &lim, http_cb, m, &m->http, herr, sizeof(herr)) != 0) {
+		metrics_free(m);
+		return err_set(err, errlen, "[metrics] listen %s: %s", d->cfg->metrics_listen, herr);
+	}
 	log_info("metrics on http://%s:%u/metrics", d->cfg->metrics_host[0] ?
 	    d->cfg->metrics_host : "*", (unsigned)m->port);
 	*out = m;
@@ -627,8 +619,7 @@ metrics_free(struct metrics *m)
 		return;
 	if (m->sub > 0 && m->d != NULL && m->d->events != NULL)
 		events_unsubscribe(m->d->events, m->sub);
-	if (m->http != NULL)
-		evhttp_free(m->http);
+	httpd_free(m->http);
 	free(m->msgs);
 	free(m);
 }
@@ -639,33 +630,30 @@ metrics_port(const struct metrics *m)
 	return m != NULL ? m->port : 0;
 }
 
+/* A text answer (a copy of text and a newline) into r. */
 static void
-reply_text(struct evhttp_request *req, int code, const char *reason, const char *text)
+reply_text(struct httpd_reply *r, int code, const char *reason, const char *text)
 {
-	struct evbuffer *b = evbuffer_new();
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	    "text/plain; charset=utf-8");
-	if (b != NULL)
-		evbuffer_add_printf(b, "%s\n", text);
-	evhttp_send_reply(req, code, reason, b);
-	if (b != NULL)
-		evbuffer_free(b);
+	size_t n = strlen(text);
+	*r = (struct httpd_reply){.code = code, .reason = reason};
+	if ((r->body = malloc(n + 1)) != NULL) {
+		memcpy(r->body, text, n);
+		r->body[n] = '\n';
+		r->len = n + 1;
+	}
 }
 
 static void
-http_cb(struct evhttp_request *req, void *arg)
+http_cb(void *arg, const char *method, const char *path, struct httpd_reply *r)
 {
 	struct metrics *m = arg;
-	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
-	const char *path = u != NULL ? evhttp_uri_get_path(u) : NULL;
-	if (path == NULL || strcmp(path, "/metrics") != 0) {
-		reply_text(req, HTTP_NOTFOUND, "Not Found", "not found: this port serves "
-		    "GET /metrics only");
+	if (strcmp(path, "/metrics") != 0) {
+		reply_text(r, 404, "Not Found", "not found: this port serves GET /metrics only");
 		return;
 	}
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-		reply_text(req, 405, "Method Not Allowed", "method not allowed: GET /metrics");
+	if (strcmp(method, "GET") != 0) {
+		reply_text(r, 405, "Method Not Allowed", "method not allowed: GET /metrics");
+		r->allow = "GET";
 		return;
 	}
 	struct snapshot s;
@@ -676,16 +664,9 @@ http_cb(struct evhttp_request *req, void *arg)
 	                                          : NULL;
 	snapshot_free(&s);
 	if (text == NULL) {
-		reply_text(req, HTTP_INTERNAL, "Internal Server Error", "out of memory");
+		reply_text(r, 500, "Internal Server Error", "out of memory");
 		return;
 	}
-	struct evbuffer *b = evbuffer_new();
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	    "text/plain; version=0.0.4; charset=utf-8");
-	if (b != NULL)
-		evbuffer_add(b, text, len);
-	evhttp_send_reply(req, HTTP_OK, "OK", b);
-	if (b != NULL)
-		evbuffer_free(b);
-	free(text);
+	*r = (struct httpd_reply){.code = 200, .reason = "OK", .body = text, .len = len,
+	    .content_type = "text/plain; version=0.0.4; charset=utf-8"};
 }

@@ -1,7 +1,7 @@
 /*
  * sdnotify: the sd_notify datagram protocol (contract in sdnotify.h). It holds the one
- * piece of process-wide state the daemon allows for it: the watchdog timer, since
- * $NOTIFY_SOCKET belongs to the process, not to a module. It must never block the loop
+ * pieces of process-wide state the daemon allows for it: the watchdog timer and the
+ * datagram socket, since $NOTIFY_SOCKET belongs to the process, not to a module. It must never block the loop
  * (the socket is non-blocking; a full queue drops the datagram) nor stop the daemon.
  */
 #include "sdnotify.h"
@@ -23,6 +23,7 @@
 
 static struct event *sd_watchdog;
 static bool sd_warned;
+static int sd_fd = -1;            /* the datagram socket, kept open once made */
 
 static void sd_watchdog_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -48,14 +49,14 @@ sdnotify(const char *state)
 		sun.sun_path[0] = '\0';     /* the abstract namespace: no trailing NUL counted */
 	socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
 	    (path[0] == '@' ? 0 : 1));
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* One socket for the life of the process, made at the first notification (start-up):
+	 * a daemon out of descriptors later must still reach its watchdog. */
+	if (sd_fd < 0)
+		sd_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	ssize_t n = -1;
-	if (fd >= 0) {
-		n = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sun, salen);
-		int e = errno;
-		close(fd);
-		errno = e;
-	}
+	if (sd_fd >= 0)
+		n = sendto(sd_fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sun,
+		    salen);
 	if (n == (ssize_t)strlen(state))
 		return 0;
 	if (!sd_warned)

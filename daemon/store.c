@@ -289,8 +289,17 @@ static const char *const w_sql[W_COUNT] = {
 
 /* Reader statements (loop thread, read-only connection); ids in storedb.h. */
 static const char *const r_sql[R_COUNT] = {
+	/* A status document of ours waits while an earlier one of ours in the same case is
+	 * still open (not yet answered, even retrying): the peer gets a case's documents in
+	 * our sequence order, so a retry cannot make the two sides apply them differently. */
 	[R_OUTBOX] = "SELECT " MSG_COLS MSG_BLOBS " FROM messages WHERE " OUTBOX_WHERE
 	    " AND recipient = ?1 AND urgent = ?2 AND id > ?3 AND next_attempt_us <= ?4"
+	    " AND NOT EXISTS (SELECT 1 FROM case_docs d JOIN case_docs e"
+	    " ON e.request_id = d.request_id AND e.requester = d.requester AND e.dir = 0"
+	    " AND e.sender = d.sender AND e.sequence < d.sequence"
+	    " JOIN messages o ON o.dir = 0 AND o.msg_id = e.msg_id AND o.sender = e.sender"
+	    " AND o.state IN " OPEN_OUT
+	    " WHERE d.dir = 0 AND d.msg_id = messages.msg_id AND d.sender = messages.sender)"
 	    " ORDER BY id LIMIT ?5",
 	[R_URGENT] = "SELECT urgent FROM messages WHERE id = ?1",
 	/* Index-only (messages_due): every tick reads these few columns, never a row. */

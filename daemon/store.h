@@ -434,6 +434,10 @@ int store_case_docs(struct store *s, const struct store_case *c, struct store_ca
 int64_t store_case_last_sequence(struct store *s, const struct store_case *c,
     const char *sender);
 
+/* The audit tree keeps the hash of every complete subtree of 2^(k x stride) leaves
+ * (k >= 1): the nodes every proof is built from (audit verify checks each). */
+#define STORE_AUDIT_NODE_STRIDE 4
+
 /* ---- the audit log (storeaudit.c; reads on the loop thread like the others) ---- */
 
 /* A signed checkpoint of ours, a witness's cosignature of one (who: the witness), or the

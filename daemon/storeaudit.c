@@ -24,7 +24,7 @@
 #include "storedb.h"
 
 /* Levels of complete subtrees kept in audit_nodes: multiples of this (16, 256, ... leaves). */
-#define NODE_STRIDE 4
+#define NODE_STRIDE STORE_AUDIT_NODE_STRIDE
 
 static uint64_t now_ns(void);
 static int keep_node(void *arg, unsigned level, uint64_t index, const uint8_t h[MERKLE_HASH_LEN]);

@@ -40,7 +40,7 @@
 #define WIRE_SHA256_LEN 32
 #define WIRE_PROOF_MAX 128          /* hashes in a consistency or inclusion proof */
 #define WIRE_EVENT_MAX 31           /* AuditEntry.event: [a-z0-9-]{1,31} */
-#define WIRE_STATE_MAX 15           /* AuditEntry.state */
+#define WIRE_STATE_MAX 39           /* AuditEntry.state: a message state or a case state */
 #define WIRE_ALERT_MAX 31           /* AuditEntry.alert: empty or [a-z0-9-]{1,31} */
 #define WIRE_REASON_MAX 255         /* AuditEntry.reason */
 #define WIRE_USER_MAX 255           /* Actor.user */

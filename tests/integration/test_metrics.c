@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -162,5 +164,181 @@ Test(metrics, off_unless_configured, .timeout = 60)
 	struct tnet *t = tnet_new("metrics-off", ids2, 1);
 	tnet_start(t, 0);
 	cr_assert_eq(tnet_log_count(t, 0, "metrics on http://"), 0);
+	tnet_free(t);
+}
+
+/* A connected TCP socket to 127.0.0.1:port, non-blocking; -1 when refused. */
+static int
+tcp_to(int port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	cr_assert_geq(fd, 0);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Waits until the daemon closed fd (EOF or reset), reading and dropping what it sent. */
+static bool
+closed_within(int fd, int ms)
+{
+	char buf[4096];
+	for (int waited = 0; waited < ms; waited += 50) {
+		ssize_t n;
+		while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+			;
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+			return true;
+		usleep(50000); /* polling interval of a condition with a deadline */
+	}
+	return false;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A client pipelining GET /metrics without reading an answer: the daemon reads one head,
+ * answers once, and holds nothing more for it (libevent's evhttp read and queued all of
+ * it: 10 MB -> 2.6 GB in 10 s); the connection ends at its 10 s deadline. */
+Test(metrics, a_client_that_never_reads_costs_bounded_memory, .timeout = 60)
+{
+	struct tnet *t = tnet_new("metrics-pipe", ids2, 1);
+	int port = with_metrics(t, 0);
+	tnet_start(t, 0);
+	pid_t a = t->node[0].pid;
+	long rss0 = tr_proc_kb(a, "VmRSS");
+	int fd = tcp_to(port);
+	cr_assert_geq(fd, 0);
+	int small = 4096;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+	enum { BURST = 1000 };
+	char *burst = malloc(BURST * (sizeof(req) - 1));
+	cr_assert_not_null(burst);
+	for (int k = 0; k < BURST; k++)
+		memcpy(burst + k * (sizeof(req) - 1), req, sizeof(req) - 1);
+	long sent = 0, t0 = now_ms();
+	/* A 3 s window of sending as fast as the daemon takes it (a load, not a wait). */
+	while (now_ms() - t0 < 3000) {
+		ssize_t n = send(fd, burst, BURST * (sizeof(req) - 1), MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0)
+			sent += n;
+		else if (n < 0 && errno != EAGAIN)
+			break;
+		else
+			usleep(10000); /* the daemon reads no more: let the window run out */
+	}
+	long rss1 = tr_proc_kb(a, "VmRSS");
+	fprintf(stderr, "metrics: a never-reading client sent %ld bytes; VmRSS %ld -> %ld kB\n",
+	    sent, rss0, rss1);
+	cr_assert_lt(rss1 - rss0, 4096, "a never-reading client grew the daemon by %ld kB",
+	    rss1 - rss0);
+	cr_assert(closed_within(fd, 15000), "the connection outlived its 10 s deadline");
+	close(fd);
+	free(burst);
+	tnet_free(t);
+}
+
+/* One header byte every 200 ms would keep evhttp's per-read time-out from ever firing;
+ * the deadline counts from the accept. */
+Test(metrics, a_slow_client_is_cut_at_its_deadline, .timeout = 60)
+{
+	struct tnet *t = tnet_new("metrics-slow", ids2, 1);
+	int port = with_metrics(t, 0);
+	tnet_start(t, 0);
+	int fd = tcp_to(port);
+	cr_assert_geq(fd, 0);
+	long t0 = now_ms();
+	const char *start = "GET /metrics HTTP/1.1\r\nX-Slow: ";
+	bool cut = false;
+	for (size_t k = 0; !cut && now_ms() - t0 < 20000; k++) {
+		const char *b = k < strlen(start) ? start + k : "a";
+		if (send(fd, b, 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1 && errno != EAGAIN)
+			cut = true;
+		else
+			cut = closed_within(fd, 200);
+	}
+	long held = now_ms() - t0;
+	close(fd);
+	tnet_free(t);
+	cr_assert(cut, "a slow client kept its connection %ld ms", held);
+	cr_assert_lt(held, 15000, "cut after %ld ms; the deadline is 10 s", held);
+}
+
+/* 400 connections held open on the metrics port of a daemon limited to 128 descriptors:
+ * it keeps 16 and closes the rest at once, does not spin, keeps pinging its watchdog, and
+ * a peer still delivers to it. */
+Test(metrics, a_connection_flood_leaves_delivery_and_the_watchdog_alone, .timeout = 120)
+{
+	enum { N = 400 };
+	tr_raise_nofile(N + 256);
+	struct tnet *t = tnet_new("metrics-flood", ids2, 2);
+	int port = with_metrics(t, 0);
+	tnet_opt(t, 0, "limits.max_open_files=128");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/notify", t->dir);
+	int nfd = ops_notify_open(path);
+	setenv("NOTIFY_SOCKET", path, 1);
+	setenv("WATCHDOG_USEC", "400000", 1);
+	tnet_start(t, 0);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	cr_assert(ops_notify_expect(nfd, "READY=1", 5000));
+	pid_t a = t->node[0].pid;
+	int fds0 = tr_proc_fds(a);
+	int fd[N], opened = 0;
+	for (int k = 0; k < N; k++) {
+		int f = tcp_to(port);
+		if (f >= 0)
+			fd[opened++] = f;
+	}
+	for (int k = 0; k < opened; k++)
+		send(fd[k], "GET /metrics HTTP/1.1\r\nX: ", 26, MSG_NOSIGNAL | MSG_DONTWAIT);
+	/* The daemon holds at most 16 of them, whatever the clients do. */
+	int fds1 = 0;
+	for (int waited = 0; waited < 5000; waited += 50) {
+		fds1 = tr_proc_fds(a);
+		if (fds1 <= fds0 + 16)
+			break;
+		usleep(50000); /* polling interval of a condition with a deadline */
+	}
+	cr_assert_leq(fds1, fds0 + 16, "descriptors %d -> %d for %d metrics clients", fds0, fds1,
+	    opened);
+	long cpu0 = tr_proc_cpu_ms(a), w0 = now_ms();
+	tnet_start(t, 1);
+	char *id = tr_send(t, 1, "BD-ACC", "during a metrics flood", 0, 0);
+	int pings = 0;
+	bool delivered = false;
+	/* At least 2 s, so the watchdog (every 200 ms) is seen to go on through the flood. */
+	while (now_ms() - w0 < 2000 || (!delivered && now_ms() - w0 < 20000)) {
+		for (int k = 0; k < opened; k++)
+			send(fd[k], "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		char *d = ops_notify_next(nfd, 200);
+		pings += d != NULL && strcmp(d, "WATCHDOG=1") == 0;
+		free(d);
+		delivered = delivered || tr_wait_state(t, 1, id, "delivered", 200);
+	}
+	long cpu = tr_proc_cpu_ms(a) - cpu0, wall = now_ms() - w0;
+	for (int k = 0; k < opened; k++)
+		close(fd[k]);
+	fprintf(stderr, "metrics: flood of %d clients: fds %d -> %d, %ld ms CPU in %ld ms, %d "
+	    "watchdog pings\n", opened, fds0, fds1, cpu, wall, pings);
+	cr_assert(delivered, "FR-MJ could not deliver while strangers held the metrics port");
+	cr_assert_lt(cpu, wall / 2 + 200, "the daemon spun: %ld ms CPU in %ld ms", cpu, wall);
+	cr_assert_geq(pings, 4, "%d WATCHDOG=1 in %ld ms of flood", pings, wall);
+	cr_assert_eq(tnet_log_count(t, 0, "Error from accept"), 0);
+	cr_assert(tnet_wait_log(t, 0, "metrics: 16 connections open", 1000),
+	    "the refusals are logged");
+	close(nfd);
+	free(id);
 	tnet_free(t);
 }

@@ -437,3 +437,36 @@ Test(casedoc, protocol_md_names_every_element)
 	}
 	free(doc);
 }
+
+/* PROTOCOL.md 14.3: a member not listed is refused. A name with a dot in it must not be
+ * taken for a deeper element ("authority.name" inside proceedings is no member). */
+Test(casedoc, a_dotted_member_name_is_no_member)
+{
+	static const char *const names[] = {"reference", "language", "legal_basis", "proceedings",
+	    "facts", "assistance", "purpose", "offences"};
+	static const char *const values[] = {"\"R-1\"", "\"en\"", "\"UNCAC art. 46\"",
+	    "{\"authority\":{\"function\":\"judge\",\"name\":\"Court\"},"
+	    "\"authority.name\":\"Smuggled\",\"nature\":\"criminal\",\"subject\":\"Bribery\"}",
+	    "\"Facts\"", "[{\"details\":\"Statements\",\"type\":\"documents-records\"}]",
+	    "\"Trial\"", "[{\"law\":\"s. 161\",\"name\":\"bribery\"}]"};
+	struct casedoc_in in;
+	memset(&in, 0, sizeof(in));
+	in.kind = ROGATORY__V1__KIND__KIND_MLA;
+	in.status = ROGATORY__V1__STATUS__STATUS_UNSPECIFIED;
+	in.subject = (const uint8_t *)"Bank records";
+	in.subject_len = strlen("Bank records");
+	for (size_t i = 0; i < 8; i++)
+		in.fields[i] = (struct casedoc_field){(const uint8_t *)names[i], strlen(names[i]),
+		    (const uint8_t *)values[i], strlen(values[i])};
+	in.n_fields = 8;
+	strcpy(in.day, "2026-01-01");
+	struct casedoc_problems pr;
+	int rc = casedoc_check(&in, &pr);
+	char text[1024];
+	casedoc_problems_text(&pr, text, sizeof(text));
+	cr_assert_eq(rc, -1, "proceedings with an unlisted member \"authority.name\" accepted "
+	    "(problems: '%s')", text);
+	/* Refused for that member alone: the rest of the document is good. */
+	cr_assert_eq(pr.n, 1, "%s", text);
+	cr_assert(strstr(text, "authority.name") != NULL, "%s", text);
+}
