@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "store.h"
 #include "text.h"
 
 static void print_messages(const json_t *r);
@@ -53,7 +54,8 @@ ctl_messages_queue(struct ctl *c, int argc, char **argv)
 				return 2;
 			ctl_bin(&q.peer, v);
 		} else if (strcmp(a, "--state") == 0) {
-			if (strspn(v, "abcdefghijklmnopqrstuvwxyz") != strlen(v) || strlen(v) > 15) {
+			enum store_state st;
+			if (store_state_parse(v, &st) != 0 || st == STORE_RECEIVED) {
 				fprintf(stderr, "rogatoryctl: --state %s: not a state name (queued, "
 				    "sending, retrying, unconfirmed, delivered, ...)\n", v);
 				return 2;

@@ -393,6 +393,10 @@ Test(operators, exit_codes_and_json_everywhere, .timeout = 60)
 	char *out = ctl(t, 0, 2, "queue --frobnicate");
 	cr_assert(strstr(out, "usage: rogatoryctl queue [--all] [--peer ID]") != NULL, "%s", out);
 	free(out);
+	/* A value that cannot be a message state is a usage error too, daemon or not. */
+	out = ctl(t, 0, 2, "queue --state nosuch");
+	cr_assert(strstr(out, "--state nosuch: not a state name") != NULL, "%s", out);
+	free(out);
 	out = ctl(t, 0, 3, "status");
 	cr_assert(strstr(out, "rogatoryctl: rogatoryd is not running (no socket at ") != NULL &&
 	    strstr(out, t->node[0].sock) != NULL, "%s", out);
