@@ -26,19 +26,8 @@
 
 static const char *const ids2[] = {"BD-ACC", "FR-MJ"};
 
-static int
-ctl(struct tnet *t, int i, char **out, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int
-ctl(struct tnet *t, int i, char **out, const char *fmt, ...)
-{
-	char args[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	return tnet_ctl(t, i, out, args);
-}
+/* rogatoryctl ARGS on node i (net.h: tnet_ctlf). */
+#define ctl tnet_ctlf
 
 /* sqlite3 on node i's store (the daemon stopped); asserts success. */
 static void

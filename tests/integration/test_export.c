@@ -38,20 +38,8 @@ random_file(struct tnet *t, const char *name, size_t size)
 	return path;
 }
 
-/* rogatoryctl ARGS on node i; the exit status, the output in *out. */
-static int
-ctl(struct tnet *t, int i, char **out, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int
-ctl(struct tnet *t, int i, char **out, const char *fmt, ...)
-{
-	char args[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	return tnet_ctl(t, i, out, args);
-}
+/* rogatoryctl ARGS on node i (net.h: tnet_ctlf). */
+#define ctl tnet_ctlf
 
 /* tests/tools/verify-export [--commands] DIR: its exit status, output in *out. */
 static int

@@ -409,3 +409,14 @@ tnet_free(struct tnet *t)
 	free(t->directory);
 	free(t);
 }
+
+int
+tnet_ctlf(struct tnet *t, int i, char **out, const char *fmt, ...)
+{
+	char args[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	return tnet_ctl(t, i, out, args);
+}

@@ -57,6 +57,9 @@ bool tnet_wait_log(struct tnet *t, int i, const char *needle, int ms);
 int tnet_log_count(struct tnet *t, int i, const char *needle);
 /* Runs rogatoryctl -s <sock> ARGS (a shell-quoted string); output in *out. Exit status. */
 int tnet_ctl(struct tnet *t, int i, char **out, const char *args);
+/* The same with printf-style arguments. */
+int tnet_ctlf(struct tnet *t, int i, char **out, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Issues a further certificate for id into <dir>/extra/<id>.{crt,key}; returns the
  * folder. */
 const char *tnet_issue_extra(struct tnet *t, const char *id);
