@@ -39,7 +39,7 @@ ctl_log_time(const char *s, int64_t now_us, int64_t *out)
 	}
 	if (end != NULL && (*end == '\0' || strcmp(end, "Z") == 0)) {
 		time_t t = timegm(&tm);
-		if (t == (time_t)-1 || t < 0)
+		if (t < 0)          /* (time_t)-1 included: timegm's failure */
 			return -1;
 		*out = (int64_t)t * 1000000 + us;
 		return 0;

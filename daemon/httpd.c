@@ -282,8 +282,10 @@ httpd_free(struct httpd *h)
 {
 	if (h == NULL)
 		return;
-	while (h->conns != NULL)
-		conn_free(h->conns);
+	for (struct hconn *c = h->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		conn_free(c);
+	}
 	if (h->lev != NULL)
 		evconnlistener_free(h->lev);
 	if (h->resume != NULL)

@@ -7,6 +7,7 @@
  */
 #include "log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +27,17 @@ bool
 log_journal_stream(void)
 {
 	const char *js = getenv("JOURNAL_STREAM");
-	unsigned long long dev, ino;
 	struct stat st;
-	char end;
+	char *end = NULL;
 	/* "DEV:INO" of the stream systemd connected; ours only when stderr is still it. */
-	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
-	    fstat(STDERR_FILENO, &st) != 0)
+	if (js == NULL || js[0] < '0' || js[0] > '9')
+		return false;
+	errno = 0;
+	unsigned long long dev = strtoull(js, &end, 10), ino = 0;
+	if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
+		return false;
+	ino = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || fstat(STDERR_FILENO, &st) != 0)
 		return false;
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }

@@ -151,8 +151,6 @@ enum store_result store_audit_append(struct store *s, struct store_op *op,
 enum store_result store_audit_op(struct store *s, struct store_op *op, int64_t now);
 
 /* storeread.c: */
-/* One row of EV_COLS into e (zeroed first). */
-void store_event_from_row(sqlite3_stmt *st, struct store_event *e);
 /* Steps a bound reader statement into out (at most max rows); the count, or -1 (logged,
  * the statement reset). */
 int store_read_events(struct store *s, sqlite3_stmt *st, struct store_event *out, int max);
