@@ -619,6 +619,6 @@ bl_batch_line(char *buf, size_t cap, const char *to, unsigned tag, int i)
 	return snprintf(buf, cap,
 	    "{\"to\":\"%s\",\"kind\":\"other\",\"id\":\"%s\",\"subject\":\"Benchmark request %d: "
 	    "bank records of Example Trading Ltd, account 0000 1111 2222 3333\","
-	    "\"fields\":{\"legal_basis\":\"UNCAC art. 46(3)(f)\",\"text\":\"%s\"}}\n",
+	    "\"fields\":{\"basis\":\"UNCAC art. 46(3)(f)\",\"text\":\"%s\"}}\n",
 	    to, id, i, text);
 }
