@@ -202,11 +202,21 @@ storecase_check(struct store *s, struct store_op *op, struct storecase_plan *pla
 	const struct store_msg *m = &op->msg;
 	enum store_result r = STORE_R_OK;
 	memset(plan, 0, sizeof(*plan));
-	if (m->cd.doc_type == 1)
+	struct store_case *c = &plan->c;
+	if (m->cd.doc_type == 1) {
+		/* One case per request id between two authorities: a peer's request that reuses
+		 * the id of one of ours would make every status about either ambiguous. */
+		int clash = find_case(s, op, CW_FIND, m->msg_id, m->sender, m->recipient, c, &r);
+		if (clash < 0)
+			return r;
+		if (clash)
+			return illegal(op, "request id %s already names a case between %s and the "
+			    "other authority", m->msg_id, m->sender);
 		plan->what = STORECASE_OPEN;
+		return STORE_R_OK;
+	}
 	if (m->cd.doc_type != 2)
 		return STORE_R_OK;
-	struct store_case *c = &plan->c;
 	int found = find_case(s, op, CW_FIND, m->cd.in_reply_to, m->sender, m->recipient, c, &r);
 	if (found < 0)
 		return r;

@@ -393,5 +393,17 @@ Test(cases, status_before_its_request_is_kept_and_applied_once_it_is_in, .timeou
 	    strstr(out, "illegal-transition: the case is closed (withdrawn)") != NULL, "%s", out);
 	cr_assert(strstr(out, "invalid-document: ") != NULL, "%s", out);
 	free(out);
+	/* A request of FR-MJ's that reuses the id of one of ours: one case per request id
+	 * between two authorities, or every status about either would be ambiguous. */
+	char *ours = tr_send(t, 0, "FR-MJ", "Our note", 0, 0);
+	cr_assert(tr_wait_event(t, 0, "case-opened", ours, 5000));
+	char args[200];
+	snprintf(args, sizeof(args), "--id %s --subject 'Same id, other direction'", ours);
+	fake(t, &out, args);
+	cr_assert(strstr(out, "reason=illegal-transition") != NULL, "%s", out);
+	cr_assert(strstr(out, "already names a case between FR-MJ and") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(tr_events(t, 0, "case-opened", ours), 1, "one case for that id");
+	free(ours);
 	tnet_free(t);
 }
