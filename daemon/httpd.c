@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -23,12 +24,15 @@
 
 #define HTTPD_PAUSE_MS 1000       /* the listener's rest after EMFILE/ENFILE */
 #define HTTPD_LOG_KEY 5           /* log_ratelimited class */
+#define HTTPD_LINGER_MAX 65536    /* bytes dropped after a reply before we stop listening */
 
 struct hconn {
 	struct httpd *h;
 	struct bufferevent *bev;
 	struct event *deadline;
-	struct hconn *prev, *next;
+	struct hconn *prev, *next;   /* newest first */
+	bool answered;               /* its head was read and a reply is on its way */
+	size_t dropped;              /* bytes read and dropped after the reply */
 };
 
 struct httpd {
@@ -45,6 +49,7 @@ struct httpd {
 static void conn_free(struct hconn *c);
 static void conn_reply(struct hconn *c, struct httpd_reply *r);
 static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_arm(struct hconn *c, int ms);
 
 /* ---- one connection ---- */
 
@@ -83,12 +88,45 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_free(arg);
 }
 
-/* The reply is written: the connection is done. */
+static void
+conn_arm(struct hconn *c, int ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	evtimer_add(c->deadline, &tv);
+}
+
+/* After the reply: what the client still sends (a body, pipelined requests) is read and
+ * dropped until it closes or the deadline, so that closing with unread input does not
+ * reset the connection and cut the reply short in the client's kernel. */
+static void
+conn_discard_cb(struct bufferevent *bev, void *arg)
+{
+	struct hconn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	c->dropped += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	/* A client that keeps sending after its answer is not worth reading for. */
+	if (c->dropped > HTTPD_LINGER_MAX)
+		conn_free(c);
+}
+
+/* The reply is written: no more output; wait for the client's close (lingering). */
 static void
 conn_written_cb(struct bufferevent *bev, void *arg)
 {
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (shutdown(bufferevent_getfd(bev), SHUT_WR) != 0) {
 		conn_free(arg);
+		return;
+	}
+	struct hconn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	c->dropped = evbuffer_get_length(in);
+	evbuffer_drain(in, c->dropped);
+	bufferevent_setcb(bev, conn_discard_cb, NULL, conn_event_cb, arg);
+	bufferevent_disable(bev, EV_WRITE);
+	bufferevent_enable(bev, EV_READ);
 }
 
 static void
@@ -106,7 +144,9 @@ conn_reply(struct hconn *c, struct httpd_reply *r)
 	evbuffer_add(out, text, len);
 	free(r->body);
 	r->body = NULL;
-	/* Nothing more is read: a pipelined request stays in the kernel and dies with us. */
+	/* No second request: the input is dropped from now on (conn_written_cb). */
+	c->answered = true;
+	conn_arm(c, c->h->lim.deadline_ms);
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setcb(c->bev, NULL, conn_written_cb, conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_WRITE);
@@ -185,6 +225,24 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 /* ---- the listener ---- */
 
+/* Full: the oldest connection that has not sent a whole head yet makes room (a client
+ * that connects and sends nothing must not keep a scraper out). false when every
+ * connection is being answered. */
+static bool
+evict_idle(struct httpd *h)
+{
+	struct hconn *oldest = NULL;
+	for (struct hconn *c = h->conns; c != NULL; c = c->next)
+		if (!c->answered)
+			oldest = c;
+	if (oldest == NULL)
+		return false;
+	log_ratelimited(HTTPD_LOG_KEY, "metrics: %u connections open; closing the oldest that "
+	    "has not sent a request yet", h->nconns);
+	conn_free(oldest);
+	return true;
+}
+
 static void
 httpd_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
@@ -193,8 +251,8 @@ httpd_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr 
 	(void)sa;
 	(void)salen;
 	struct httpd *h = arg;
-	if (h->nconns >= h->lim.conns_max) {
-		log_ratelimited(HTTPD_LOG_KEY, "metrics: %u connections open, the most allowed; "
+	if (h->nconns >= h->lim.conns_max && !evict_idle(h)) {
+		log_ratelimited(HTTPD_LOG_KEY, "metrics: %u connections open, all being answered; "
 		    "refusing another", h->nconns);
 		close(fd);
 		return;
@@ -218,9 +276,7 @@ httpd_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr 
 		h->conns->prev = c;
 	h->conns = c;
 	h->nconns++;
-	struct timeval tv = {.tv_sec = h->lim.deadline_ms / 1000,
-	    .tv_usec = (h->lim.deadline_ms % 1000) * 1000};
-	evtimer_add(dl, &tv);
+	conn_arm(c, h->lim.head_ms);
 	/* The socket is read no further than one byte past the largest head. */
 	bufferevent_setwatermark(bev, EV_READ, 0, h->lim.head_max + 1);
 	bufferevent_setcb(bev, conn_read_cb, NULL, conn_event_cb, c);

@@ -3,12 +3,18 @@
  * endpoint). One request per connection, answered with `Connection: close` and closed
  * once written. What a client can make it hold is fixed in advance, whatever it sends or
  * fails to read:
- *   - at most conns_max connections at once (more are accepted and closed at once);
+ *   - at most conns_max connections at once; when full, the oldest that has not sent a
+ *     whole request head yet is closed to make room (a client that connects and sends
+ *     nothing cannot keep a scraper out), and when every one is being answered a new
+ *     one is closed at accept;
  *   - per connection, at most head_max bytes of request line and headers (431 beyond),
  *     never a body (a Content-Length above body_max or any Transfer-Encoding is 413; a
  *     smaller body is not read), one reply;
- *   - one deadline per connection from its accept (deadline_ms), whether the client is
- *     slow to send or never reads the reply;
+ *   - head_ms from the accept to the end of the head, then deadline_ms for the reply
+ *     and the client's close, whether the client is slow to send or never reads; after
+ *     the reply what it still sends is read and dropped, up to 64 KiB (a lingering
+ *     close, so that a body or pipelined request left unread does not reset the
+ *     connection and cut the reply);
  *   - a listener that runs out of descriptors pauses for a second instead of spinning.
  * Why not evhttp: libevent 2.1's evhttp reads pipelined requests and holds unread
  * replies without bound (a client that never reads took a daemon from 10 MB to 2.6 GB in
@@ -26,7 +32,8 @@ struct httpd;
 struct httpd_limits {
 	size_t head_max;          /* request line and headers, bytes */
 	size_t body_max;          /* a declared body above it: 413 */
-	int deadline_ms;          /* from accept to the last byte of the reply */
+	int head_ms;              /* from accept to the end of the request head */
+	int deadline_ms;          /* from the head to the client's close after the reply */
 	unsigned conns_max;       /* connections at once */
 };
 

@@ -30,7 +30,8 @@
 
 #define METRICS_HEADERS_MAX 8192     /* request line and headers */
 #define METRICS_BODY_MAX 1024        /* a scrape has none; more is refused with 413 */
-#define METRICS_DEADLINE_MS 10000   /* a connection, from accept to the reply's last byte */
+#define METRICS_HEAD_MS 2000         /* from accept to a whole request head */
+#define METRICS_DEADLINE_MS 10000   /* then the reply and the client's close */
 #define METRICS_CONNS_MAX 16         /* at once; a scraper needs one */
 #define METRICS_PEERS_MAX 4096       /* (direction, authority, outcome) rows kept */
 
@@ -609,7 +610,8 @@ metrics_new(struct rogatoryd *d, int fd, struct metrics **out, char *err, size_t
 		m->port = ntohs(s4.sin_port);
 	}
 	static const struct httpd_limits lim = {.head_max = METRICS_HEADERS_MAX,
-	    .body_max = METRICS_BODY_MAX, .deadline_ms = METRICS_DEADLINE_MS,
+	    .body_max = METRICS_BODY_MAX, .head_ms = METRICS_HEAD_MS,
+	    .deadline_ms = METRICS_DEADLINE_MS,
 	    .conns_max = METRICS_CONNS_MAX};
 	char herr[128];
 	if (httpd_new(d->base, fd, &lim, http_cb, m, &m->http, herr, sizeof(herr)) != 0) {
