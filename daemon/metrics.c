@@ -128,6 +128,7 @@ static void emit_store_max(struct mctx *c);
 static void emit_disk_free(struct mctx *c);
 static void emit_alerts(struct mctx *c);
 static void emit_start_time(struct mctx *c);
+static void emit_cases(struct mctx *c);
 static void emit_build_info(struct mctx *c);
 
 /* The table: name, type, HELP, labels, and what fills it. Names carry their unit. */
@@ -166,6 +167,9 @@ static const struct {
 	  "limits the store.", ""}, emit_store_max},
 	{{"rogatory_disk_free_bytes", "gauge", "Bytes available on the file system of "
 	  "state_dir.", ""}, emit_disk_free},
+	{{"rogatory_case_requests", "gauge", "Requests tracked as cases, by direction (out: "
+	  "we sent the request, in: we received it) and current status.", "direction,status"},
+	 emit_cases},
 	{{"rogatory_alert_active", "gauge", "1 for each alert active now (rogatoryctl "
 	  "alerts), by alert name and subject (an authority, or empty).", "alert,subject"},
 	 emit_alerts},
@@ -501,6 +505,16 @@ emit_alerts(struct mctx *c)
 	for (size_t i = 0; i < c->nalerts; i++) {
 		const char *v[] = {c->alerts[i].name, c->alerts[i].subject};
 		sample(c, "", v, NULL, NULL, 1);
+	}
+}
+
+static void
+emit_cases(struct mctx *c)
+{
+	for (size_t i = 0; i < c->s->ncases; i++) {
+		const struct snapshot_cases *k = &c->s->cases[i];
+		const char *v[] = {k->dir == STORE_IN ? "in" : "out", k->state};
+		sample(c, "", v, NULL, NULL, (double)k->count);
 	}
 }
 

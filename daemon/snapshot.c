@@ -71,6 +71,20 @@ inbox_cb(void *arg, const char *peer, int64_t count)
 		p->unfetched += count;
 }
 
+static void
+cases_cb(void *arg, enum store_dir dir, const char *state, int64_t count)
+{
+	struct snapshot *s = arg;
+	struct snapshot_cases *grown = realloc(s->cases, (s->ncases + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return;                   /* a gap in the reading, not an error */
+	s->cases = grown;
+	struct snapshot_cases *c = &s->cases[s->ncases++];
+	c->dir = dir;
+	snprintf(c->state, sizeof(c->state), "%s", state);
+	c->count = count;
+}
+
 int
 snapshot_take(struct rogatoryd *d, struct snapshot *s)
 {
@@ -104,7 +118,8 @@ snapshot_take(struct rogatoryd *d, struct snapshot *s)
 	s->store_max = d->cfg->store_max_size;
 	if (d->store != NULL) {
 		s->store_read = store_queue_stats(d->store, queue_cb, s) == 0 &&
-		    store_inbox_stats(d->store, inbox_cb, s) == 0;
+		    store_inbox_stats(d->store, inbox_cb, s) == 0 &&
+		    store_case_stats(d->store, cases_cb, s) == 0;
 		s->store_bytes = store_size_bytes(d->store);
 	}
 	for (size_t i = 0; i < s->npeers; i++) {
@@ -130,4 +145,7 @@ snapshot_free(struct snapshot *s)
 	free(s->peers);
 	s->peers = NULL;
 	s->npeers = 0;
+	free(s->cases);
+	s->cases = NULL;
+	s->ncases = 0;
 }

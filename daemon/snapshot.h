@@ -35,6 +35,12 @@ struct snapshot_peer {
 	                               * consistent checkpoint of it accepted since */
 };
 
+struct snapshot_cases {
+	enum store_dir dir;           /* STORE_OUT: we sent the request */
+	char state[40];
+	int64_t count;
+};
+
 struct snapshot {
 	int64_t now_us;               /* wall clock */
 	char self[AUTHORITY_ID_MAX + 1];
@@ -48,6 +54,8 @@ struct snapshot {
 	int64_t disk_free, disk_total; /* bytes on state_dir's file system; -1: unknown */
 	struct snapshot_peer *peers;  /* the directory's authorities first, in its order */
 	size_t npeers;
+	struct snapshot_cases *cases; /* cases per direction and state (store_read) */
+	size_t ncases;
 };
 
 /* Fills s (snapshot_free it after). 0; -1 only when out of memory (a store that cannot

@@ -430,6 +430,9 @@ int store_case_between(struct store *s, const char *request_id, const char *a, c
 /* A case's status documents in the order the case took them. Count or -1. */
 int store_case_docs(struct store *s, const struct store_case *c, struct store_case_doc *out,
     int max);
+/* Cases per direction (OUT: we sent the request) and state: fn per pair. 0 or -1. */
+int store_case_stats(struct store *s, void (*fn)(void *arg, enum store_dir dir,
+    const char *state, int64_t count), void *arg);
 /* The highest sequence sender used in the case (0: none yet); -1 on error. */
 int64_t store_case_last_sequence(struct store *s, const struct store_case *c,
     const char *sender);

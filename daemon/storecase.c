@@ -62,6 +62,7 @@ static const char *const cr_sql[CR_COUNT] = {
 	[CR_BETWEEN] = "SELECT " CASE_COLS " FROM cases WHERE " CASE_BETWEEN,
 	[CR_DOCS] = "SELECT id, dir, sender, msg_id, status, side, sequence, applied, note, ts_us"
 	    " FROM case_docs WHERE request_id = ?1 AND requester = ?2 ORDER BY id",
+	[CR_STATS] = "SELECT dir, state, count(*) FROM cases GROUP BY dir, state ORDER BY dir, state",
 	[CR_LAST_SEQ] = "SELECT coalesce(max(sequence), 0) FROM case_docs WHERE request_id = ?1"
 	    " AND requester = ?2 AND sender = ?3",
 };

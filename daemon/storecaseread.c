@@ -149,3 +149,22 @@ store_case_last_sequence(struct store *s, const struct store_case *c, const char
 	sqlite3_clear_bindings(st);
 	return v;
 }
+
+int
+store_case_stats(struct store *s, void (*fn)(void *arg, enum store_dir dir, const char *state,
+    int64_t count), void *arg)
+{
+	sqlite3_stmt *st = cr(s, CR_STATS);
+	if (st == NULL)
+		return -1;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *state = sqlite3_column_text(st, 1);
+		fn(arg, sqlite3_column_int(st, 0) == STORE_IN ? STORE_IN : STORE_OUT,
+		    state != NULL ? (const char *)state : "", sqlite3_column_int64(st, 2));
+	}
+	if (rc != SQLITE_DONE)
+		return cr_fail(s, st);
+	sqlite3_reset(st);
+	return 0;
+}

@@ -129,6 +129,11 @@ Test(metrics, counters_move_as_messages_flow, .timeout = 90)
 	    "outcome=\"received\"}", 2, 5000));
 	cr_assert(ops_wait_metric(pb, "rogatory_inbox_unfetched_messages{peer=\"BD-ACC\"}", 2,
 	    5000));
+	/* Each note opened a case on both sides. */
+	cr_assert(ops_wait_metric(pa, "rogatory_case_requests{direction=\"out\",status=\"requested\"}",
+	    2, 5000));
+	cr_assert(ops_wait_metric(pb, "rogatory_case_requests{direction=\"in\",status=\"requested\"}",
+	    2, 5000));
 	/* FR-MJ gone: a message waits, the queue gauge and the link say so. */
 	tnet_stop(t, 1, SIGTERM);
 	char *m3 = tr_send(t, 0, "FR-MJ", "three", 0, 0);

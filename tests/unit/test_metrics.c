@@ -104,8 +104,8 @@ name_ok(const char *n)
 static bool
 has_unit(const char *name, const char *type)
 {
-	static const char *const units[] = {"_seconds", "_bytes", "_messages", "_info", "_up",
-	    "_paused", "_active"};
+	static const char *const units[] = {"_seconds", "_bytes", "_messages", "_requests",
+	    "_info", "_up", "_paused", "_active"};
 	char base[128];
 	snprintf(base, sizeof(base), "%s", name);
 	size_t n = strlen(base);
