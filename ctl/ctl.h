@@ -77,6 +77,7 @@ int ctl_status_status(struct ctl *c, int argc, char **argv);
 int ctl_status_peers(struct ctl *c, int argc, char **argv);
 int ctl_status_connect(struct ctl *c, int argc, char **argv);
 int ctl_status_crl(struct ctl *c, int argc, char **argv);
+int ctl_status_directory(struct ctl *c, int argc, char **argv);
 
 /* ---- messages.c: outbound and inbound messages, one or listed ---- */
 int ctl_messages_queue(struct ctl *c, int argc, char **argv);

@@ -58,6 +58,54 @@ strings_of(const json_t *a, const char **out, size_t max)
 	return n;
 }
 
+/*
+ * The recipient's entry as a draft shows it: "requirements" narrowed to the kind's (null
+ * when the directory says nothing of it). The languages a document of that kind may be
+ * written in go to langs: the kind's own when the directory names some, else the
+ * authority's.
+ */
+static size_t
+recipient_for_kind(json_t *who, const char *kname, const char **langs, size_t max)
+{
+	json_t *all = json_object_get(who, "requirements");
+	json_t *mine = json_object_get(all, kname);
+	json_t *kl = json_object_get(mine, "languages");
+	size_t n = json_array_size(kl) > 0 ? strings_of(kl, langs, max) : 0;
+	if (n == 0)
+		n = strings_of(json_object_get(who, "languages"), langs, max);
+	json_object_set(who, "requirements", mine != NULL ? mine : json_null());
+	return n;
+}
+
+/* What the recipient asks of this kind, on stderr: stdout stays the document alone. */
+static void
+say_requirements(const char *to, const char *kname, const json_t *q)
+{
+	if (q == NULL || json_is_null(q))
+		return;
+	fprintf(stderr, "rogatoryctl: note: %s asks of %s requests (\"_recipient\"."
+	    "requirements):\n", to, kname);
+	const char *s;
+	if ((s = json_string_value(json_object_get(q, "legal_bases"))) != NULL)
+		fprintf(stderr, "  legal bases: %s\n", s);
+	if (json_array_size(json_object_get(q, "languages")) > 0) {
+		const char *l[64];
+		size_t n = strings_of(json_object_get(q, "languages"), l, 64);
+		fprintf(stderr, "  languages:");
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, "%s %s", i > 0 ? "," : "", l[i]);
+		fputc('\n', stderr);
+	}
+	if (json_is_true(json_object_get(q, "certified_copies")))
+		fprintf(stderr, "  certified copies of the documents\n");
+	if (json_is_true(json_object_get(q, "translation")))
+		fprintf(stderr, "  a translation into one of its languages\n");
+	if ((s = json_string_value(json_object_get(q, "urgent_contact"))) != NULL)
+		fprintf(stderr, "  when urgent: %s\n", s);
+	if ((s = json_string_value(json_object_get(q, "url"))) != NULL)
+		fprintf(stderr, "  its procedures: %s\n", s);
+}
+
 static bool
 has_string(const json_t *a, const char *s)
 {
@@ -95,13 +143,14 @@ ctl_draft_run(struct ctl *c, int argc, char **argv)
 	if (to != NULL) {
 		if ((who = ctl_authority(c, to, &rc)) == NULL)
 			return rc;
-		nlangs = strings_of(json_object_get(who, "languages"), langs, 64);
+		nlangs = recipient_for_kind(who, kname, langs, 64);
 		json_object_set_new(who, "receives_this_kind", json_boolean(has_string(
 		    json_object_get(who, "kinds"), kname)));
 		json_object_del(who, "self");
 		if (!has_string(json_object_get(who, "kinds"), kname))
 			fprintf(stderr, "rogatoryctl: note: %s does not receive %s requests (it "
 			    "receives what \"_recipient\".kinds lists)\n", to, kname);
+		say_requirements(to, kname, json_object_get(who, "requirements"));
 	}
 	json_t *doc = casedoc_template(kind, langs, nlangs);
 	json_t *out = doc;
@@ -230,7 +279,7 @@ ctl_document_send(struct ctl *c, int argc, char **argv)
 	Rogatory__V1__Kind kind;
 	wire_kind_parse(out.kind, &kind);
 	casedoc_in_out(&in, &out, kind, ROGATORY__V1__STATUS__STATUS_UNSPECIFIED);
-	in.n_languages = strings_of(json_object_get(who, "languages"), langs, 64);
+	in.n_languages = recipient_for_kind(who, out.kind, langs, 64);
 	in.languages = langs;
 	in.authority = to;
 	rc = 1;

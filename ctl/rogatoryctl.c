@@ -48,6 +48,10 @@ static const struct ctl_command {
 	{"peers", "", "each authority: link state, paused or not, last contact, last error, "
 	    "certificate expiry", NULL, NULL, ctl_status_peers},
 	{"connect", "ID", "dial authority ID now", NULL, NULL, ctl_status_connect},
+	{"directory", "[ID]", "the authorities of the directory: country, link state, "
+	    "certificate expiry, kinds, languages; with ID, also its address and what it asks "
+	    "of each kind of request (legal bases, languages, certified copies, translation, "
+	    "urgent contact, procedures)", NULL, NULL, ctl_status_directory},
 	{"crl", "install FILE", "offer a CRL (PEM or DER, from rogatory-pki crl); it spreads "
 	    "to every authority", NULL, NULL, ctl_status_crl},
 	{"send", "--to ID --document FILE [--attach FILE [--media-type TYPE]]... [--id UUID] |"

@@ -146,3 +146,112 @@ print_connect(const json_t *r)
 {
 	printf("dialing %s; see `rogatoryctl peers`\n", ctl_jstr(r, "authority"));
 }
+
+/*
+ * `rogatoryctl directory [ID]`: the directory as the daemon holds it. Every authority a
+ * line; one authority whole, with what it asks of each kind of request.
+ */
+static void print_directory(const json_t *r);
+static bool directory_one;     /* an ID was given: print that authority whole */
+
+int
+ctl_status_directory(struct ctl *c, int argc, char **argv)
+{
+	if (argc > 1 || (argc == 1 && argv[0][0] == '-'))
+		return ctl_usage("directory");
+	if (argc == 1 && !ctl_authority_arg("", argv[0]))
+		return 2;
+	Rogatory__Ctl__V1__DirectoryRequest q = ROGATORY__CTL__V1__DIRECTORY_REQUEST__INIT;
+	ctl_bin(&q.authority_id, argc == 1 ? argv[0] : NULL);
+	directory_one = argc == 1;
+	Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
+	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_DIRECTORY;
+	req.directory = &q;
+	return ctl_call(c, &req, print_directory);
+}
+
+/* The strings of array a joined by ", " ("-" when empty). */
+static const char *
+joined(const json_t *a, char *buf, size_t len)
+{
+	size_t i, n = 0;
+	const json_t *v;
+	buf[0] = '\0';
+	json_array_foreach(a, i, v) {
+		int w = snprintf(buf + n, len - n, "%s%s", n > 0 ? ", " : "",
+		    json_is_string(v) ? json_string_value(v) : "?");
+		if (w < 0 || (size_t)w >= len - n)
+			break;
+		n += (size_t)w;
+	}
+	return n > 0 ? buf : "-";
+}
+
+static const char *
+yes_no_unsaid(const json_t *v)
+{
+	return json_is_true(v) ? "yes" : json_is_false(v) ? "no" : "-";
+}
+
+/* One kind's requirements, indented under "asks for KIND requests". */
+static void
+print_requirements(const char *kind, const json_t *q)
+{
+	char buf[1024];
+	printf("%s requests:\n", kind);
+	printf("  legal bases      %s\n", ctl_jstr(q, "legal_bases"));
+	printf("  languages        %s\n", joined(json_object_get(q, "languages"), buf,
+	    sizeof(buf)));
+	printf("  certified copies %s\n", yes_no_unsaid(json_object_get(q, "certified_copies")));
+	printf("  translation      %s\n", yes_no_unsaid(json_object_get(q, "translation")));
+	printf("  urgent contact   %s\n", ctl_jstr(q, "urgent_contact"));
+	printf("  procedures       %s\n", ctl_jstr(q, "url"));
+}
+
+static void
+print_authority(const json_t *a)
+{
+	char buf[1024];
+	printf("id               %s\n", ctl_jstr(a, "id"));
+	printf("name             %s\n", ctl_jstr(a, "name"));
+	printf("country          %s\n", ctl_jstr(a, "country"));
+	printf("address          %s\n", ctl_jstr(a, "address"));
+	printf("kinds            %s\n", joined(json_object_get(a, "kinds"), buf, sizeof(buf)));
+	printf("languages        %s\n", joined(json_object_get(a, "languages"), buf,
+	    sizeof(buf)));
+	printf("link             %s (%lld up)\n", ctl_jstr(a, "link"),
+	    (long long)json_integer_value(json_object_get(a, "links_up")));
+	printf("certificate      expires %s\n", ctl_jstr(a, "certificate_not_after"));
+	const json_t *reqs = json_object_get(a, "requirements");
+	if (json_object_size(reqs) == 0) {
+		printf("requirements     none published in the directory\n");
+		return;
+	}
+	const char *kind;
+	const json_t *q;
+	json_object_foreach((json_t *)reqs, kind, q)
+		print_requirements(kind, q);
+}
+
+static void
+print_directory(const json_t *r)
+{
+	const json_t *all = json_object_get(r, "authorities");
+	size_t i;
+	const json_t *a;
+	if (directory_one && json_array_size(all) == 1) {
+		print_authority(json_array_get(all, 0));
+		return;
+	}
+	char kinds[512], langs[256];
+	printf("%-16s %-2s %-10s %-21s %-4s %-40s %-10s %s\n", "AUTHORITY", "CC", "LINK",
+	    "CERT EXPIRES", "REQS", "KINDS", "LANGUAGES", "NAME");
+	json_array_foreach(all, i, a)
+		printf("%-16s %-2s %-10s %-21s %-4zu %-40s %-10s %s\n", ctl_jstr(a, "id"),
+		    ctl_jstr(a, "country"), ctl_jstr(a, "link"),
+		    ctl_jstr(a, "certificate_not_after"),
+		    json_object_size(json_object_get(a, "requirements")),
+		    joined(json_object_get(a, "kinds"), kinds, sizeof(kinds)),
+		    joined(json_object_get(a, "languages"), langs, sizeof(langs)),
+		    ctl_jstr(a, "name"));
+}

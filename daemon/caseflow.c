@@ -22,15 +22,15 @@ bytes_str(char *dst, size_t len, const ProtobufCBinaryData *b)
 	snprintf(dst, len, "%.*s", (int)b->len, (const char *)b->data);
 }
 
-/* The languages that authority accepts, for the language check. */
+/* The languages that authority accepts for in's kind ([requirements ID KIND] languages,
+ * else its own), for the language check. */
 static void
 languages_of(struct rogatoryd *d, const char *id, struct casedoc_in *in)
 {
 	const struct authority *a = directory_find(d->cfg->directory, id);
 	if (a == NULL)
 		return;
-	in->languages = (const char *const *)a->languages;
-	in->n_languages = a->n_languages;
+	in->languages = directory_languages(a, (unsigned)in->kind, &in->n_languages);
 	in->authority = a->id;
 }
 

@@ -14,6 +14,8 @@
 #include "casedoc.h"
 #include "config.h"
 #include "directory.h"
+#include "peer.h"
+#include "tls.h"
 #include "rogatoryd.h"
 #include "store.h"
 
@@ -36,10 +38,11 @@ refuse(struct control_result *res, Rogatory__Ctl__V1__ReplyCode code, const char
 	snprintf(res->error_text, sizeof(res->error_text), fmt, a, b);
 }
 
+/* null for NULL or "". */
 static json_t *
 text_or_null(const char *s)
 {
-	return s[0] != '\0' ? json_string(s) : json_null();
+	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
 }
 
 /* One case as the register shows it. */
@@ -203,6 +206,51 @@ ctlcase_get(struct control *c, const Rogatory__Ctl__V1__Request *req,
 	res->json = o;
 }
 
+/* requirements as JSON: null for what the directory does not say. */
+static json_t *
+requirements_json(const struct dir_requirements *r)
+{
+	json_t *o = json_object(), *langs = json_array();
+	for (size_t i = 0; i < r->n_languages; i++)
+		json_array_append_new(langs, json_string(r->languages[i]));
+	json_object_set_new(o, "legal_bases", text_or_null(r->legal_bases));
+	json_object_set_new(o, "languages", langs);
+	json_object_set_new(o, "certified_copies", r->certified_copies < 0 ? json_null() :
+	    json_boolean(r->certified_copies));
+	json_object_set_new(o, "translation", r->translation < 0 ? json_null() :
+	    json_boolean(r->translation));
+	json_object_set_new(o, "urgent_contact", text_or_null(r->urgent_contact));
+	json_object_set_new(o, "url", text_or_null(r->url));
+	return o;
+}
+
+/* One directory entry: {"id", "name", "country", "address", "kinds", "languages",
+ * "requirements": {KIND: {...}}, "self"}. */
+static json_t *
+authority_json(const struct config *cfg, const struct authority *a)
+{
+	json_t *o = json_object(), *kinds = json_array(), *langs = json_array();
+	json_t *reqs = json_object();
+	json_object_set_new(o, "id", json_string(a->id));
+	json_object_set_new(o, "name", json_string(a->name ? a->name : ""));
+	json_object_set_new(o, "country", json_string(a->country));
+	json_object_set_new(o, "address", json_string(a->address ? a->address : ""));
+	for (unsigned k = 1; k < 32; k++)
+		if ((a->kinds & (1u << k)) != 0 && directory_kind_name(1u << k) != NULL)
+			json_array_append_new(kinds, json_string(directory_kind_name(1u << k)));
+	for (size_t i = 0; i < a->n_languages; i++)
+		json_array_append_new(langs, json_string(a->languages[i]));
+	for (unsigned k = 1; k < DIRECTORY_KINDS; k++)
+		if (a->requirements[k] != NULL && directory_kind_name(1u << k) != NULL)
+			json_object_set_new(reqs, directory_kind_name(1u << k),
+			    requirements_json(a->requirements[k]));
+	json_object_set_new(o, "kinds", kinds);
+	json_object_set_new(o, "languages", langs);
+	json_object_set_new(o, "requirements", reqs);
+	json_object_set_new(o, "self", json_boolean(strcmp(a->id, cfg->authority_id) == 0));
+	return o;
+}
+
 void
 ctlcase_authority(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res)
@@ -216,17 +264,62 @@ ctlcase_authority(struct control *c, const Rogatory__Ctl__V1__Request *req,
 		    "unknown authority %s (not in the directory %s)", id, cfg->directory->path);
 		return;
 	}
-	json_t *o = json_object(), *kinds = json_array(), *langs = json_array();
-	json_object_set_new(o, "id", json_string(a->id));
-	json_object_set_new(o, "name", json_string(a->name ? a->name : ""));
-	json_object_set_new(o, "country", json_string(a->country));
-	for (unsigned k = 1; k < 32; k++)
-		if ((a->kinds & (1u << k)) != 0 && directory_kind_name(1u << k) != NULL)
-			json_array_append_new(kinds, json_string(directory_kind_name(1u << k)));
-	for (size_t i = 0; i < a->n_languages; i++)
-		json_array_append_new(langs, json_string(a->languages[i]));
-	json_object_set_new(o, "kinds", kinds);
-	json_object_set_new(o, "languages", langs);
-	json_object_set_new(o, "self", json_boolean(strcmp(a->id, cfg->authority_id) == 0));
+	res->json = authority_json(cfg, a);
+}
+
+/* The link columns of one entry: "link" (up, connecting, backoff, idle; "self" for us),
+ * "links_up", "certificate_not_after" (of the certificate it last showed; null before). */
+static void
+link_json(struct rogatoryd *d, const struct authority *a, json_t *o)
+{
+	if (strcmp(a->id, d->cfg->authority_id) == 0) {
+		json_object_set_new(o, "link", json_string("self"));
+		json_object_set_new(o, "links_up", json_integer(0));
+		json_object_set_new(o, "certificate_not_after",
+		    control_time_us((int64_t)tls_own_not_after(d->tls) * 1000000));
+		return;
+	}
+	for (size_t i = 0; i < peers_count(d->peers); i++) {
+		struct peer_info pi;
+		peers_info(d->peers, i, &pi);
+		if (strcmp(pi.id, a->id) != 0)
+			continue;
+		json_object_set_new(o, "link", json_string(peer_state_name(pi.state)));
+		json_object_set_new(o, "links_up", json_integer(pi.links_up));
+		json_object_set_new(o, "certificate_not_after",
+		    control_time_us((int64_t)pi.cert_not_after * 1000000));
+		return;
+	}
+	json_object_set_new(o, "link", json_string("idle"));
+	json_object_set_new(o, "links_up", json_integer(0));
+	json_object_set_new(o, "certificate_not_after", json_null());
+}
+
+void
+ctlcase_directory(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res)
+{
+	struct rogatoryd *d = control_daemon(c);
+	const struct config *cfg = d->cfg;
+	char id[AUTHORITY_ID_MAX + 1];
+	bytes_str(id, sizeof(id), &req->directory->authority_id);
+	json_t *o = json_object(), *all = json_array();
+	json_object_set_new(o, "path", json_string(cfg->directory->path));
+	for (size_t i = 0; i < cfg->directory->n; i++) {
+		const struct authority *a = &cfg->directory->authorities[i];
+		if (id[0] != '\0' && strcmp(a->id, id) != 0)
+			continue;
+		json_t *e = authority_json(cfg, a);
+		link_json(d, a, e);
+		json_array_append_new(all, e);
+	}
+	if (id[0] != '\0' && json_array_size(all) == 0) {
+		json_decref(all);
+		json_decref(o);
+		refuse(res, ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_NOT_FOUND, "unknown-authority",
+		    "unknown authority %s (not in the directory %s)", id, cfg->directory->path);
+		return;
+	}
+	json_object_set_new(o, "authorities", all);
 	res->json = o;
 }

@@ -57,18 +57,58 @@ struct dir_parse {
 	struct diag *d;
 	unsigned *seen;         /* per authority: bit i when dir_keys[i] was given */
 	bool in_authority;      /* the current section is an accepted [authority ID] */
+	struct dir_requirements *req;   /* the current section is [requirements ID KIND] */
 };
 
-typedef int (*dir_item_fn)(struct authority *a, const char *item, char *err, size_t errlen);
+typedef int (*dir_item_fn)(void *ctx, const char *item, char *err, size_t errlen);
+
+/* A list of language codes being filled (an authority's, or one kind's). */
+struct dir_langs {
+	char ***v;
+	size_t *n;
+};
+
+typedef int (*req_setter)(struct dir_requirements *r, const char *value, char *err,
+    size_t errlen);
+
+static int req_set_legal_bases(struct dir_requirements *r, const char *value, char *err,
+    size_t errlen);
+static int req_set_languages(struct dir_requirements *r, const char *value, char *err,
+    size_t errlen);
+static int req_set_certified_copies(struct dir_requirements *r, const char *value, char *err,
+    size_t errlen);
+static int req_set_translation(struct dir_requirements *r, const char *value, char *err,
+    size_t errlen);
+static int req_set_urgent_contact(struct dir_requirements *r, const char *value, char *err,
+    size_t errlen);
+static int req_set_url(struct dir_requirements *r, const char *value, char *err,
+    size_t errlen);
+
+/* Every key of a [requirements ID KIND] section; all optional, at least one. */
+static const struct {
+	const char *name;
+	req_setter set;
+} req_keys[] = {
+	{ "legal_bases", req_set_legal_bases },
+	{ "languages", req_set_languages },
+	{ "certified_copies", req_set_certified_copies },
+	{ "translation", req_set_translation },
+	{ "urgent_contact", req_set_urgent_contact },
+	{ "url", req_set_url },
+};
+#define REQ_N_KEYS (sizeof(req_keys) / sizeof(req_keys[0]))
+#define DIR_URL_MAX 180
+
+static int dir_requirements_section(struct dir_parse *p, const char *name, int line);
+static void requirements_free(struct dir_requirements *r);
 
 static int dir_section(void *user, const char *name, int line);
 static void dir_key(void *user, const char *section, const char *key, const char *value,
     int line);
-static int dir_list(struct authority *a, const char *value, dir_item_fn fn, char *err,
+static int dir_list(void *ctx, const char *value, dir_item_fn fn, char *err,
     size_t errlen);
-static int dir_kind_item(struct authority *a, const char *item, char *err, size_t errlen);
-static int dir_language_item(struct authority *a, const char *item, char *err,
-    size_t errlen);
+static int dir_kind_item(void *ctx, const char *item, char *err, size_t errlen);
+static int dir_language_item(void *ctx, const char *item, char *err, size_t errlen);
 static void dir_check_complete(struct dir_parse *p);
 static void authority_clear(struct authority *a);
 
@@ -117,9 +157,12 @@ dir_section(void *user, const char *name, int line)
 	struct dir_parse *p = user;
 	static const char prefix[] = "authority ";
 	p->in_authority = false;
+	p->req = NULL;
+	if (strncmp(name, "requirements ", 13) == 0)
+		return dir_requirements_section(p, name, line);
 	if (strncmp(name, prefix, sizeof(prefix) - 1) != 0) {
-		diag_add(p->d, p->path, line, "unknown section [%s]; expected [authority ID]",
-		    name);
+		diag_add(p->d, p->path, line, "unknown section [%s]; expected [authority ID] or "
+		    "[requirements ID KIND]", name);
 		return -1;
 	}
 	const char *id = name + sizeof(prefix) - 1;
@@ -148,6 +191,21 @@ static void
 dir_key(void *user, const char *section, const char *key, const char *value, int line)
 {
 	struct dir_parse *p = user;
+	if (p->req != NULL) {
+		for (size_t k = 0; k < REQ_N_KEYS; k++) {
+			if (strcmp(req_keys[k].name, key) != 0)
+				continue;
+			char err[512];
+			if (value[0] == '\0')
+				diag_add(p->d, p->path, line, "[%s] %s: empty value", section, key);
+			else if (req_keys[k].set(p->req, value, err, sizeof(err)) < 0)
+				diag_add(p->d, p->path, line, "[%s] %s: %s", section, key, err);
+			return;
+		}
+		diag_add(p->d, p->path, line, "unknown key [%s] %s; expected legal_bases, "
+		    "languages, certified_copies, translation, urgent_contact or url", section, key);
+		return;
+	}
 	if (!p->in_authority)
 		return;
 	size_t cur = p->dir->n - 1;
@@ -166,23 +224,29 @@ dir_key(void *user, const char *section, const char *key, const char *value, int
 	    "kinds or languages", section, key);
 }
 
+/* Text shown to operators (`peers`, `directory`, logs): the text rule of a subject
+ * (PROTOCOL.md section 3): nothing a terminal acts on, nothing that reorders the display.
+ * A copy in *out, or -1. */
 static int
-dir_set_name(struct authority *a, const char *value, char *err, size_t errlen)
+dir_text(const char *value, char **out, char *err, size_t errlen)
 {
-	size_t len = strlen(value);
+	size_t len = strlen(value), at;
+	uint32_t cp;
 	if (len > DIRECTORY_NAME_MAX)
 		return err_set(err, errlen, "%zu bytes; at most %d", len, DIRECTORY_NAME_MAX);
-	/* Shown to operators in `peers` and logs: the text rule of a subject (PROTOCOL.md
-	 * section 3): nothing a terminal acts on, nothing that reorders the display. */
-	size_t at;
-	uint32_t cp;
 	if (!text_utf8_valid((const uint8_t *)value, len))
 		return err_set(err, errlen, "not valid UTF-8");
 	if (text_refused_find((const uint8_t *)value, len, TEXT_LINE | TEXT_NO_BIDI, &at, &cp))
 		return err_set(err, errlen, "%s U+%04X at byte %zu",
 		    text_cp_bidi(cp) ? "bidi control" : "control character", (unsigned)cp, at);
-	a->name = conffile_strdup(value);
+	*out = conffile_strdup(value);
 	return 0;
+}
+
+static int
+dir_set_name(struct authority *a, const char *value, char *err, size_t errlen)
+{
+	return dir_text(value, &a->name, err, errlen);
 }
 
 static int
@@ -209,7 +273,7 @@ dir_set_address(struct authority *a, const char *value, char *err, size_t errlen
 
 /* Splits a comma-separated value (blanks around items allowed) and calls fn per item. */
 static int
-dir_list(struct authority *a, const char *value, dir_item_fn fn, char *err, size_t errlen)
+dir_list(void *ctx, const char *value, dir_item_fn fn, char *err, size_t errlen)
 {
 	const char *s = value;
 	for (;;) {
@@ -226,7 +290,7 @@ dir_list(struct authority *a, const char *value, dir_item_fn fn, char *err, size
 			return err_set(err, errlen, "\"%.*s\" is too long", (int)blen, b);
 		memcpy(item, b, blen);
 		item[blen] = '\0';
-		if (fn(a, item, err, errlen) < 0)
+		if (fn(ctx, item, err, errlen) < 0)
 			return -1;
 		if (comma == NULL)
 			return 0;
@@ -235,8 +299,9 @@ dir_list(struct authority *a, const char *value, dir_item_fn fn, char *err, size
 }
 
 static int
-dir_kind_item(struct authority *a, const char *item, char *err, size_t errlen)
+dir_kind_item(void *ctx, const char *item, char *err, size_t errlen)
 {
+	struct authority *a = ctx;
 	for (size_t i = 0; i < sizeof(dir_kinds) / sizeof(dir_kinds[0]); i++) {
 		if (strcmp(dir_kinds[i].name, item) != 0)
 			continue;
@@ -257,27 +322,164 @@ dir_set_kinds(struct authority *a, const char *value, char *err, size_t errlen)
 }
 
 static int
-dir_language_item(struct authority *a, const char *item, char *err, size_t errlen)
+dir_language_item(void *ctx, const char *item, char *err, size_t errlen)
 {
+	struct dir_langs *ls = ctx;
 	if (!text_language_valid(item))
 		return err_set(err, errlen, "\"%s\" is not an ISO 639-1 language code (two "
 		    "lower-case letters, like en, fr)", item);
-	for (size_t i = 0; i < a->n_languages; i++)
-		if (strcmp(a->languages[i], item) == 0)
+	for (size_t i = 0; i < *ls->n; i++)
+		if (strcmp((*ls->v)[i], item) == 0)
 			return err_set(err, errlen, "\"%s\" is listed twice", item);
-	char **l = realloc(a->languages, (a->n_languages + 2) * sizeof(*l));
+	char **l = realloc(*ls->v, (*ls->n + 2) * sizeof(*l));
 	if (l == NULL)
 		fatal("out of memory");
-	a->languages = l;
-	l[a->n_languages++] = conffile_strdup(item);
-	l[a->n_languages] = NULL;
+	*ls->v = l;
+	l[(*ls->n)++] = conffile_strdup(item);
+	l[*ls->n] = NULL;
 	return 0;
 }
 
 static int
 dir_set_languages(struct authority *a, const char *value, char *err, size_t errlen)
 {
-	return dir_list(a, value, dir_language_item, err, errlen);
+	struct dir_langs ls = { &a->languages, &a->n_languages };
+	return dir_list(&ls, value, dir_language_item, err, errlen);
+}
+
+/*
+ * [requirements ID KIND]: after [authority ID], for a kind it receives, once. The
+ * requirements hang off the authority by kind number (dir_kinds' bit number).
+ */
+static int
+dir_requirements_section(struct dir_parse *p, const char *name, int line)
+{
+	char id[64], kind[32], rest[2];
+	int n = sscanf(name + 13, "%63s %31s %1s", id, kind, rest);
+	if (n != 2) {
+		diag_add(p->d, p->path, line, "bad section [%s]; expected [requirements ID KIND], "
+		    "like [requirements FR-MJ mla]", name);
+		return -1;
+	}
+	struct authority *a = NULL;
+	for (size_t i = 0; i < p->dir->n; i++)
+		if (strcmp(p->dir->authorities[i].id, id) == 0)
+			a = &p->dir->authorities[i];
+	if (a == NULL) {
+		diag_add(p->d, p->path, line, "[%s]: no [authority %s] above it", name, id);
+		return -1;
+	}
+	unsigned bit = 0;
+	for (size_t i = 0; i < sizeof(dir_kinds) / sizeof(dir_kinds[0]); i++)
+		if (strcmp(dir_kinds[i].name, kind) == 0)
+			bit = dir_kinds[i].bit;
+	if (bit == 0) {
+		diag_add(p->d, p->path, line, "[%s]: unknown kind \"%s\"; expected mla, "
+		    "extradition, provisional-arrest, asset-recovery, service-of-documents or "
+		    "other", name, kind);
+		return -1;
+	}
+	if ((a->kinds & bit) == 0) {
+		diag_add(p->d, p->path, line, "[%s]: %s does not receive %s requests (its kinds "
+		    "line, line %d)", name, id, kind, a->line);
+		return -1;
+	}
+	unsigned k = 0;
+	while ((1u << k) != bit)
+		k++;
+	if (a->requirements[k] != NULL) {
+		diag_add(p->d, p->path, line, "[%s]: given twice (first at line %d)", name,
+		    a->requirements[k]->line);
+		return -1;
+	}
+	struct dir_requirements *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		fatal("out of memory");
+	r->certified_copies = -1;
+	r->translation = -1;
+	r->line = line;
+	a->requirements[k] = r;
+	p->req = r;
+	return 0;
+}
+
+static int
+req_set_legal_bases(struct dir_requirements *r, const char *value, char *err, size_t errlen)
+{
+	return dir_text(value, &r->legal_bases, err, errlen);
+}
+
+static int
+req_set_languages(struct dir_requirements *r, const char *value, char *err, size_t errlen)
+{
+	struct dir_langs ls = { &r->languages, &r->n_languages };
+	return dir_list(&ls, value, dir_language_item, err, errlen);
+}
+
+static int
+yes_no(const char *value, int *out, char *err, size_t errlen)
+{
+	if (strcmp(value, "yes") == 0)
+		*out = 1;
+	else if (strcmp(value, "no") == 0)
+		*out = 0;
+	else
+		return err_set(err, errlen, "\"%s\"; expected yes or no", value);
+	return 0;
+}
+
+static int
+req_set_certified_copies(struct dir_requirements *r, const char *value, char *err,
+    size_t errlen)
+{
+	return yes_no(value, &r->certified_copies, err, errlen);
+}
+
+static int
+req_set_translation(struct dir_requirements *r, const char *value, char *err, size_t errlen)
+{
+	return yes_no(value, &r->translation, err, errlen);
+}
+
+static int
+req_set_urgent_contact(struct dir_requirements *r, const char *value, char *err,
+    size_t errlen)
+{
+	return dir_text(value, &r->urgent_contact, err, errlen);
+}
+
+/* https://, then printable ASCII without blanks, quotes or angle brackets (a terminal
+ * and a web page show it as is). */
+static int
+req_set_url(struct dir_requirements *r, const char *value, char *err, size_t errlen)
+{
+	size_t len = strlen(value);
+	if (strncmp(value, "https://", 8) != 0 || len == 8)
+		return err_set(err, errlen, "\"%.40s\" is no https:// address", value);
+	if (len > DIR_URL_MAX)
+		return err_set(err, errlen, "%zu bytes; at most %d", len, DIR_URL_MAX);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)value[i];
+		if (ch <= ' ' || ch >= 0x7f || strchr("\"'<>\\`", ch) != NULL)
+			return err_set(err, errlen, "byte %zu (0x%02x) is not allowed in an address",
+			    i, ch);
+	}
+	r->url = conffile_strdup(value);
+	return 0;
+}
+
+static void
+requirements_free(struct dir_requirements *r)
+{
+	if (r == NULL)
+		return;
+	free(r->legal_bases);
+	for (size_t i = 0; i < r->n_languages; i++)
+		free(r->languages[i]);
+	free(r->languages);
+	free(r->urgent_contact);
+	free(r->url);
+	free(r);
 }
 
 static void
@@ -290,6 +492,8 @@ authority_clear(struct authority *a)
 	for (size_t i = 0; i < a->n_languages; i++)
 		free(a->languages[i]);
 	free(a->languages);
+	for (unsigned k = 0; k < DIRECTORY_KINDS; k++)
+		requirements_free(a->requirements[k]);
 }
 
 void
@@ -311,6 +515,18 @@ directory_find(const struct directory *dir, const char *id)
 		if (strcmp(dir->authorities[i].id, id) == 0)
 			return &dir->authorities[i];
 	return NULL;
+}
+
+const char *const *
+directory_languages(const struct authority *a, unsigned kind, size_t *n)
+{
+	const struct dir_requirements *r = kind < DIRECTORY_KINDS ? a->requirements[kind] : NULL;
+	if (r != NULL && r->n_languages > 0) {
+		*n = r->n_languages;
+		return (const char *const *)r->languages;
+	}
+	*n = a->n_languages;
+	return (const char *const *)a->languages;
 }
 
 const char *

@@ -21,6 +21,25 @@
 #define DIRECTORY_KIND_OTHER (1u << 6)
 
 #define DIRECTORY_NAME_MAX 200  /* bytes of UTF-8 in an authority's name */
+#define DIRECTORY_KINDS 7       /* kind numbers 1..6 (Rogatory__V1__Kind); 0 unused */
+
+/*
+ * What an authority asks of incoming requests of one kind ([requirements ID KIND]): the
+ * expert meeting's "tell other States one's requirements and procedures". Every member
+ * is optional; text is UTF-8 under the rule of a subject. Shown by `rogatoryctl
+ * directory ID` and `draft KIND --to ID`; the languages, when given, replace the
+ * authority's for that kind in the language check of both sides.
+ */
+struct dir_requirements {
+	char *legal_bases;      /* the legal bases it accepts, as written; NULL = not said */
+	char **languages;       /* n_languages, then NULL; none = the authority's */
+	size_t n_languages;
+	int certified_copies;   /* 1 yes, 0 no, -1 not said */
+	int translation;        /* 1 a translation into one of its languages is needed */
+	char *urgent_contact;   /* who to call when it is urgent; NULL = not said */
+	char *url;              /* https:// page with its procedures; NULL = not said */
+	int line;               /* the section header's line */
+};
 
 struct authority {
 	char id[AUTHORITY_ID_MAX + 1];
@@ -32,6 +51,7 @@ struct authority {
 	unsigned kinds;     /* bit (1u << Rogatory__V1__Kind) per kind served */
 	char **languages;   /* ISO 639-1 codes, n_languages of them, then NULL */
 	size_t n_languages;
+	struct dir_requirements *requirements[DIRECTORY_KINDS];  /* by kind number; NULL none */
 	int line;           /* the section header's line */
 };
 
@@ -46,6 +66,9 @@ int directory_load(const char *path, struct directory **out, struct diag *d);
 void directory_free(struct directory *dir);
 /* NULL when id is not listed. */
 const struct authority *directory_find(const struct directory *dir, const char *id);
+/* The languages a of that kind number may be written in: the kind's own, else a's. */
+const char *const *directory_languages(const struct authority *a, unsigned kind,
+    size_t *n);
 /* The directory.conf spelling of one kind bit ("mla", "asset-recovery"); NULL if none. */
 const char *directory_kind_name(unsigned kind_bit);
 

@@ -1080,6 +1080,11 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 	case ROGATORY__CTL__V1__REQUEST__OP_AUTHORITY:
 		return chk_id(&r->authority->authority_id, "request.authority", "authority_id", err,
 		    errlen);
+	case ROGATORY__CTL__V1__REQUEST__OP_DIRECTORY:
+		if (r->directory->authority_id.len == 0)
+			return 0;
+		return chk_id(&r->directory->authority_id, "request.directory", "authority_id", err,
+		    errlen);
 	default:
 		return check_ctl_operator(r, err, errlen);
 	}

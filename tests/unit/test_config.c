@@ -735,6 +735,87 @@ Test(config, directory_name_refuses_terminal_controls)
 	    "byte 0", NULL);
 }
 
+/* [requirements ID KIND]: what an authority asks of one kind of request. */
+static const char dir_head[] =
+    "[authority FR-MJ]\nname = MJ\ncountry = FR\naddress = h:1\nkinds = mla, "
+    "extradition\nlanguages = fr, en\n";
+
+Test(config, directory_requirements_per_kind)
+{
+	ts_writef(fixture("dir-req.conf"), 0600, "%s"
+	    "[requirements FR-MJ mla]\nlegal_bases = UNCAC art. 46; reciprocity\n"
+	    "languages = fr\ncertified_copies = no\ntranslation = yes\n"
+	    "urgent_contact = BEPI, +33 1 00 00 00 00\nurl = https://justice.example.fr/x?a=1\n",
+	    dir_head);
+	cr_assert_eq(directory_load(fixture("dir-req.conf"), &dir, &d), 0, "%s", diag_text());
+	const struct authority *fr = directory_find(dir, "FR-MJ");
+	const struct dir_requirements *r = fr->requirements[1];
+	cr_assert_not_null(r);
+	cr_assert_null(fr->requirements[2], "extradition: nothing said");
+	cr_assert_str_eq(r->legal_bases, "UNCAC art. 46; reciprocity");
+	cr_assert_eq(r->n_languages, 1);
+	cr_assert_str_eq(r->languages[0], "fr");
+	cr_assert_eq(r->certified_copies, 0);
+	cr_assert_eq(r->translation, 1);
+	cr_assert_str_eq(r->urgent_contact, "BEPI, +33 1 00 00 00 00");
+	cr_assert_str_eq(r->url, "https://justice.example.fr/x?a=1");
+	cr_assert_eq(r->line, 7);
+	/* The kind's languages replace the authority's for that kind only. */
+	size_t n;
+	const char *const *l = directory_languages(fr, 1, &n);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(l[0], "fr");
+	l = directory_languages(fr, 2, &n);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(l[1], "en");
+	l = directory_languages(fr, 99, &n);
+	cr_assert_eq(n, 2, "a kind out of range: the authority's");
+}
+
+Test(config, directory_requirements_errors_name_their_lines)
+{
+	ts_writef(fixture("dir-req-bad.conf"), 0600,
+	    "[requirements DE-BMJ mla]\n"                   /* 1: no such authority above */
+	    "%s"                                            /* 2-7 */
+	    "[requirements FR-MJ bribery]\n"                /* 8 */
+	    "[requirements FR-MJ other]\n"                  /* 9: not a kind it receives */
+	    "[requirements FR-MJ]\n"                        /* 10 */
+	    "[requirements FR-MJ mla]\n"                    /* 11 */
+	    "certified_copies = maybe\n"                    /* 12 */
+	    "url = http://justice.example.fr\n"             /* 13 */
+	    "languages = fr, FR\n"                          /* 14 */
+	    "urgent_contact = call \xe2\x80\xae 112\n"      /* 15 */
+	    "fax = +33 1\n"                                 /* 16 */
+	    "[requirements FR-MJ  mla]\n"                   /* 17: the same, spelt apart */
+	    "[requirements FR-MJ extradition]\n"            /* 18 */
+	    "url = https://a.example/<script>\n"            /* 19 */
+	    "translation =\n",                              /* 20 */
+	    dir_head);
+	cr_assert_eq(directory_load(fixture("dir-req-bad.conf"), &dir, &d), -1);
+	cr_assert_null(dir);
+	expect_diag(12,
+	    "dir-req-bad.conf:1: [requirements DE-BMJ mla]: no [authority DE-BMJ] above it",
+	    "dir-req-bad.conf:8: [requirements FR-MJ bribery]: unknown kind \"bribery\"",
+	    "dir-req-bad.conf:9: [requirements FR-MJ other]: FR-MJ does not receive other "
+	    "requests (its kinds line, line 2)",
+	    "dir-req-bad.conf:10: bad section [requirements FR-MJ]; expected [requirements ID "
+	    "KIND]",
+	    "dir-req-bad.conf:12: [requirements FR-MJ mla] certified_copies: \"maybe\"; "
+	    "expected yes or no",
+	    "dir-req-bad.conf:13: [requirements FR-MJ mla] url: \"http://justice.example.fr\" "
+	    "is no https:// address",
+	    "dir-req-bad.conf:14: [requirements FR-MJ mla] languages: \"FR\" is not an ISO "
+	    "639-1 language code",
+	    "dir-req-bad.conf:15: [requirements FR-MJ mla] urgent_contact: bidi control U+202E "
+	    "at byte 5",
+	    "dir-req-bad.conf:16: unknown key [requirements FR-MJ mla] fax",
+	    "dir-req-bad.conf:17: [requirements FR-MJ  mla]: given twice (first at line 11)",
+	    "dir-req-bad.conf:19: [requirements FR-MJ extradition] url: byte 18 (0x3c) is not "
+	    "allowed in an address",
+	    "dir-req-bad.conf:20: [requirements FR-MJ extradition] translation: empty value",
+	    NULL);
+}
+
 /* ---- the shipped examples ---- */
 
 Test(config, example_file_is_generated_from_the_table)
@@ -767,6 +848,9 @@ Test(config, examples_load)
 	cr_assert_eq(cfg->directory->n, 3);
 	cr_assert_not_null(directory_find(cfg->directory, "BD-ACC"));
 	cr_assert_not_null(directory_find(cfg->directory, "UA-PGO"));
+	const struct authority *fr = directory_find(cfg->directory, "FR-MJ");
+	cr_assert_not_null(fr->requirements[1], "the example shows FR-MJ's mla requirements");
+	cr_assert_eq(fr->requirements[2]->certified_copies, 1);
 }
 
 /* ---- reload ---- */
