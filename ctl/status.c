@@ -243,15 +243,24 @@ print_directory(const json_t *r)
 		print_authority(json_array_get(all, 0));
 		return;
 	}
-	char kinds[512], langs[256];
-	printf("%-16s %-2s %-10s %-21s %-4s %-40s %-10s %s\n", "AUTHORITY", "CC", "LINK",
-	    "CERT EXPIRES", "REQS", "KINDS", "LANGUAGES", "NAME");
-	json_array_foreach(all, i, a)
-		printf("%-16s %-2s %-10s %-21s %-4zu %-40s %-10s %s\n", ctl_jstr(a, "id"),
-		    ctl_jstr(a, "country"), ctl_jstr(a, "link"),
-		    ctl_jstr(a, "certificate_not_after"),
-		    json_object_size(json_object_get(a, "requirements")),
-		    joined(json_object_get(a, "kinds"), kinds, sizeof(kinds)),
-		    joined(json_object_get(a, "languages"), langs, sizeof(langs)),
-		    ctl_jstr(a, "name"));
+	/* Kinds and languages as wide as the widest of this directory; the name last. */
+	char kinds[512], langs[256], exp[11];
+	int kw = 5, lw = 9;
+	json_array_foreach(all, i, a) {
+		int w = (int)strlen(joined(json_object_get(a, "kinds"), kinds, sizeof(kinds)));
+		kw = w > kw ? w : kw;
+		w = (int)strlen(joined(json_object_get(a, "languages"), langs, sizeof(langs)));
+		lw = w > lw ? w : lw;
+	}
+	printf("%-16s %-2s %-10s %-10s %-4s %-*s %-*s %s\n", "AUTHORITY", "CC", "LINK", "CERT UNTIL",
+	    "REQS", lw, "LANGUAGES", kw, "KINDS", "NAME");
+	json_array_foreach(all, i, a) {
+		/* The certificate's expiry day (directory ID shows the time). */
+		snprintf(exp, sizeof(exp), "%s", ctl_jstr(a, "certificate_not_after"));
+		printf("%-16s %-2s %-10s %-10s %-4zu %-*s %-*s %s\n", ctl_jstr(a, "id"),
+		    ctl_jstr(a, "country"), ctl_jstr(a, "link"), exp,
+		    json_object_size(json_object_get(a, "requirements")), lw,
+		    joined(json_object_get(a, "languages"), langs, sizeof(langs)), kw,
+		    joined(json_object_get(a, "kinds"), kinds, sizeof(kinds)), ctl_jstr(a, "name"));
+	}
 }

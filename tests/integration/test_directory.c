@@ -70,13 +70,12 @@ Test(directory, listing_and_one_authority_with_its_requirements, .timeout = 90)
 
 	/* The listing: us, then FR-MJ with its link, certificate and one kind's requirements. */
 	out = ok(t, 0, "directory");
-	has(out, "AUTHORITY        CC LINK       CERT EXPIRES          REQS KINDS");
+	has(out, "AUTHORITY        CC LINK       CERT UNTIL REQS LANGUAGES KINDS                   NAME\n");
 	char *bd = strstr(out, "\nBD-ACC "), *fr = strstr(out, "\nFR-MJ ");
 	cr_assert(bd != NULL && fr != NULL && bd < fr, "directory order:\n%s", out);
 	cr_assert_eq(strncmp(bd, "\nBD-ACC           BD self ", 26), 0, "%s", out);
 	cr_assert_eq(strncmp(fr, "\nFR-MJ            FR up         20", 34), 0, "%s", out);
-	has(fr, " 1    mla, extradition, other ");
-	has(fr, "Test authority FR-MJ\n");
+	has(fr, " 1    en, fr    mla, extradition, other Test authority FR-MJ\n");
 	free(out);
 
 	out = ok(t, 0, "directory FR-MJ");
