@@ -42,15 +42,8 @@ static const char *const ids2[] = {"BD-ACC", "FR-MJ"};
 /* rogatoryctl ARGS on node i (net.h: tnet_ctlf). */
 #define ctl tnet_ctlf
 
-/* The output of a command that must succeed (exit 0). */
-static char *
-ok(struct tnet *t, int i, const char *args)
-{
-	char *out = NULL;
-	int rc = tnet_ctl(t, i, &out, args);
-	cr_assert_eq(rc, 0, "node %d: rogatoryctl %s: exit %d\n%s", i, args, rc, out);
-	return out;
-}
+/* The output of rogatoryctl ARGS on node i, which must exit 0. */
+#define ok tnet_ctl_ok
 
 /* The case of id on node i (`request ID --json`), parsed; NULL when there is none. */
 static json_t *

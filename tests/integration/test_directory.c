@@ -42,14 +42,8 @@ write_requirements(struct tnet *t, const char *lines)
 	fclose(f);
 }
 
-static char *
-ok(struct tnet *t, int i, const char *args)
-{
-	char *out = NULL;
-	int rc = tnet_ctl(t, i, &out, args);
-	cr_assert_eq(rc, 0, "node %d: rogatoryctl %s: exit %d\n%s", i, args, rc, out);
-	return out;
-}
+/* The output of rogatoryctl ARGS on node i, which must exit 0. */
+#define ok tnet_ctl_ok
 
 #define has(out, needle) cr_assert(strstr(out, needle) != NULL, "no \"%s\" in:\n%s", \
 	needle, out)

@@ -410,6 +410,15 @@ tnet_free(struct tnet *t)
 	free(t);
 }
 
+char *
+tnet_ctl_ok(struct tnet *t, int i, const char *args)
+{
+	char *out = NULL;
+	int rc = tnet_ctl(t, i, &out, args);
+	cr_assert_eq(rc, 0, "node %d: rogatoryctl %s: exit %d\n%s", i, args, rc, out);
+	return out;
+}
+
 int
 tnet_ctlf(struct tnet *t, int i, char **out, const char *fmt, ...)
 {

@@ -60,6 +60,9 @@ int tnet_ctl(struct tnet *t, int i, char **out, const char *args);
 /* The same with printf-style arguments. */
 int tnet_ctlf(struct tnet *t, int i, char **out, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The output of rogatoryctl ARGS on node i, which must exit 0 (asserted, naming the node,
+ * the command, its exit status and output). Free it. */
+char *tnet_ctl_ok(struct tnet *t, int i, const char *args);
 /* Issues a further certificate for id into <dir>/extra/<id>.{crt,key}; returns the
  * folder. */
 const char *tnet_issue_extra(struct tnet *t, const char *id);
