@@ -259,7 +259,7 @@ print_directory(const json_t *r)
 		snprintf(exp, sizeof(exp), "%s", ctl_jstr(a, "certificate_not_after"));
 		printf("%-16s %-2s %-10s %-10s %-4zu %-*s %-*s %s\n", ctl_jstr(a, "id"),
 		    ctl_jstr(a, "country"), ctl_jstr(a, "link"), exp,
-		    json_object_size(json_object_get(a, "requirements")), lw,
+		    json_array_size(json_object_get(a, "requirements_for")), lw,
 		    joined(json_object_get(a, "languages"), langs, sizeof(langs)), kw,
 		    joined(json_object_get(a, "kinds"), kinds, sizeof(kinds)), ctl_jstr(a, "name"));
 	}

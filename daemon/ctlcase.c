@@ -310,6 +310,17 @@ ctlcase_directory(struct control *c, const Rogatory__Ctl__V1__Request *req,
 		if (id[0] != '\0' && strcmp(a->id, id) != 0)
 			continue;
 		json_t *e = authority_json(cfg, a);
+		if (id[0] == '\0') {
+			/* The listing names the kinds only: every authority's requirements whole
+			 * could pass the 1 MiB reply frame of a large network. */
+			json_t *kinds = json_array();
+			const char *k;
+			json_t *v;
+			json_object_foreach(json_object_get(e, "requirements"), k, v)
+				json_array_append_new(kinds, json_string(k));
+			json_object_del(e, "requirements");
+			json_object_set_new(e, "requirements_for", kinds);
+		}
 		link_json(d, a, e);
 		json_array_append_new(all, e);
 	}

@@ -101,6 +101,18 @@ Test(directory, listing_and_one_authority_with_its_requirements, .timeout = 90)
 	json_decref(j);
 	free(out);
 
+	/* The listing names the kinds with requirements, not the requirements. */
+	out = ok(t, 0, "--json directory");
+	j = json_loads(out, 0, NULL);
+	cr_assert_not_null(j, "%s", out);
+	a = json_array_get(json_object_get(j, "authorities"), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(a, "id")), "FR-MJ");
+	cr_assert_null(json_object_get(a, "requirements"), "%s", out);
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(a, "requirements_for"),
+	    0)), "mla");
+	json_decref(j);
+	free(out);
+
 	/* Unknown and malformed ids. */
 	cr_assert_eq(tnet_ctl(t, 0, &out, "directory DE-BMJ"), 1, "%s", out);
 	has(out, "unknown-authority: unknown authority DE-BMJ (not in the directory ");
