@@ -93,7 +93,8 @@ deadlines_tick(evutil_socket_t fd, short what, void *arg)
 	int64_t now = clocks_now_us();
 	int64_t skew = now - (int64_t)link_now_ms() * 1000;
 	if (skew - dl->skew_us > JUMP_US || dl->skew_us - skew > JUMP_US)
-		log_notice("deadlines: the wall clock jumped by %+lld s; looking at every clock now",
+		log_notice("deadlines: the wall clock jumped by %+lld s; every clock is judged by "
+		    "the time now, and what was recorded is never recorded again",
 		    (long long)((skew - dl->skew_us) / 1000000));
 	dl->skew_us = skew;
 	struct journal_op *jo = journal_op_new(d, STORE_OP_DEADLINES);
@@ -120,9 +121,10 @@ scan_done(struct journal_op *jo)
 		return;
 	}
 	dl->recorded += (uint64_t)op->due.cases;
+	/* The events themselves went to the delivery log with the commit (journal.c). */
 	if (op->due.cases > 0)
-		log_info("deadlines: %d case%s reached a clock (%zu event%s)", op->due.cases,
-		    op->due.cases == 1 ? "" : "s", op->n_more, op->n_more == 1 ? "" : "s");
+		log_info("deadlines: %d case%s reached a clock", op->due.cases,
+		    op->due.cases == 1 ? "" : "s");
 	/* More than one op's worth: the rest on the next loop turn, after other work. */
 	deadlines_arm(dl, op->due.more ? 0 : dl->d->cfg->case_check_every_ms);
 }

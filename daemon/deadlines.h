@@ -1,6 +1,7 @@
 /*
- * deadlines: the cases' clocks at work. A scan runs at start, every [cases] check_every,
- * and at once when the wall clock is seen to jump; it hands the store one op
+ * deadlines: the cases' clocks at work. A scan runs at start and every [cases]
+ * check_every, judging each clock against the wall clock now (so a jump forward is caught
+ * by the next scan and logged, a jump back repeats nothing); it hands the store one op
  * (STORE_OP_DEADLINES) that records "due-soon" and "overdue" for the clocks that reached
  * them, each once per case and deadline: what was recorded is marked in the transaction
  * of its event, so a restart, a kill -9 or a clock jump neither repeats nor skips one.
