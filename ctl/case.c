@@ -130,19 +130,19 @@ ctl_requests_run(struct ctl *c, int argc, char **argv)
 		ProtobufCBinaryData *dst = strcmp(a, "--status") == 0 ? &q.state
 		    : strcmp(a, "--peer") == 0 ? &q.peer : strcmp(a, "--kind") == 0 ? &q.kind : NULL;
 		uint64_t ms = 0;
-		char derr[200];
+		char derr[200] = "";
 		if (strcmp(a, "--incoming") == 0) {
 			q.incoming = true;
 		} else if (strcmp(a, "--overdue") == 0) {
 			q.overdue = true;
-		} else if (strcmp(a, "--due-within") == 0 && v != NULL) {
+		} else if (strcmp(a, "--due-within") == 0 && i + 1 < argc) {
+			v = argv[++i];
 			if (config_parse_duration(v, &ms, derr, sizeof(derr)) != 0 || ms == 0) {
 				fprintf(stderr, "rogatoryctl: --due-within %s: %s\n", v, ms == 0 &&
 				    derr[0] == '\0' ? "must be more than 0" : derr);
 				return 2;
 			}
 			q.due_within_ms = ms;
-			i++;
 		} else if (strcmp(a, "--outgoing") == 0) {
 			q.outgoing = true;
 		} else if (dst != NULL && v != NULL) {

@@ -31,8 +31,9 @@ clocks_date_end_us(const char *date, int64_t *out)
 {
 	if (date == NULL || strlen(date) != 10 || !text_date_valid((const uint8_t *)date, 10))
 		return -1;
-	int y = atoi(date);
-	unsigned m = (unsigned)atoi(date + 5), d = (unsigned)atoi(date + 8);
+	/* text_date_valid checked the digits: the fields convert whole. */
+	int y = (int)strtol(date, NULL, 10);
+	unsigned m = (unsigned)strtoul(date + 5, NULL, 10), d = (unsigned)strtoul(date + 8, NULL, 10);
 	*out = (days_from_civil(y, m, d) + 1) * US_PER_DAY;
 	return 0;
 }
@@ -104,9 +105,12 @@ clocks_now_us(void)
 	const char *path = getenv("ROGATORY_TEST_CLOCK_FILE");
 	FILE *f = path != NULL ? fopen(path, "r") : NULL;
 	if (f != NULL) {
-		long long off = 0;
-		if (fscanf(f, "%lld", &off) == 1)
-			now += (int64_t)off * 1000000;
+		char line[32], *end = NULL;
+		if (fgets(line, sizeof(line), f) != NULL) {
+			long long off = strtoll(line, &end, 10);
+			if (end != line)
+				now += (int64_t)off * 1000000;
+		}
 		fclose(f);
 	}
 #endif

@@ -283,18 +283,27 @@ static const struct cfg_key cfg_keys[] = {
 	  .reload = true, .off = OFF(case_ack_within_ms), .min = SEC, .max = 3650 * DAY,
 	  .doc = "The requested authority acknowledges a request this long after it was\n"
 	      "received (the EIO's Annex B asks for one week)." },
-#define RESPOND(kname, field, dflt) \
-	{ .section = "cases", .name = "respond_within_" kname, .type = CFG_DURATION, \
-	  .def = dflt, .reload = true, .off = OFF(field), .min = 0, .max = 3650 * DAY, \
-	  .doc = "respond-by of a request of this kind that gives no date of its own,\n" \
-	      "counted from its receipt; 0s: none." }
-	RESPOND("mla", case_respond_within_ms[1], "90d"),
-	RESPOND("extradition", case_respond_within_ms[2], "60d"),
-	RESPOND("provisional_arrest", case_respond_within_ms[3], "10d"),
-	RESPOND("asset_recovery", case_respond_within_ms[4], "90d"),
-	RESPOND("service_of_documents", case_respond_within_ms[5], "30d"),
-	RESPOND("other", case_respond_within_ms[6], "0s"),
-#undef RESPOND
+#define RESPOND_DOC "respond-by of a request of this kind that gives no date of its own,\n" \
+	"counted from its receipt; 0s: none."
+	{ .section = "cases", .name = "respond_within_mla", .type = CFG_DURATION, .def = "90d",
+	  .reload = true, .off = OFF(case_respond_within_ms[1]), .max = 3650 * DAY,
+	  .doc = RESPOND_DOC },
+	{ .section = "cases", .name = "respond_within_extradition", .type = CFG_DURATION,
+	  .def = "60d", .reload = true, .off = OFF(case_respond_within_ms[2]), .max = 3650 * DAY,
+	  .doc = RESPOND_DOC },
+	{ .section = "cases", .name = "respond_within_provisional_arrest", .type = CFG_DURATION,
+	  .def = "10d", .reload = true, .off = OFF(case_respond_within_ms[3]), .max = 3650 * DAY,
+	  .doc = RESPOND_DOC },
+	{ .section = "cases", .name = "respond_within_asset_recovery", .type = CFG_DURATION,
+	  .def = "90d", .reload = true, .off = OFF(case_respond_within_ms[4]), .max = 3650 * DAY,
+	  .doc = RESPOND_DOC },
+	{ .section = "cases", .name = "respond_within_service_of_documents", .type = CFG_DURATION,
+	  .def = "30d", .reload = true, .off = OFF(case_respond_within_ms[5]), .max = 3650 * DAY,
+	  .doc = RESPOND_DOC },
+	{ .section = "cases", .name = "respond_within_other", .type = CFG_DURATION, .def = "0s",
+	  .reload = true, .off = OFF(case_respond_within_ms[6]), .max = 3650 * DAY,
+	  .doc = RESPOND_DOC },
+#undef RESPOND_DOC
 	{ .section = "cases", .name = "warn_before", .type = CFG_DURATION, .def = "3d",
 	  .reload = true, .off = OFF(case_warn_before_ms), .min = 0, .max = 3650 * DAY,
 	  .doc = "The event due-soon is recorded this long before a clock runs out." },

@@ -60,11 +60,10 @@ clock_json(int64_t due, bool met, int64_t now, uint64_t warn_ms, const char *sou
 	return o;
 }
 
-/* The case's clocks judged now (clocks.h), with where respond-by comes from. */
+/* The case's clocks judged at now (clocks.h), with where respond-by comes from. */
 static json_t *
-clocks_json(const struct store_case *c, uint64_t warn_ms)
+clocks_json(const struct store_case *c, int64_t now, uint64_t warn_ms)
 {
-	int64_t now = clocks_now_us();
 	enum case_state st = CASE_S_REQUESTED;
 	case_state_parse(c->state, &st);
 	json_t *o = json_object();
@@ -80,7 +79,7 @@ clocks_json(const struct store_case *c, uint64_t warn_ms)
 
 /* One case as the register shows it. */
 static json_t *
-case_json(const struct store_case *c, uint64_t warn_ms)
+case_json(const struct store_case *c, int64_t now, uint64_t warn_ms)
 {
 	json_t *o = json_object();
 	bool out = c->dir == STORE_OUT;
@@ -100,7 +99,7 @@ case_json(const struct store_case *c, uint64_t warn_ms)
 	json_object_set_new(o, "respond_by", text_or_null(c->respond_by));
 	json_object_set_new(o, "opened", control_time_us(c->opened_us));
 	json_object_set_new(o, "updated", control_time_us(c->updated_us));
-	json_object_set_new(o, "clocks", clocks_json(c, warn_ms));
+	json_object_set_new(o, "clocks", clocks_json(c, now, warn_ms));
 	return o;
 }
 
@@ -146,7 +145,7 @@ ctlcase_list(struct control *c, const Rogatory__Ctl__V1__Request *req,
 	} else {
 		res->json = json_array();
 		for (int i = 0; i < n; i++)
-			json_array_append_new(res->json, case_json(&v[i],
+			json_array_append_new(res->json, case_json(&v[i], f.now_us,
 			    control_daemon(c)->cfg->case_warn_before_ms));
 	}
 	free(v);
@@ -227,7 +226,7 @@ ctlcase_get(struct control *c, const Rogatory__Ctl__V1__Request *req,
 		fatal("out of memory");
 	int n = store_case_docs(d->store, &cs, docs, CASE_DOCS_MAX);
 	json_t *o = json_object(), *a = json_array();
-	json_object_set_new(o, "case", case_json(&cs, d->cfg->case_warn_before_ms));
+	json_object_set_new(o, "case", case_json(&cs, clocks_now_us(), d->cfg->case_warn_before_ms));
 	json_object_set_new(o, "request", document_json(d, cs.dir, cs.requester, cs.request_id));
 	for (int i = 0; i < n; i++) {
 		json_t *doc = document_json(d, docs[i].dir, docs[i].sender, docs[i].msg_id);

@@ -712,7 +712,7 @@ storecase_deadlines(struct store *s, struct store_op *op, int64_t now)
 	sqlite3_bind_int64(st, 1, op->due.now_us);
 	sqlite3_bind_int64(st, 2, (int64_t)op->due.warn_before_ms * 1000);
 	sqlite3_bind_int(st, 3, limit);
-	int n = 0, rc;
+	int n = 0, rc = SQLITE_DONE;
 	while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		storecase_from_row(st, &v[n].c);
 		v[n].soon_for[CLOCKS_ACK] = sqlite3_column_int64(st, 18);
