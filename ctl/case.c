@@ -18,6 +18,7 @@
 
 #include "case.h"
 #include "casedoc.h"
+#include "config.h"
 #include "ctl.h"
 #include "termsafe.h"
 #include "text.h"
@@ -44,21 +45,38 @@ when(const json_t *o, const char *key, char buf[20])
 
 /* ---- requests ---- */
 
+/* A clock of case c ("acknowledge_by", "respond_by") as "2026-12-10 08:15 overdue": UTC,
+ * to the minute, with its state unless it is simply running; "-" when there is none. */
+static const char *
+clock_text(const json_t *c, const char *which, char buf[48])
+{
+	const json_t *k = json_object_get(json_object_get(c, "clocks"), which);
+	char w[20];
+	if (!json_is_object(k))
+		return "-";
+	const char *st = js(k, "state");
+	snprintf(buf, 48, "%s%s%s", when(k, "due", w), strcmp(st, "running") == 0 ? "" : " ",
+	    strcmp(st, "running") == 0 ? "" : st);
+	return buf;
+}
+
 static void
 print_cases(const json_t *a)
 {
-	char o[20], u[20];
-	printf("%-36s %-3s %-12s %-20s %-3s %-32s %-16s %-16s %-10s %s\n", "ID", "DIR", "PEER",
-	    "KIND", "URG", "STATUS", "OPENED", "LAST CHANGE", "RESPOND-BY",
-	    "REFERENCES (REQUESTING / REQUESTED)");
+	char o[20], u[20], ack[48], resp[48];
+	printf("%-36s %-3s %-12s %-20s %-3s %-32s %-16s %-16s %-24s %-24s %s\n", "ID", "DIR",
+	    "PEER", "KIND", "URG", "STATUS", "OPENED", "LAST CHANGE", "ACKNOWLEDGE-BY (UTC)",
+	    "RESPOND-BY (UTC)", "REFERENCES (REQUESTING / REQUESTED)");
 	size_t i;
 	const json_t *c;
 	json_array_foreach(a, i, c)
-		printf("%-36s %-3s %-12s %-20s %-3s %-32s %-16s %-16s %-10s %s / %s\n", js(c, "id"),
-		    strcmp(js(c, "direction"), "outgoing") == 0 ? "out" : "in", js(c, "peer"),
-		    js(c, "kind"), json_is_true(json_object_get(c, "urgent")) ? "yes" : "no",
-		    js(c, "status"), when(c, "opened", o), when(c, "updated", u), js(c, "respond_by"),
-		    js(c, "requester_reference"), js(c, "requested_reference"));
+		printf("%-36s %-3s %-12s %-20s %-3s %-32s %-16s %-16s %-24s %-24s %s / %s\n",
+		    js(c, "id"), strcmp(js(c, "direction"), "outgoing") == 0 ? "out" : "in",
+		    js(c, "peer"), js(c, "kind"),
+		    json_is_true(json_object_get(c, "urgent")) ? "yes" : "no", js(c, "status"),
+		    when(c, "opened", o), when(c, "updated", u), clock_text(c, "acknowledge_by", ack),
+		    clock_text(c, "respond_by", resp), js(c, "requester_reference"),
+		    js(c, "requested_reference"));
 	if (json_array_size(a) == 0)
 		printf("(none)\n");
 }
@@ -111,8 +129,20 @@ ctl_requests_run(struct ctl *c, int argc, char **argv)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		ProtobufCBinaryData *dst = strcmp(a, "--status") == 0 ? &q.state
 		    : strcmp(a, "--peer") == 0 ? &q.peer : strcmp(a, "--kind") == 0 ? &q.kind : NULL;
+		uint64_t ms = 0;
+		char derr[200] = "";
 		if (strcmp(a, "--incoming") == 0) {
 			q.incoming = true;
+		} else if (strcmp(a, "--overdue") == 0) {
+			q.overdue = true;
+		} else if (strcmp(a, "--due-within") == 0 && i + 1 < argc) {
+			v = argv[++i];
+			if (config_parse_duration(v, &ms, derr, sizeof(derr)) != 0 || ms == 0) {
+				fprintf(stderr, "rogatoryctl: --due-within %s: %s\n", v, ms == 0 &&
+				    derr[0] == '\0' ? "must be more than 0" : derr);
+				return 2;
+			}
+			q.due_within_ms = ms;
 		} else if (strcmp(a, "--outgoing") == 0) {
 			q.outgoing = true;
 		} else if (dst != NULL && v != NULL) {
@@ -125,7 +155,7 @@ ctl_requests_run(struct ctl *c, int argc, char **argv)
 			i++;
 		} else {
 			fprintf(stderr, "usage: rogatoryctl requests [--incoming|--outgoing] [--status S] "
-			    "[--peer ID] [--kind K] [-n N]\n");
+			    "[--peer ID] [--kind K] [--overdue] [--due-within DURATION] [-n N]\n");
 			return 2;
 		}
 	}
@@ -249,8 +279,18 @@ print_case(const json_t *j)
 	    json_is_true(json_object_get(cs, "consulted")) ? " (after a consultation)" : "");
 	printf("references      %s (requesting), %s (requested)\n",
 	    js(cs, "requester_reference"), js(cs, "requested_reference"));
-	printf("opened          %s   last change %s   respond by %s\n", when(cs, "opened", o),
-	    when(cs, "updated", u), js(cs, "respond_by"));
+	printf("opened          %s   last change %s\n", when(cs, "opened", o),
+	    when(cs, "updated", u));
+	const json_t *ck = json_object_get(cs, "clocks"), *rb = json_object_get(ck, "respond_by");
+	char ack[48], resp[48], rcv[20];
+	printf("received        %s (the requested authority's signed receipt time, UTC)\n",
+	    when(ck, "received", rcv));
+	printf("acknowledge by  %s\n", clock_text(cs, "acknowledge_by", ack));
+	printf("respond by      %s%s%s%s\n", clock_text(cs, "respond_by", resp),
+	    json_is_object(rb) ? " (" : "", json_is_object(rb) ? (strcmp(js(rb, "source"),
+	    "requester") == 0 ? "the requester's date" : strcmp(js(rb, "source"), "postponed")
+	    == 0 ? "the postponement's estimate" : "[cases] respond_within for its kind") : "",
+	    json_is_object(rb) ? ")" : "");
 	printf("subject         %s\n", js(rq, "subject"));
 	const char *k;
 	const json_t *v;

@@ -105,7 +105,7 @@ ctl_messages_inbox(struct ctl *c, int argc, char **argv)
 }
 
 /* One line per message; an outbound one to a paused authority shows ",paused" after its
- * state. */
+ * state, an urgent one ",urgent" after its kind (urgent messages go first). */
 static void
 print_messages(const json_t *r)
 {
@@ -114,11 +114,13 @@ print_messages(const json_t *r)
 	size_t i;
 	const json_t *m;
 	json_array_foreach(r, i, m) {
-		char state[32];
+		char state[32], kind[40];
 		snprintf(state, sizeof(state), "%s%s", ctl_jstr(m, "state"),
 		    json_is_true(json_object_get(m, "paused")) ? ",paused" : "");
+		snprintf(kind, sizeof(kind), "%s%s", ctl_jstr(m, "kind"),
+		    json_is_true(json_object_get(m, "urgent")) ? ",urgent" : "");
 		printf("%-36s %-3s %-14s %-20s %-18s %-3lld %-27s %s\n", ctl_jstr(m, "id"),
-		    ctl_jstr(m, "direction"), ctl_jstr(m, "peer"), ctl_jstr(m, "kind"), state,
+		    ctl_jstr(m, "direction"), ctl_jstr(m, "peer"), kind, state,
 		    (long long)json_integer_value(json_object_get(m, "attempts")),
 		    ctl_jstr(m, "updated"), ctl_jstr(m, "last_error"));
 	}
@@ -146,7 +148,8 @@ ctl_messages_print_event(const json_t *e)
 void
 ctl_messages_print_one(const json_t *r)
 {
-	static const char *const keys[] = {"id", "direction", "peer", "kind", "state", "paused",
+	static const char *const keys[] = {"id", "direction", "peer", "kind", "urgent", "state",
+	    "paused",
 	    "attempts", "created", "updated", "next_attempt", "expires", "fetched", "last_error",
 	    "payload_sha256", "receipt_sha256", "receipt_bytes"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {

@@ -68,8 +68,10 @@ static const struct ctl_command {
 	    " [--estimate DATE] [--reference REF] [--attach FILE [--media-type TYPE]]... [--id UUID]",
 	    "send a status document in a case (checked against its transition table first)",
 	    NULL, NULL, ctl_update_run},
-	{"requests", "[--incoming|--outgoing] [--status S] [--peer ID] [--kind K] [-n N]",
-	    "the case register: one line per request, its references, status and dates",
+	{"requests", "[--incoming|--outgoing] [--status S] [--peer ID] [--kind K] [--overdue]"
+	    " [--due-within DURATION] [-n N]",
+	    "the case register: one line per request, its references, status and clocks (UTC); "
+	    "--overdue: a running clock passed; --due-within: one runs out within DURATION",
 	    NULL, NULL, ctl_requests_run},
 	{"request", "ID [--from AUTHORITY]", "one whole case: the request's elements, then every "
 	    "document in order with its sender, status, reasons, delivery and receipt",

@@ -158,14 +158,15 @@ caseflow_refuses_transition(struct rogatoryd *d, const Rogatory__V1__DocumentBod
 	return true;
 }
 
-/* The element "reference" of b, as text cut to what a case row keeps (UTF-8 whole). */
+/* The element name of b, as text cut to what a case row keeps (UTF-8 whole). */
 static void
-reference_of(const Rogatory__V1__DocumentBody *b, char *out, size_t len)
+element_of(const Rogatory__V1__DocumentBody *b, const char *name, char *out, size_t len)
 {
+	size_t nlen = strlen(name);
 	out[0] = '\0';
 	for (size_t i = 0; b->content != NULL && i < b->content->n_fields; i++) {
 		const Rogatory__V1__Field *f = b->content->fields[i];
-		if (f->name.len != 9 || memcmp(f->name.data, "reference", 9) != 0)
+		if (f->name.len != nlen || memcmp(f->name.data, name, nlen) != 0)
 			continue;
 		char full[CASEDOC_TEXT_MAX + 1];
 		if (casedoc_field_text(f->value.data, f->value.len, full, sizeof(full)) != 0)
@@ -183,7 +184,18 @@ reference_of(const Rogatory__V1__DocumentBody *b, char *out, size_t len)
 }
 
 void
-caseflow_fill(struct store_msg *m, const Rogatory__V1__DocumentBody *b)
+caseflow_clocks(struct rogatoryd *d, struct store_msg *m)
+{
+	const struct config *c = d->cfg;
+	_Static_assert(sizeof(c->case_respond_within_ms) == sizeof(m->cd.respond_within_ms),
+	    "one respond_within per kind");
+	m->cd.ack_within_ms = c->case_ack_within_ms;
+	memcpy(m->cd.respond_within_ms, c->case_respond_within_ms,
+	    sizeof(m->cd.respond_within_ms));
+}
+
+void
+caseflow_fill(struct rogatoryd *d, struct store_msg *m, const Rogatory__V1__DocumentBody *b)
 {
 	struct store_casedoc *cd = &m->cd;
 	memset(cd, 0, sizeof(*cd));
@@ -191,7 +203,10 @@ caseflow_fill(struct store_msg *m, const Rogatory__V1__DocumentBody *b)
 	cd->status = (int)b->status;
 	bytes_str(cd->in_reply_to, sizeof(cd->in_reply_to), &b->in_reply_to);
 	cd->sequence = b->sequence;
-	reference_of(b, cd->reference, sizeof(cd->reference));
+	element_of(b, "reference", cd->reference, sizeof(cd->reference));
+	if (b->status == ROGATORY__V1__STATUS__STATUS_POSTPONED)
+		element_of(b, "estimate", cd->estimate, sizeof(cd->estimate));
 	if (b->respond_by.len == 10)
 		bytes_str(cd->respond_by, sizeof(cd->respond_by), &b->respond_by);
+	caseflow_clocks(d, m);
 }

@@ -37,7 +37,11 @@ bool caseflow_refuses_document(struct rogatoryd *d, const Rogatory__V1__Document
 bool caseflow_refuses_transition(struct rogatoryd *d, const Rogatory__V1__DocumentBody *b,
     char *why, size_t whylen);
 
-/* m's case coordinates (m->cd) from its signed body. */
-void caseflow_fill(struct store_msg *m, const Rogatory__V1__DocumentBody *b);
+/* m's case coordinates (m->cd) from its signed body, with the clocks' policy of d's
+ * [cases] for the request's kind. */
+void caseflow_fill(struct rogatoryd *d, struct store_msg *m, const Rogatory__V1__DocumentBody *b);
+/* The clocks' policy of d's [cases] into m->cd (caseflow_fill does it; the outbox for the
+ * receipt of our request, with received_ms). */
+void caseflow_clocks(struct rogatoryd *d, struct store_msg *m);
 
 #endif

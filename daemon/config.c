@@ -86,6 +86,11 @@ static const struct {
 	    "once when it ends (rogatoryctl alerts lists those active now). Certificates\n"
 	    "expiring within 30, 7 and 1 days and a CRL in the last quarter of its\n"
 	    "validity always count; the keys below tune the others." },
+	{ "cases", "Deadlines of the requests tracked as cases (rogatoryctl requests shows\n"
+	    "them). acknowledge-by runs from the receiver's signed receipt time, the same\n"
+	    "instant on both sides; respond-by is the requester's date when it gives one,\n"
+	    "else respond_within_KIND after receipt (0s: none); a postponement's estimate\n"
+	    "replaces it. Events due-soon and overdue are recorded once per case and clock." },
 	{ "directory", "The authorities of the network." },
 };
 #define CFG_N_SECTIONS (sizeof(cfg_sections) / sizeof(cfg_sections[0]))
@@ -274,6 +279,38 @@ static const struct cfg_key cfg_keys[] = {
 	  .reload = true, .off = OFF(alert_store_full_percent), .min = 1, .max = 100,
 	  .doc = "Store use above this percentage raises store-full: of [store] max_size\n"
 	      "when it is set, else of the disk holding state_dir." },
+	{ .section = "cases", .name = "acknowledge_within", .type = CFG_DURATION, .def = "7d",
+	  .reload = true, .off = OFF(case_ack_within_ms), .min = SEC, .max = 3650 * DAY,
+	  .doc = "The requested authority acknowledges a request this long after it was\n"
+	      "received (the EIO's Annex B asks for one week)." },
+#define RESPOND_DOC "respond-by of a request of this kind that gives no date of its own,\n" \
+	"counted from its receipt; 0s: none."
+	{ .section = "cases", .name = "respond_within_mla", .type = CFG_DURATION, .def = "90d",
+	  .reload = true, .off = OFF(case_respond_within_ms[1]), .max = 3650 * DAY,
+	  .doc = RESPOND_DOC },
+	{ .section = "cases", .name = "respond_within_extradition", .type = CFG_DURATION,
+	  .def = "60d", .reload = true, .off = OFF(case_respond_within_ms[2]), .max = 3650 * DAY,
+	  .doc = RESPOND_DOC },
+	{ .section = "cases", .name = "respond_within_provisional_arrest", .type = CFG_DURATION,
+	  .def = "10d", .reload = true, .off = OFF(case_respond_within_ms[3]), .max = 3650 * DAY,
+	  .doc = RESPOND_DOC },
+	{ .section = "cases", .name = "respond_within_asset_recovery", .type = CFG_DURATION,
+	  .def = "90d", .reload = true, .off = OFF(case_respond_within_ms[4]), .max = 3650 * DAY,
+	  .doc = RESPOND_DOC },
+	{ .section = "cases", .name = "respond_within_service_of_documents", .type = CFG_DURATION,
+	  .def = "30d", .reload = true, .off = OFF(case_respond_within_ms[5]), .max = 3650 * DAY,
+	  .doc = RESPOND_DOC },
+	{ .section = "cases", .name = "respond_within_other", .type = CFG_DURATION, .def = "0s",
+	  .reload = true, .off = OFF(case_respond_within_ms[6]), .max = 3650 * DAY,
+	  .doc = RESPOND_DOC },
+#undef RESPOND_DOC
+	{ .section = "cases", .name = "warn_before", .type = CFG_DURATION, .def = "3d",
+	  .reload = true, .off = OFF(case_warn_before_ms), .min = 0, .max = 3650 * DAY,
+	  .doc = "The event due-soon is recorded this long before a clock runs out." },
+	{ .section = "cases", .name = "check_every", .type = CFG_DURATION, .def = "1m",
+	  .reload = true, .off = OFF(case_check_every_ms), .min = SEC, .max = DAY,
+	  .doc = "How often the daemon looks for clocks that passed (also at start and\n"
+	      "after the wall clock jumps)." },
 	{ .section = "directory", .name = "path", .type = CFG_FILE, .required = true,
 	  .reload = true, .off = OFF(directory_path), .off_line = OFF(directory_line),
 	  .example = "directory.conf",

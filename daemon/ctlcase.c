@@ -12,6 +12,7 @@
 
 #include "case.h"
 #include "casedoc.h"
+#include "clocks.h"
 #include "config.h"
 #include "directory.h"
 #include "peer.h"
@@ -45,9 +46,43 @@ text_or_null(const char *s)
 	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
 }
 
+/* One clock: {"due": time, "state": running|due-soon|overdue|met, ...}; null when none. */
+static json_t *
+clock_json(int64_t due, bool met, int64_t now, uint64_t warn_ms, const char *source)
+{
+	if (due <= 0)
+		return json_null();
+	json_t *o = json_object();
+	char at[32];
+	clocks_format(due, at, sizeof(at));
+	json_object_set_new(o, "due", json_string(at));
+	json_object_set_new(o, "state", json_string(clocks_state_name(clocks_state_at(due, met,
+	    now, warn_ms))));
+	if (source != NULL)
+		json_object_set_new(o, "source", json_string(source));
+	return o;
+}
+
+/* The case's clocks judged at now (clocks.h), with where respond-by comes from. */
+static json_t *
+clocks_json(const struct store_case *c, int64_t now, uint64_t warn_ms)
+{
+	enum case_state st = CASE_S_REQUESTED;
+	case_state_parse(c->state, &st);
+	json_t *o = json_object();
+	json_object_set_new(o, "received", c->received_us > 0 ? control_time_us(c->received_us)
+	    : json_null());
+	json_object_set_new(o, "acknowledge_by", clock_json(c->ack_by_us,
+	    st != CASE_S_REQUESTED, now, warn_ms, NULL));
+	json_object_set_new(o, "respond_by", clock_json(c->respond_by_us, case_state_final(st),
+	    now, warn_ms, c->respond_by_us != c->respond_base_us ? "postponed"
+	    : c->respond_by[0] != '\0' ? "requester" : "kind"));
+	return o;
+}
+
 /* One case as the register shows it. */
 static json_t *
-case_json(const struct store_case *c)
+case_json(const struct store_case *c, int64_t now, uint64_t warn_ms)
 {
 	json_t *o = json_object();
 	bool out = c->dir == STORE_OUT;
@@ -67,6 +102,7 @@ case_json(const struct store_case *c)
 	json_object_set_new(o, "respond_by", text_or_null(c->respond_by));
 	json_object_set_new(o, "opened", control_time_us(c->opened_us));
 	json_object_set_new(o, "updated", control_time_us(c->updated_us));
+	json_object_set_new(o, "clocks", clocks_json(c, now, warn_ms));
 	return o;
 }
 
@@ -96,6 +132,11 @@ ctlcase_list(struct control *c, const Rogatory__Ctl__V1__Request *req,
 		return;
 	}
 	f.kind = (int)k;
+	f.overdue = q->overdue;
+	f.now_us = clocks_now_us();
+	if (q->due_within_ms > 0)
+		f.due_within_us = q->due_within_ms > (uint64_t)INT64_MAX / 1000 ? INT64_MAX / 2
+		    : (int64_t)q->due_within_ms * 1000;
 	int max = q->limit == 0 ? CASES_DEFAULT : q->limit > CASES_MAX ? CASES_MAX : (int)q->limit;
 	struct store_case *v = calloc((size_t)max, sizeof(*v));
 	if (v == NULL)
@@ -107,7 +148,8 @@ ctlcase_list(struct control *c, const Rogatory__Ctl__V1__Request *req,
 	} else {
 		res->json = json_array();
 		for (int i = 0; i < n; i++)
-			json_array_append_new(res->json, case_json(&v[i]));
+			json_array_append_new(res->json, case_json(&v[i], f.now_us,
+			    control_daemon(c)->cfg->case_warn_before_ms));
 	}
 	free(v);
 }
@@ -187,7 +229,7 @@ ctlcase_get(struct control *c, const Rogatory__Ctl__V1__Request *req,
 		fatal("out of memory");
 	int n = store_case_docs(d->store, &cs, docs, CASE_DOCS_MAX);
 	json_t *o = json_object(), *a = json_array();
-	json_object_set_new(o, "case", case_json(&cs));
+	json_object_set_new(o, "case", case_json(&cs, clocks_now_us(), d->cfg->case_warn_before_ms));
 	json_object_set_new(o, "request", document_json(d, cs.dir, cs.requester, cs.request_id));
 	for (int i = 0; i < n; i++) {
 		json_t *doc = document_json(d, docs[i].dir, docs[i].sender, docs[i].msg_id);

@@ -452,7 +452,7 @@ ib_receive(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
 	m->kind = b->kind;
 	m->urgent = b->urgent;
 	m->state = STORE_RECEIVED;
-	m->created_us = request_now_us();
+	/* created_us: the receipt's received_ms (ib_sign_receipt). */
 	memcpy(m->payload_hash, hash, EVIDENCE_HASH_LEN);
 	ib_dup(&m->doc_body, &m->doc_body_len, t->document->body.data, t->document->body.len);
 	ib_dup(&m->doc_sig, &m->doc_sig_len, t->document->signature.data,
@@ -460,7 +460,7 @@ ib_receive(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
 	ib_dup(&m->doc_cert, &m->doc_cert_len, t->document->signer_certificate.data,
 	    t->document->signer_certificate.len);
 	m->size = size;
-	caseflow_fill(m, b);
+	caseflow_fill(ib->d, m, b);
 	jo->link_serial = link_serial(l);
 	jo->arg = ib;
 	jo->done = ib_receive_done;
@@ -608,7 +608,11 @@ ib_sign_receipt(struct inbox *ib, const char *msg_id, const char *sender,
 		rb.reason_text.data = (uint8_t *)text;
 		rb.reason_text.len = strnlen(text, WIRE_TEXT_MAX);
 	}
-	rb.received_ms = request_now_us() / 1000;
+	/* One instant: the receipt's received_ms is also the message's created_us, so the
+	 * case's clocks here start where the sender's (from this receipt) do. */
+	int64_t now = m->created_us > 0 ? m->created_us : request_now_us();
+	rb.received_ms = now / 1000;
+	m->created_us = rb.received_ms * 1000;
 	struct signed_object so = {0};
 	if (evidence_sign_receipt(ib->d->signer, &rb, &so, err, errlen) != 0)
 		return -1;

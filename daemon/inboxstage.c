@@ -168,7 +168,7 @@ ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 	m->urgent = b->urgent;
 	m->state = STORE_RECEIVED;
 	m->size = size;
-	caseflow_fill(m, b);
+	caseflow_fill(ib->d, m, b);
 	memcpy(m->payload_hash, hash, STORE_HASH_LEN);
 	ib_dup(&m->doc_body, &m->doc_body_len, t->document->body.data, t->document->body.len);
 	ib_dup(&m->doc_sig, &m->doc_sig_len, t->document->signature.data,
@@ -290,6 +290,7 @@ ib_stage_commit(struct inbox *ib, struct ib_stage *st)
 	}
 	/* The stage's document moves into the op (receipt blobs already set). */
 	uint8_t *rb = m->rcpt_body, *rs = m->rcpt_sig, *rc = m->rcpt_cert;
+	int64_t received_us = m->created_us;   /* the receipt's received_ms */
 	size_t rbl = m->rcpt_body_len, rsl = m->rcpt_sig_len, rcl = m->rcpt_cert_len;
 	*m = st->doc;
 	memset(&st->doc, 0, sizeof(st->doc));
@@ -299,7 +300,7 @@ ib_stage_commit(struct inbox *ib, struct ib_stage *st)
 	m->rcpt_sig_len = rsl;
 	m->rcpt_cert = rc;
 	m->rcpt_cert_len = rcl;
-	m->created_us = request_now_us();
+	m->created_us = received_us;
 	jo->link_serial = st->link_serial;
 	jo->arg = ib;
 	jo->done = ib_receive_done;

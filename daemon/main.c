@@ -19,6 +19,7 @@
 
 #include "audit.h"
 #include "alerts.h"
+#include "deadlines.h"
 #include "config.h"
 #include "control.h"
 #include "crash.h"
@@ -252,7 +253,8 @@ main(int argc, char **argv)
 	    audit_new(d, &d->audit, err, sizeof(err)) != 0 ||
 
 metrics_new(d, metrics_fd, &d->metrics, err, sizeof(err)) != 0 ||
-	    alerts_new(d, &d->alerts, err, sizeof(err)) != 0)
+	    alerts_new(d, &d->alerts, err, sizeof(err)) != 0 ||
+	    deadlines_new(d, &d->deadlines, err, sizeof(err)) != 0)
 		fatal("%s", err);
 
 	m.ev_hup = evsignal_new(d->base, SIGHUP, on_hup, &m);
@@ -296,6 +298,7 @@ metrics_new(d, metrics_fd, &d->metrics, err, sizeof(err)) != 0 ||
 	control_free(d->control);
 	d->control = NULL;
 	server_free(d->server);
+	deadlines_stop(d->deadlines);
 	/* The last checkpoint, after every event queued so far (its op drains with them). */
 	audit_stop(d->audit);
 	metrics_free(d->metrics);
@@ -311,6 +314,8 @@ metrics_new(d, metrics_fd, &d->metrics, err, sizeof(err)) != 0 ||
 	d->witness = NULL;
 	alerts_free(d->alerts);
 	d->alerts = NULL;
+	deadlines_free(d->deadlines);
+	d->deadlines = NULL;
 	outbox_free(d->outbox);
 	d->outbox = NULL;
 	inbox_free(d->inbox);

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "backoff.h"
+#include "caseflow.h"
 #include "config.h"
 #include "crash.h"
 #include "evidence.h"
@@ -810,6 +811,11 @@ outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r
 	ob_dup(&m->rcpt_cert, &m->rcpt_cert_len, &r->receipt->signer_certificate);
 	snprintf(m->last_error, sizeof(m->last_error), "%s", reason);
 	jo->op.set = STORE_SET_RECEIPT | (ok ? 0 : STORE_SET_LAST_ERROR);
+	/* The case of our request, if it is one, starts its clocks at the receiver's time. */
+	if (ok) {
+		caseflow_clocks(ob->d, m);
+		m->cd.received_ms = (int64_t)b->received_ms;
+	}
 	jo->arg = ob;
 	jo->done = ob_receipt_done;
 	journal_event(jo, ok ? "delivered" : "rejected", msg_id, peer, STORE_OUT, NULL,

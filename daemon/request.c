@@ -197,6 +197,6 @@ request_build(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
 	copy_blob(&m->doc_sig, &m->doc_sig_len, so.signature, so.signature_len);
 	copy_blob(&m->doc_cert, &m->doc_cert_len, so.cert, so.cert_len);
 	signed_object_clear(&so);
-	caseflow_fill(m, &b);
+	caseflow_fill(d, m, &b);
 	return 0;
 }

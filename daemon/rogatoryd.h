@@ -58,6 +58,7 @@ struct rogatoryd {
 	struct pause *paused;       /* authorities an operator paused (outbound) */
 	struct metrics *metrics;    /* [metrics] listen; NULL when off */
 	struct alerts *alerts;      /* the alert conditions, checked on a timer */
+	struct deadlines *deadlines; /* the cases' clocks, scanned on a timer */
 	bool foreground;
 	bool stopping;
 	int64_t started_wall_ms;

@@ -206,6 +206,30 @@ static const struct {
 	  " detail TEXT NOT NULL DEFAULT '', PRIMARY KEY (name, subject)) WITHOUT ROWID;"
 	  "ALTER TABLE events ADD COLUMN alert TEXT NOT NULL DEFAULT '';"
 	  "CREATE INDEX events_ts ON events (ts_us);" },
+	/* Deadlines (clocks.h): received_us is when the requested authority received the
+	 * request (its signed receipt's received_ms, on both sides; 0 until our request's
+	 * receipt is in); ack_by_us and respond_base_us are computed then, respond_by_us is
+	 * respond-by as it stands (a postponed status's estimate replaces it); 0 = none. The
+	 * *_for columns hold the deadline each due-soon / overdue event was recorded for, so
+	 * each is recorded once per case and clock, in the transaction of its event. A case
+	 * from before keeps the requester's date as its respond-by (the rest is unknown). */
+	{ 9,
+	  "ALTER TABLE cases ADD COLUMN received_us INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE cases ADD COLUMN ack_by_us INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE cases ADD COLUMN respond_base_us INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE cases ADD COLUMN respond_by_us INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE cases ADD COLUMN ack_soon_for INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE cases ADD COLUMN ack_over_for INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE cases ADD COLUMN respond_soon_for INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE cases ADD COLUMN respond_over_for INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE case_docs ADD COLUMN estimate TEXT NOT NULL DEFAULT '';"
+	  "UPDATE cases SET respond_base_us = CAST(strftime('%s', respond_by, '+1 day') AS INTEGER)"
+	  " * 1000000 WHERE respond_by <> '';"
+	  "UPDATE cases SET respond_by_us = respond_base_us;"
+	  "CREATE INDEX cases_ack ON cases (ack_by_us) WHERE ack_by_us > 0"
+	  " AND state = 'requested';"
+	  "CREATE INDEX cases_respond ON cases (respond_by_us) WHERE respond_by_us > 0"
+	  " AND state NOT IN ('executed', 'refused', 'withdrawn', 'void');" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 

@@ -31,7 +31,8 @@ struct store;
 
 #define STORE_HASH_LEN 32
 /* The schema this build writes (PRAGMA user_version); a newer database is refused. */
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
+#define STORE_KINDS 7              /* Kind values 0 (unspecified) to 6 (other) */
 #define STORE_REF_MAX 255         /* bytes of a reference kept in a case row (cut at UTF-8) */
 
 /* STORE_DIR_ANY only selects, in store_list; a message is always OUT or IN. */
@@ -63,6 +64,13 @@ struct store_casedoc {
 	uint64_t sequence;
 	char reference[STORE_REF_MAX + 1];  /* the sender's own reference, "" when none */
 	char respond_by[11];      /* a request's YYYY-MM-DD, "" when none */
+	char estimate[11];        /* a postponed status's YYYY-MM-DD estimate, "" when none */
+	/* The clocks' policy ([cases], caseflow_clocks): a request's case computes its
+	 * deadlines with it when the request's receipt time is known (RECEIVE; UPDATE to
+	 * delivered of our request, with received_ms). */
+	uint64_t ack_within_ms;   /* 0: no acknowledge-by */
+	uint64_t respond_within_ms[STORE_KINDS]; /* by the request's kind (Kind value); 0: none */
+	int64_t received_ms;      /* UPDATE to delivered: the receipt's signed received_ms */
 };
 
 /* One message row. Blobs are owned by the struct when it comes from a read
@@ -197,6 +205,14 @@ enum store_op_kind {
 	 * STORE_R_STALE, and no event, when it already was active / was not, so each
 	 * condition is recorded once when it starts and once when it ends. */
 	STORE_OP_ALERT,
+	/* The deadlines (storecase.c): at most op->due.limit cases whose clock (acknowledge-by
+	 * while the case is requested, respond-by while it is open) is within
+	 * op->due.warn_before_ms of op->due.now_us or past it, and whose event for that
+	 * deadline was not recorded yet, get it: "due-soon" or "overdue" (one whose due-soon
+	 * was never recorded gets only overdue), in op->more, with the mark that it was
+	 * recorded in the same transaction. op->due.cases: cases that got one; op->due.more:
+	 * the limit was reached (call again). */
+	STORE_OP_DEADLINES,
 };
 
 /* Fields STORE_OP_UPDATE sets besides state and updated_us. */
@@ -260,6 +276,13 @@ struct store_op {
 		bool first_fork;          /* filled: the first fork recorded for that origin */
 	} audit;
 	bool on;                      /* STORE_OP_PAUSE: pause; STORE_OP_ALERT: fire */
+	struct {                      /* STORE_OP_DEADLINES */
+		int64_t now_us;
+		uint64_t warn_before_ms;
+		int limit;
+		int cases;                /* filled */
+		bool more;                /* filled */
+	} due;
 	struct {                      /* STORE_OP_CHUNK, STORE_OP_DROP_SET (bset only) */
 		int64_t bset;
 		uint32_t att;
@@ -391,9 +414,17 @@ struct store_case {
 	bool consulted;           /* a consultation was applied */
 	char requester_ref[STORE_REF_MAX + 1];
 	char requested_ref[STORE_REF_MAX + 1];
-	char respond_by[11];
+	char respond_by[11];      /* the requester's date, "" when it gave none */
 	int64_t opened_us;
 	int64_t updated_us;
+	/* The clocks (clocks.h), UTC µs, 0 = none or not known yet: when the requested
+	 * authority received the request (its signed receipt's received_ms, on both sides),
+	 * acknowledge-by, respond-by as first set and as it stands (a postponement's
+	 * estimate replaces it). */
+	int64_t received_us;
+	int64_t ack_by_us;
+	int64_t respond_base_us;
+	int64_t respond_by_us;
 };
 
 /* One status document of a case, as the case saw it. */
@@ -416,6 +447,11 @@ struct store_case_filter {
 	char state[40];
 	char peer[AUTHORITY_ID_MAX + 1];
 	int kind;                 /* 0: any */
+	/* Clocks judged at now_us (clocks_now_us): overdue, a running clock passed; due_within_us
+	 * > 0, a running clock due after now and at most that long after it. */
+	bool overdue;
+	int64_t due_within_us;
+	int64_t now_us;
 };
 /* Cases, newest first, before the cursor (id, exclusive; 0 at the start). Count or -1. */
 int store_case_list(struct store *s, const struct store_case_filter *f, int64_t before_id,

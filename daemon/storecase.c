@@ -19,11 +19,20 @@
 #include <string.h>
 
 #include "case.h"
+#include "clocks.h"
 #include "log.h"
 #include "storedb.h"
 
 #define CASE_COLS "id, request_id, requester, requested, dir, kind, urgent, state, consulted," \
-	" requester_ref, requested_ref, respond_by, opened_us, updated_us"
+	" requester_ref, requested_ref, respond_by, opened_us, updated_us, received_us, ack_by_us," \
+	" respond_base_us, respond_by_us"
+#define CASE_FINAL "('executed', 'refused', 'withdrawn', 'void')"
+/* A clock whose event is not recorded yet: ?1 now, ?2 warn_before (µs). */
+#define CLOCK_DUE(due, soon, over) "(" due " > 0 AND ((" due " <= ?1 AND " over " <> " due \
+	") OR (" due " - ?2 <= ?1 AND " soon " <> " due " AND " over " <> " due ")))"
+/* Clocks in case_list: passed at ?9 (overdue), or due after ?9 and by ?8 (due within). */
+#define CLOCK_ACK_RUNS "state = 'requested' AND ack_by_us > 0"
+#define CLOCK_RESPOND_RUNS "state NOT IN " CASE_FINAL " AND respond_by_us > 0"
 #define CASE_BETWEEN "request_id = ?1 AND ((requester = ?2 AND requested = ?3) OR" \
 	" (requester = ?3 AND requested = ?2))"
 
@@ -33,28 +42,44 @@ static const char *const cw_sql[CW_COUNT] = {
 	[CW_SEQ_USED] = "SELECT 1 FROM case_docs WHERE request_id = ?1 AND requester = ?2"
 	    " AND sender = ?3 AND sequence = ?4 LIMIT 1",
 	[CW_INSERT] = "INSERT INTO cases (request_id, requester, requested, dir, kind, urgent,"
-	    " state, requester_ref, respond_by, opened_us, updated_us) VALUES (?1, ?2, ?3, ?4,"
-	    " ?5, ?6, 'requested', ?7, ?8, ?9, ?9)",
+	    " state, requester_ref, respond_by, opened_us, updated_us, received_us, ack_by_us,"
+	    " respond_base_us, respond_by_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'requested', ?7,"
+	    " ?8, ?9, ?9, ?10, ?11, ?12, ?12)",
 	[CW_UPDATE] = "UPDATE cases SET state = ?2, consulted = ?3, requested_ref = ?4,"
-	    " updated_us = ?5 WHERE id = ?1",
+	    " updated_us = ?5, respond_by_us = ?6 WHERE id = ?1",
 	[CW_DOC_INSERT] = "INSERT INTO case_docs (request_id, requester, dir, sender, msg_id, kind,"
-	    " status, side, sequence, reference, applied, note, ts_us) VALUES (?1, ?2, ?3, ?4, ?5,"
-	    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    " status, side, sequence, reference, applied, note, ts_us, estimate) VALUES (?1, ?2,"
+	    " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	[CW_DOC_SET] = "UPDATE case_docs SET applied = ?2, note = ?3 WHERE id = ?1",
-	[CW_WAITING] = "SELECT id, sender, msg_id, kind, status, sequence FROM case_docs"
+	[CW_WAITING] = "SELECT id, sender, msg_id, kind, status, sequence, estimate FROM case_docs"
 	    " WHERE request_id = ?1 AND requester = ?2 AND applied = 'waiting'"
 	    " ORDER BY sequence, id",
-	[CW_APPLIED] = "SELECT status, side, reference FROM case_docs WHERE request_id = ?1"
+	[CW_APPLIED] = "SELECT status, side, reference, estimate FROM case_docs WHERE request_id = ?1"
 	    " AND requester = ?2 AND applied = 'applied' ORDER BY id",
 	[CW_DOC_OF_MSG] = "SELECT id, request_id, requester, status, sequence, applied"
 	    " FROM case_docs WHERE dir = ?1 AND sender = ?2 AND msg_id = ?3",
+	[CW_CLOCKS] = "UPDATE cases SET received_us = ?2, ack_by_us = ?3, respond_base_us = ?4,"
+	    " respond_by_us = ?5 WHERE id = ?1",
+	/* Through cases_ack and cases_respond: only clocks still running are looked at. */
+	[CW_DUE] = "SELECT " CASE_COLS ", ack_soon_for, ack_over_for, respond_soon_for,"
+	    " respond_over_for FROM cases WHERE (state = 'requested' AND " CLOCK_DUE("ack_by_us",
+	    "ack_soon_for", "ack_over_for") ") OR (state NOT IN " CASE_FINAL " AND "
+	    CLOCK_DUE("respond_by_us", "respond_soon_for", "respond_over_for") ") ORDER BY id"
+	    " LIMIT ?3",
+	[CW_MARK] = "UPDATE cases SET ack_soon_for = ?2, ack_over_for = ?3, respond_soon_for = ?4,"
+	    " respond_over_for = ?5 WHERE id = ?1",
 };
 
 static const char *const cr_sql[CR_COUNT] = {
 	[CR_LIST] = "SELECT " CASE_COLS " FROM cases WHERE (?1 = 2 OR dir = ?1)"
 	    " AND (?2 = '' OR state = ?2) AND (?3 = '' OR (dir = 0 AND requested = ?3)"
 	    " OR (dir = 1 AND requester = ?3)) AND (?4 = 0 OR kind = ?4)"
-	    " AND (?5 = 0 OR id < ?5) ORDER BY id DESC LIMIT ?6",
+	    " AND (?5 = 0 OR id < ?5)"
+	    " AND (?7 = 0 OR (" CLOCK_ACK_RUNS " AND ack_by_us <= ?9) OR (" CLOCK_RESPOND_RUNS
+	    " AND respond_by_us <= ?9))"
+	    " AND (?8 = 0 OR (" CLOCK_ACK_RUNS " AND ack_by_us > ?9 AND ack_by_us <= ?8) OR ("
+	    CLOCK_RESPOND_RUNS " AND respond_by_us > ?9 AND respond_by_us <= ?8))"
+	    " ORDER BY id DESC LIMIT ?6",
 	[CR_GET] = "SELECT " CASE_COLS " FROM cases WHERE request_id = ?1 AND requester = ?2",
 	[CR_GET_ANY] = "SELECT " CASE_COLS " FROM cases WHERE request_id = ?1 ORDER BY id LIMIT 1",
 	[CR_GET_BY_DOC] = "SELECT " CASE_COLS " FROM cases WHERE (request_id, requester) IN"
@@ -75,6 +100,7 @@ struct waiting {
 	int kind;
 	int status;
 	uint64_t sequence;
+	char estimate[11];
 };
 
 sqlite3_stmt *
@@ -137,6 +163,10 @@ storecase_from_row(sqlite3_stmt *st, struct store_case *c)
 	store_col_text(st, 11, c->respond_by, sizeof(c->respond_by));
 	c->opened_us = sqlite3_column_int64(st, 12);
 	c->updated_us = sqlite3_column_int64(st, 13);
+	c->received_us = sqlite3_column_int64(st, 14);
+	c->ack_by_us = sqlite3_column_int64(st, 15);
+	c->respond_base_us = sqlite3_column_int64(st, 16);
+	c->respond_by_us = sqlite3_column_int64(st, 17);
 }
 
 /* 1 found (c filled), 0 none, -1 failed (op->error). */
@@ -314,6 +344,7 @@ update_case(struct store *s, struct store_op *op, const struct store_case *c, in
 	sqlite3_bind_int(st, 3, c->consulted ? 1 : 0);
 	text(st, 4, c->requested_ref);
 	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, c->respond_by_us);
 	return run(s, op, st);
 }
 
@@ -339,6 +370,7 @@ insert_doc(struct store *s, struct store_op *op, const char *requester, const ch
 	text(st, 11, applied);
 	text(st, 12, note);
 	sqlite3_bind_int64(st, 13, now);
+	text(st, 14, m->cd.estimate);
 	return run(s, op, st);
 }
 
@@ -354,10 +386,11 @@ set_doc(struct store *s, struct store_op *op, int64_t id, const char *applied, c
 	return run(s, op, st);
 }
 
-/* Moves c by status from side; false with why when the table refuses it. */
+/* Moves c by status from side; false with why when the table refuses it. A postponement
+ * with an estimate (YYYY-MM-DD) makes the estimate's day respond-by. */
 static bool
-step(struct store_case *c, int status, enum case_side side, const char *reference, char *why,
-    size_t whylen)
+step(struct store_case *c, int status, enum case_side side, const char *reference,
+    const char *estimate, char *why, size_t whylen)
 {
 	enum case_state from, to;
 	if (case_state_parse(c->state, &from) != 0) {
@@ -370,6 +403,9 @@ step(struct store_case *c, int status, enum case_side side, const char *referenc
 	c->consulted |= status == ROGATORY__V1__STATUS__STATUS_CONSULTATION;
 	if (side == CASE_REQUESTED && reference[0] != '\0')
 		snprintf(c->requested_ref, sizeof(c->requested_ref), "%s", reference);
+	int64_t due;
+	if (status == ROGATORY__V1__STATUS__STATUS_POSTPONED && clocks_date_end_us(estimate, &due) == 0)
+		c->respond_by_us = due;
 	return true;
 }
 
@@ -401,6 +437,7 @@ apply_waiting(struct store *s, struct store_op *op, struct store_case *c, int64_
 		w[n].kind = sqlite3_column_int(st, 3);
 		w[n].status = sqlite3_column_int(st, 4);
 		w[n].sequence = (uint64_t)sqlite3_column_int64(st, 5);
+		store_col_text(st, 6, w[n].estimate, sizeof(w[n].estimate));
 		n++;
 	}
 	if (rc != SQLITE_DONE) {
@@ -418,7 +455,7 @@ apply_waiting(struct store *s, struct store_op *op, struct store_case *c, int64_
 			snprintf(why, sizeof(why), "a %s document about a %s request",
 			    wire_kind_name(w[i].kind), wire_kind_name(c->kind));
 		else
-			ok = step(c, w[i].status, CASE_REQUESTING, "", why, sizeof(why));
+			ok = step(c, w[i].status, CASE_REQUESTING, "", w[i].estimate, why, sizeof(why));
 		r = set_doc(s, op, w[i].id, ok ? "applied" : "void", ok ? "applied when its "
 		    "request arrived" : why);
 		if (r == STORE_R_OK)
@@ -444,6 +481,15 @@ open_case(struct store *s, struct store_op *op, int64_t now)
 	snprintf(c.requested, sizeof(c.requested), "%s", m->recipient);
 	snprintf(c.state, sizeof(c.state), "%s", case_state_name(CASE_S_REQUESTED));
 	snprintf(c.requester_ref, sizeof(c.requester_ref), "%s", m->cd.reference);
+	/* Its clocks: from our receipt's time when it is theirs (created_us is the received_ms
+	 * we signed); ours start when their receipt is in (storecase_outbound_delivered), but
+	 * a date the requester gave is known now. */
+	if (m->dir == STORE_IN)
+		c.received_us = m->created_us > 0 ? m->created_us : now;
+	c.ack_by_us = clocks_after(c.received_us, m->cd.ack_within_ms);
+	c.respond_base_us = clocks_respond_by(m->cd.respond_by, c.received_us,
+	    c.kind > 0 && c.kind < STORE_KINDS ? m->cd.respond_within_ms[c.kind] : 0);
+	c.respond_by_us = c.respond_base_us;
 	sqlite3_stmt *st = cw(s, CW_INSERT);
 	if (st == NULL)
 		return fail(s, op, NULL, sqlite3_errcode(s->w));
@@ -456,6 +502,9 @@ open_case(struct store *s, struct store_op *op, int64_t now)
 	text(st, 7, c.requester_ref);
 	text(st, 8, m->cd.respond_by);
 	sqlite3_bind_int64(st, 9, now);
+	sqlite3_bind_int64(st, 10, c.received_us);
+	sqlite3_bind_int64(st, 11, c.ack_by_us);
+	sqlite3_bind_int64(st, 12, c.respond_base_us);
 	enum store_result r = run(s, op, st);
 	if (r != STORE_R_OK)
 		return r;
@@ -488,7 +537,8 @@ storecase_apply(struct store *s, struct store_op *op, const struct storecase_pla
 		return STORE_R_OK;
 	struct store_case c = plan->c;
 	char why[200];
-	if (!step(&c, m->cd.status, (enum case_side)plan->side, m->cd.reference, why, sizeof(why)))
+	if (!step(&c, m->cd.status, (enum case_side)plan->side, m->cd.reference, m->cd.estimate,
+	        why, sizeof(why)))
 		return illegal(op, "%s%s", why, "");   /* checked before: cannot happen */
 	enum store_result r = insert_doc(s, op, c.requester, case_side_name(
 	    (enum case_side)plan->side), "applied", "", now);
@@ -513,14 +563,16 @@ refold(struct store *s, struct store_op *op, struct store_case *c)
 	snprintf(c->state, sizeof(c->state), "%s", case_state_name(CASE_S_REQUESTED));
 	c->consulted = false;
 	c->requested_ref[0] = '\0';
+	c->respond_by_us = c->respond_base_us;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char side[16], ref[STORE_REF_MAX + 1], why[200];
+		char side[16], ref[STORE_REF_MAX + 1], why[200], estimate[11];
 		store_col_text(st, 1, side, sizeof(side));
 		store_col_text(st, 2, ref, sizeof(ref));
+		store_col_text(st, 3, estimate, sizeof(estimate));
 		/* Each was legal when applied; one that no longer is stays out of the fold. */
 		step(c, sqlite3_column_int(st, 0), strcmp(side, "requested") == 0 ? CASE_REQUESTED
-		    : CASE_REQUESTING, ref, why, sizeof(why));
+		    : CASE_REQUESTING, ref, estimate, why, sizeof(why));
 	}
 	if (rc != SQLITE_DONE)
 		return fail(s, op, st, rc);
@@ -583,6 +635,133 @@ storecase_outbound_final(struct store *s, struct store_op *op, int64_t now)
 	return case_event(s, op, "case-void", &c, now, "the request was %s%s%s%s: it never "
 	    "reached %s", what, m->last_error[0] ? " (" : "", m->last_error,
 	    m->last_error[0] ? ")" : "", c.requested);
+}
+
+enum store_result
+storecase_outbound_delivered(struct store *s, struct store_op *op, int64_t now)
+{
+	(void)now;
+	const struct store_msg *m = &op->msg;
+	struct store_case c;
+	enum store_result r = STORE_R_OK;
+	int found = find_case(s, op, CW_FIND_REQ, m->msg_id, m->sender, NULL, &c, &r);
+	/* Not a request, or its clocks already started (a second receipt changes nothing). */
+	if (found <= 0 || c.received_us > 0)
+		return found < 0 ? r : STORE_R_OK;
+	c.received_us = m->cd.received_ms * 1000;
+	c.ack_by_us = clocks_after(c.received_us, m->cd.ack_within_ms);
+	int64_t base = clocks_respond_by(c.respond_by, c.received_us,
+	    c.kind > 0 && c.kind < STORE_KINDS ? m->cd.respond_within_ms[c.kind] : 0);
+	/* A postponement applied before the receipt came back keeps its estimate. */
+	if (c.respond_by_us == c.respond_base_us)
+		c.respond_by_us = base;
+	c.respond_base_us = base;
+	sqlite3_stmt *st = cw(s, CW_CLOCKS);
+	if (st == NULL)
+		return fail(s, op, NULL, sqlite3_errcode(s->w));
+	sqlite3_bind_int64(st, 1, c.id);
+	sqlite3_bind_int64(st, 2, c.received_us);
+	sqlite3_bind_int64(st, 3, c.ack_by_us);
+	sqlite3_bind_int64(st, 4, c.respond_base_us);
+	sqlite3_bind_int64(st, 5, c.respond_by_us);
+	return run(s, op, st);
+}
+
+/* A case the deadline scan found, with the deadline each of its events was recorded for. */
+struct due_case {
+	struct store_case c;
+	int64_t soon_for[2], over_for[2];
+};
+
+/* The event clock w of d needs at now (NULL: none); marks it recorded in d. */
+static const char *
+due_event(struct due_case *d, enum clocks_which w, int64_t now, uint64_t warn_ms)
+{
+	int64_t due = w == CLOCKS_ACK ? d->c.ack_by_us : d->c.respond_by_us;
+	enum case_state st;
+	bool runs = case_state_parse(d->c.state, &st) == 0 && (w == CLOCKS_ACK
+	    ? st == CASE_S_REQUESTED : !case_state_final(st));
+	if (!runs || due <= 0 || d->over_for[w] == due)
+		return NULL;
+	enum clocks_state cs = clocks_state_at(due, false, now, warn_ms);
+	if (cs == CLOCKS_OVERDUE) {
+		/* A due-soon never recorded (the daemon was down through its window) is not
+		 * recorded after the deadline: overdue says more. */
+		d->over_for[w] = d->soon_for[w] = due;
+		return "overdue";
+	}
+	if (cs == CLOCKS_DUE_SOON && d->soon_for[w] != due) {
+		d->soon_for[w] = due;
+		return "due-soon";
+	}
+	return NULL;
+}
+
+enum store_result
+storecase_deadlines(struct store *s, struct store_op *op, int64_t now)
+{
+	int limit = op->due.limit > 0 ? op->due.limit : 1;
+	sqlite3_stmt *st = cw(s, CW_DUE);
+	if (st == NULL)
+		return fail(s, op, NULL, sqlite3_errcode(s->w));
+	struct due_case *v = calloc((size_t)limit, sizeof(*v));
+	if (v == NULL) {
+		snprintf(op->error, sizeof(op->error), "out of memory scanning the deadlines");
+		return STORE_R_ERROR;
+	}
+	sqlite3_bind_int64(st, 1, op->due.now_us);
+	sqlite3_bind_int64(st, 2, (int64_t)op->due.warn_before_ms * 1000);
+	sqlite3_bind_int(st, 3, limit);
+	int n = 0, rc = SQLITE_DONE;
+	while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		storecase_from_row(st, &v[n].c);
+		v[n].soon_for[CLOCKS_ACK] = sqlite3_column_int64(st, 18);
+		v[n].over_for[CLOCKS_ACK] = sqlite3_column_int64(st, 19);
+		v[n].soon_for[CLOCKS_RESPOND] = sqlite3_column_int64(st, 20);
+		v[n].over_for[CLOCKS_RESPOND] = sqlite3_column_int64(st, 21);
+		n++;
+	}
+	if (n < limit && rc != SQLITE_DONE) {
+		free(v);
+		return fail(s, op, st, rc);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	enum store_result r = STORE_R_OK;
+	op->due.cases = 0;
+	op->due.more = n == limit;
+	for (int i = 0; i < n && r == STORE_R_OK; i++) {
+		struct due_case *d = &v[i];
+		bool any = false;
+		for (int w = CLOCKS_ACK; w <= CLOCKS_RESPOND && r == STORE_R_OK; w++) {
+			const char *ev = due_event(d, (enum clocks_which)w, op->due.now_us,
+			    op->due.warn_before_ms);
+			if (ev == NULL)
+				continue;
+			char at[32];
+			clocks_format(w == CLOCKS_ACK ? d->c.ack_by_us : d->c.respond_by_us, at,
+			    sizeof(at));
+			any = true;
+			r = case_event(s, op, ev, &d->c, now, "%s %s %s", clocks_name(
+			    (enum clocks_which)w), at, strcmp(ev, "overdue") == 0 ? "has passed"
+			    : "is near");
+		}
+		if (!any || r != STORE_R_OK)
+			continue;
+		op->due.cases++;
+		if ((st = cw(s, CW_MARK)) == NULL) {
+			r = fail(s, op, NULL, sqlite3_errcode(s->w));
+			break;
+		}
+		sqlite3_bind_int64(st, 1, d->c.id);
+		sqlite3_bind_int64(st, 2, d->soon_for[CLOCKS_ACK]);
+		sqlite3_bind_int64(st, 3, d->over_for[CLOCKS_ACK]);
+		sqlite3_bind_int64(st, 4, d->soon_for[CLOCKS_RESPOND]);
+		sqlite3_bind_int64(st, 5, d->over_for[CLOCKS_RESPOND]);
+		r = run(s, op, st);
+	}
+	free(v);
+	return r;
 }
 
 void

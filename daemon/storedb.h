@@ -40,7 +40,7 @@ enum { R_OUTBOX, R_URGENT, R_PEERS, R_LIST_STATE, R_GET, R_GET_ANY, R_LIST, R_EV
 
 /* Case statements (storecase.c): writer (store thread) and reader (loop thread). */
 enum { CW_FIND, CW_FIND_REQ, CW_SEQ_USED, CW_INSERT, CW_UPDATE, CW_DOC_INSERT, CW_DOC_SET,
-       CW_WAITING, CW_APPLIED, CW_DOC_OF_MSG, CW_COUNT };
+       CW_WAITING, CW_APPLIED, CW_DOC_OF_MSG, CW_CLOCKS, CW_DUE, CW_MARK, CW_COUNT };
 enum { CR_LIST, CR_GET, CR_GET_ANY, CR_GET_BY_DOC, CR_BETWEEN, CR_DOCS, CR_LAST_SEQ,
        CR_STATS, CR_COUNT };
 
@@ -88,6 +88,12 @@ enum store_result storecase_apply(struct store *s, struct store_op *op,
 /* UPDATE of an outbound message into rejected, expired, cancelled or failed: what the
  * document did to its case is void (a status no longer counts; a request's case is void). */
 enum store_result storecase_outbound_final(struct store *s, struct store_op *op, int64_t now);
+/* UPDATE of our request to delivered with its receipt's received_ms: its case's clocks
+ * start then (the receiver's time, so both sides show the same deadlines). */
+enum store_result storecase_outbound_delivered(struct store *s, struct store_op *op,
+    int64_t now);
+/* STORE_OP_DEADLINES (store.h). */
+enum store_result storecase_deadlines(struct store *s, struct store_op *op, int64_t now);
 /* Reader statement id of the cases (storecaseread.c); NULL with the error in s->r. */
 sqlite3_stmt *storecase_rstmt(struct store *s, int id);
 /* One row of a case statement's columns into c. */

@@ -232,6 +232,7 @@ op_run(struct store *s, struct store_op *op, int64_t now)
 		break;
 	case STORE_OP_PAUSE: op->result = store_op_pause(s, op, now); break;
 	case STORE_OP_ALERT: op->result = store_op_alert(s, op, now); break;
+	case STORE_OP_DEADLINES: op->result = storecase_deadlines(s, op, now); break;
 	default:
 		snprintf(op->error, sizeof(op->error), "unknown store op kind %d", (int)op->kind);
 		op->result = STORE_R_ERROR;
@@ -627,6 +628,10 @@ op_update(struct store *s, struct store_op *op, int64_t now)
 	if (op->event.attempt == 0)
 		op->event.attempt = (set & STORE_SET_ATTEMPTS) != 0 ? m->attempts : k.attempts;
 	if ((r = store_write_event(s, op, now)) != STORE_R_OK)
+		return r;
+	/* Our request received: its clocks start at the receiver's signed time. */
+	if (m->dir == STORE_OUT && m->state == STORE_DELIVERED && m->cd.received_ms > 0 &&
+	    (r = storecase_outbound_delivered(s, op, now)) != STORE_R_OK)
 		return r;
 	/* An outbound document that will never reach its peer: its case no longer counts it. */
 	bool lost = m->state == STORE_REJECTED || m->state == STORE_EXPIRED ||

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -398,5 +399,227 @@ Test(cases, status_before_its_request_is_kept_and_applied_once_it_is_in, .timeou
 	free(out);
 	cr_assert_eq(tr_events(t, 0, "case-opened", ours), 1, "one case for that id");
 	free(ours);
+	tnet_free(t);
+}
+
+/* ---- deadlines: the clocks of a case, the same on both sides ---- */
+
+/* node i's clock field of the case of id: clocks.<which>.<field> ("received": which only). */
+static char *
+clock_of(struct tnet *t, int i, const char *id, const char *which, const char *field)
+{
+	json_t *j = case_of(t, i, id);
+	cr_assert_not_null(j, "node %d has no case %s", i, id);
+	const json_t *v = json_object_get(json_object_get(json_object_get(j, "case"), "clocks"),
+	    which);
+	if (field != NULL)
+		v = json_object_get(v, field);
+	char *s = strdup(json_is_string(v) ? json_string_value(v) : "(null)");
+	json_decref(j);
+	return s;
+}
+
+/* Both nodes agree on clocks.<which>.<field> of id; it is want when want is not NULL. */
+static void
+expect_clock_both(struct tnet *t, const char *id, const char *which, const char *field,
+    const char *want)
+{
+	char *a = clock_of(t, 0, id, which, field), *b = clock_of(t, 1, id, which, field);
+	cr_assert_str_eq(a, b, "%s.%s differs: BD-ACC %s, FR-MJ %s", which, field ? field : "", a,
+	    b);
+	if (want != NULL)
+		cr_assert_str_eq(a, want, "%s.%s: %s", which, field ? field : "", a);
+	free(a);
+	free(b);
+}
+
+/* Both nodes hold exactly n events name about id, waiting up to ms for them. */
+static void
+expect_events_both(struct tnet *t, const char *name, const char *id, int n, int ms)
+{
+	for (int i = 0; i < 2; i++) {
+		for (int waited = 0; tr_events(t, i, name, id) < n; waited += 50) {
+			cr_assert_lt(waited, ms, "node %d: %d %s events of %s, not %d", i,
+			    tr_events(t, i, name, id), name, id, n);
+			usleep(50000);   /* a poll interval: the daemon's scan is what is awaited */
+		}
+		cr_assert_eq(tr_events(t, i, name, id), n, "node %d: %s of %s", i, name, id);
+	}
+}
+
+/* The deadlines' test clock of both nodes, offset seconds ahead of the wall clock. */
+static void
+set_clock(struct tnet *t, long offset)
+{
+	char path[4200], v[32];
+	snprintf(path, sizeof(path), "%s/clock", t->dir);
+	snprintf(v, sizeof(v), "%ld\n", offset);
+	ts_write_file(path, v, 0644);
+}
+
+static struct tnet *
+clocked_net(const char *tag)
+{
+	struct tnet *t = tnet_new(tag, ids2, 2);
+	for (int i = 0; i < 2; i++) {
+		tnet_opt(t, i, "cases.acknowledge_within=1000s");
+		tnet_opt(t, i, "cases.respond_within_other=5000s");
+		tnet_opt(t, i, "cases.warn_before=100s");
+		tnet_opt(t, i, "cases.check_every=1s");
+	}
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/clock", t->dir);
+	set_clock(t, 0);
+	setenv("ROGATORY_TEST_CLOCK_FILE", path, 1);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	return t;
+}
+
+/* Every listing of node i whose output must (or must not) name id. */
+static void
+expect_listed(struct tnet *t, int i, const char *args, const char *id, bool listed)
+{
+	char *out = ok(t, i, args);
+	cr_assert_eq(strstr(out, id) != NULL, listed, "node %d: rogatoryctl %s %s %s:\n%s", i,
+	    args, listed ? "misses" : "lists", id, out);
+	free(out);
+}
+
+Test(cases, clocks_the_same_on_both_sides_and_recorded_once_across_kill_9, .timeout = 240)
+{
+	struct tnet *t = clocked_net("cases-clocks");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Clocks'");
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 10000));
+	/* From the receiver's signed received_ms on both sides: the same instants. */
+	expect_clock_both(t, id, "received", NULL, NULL);
+	expect_clock_both(t, id, "acknowledge_by", "due", NULL);
+	expect_clock_both(t, id, "respond_by", "due", NULL);
+	expect_clock_both(t, id, "respond_by", "source", "kind");
+	expect_clock_both(t, id, "acknowledge_by", "state", "running");
+	char *rcv = clock_of(t, 1, id, "received", NULL), *ack = clock_of(t, 1, id,
+	    "acknowledge_by", "due");
+	/* received 2026-12-03T08:10:00.123456Z, acknowledge-by 1000 s later, whole seconds. */
+	struct tm tm = {0};
+	cr_assert_not_null(strptime(rcv, "%Y-%m-%dT%H:%M:%S", &tm), "%s", rcv);
+	time_t due = timegm(&tm) + 1000;
+	char want[32];
+	strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&due, &tm));
+	cr_assert_str_eq(ack, want, "received %s", rcv);
+	/* The register shows it, to the minute (UTC). */
+	char *out = ok(t, 0, "requests");
+	char minute[20];
+	snprintf(minute, sizeof(minute), "%.10s %.5s", want, want + 11);
+	cr_assert(strstr(out, "ACKNOWLEDGE-BY (UTC)") != NULL && strstr(out, minute) != NULL,
+	    "%s\n%s", minute, out);
+	free(out);
+	char args[200];
+	snprintf(args, sizeof(args), "request %s", id);
+	out = ok(t, 1, args);
+	cr_assert(strstr(out, "acknowledge by  ") != NULL && strstr(out, minute) != NULL, "%s",
+	    out);
+	cr_assert(strstr(out, "([cases] respond_within for its kind)") != NULL, "%s", out);
+	free(out);
+	/* The filters. */
+	for (int i = 0; i < 2; i++) {
+		expect_listed(t, i, "requests --overdue", id, false);
+		expect_listed(t, i, "requests --due-within 7d", id, true);
+		expect_listed(t, i, "requests --due-within 10m", id, false);
+	}
+
+	/* 950 s later: acknowledge-by is near, recorded on both sides once. */
+	set_clock(t, 950);
+	expect_events_both(t, "due-soon", id, 1, 10000);
+	cr_assert(tnet_wait_log(t, 0, "deadlines: the wall clock jumped by +", 5000));
+	expect_clock_both(t, id, "acknowledge_by", "state", "due-soon");
+	for (int i = 0; i < 2; i++)
+		expect_listed(t, i, "requests --due-within 10m", id, true);
+	/* kill -9 of the requested side; it passes meanwhile. */
+	cr_assert_eq(tnet_stop(t, 1, SIGKILL), 128 + SIGKILL);
+	set_clock(t, 1100);
+	tnet_start(t, 1);
+	expect_events_both(t, "overdue", id, 1, 10000);
+	expect_clock_both(t, id, "acknowledge_by", "state", "overdue");
+	for (int i = 0; i < 2; i++) {
+		expect_listed(t, i, "requests --overdue", id, true);
+		expect_listed(t, i, "requests --due-within 7d", id, true);   /* respond-by */
+	}
+	/* kill -9 of the requesting side and back in time: nothing again. Then respond-by's
+	 * turn: once its events are in, every scan before them was seen, and acknowledge-by's
+	 * events are still one each. */
+	cr_assert_eq(tnet_stop(t, 0, SIGKILL), 128 + SIGKILL);
+	set_clock(t, 500);
+	tnet_start(t, 0);
+	set_clock(t, 4950);
+	expect_events_both(t, "due-soon", id, 2, 10000);
+	cr_assert_eq(tnet_stop(t, 1, SIGKILL), 128 + SIGKILL);
+	tnet_start(t, 1);
+	set_clock(t, 5100);
+	expect_events_both(t, "overdue", id, 2, 10000);
+	expect_events_both(t, "due-soon", id, 2, 0);
+	expect_clock_both(t, id, "respond_by", "state", "overdue");
+	/* Acknowledged late: acknowledge-by is met, and no longer overdue in the register. */
+	free(update(t, 1, id, "--status acknowledged --reference FR/1"));
+	wait_case(t, 0, id, "acknowledged", 10000);
+	expect_clock_both(t, id, "acknowledge_by", "state", "met");
+	free(rcv);
+	free(ack);
+	free(id);
+	unsetenv("ROGATORY_TEST_CLOCK_FILE");
+	tnet_free(t);
+}
+
+Test(cases, postponed_replaces_respond_by_and_urgent_goes_first, .timeout = 180)
+{
+	struct tnet *t = clocked_net("cases-postponed");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Dated' "
+	    "--respond-by 2099-03-31");
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 10000));
+	expect_clock_both(t, id, "respond_by", "due", "2099-04-01T00:00:00Z");
+	expect_clock_both(t, id, "respond_by", "source", "requester");
+	free(update(t, 1, id, "--status acknowledged --reference FR/2"));
+	free(update(t, 1, id, "--status consultation --note 'An investigation is under way.'"));
+	free(update(t, 1, id, "--status postponed --reason 46-25 --estimate 2099-06-30"));
+	wait_case(t, 0, id, "postponed", 10000);
+	expect_clock_both(t, id, "respond_by", "due", "2099-07-01T00:00:00Z");
+	expect_clock_both(t, id, "respond_by", "source", "postponed");
+	expect_clock_both(t, id, "acknowledge_by", "state", "met");
+	char args[200];
+	snprintf(args, sizeof(args), "request %s", id);
+	char *out = ok(t, 0, args);
+	cr_assert(strstr(out, "respond by      2099-07-01 00:00 (the postponement's estimate)")
+	    != NULL, "%s", out);
+	free(out);
+
+	/* Urgent first: with FR-MJ paused, a plain request and then an urgent one wait; on
+	 * resume the urgent one is sent first, and every view marks it. */
+	out = ok(t, 0, "pause FR-MJ");
+	free(out);
+	char *plain = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Plain'");
+	char *urgent = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Urgent' --urgent");
+	out = ok(t, 0, "resume FR-MJ");
+	free(out);
+	cr_assert(tr_wait_state(t, 0, plain, "delivered", 10000));
+	cr_assert(tr_wait_state(t, 0, urgent, "delivered", 10000));
+	char dlog[4200], needle[128];
+	snprintf(dlog, sizeof(dlog), "%s/state/delivery.jsonl", t->node[0].home);
+	char *log = ts_read_file(dlog, NULL);
+	snprintf(needle, sizeof(needle), "\"event\":\"sent\",\"id\":\"%s\"", urgent);
+	char *u = strstr(log, needle);
+	snprintf(needle, sizeof(needle), "\"event\":\"sent\",\"id\":\"%s\"", plain);
+	char *p = strstr(log, needle);
+	cr_assert(u != NULL && p != NULL && u < p, "the urgent one was not sent first:\n%s", log);
+	free(log);
+	for (int i = 0; i < 2; i++) {
+		out = ok(t, i, "requests");
+		char *line = strstr(out, urgent);
+		cr_assert(line != NULL && strstr(line, " yes ") != NULL &&
+		    strstr(line, " yes ") < strchr(line, '\n'), "node %d:\n%s", i, out);
+		free(out);
+	}
+	free(plain);
+	free(urgent);
+	free(id);
+	unsetenv("ROGATORY_TEST_CLOCK_FILE");
 	tnet_free(t);
 }

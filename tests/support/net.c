@@ -29,7 +29,7 @@ static const char *const tnet_defaults[][2] = {
 
 static const char *const tnet_sections[] = {
 	"authority", "network", "tls", "store", "control", "daemon", "log", "delivery",
-	"limits", "audit", "metrics", "alerts", "directory",
+	"limits", "audit", "metrics", "alerts", "cases", "directory",
 };
 
 static char *

@@ -943,3 +943,12 @@ Test(config, limits_defaults_and_rate_relation)
 	expect_load_fails("rate-low.conf", 1, "rate-low.conf:20: [limits] peer_read_rate: 65536 "
 	    "bytes/s for dead_after (90 s) reads less than max_inflight_bytes + max_frame", NULL);
 }
+
+/* ---- [cases]: the deadlines' durations ---- */
+
+Test(config, cases_errors_at_their_lines)
+{
+	expect_load_fails("bad-cases.conf", 3, "bad-cases.conf:19: [cases] acknowledge_within: "
+	    "\"7\" has no unit", "bad-cases.conf:20: [cases] respond_within_mla: \"4000d\"",
+	    "bad-cases.conf:21: bad key name \"respond_within_service-of-documents\"", NULL);
+}

@@ -19,6 +19,9 @@
 #include <event2/thread.h>
 
 #include "../support/support.h"
+#include <sqlite3.h>
+
+#include "clocks.h"
 #include "outstate.h"
 #include "store.h"
 #include "wire.h"
@@ -1390,4 +1393,214 @@ Test(store, outbound_documents_that_never_arrive_stop_counting)
 	cr_assert_eq(store_case_list(fx.s, &f, 0, list, 4), 2);
 	f.kind = 2;
 	cr_assert_eq(store_case_list(fx.s, &f, 0, list, 4), 0);
+}
+
+/* ---- deadlines (schema 9): the clocks of a case and their events, once each ---- */
+
+#define SEC_US INT64_C(1000000)
+#define T0 (INT64_C(1800000000) * SEC_US)      /* 2027-01-15T08:00:00Z */
+
+static void
+more_free(struct store_op *op)
+{
+	free(op->more);
+	op->more = NULL;
+	op->n_more = 0;
+}
+
+/* A request received from PEER at T0: acknowledge within 100 s, respond (mla) within
+ * 1000 s, unless date. */
+static void
+received_request(struct store_op *op, int n, const char *date)
+{
+	op_receive(op, n, (uint8_t)(0x40 + n), 0x41);
+	case_doc(op, 0, 0, 0, "FR-MJ/REQ");
+	op->msg.created_us = T0;
+	op->msg.cd.ack_within_ms = 100 * 1000;
+	op->msg.cd.respond_within_ms[1] = 1000 * 1000;
+	snprintf(op->msg.cd.respond_by, sizeof(op->msg.cd.respond_by), "%s", date);
+}
+
+/* One deadline scan at T0 + at_s with warn_before 60 s: the events it recorded. */
+static void
+scan(int64_t at_s, char *names, size_t len)
+{
+	struct store_op op;
+	memset(&op, 0, sizeof(op));
+	op.kind = STORE_OP_DEADLINES;
+	op.due.now_us = T0 + at_s * SEC_US;
+	op.due.warn_before_ms = 60 * 1000;
+	op.due.limit = 8;
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	names[0] = '\0';
+	for (size_t i = 0; i < op.n_more; i++)
+		snprintf(names + strlen(names), len - strlen(names), "%s%s %s", i ? "," : "",
+		    op.more[i].event, op.more[i].reason);
+	more_free(&op);
+}
+
+Test(store, deadlines_are_recorded_once_per_case_and_clock)
+{
+	struct store_op op;
+	char names[512], id[UUID_TEXT_LEN + 1];
+	fx_open(0);
+	received_request(&op, 1, "");
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	more_free(&op);
+	free_ops(&op, 1);
+	struct store_case c;
+	msg_id(id, 1);
+	cr_assert_eq(store_case_get(fx.s, id, PEER, &c), 0);
+	cr_assert_eq(c.received_us, T0, "from the receipt's time, not the commit's");
+	cr_assert_eq(c.ack_by_us, T0 + 100 * SEC_US);
+	cr_assert_eq(c.respond_by_us, T0 + 1000 * SEC_US);
+
+	scan(10, names, sizeof(names));
+	cr_assert_str_eq(names, "", "nothing near yet");
+	scan(50, names, sizeof(names));
+	cr_assert_str_eq(names, "due-soon acknowledge-by 2027-01-15T08:01:40Z is near");
+	scan(51, names, sizeof(names));
+	cr_assert_str_eq(names, "", "never twice");
+	/* The filters of the register, judged at a given time. */
+	struct store_case_filter f = {.dir = STORE_DIR_ANY, .now_us = T0 + 50 * SEC_US};
+	struct store_case list[4];
+	f.overdue = true;
+	cr_assert_eq(store_case_list(fx.s, &f, 0, list, 4), 0);
+	f.overdue = false;
+	f.due_within_us = 60 * SEC_US;
+	cr_assert_eq(store_case_list(fx.s, &f, 0, list, 4), 1, "acknowledge-by within 60 s");
+	f.due_within_us = 10 * SEC_US;
+	cr_assert_eq(store_case_list(fx.s, &f, 0, list, 4), 0);
+
+	/* A restart in between: the marks are in the store. */
+	fx_close();
+	fx_open(0);
+	scan(60, names, sizeof(names));
+	cr_assert_str_eq(names, "");
+	scan(100, names, sizeof(names));
+	cr_assert_str_eq(names, "overdue acknowledge-by 2027-01-15T08:01:40Z has passed");
+	f = (struct store_case_filter){.dir = STORE_DIR_ANY, .now_us = T0 + 100 * SEC_US,
+	    .overdue = true};
+	cr_assert_eq(store_case_list(fx.s, &f, 0, list, 4), 1);
+	/* The clock jumps far ahead: respond-by's due-soon was never seen; only overdue. */
+	scan(5000, names, sizeof(names));
+	cr_assert_str_eq(names, "overdue respond-by 2027-01-15T08:16:40Z has passed");
+	/* ... and back: nothing is recorded again. */
+	scan(950, names, sizeof(names));
+	cr_assert_str_eq(names, "");
+	scan(6000, names, sizeof(names));
+	cr_assert_str_eq(names, "");
+}
+
+Test(store, deadlines_stop_when_the_case_moves_on_and_follow_a_postponement)
+{
+	struct store_op op;
+	char names[512], id[UUID_TEXT_LEN + 1];
+	fx_open(0);
+	received_request(&op, 1, "2027-01-20");
+	fx_run(&op, 1);
+	more_free(&op);
+	free_ops(&op, 1);
+	msg_id(id, 1);
+	struct store_case c;
+	cr_assert_eq(store_case_get(fx.s, id, PEER, &c), 0);
+	int64_t date_end;
+	cr_assert_eq(clocks_date_end_us("2027-01-20", &date_end), 0);
+	cr_assert_eq(c.respond_by_us, date_end, "the requester's date wins over the kind's");
+	/* We acknowledge: acknowledge-by is met and never reported. */
+	op_submit(&op, 2, PEER, false);
+	case_doc(&op, ST(ACKNOWLEDGED), 1, 1, "ME/1");
+	msg_id(op.msg.cd.in_reply_to, 1);
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	more_free(&op);
+	scan(200, names, sizeof(names));
+	cr_assert_str_eq(names, "");
+	/* A consultation, then a postponement to an estimate: respond-by is the estimate. */
+	op_submit(&op, 3, PEER, false);
+	case_doc(&op, ST(CONSULTATION), 1, 2, "");
+	fx_run(&op, 1);
+	more_free(&op);
+	op_submit(&op, 4, PEER, false);
+	case_doc(&op, ST(POSTPONED), 1, 3, "");
+	snprintf(op.msg.cd.estimate, sizeof(op.msg.cd.estimate), "2027-03-01");
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	more_free(&op);
+	cr_assert_eq(store_case_get(fx.s, id, PEER, &c), 0);
+	int64_t est_end;
+	cr_assert_eq(clocks_date_end_us("2027-03-01", &est_end), 0);
+	cr_assert_eq(c.respond_by_us, est_end);
+	cr_assert_eq(c.respond_base_us, date_end, "the first respond-by is kept");
+	/* The old date passes unnoticed; the estimate's is reported. */
+	scan((date_end - T0) / SEC_US + 10, names, sizeof(names));
+	cr_assert_str_eq(names, "");
+	scan((est_end - T0) / SEC_US, names, sizeof(names));
+	cr_assert_str_eq(names, "overdue respond-by 2027-03-02T00:00:00Z has passed");
+	/* The postponement never reached the peer: respond-by is the requester's date again. */
+	op_update(&op, 4, STORE_CANCELLED, 0);
+	op.transition = OUTSTATE_OP_CANCEL;
+	op.has_event = true;
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	more_free(&op);
+	cr_assert_eq(store_case_get(fx.s, id, PEER, &c), 0);
+	cr_assert_eq(c.respond_by_us, date_end);
+	cr_assert_str_eq(c.state, "consultation");
+}
+
+Test(store, a_version_8_store_migrates_to_9)
+{
+	struct store_op op;
+	char id[UUID_TEXT_LEN + 1];
+	fx_open(0);
+	received_request(&op, 1, "2027-01-20");
+	fx_run(&op, 1);
+	more_free(&op);
+	free_ops(&op, 1);
+	received_request(&op, 2, "");
+	fx_run(&op, 1);
+	more_free(&op);
+	free_ops(&op, 1);
+	fx_close();
+	/* Back to what schema 8 had: the cases without their clocks. */
+	sqlite3 *db = NULL;
+	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
+	const char *down = "DROP INDEX cases_ack; DROP INDEX cases_respond;"
+	    "ALTER TABLE cases DROP COLUMN received_us; ALTER TABLE cases DROP COLUMN ack_by_us;"
+	    "ALTER TABLE cases DROP COLUMN respond_base_us;"
+	    "ALTER TABLE cases DROP COLUMN respond_by_us;"
+	    "ALTER TABLE cases DROP COLUMN ack_soon_for; ALTER TABLE cases DROP COLUMN ack_over_for;"
+	    "ALTER TABLE cases DROP COLUMN respond_soon_for;"
+	    "ALTER TABLE cases DROP COLUMN respond_over_for;"
+	    "ALTER TABLE case_docs DROP COLUMN estimate; PRAGMA user_version = 8;";
+	cr_assert_eq(sqlite3_exec(db, down, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	fx_open(0);
+	struct store_case c;
+	int64_t date_end;
+	cr_assert_eq(clocks_date_end_us("2027-01-20", &date_end), 0);
+	msg_id(id, 1);
+	cr_assert_eq(store_case_get(fx.s, id, PEER, &c), 0);
+	cr_assert_eq(c.respond_by_us, date_end, "the requester's date becomes respond-by");
+	cr_assert_eq(c.respond_base_us, date_end);
+	cr_assert_eq(c.ack_by_us, 0, "unknown from before");
+	msg_id(id, 2);
+	cr_assert_eq(store_case_get(fx.s, id, PEER, &c), 0);
+	cr_assert_eq(c.respond_by_us, 0);
+	fx_close();
+	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_assert_eq(sqlite3_column_int(st, 0), 9);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	fx_open(0);
+	/* The migrated store works on: a scan finds the date's clock. */
+	char names[256];
+	scan((date_end - T0) / SEC_US, names, sizeof(names));
+	cr_assert_str_eq(names, "overdue respond-by 2027-01-21T00:00:00Z has passed");
 }
