@@ -684,13 +684,13 @@ due_event(struct due_case *d, enum clocks_which w, int64_t now, uint64_t warn_ms
 	if (!runs || due <= 0 || d->over_for[w] == due)
 		return NULL;
 	enum clocks_state cs = clocks_state_at(due, false, now, warn_ms);
-	if (cs == CLOCKS_OVERDUE) {
-		/* A due-soon never recorded (the daemon was down through its window) is not
-		 * recorded after the deadline: overdue says more. */
-		d->over_for[w] = d->soon_for[w] = due;
+	/* Never missed: a due-soon that was not recorded in its window (the daemon was down
+	 * through it, or the clock jumped over it) comes first, then the overdue. */
+	if (cs == CLOCKS_OVERDUE && d->soon_for[w] == due) {
+		d->over_for[w] = due;
 		return "overdue";
 	}
-	if (cs == CLOCKS_DUE_SOON && d->soon_for[w] != due) {
+	if ((cs == CLOCKS_DUE_SOON || cs == CLOCKS_OVERDUE) && d->soon_for[w] != due) {
 		d->soon_for[w] = due;
 		return "due-soon";
 	}
@@ -734,17 +734,18 @@ storecase_deadlines(struct store *s, struct store_op *op, int64_t now)
 		struct due_case *d = &v[i];
 		bool any = false;
 		for (int w = CLOCKS_ACK; w <= CLOCKS_RESPOND && r == STORE_R_OK; w++) {
-			const char *ev = due_event(d, (enum clocks_which)w, op->due.now_us,
-			    op->due.warn_before_ms);
-			if (ev == NULL)
-				continue;
-			char at[32];
-			clocks_format(w == CLOCKS_ACK ? d->c.ack_by_us : d->c.respond_by_us, at,
-			    sizeof(at));
-			any = true;
-			r = case_event(s, op, ev, &d->c, now, "%s %s %s", clocks_name(
-			    (enum clocks_which)w), at, strcmp(ev, "overdue") == 0 ? "has passed"
-			    : "is near");
+			const char *ev;
+			int64_t due = w == CLOCKS_ACK ? d->c.ack_by_us : d->c.respond_by_us;
+			while (r == STORE_R_OK && (ev = due_event(d, (enum clocks_which)w,
+			    op->due.now_us, op->due.warn_before_ms)) != NULL) {
+				char at[32];
+				clocks_format(due, at, sizeof(at));
+				any = true;
+				r = case_event(s, op, ev, &d->c, now, "%s %s %s", clocks_name(
+				    (enum clocks_which)w), at, strcmp(ev, "overdue") == 0 ? "has passed"
+				    : due <= op->due.now_us ? "was near (recorded late: nothing watched "
+				    "in its window)" : "is near");
+			}
 		}
 		if (!any || r != STORE_R_OK)
 			continue;
