@@ -2,7 +2,7 @@
  * clocks: a case's deadlines as pure arithmetic, in UTC microseconds since 1970. Two
  * clocks: acknowledge-by ([cases] acknowledge_within after the request was received; the
  * receiver's signed received_ms on both sides) and respond-by (the requester's date, else
- * [cases] respond_within_KIND after receipt; a postponed status's estimate replaces it).
+ * [cases] respond_within.KIND after receipt; a postponed status's estimate replaces it).
  * No store, no I/O: the store thread, the daemon and the tests compute with the same
  * functions. clocks_now_us is the one clock the deadlines are judged by (a test hook
  * may move it).

@@ -204,9 +204,12 @@ cf_check_key_line(struct cf *cf, const char *s)
 		diag_add(cf->d, cf->path, cf->line, "missing key name before '='");
 		return -1;
 	}
-	if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") < klen) {
+	/* Letters, digits and _; '.' and '-' inside a name too ([cases] respond_within.KIND
+	 * spells a kind as everywhere else: respond_within.service-of-documents). */
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.-") < klen ||
+	    strchr(".-", s[0]) != NULL || strchr(".-", s[klen - 1]) != NULL) {
 		diag_add(cf->d, cf->path, cf->line, "bad key name \"%.*s\"; key names are "
-		    "lower case letters, digits and _", (int)klen, s);
+		    "lower case letters, digits and _ (and . or - inside)", (int)klen, s);
 		return -1;
 	}
 	for (const char *p = eq + 1; *p != '\0'; p++) {

@@ -4,7 +4,7 @@
  * names and never decides whether a value is good; that is the caller's table.
  *
  * The dialect, the same for both files:
- *   - `[section]` headers; `key = value` lines; key names are [a-z0-9_]+;
+ *   - `[section]` headers; `key = value` lines; key names are [a-z0-9_]+, with . and - allowed inside;
  *   - comments are whole lines starting with `;` or `#` (indentation allowed);
  *   - no inline comments: ` ;` or ` #` inside a value is an error rather than being
  *     silently cut off (inih would cut at ` ;` but keep ` #`, a trap for operators);

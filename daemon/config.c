@@ -89,7 +89,7 @@ static const struct {
 	{ "cases", "Deadlines of the requests tracked as cases (rogatoryctl requests shows\n"
 	    "them). acknowledge-by runs from the receiver's signed receipt time, the same\n"
 	    "instant on both sides; respond-by is the requester's date when it gives one,\n"
-	    "else respond_within_KIND after receipt (0s: none); a postponement's estimate\n"
+	    "else respond_within.KIND after receipt (0s: none); a postponement's estimate\n"
 	    "replaces it. Events due-soon and overdue are recorded once per case and clock." },
 	{ "directory", "The authorities of the network." },
 };
@@ -285,22 +285,22 @@ static const struct cfg_key cfg_keys[] = {
 	      "received (the EIO's Annex B asks for one week)." },
 #define RESPOND_DOC "respond-by of a request of this kind that gives no date of its own,\n" \
 	"counted from its receipt; 0s: none."
-	{ .section = "cases", .name = "respond_within_mla", .type = CFG_DURATION, .def = "90d",
+	{ .section = "cases", .name = "respond_within.mla", .type = CFG_DURATION, .def = "90d",
 	  .reload = true, .off = OFF(case_respond_within_ms[1]), .max = 3650 * DAY,
 	  .doc = RESPOND_DOC },
-	{ .section = "cases", .name = "respond_within_extradition", .type = CFG_DURATION,
+	{ .section = "cases", .name = "respond_within.extradition", .type = CFG_DURATION,
 	  .def = "60d", .reload = true, .off = OFF(case_respond_within_ms[2]), .max = 3650 * DAY,
 	  .doc = RESPOND_DOC },
-	{ .section = "cases", .name = "respond_within_provisional_arrest", .type = CFG_DURATION,
+	{ .section = "cases", .name = "respond_within.provisional-arrest", .type = CFG_DURATION,
 	  .def = "10d", .reload = true, .off = OFF(case_respond_within_ms[3]), .max = 3650 * DAY,
 	  .doc = RESPOND_DOC },
-	{ .section = "cases", .name = "respond_within_asset_recovery", .type = CFG_DURATION,
+	{ .section = "cases", .name = "respond_within.asset-recovery", .type = CFG_DURATION,
 	  .def = "90d", .reload = true, .off = OFF(case_respond_within_ms[4]), .max = 3650 * DAY,
 	  .doc = RESPOND_DOC },
-	{ .section = "cases", .name = "respond_within_service_of_documents", .type = CFG_DURATION,
+	{ .section = "cases", .name = "respond_within.service-of-documents", .type = CFG_DURATION,
 	  .def = "30d", .reload = true, .off = OFF(case_respond_within_ms[5]), .max = 3650 * DAY,
 	  .doc = RESPOND_DOC },
-	{ .section = "cases", .name = "respond_within_other", .type = CFG_DURATION, .def = "0s",
+	{ .section = "cases", .name = "respond_within.other", .type = CFG_DURATION, .def = "0s",
 	  .reload = true, .off = OFF(case_respond_within_ms[6]), .max = 3650 * DAY,
 	  .doc = RESPOND_DOC },
 #undef RESPOND_DOC

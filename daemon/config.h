@@ -85,7 +85,7 @@ struct config {
 	uint32_t alert_store_full_percent; /* [alerts] store_full_percent */
 
 	uint64_t case_ack_within_ms;     /* [cases] acknowledge_within */
-	uint64_t case_respond_within_ms[7]; /* [cases] respond_within_KIND by Kind; 0: none */
+	uint64_t case_respond_within_ms[7]; /* [cases] respond_within.KIND by Kind; 0: none */
 	uint64_t case_warn_before_ms;    /* [cases] warn_before */
 	uint64_t case_check_every_ms;    /* [cases] check_every */
 

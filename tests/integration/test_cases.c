@@ -463,7 +463,7 @@ clocked_net(const char *tag)
 	struct tnet *t = tnet_new(tag, ids2, 2);
 	for (int i = 0; i < 2; i++) {
 		tnet_opt(t, i, "cases.acknowledge_within=1000s");
-		tnet_opt(t, i, "cases.respond_within_other=5000s");
+		tnet_opt(t, i, "cases.respond_within.other=5000s");
 		tnet_opt(t, i, "cases.warn_before=100s");
 		tnet_opt(t, i, "cases.check_every=1s");
 	}

@@ -949,6 +949,6 @@ Test(config, limits_defaults_and_rate_relation)
 Test(config, cases_errors_at_their_lines)
 {
 	expect_load_fails("bad-cases.conf", 3, "bad-cases.conf:19: [cases] acknowledge_within: "
-	    "\"7\" has no unit", "bad-cases.conf:20: [cases] respond_within_mla: \"4000d\"",
-	    "bad-cases.conf:21: bad key name \"respond_within_service-of-documents\"", NULL);
+	    "\"7\" has no unit", "bad-cases.conf:20: [cases] respond_within.mla: \"4000d\"",
+	    "bad-cases.conf:21: bad key name \"respond_within.Service-of-documents\"", NULL);
 }
