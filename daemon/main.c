@@ -37,6 +37,7 @@
 #include "privdrop.h"
 #include "pause.h"
 #include "reload.h"
+#include "retrieval.h"
 #include "revocation.h"
 #include "rogatoryd.h"
 #include "sdnotify.h"
@@ -254,6 +255,7 @@ main(int argc, char **argv)
 metrics_new(d, metrics_fd, &d->metrics, err, sizeof(err)) != 0 ||
 	    alerts_new(d, &d->alerts, err, sizeof(err)) != 0)
 		fatal("%s", err);
+	d->retrieval = retrieval_new(d);
 
 	m.ev_hup = evsignal_new(d->base, SIGHUP, on_hup, &m);
 	m.ev_term = evsignal_new(d->base, SIGTERM, on_term, &m);
@@ -311,6 +313,8 @@ metrics_new(d, metrics_fd, &d->metrics, err, sizeof(err)) != 0 ||
 	d->witness = NULL;
 	alerts_free(d->alerts);
 	d->alerts = NULL;
+	retrieval_free(d->retrieval);
+	d->retrieval = NULL;
 	outbox_free(d->outbox);
 	d->outbox = NULL;
 	inbox_free(d->inbox);

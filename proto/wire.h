@@ -71,6 +71,10 @@ int wire_cosignature_body_decode(const uint8_t *buf, size_t len,
 int wire_audit_entry_decode(const uint8_t *buf, size_t len, Rogatory__V1__AuditEntry **out,
     char *err, size_t errlen);
 void wire_audit_free(void *m);
+/* A RetrievalBody (after its context prefix, PROTOCOL.md section 16): same rules,
+ * canonical encoding required. Free with wire_audit_free. */
+int wire_retrieval_body_decode(const uint8_t *buf, size_t len,
+    Rogatory__V1__RetrievalBody **out, char *err, size_t errlen);
 
 /* The Transfer's unsigned routing copies equal the signed body's fields. 0 / -1 + err. */
 int wire_transfer_matches(const Rogatory__V1__Transfer *t,
