@@ -342,6 +342,20 @@ on_evidence(struct retrieval *r, struct link *l, const Rogatory__V1__SignedObjec
 		return;
 	}
 	snprintf(id, sizeof(id), "%.*s", (int)b->message_id.len, (const char *)b->message_id.data);
+	/* A decision stands: the same evidence kept before gets its receipt again, whatever
+	 * the CRL or the clock says now (PROTOCOL.md section 16.3). */
+	struct store_retrieval kept;
+	if (strcmp(signer, peer) == 0 &&
+	    store_retrieval_get(d->store, STORE_OUT, peer, id, &kept) == 0) {
+		bool same = kept.body_len == so->body.len &&
+		    memcmp(kept.body, so->body.data, kept.body_len) == 0 && kept.rcpt_body != NULL;
+		if (same)
+			send_receipt(l, kept.rcpt_body, kept.rcpt_body_len, kept.rcpt_sig,
+			    kept.rcpt_sig_len, kept.rcpt_cert, kept.rcpt_cert_len);
+		store_retrieval_clear(&kept);
+		if (same)
+			goto done;
+	}
 	if (strcmp(signer, peer) != 0) {
 		a.code = "wrong-sender";
 		snprintf(a.text, sizeof(a.text), "retrieval evidence signed by %s on the link from %s",
