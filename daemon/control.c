@@ -1161,6 +1161,18 @@ do_fetched(struct control *c, const Rogatory__Ctl__V1__Request *req, struct cont
 		store_msg_clear(&m);
 		return;
 	}
+	/* Proof of retrieval: signed now, kept by the store only when this is the first
+	 * fetch, in its transaction (PROTOCOL.md section 16). */
+	struct store_retrieval ev;
+	char err[300];
+	if (retrieval_sign(c->d, &m, &ev, err, sizeof(err)) != 0) {
+		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL;
+		res->error_code = "sign-failed";
+		snprintf(res->error_text, sizeof(res->error_text), "cannot sign the evidence of "
+		    "retrieval of %s: %s", m.msg_id, err);
+		store_msg_clear(&m);
+		return;
+	}
 	struct journal_op *jo = journal_op_new(c->d, STORE_OP_UPDATE);
 	struct store_msg *u = &jo->op.msg;
 	u->dir = STORE_IN;
@@ -1171,20 +1183,7 @@ do_fetched(struct control *c, const Rogatory__Ctl__V1__Request *req, struct cont
 	u->size = m.size;
 	jo->op.set = STORE_SET_FETCHED;
 	jo->op.expect_state_mask = 1u << STORE_RECEIVED;
-	/* Proof of retrieval: signed now, kept by the store only when this is the first
-	 * fetch, in its transaction (PROTOCOL.md section 16). */
-	char err[300];
-	if (retrieval_sign(c->d, &m, &jo->op.retr, err, sizeof(err)) != 0) {
-		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL;
-		res->error_code = "sign-failed";
-		snprintf(res->error_text, sizeof(res->error_text), "cannot sign the evidence of "
-		    "retrieval of %s: %s", m.msg_id, err);
-		store_retrieval_clear(&jo->op.retr);
-		store_msg_clear(&jo->op.msg);
-		free(jo);
-		store_msg_clear(&m);
-		return;
-	}
+	jo->op.retr = ev;     /* the op owns its bytes now */
 	journal_event(jo, "fetched", m.msg_id, m.sender, STORE_IN, "received", 0, m.size, NULL);
 	jo->arg = control_defer(c, req, res);
 	jo->done = fetched_done;
