@@ -85,6 +85,13 @@ Test(retrieval, evidence_after_fetch_in_show_log_request_export, .timeout = 120)
 	cr_assert(strstr(out, "\"by\": \"FR-MJ\"") != NULL, "%s", out);
 	cr_assert(strstr(out, "\"receipt\": \"accepted\"") != NULL, "%s", out);
 	free(out);
+	/* The case view: the request's delivery says when it was retrieved. */
+	cr_assert_eq(tnet_ctlf(t, 0, &out, "request %s --json", id), 0, "%s", out);
+	cr_assert(strstr(out, "\"retrieved\": {") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(tnet_ctlf(t, 0, &out, "request %s", id), 0, "%s", out);
+	cr_assert(strstr(out, ", retrieved 20") != NULL, "%s", out);
+	free(out);
 	/* The event log, filtered by event name. */
 	cr_assert_eq(tnet_ctlf(t, 0, &out, "log --event retrieved"), 0, "%s", out);
 	cr_assert(strstr(out, id) != NULL && strstr(out, "fetched by uid") != NULL, "%s", out);
