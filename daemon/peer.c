@@ -484,8 +484,6 @@ cb_hello(void *owner, struct link *l, Rogatory__V1__Hello *h)
 	struct plink *pl = owner;
 	if (pl->ps != NULL && pl->ps->d->witness != NULL)
 		h->audit_witnessed = witness_held_size(pl->ps->d->witness, link_peer_id(l));
-	/* We take Retrieval frames (PROTOCOL.md section 16). */
-	h->retrieval = true;
 }
 
 static void
@@ -546,7 +544,9 @@ cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env)
 		return;
 	case ROGATORY__V1__ENVELOPE__MSG_RETRIEVAL:
 	case ROGATORY__V1__ENVELOPE__MSG_RETRIEVAL_RECEIPT:
-		/* Either direction: proof of retrieval rides any ready link (section 16). */
+		/* Either direction, on a link that speaks version 2 (section 16). */
+		if (link_version(l) < PROTOCOL_VERSION_RETRIEVAL)
+			break;
 		if (d->retrieval != NULL)
 			retrieval_frame(d->retrieval, l, env);
 		return;

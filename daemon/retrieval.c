@@ -232,11 +232,12 @@ send_peer(struct retrieval *r, const char *peer)
 			want = true;
 			break;
 		}
-		if (!link_peer_retrieval(l)) {
-			/* A peer from before section 16: the evidence waits until it says it
-			 * takes them (its Hello), kept in the store. */
-			log_ratelimited(0x52455452u, "retrieval: %s does not take proof of retrieval "
-			    "(its Hello); the evidence waits for it", peer);
+		if (link_version(l) < PROTOCOL_VERSION_RETRIEVAL) {
+			/* A peer from before section 16 (protocol version 1): the evidence waits,
+			 * kept in the store, until it links with version 2. */
+			log_ratelimited(0x52455452u, "retrieval: the link with %s speaks protocol "
+			    "version %u, proof of retrieval needs %u; the evidence waits for it", peer,
+			    link_version(l), (unsigned)PROTOCOL_VERSION_RETRIEVAL);
 			break;
 		}
 		if (send_one(r, p, l) == 1)

@@ -19,7 +19,9 @@
 #include "rogatory.pb-c.h"
 
 #define PROTOCOL_VERSION_MIN 1
-#define PROTOCOL_VERSION_MAX 1
+#define PROTOCOL_VERSION_MAX 2
+/* The first version with proof of retrieval (Retrieval frames, PROTOCOL.md section 16). */
+#define PROTOCOL_VERSION_RETRIEVAL 2
 #define CONTROL_PROTOCOL_VERSION 1
 
 /* Caps on text fields, in bytes. */

@@ -226,7 +226,7 @@ Test(retrieval, forged_and_mismatching_evidence_refused, .timeout = 120)
 	/* UA-PGO was not its recipient. */
 	pid_t pid = tr_fakepeer_as(t, 2, "fp-notrcpt", outp, sizeof(outp), "connect", port,
 	    "--retrieval-of %s --retrieval-sender BD-ACC --retrieval-hash %s "
-	    "--until retrieval_receipt --wait-ms 8000", id, hash);
+	    "--versions 1:2 --until retrieval_receipt --wait-ms 8000", id, hash);
 	cr_assert_eq(ts_wait_exit(pid, 15000), 0);
 	cr_assert(ts_wait_file_contains(outp, "recv retrieval-receipt outcome=rejected "
 	    "reason=not-recipient", 1000), "%s", ts_read_file(outp, NULL));
@@ -239,7 +239,7 @@ Test(retrieval, forged_and_mismatching_evidence_refused, .timeout = 120)
 	/* The recipient, with a payload hash that is not the message's. */
 	pid = tr_fakepeer_as(t, 1, "fp-hash", outp, sizeof(outp), "connect", port,
 	    "--retrieval-of %s --retrieval-sender BD-ACC --retrieval-hash wrong "
-	    "--until retrieval_receipt --wait-ms 8000", id);
+	    "--versions 1:2 --until retrieval_receipt --wait-ms 8000", id);
 	cr_assert_eq(ts_wait_exit(pid, 15000), 0);
 	cr_assert(ts_wait_file_contains(outp, "recv retrieval-receipt outcome=rejected "
 	    "reason=payload-mismatch", 1000), "%s", ts_read_file(outp, NULL));
@@ -248,9 +248,17 @@ Test(retrieval, forged_and_mismatching_evidence_refused, .timeout = 120)
 	/* A message BD-ACC never sent. */
 	pid = tr_fakepeer_as(t, 1, "fp-unknown", outp, sizeof(outp), "connect", port,
 	    "--retrieval-of 11111111-2222-4333-8444-555555555555 --retrieval-sender BD-ACC "
-	    "--until retrieval_receipt --wait-ms 8000");
+	    "--versions 1:2 --until retrieval_receipt --wait-ms 8000");
 	cr_assert_eq(ts_wait_exit(pid, 15000), 0);
 	cr_assert(ts_wait_file_contains(outp, "reason=unknown-message", 1000), "%s",
+	    ts_read_file(outp, NULL));
+	/* On a link that speaks protocol version 1 a Retrieval is not a frame of the protocol:
+	 * Error PROTOCOL, link closed, nothing kept. */
+	pid = tr_fakepeer_as(t, 1, "fp-v1", outp, sizeof(outp), "connect", port,
+	    "--retrieval-of %s --retrieval-sender BD-ACC --retrieval-hash %s --until error "
+	    "--wait-ms 8000", id, hash);
+	cr_assert_eq(ts_wait_exit(pid, 15000), 0);
+	cr_assert(ts_wait_file_contains(outp, "recv error code=protocol", 1000), "%s",
 	    ts_read_file(outp, NULL));
 	/* Nothing was recorded; the message is as it was, and the true evidence still counts. */
 	cr_assert_eq(tr_events(t, 0, "retrieved", id), 0);
@@ -265,7 +273,7 @@ Test(retrieval, forged_and_mismatching_evidence_refused, .timeout = 120)
 	 * with the same receipt and recorded once. */
 	pid = tr_fakepeer_as(t, 1, "fp-again", outp, sizeof(outp), "connect", port,
 	    "--retrieval-of %s --retrieval-sender BD-ACC --retrieval-hash %s "
-	    "--until retrieval_receipt --wait-ms 8000", id, hash);
+	    "--versions 1:2 --until retrieval_receipt --wait-ms 8000", id, hash);
 	cr_assert_eq(ts_wait_exit(pid, 15000), 0);
 	cr_assert(ts_wait_file_contains(outp, "reason=id-conflict", 1000), "%s",
 	    ts_read_file(outp, NULL));
