@@ -259,9 +259,14 @@ delivery_line(const json_t *doc, char *out, size_t len)
 {
 	const json_t *d = json_object_get(doc, "delivery");
 	const char *err = json_string_value(json_object_get(d, "last_error"));
-	snprintf(out, len, "%s%s%s%s%s", js(d, "state"), json_is_true(json_object_get(d,
+	const json_t *rt = json_object_get(d, "retrieved");
+	char rs[160] = "";
+	if (json_is_object(rt))
+		snprintf(rs, sizeof(rs), ", retrieved %s%s", js(rt, "time"),
+		    strcmp(js(doc, "direction"), "in") == 0 ? " (our evidence)" : "");
+	snprintf(out, len, "%s%s%s%s%s%s", js(d, "state"), json_is_true(json_object_get(d,
 	    "receipt")) ? strcmp(js(doc, "direction"), "in") == 0 ? ", our receipt sent"
-	    : ", signed receipt" : ", no receipt yet", err ? " (" : "", err ? err : "",
+	    : ", signed receipt" : ", no receipt yet", rs, err ? " (" : "", err ? err : "",
 	    err ? ")" : "");
 }
 

@@ -160,6 +160,18 @@ ctl_messages_print_one(const json_t *r)
 		printf("%-15s %s\n", keys[i], s ? s : json_is_null(v) ? "-" : json_string_value(v));
 		free(s);
 	}
+	/* Proof of retrieval (PROTOCOL.md section 16): who took it up, and when. */
+	const json_t *rt = json_object_get(r, "retrieved");
+	if (json_is_object(rt)) {
+		const char *user = json_string_value(json_object_get(rt, "user"));
+		const char *rc = json_string_value(json_object_get(rt, "receipt"));
+		printf("%-15s %s by %s, uid %lld%s%s%s, evidence sha256 %s, %s\n", "retrieved",
+		    ctl_jstr(rt, "time"), ctl_jstr(rt, "by"),
+		    (long long)json_integer_value(json_object_get(rt, "uid")), user ? " (" : "",
+		    user ? user : "", user ? ")" : "", ctl_jstr(rt, "evidence_sha256"),
+		    rc == NULL ? "no receipt yet" : strcmp(rc, "accepted") == 0 ? "receipted"
+		    : "refused by the sender");
+	}
 	const json_t *ev = json_object_get(r, "events");
 	if (json_is_array(ev) && json_array_size(ev) > 0) {
 		printf("events:\n");

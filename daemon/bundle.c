@@ -315,6 +315,62 @@ bundle_build(const struct store_msg *m, const char *ca_path, const struct crl *c
 	return 0;
 }
 
+/* ---- proof of retrieval ---- */
+
+static const struct signed_files retr_files[3] = {
+	{"retrieval.body", "the recipient's signed evidence of retrieval: the exact "
+	    "SignedObject.body bytes (context rogatory/retrieval/v1, 0x00, RetrievalBody)"},
+	{"retrieval.sig", "ECDSA P-256 SHA-256 signature over retrieval.body, DER"},
+	{"retrieval-signer.pem", "the certificate that made retrieval.sig (PEM-armoured)"},
+};
+static const struct signed_files retr_rcpt_files[3] = {
+	{"retrieval-receipt.body", "the sender's signed receipt of the evidence of retrieval "
+	    "(context rogatory/receipt/v1, 0x00, ReceiptBody)"},
+	{"retrieval-receipt.sig", "ECDSA P-256 SHA-256 signature over retrieval-receipt.body, "
+	    "DER"},
+	{"retrieval-receipt-signer.pem", "the certificate that made retrieval-receipt.sig "
+	    "(PEM-armoured)"},
+};
+
+void
+bundle_add_retrieval(struct bundle *b, const struct store_retrieval *t, const char *exporter,
+    const struct crl *crl)
+{
+	struct bundle_retrieval *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		fatal("out of memory");
+	char err[300];
+	size_t tp = strlen(EVIDENCE_CTX_RETRIEVAL) + 1, rp = strlen(EVIDENCE_CTX_RECEIPT) + 1;
+	size_t vlen = 0, at;
+	if (t->body_len > tp && memcmp(t->body, EVIDENCE_CTX_RETRIEVAL, tp) == 0 &&
+	    wire_retrieval_body_decode(t->body + tp, t->body_len - tp, &r->body, err,
+	        sizeof(err)) != 0)
+		r->body = NULL;
+	if (r->body != NULL &&
+	    (at = pb_value_at(t->body + tp, t->body_len - tp, 4, 0, &vlen)) != PB_NONE && vlen == 32)
+		r->hash_at = tp + at;
+	evidence_payload_hash(t->body, t->body_len, r->sha256);
+	signer_info(&r->signer, t->cert, t->cert_len, r->body ? r->body->retrieved_ms : 0, crl);
+	add_signed(b, BUNDLE_RETRIEVAL_BODY, retr_files, t->body, t->body_len, t->sig, t->sig_len,
+	    t->cert, t->cert_len);
+	if (t->rcpt_body_len > 0) {
+		r->has_receipt = true;
+		if (t->rcpt_body_len > rp && memcmp(t->rcpt_body, EVIDENCE_CTX_RECEIPT, rp) == 0 &&
+		    wire_receipt_body_decode(t->rcpt_body + rp, t->rcpt_body_len - rp, &r->rcpt, err,
+		        sizeof(err)) != 0)
+			r->rcpt = NULL;
+		if (r->rcpt != NULL && (at = pb_value_at(t->rcpt_body + rp, t->rcpt_body_len - rp, 4,
+		        0, &vlen)) != PB_NONE && vlen == 32)
+			r->rcpt_hash_at = rp + at;
+		signer_info(&r->rcpt_signer, t->rcpt_cert, t->rcpt_cert_len,
+		    r->rcpt ? r->rcpt->received_ms : 0, crl);
+		add_signed(b, BUNDLE_RETRIEVAL_RECEIPT_BODY, retr_rcpt_files, t->rcpt_body,
+		    t->rcpt_body_len, t->rcpt_sig, t->rcpt_sig_len, t->rcpt_cert, t->rcpt_cert_len);
+	}
+	b->retr = r;
+	render_verify_md(b, exporter);
+}
+
 /* ---- the audit log's proof ---- */
 
 /* Base64 text of o[key] as bytes (malloc'd); -1 when it is missing or not base64. */
@@ -506,5 +562,10 @@ bundle_free(struct bundle *b)
 	if (b->audit != NULL)
 		free(b->audit->entry_b64);
 	free(b->audit);
+	if (b->retr != NULL) {
+		wire_audit_free(b->retr->body);
+		wire_receipt_body_free(b->retr->rcpt);
+	}
+	free(b->retr);
 	free(b);
 }

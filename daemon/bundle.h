@@ -44,11 +44,19 @@ enum bundle_part {
 	BUNDLE_AUDIT_CHECKPOINT_SIGNER,
 	BUNDLE_AUDIT_COSIGNATURE_0 = 16,  /* + 3 k: cosignature k's body, + 1 its signature,
 	                                   * + 2 its signer's certificate */
+	/* Proof of retrieval (bundle_add_retrieval): the recipient's evidence, then the
+	 * sender's receipt of it; each body, signature, signer's certificate. */
+	BUNDLE_RETRIEVAL_BODY = 112,
+	BUNDLE_RETRIEVAL_SIG,
+	BUNDLE_RETRIEVAL_SIGNER,
+	BUNDLE_RETRIEVAL_RECEIPT_BODY,
+	BUNDLE_RETRIEVAL_RECEIPT_SIG,
+	BUNDLE_RETRIEVAL_RECEIPT_SIGNER,
 	BUNDLE_ATTACHMENT_0 = 256,  /* + the attachment's index in the signed manifest */
 };
 
 #define BUNDLE_AUDIT_COSIGNERS_MAX 32
-#define BUNDLE_FILES_MAX (BUNDLE_VERIFY_MD + 4 + 3 * BUNDLE_AUDIT_COSIGNERS_MAX + \
+#define BUNDLE_FILES_MAX (BUNDLE_VERIFY_MD + 4 + 3 * BUNDLE_AUDIT_COSIGNERS_MAX + 6 + \
 	WIRE_ATTACHMENTS_MAX)
 
 struct bundle_file {
@@ -89,6 +97,18 @@ struct bundle {
 	struct bundle_file files[BUNDLE_FILES_MAX];
 	size_t nfiles;
 	struct bundle_audit *audit;   /* the audit log's proof; NULL without bundle_add_audit */
+	struct bundle_retrieval *retr; /* proof of retrieval; NULL without bundle_add_retrieval */
+};
+/* What VERIFY.md says of the proof of retrieval (PROTOCOL.md section 16). */
+struct bundle_retrieval {
+	Rogatory__V1__RetrievalBody *body;  /* NULL when retrieval.body does not decode */
+	struct bundle_signer signer;  /* the recipient's, at retrieved_ms */
+	size_t hash_at;               /* payload_sha256 in retrieval.body; 0: not found */
+	uint8_t sha256[32];           /* SHA-256 of retrieval.body */
+	bool has_receipt;
+	Rogatory__V1__ReceiptBody *rcpt;  /* the sender's receipt; NULL: none or no decode */
+	struct bundle_signer rcpt_signer;
+	size_t rcpt_hash_at;          /* payload_sha256 in retrieval-receipt.body; 0: none */
 };
 
 /* What VERIFY.md says of the audit proof: its checkpoint, cosignatures and first entry. */
@@ -127,6 +147,10 @@ int bundle_build(const struct store_msg *m, const char *ca_path, const struct cr
  */
 int bundle_add_audit(struct bundle *b, const json_t *proof, const char *exporter,
     const struct crl *crl, char *err, size_t errlen);
+/* Adds the proof of retrieval t of the message (store.h): its evidence and the receipt of
+ * it as files, and VERIFY.md's section on them. Checked for form, not for truth. */
+void bundle_add_retrieval(struct bundle *b, const struct store_retrieval *t, const char *exporter,
+    const struct crl *crl);
 /* The file of that part number, NULL when the bundle has none. */
 const struct bundle_file *bundle_file(const struct bundle *b, unsigned part);
 void bundle_free(struct bundle *b);

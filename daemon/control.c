@@ -25,6 +25,7 @@
 
 #include "assembly.h"
 #include "config.h"
+#include "crash.h"
 #include "ctlcase.h"
 #include "ctlaudit.h"
 #include "ctlsock.h"
@@ -45,6 +46,7 @@
 #include "log.h"
 #include "peer.h"
 #include "proof.h"
+#include "retrieval.h"
 #include "revocation.h"
 #include "rogatoryd.h"
 #include "server.h"
@@ -760,6 +762,30 @@ control_msg_json(const struct store_msg *m)
 	return o;
 }
 
+json_t *
+control_retrieval_json(struct rogatoryd *d, const struct store_msg *m)
+{
+	struct store_retrieval t;
+	const char *peer = m->dir == STORE_OUT ? m->recipient : m->sender;
+	if (store_retrieval_get(d->store, m->dir, peer, m->msg_id, &t) != 0)
+		return NULL;
+	char h[2 * STORE_HASH_LEN + 1];
+	uint8_t sha[STORE_HASH_LEN];
+	json_t *o = json_object();
+	json_object_set_new(o, "time", control_time_us(t.retrieved_ms * 1000));
+	json_object_set_new(o, "by", json_string(m->dir == STORE_IN ? d->cfg->authority_id : peer));
+	json_object_set_new(o, "uid", json_integer((json_int_t)t.actor_uid));
+	json_object_set_new(o, "user", t.actor_user[0] ? json_string(t.actor_user) : json_null());
+	evidence_payload_hash(t.body, t.body_len, sha);
+	hex(h, sha, STORE_HASH_LEN);
+	json_object_set_new(o, "evidence_sha256", json_string(h));
+	json_object_set_new(o, "receipt", t.receipted_us != 0 ? json_string(t.rcpt_outcome)
+	                                                       : json_null());
+	json_object_set_new(o, "receipted", control_time_us(t.receipted_us));
+	store_retrieval_clear(&t);
+	return o;
+}
+
 void
 control_pending_reply(struct control_pending *p, struct control_result *res)
 {
@@ -1136,6 +1162,18 @@ do_fetched(struct control *c, const Rogatory__Ctl__V1__Request *req, struct cont
 		store_msg_clear(&m);
 		return;
 	}
+	/* Proof of retrieval: signed now, kept by the store only when this is the first
+	 * fetch, in its transaction (PROTOCOL.md section 16). */
+	struct store_retrieval ev;
+	char err[300];
+	if (retrieval_sign(c->d, &m, &ev, err, sizeof(err)) != 0) {
+		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL;
+		res->error_code = "sign-failed";
+		snprintf(res->error_text, sizeof(res->error_text), "cannot sign the evidence of "
+		    "retrieval of %s: %s", m.msg_id, err);
+		store_msg_clear(&m);
+		return;
+	}
 	struct journal_op *jo = journal_op_new(c->d, STORE_OP_UPDATE);
 	struct store_msg *u = &jo->op.msg;
 	u->dir = STORE_IN;
@@ -1146,6 +1184,7 @@ do_fetched(struct control *c, const Rogatory__Ctl__V1__Request *req, struct cont
 	u->size = m.size;
 	jo->op.set = STORE_SET_FETCHED;
 	jo->op.expect_state_mask = 1u << STORE_RECEIVED;
+	jo->op.retr = ev;     /* the op owns its bytes now */
 	journal_event(jo, "fetched", m.msg_id, m.sender, STORE_IN, "received", 0, m.size, NULL);
 	jo->arg = control_defer(c, req, res);
 	jo->done = fetched_done;
@@ -1160,8 +1199,13 @@ fetched_done(struct journal_op *jo)
 	const struct store_msg *u = &jo->op.msg;
 	if (jo->op.result == STORE_R_OK || jo->op.result == STORE_R_STALE) {
 		/* STALE: another request marked it first; its bytes were freed once. */
-		if (jo->op.result == STORE_R_OK)
+		if (jo->op.result == STORE_R_OK) {
 			inbox_fetched(p->d->inbox, u->sender, u->size);
+			/* Committed with the fetch: a crash from here on still sends it. */
+			crash_point("retrieval-before-send");
+			if (p->d->retrieval != NULL)
+				retrieval_fetched(p->d->retrieval, u->sender, u->msg_id);
+		}
 		struct store_msg row = {0};
 		int got = store_get(p->d->store, STORE_IN, u->sender, u->msg_id, &row);
 		control_async_reply(p, 0, got == 0 ? &row : NULL, NULL, NULL);
@@ -1383,6 +1427,9 @@ do_show(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control
 		json_object_set_new(o, "receipt_sha256", json_string(hx));
 		json_object_set_new(o, "receipt_bytes", json_integer((json_int_t)m.rcpt_body_len));
 	}
+	json_t *rj = control_retrieval_json(c->d, &m);
+	if (rj != NULL)
+		json_object_set_new(o, "retrieved", rj);
 	store_msg_clear(&m);
 	res->json = o;
 }

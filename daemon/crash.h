@@ -6,6 +6,7 @@
  * duplicates nothing. Release builds (make RELEASE=1) compile the points out entirely.
  *
  * Points: submit-before-reply, sending-before-write, inbox-before-receipt,
+ * retrieval-before-send (the first fetch committed, its proof of retrieval not sent yet),
  * receipt-before-commit, inbox-chunk-stored (a staged attachment chunk committed; with
  * :<n>, the n-th), and store-mid-commit in the store thread (storeq.h: it names what its
  * batch held). The count is kept per file that includes this header: one call site per

@@ -202,7 +202,9 @@ document_json(struct rogatoryd *d, enum store_dir dir, const char *sender, const
 	json_object_set_new(o, "content", casedoc_fields_json(f, n));
 	json_object_del(o, "fields");
 	json_object_set_new(o, "direction", json_string(dir == STORE_OUT ? "out" : "in"));
-	json_object_set_new(o, "delivery", delivery_json(&m));
+	json_t *dl = delivery_json(&m), *rt = control_retrieval_json(d, &m);
+	json_object_set_new(dl, "retrieved", rt != NULL ? rt : json_null());
+	json_object_set_new(o, "delivery", dl);
 	store_msg_clear(&m);
 	return o;
 }

@@ -305,6 +305,12 @@ ctlexport_handle(struct control *c, const Rogatory__Ctl__V1__Request *req,
 		snprintf(res->error_text, sizeof(res->error_text), "%s: %s", m.msg_id, err);
 	} else {
 		add_audit(d, b, crl);
+		struct store_retrieval t;
+		if (store_retrieval_get(d->store, m.dir, m.dir == STORE_OUT ? m.recipient : m.sender,
+		        m.msg_id, &t) == 0) {
+			bundle_add_retrieval(b, &t, d->cfg->authority_id, crl);
+			store_retrieval_clear(&t);
+		}
 		if (q->part == 0)
 			manifest(c, b, res);
 		else

@@ -66,6 +66,9 @@ json_t *control_proof_json(const char *id, const struct proof *p);
 
 /* A message as the listings answer it ({"id", "direction", "peer", "state", ...}). */
 json_t *control_msg_json(const struct store_msg *m);
+/* The proof of retrieval of stored message m (PROTOCOL.md section 16): when it was
+ * retrieved, by whom, our receipt or theirs; NULL when there is none. */
+json_t *control_retrieval_json(struct rogatoryd *d, const struct store_msg *m);
 /* Its signed document as `fetch` answers it: ids, times, type, kind, status, subject,
  * "fields" [{name, value}], attachments with their SHA-256; NULL when it does not decode. */
 json_t *control_doc_json(const struct store_msg *m);

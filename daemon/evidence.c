@@ -65,6 +65,7 @@ static const struct {
 	[EVIDENCE_RECEIPT] = {EVIDENCE_CTX_RECEIPT, "receipt"},
 	[EVIDENCE_CHECKPOINT] = {EVIDENCE_CTX_CHECKPOINT, "checkpoint"},
 	[EVIDENCE_COSIGNATURE] = {EVIDENCE_CTX_COSIGNATURE, "cosignature"},
+	[EVIDENCE_RETRIEVAL] = {EVIDENCE_CTX_RETRIEVAL, "retrieval"},
 };
 #define EV_NCONTEXTS (sizeof(ev_contexts) / sizeof(ev_contexts[0]))
 
@@ -314,6 +315,13 @@ evidence_sign_cosignature(const struct evidence_signer *s,
     size_t errlen)
 {
 	return sign_message(s, EVIDENCE_COSIGNATURE, &b->base, out, err, errlen);
+}
+
+int
+evidence_sign_retrieval(const struct evidence_signer *s, const Rogatory__V1__RetrievalBody *b,
+    struct signed_object *out, char *err, size_t errlen)
+{
+	return sign_message(s, EVIDENCE_RETRIEVAL, &b->base, out, err, errlen);
 }
 
 /* Domain separation: a body is read as the kind its first bytes announce, checked
@@ -604,6 +612,27 @@ evidence_open_cosignature(const Rogatory__V1__SignedObject *o,
 	void *b = NULL;
 	int rc = open_audit(o, EVIDENCE_COSIGNATURE, decode_cosignature,
 	    offsetof(Rogatory__V1__CosignatureBody, witness_id), signer_id, &b, err, errlen);
+	*out = b;
+	return rc;
+}
+
+static int
+decode_retrieval(const uint8_t *buf, size_t len, void **out, char *err, size_t errlen)
+{
+	Rogatory__V1__RetrievalBody *b = NULL;
+	int rc = wire_retrieval_body_decode(buf, len, &b, err, errlen);
+	*out = b;
+	return rc;
+}
+
+int
+evidence_open_retrieval(const Rogatory__V1__SignedObject *o,
+    char signer_id[AUTHORITY_ID_MAX + 1], Rogatory__V1__RetrievalBody **out, char *err,
+    size_t errlen)
+{
+	void *b = NULL;
+	int rc = open_audit(o, EVIDENCE_RETRIEVAL, decode_retrieval,
+	    offsetof(Rogatory__V1__RetrievalBody, retriever_id), signer_id, &b, err, errlen);
 	*out = b;
 	return rc;
 }

@@ -19,10 +19,11 @@
 #define EVIDENCE_CTX_RECEIPT "rogatory/receipt/v1"
 #define EVIDENCE_CTX_CHECKPOINT "rogatory/checkpoint/v1"
 #define EVIDENCE_CTX_COSIGNATURE "rogatory/cosignature/v1"
+#define EVIDENCE_CTX_RETRIEVAL "rogatory/retrieval/v1"
 #define EVIDENCE_HASH_LEN 32
 
 enum evidence_ctx { EVIDENCE_DOCUMENT, EVIDENCE_RECEIPT, EVIDENCE_CHECKPOINT,
-                    EVIDENCE_COSIGNATURE };
+                    EVIDENCE_COSIGNATURE, EVIDENCE_RETRIEVAL };
 
 /* Our signing identity: private key + certificate (DER kept for SignedObjects). */
 struct evidence_signer;
@@ -82,6 +83,14 @@ int evidence_open_checkpoint(const Rogatory__V1__SignedObject *o,
     size_t errlen);
 int evidence_open_cosignature(const Rogatory__V1__SignedObject *o,
     char signer_id[AUTHORITY_ID_MAX + 1], Rogatory__V1__CosignatureBody **out, char *err,
+    size_t errlen);
+
+/* Proof of retrieval (PROTOCOL.md section 16): signed by the document's recipient, who
+ * must be the body's retriever_id. *out freed with wire_audit_free. */
+int evidence_sign_retrieval(const struct evidence_signer *s,
+    const Rogatory__V1__RetrievalBody *b, struct signed_object *out, char *err, size_t errlen);
+int evidence_open_retrieval(const Rogatory__V1__SignedObject *o,
+    char signer_id[AUTHORITY_ID_MAX + 1], Rogatory__V1__RetrievalBody **out, char *err,
     size_t errlen);
 
 /* Signs existing body bytes again (after a certificate renewal): same body, so the same

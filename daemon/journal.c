@@ -77,6 +77,7 @@ journal_done(struct store_op *op, void *arg)
 		jo->done(jo);
 	store_msg_clear(&jo->op.msg);
 	store_msg_clear(&jo->op.stored);
+	store_retrieval_clear(&jo->op.retr);
 	free(jo);
 }
 

@@ -65,6 +65,7 @@ struct link {
 	uint64_t peer_max_message_size;
 	uint64_t peer_crl_number;
 	uint64_t peer_audit_witnessed;
+	uint32_t version;              /* the version the link speaks (both Hellos) */
 	bool crl_only;          /* admitted only to exchange CRLs (our CRL expired) */
 	char peer_serial[48];   /* peer certificate serial, hex */
 	char reason[512];
@@ -560,6 +561,7 @@ link_on_hello(struct link *l, const Rogatory__V1__Hello *h)
 	l->peer_max_message_size = h->max_message_size;
 	l->peer_crl_number = h->crl_number;
 	l->peer_audit_witnessed = h->audit_witnessed;
+	l->version = hi;
 	/* We never send a frame above the peer's limit. */
 	l->peer_max_frame = h->max_frame;
 	l->state = LINK_READY;
@@ -835,6 +837,12 @@ uint64_t
 link_peer_crl_number(const struct link *l)
 {
 	return l->peer_crl_number;
+}
+
+uint32_t
+link_version(const struct link *l)
+{
+	return l->version;
 }
 
 uint64_t

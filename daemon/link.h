@@ -117,6 +117,9 @@ uint64_t link_peer_max_message_size(const struct link *l);
 uint64_t link_peer_crl_number(const struct link *l);
 /* The size of our audit log's newest checkpoint the peer says it holds (its Hello). */
 uint64_t link_peer_audit_witnessed(const struct link *l);
+/* The protocol version the link speaks: the highest both Hellos' ranges hold (ready
+ * links; 0 before). Version 2 carries proof of retrieval (PROTOCOL.md section 16). */
+uint32_t link_version(const struct link *l);
 /* What we know of the peer's crlNumber: its Hello's, raised once a Crl went either way. */
 void link_set_peer_crl_number(struct link *l, uint64_t n);
 /* Admitted only because our effective CRL has expired (tls_verify_info.crl_only): after

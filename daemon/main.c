@@ -38,6 +38,7 @@
 #include "privdrop.h"
 #include "pause.h"
 #include "reload.h"
+#include "retrieval.h"
 #include "revocation.h"
 #include "rogatoryd.h"
 #include "sdnotify.h"
@@ -256,6 +257,7 @@ metrics_new(d, metrics_fd, &d->metrics, err, sizeof(err)) != 0 ||
 	    alerts_new(d, &d->alerts, err, sizeof(err)) != 0 ||
 	    deadlines_new(d, &d->deadlines, err, sizeof(err)) != 0)
 		fatal("%s", err);
+	d->retrieval = retrieval_new(d);
 
 	m.ev_hup = evsignal_new(d->base, SIGHUP, on_hup, &m);
 	m.ev_term = evsignal_new(d->base, SIGTERM, on_term, &m);
@@ -316,6 +318,8 @@ metrics_new(d, metrics_fd, &d->metrics, err, sizeof(err)) != 0 ||
 	d->alerts = NULL;
 	deadlines_free(d->deadlines);
 	d->deadlines = NULL;
+	retrieval_free(d->retrieval);
+	d->retrieval = NULL;
 	outbox_free(d->outbox);
 	d->outbox = NULL;
 	inbox_free(d->inbox);

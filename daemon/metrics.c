@@ -39,7 +39,7 @@
 static const char *const outcomes[] = {
 	"queued", "sent", "delivered", "retry-scheduled", "rejected", "failed", "expired",
 	"unconfirmed", "cancelled", "received", "duplicate", "refused-id-conflict",
-	"quarantined", "quarantine-released", "fetched",
+	"quarantined", "quarantine-released", "fetched", "retrieved",
 };
 #define NOUTCOMES (sizeof(outcomes) / sizeof(outcomes[0]))
 

@@ -19,6 +19,7 @@
 #include "inbox.h"
 #include "journal.h"
 #include "outbox.h"
+#include "retrieval.h"
 #include "revocation.h"
 #include "directory.h"
 #include "link.h"
@@ -509,6 +510,8 @@ cb_ready(void *owner, struct link *l)
 	    link_dir(l) == LINK_OUTBOUND ? STORE_OUT : STORE_IN, link_remote(l));
 	if (d->audit != NULL)
 		audit_link_ready(d->audit, l);
+	if (d->retrieval != NULL)
+		retrieval_link_ready(d->retrieval, l);
 	if (link_dir(l) == LINK_OUTBOUND) {
 		p->attempts = 0;
 		p->wanted = false;
@@ -538,6 +541,14 @@ cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env)
 		/* Either direction: checkpoints and their answers ride any ready link. */
 		if (d->audit != NULL)
 			audit_frame(d->audit, l, env->witness);
+		return;
+	case ROGATORY__V1__ENVELOPE__MSG_RETRIEVAL:
+	case ROGATORY__V1__ENVELOPE__MSG_RETRIEVAL_RECEIPT:
+		/* Either direction, on a link that speaks version 2 (section 16). */
+		if (link_version(l) < PROTOCOL_VERSION_RETRIEVAL)
+			break;
+		if (d->retrieval != NULL)
+			retrieval_frame(d->retrieval, l, env);
 		return;
 	case ROGATORY__V1__ENVELOPE__MSG_TRANSFER:
 		if (inbound) {
@@ -597,6 +608,8 @@ cb_closed(void *owner, struct link *l, bool authenticated, const char *reason)
 		    link_dir(l) == LINK_OUTBOUND ? STORE_OUT : STORE_IN, reason);
 		if (link_dir(l) == LINK_OUTBOUND && d->outbox != NULL)
 			outbox_link_down(d->outbox, l, reason);
+		if (d->retrieval != NULL)
+			retrieval_link_down(d->retrieval, p->id, link_serial(l));
 	}
 	snprintf(p->last_error, sizeof(p->last_error), "%s", reason);
 	if (link_authenticated(l))
@@ -706,6 +719,18 @@ peers_want(struct peers *ps, const char *id)
 			peer_dial(p);
 	}
 	return true;
+}
+
+struct link *
+peers_ready_link(const struct peers *ps, const char *id)
+{
+	struct peer *p = peer_find((struct peers *)ps, id);
+	if (p == NULL)
+		return NULL;
+	for (struct plink *pl = p->links; pl != NULL; pl = pl->next)
+		if (pl->up && link_state(pl->link) == LINK_READY && !link_crl_only(pl->link))
+			return pl->link;
+	return NULL;
 }
 
 void

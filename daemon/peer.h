@@ -57,6 +57,8 @@ bool peers_want(struct peers *ps, const char *id);
 /* Sets or clears a LINK_HOLD_* bit on every authenticated inbound link of authority id
  * (NULL: of every authority): backpressure from the inbox. */
 void peers_hold_inbound(struct peers *ps, const char *id, unsigned hold, bool on);
+/* A ready link (either direction, not CRL-only) to authority id, or NULL. */
+struct link *peers_ready_link(const struct peers *ps, const char *id);
 /* The open link with this serial (link_serial), or NULL when it is gone. */
 struct link *peers_link_find(const struct peers *ps, uint64_t serial);
 

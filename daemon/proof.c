@@ -118,6 +118,56 @@ proof_receipt(struct proof *p, X509_STORE *ca, const struct crl *crl, const stru
 	wire_receipt_body_free(r);
 }
 
+/* Proof of retrieval (PROTOCOL.md section 16), when one is kept: the recipient's signed
+ * evidence names this document, chained at retrieved_ms; the sender's receipt names the
+ * evidence. */
+static void
+proof_retrieval(struct proof *p, struct rogatoryd *d, X509_STORE *ca, const struct crl *crl,
+    const struct store_msg *m, const uint8_t hash[EVIDENCE_HASH_LEN])
+{
+	struct store_retrieval t;
+	if (store_retrieval_get(d->store, m->dir, m->dir == STORE_OUT ? m->recipient : m->sender,
+	        m->msg_id, &t) != 0)
+		return;
+	Rogatory__V1__SignedObject so;
+	wire_signed_object_set(&so, t.body, t.body_len, t.sig, t.sig_len, t.cert, t.cert_len);
+	char signer[AUTHORITY_ID_MAX + 1], err[256];
+	Rogatory__V1__RetrievalBody *b = NULL;
+	if (evidence_open_retrieval(&so, signer, &b, err, sizeof(err)) != 0) {
+		proof_add(p, "retrieval signature", false, "%s", err);
+		store_retrieval_clear(&t);
+		return;
+	}
+	bool ok = strcmp(signer, m->recipient) == 0 && bytes_is(&b->message_id, m->msg_id) &&
+	    bytes_is(&b->sender_id, m->sender) && b->payload_sha256.len == EVIDENCE_HASH_LEN &&
+	    memcmp(b->payload_sha256.data, hash, EVIDENCE_HASH_LEN) == 0;
+	proof_add(p, "retrieval signature", ok, "signed by %s%s", signer, ok ? ", names this "
+	    "document" : ", but not by its recipient or for another message or payload hash");
+	proof_chain(p, ca, crl, t.cert, t.cert_len, b->retrieved_ms,
+	    "retrieval signer certificate", "retrieval signer revocation");
+	wire_audit_free(b);
+	if (t.rcpt_body_len > 0) {
+		Rogatory__V1__ReceiptBody *r = NULL;
+		uint8_t eh[EVIDENCE_HASH_LEN];
+		evidence_payload_hash(t.body, t.body_len, eh);
+		wire_signed_object_set(&so, t.rcpt_body, t.rcpt_body_len, t.rcpt_sig, t.rcpt_sig_len,
+		    t.rcpt_cert, t.rcpt_cert_len);
+		if (evidence_open_receipt(&so, signer, &r, err, sizeof(err)) != 0) {
+			proof_add(p, "retrieval receipt", false, "%s", err);
+		} else {
+			ok = strcmp(signer, m->sender) == 0 && bytes_is(&r->message_id, m->msg_id) &&
+			    bytes_is(&r->sender_id, m->recipient) &&
+			    r->payload_sha256.len == EVIDENCE_HASH_LEN &&
+			    memcmp(r->payload_sha256.data, eh, EVIDENCE_HASH_LEN) == 0;
+			proof_add(p, "retrieval receipt", ok, "signed by %s (%s)%s", signer,
+			    wire_outcome_name(r->outcome), ok ? ", names this evidence"
+			    : ", but not by the sender or for other evidence");
+			wire_receipt_body_free(r);
+		}
+	}
+	store_retrieval_clear(&t);
+}
+
 int
 proof_attachment_sha256(struct rogatoryd *d, int64_t bset, uint32_t index, uint64_t size,
     uint8_t out[EVIDENCE_HASH_LEN], uint64_t *got)
@@ -220,5 +270,6 @@ proof_check(struct rogatoryd *d, const struct store_msg *m, struct proof *p)
 	else
 		proof_add(p, "receipt", m->state != STORE_DELIVERED && m->state != STORE_RECEIVED,
 		    "none stored (state %s)", store_state_name(m->state));
+	proof_retrieval(p, d, ca, crl, m, hash);
 	X509_STORE_free(ca);
 }

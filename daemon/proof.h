@@ -18,7 +18,7 @@
 
 struct rogatoryd;
 
-#define PROOF_MAX_CHECKS 12  /* 10 at most today */
+#define PROOF_MAX_CHECKS 16  /* 14 at most today */
 
 struct proof_check {
 	const char *what;     /* "document signature", "receipt payload hash", ... */

@@ -27,6 +27,7 @@ struct witness;
 struct pause;
 struct metrics;
 struct alerts;
+struct retrieval;
 
 #define ROGATORY_VERSION "0.1.0"
 
@@ -59,6 +60,7 @@ struct rogatoryd {
 	struct metrics *metrics;    /* [metrics] listen; NULL when off */
 	struct alerts *alerts;      /* the alert conditions, checked on a timer */
 	struct deadlines *deadlines; /* the cases' clocks, scanned on a timer */
+	struct retrieval *retrieval; /* proof of retrieval: ours to send, theirs to receipt */
 	bool foreground;
 	bool stopping;
 	int64_t started_wall_ms;

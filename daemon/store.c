@@ -230,6 +230,22 @@ static const struct {
 	  " AND state = 'requested';"
 	  "CREATE INDEX cases_respond ON cases (respond_by_us) WHERE respond_by_us > 0"
 	  " AND state NOT IN ('executed', 'refused', 'withdrawn', 'void');" },
+	/* Proof of retrieval (PROTOCOL.md section 16, storeretr.c). dir 1: our signed
+	 * evidence that an operator fetched a message we received, written in the
+	 * transaction that marks it fetched, kept until its sender's receipt (receipted_us);
+	 * dir 0: a recipient's evidence about a message we sent, with our receipt. One per
+	 * message and peer, never replaced. */
+	{ 10,
+	  "CREATE TABLE retrievals (dir INTEGER NOT NULL CHECK (dir IN (0, 1)),"
+	  " msg_id TEXT NOT NULL CHECK (msg_id <> ''), peer TEXT NOT NULL CHECK (peer <> ''),"
+	  " payload_hash BLOB NOT NULL CHECK (length(payload_hash) = 32),"
+	  " retrieved_ms INTEGER NOT NULL, actor_uid INTEGER NOT NULL,"
+	  " actor_user TEXT NOT NULL DEFAULT '',"
+	  " body BLOB NOT NULL, sig BLOB NOT NULL, cert BLOB NOT NULL,"
+	  " rcpt_body BLOB, rcpt_sig BLOB, rcpt_cert BLOB, rcpt_outcome TEXT NOT NULL DEFAULT '',"
+	  " created_us INTEGER NOT NULL, receipted_us INTEGER NOT NULL DEFAULT 0,"
+	  " PRIMARY KEY (dir, msg_id, peer)) WITHOUT ROWID;"
+	  "CREATE INDEX retrievals_unsent ON retrievals (peer) WHERE dir = 1 AND receipted_us = 0;" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -898,6 +914,10 @@ store_free(struct store *s)
 		sqlite3_finalize(s->cwst[i]);
 	for (int i = 0; i < CR_COUNT; i++)
 		sqlite3_finalize(s->crst[i]);
+	for (int i = 0; i < TW_COUNT; i++)
+		sqlite3_finalize(s->twst[i]);
+	for (int i = 0; i < TR_COUNT; i++)
+		sqlite3_finalize(s->trst[i]);
 	/* The reader first: the writer's close is the last and checkpoints the WAL. */
 	sqlite3_close(s->r);
 	sqlite3_close(s->w);

@@ -31,7 +31,7 @@ struct store;
 
 #define STORE_HASH_LEN 32
 /* The schema this build writes (PRAGMA user_version); a newer database is refused. */
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 #define STORE_KINDS 7              /* Kind values 0 (unspecified) to 6 (other) */
 #define STORE_REF_MAX 255         /* bytes of a reference kept in a case row (cut at UTF-8) */
 
@@ -134,6 +134,29 @@ struct store_event {
 	char alert[32];           /* events "alert" / "alert-cleared": the alert's name */
 };
 
+/* Proof of retrieval (PROTOCOL.md section 16; schema 10). dir STORE_IN: our evidence
+ * that an operator fetched a message peer sent us (to send until peer's receipt);
+ * STORE_OUT: peer's evidence about a message we sent it, with our receipt. Blobs are
+ * owned by the struct when read (store_retrieval_clear); on a write op they are the
+ * op's (journal ops free them with the op). */
+struct store_retrieval {
+	enum store_dir dir;
+	char msg_id[UUID_TEXT_LEN + 1];
+	char peer[AUTHORITY_ID_MAX + 1];
+	uint8_t payload_hash[STORE_HASH_LEN];  /* the document's */
+	int64_t retrieved_ms;
+	uint32_t actor_uid;
+	char actor_user[64];
+	uint8_t *body, *sig, *cert;            /* the signed RetrievalBody */
+	size_t body_len, sig_len, cert_len;
+	uint8_t *rcpt_body, *rcpt_sig, *rcpt_cert;  /* the sender's receipt of it */
+	size_t rcpt_body_len, rcpt_sig_len, rcpt_cert_len;
+	char rcpt_outcome[16];                 /* "accepted", "rejected" or "" */
+	int64_t created_us;
+	int64_t receipted_us;                  /* 0: no receipt yet */
+};
+void store_retrieval_clear(struct store_retrieval *r);
+
 /* What a write op does. */
 enum store_op_kind {
 	/* Every op that writes a message row also writes its case change (msg.cd, events in
@@ -209,10 +232,20 @@ enum store_op_kind {
 	 * while the case is requested, respond-by while it is open) is within
 	 * op->due.warn_before_ms of op->due.now_us or past it, and whose event for that
 	 * deadline was not recorded yet, get it: "due-soon" or "overdue" (one whose due-soon
-	 * was never recorded gets only overdue), in op->more, with the mark that it was
+	 * was never recorded gets it, late, just before the overdue), in op->more, with the mark that it was
 	 * recorded in the same transaction. op->due.cases: cases that got one; op->due.more:
 	 * the limit was reached (call again). */
 	STORE_OP_DEADLINES,
+	/* A recipient's retrieval evidence about our message op->retr.msg_id (dir OUT,
+	 * peer = the recipient, with our signed receipt in rcpt_*): + event "retrieved".
+	 * The same evidence (body bytes) kept before → STORE_R_EXISTS with the stored
+	 * receipt in op->stored.rcpt_* (no event); other evidence kept for that message and
+	 * peer → STORE_R_CONFLICT (nothing written). */
+	STORE_OP_RETRIEVED,
+	/* The sender's receipt (op->retr.rcpt_*, rcpt_outcome) of our retrieval evidence
+	 * (dir IN, msg_id, peer): kept; STORE_R_STALE when it already had one, NOT_FOUND
+	 * when there is no such evidence. No event. */
+	STORE_OP_RETRIEVAL_RECEIPTED,
 };
 
 /* Fields STORE_OP_UPDATE sets besides state and updated_us. */
@@ -283,6 +316,10 @@ struct store_op {
 		int cases;                /* filled */
 		bool more;                /* filled */
 	} due;
+	/* STORE_OP_RETRIEVED, _RETRIEVAL_RECEIPTED; and an UPDATE with STORE_SET_FETCHED
+	 * whose retr.body is set writes it as our evidence (dir IN) when, and only when, it
+	 * marks the message fetched: the obligation to send it is committed with the fetch. */
+	struct store_retrieval retr;
 	struct {                      /* STORE_OP_CHUNK, STORE_OP_DROP_SET (bset only) */
 		int64_t bset;
 		uint32_t att;
@@ -326,6 +363,15 @@ void store_stats(struct store *s, uint64_t *commits, uint64_t *ops);
 void store_submit(struct store *s, struct store_op *op);
 /* Ops queued or being committed, for backpressure (links stop reading above a bound). */
 size_t store_pending(const struct store *s);
+
+/* Proof of retrieval: the evidence about (dir, peer, msg_id) (blobs included). 0, 1 when
+ * there is none, -1. */
+int store_retrieval_get(struct store *s, enum store_dir dir, const char *peer,
+    const char *msg_id, struct store_retrieval *out);
+/* Our evidence not yet receipted (dir IN), oldest first: fn per row (no blobs). -1 on
+ * error, else the count. */
+int store_retrieval_unsent(struct store *s,
+    void (*fn)(void *arg, const char *peer, const char *msg_id), void *arg);
 
 /* ---- reads (loop thread; a failing read logs the database's message and returns -1) ---- */
 

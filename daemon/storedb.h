@@ -44,6 +44,10 @@ enum { CW_FIND, CW_FIND_REQ, CW_SEQ_USED, CW_INSERT, CW_UPDATE, CW_DOC_INSERT, C
 enum { CR_LIST, CR_GET, CR_GET_ANY, CR_GET_BY_DOC, CR_BETWEEN, CR_DOCS, CR_LAST_SEQ,
        CR_STATS, CR_COUNT };
 
+/* Retrieval statements (storeretr.c): writer and reader. */
+enum { TW_FIND_OUT, TW_INSERT, TW_RECEIPTED, TW_COUNT };
+enum { TR_GET, TR_UNSENT, TR_COUNT };
+
 struct store {
 	char path[PATH_MAX];
 	sqlite3 *w;                   /* writer: store thread (and open/close) */
@@ -52,6 +56,8 @@ struct store {
 	sqlite3_stmt *rst[R_COUNT];
 	sqlite3_stmt *cwst[CW_COUNT];
 	sqlite3_stmt *crst[CR_COUNT];
+	sqlite3_stmt *twst[TW_COUNT];
+	sqlite3_stmt *trst[TR_COUNT];
 	struct storeq *q;
 	int64_t page_size;
 	int64_t default_max_pages;    /* SQLite's own limit: what max_size 0 restores */
@@ -167,6 +173,12 @@ int store_r_fail(struct store *s, sqlite3_stmt *st);
 
 /* storeop.c: writes op->event (seq and ts_us filled). */
 enum store_result store_write_event(struct store *s, struct store_op *op, int64_t now);
+/* storeretr.c (store thread): STORE_OP_RETRIEVED, STORE_OP_RETRIEVAL_RECEIPTED, and the
+ * obligation a first `fetched` UPDATE writes (op->retr set). */
+enum store_result store_op_retrieved(struct store *s, struct store_op *op, int64_t now);
+enum store_result store_op_retrieval_receipted(struct store *s, struct store_op *op,
+    int64_t now);
+enum store_result store_retrieval_oblige(struct store *s, struct store_op *op, int64_t now);
 /* storeoper.c: STORE_OP_PAUSE and STORE_OP_ALERT (store thread). */
 enum store_result store_op_pause(struct store *s, struct store_op *op, int64_t now);
 enum store_result store_op_alert(struct store *s, struct store_op *op, int64_t now);

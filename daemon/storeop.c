@@ -233,6 +233,10 @@ op_run(struct store *s, struct store_op *op, int64_t now)
 	case STORE_OP_PAUSE: op->result = store_op_pause(s, op, now); break;
 	case STORE_OP_ALERT: op->result = store_op_alert(s, op, now); break;
 	case STORE_OP_DEADLINES: op->result = storecase_deadlines(s, op, now); break;
+	case STORE_OP_RETRIEVED: op->result = store_op_retrieved(s, op, now); break;
+	case STORE_OP_RETRIEVAL_RECEIPTED:
+		op->result = store_op_retrieval_receipted(s, op, now);
+		break;
 	default:
 		snprintf(op->error, sizeof(op->error), "unknown store op kind %d", (int)op->kind);
 		op->result = STORE_R_ERROR;
@@ -616,6 +620,10 @@ op_update(struct store *s, struct store_op *op, int64_t now)
 	enum store_result r = w_step(s, op, st);
 	if (r == STORE_R_OK && op->transition == OUTSTATE_SEND)
 		r = load_stored(s, op, k.id);
+	/* The first fetch: the retrieval evidence to send is kept in the same savepoint. */
+	if (r == STORE_R_OK && (set & STORE_SET_FETCHED) != 0 && m->fetched &&
+	    op->retr.body != NULL)
+		r = store_retrieval_oblige(s, op, now);
 	if (r != STORE_R_OK || !op->has_event)
 		return r;
 	if (op->transition != OUTSTATE_NONE && op->event.event[0] == '\0')

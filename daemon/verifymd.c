@@ -29,6 +29,7 @@ static void md_attachments(FILE *f, const struct bundle *b);
 static void md_receipt(FILE *f, const struct bundle *b);
 static void md_crl(FILE *f, const struct bundle *b, const char *exporter);
 static void md_audit(FILE *f, const struct bundle *b, const char *exporter);
+static void md_retrieval(FILE *f, const struct bundle *b);
 static void md_audit_path(FILE *f, const struct bundle_audit *a);
 static void md_audit_cosignature(FILE *f, const struct bundle_audit *a, size_t k,
     const char *exporter);
@@ -366,6 +367,63 @@ md_audit_cosignature(FILE *f, const struct bundle_audit *a, size_t k, const char
 	md_chain(f, s, base, "time_ms");
 }
 
+/* Proof of retrieval (PROTOCOL.md section 16): the recipient says when an operator first
+ * fetched the document, and the sender's receipt says it holds that statement. */
+static void
+md_retrieval(FILE *f, const struct bundle *b)
+{
+	const struct store_msg *m = b->m;
+	const struct bundle_retrieval *r = b->retr;
+	char t[32], h[65];
+	fprintf(f, "\n## %d. Proof of retrieval\n\nThe recipient, %s, states that an operator of "
+	    "its own first fetched the document\n(took it up), when, and who (the operator's uid "
+	    "and user name on its system).\n\n", b->audit != NULL ? 8 : 7, m->recipient);
+	md_signed(f, &r->signer, "retrieval", EVIDENCE_CTX_RETRIEVAL, m->recipient);
+	fprintf(f, "What it says:\n\n    $ tail -c +%zu retrieval.body | protoc "
+	    "--decode=rogatory.v1.RetrievalBody rogatory.proto\n",
+	    strlen(EVIDENCE_CTX_RETRIEVAL) + 2);
+	if (r->body == NULL) {
+		fprintf(f, "\nThe stored retrieval.body does not decode: this evidence is damaged.\n\n");
+		md_chain(f, &r->signer, "retrieval", "retrieved_ms");
+		return;
+	}
+	fprintf(f, "    message_id: \"%s\"\n    sender_id: \"%s\"\n    retriever_id: \"%s\"\n"
+	    "    retrieved_ms: %lld\n\nretriever_id must be the signer's identity above and the "
+	    "document's recipient_id;\nretrieved_ms is when the document was first fetched:\n\n"
+	    "    $ date -u -d @%lld +%%Y-%%m-%%dT%%H:%%M:%%SZ\n    %s\n\n", m->msg_id, m->sender,
+	    m->recipient, (long long)r->body->retrieved_ms,
+	    (long long)(r->body->retrieved_ms / 1000),
+	    when((time_t)(r->body->retrieved_ms / 1000), t));
+	hexs(h, b->payload_sha256, 32);
+	fprintf(f, "Its payload_sha256 names the document, as a receipt's does:\n\n"
+	    "    $ sha256sum document.body\n    %s  document.body\n\n", h);
+	if (r->hash_at > 0)
+		fprintf(f, "    $ tail -c +%zu retrieval.body | head -c 32 | od -An -tx1 | tr -d "
+		    "' \\n'; echo\n    %s\n\n", r->hash_at + 1, h);
+	md_chain(f, &r->signer, "retrieval", "retrieved_ms");
+	if (!r->has_receipt) {
+		fprintf(f, "No receipt of it from %s is stored yet.\n", m->sender);
+		return;
+	}
+	fprintf(f, "### The sender's receipt of it\n\n%s signed a receipt (the same ReceiptBody as "
+	    "a document's) whose\npayload_sha256 is the SHA-256 of all of retrieval.body:\n\n",
+	    m->sender);
+	md_signed(f, &r->rcpt_signer, "retrieval-receipt", EVIDENCE_CTX_RECEIPT, m->sender);
+	hexs(h, r->sha256, 32);
+	fprintf(f, "    $ sha256sum retrieval.body\n    %s  retrieval.body\n\n", h);
+	if (r->rcpt_hash_at > 0)
+		fprintf(f, "    $ tail -c +%zu retrieval-receipt.body | head -c 32 | od -An -tx1 | "
+		    "tr -d ' \\n'; echo\n    %s\n\n", r->rcpt_hash_at + 1, h);
+	if (r->rcpt != NULL)
+		fprintf(f, "    $ tail -c +%zu retrieval-receipt.body | protoc "
+		    "--decode=rogatory.v1.ReceiptBody rogatory.proto\n    message_id: \"%s\"\n"
+		    "    sender_id: \"%s\"\n    receiver_id: \"%s\"\n    outcome: %s\n\n",
+		    strlen(EVIDENCE_CTX_RECEIPT) + 2, m->msg_id, m->recipient, m->sender,
+		    r->rcpt->outcome == ROGATORY__V1__OUTCOME__OUTCOME_ACCEPTED ? "OUTCOME_ACCEPTED"
+		                                                                : "OUTCOME_REJECTED");
+	md_chain(f, &r->rcpt_signer, "retrieval-receipt", "received_ms");
+}
+
 void
 verifymd_render(const struct bundle *b, const char *exporter, uint8_t **out, size_t *len)
 {
@@ -384,6 +442,8 @@ verifymd_render(const struct bundle *b, const char *exporter, uint8_t **out, siz
 	    "Where it and the commands above disagree, the commands are right.\n", exporter);
 	if (b->audit != NULL)
 		md_audit(f, b, exporter);
+	if (b->retr != NULL)
+		md_retrieval(f, b);
 	if (fclose(f) != 0)
 		fatal("out of memory");
 	*out = (uint8_t *)buf;

@@ -436,6 +436,16 @@ check_envelope(const Rogatory__V1__Envelope *env, char *err, size_t errlen)
 		return 0;
 	case ROGATORY__V1__ENVELOPE__MSG_WITNESS:
 		return check_witness(env->witness, err, errlen);
+	case ROGATORY__V1__ENVELOPE__MSG_RETRIEVAL:
+		if (chk_present(env->retrieval->evidence, "retrieval", "evidence", err, errlen))
+			return -1;
+		return chk_signed(env->retrieval->evidence, "retrieval.evidence", err, errlen);
+	case ROGATORY__V1__ENVELOPE__MSG_RETRIEVAL_RECEIPT:
+		if (chk_present(env->retrieval_receipt->receipt, "retrieval_receipt", "receipt", err,
+		        errlen))
+			return -1;
+		return chk_signed(env->retrieval_receipt->receipt, "retrieval_receipt.receipt", err,
+		    errlen);
 	default:
 		return err_set(err, errlen, "empty envelope");
 	}
@@ -825,6 +835,24 @@ check_audit_entry(const Rogatory__V1__AuditEntry *e, char *err, size_t errlen)
 	return 0;
 }
 
+/* Proof of retrieval (PROTOCOL.md section 16): who fetched is an operator of the
+ * retriever, named by uid and user name (label rule, as an audit entry's actor). */
+static int
+check_retrieval_body(const Rogatory__V1__RetrievalBody *b, char *err, size_t errlen)
+{
+	const char *at = "retrieval";
+	if (chk_uuid(&b->message_id, false, at, "message_id", err, errlen) ||
+	    chk_id(&b->sender_id, at, "sender_id", err, errlen) ||
+	    chk_id(&b->retriever_id, at, "retriever_id", err, errlen) ||
+	    chk_sha256(&b->payload_sha256, at, "payload_sha256", err, errlen) ||
+	    chk_positive(b->retrieved_ms, at, "retrieved_ms", err, errlen) ||
+	    chk_present(b->fetched_by, at, "fetched_by", err, errlen) ||
+	    chk_text(&b->fetched_by->user, 0, WIRE_USER_MAX, RULE_LABEL, "retrieval.fetched_by",
+	        "user", err, errlen))
+		return -1;
+	return 0;
+}
+
 /* The three audit bodies share one shape: unpack, generic checks, own checks, canonical. */
 typedef int (*audit_check_fn)(const void *m, char *err, size_t errlen);
 
@@ -861,6 +889,21 @@ static int
 chk_entry_fn(const void *m, char *err, size_t errlen)
 {
 	return check_audit_entry(m, err, errlen);
+}
+
+static int
+chk_retrieval_fn(const void *m, char *err, size_t errlen)
+{
+	return check_retrieval_body(m, err, errlen);
+}
+
+int
+wire_retrieval_body_decode(const uint8_t *buf, size_t len, Rogatory__V1__RetrievalBody **out,
+    char *err, size_t errlen)
+{
+	*out = audit_decode(&rogatory__v1__retrieval_body__descriptor, "retrieval",
+	    chk_retrieval_fn, buf, len, err, errlen);
+	return *out != NULL ? 0 : -1;
 }
 
 int

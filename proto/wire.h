@@ -19,7 +19,9 @@
 #include "rogatory.pb-c.h"
 
 #define PROTOCOL_VERSION_MIN 1
-#define PROTOCOL_VERSION_MAX 1
+#define PROTOCOL_VERSION_MAX 2
+/* The first version with proof of retrieval (Retrieval frames, PROTOCOL.md section 16). */
+#define PROTOCOL_VERSION_RETRIEVAL 2
 #define CONTROL_PROTOCOL_VERSION 1
 
 /* Caps on text fields, in bytes. */
@@ -71,6 +73,10 @@ int wire_cosignature_body_decode(const uint8_t *buf, size_t len,
 int wire_audit_entry_decode(const uint8_t *buf, size_t len, Rogatory__V1__AuditEntry **out,
     char *err, size_t errlen);
 void wire_audit_free(void *m);
+/* A RetrievalBody (after its context prefix, PROTOCOL.md section 16): same rules,
+ * canonical encoding required. Free with wire_audit_free. */
+int wire_retrieval_body_decode(const uint8_t *buf, size_t len,
+    Rogatory__V1__RetrievalBody **out, char *err, size_t errlen);
 
 /* The Transfer's unsigned routing copies equal the signed body's fields. 0 / -1 + err. */
 int wire_transfer_matches(const Rogatory__V1__Transfer *t,

@@ -1,7 +1,7 @@
 /*
  * fuzz_body: the serialized bodies inside SignedObject.body (after the context prefix),
- * each input through both wire_document_body_decode and wire_receipt_body_decode: the
- * field checks and the byte-for-byte re-pack check.
+ * each input through wire_document_body_decode, wire_receipt_body_decode and
+ * wire_retrieval_body_decode: the field checks and the byte-for-byte re-pack check.
  */
 #include "fuzz.h"
 #include "wire.h"
@@ -16,5 +16,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	Rogatory__V1__ReceiptBody *r = NULL;
 	if (wire_receipt_body_decode(data, size, &r, err, sizeof(err)) == 0)
 		wire_receipt_body_free(r);
+	Rogatory__V1__RetrievalBody *t = NULL;
+	if (wire_retrieval_body_decode(data, size, &t, err, sizeof(err)) == 0)
+		wire_audit_free(t);
 	return 0;
 }

@@ -61,6 +61,12 @@
  *                             (a peer that keeps the window and resends for ever);
  *                             prints "paced sent=N receipts=R distinct=D accepted=A
  *                             rejected=J try-later=L"
+ *   --retrieval-of ID         after Hello, send one signed Retrieval (PROTOCOL.md
+ *                             section 16) about message ID, signed with --cert/--key
+ *                             (retriever = --hello-id), naming --retrieval-sender as
+ *                             the message's sender and --retrieval-hash (64 hex digits;
+ *                             default all zero) as its payload hash; prints
+ *                             "recv retrieval-receipt outcome=... reason=CODE why=TEXT"
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -115,6 +121,7 @@ struct opts {
 	bool no_read;
 	int flood, stall_ms, body_bytes, paced;
 	bool distinct;
+	const char *retrieval_of, *retrieval_sender, *retrieval_hash;
 };
 
 static long
@@ -474,6 +481,66 @@ send_transfers(SSL *ssl, const struct opts *o)
 	evidence_signer_free(signer);
 }
 
+/* --retrieval-of: one signed Retrieval from our credentials. */
+static void
+send_retrieval(SSL *ssl, const struct opts *o)
+{
+	struct evidence_signer *signer = NULL;
+	char err[256];
+	if (evidence_signer_load(o->cert, o->key, &signer, err, sizeof(err)) != 0) {
+		printf("signer-failed %s\n", err);
+		return;
+	}
+	uint8_t hash[32] = {0};
+	for (size_t i = 0; o->retrieval_hash != NULL && i < 32 &&
+	    strlen(o->retrieval_hash) == 64; i++)
+		sscanf(o->retrieval_hash + 2 * i, "%2hhx", &hash[i]);
+	Rogatory__V1__RetrievalBody b = ROGATORY__V1__RETRIEVAL_BODY__INIT;
+	Rogatory__V1__Actor who = ROGATORY__V1__ACTOR__INIT;
+	const char *sender = o->retrieval_sender ? o->retrieval_sender : "BD-ACC";
+	b.message_id.data = (uint8_t *)o->retrieval_of;
+	b.message_id.len = strlen(o->retrieval_of);
+	b.sender_id.data = (uint8_t *)sender;
+	b.sender_id.len = strlen(sender);
+	b.retriever_id.data = (uint8_t *)evidence_signer_id(signer);
+	b.retriever_id.len = strlen(evidence_signer_id(signer));
+	b.payload_sha256.data = hash;
+	b.payload_sha256.len = sizeof(hash);
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	b.retrieved_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+	who.uid = 4242;
+	who.user.data = (uint8_t *)"fakepeer";
+	who.user.len = 8;
+	b.fetched_by = &who;
+	struct signed_object so = {0};
+	if (evidence_sign_retrieval(signer, &b, &so, err, sizeof(err)) != 0) {
+		printf("sign-failed %s\n", err);
+		evidence_signer_free(signer);
+		return;
+	}
+	Rogatory__V1__SignedObject sob;
+	wire_signed_object_set(&sob, so.body, so.body_len, so.signature, so.signature_len,
+	    so.cert, so.cert_len);
+	Rogatory__V1__Retrieval rt = ROGATORY__V1__RETRIEVAL__INIT;
+	rt.evidence = &sob;
+	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_RETRIEVAL;
+	env.retrieval = &rt;
+	size_t n = protobuf_c_message_get_packed_size(&env.base);
+	uint8_t *frame = malloc(FRAME_HEADER_LEN + n);
+	if (frame == NULL)
+		exit(1);
+	frame_header_put(frame, (uint32_t)n);
+	protobuf_c_message_pack(&env.base, frame + FRAME_HEADER_LEN);
+	ssl_write_all(ssl, frame, FRAME_HEADER_LEN + n);
+	printf("sent retrieval id=%s\n", o->retrieval_of);
+	fflush(stdout);
+	free(frame);
+	signed_object_clear(&so);
+	evidence_signer_free(signer);
+}
+
 /* One signed Transfer from our credentials to --transfer-to, a new id each call, padded
  * with fields to about --body-bytes: the whole frame (header included) in *out. */
 static int
@@ -753,6 +820,22 @@ print_frame(const uint8_t *body, size_t len)
 		}
 		break;
 	}
+	case ROGATORY__V1__ENVELOPE__MSG_RETRIEVAL_RECEIPT: {
+		char signer[AUTHORITY_ID_MAX + 1], rerr[256];
+		Rogatory__V1__ReceiptBody *rb = NULL;
+		if (evidence_open_receipt(env->retrieval_receipt->receipt, signer, &rb, rerr,
+		        sizeof(rerr)) == 0) {
+			char why[TERMSAFE_MAX(WIRE_TEXT_MAX)];
+			printf("recv retrieval-receipt outcome=%s reason=%.*s signer=%s why=%s\n",
+			    wire_outcome_name(rb->outcome), (int)rb->reason_code.len,
+			    (const char *)rb->reason_code.data, signer,
+			    termsafe(rb->reason_text.data, rb->reason_text.len, why, sizeof(why)));
+			wire_receipt_body_free(rb);
+		} else {
+			printf("recv retrieval-receipt invalid: %s\n", rerr);
+		}
+		break;
+	}
 	case ROGATORY__V1__ENVELOPE__MSG_PONG:
 		printf("recv pong nonce=%llu\n", (unsigned long long)env->pong->nonce);
 		break;
@@ -853,6 +936,7 @@ until_case(const char *name)
 		{"receipt", ROGATORY__V1__ENVELOPE__MSG_RECEIPT},
 		{"pong", ROGATORY__V1__ENVELOPE__MSG_PONG},
 		{"crl", ROGATORY__V1__ENVELOPE__MSG_CRL},
+		{"retrieval_receipt", ROGATORY__V1__ENVELOPE__MSG_RETRIEVAL_RECEIPT},
 	};
 	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
 		if (strcmp(name, frames[i].name) == 0)
@@ -1020,6 +1104,12 @@ main(int argc, char **argv)
 			o.body_bytes = atoi(v);
 		else if (strcmp(a, "--paced") == 0)
 			o.paced = atoi(v);
+		else if (strcmp(a, "--retrieval-of") == 0)
+			o.retrieval_of = v;
+		else if (strcmp(a, "--retrieval-sender") == 0)
+			o.retrieval_sender = v;
+		else if (strcmp(a, "--retrieval-hash") == 0)
+			o.retrieval_hash = v;
 
 		else {
 			fprintf(stderr, "fakepeer: unknown option %s\n", a);
@@ -1027,7 +1117,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (o.until < 0) {
-		fprintf(stderr, "fakepeer: --until: not hello, error, receipt, pong or crl\n");
+		fprintf(stderr, "fakepeer: --until: not hello, error, receipt, pong, crl or retrieval_receipt\n");
 		return 2;
 	}
 	int fd = server ? tcp_accept_one(argv[2]) : tcp_connect(argv[2], argv[3]);
@@ -1096,6 +1186,8 @@ main(int argc, char **argv)
 			after_hello(ssl, o.after);
 		if (o.transfer_to != NULL)
 			send_transfers(ssl, &o);
+		if (o.retrieval_of != NULL)
+			send_retrieval(ssl, &o);
 	}
 	size_t n = read_loop(ssl, fd, o.wait_ms, &hello_seen, server ? ssl : NULL, &o);
 	if (server)

@@ -184,6 +184,9 @@ Test(golden, every_command_table_and_json, .timeout = 180)
 	    proof);
 	free(proof);
 	cr_assert(tnet_wait_log(t, 0, "FR-MJ cosigned our checkpoint", 10000));
+	/* The fetch sent our evidence of retrieval: the bundle holds FR-MJ's receipt of it. */
+	cr_assert(tnet_wait_log(t, 0, "evidence of retrieval of " RX1 " receipted by FR-MJ",
+	    10000));
 	snprintf(args, sizeof(args), "export " RX1 " --out '%s/x1'", t->dir);
 	snprintf(args2, sizeof(args2), "export " RX1 " --out '%s/x2'", t->dir);
 	golden(t, "export", args, args2, 0);

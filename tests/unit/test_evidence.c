@@ -607,3 +607,65 @@ Test(evidence, signed_object_clear_is_idempotent)
 	cr_assert_eq(o.signature_len + o.cert_len + o.body_len, 0);
 	signed_object_clear(NULL);
 }
+
+/* Proof of retrieval (PROTOCOL.md section 16): a round trip; the signer must be the
+ * retriever it names; its context is its own; who fetched is required. */
+static void
+retrieval_sign(const char *signer_id, const char *retriever, bool with_actor,
+    struct signed_object *o)
+{
+	static uint8_t h[32];
+	memset(h, 0x5a, sizeof(h));
+	Rogatory__V1__RetrievalBody b = ROGATORY__V1__RETRIEVAL_BODY__INIT;
+	Rogatory__V1__Actor who = ROGATORY__V1__ACTOR__INIT;
+	b.message_id = bytes("4c7b3e2a-9d1f-4e6b-8a2c-0f1e2d3c4b5a");
+	b.sender_id = bytes("DE-BMJ");
+	b.retriever_id = bytes(retriever);
+	b.payload_sha256.data = h;
+	b.payload_sha256.len = sizeof(h);
+	b.retrieved_ms = 1767225600000;
+	who.uid = 1000;
+	who.user = bytes("clerk");
+	b.fetched_by = with_actor ? &who : NULL;
+	struct evidence_signer *s = signer(signer_id);
+	char err[512] = "";
+	cr_assert_eq(evidence_sign_retrieval(s, &b, o, err, sizeof(err)), 0, "%s", err);
+	evidence_signer_free(s);
+}
+
+Test(evidence, retrieval_round_trip_and_refusals)
+{
+	struct signed_object o;
+	char id[AUTHORITY_ID_MAX + 1] = "", err[512] = "";
+	Rogatory__V1__RetrievalBody *b = NULL;
+	retrieval_sign("FR-MJ", "FR-MJ", true, &o);
+	cr_assert(o.body_len > 22 && memcmp(o.body, "rogatory/retrieval/v1\0", 22) == 0);
+	Rogatory__V1__SignedObject pb = as_pb(&o);
+	cr_assert_eq(evidence_open_retrieval(&pb, id, &b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(id, "FR-MJ");
+	cr_assert(bytes_is(b->sender_id, "DE-BMJ"));
+	cr_assert_eq(b->fetched_by->uid, 1000);
+	cr_assert(bytes_is(b->fetched_by->user, "clerk"));
+	wire_audit_free(b);
+	b = NULL;
+	/* Not a receipt, not a document: the context decides before anything is decoded. */
+	Rogatory__V1__ReceiptBody *r = NULL;
+	cr_assert_eq(evidence_open_receipt(&pb, id, &r, err, sizeof(err)), -1);
+	cr_assert_null(r);
+	signed_object_clear(&o);
+
+	/* FR-MJ's key, a body naming DE-BMJ as the one who fetched. */
+	retrieval_sign("FR-MJ", "DE-BMJ", true, &o);
+	pb = as_pb(&o);
+	cr_assert_eq(evidence_open_retrieval(&pb, id, &b, err, sizeof(err)), -1);
+	cr_assert_null(b);
+	cr_assert(strstr(err, "retrieval signed by FR-MJ but names DE-BMJ") != NULL, "%s", err);
+	signed_object_clear(&o);
+
+	/* Who fetched it is part of the evidence: a body without it is refused. */
+	retrieval_sign("FR-MJ", "FR-MJ", false, &o);
+	pb = as_pb(&o);
+	cr_assert_eq(evidence_open_retrieval(&pb, id, &b, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "retrieval.fetched_by: missing") != NULL, "%s", err);
+	signed_object_clear(&o);
+}

@@ -17,6 +17,7 @@
 #include <criterion/criterion.h>
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <sqlite3.h>
 
 #include "../support/support.h"
 #include <sqlite3.h>
@@ -1555,7 +1556,20 @@ Test(store, deadlines_stop_when_the_case_moves_on_and_follow_a_postponement)
 	cr_assert_str_eq(c.state, "consultation");
 }
 
-Test(store, a_version_8_store_migrates_to_9)
+/* A store made now, taken back to what schema 8 had: every later step undone (9: the
+ * cases' clocks; 10: proof of retrieval), so a test can watch the migrations run. */
+#define SCHEMA_DOWN_TO_8 \
+	"DROP INDEX cases_ack; DROP INDEX cases_respond;" \
+	"ALTER TABLE cases DROP COLUMN received_us; ALTER TABLE cases DROP COLUMN ack_by_us;" \
+	"ALTER TABLE cases DROP COLUMN respond_base_us;" \
+	"ALTER TABLE cases DROP COLUMN respond_by_us;" \
+	"ALTER TABLE cases DROP COLUMN ack_soon_for; ALTER TABLE cases DROP COLUMN ack_over_for;" \
+	"ALTER TABLE cases DROP COLUMN respond_soon_for;" \
+	"ALTER TABLE cases DROP COLUMN respond_over_for;" \
+	"ALTER TABLE case_docs DROP COLUMN estimate;" \
+	"DROP TABLE retrievals; PRAGMA user_version = 8;"
+
+Test(store, a_version_8_store_migrates_its_cases_clocks)
 {
 	struct store_op op;
 	char id[UUID_TEXT_LEN + 1];
@@ -1572,15 +1586,8 @@ Test(store, a_version_8_store_migrates_to_9)
 	/* Back to what schema 8 had: the cases without their clocks. */
 	sqlite3 *db = NULL;
 	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
-	const char *down = "DROP INDEX cases_ack; DROP INDEX cases_respond;"
-	    "ALTER TABLE cases DROP COLUMN received_us; ALTER TABLE cases DROP COLUMN ack_by_us;"
-	    "ALTER TABLE cases DROP COLUMN respond_base_us;"
-	    "ALTER TABLE cases DROP COLUMN respond_by_us;"
-	    "ALTER TABLE cases DROP COLUMN ack_soon_for; ALTER TABLE cases DROP COLUMN ack_over_for;"
-	    "ALTER TABLE cases DROP COLUMN respond_soon_for;"
-	    "ALTER TABLE cases DROP COLUMN respond_over_for;"
-	    "ALTER TABLE case_docs DROP COLUMN estimate; PRAGMA user_version = 8;";
-	cr_assert_eq(sqlite3_exec(db, down, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_exec(db, SCHEMA_DOWN_TO_8, NULL, NULL, NULL), SQLITE_OK, "%s",
+	    sqlite3_errmsg(db));
 	sqlite3_close(db);
 	fx_open(0);
 	struct store_case c;
@@ -1599,7 +1606,7 @@ Test(store, a_version_8_store_migrates_to_9)
 	sqlite3_stmt *st;
 	cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-	cr_assert_eq(sqlite3_column_int(st, 0), 9);
+	cr_assert_eq(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	fx_open(0);
@@ -1608,4 +1615,137 @@ Test(store, a_version_8_store_migrates_to_9)
 	scan((date_end - T0) / SEC_US, names, sizeof(names));
 	cr_assert_str_eq(names, "due-soon respond-by 2027-01-21T00:00:00Z was near (recorded late: nothing watched in its "
 	    "window),overdue respond-by 2027-01-21T00:00:00Z has passed");
+}
+
+/* ---- proof of retrieval (storeretr.c, schema 10) ---- */
+
+static void
+retr_count(void *arg, const char *peer, const char *msg_id)
+{
+	(void)msg_id;
+	cr_assert_str_eq(peer, PEER);
+	(*(int *)arg)++;
+}
+
+/* A fetched UPDATE of received message n carrying evidence whose bytes are all fill. */
+static void
+op_fetched_with_evidence(struct store_op *op, int n, uint8_t fill)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = STORE_OP_UPDATE;
+	op->msg.dir = STORE_IN;
+	msg_id(op->msg.msg_id, n);
+	snprintf(op->msg.sender, sizeof(op->msg.sender), "%s", PEER);
+	op->msg.state = STORE_RECEIVED;
+	op->msg.fetched = true;
+	op->set = STORE_SET_FETCHED;
+	op->expect_state_mask = 1u << STORE_RECEIVED;
+	struct store_retrieval *t = &op->retr;
+	msg_id(t->msg_id, n);
+	snprintf(t->peer, sizeof(t->peer), "%s", PEER);
+	memset(t->payload_hash, 0x07, STORE_HASH_LEN);
+	t->retrieved_ms = 1700000000000;
+	t->actor_uid = 1000;
+	snprintf(t->actor_user, sizeof(t->actor_user), "clerk");
+	t->body = malloc(120);
+	t->sig = malloc(70);
+	t->cert = malloc(400);
+	cr_assert(t->body && t->sig && t->cert);
+	memset(t->body, fill, 120);
+	memset(t->sig, fill ^ 1, 70);
+	memset(t->cert, fill ^ 2, 400);
+	t->body_len = 120;
+	t->sig_len = 70;
+	t->cert_len = 400;
+}
+
+/* A store written by schema 8 (everything but the retrievals table) is migrated at open:
+ * its rows stay, and a first fetch then keeps its evidence, a second none. */
+Test(store, schema_8_store_migrates_to_10)
+{
+	struct store_op v[3];
+	fx_open(0);
+	op_receive(&v[0], 7, 0x07, 0x08);
+	fx_run(v, 1);
+	cr_assert_eq(v[0].result, STORE_R_OK, "%s", v[0].error);
+	free_ops(v, 1);
+	fx_close();
+	sqlite3 *db = NULL;
+	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "BEGIN;" SCHEMA_DOWN_TO_8 "COMMIT;", NULL, NULL, NULL),
+	    SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+
+	fx_open(0);
+	struct store_msg m = {0};
+	char id[UUID_TEXT_LEN + 1];
+	msg_id(id, 7);
+	cr_assert_eq(store_get(fx.s, STORE_IN, PEER, id, &m), 0, "the received row is gone");
+	cr_assert_eq(m.state, STORE_RECEIVED);
+	store_msg_clear(&m);
+	struct store_retrieval t;
+	cr_assert_eq(store_retrieval_get(fx.s, STORE_IN, PEER, id, &t), 1);
+
+	op_fetched_with_evidence(&v[1], 7, 0xa1);
+	op_fetched_with_evidence(&v[2], 7, 0xb2);
+	fx_run(&v[1], 2);
+	cr_assert_eq(v[1].result, STORE_R_OK, "%s", v[1].error);
+	cr_assert_eq(v[2].result, STORE_R_STALE, "a second fetch changed something");
+	cr_assert_eq(store_retrieval_get(fx.s, STORE_IN, PEER, id, &t), 0);
+	cr_assert_eq(t.body_len, 120);
+	cr_assert_eq(t.body[0], 0xa1, "the second fetch's evidence replaced the first");
+	cr_assert_eq(t.actor_uid, 1000);
+	cr_assert_str_eq(t.actor_user, "clerk");
+	cr_assert_eq(t.receipted_us, 0);
+	store_retrieval_clear(&t);
+	int unsent = 0;
+	cr_assert_eq(store_retrieval_unsent(fx.s, retr_count, &unsent), 1);
+	cr_assert_eq(unsent, 1);
+	for (int i = 1; i < 3; i++)
+		store_retrieval_clear(&v[i].retr);
+	fx_close();
+	sqlite3_stmt *st = NULL;
+	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_assert_eq(sqlite3_column_int(st, 0), 10);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* The sender's side: a recipient's evidence kept once with its receipt and event; the
+ * same bytes again answered with that receipt, other bytes refused. */
+Test(store, retrieved_once_exists_then_conflict)
+{
+	struct store_op v[3];
+	fx_open(0);
+	for (int i = 0; i < 3; i++) {
+		op_fetched_with_evidence(&v[i], 9, i == 2 ? 0xc3 : 0xa1);
+		v[i].kind = STORE_OP_RETRIEVED;
+		v[i].retr.rcpt_body = malloc(50);
+		cr_assert(v[i].retr.rcpt_body != NULL);
+		memset(v[i].retr.rcpt_body, 0x50 + i, 50);
+		v[i].retr.rcpt_body_len = 50;
+		snprintf(v[i].retr.rcpt_outcome, sizeof(v[i].retr.rcpt_outcome), "accepted");
+	}
+	fx_run(v, 3);
+	cr_assert_eq(v[0].result, STORE_R_OK, "%s", v[0].error);
+	cr_assert(v[0].event.seq > 0);
+	cr_assert_str_eq(v[0].event.event, "retrieved");
+	cr_assert_eq(v[1].result, STORE_R_EXISTS);
+	cr_assert_eq(v[1].stored.rcpt_body_len, 50);
+	cr_assert_eq(v[1].stored.rcpt_body[0], 0x50, "not the stored receipt");
+	cr_assert_eq(v[1].event.seq, 0);
+	cr_assert_eq(v[2].result, STORE_R_CONFLICT);
+	struct store_retrieval t;
+	char id[UUID_TEXT_LEN + 1];
+	msg_id(id, 9);
+	cr_assert_eq(store_retrieval_get(fx.s, STORE_OUT, PEER, id, &t), 0);
+	cr_assert_eq(t.body[0], 0xa1);
+	cr_assert(t.receipted_us > 0);
+	store_retrieval_clear(&t);
+	for (int i = 0; i < 3; i++) {
+		store_retrieval_clear(&v[i].retr);
+		store_msg_clear(&v[i].stored);
+	}
 }

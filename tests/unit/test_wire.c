@@ -1555,3 +1555,79 @@ Test(wire, text_rule_names_first_code_point_and_byte)
 	cr_assert_eq(tr_decode_env(&v, err, sizeof(err), text, sizeof(text)), 0, "%s", err);
 	cr_assert_str_eq(text, "\xc3\xa9t\xc3\xa9?[2J?" "?!");
 }
+
+/* Proof of retrieval (PROTOCOL.md section 16): the frames need their signed object, the
+ * body its fields; both are checked here, bounded like every frame. */
+Test(wire, retrieval_frames_and_body)
+{
+	Rogatory__V1__SignedObject so = ROGATORY__V1__SIGNED_OBJECT__INIT;
+	so.body = bin(body, sizeof(body));
+	so.signature = bin(sig, sizeof(sig));
+	so.signer_certificate = bin(cert, sizeof(cert));
+	Rogatory__V1__Retrieval rt = ROGATORY__V1__RETRIEVAL__INIT;
+	Rogatory__V1__RetrievalReceipt rr = ROGATORY__V1__RETRIEVAL_RECEIPT__INIT;
+	Rogatory__V1__Envelope e = ROGATORY__V1__ENVELOPE__INIT;
+	Rogatory__V1__Envelope *out = NULL;
+	char err[512] = "";
+	e.msg_case = ROGATORY__V1__ENVELOPE__MSG_RETRIEVAL;
+	e.retrieval = &rt;
+	struct buf p = pack(&e.base);
+	env_bytes_bad(&p, "retrieval.evidence: missing");
+	free(p.p);
+	rt.evidence = &so;
+	p = pack(&e.base);
+	cr_assert_eq(wire_envelope_decode(p.p, p.len, &out, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out->msg_case, ROGATORY__V1__ENVELOPE__MSG_RETRIEVAL);
+	wire_envelope_free(out);
+	free(p.p);
+	so.signature = bin(sig, 0);
+	p = pack(&e.base);
+	env_bytes_bad(&p, "retrieval.evidence.signature: 0 bytes");
+	free(p.p);
+	so.signature = bin(sig, sizeof(sig));
+	e.msg_case = ROGATORY__V1__ENVELOPE__MSG_RETRIEVAL_RECEIPT;
+	e.retrieval_receipt = &rr;
+	p = pack(&e.base);
+	env_bytes_bad(&p, "retrieval_receipt.receipt: missing");
+	free(p.p);
+
+	Rogatory__V1__RetrievalBody b = ROGATORY__V1__RETRIEVAL_BODY__INIT;
+	Rogatory__V1__Actor who = ROGATORY__V1__ACTOR__INIT;
+	Rogatory__V1__RetrievalBody *d = NULL;
+	b.message_id = bytes(MSG_ID);
+	b.sender_id = bytes("FR-MJ");
+	b.retriever_id = bytes("UA-PGO");
+	b.payload_sha256 = bin(hash, sizeof(hash));
+	b.retrieved_ms = 1767225600000;
+	who.uid = 0;             /* root: an Actor present with every field at its default */
+	b.fetched_by = &who;
+	p = pack(&b.base);
+	cr_assert_eq(wire_retrieval_body_decode(p.p, p.len, &d, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(d->fetched_by->uid, 0);
+	wire_audit_free(d);
+	free(p.p);
+	struct { const char *want; } cases[] = {
+		{"retrieval.payload_sha256: 31 bytes, must be 32"},
+		{"retrieval.retriever_id: invalid authority id"},
+		{"retrieval.retrieved_ms: 0, must be positive"},
+		{"retrieval.fetched_by.user: control character U+001B"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		Rogatory__V1__RetrievalBody c = b;
+		Rogatory__V1__Actor cw = who;
+		c.fetched_by = &cw;
+		if (i == 0)
+			c.payload_sha256 = bin(hash, 31);
+		else if (i == 1)
+			c.retriever_id = bytes("ua-pgo");
+		else if (i == 2)
+			c.retrieved_ms = 0;
+		else
+			cw.user = bytes("a\x1b[2J");
+		p = pack(&c.base);
+		cr_assert_eq(wire_retrieval_body_decode(p.p, p.len, &d, err, sizeof(err)), -1,
+		    "case %zu accepted", i);
+		cr_assert(strstr(err, cases[i].want) != NULL, "case %zu: %s", i, err);
+		free(p.p);
+	}
+}
