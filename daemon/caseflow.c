@@ -158,6 +158,19 @@ caseflow_refuses_transition(struct rogatoryd *d, const Rogatory__V1__DocumentBod
 	return true;
 }
 
+/* The element called name of b; NULL when it has none. */
+static const Rogatory__V1__Field *
+field_of(const Rogatory__V1__DocumentBody *b, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; b->content != NULL && i < b->content->n_fields; i++) {
+		const Rogatory__V1__Field *f = b->content->fields[i];
+		if (f->name.len == n && memcmp(f->name.data, name, n) == 0)
+			return f;
+	}
+	return NULL;
+}
+
 /* The element "reference" of b, as text cut to what a case row keeps (UTF-8 whole). */
 static void
 reference_of(const Rogatory__V1__DocumentBody *b, char *out, size_t len)
@@ -194,4 +207,10 @@ caseflow_fill(struct store_msg *m, const Rogatory__V1__DocumentBody *b)
 	reference_of(b, cd->reference, sizeof(cd->reference));
 	if (b->respond_by.len == 10)
 		bytes_str(cd->respond_by, sizeof(cd->respond_by), &b->respond_by);
+	/* For the statistics (storestats.c): a request's offences, a status's reasons. */
+	const char *list = cd->doc_type == 1 ? "offences" : "reasons";
+	const char *member = cd->doc_type == 1 ? "name" : "code";
+	const Rogatory__V1__Field *f = field_of(b, list);
+	casedoc_tally(f != NULL ? f->value.data : NULL, f != NULL ? f->value.len : 0, member,
+	    cd->tally, sizeof(cd->tally));
 }

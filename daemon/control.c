@@ -26,6 +26,7 @@
 #include "assembly.h"
 #include "config.h"
 #include "ctlcase.h"
+#include "ctlstats.h"
 #include "ctlaudit.h"
 #include "ctlsock.h"
 #include "ctlexport.h"
@@ -176,6 +177,7 @@ static const struct {
 	{ROGATORY__CTL__V1__REQUEST__OP_CASES, "requests", ctlcase_list},
 	{ROGATORY__CTL__V1__REQUEST__OP_CASE_GET, "request", ctlcase_get},
 	{ROGATORY__CTL__V1__REQUEST__OP_AUTHORITY, "authority", ctlcase_authority},
+	{ROGATORY__CTL__V1__REQUEST__OP_STATS, "stats", ctlstats_run},
 	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_VERIFY, "audit verify", ctlaudit_verify},
 	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_PROVE, "audit prove", ctlaudit_prove},
 	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_STATUS, "audit status", ctlaudit_status},

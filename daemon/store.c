@@ -206,6 +206,18 @@ static const struct {
 	  " detail TEXT NOT NULL DEFAULT '', PRIMARY KEY (name, subject)) WITHOUT ROWID;"
 	  "ALTER TABLE events ADD COLUMN alert TEXT NOT NULL DEFAULT '';"
 	  "CREATE INDEX events_ts ON events (ts_us);" },
+	/* Statistics (storestats.c): what a document names that SQL must count, kept beside
+	 * the case as a JSON array of strings (json_each reads it): a request's offences
+	 * (their names), a status document's coded reasons. NULL: not recorded (a case or
+	 * document from before this version; its signed bytes are unchanged and still hold
+	 * them). The delivered event of a request is its "received" for the requesting side:
+	 * found through events_msg. */
+	{ 11,
+	  "ALTER TABLE cases ADD COLUMN offences TEXT"
+	  " CHECK (offences IS NULL OR json_valid(offences));"
+	  "ALTER TABLE case_docs ADD COLUMN reasons TEXT"
+	  " CHECK (reasons IS NULL OR json_valid(reasons));"
+	  "CREATE INDEX cases_opened ON cases (opened_us);" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -874,6 +886,8 @@ store_free(struct store *s)
 		sqlite3_finalize(s->cwst[i]);
 	for (int i = 0; i < CR_COUNT; i++)
 		sqlite3_finalize(s->crst[i]);
+	for (int i = 0; i < SS_COUNT; i++)
+		sqlite3_finalize(s->sst[i]);
 	/* The reader first: the writer's close is the last and checkpoints the WAL. */
 	sqlite3_close(s->r);
 	sqlite3_close(s->w);

@@ -33,13 +33,13 @@ static const char *const cw_sql[CW_COUNT] = {
 	[CW_SEQ_USED] = "SELECT 1 FROM case_docs WHERE request_id = ?1 AND requester = ?2"
 	    " AND sender = ?3 AND sequence = ?4 LIMIT 1",
 	[CW_INSERT] = "INSERT INTO cases (request_id, requester, requested, dir, kind, urgent,"
-	    " state, requester_ref, respond_by, opened_us, updated_us) VALUES (?1, ?2, ?3, ?4,"
-	    " ?5, ?6, 'requested', ?7, ?8, ?9, ?9)",
+	    " state, requester_ref, respond_by, opened_us, updated_us, offences) VALUES (?1, ?2,"
+	    " ?3, ?4, ?5, ?6, 'requested', ?7, ?8, ?9, ?9, nullif(?10, ''))",
 	[CW_UPDATE] = "UPDATE cases SET state = ?2, consulted = ?3, requested_ref = ?4,"
 	    " updated_us = ?5 WHERE id = ?1",
 	[CW_DOC_INSERT] = "INSERT INTO case_docs (request_id, requester, dir, sender, msg_id, kind,"
-	    " status, side, sequence, reference, applied, note, ts_us) VALUES (?1, ?2, ?3, ?4, ?5,"
-	    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    " status, side, sequence, reference, applied, note, ts_us, reasons) VALUES (?1, ?2,"
+	    " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, nullif(?14, ''))",
 	[CW_DOC_SET] = "UPDATE case_docs SET applied = ?2, note = ?3 WHERE id = ?1",
 	[CW_WAITING] = "SELECT id, sender, msg_id, kind, status, sequence FROM case_docs"
 	    " WHERE request_id = ?1 AND requester = ?2 AND applied = 'waiting'"
@@ -339,6 +339,7 @@ insert_doc(struct store *s, struct store_op *op, const char *requester, const ch
 	text(st, 11, applied);
 	text(st, 12, note);
 	sqlite3_bind_int64(st, 13, now);
+	text(st, 14, m->cd.tally);
 	return run(s, op, st);
 }
 
@@ -456,6 +457,7 @@ open_case(struct store *s, struct store_op *op, int64_t now)
 	text(st, 7, c.requester_ref);
 	text(st, 8, m->cd.respond_by);
 	sqlite3_bind_int64(st, 9, now);
+	text(st, 10, m->cd.tally);
 	enum store_result r = run(s, op, st);
 	if (r != STORE_R_OK)
 		return r;
