@@ -22,7 +22,7 @@ static const char *const peers[] = {"FR-MJ", "US-DOJ-OIA"};
 static const int kinds[] = {1, 2, 5, 6};
 /* Spellings differ on purpose: the statistics count "Bribery " as "bribery". */
 static const char *const offences[] = {"bribery", "Bribery ", "embezzlement",
-    "money laundering", "trading in influence"};
+    "money laundering", "abuse of functions, \"art. 19\""};
 static const char *const refusal_codes[] = {"46-21-a", "46-21-b", "double-criminality",
     "other"};
 static const char *const postpone_codes[] = {"46-25", "other"};
@@ -143,8 +143,15 @@ json_list(const char *const *v, int n)
 		return sqlite3_mprintf("NULL");
 	char buf[512] = "[";
 	for (int k = 0; k < n; k++) {
-		size_t used = strlen(buf);
-		snprintf(buf + used, sizeof(buf) - used, "%s\"%s\"", k > 0 ? "," : "", v[k]);
+		strcat(buf, k > 0 ? ",\"" : "\"");
+		for (const char *p = v[k]; *p != '\0'; p++) {
+			size_t used = strlen(buf);
+			if (*p == '"' || *p == '\\')
+				buf[used++] = '\\';
+			buf[used++] = *p;
+			buf[used] = '\0';
+		}
+		strcat(buf, "\"");
 	}
 	strcat(buf, "]");
 	return sqlite3_mprintf("%Q", buf);
