@@ -71,8 +71,8 @@ static const struct ctl_command {
 	    "document in order with its sender, status, reasons, delivery and receipt",
 	    NULL, NULL, ctl_request_run},
 	{"stats", "[--since DATE] [--until DATE] [--peer ID] [--csv]", "statistics of the "
-	    "cases opened and the messages sent in a period (DATE: 2026-01-01 or "
-	    "2026-01-31T23:59:59Z, UTC; --since inclusive, --until exclusive): cases by "
+	    "cases opened and the messages sent in a period (DATE: 2026-01-01 or an "
+	    "RFC 3339 UTC time; --since inclusive, --until exclusive): cases by "
 	    "kind, authority and status, days to acknowledgement and execution, refusal and "
 	    "postponement reasons, offences, delivery times, retries, rejections; --csv for "
 	    "reports", NULL, NULL, ctl_stats_run},
@@ -353,7 +353,8 @@ ctl_json_termsafe(json_t *j)
 void
 ctl_json_print(const json_t *j, bool compact)
 {
-	json_dumpf(j, stdout, (compact ? JSON_COMPACT : JSON_INDENT(2)) | JSON_ENSURE_ASCII);
+	json_dumpf(j, stdout, (compact ? JSON_COMPACT : JSON_INDENT(2)) | JSON_ENSURE_ASCII |
+	    JSON_REAL_PRECISION(15));
 	fputc('\n', stdout);
 }
 

@@ -474,7 +474,10 @@ control_reply(struct control_client *cl, uint64_t request_id, struct control_res
 		r.data.len = cl->c->reply_data_len;
 	}
 	if (res->json != NULL) {
-		js = json_dumps(res->json, JSON_COMPACT | JSON_ENSURE_ASCII);
+		/* Reals (the statistics, rounded by the store) with 15 digits: 73.96, not
+		 * 73.959999999999994. */
+		js = json_dumps(res->json, JSON_COMPACT | JSON_ENSURE_ASCII |
+		    JSON_REAL_PRECISION(15));
 		json_decref(res->json);
 		res->json = NULL;
 		if (js != NULL) {
