@@ -64,8 +64,10 @@ struct store_casedoc {
 	char reference[STORE_REF_MAX + 1];  /* the sender's own reference, "" when none */
 	char respond_by[11];      /* a request's YYYY-MM-DD, "" when none */
 	/* What the statistics count, as a JSON array of strings (casedoc_tally): a request's
-	 * offence names, a status document's reason codes; "" writes NULL (not recorded). */
-	char tally[1024];
+	 * offence names, a status document's reason codes; whole entries while the array fits
+	 * here, the rest left out (codes are at most 32 bytes; a few long names may not all
+	 * fit); "" writes NULL. Fixed, not allocated: it rides in every op like the rest. */
+	char tally[512];
 };
 
 /* One message row. Blobs are owned by the struct when it comes from a read
