@@ -136,6 +136,9 @@ int ctl_request_run(struct ctl *c, int argc, char **argv);
 int ctl_update_run(struct ctl *c, int argc, char **argv);
 int ctl_case_export_run(struct ctl *c, int argc, char **argv);
 
+/* ---- stats.c: `stats [--since DATE] [--until DATE] [--peer ID] [--csv]` ---- */
+int ctl_stats_run(struct ctl *c, int argc, char **argv);
+
 /* ---- audit.c: `audit verify | prove | check | status` (check needs no daemon: the
  * connection is made by the first request) ---- */
 int ctl_audit_run(struct ctl *c, int argc, char **argv);

@@ -76,6 +76,12 @@ static const struct ctl_command {
 	{"request", "ID [--from AUTHORITY]", "one whole case: the request's elements, then every "
 	    "document in order with its sender, status, reasons, delivery and receipt",
 	    NULL, NULL, ctl_request_run},
+	{"stats", "[--since DATE] [--until DATE] [--peer ID] [--csv]", "statistics of the "
+	    "cases opened and the messages sent in a period (DATE: 2026-01-01 or an "
+	    "RFC 3339 UTC time; --since inclusive, --until exclusive): cases by "
+	    "kind, authority and status, days to acknowledgement and execution, refusal and "
+	    "postponement reasons, offences, delivery times, retries, rejections; --csv for "
+	    "reports", NULL, NULL, ctl_stats_run},
 	{"queue", "[--all] [--peer ID] [--state STATE] [--older-than DURATION] [-n N]",
 	    "outbound messages not yet settled (--all: every one; --state: those in STATE, a "
 	    "final one too; --older-than: submitted at least DURATION ago, like 2h or 1d)",
@@ -353,7 +359,8 @@ ctl_json_termsafe(json_t *j)
 void
 ctl_json_print(const json_t *j, bool compact)
 {
-	json_dumpf(j, stdout, (compact ? JSON_COMPACT : JSON_INDENT(2)) | JSON_ENSURE_ASCII);
+	json_dumpf(j, stdout, (compact ? JSON_COMPACT : JSON_INDENT(2)) | JSON_ENSURE_ASCII |
+	    JSON_REAL_PRECISION(15));
 	fputc('\n', stdout);
 }
 

@@ -382,6 +382,34 @@ casedoc_field_text(const uint8_t *value, size_t len, char *out, size_t outlen)
 	return rc;
 }
 
+int
+casedoc_tally(const uint8_t *value, size_t len, const char *member, char *out, size_t outlen)
+{
+	json_t *j = value != NULL ? json_loadb((const char *)value, len, 0, NULL) : NULL;
+	json_t *arr = json_array();
+	size_t i;
+	json_t *e;
+	int n = 0;
+	snprintf(out, outlen, "[]");
+	json_array_foreach(j, i, e) {
+		json_t *v = json_object_get(e, member);
+		if (!json_is_string(v) || json_array_append(arr, v) != 0)
+			continue;
+		char *text = json_dumps(arr, JSON_COMPACT);
+		if (text == NULL || strlen(text) >= outlen) {
+			free(text);
+			json_array_remove(arr, json_array_size(arr) - 1);
+			continue;
+		}
+		snprintf(out, outlen, "%s", text);
+		free(text);
+		n++;
+	}
+	json_decref(arr);
+	json_decref(j);
+	return n;
+}
+
 /* ---- judging values ---- */
 
 /* Appends ".name" or "[i]" to path (its used length plen); the new length. */

@@ -88,6 +88,12 @@ void casedoc_day(int64_t ms, char day[11]);
 /* A field's value when the element is one line of text (a "reference"): the JSON string
  * decoded into out (NUL-terminated, cut at len - 1). 0, or -1 when it is no JSON string. */
 int casedoc_field_text(const uint8_t *value, size_t len, char *out, size_t outlen);
+/* What the statistics count in a list element (a request's "offences", a status's
+ * "reasons"): the string member of each entry, in order, as a compact JSON array of
+ * strings into out ("[]" when value is no list or names none). Only whole entries: those
+ * that do not fit in outlen are left out. The count written. */
+int casedoc_tally(const uint8_t *value, size_t len, const char *member, char *out,
+    size_t outlen);
 
 /* ---- casejson.c: the operator's JSON document ---- */
 

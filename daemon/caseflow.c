@@ -158,29 +158,36 @@ caseflow_refuses_transition(struct rogatoryd *d, const Rogatory__V1__DocumentBod
 	return true;
 }
 
+/* The element called name of b; NULL when it has none. */
+static const Rogatory__V1__Field *
+field_of(const Rogatory__V1__DocumentBody *b, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; b->content != NULL && i < b->content->n_fields; i++) {
+		const Rogatory__V1__Field *f = b->content->fields[i];
+		if (f->name.len == n && memcmp(f->name.data, name, n) == 0)
+			return f;
+	}
+	return NULL;
+}
+
 /* The element name of b, as text cut to what a case row keeps (UTF-8 whole). */
 static void
 element_of(const Rogatory__V1__DocumentBody *b, const char *name, char *out, size_t len)
 {
-	size_t nlen = strlen(name);
+	const Rogatory__V1__Field *f = field_of(b, name);
+	char full[CASEDOC_TEXT_MAX + 1];
 	out[0] = '\0';
-	for (size_t i = 0; b->content != NULL && i < b->content->n_fields; i++) {
-		const Rogatory__V1__Field *f = b->content->fields[i];
-		if (f->name.len != nlen || memcmp(f->name.data, name, nlen) != 0)
-			continue;
-		char full[CASEDOC_TEXT_MAX + 1];
-		if (casedoc_field_text(f->value.data, f->value.len, full, sizeof(full)) != 0)
-			return;
-		size_t n = strlen(full);
-		if (n >= len) {
-			n = len - 1;
-			while (n > 0 && ((unsigned char)full[n] & 0xc0) == 0x80)
-				n--;
-		}
-		memcpy(out, full, n);
-		out[n] = '\0';
+	if (f == NULL || casedoc_field_text(f->value.data, f->value.len, full, sizeof(full)) != 0)
 		return;
+	size_t n = strlen(full);
+	if (n >= len) {
+		n = len - 1;
+		while (n > 0 && ((unsigned char)full[n] & 0xc0) == 0x80)
+			n--;
 	}
+	memcpy(out, full, n);
+	out[n] = '\0';
 }
 
 void
@@ -209,4 +216,10 @@ caseflow_fill(struct rogatoryd *d, struct store_msg *m, const Rogatory__V1__Docu
 	if (b->respond_by.len == 10)
 		bytes_str(cd->respond_by, sizeof(cd->respond_by), &b->respond_by);
 	caseflow_clocks(d, m);
+	/* For the statistics (storestats.c): a request's offences, a status's reasons. */
+	const char *list = cd->doc_type == 1 ? "offences" : "reasons";
+	const char *member = cd->doc_type == 1 ? "name" : "code";
+	const Rogatory__V1__Field *f = field_of(b, list);
+	casedoc_tally(f != NULL ? f->value.data : NULL, f != NULL ? f->value.len : 0, member,
+	    cd->tally, sizeof(cd->tally));
 }

@@ -27,6 +27,7 @@
 #include "config.h"
 #include "crash.h"
 #include "ctlcase.h"
+#include "ctlstats.h"
 #include "ctlaudit.h"
 #include "ctlsock.h"
 #include "ctlexport.h"
@@ -179,6 +180,7 @@ static const struct {
 	{ROGATORY__CTL__V1__REQUEST__OP_CASE_GET, "request", ctlcase_get},
 	{ROGATORY__CTL__V1__REQUEST__OP_AUTHORITY, "authority", ctlcase_authority},
 	{ROGATORY__CTL__V1__REQUEST__OP_DIRECTORY, "directory", ctlcase_directory},
+	{ROGATORY__CTL__V1__REQUEST__OP_STATS, "stats", ctlstats_run},
 	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_VERIFY, "audit verify", ctlaudit_verify},
 	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_PROVE, "audit prove", ctlaudit_prove},
 	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_STATUS, "audit status", ctlaudit_status},
@@ -475,7 +477,10 @@ control_reply(struct control_client *cl, uint64_t request_id, struct control_res
 		r.data.len = cl->c->reply_data_len;
 	}
 	if (res->json != NULL) {
-		js = json_dumps(res->json, JSON_COMPACT | JSON_ENSURE_ASCII);
+		/* Reals (the statistics, rounded by the store) with 15 digits: 73.96, not
+		 * 73.959999999999994. */
+		js = json_dumps(res->json, JSON_COMPACT | JSON_ENSURE_ASCII |
+		    JSON_REAL_PRECISION(15));
 		json_decref(res->json);
 		res->json = NULL;
 		if (js != NULL) {

@@ -246,6 +246,18 @@ static const struct {
 	  " created_us INTEGER NOT NULL, receipted_us INTEGER NOT NULL DEFAULT 0,"
 	  " PRIMARY KEY (dir, msg_id, peer)) WITHOUT ROWID;"
 	  "CREATE INDEX retrievals_unsent ON retrievals (peer) WHERE dir = 1 AND receipted_us = 0;" },
+	/* Statistics (storestats.c): what a document names that SQL must count, kept beside
+	 * the case as a JSON array of strings (json_each reads it): a request's offences
+	 * (their names), a status document's coded reasons. NULL: not recorded (a case or
+	 * document from before this version; its signed bytes are unchanged and still hold
+	 * them). The delivered event of a request is its "received" for the requesting side:
+	 * found through events_msg. */
+	{ 11,
+	  "ALTER TABLE cases ADD COLUMN offences TEXT"
+	  " CHECK (offences IS NULL OR json_valid(offences));"
+	  "ALTER TABLE case_docs ADD COLUMN reasons TEXT"
+	  " CHECK (reasons IS NULL OR json_valid(reasons));"
+	  "CREATE INDEX cases_opened ON cases (opened_us);" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -918,6 +930,8 @@ store_free(struct store *s)
 		sqlite3_finalize(s->twst[i]);
 	for (int i = 0; i < TR_COUNT; i++)
 		sqlite3_finalize(s->trst[i]);
+	for (int i = 0; i < SS_COUNT; i++)
+		sqlite3_finalize(s->sst[i]);
 	/* The reader first: the writer's close is the last and checkpoints the WAL. */
 	sqlite3_close(s->r);
 	sqlite3_close(s->w);

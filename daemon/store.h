@@ -31,7 +31,7 @@ struct store;
 
 #define STORE_HASH_LEN 32
 /* The schema this build writes (PRAGMA user_version); a newer database is refused. */
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 #define STORE_KINDS 7              /* Kind values 0 (unspecified) to 6 (other) */
 #define STORE_REF_MAX 255         /* bytes of a reference kept in a case row (cut at UTF-8) */
 
@@ -71,6 +71,11 @@ struct store_casedoc {
 	uint64_t ack_within_ms;   /* 0: no acknowledge-by */
 	uint64_t respond_within_ms[STORE_KINDS]; /* by the request's kind (Kind value); 0: none */
 	int64_t received_ms;      /* UPDATE to delivered: the receipt's signed received_ms */
+	/* What the statistics count, as a JSON array of strings (casedoc_tally): a request's
+	 * offence names, a status document's reason codes; whole entries while the array fits
+	 * here, the rest left out (codes are at most 32 bytes; a few long names may not all
+	 * fit); "" writes NULL. Fixed, not allocated: it rides in every op like the rest. */
+	char tally[512];
 };
 
 /* One message row. Blobs are owned by the struct when it comes from a read
@@ -518,6 +523,46 @@ int store_case_stats(struct store *s, void (*fn)(void *arg, enum store_dir dir,
 /* The highest sequence sender used in the case (0: none yet); -1 on error. */
 int64_t store_case_last_sequence(struct store *s, const struct store_case *c,
     const char *sender);
+
+/* ---- statistics (storestats.c; loop thread reads, SQL only) ---- */
+
+/* What a column holds: DIR (0 we sent the request or message, 1 we received it), KIND
+ * (Rogatory__V1__Kind) and STATUS (Rogatory__V1__Status) are integers the caller names. */
+enum store_stat_type { STORE_STAT_TEXT, STORE_STAT_INT, STORE_STAT_REAL, STORE_STAT_DIR,
+	STORE_STAT_KIND, STORE_STAT_STATUS };
+struct store_stat_column {
+	const char *name;
+	enum store_stat_type type;
+};
+#define STORE_STAT_COLS_MAX 8
+/* One table of the statistics: its name (a-z_), a title, its columns. */
+struct store_stat_table {
+	const char *name;
+	const char *title;
+	int id;                   /* the statement (storestats.c) */
+	const struct store_stat_column *cols;
+	size_t n_cols;
+};
+/* One cell: null (no value: a percentile of nothing), or i / r / text by column type
+ * (text valid until the callback returns). */
+struct store_stat_value {
+	bool null;
+	int64_t i;
+	double r;
+	const char *text;
+};
+/* The period [since_us, until_us) of µs since 1970 (0: open on that side) and the other
+ * authority (NULL or "": any). What each table counts in it: docs/PROTOCOL.md 10. */
+struct store_stats_filter {
+	int64_t since_us, until_us;
+	const char *peer;
+};
+/* Every table, in the order they are shown; *n set. */
+const struct store_stat_table *store_stat_tables(size_t *n);
+/* The rows of table number table (an index of store_stat_tables) for f: row per row
+ * (a non-zero return stops, and the call returns -1). 0, or -1 (logged). */
+int store_stats_table(struct store *s, size_t table, const struct store_stats_filter *f,
+    int (*row)(void *arg, const struct store_stat_value *v), void *arg);
 
 /* The audit tree keeps the hash of every complete subtree of 2^(k x stride) leaves
  * (k >= 1): the nodes every proof is built from (audit verify checks each). */

@@ -43,13 +43,13 @@ static const char *const cw_sql[CW_COUNT] = {
 	    " AND sender = ?3 AND sequence = ?4 LIMIT 1",
 	[CW_INSERT] = "INSERT INTO cases (request_id, requester, requested, dir, kind, urgent,"
 	    " state, requester_ref, respond_by, opened_us, updated_us, received_us, ack_by_us,"
-	    " respond_base_us, respond_by_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'requested', ?7,"
-	    " ?8, ?9, ?9, ?10, ?11, ?12, ?12)",
+	    " respond_base_us, respond_by_us, offences) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	    " 'requested', ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?12, nullif(?13, ''))",
 	[CW_UPDATE] = "UPDATE cases SET state = ?2, consulted = ?3, requested_ref = ?4,"
 	    " updated_us = ?5, respond_by_us = ?6 WHERE id = ?1",
 	[CW_DOC_INSERT] = "INSERT INTO case_docs (request_id, requester, dir, sender, msg_id, kind,"
-	    " status, side, sequence, reference, applied, note, ts_us, estimate) VALUES (?1, ?2,"
-	    " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	    " status, side, sequence, reference, applied, note, ts_us, estimate, reasons) VALUES"
+	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, nullif(?15, ''))",
 	[CW_DOC_SET] = "UPDATE case_docs SET applied = ?2, note = ?3 WHERE id = ?1",
 	[CW_WAITING] = "SELECT id, sender, msg_id, kind, status, sequence, estimate FROM case_docs"
 	    " WHERE request_id = ?1 AND requester = ?2 AND applied = 'waiting'"
@@ -371,6 +371,7 @@ insert_doc(struct store *s, struct store_op *op, const char *requester, const ch
 	text(st, 12, note);
 	sqlite3_bind_int64(st, 13, now);
 	text(st, 14, m->cd.estimate);
+	text(st, 15, m->cd.tally);
 	return run(s, op, st);
 }
 
@@ -505,6 +506,7 @@ open_case(struct store *s, struct store_op *op, int64_t now)
 	sqlite3_bind_int64(st, 10, c.received_us);
 	sqlite3_bind_int64(st, 11, c.ack_by_us);
 	sqlite3_bind_int64(st, 12, c.respond_base_us);
+	text(st, 13, m->cd.tally);
 	enum store_result r = run(s, op, st);
 	if (r != STORE_R_OK)
 		return r;

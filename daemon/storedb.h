@@ -43,6 +43,9 @@ enum { CW_FIND, CW_FIND_REQ, CW_SEQ_USED, CW_INSERT, CW_UPDATE, CW_DOC_INSERT, C
        CW_WAITING, CW_APPLIED, CW_DOC_OF_MSG, CW_CLOCKS, CW_DUE, CW_MARK, CW_COUNT };
 enum { CR_LIST, CR_GET, CR_GET_ANY, CR_GET_BY_DOC, CR_BETWEEN, CR_DOCS, CR_LAST_SEQ,
        CR_STATS, CR_COUNT };
+/* Statistics statements (storestats.c, reader): one per table of store_stat_tables. */
+enum { SS_CASES_OPENED, SS_CASE_TIMES, SS_REASONS, SS_OFFENCES, SS_MESSAGES, SS_DELIVERY,
+       SS_REJECTIONS, SS_COUNT };
 
 /* Retrieval statements (storeretr.c): writer and reader. */
 enum { TW_FIND_OUT, TW_INSERT, TW_RECEIPTED, TW_COUNT };
@@ -58,6 +61,7 @@ struct store {
 	sqlite3_stmt *crst[CR_COUNT];
 	sqlite3_stmt *twst[TW_COUNT];
 	sqlite3_stmt *trst[TR_COUNT];
+	sqlite3_stmt *sst[SS_COUNT];
 	struct storeq *q;
 	int64_t page_size;
 	int64_t default_max_pages;    /* SQLite's own limit: what max_size 0 restores */

@@ -90,6 +90,8 @@ static int check_receipt_body(const Rogatory__V1__ReceiptBody *r, char *err, siz
 static int check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen);
 static int check_ctl_operator(const Rogatory__Ctl__V1__Request *r, char *err,
     size_t errlen);
+static int chk_id_opt(const ProtobufCBinaryData *b, const char *at, const char *name,
+    char *err, size_t errlen);
 static bool field_name_valid(const ProtobufCBinaryData *b);
 static bool media_type_valid(const ProtobufCBinaryData *b);
 static bool file_name_valid(const ProtobufCBinaryData *b);
@@ -1128,6 +1130,18 @@ check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
 			return 0;
 		return chk_id(&r->directory->authority_id, "request.directory", "authority_id", err,
 		    errlen);
+	case ROGATORY__CTL__V1__REQUEST__OP_STATS: {
+		const Rogatory__Ctl__V1__StatsRequest *q = r->stats;
+		if (chk_id_opt(&q->peer, "request.stats", "peer", err, errlen))
+			return -1;
+		if (q->since_us < 0 || q->until_us < 0)
+			return err_set(err, errlen, "request.stats: since_us and until_us must not be "
+			    "negative");
+		if (q->since_us > 0 && q->until_us > 0 && q->until_us <= q->since_us)
+			return err_set(err, errlen, "request.stats: until_us (%lld) must be after "
+			    "since_us (%lld)", (long long)q->until_us, (long long)q->since_us);
+		return 0;
+	}
 	default:
 		return check_ctl_operator(r, err, errlen);
 	}

@@ -24,6 +24,7 @@ int rogatoryctl_main(int argc, char **argv);
 #include "../../ctl/messages.c"
 #include "../../ctl/oper.c"
 #include "../../ctl/send.c"
+#include "../../ctl/stats.c"
 #include "../../ctl/status.c"
 
 #include "fuzz.h"

@@ -309,6 +309,20 @@ Test(cases, mla_life_between_two_daemons_survives_kill_9, .timeout = 240)
 		cr_assert(strstr(out, "audit log intact") != NULL, "node %d: %s", i, out);
 		free(out);
 	}
+	/* The statistics count what the documents named, on both sides: the request's
+	 * offence (recorded with its case) and the time to its execution. */
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(ctl(t, i, &out, "stats --json"), 0, "node %d: %s", i, out);
+		json_t *j = json_loads(out, 0, NULL);
+		cr_assert_not_null(j, "%s", out);
+		char *tabs = json_dumps(json_object_get(j, "tables"), JSON_COMPACT);
+		cr_assert(strstr(tabs, "\"rows\":[[\"bribery\",1]]") != NULL, "node %d: %s", i, tabs);
+		cr_assert(strstr(tabs, i == 0 ? "[\"outgoing\",\"mla\",\"executed\",1," :
+		    "[\"incoming\",\"mla\",\"executed\",1,") != NULL, "node %d: %s", i, tabs);
+		free(tabs);
+		json_decref(j);
+		free(out);
+	}
 	free(executed);
 	free(id);
 	tnet_free(t);

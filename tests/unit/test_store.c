@@ -19,8 +19,8 @@
 #include <event2/thread.h>
 #include <sqlite3.h>
 
+#include "../support/schema.h"
 #include "../support/support.h"
-#include <sqlite3.h>
 
 #include "clocks.h"
 #include "outstate.h"
@@ -1556,19 +1556,6 @@ Test(store, deadlines_stop_when_the_case_moves_on_and_follow_a_postponement)
 	cr_assert_str_eq(c.state, "consultation");
 }
 
-/* A store made now, taken back to what schema 8 had: every later step undone (9: the
- * cases' clocks; 10: proof of retrieval), so a test can watch the migrations run. */
-#define SCHEMA_DOWN_TO_8 \
-	"DROP INDEX cases_ack; DROP INDEX cases_respond;" \
-	"ALTER TABLE cases DROP COLUMN received_us; ALTER TABLE cases DROP COLUMN ack_by_us;" \
-	"ALTER TABLE cases DROP COLUMN respond_base_us;" \
-	"ALTER TABLE cases DROP COLUMN respond_by_us;" \
-	"ALTER TABLE cases DROP COLUMN ack_soon_for; ALTER TABLE cases DROP COLUMN ack_over_for;" \
-	"ALTER TABLE cases DROP COLUMN respond_soon_for;" \
-	"ALTER TABLE cases DROP COLUMN respond_over_for;" \
-	"ALTER TABLE case_docs DROP COLUMN estimate;" \
-	"DROP TABLE retrievals; PRAGMA user_version = 8;"
-
 Test(store, a_version_8_store_migrates_its_cases_clocks)
 {
 	struct store_op op;
@@ -1586,7 +1573,7 @@ Test(store, a_version_8_store_migrates_its_cases_clocks)
 	/* Back to what schema 8 had: the cases without their clocks. */
 	sqlite3 *db = NULL;
 	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(db, SCHEMA_DOWN_TO_8, NULL, NULL, NULL), SQLITE_OK, "%s",
+	cr_assert_eq(sqlite3_exec(db, TS_SCHEMA_DOWN_TO_8, NULL, NULL, NULL), SQLITE_OK, "%s",
 	    sqlite3_errmsg(db));
 	sqlite3_close(db);
 	fx_open(0);
@@ -1661,7 +1648,7 @@ op_fetched_with_evidence(struct store_op *op, int n, uint8_t fill)
 
 /* A store written by schema 8 (everything but the retrievals table) is migrated at open:
  * its rows stay, and a first fetch then keeps its evidence, a second none. */
-Test(store, schema_8_store_migrates_to_10)
+Test(store, a_version_8_store_migrates_and_keeps_retrieval_evidence)
 {
 	struct store_op v[3];
 	fx_open(0);
@@ -1672,7 +1659,7 @@ Test(store, schema_8_store_migrates_to_10)
 	fx_close();
 	sqlite3 *db = NULL;
 	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(db, "BEGIN;" SCHEMA_DOWN_TO_8 "COMMIT;", NULL, NULL, NULL),
+	cr_assert_eq(sqlite3_exec(db, "BEGIN;" TS_SCHEMA_DOWN_TO_8 "COMMIT;", NULL, NULL, NULL),
 	    SQLITE_OK, "%s", sqlite3_errmsg(db));
 	sqlite3_close(db);
 
@@ -1708,7 +1695,7 @@ Test(store, schema_8_store_migrates_to_10)
 	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-	cr_assert_eq(sqlite3_column_int(st, 0), 10);
+	cr_assert_eq(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }

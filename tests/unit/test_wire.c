@@ -1631,3 +1631,36 @@ Test(wire, retrieval_frames_and_body)
 		free(p.p);
 	}
 }
+
+Test(wire, stats_request_period_and_peer)
+{
+	Rogatory__Ctl__V1__Request r = ROGATORY__CTL__V1__REQUEST__INIT;
+	Rogatory__Ctl__V1__StatsRequest q = ROGATORY__CTL__V1__STATS_REQUEST__INIT;
+	r.version = CONTROL_PROTOCOL_VERSION;
+	r.op_case = ROGATORY__CTL__V1__REQUEST__OP_STATS;
+	r.stats = &q;
+	char err[512] = "";
+	Rogatory__Ctl__V1__Request *out = NULL;
+	/* Nothing set: every period, every authority. */
+	struct buf p = pack(&r.base);
+	cr_assert_eq(wire_ctl_request_decode(p.p, p.len, &out, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out->op_case, ROGATORY__CTL__V1__REQUEST__OP_STATS);
+	wire_ctl_request_free(out);
+	free(p.p);
+	q.since_us = 1767225600000000;
+	q.until_us = 1769904000000000;
+	q.peer = bytes("FR-MJ");
+	p = pack(&r.base);
+	cr_assert_eq(wire_ctl_request_decode(p.p, p.len, &out, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out->stats->until_us, 1769904000000000);
+	wire_ctl_request_free(out);
+	free(p.p);
+	q.peer = bytes("fr-mj");
+	req_bad(&r, "request.stats.peer: invalid authority id");
+	q.peer = bytes("");
+	q.until_us = q.since_us;
+	req_bad(&r, "request.stats: until_us (1767225600000000) must be after since_us "
+	    "(1767225600000000)");
+	q.until_us = -1;
+	req_bad(&r, "request.stats: since_us and until_us must not be negative");
+}

@@ -1,0 +1,24 @@
+/*
+ * schema: a store made now, taken back to what schema 8 had, so that a unit test can
+ * watch the migrations of later versions run on it (each on its own rows). Every later
+ * step is undone here, newest first: 11 the statistics' columns, 10 proof of retrieval,
+ * 9 the cases' clocks. A new schema version adds its undoing at the front.
+ */
+#ifndef ROGATORY_TEST_SCHEMA_H
+#define ROGATORY_TEST_SCHEMA_H
+
+#define TS_SCHEMA_DOWN_TO_8 \
+	"DROP INDEX cases_opened; ALTER TABLE cases DROP COLUMN offences;" \
+	"ALTER TABLE case_docs DROP COLUMN reasons;" \
+	"DROP TABLE retrievals;" \
+	"DROP INDEX cases_ack; DROP INDEX cases_respond;" \
+	"ALTER TABLE cases DROP COLUMN received_us; ALTER TABLE cases DROP COLUMN ack_by_us;" \
+	"ALTER TABLE cases DROP COLUMN respond_base_us;" \
+	"ALTER TABLE cases DROP COLUMN respond_by_us;" \
+	"ALTER TABLE cases DROP COLUMN ack_soon_for; ALTER TABLE cases DROP COLUMN ack_over_for;" \
+	"ALTER TABLE cases DROP COLUMN respond_soon_for;" \
+	"ALTER TABLE cases DROP COLUMN respond_over_for;" \
+	"ALTER TABLE case_docs DROP COLUMN estimate;" \
+	"PRAGMA user_version = 8;"
+
+#endif
