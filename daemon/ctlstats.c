@@ -7,8 +7,8 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "clocks.h"
 #include "rogatoryd.h"
 #include "store.h"
 
@@ -52,17 +52,15 @@ ctlstats_run(struct control *c, const Rogatory__Ctl__V1__Request *req,
 	char peer[AUTHORITY_ID_MAX + 1];
 	snprintf(peer, sizeof(peer), "%.*s", (int)q->peer.len, (const char *)q->peer.data);
 	struct store_stats_filter f = {.since_us = q->since_us, .until_us = q->until_us,
-	    .peer = peer};
+	    .peer = peer, .now_us = clocks_now_us()};
 	size_t n;
 	const struct store_stat_table *t = store_stat_tables(&n);
 	json_t *o = json_object(), *tables = json_array();
 	json_object_set_new(o, "since", control_time_us(q->since_us));
 	json_object_set_new(o, "until", control_time_us(q->until_us));
 	json_object_set_new(o, "peer", peer[0] ? json_string(peer) : json_null());
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	json_object_set_new(o, "generated", control_time_us((int64_t)now.tv_sec * 1000000 +
-	    now.tv_nsec / 1000));
+	/* The time the overdue cases are judged at (the daemon's clock). */
+	json_object_set_new(o, "generated", control_time_us(f.now_us));
 	json_object_set_new(o, "tables", tables);
 	for (size_t i = 0; i < n; i++) {
 		json_t *tab = json_object(), *cols = json_array();

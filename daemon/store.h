@@ -556,6 +556,7 @@ struct store_stat_value {
 struct store_stats_filter {
 	int64_t since_us, until_us;
 	const char *peer;
+	int64_t now_us;         /* what "overdue" is judged at (clocks_now_us()) */
 };
 /* Every table, in the order they are shown; *n set. */
 const struct store_stat_table *store_stat_tables(size_t *n);

@@ -26,13 +26,11 @@
 #define CASE_COLS "id, request_id, requester, requested, dir, kind, urgent, state, consulted," \
 	" requester_ref, requested_ref, respond_by, opened_us, updated_us, received_us, ack_by_us," \
 	" respond_base_us, respond_by_us"
-#define CASE_FINAL "('executed', 'refused', 'withdrawn', 'void')"
 /* A clock whose event is not recorded yet: ?1 now, ?2 warn_before (µs). */
 #define CLOCK_DUE(due, soon, over) "(" due " > 0 AND ((" due " <= ?1 AND " over " <> " due \
 	") OR (" due " - ?2 <= ?1 AND " soon " <> " due " AND " over " <> " due ")))"
-/* Clocks in case_list: passed at ?9 (overdue), or due after ?9 and by ?8 (due within). */
-#define CLOCK_ACK_RUNS "state = 'requested' AND ack_by_us > 0"
-#define CLOCK_RESPOND_RUNS "state NOT IN " CASE_FINAL " AND respond_by_us > 0"
+/* Clocks in case_list: passed at ?9 (overdue), or due after ?9 and by ?8 (due within).
+ * CASE_FINAL, CLOCK_ACK_RUNS, CLOCK_RESPOND_RUNS: storedb.h (the statistics use them). */
 #define CASE_BETWEEN "request_id = ?1 AND ((requester = ?2 AND requested = ?3) OR" \
 	" (requester = ?3 AND requested = ?2))"
 

@@ -45,7 +45,14 @@ enum { CR_LIST, CR_GET, CR_GET_ANY, CR_GET_BY_DOC, CR_BETWEEN, CR_DOCS, CR_LAST_
        CR_STATS, CR_COUNT };
 /* Statistics statements (storestats.c, reader): one per table of store_stat_tables. */
 enum { SS_CASES_OPENED, SS_CASE_TIMES, SS_REASONS, SS_OFFENCES, SS_MESSAGES, SS_DELIVERY,
-       SS_REJECTIONS, SS_COUNT };
+       SS_REJECTIONS, SS_OVERDUE, SS_ON_TIME, SS_COUNT };
+
+/* A case's clocks in SQL over the cases table (storecase.c, storestats.c): its final
+ * states, and whether each clock still runs (acknowledge-by while it is requested,
+ * respond-by until it is final); a clock that runs and has passed is overdue. */
+#define CASE_FINAL "('executed', 'refused', 'withdrawn', 'void')"
+#define CLOCK_ACK_RUNS "state = 'requested' AND ack_by_us > 0"
+#define CLOCK_RESPOND_RUNS "state NOT IN " CASE_FINAL " AND respond_by_us > 0"
 
 /* Retrieval statements (storeretr.c): writer and reader. */
 enum { TW_FIND_OUT, TW_INSERT, TW_RECEIPTED, TW_COUNT };

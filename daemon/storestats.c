@@ -25,7 +25,8 @@ _Static_assert(ROGATORY__V1__STATUS__STATUS_REFUSED == 7, "status numbers in SQL
 
 /*
  * Every statement binds ?1 since (µs, inclusive; 0 = from the start), ?2 until (µs,
- * exclusive; INT64_MAX when not set) and ?3 the other authority ('' = any).
+ * exclusive; INT64_MAX when not set), ?3 the other authority ('' = any) and ?4 now (µs:
+ * what "overdue" is judged at).
  *
  * The cases of the period: opened (cases.opened_us: our commit of the request, queued or
  * received) at or after since and before until; the other authority is the requested one
@@ -120,15 +121,30 @@ static const char *const ss_sql[SS_COUNT] = {
 	    " UNION ALL SELECT 1, " CODE_OF("reason") " FROM quarantine"
 	    " WHERE ts_us >= ?1 AND ts_us < ?2 AND (?3 = '' OR peer = ?3))"
 	    " GROUP BY dir, code ORDER BY dir, n DESC, code",
+	/* The period's cases whose clock runs and has passed now (as requests --overdue). */
+	[SS_OVERDUE] = CASES_OF_PERIOD ","
+	    " o AS (SELECT dir, kind, 'acknowledge-by' AS clock FROM f WHERE " CLOCK_ACK_RUNS
+	    " AND ack_by_us <= ?4 UNION ALL SELECT dir, kind, 'respond-by' FROM f WHERE "
+	    CLOCK_RESPOND_RUNS " AND respond_by_us <= ?4)"
+	    " SELECT dir, kind, clock, count(*) FROM o GROUP BY dir, kind, clock"
+	    " ORDER BY dir, kind, clock",
+	/* The period's cases with a respond-by that got an answer (the first executed,
+	 * partially-executed or refused status applied): how many by their respond-by as it
+	 * stands (a postponement's estimate included), and the share. */
+	[SS_ON_TIME] = CASES_OF_PERIOD ","
+	    " r AS (SELECT dir, kind, request_id, requester, respond_by_us FROM f"
+	    " WHERE respond_by_us > 0),"
+	    " a AS (SELECT dir, kind, respond_by_us, " FIRST_STATUS("(5, 6, 7)") " AS at FROM r)"
+	    " SELECT dir, kind, count(*), sum(at <= respond_by_us),"
+	    " round(100.0 * sum(at <= respond_by_us) / count(*), 1) FROM a WHERE at IS NOT NULL"
+	    " GROUP BY dir, kind ORDER BY dir, kind",
 };
 
 #define COLS(...) (const struct store_stat_column[]){__VA_ARGS__}, \
 	sizeof((const struct store_stat_column[]){__VA_ARGS__}) / sizeof(struct store_stat_column)
 #define C(name, type) {name, STORE_STAT_##type}
 
-/* The tables in the order they are shown; id = the statement. Deadlines (issue 15: cases
- * overdue now, and the share answered by their respond-by date) come here as two more
- * tables once cases carry their clocks; until then there is nothing true to count. */
+/* The tables in the order they are shown; id = the statement. */
 static const struct store_stat_table stat_tables[] = {
 	{"cases_opened", "Cases opened, by direction, kind, authority and current status",
 	    SS_CASES_OPENED, COLS(C("direction", DIR), C("kind", KIND), C("peer", TEXT),
@@ -148,6 +164,11 @@ static const struct store_stat_table stat_tables[] = {
 	    C("retransmissions", INT))},
 	{"rejections", "Messages refused, by reason code", SS_REJECTIONS,
 	    COLS(C("direction", DIR), C("reason", TEXT), C("messages", INT))},
+	{"overdue", "Cases overdue now, by clock", SS_OVERDUE,
+	    COLS(C("direction", DIR), C("kind", KIND), C("clock", TEXT), C("cases", INT))},
+	{"answered_on_time", "Cases answered (executed or refused) by their respond-by date",
+	    SS_ON_TIME, COLS(C("direction", DIR), C("kind", KIND), C("answered", INT),
+	    C("by_respond_by", INT), C("percent", REAL))},
 };
 #define N_TABLES (sizeof(stat_tables) / sizeof(stat_tables[0]))
 _Static_assert(N_TABLES == SS_COUNT, "one table per statistics statement");
@@ -175,6 +196,8 @@ store_stats_table(struct store *s, size_t table, const struct store_stats_filter
 	sqlite3_bind_int64(st, 1, f->since_us > 0 ? f->since_us : 0);
 	sqlite3_bind_int64(st, 2, f->until_us > 0 ? f->until_us : INT64_MAX);
 	sqlite3_bind_text(st, 3, f->peer != NULL ? f->peer : "", -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) >= 4)
+		sqlite3_bind_int64(st, 4, f->now_us);
 	struct store_stat_value v[STORE_STAT_COLS_MAX];
 	int rc, ret = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -107,6 +107,13 @@ make_case(uint64_t *st, int i, struct statsfix_case *c)
 			c->state = "void";
 		}
 	}
+	/* The clocks, from the case's number (the generator's sequence stays as it was). */
+	static const int within_days[] = {0, 30, 60, 90};
+	if (c->recv_us != 0) {
+		c->ack_by_us = c->recv_us + 7 * DAY_US;
+		if (within_days[i % 4] > 0)
+			c->respond_by_us = c->recv_us + within_days[i % 4] * DAY_US;
+	}
 	if (c->recv_us == 0 || pick(st, 4) == 0)
 		return;
 	/* Hours, not minutes: a wrong rank differs by more than the rounding to 0.01 day. */
@@ -187,9 +194,11 @@ write_case(sqlite3 *db, unsigned seed, int i, const struct statsfix_case *c)
 	const char *requested = c->dir == 0 ? c->peer : STATSFIX_ME;
 	char *offs = json_list(c->offences, c->n_offences);
 	sqlf(db, "INSERT INTO cases (request_id, requester, requested, dir, kind, urgent, state,"
-	    " opened_us, updated_us, offences) VALUES ('%s', '%s', '%s', %d, %d, 0, '%s', %lld,"
-	    " %lld, %s)", c->id, requester, requested, c->dir, c->kind, c->state,
-	    (long long)c->opened_us, (long long)c->opened_us, offs);
+	    " opened_us, updated_us, offences, received_us, ack_by_us, respond_base_us,"
+	    " respond_by_us) VALUES ('%s', '%s', '%s', %d, %d, 0, '%s', %lld, %lld, %s, %lld,"
+	    " %lld, %lld, %lld)", c->id, requester, requested, c->dir, c->kind, c->state,
+	    (long long)c->opened_us, (long long)c->opened_us, offs, (long long)c->recv_us,
+	    (long long)c->ack_by_us, (long long)c->respond_by_us, (long long)c->respond_by_us);
 	sqlite3_free(offs);
 	sqlf(db, "INSERT INTO messages (dir, msg_id, sender, recipient, kind, urgent, state,"
 	    " attempts, created_us, updated_us, payload_hash, size) VALUES (%d, '%s', '%s', '%s',"

@@ -30,6 +30,8 @@ struct statsfix_case {
 	const char *state;        /* the case's state */
 	int64_t opened_us;
 	int64_t recv_us;          /* received by the requested side; 0: never */
+	int64_t ack_by_us;        /* its clocks (0: none): recv_us + 7 days, */
+	int64_t respond_by_us;    /* recv_us + 0 (none), 30, 60 or 90 days by its number */
 	int64_t ack_us;           /* 0: none */
 	int64_t exec_us;          /* 0: none */
 	int exec_status;          /* 5 executed, 6 partially-executed */

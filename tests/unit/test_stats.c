@@ -386,7 +386,73 @@ expect_rejections(const struct store_stats_filter *f, struct stab *x)
 	}
 }
 
-/* Every table of the store against its expectation, for f. */
+/* What "overdue" is judged at when a test does not say. */
+#define NOW (STATSFIX_2026 + 200 * 24 * 3600000000LL)
+
+static bool
+final_state(const char *state)
+{
+	return strcmp(state, "executed") == 0 || strcmp(state, "refused") == 0 ||
+	    strcmp(state, "withdrawn") == 0 || strcmp(state, "void") == 0;
+}
+
+static void
+expect_overdue(const struct store_stats_filter *f, struct stab *x)
+{
+	struct stab acc = {0};
+	for (int i = 0; i < fx.n; i++) {
+		const struct statsfix_case *c = &fx.c[i];
+		if (!case_in(f, c))
+			continue;
+		char key[200];
+		if (strcmp(c->state, "requested") == 0 && c->ack_by_us > 0 &&
+		    c->ack_by_us <= f->now_us) {
+			snprintf(key, sizeof(key), "%d|%d|acknowledge-by", c->dir, c->kind);
+			xrow(&acc, key)->nr++;
+		}
+		if (!final_state(c->state) && c->respond_by_us > 0 && c->respond_by_us <= f->now_us) {
+			snprintf(key, sizeof(key), "%d|%d|respond-by", c->dir, c->kind);
+			xrow(&acc, key)->nr++;
+		}
+	}
+	memset(x, 0, sizeof(*x));
+	for (int i = 0; i < acc.n; i++) {
+		char key[300];
+		snprintf(key, sizeof(key), "%s|%d", acc.row[i].s, acc.row[i].nr);
+		xrow(x, key);
+	}
+}
+
+static void
+expect_on_time(const struct store_stats_filter *f, struct stab *x)
+{
+	memset(x, 0, sizeof(*x));
+	static const int dk[] = {1, 2, 5, 6};
+	for (int d = 0; d < 2; d++)
+		for (int k = 0; k < 4; k++) {
+			int answered = 0, on_time = 0;
+			for (int i = 0; i < fx.n; i++) {
+				const struct statsfix_case *c = &fx.c[i];
+				/* The first answer: executed (in part or whole), else refused. */
+				int64_t at = c->exec_us != 0 ? c->exec_us :
+				    c->final_status == 7 ? c->final_us : 0;
+				if (!case_in(f, c) || c->dir != d || c->kind != dk[k] ||
+				    c->respond_by_us == 0 || at == 0)
+					continue;
+				answered++;
+				on_time += at <= c->respond_by_us;
+			}
+			if (answered == 0)
+				continue;
+			char key[200];
+			snprintf(key, sizeof(key), "%d|%d|%d|%d", d, dk[k], answered, on_time);
+			struct srow *r = xrow(x, key);
+			r->nr = 1;
+			r->r[0] = 100.0 * on_time / answered;
+		}
+}
+
+/* Every table of the store against its expectation, for f (now: NOW unless f says). */
 static void
 check_all(const struct store_stats_filter *f)
 {
@@ -403,7 +469,13 @@ check_all(const struct store_stats_filter *f)
 		{"messages", expect_messages, 0},
 		{"delivery", expect_delivery, 0.00051},
 		{"rejections", expect_rejections, 0},
+		{"overdue", expect_overdue, 0},
+		{"answered_on_time", expect_on_time, 0.051},
 	};
+	struct store_stats_filter g = *f;
+	if (g.now_us == 0)
+		g.now_us = NOW;
+	f = &g;
 	size_t n;
 	store_stat_tables(&n);
 	cr_assert_eq(n, sizeof(tabs) / sizeof(tabs[0]), "a table without a test");
@@ -427,6 +499,25 @@ Test(stats, every_table_by_construction_over_several_seeds)
 		cr_assert_eq(store_open(sub, 0, base, &st, err, sizeof(err)), 0, "%s", err);
 		struct store_stats_filter all = {0};
 		check_all(&all);
+		/* The deadline tables are not empty by chance: cases overdue now, answers on
+		 * time and late, on every seed. */
+		struct store_stats_filter now = {.now_us = NOW};
+		struct stab got;
+		actual("overdue", &now, &got);
+		bool ack = false, respond = false;
+		for (int i = 0; i < got.n; i++) {
+			ack |= strstr(got.row[i].s, "|acknowledge-by|") != NULL;
+			respond |= strstr(got.row[i].s, "|respond-by|") != NULL;
+		}
+		cr_assert(ack && respond, "seed %u: overdue has not both clocks", seed);
+		actual("answered_on_time", &now, &got);
+		cr_assert_gt(got.n, 0, "seed %u: nothing answered", seed);
+		bool late = false, in_time = false;
+		for (int i = 0; i < got.n; i++) {
+			late |= got.row[i].r[0] < 100;
+			in_time |= got.row[i].r[0] > 0;
+		}
+		cr_assert(late && in_time, "seed %u: answers all late or all on time", seed);
 		struct store_stats_filter one = {.peer = "US-DOJ-OIA"};
 		check_all(&one);
 		store_close(st);
@@ -440,9 +531,9 @@ Test(stats, month_and_year_ends)
 	open_store();
 	/* January 2026: the case of 2026-01-31T23:59:59.999Z is in, 2026-02-01T00:00:00Z
 	 * and 2025-12-31T23:59:59.999Z are out. */
-	struct store_stats_filter jan = {STATSFIX_2026, STATSFIX_FEB_2026, NULL};
+	struct store_stats_filter jan = {STATSFIX_2026, STATSFIX_FEB_2026, NULL, 0};
 	check_all(&jan);
-	struct store_stats_filter edge = {STATSFIX_FEB_2026 - 1000, STATSFIX_FEB_2026, NULL};
+	struct store_stats_filter edge = {STATSFIX_FEB_2026 - 1000, STATSFIX_FEB_2026, NULL, 0};
 	struct stab got;
 	actual("cases_opened", &edge, &got);
 	cr_assert_eq(got.n, 1, "only the case at 2026-01-31T23:59:59.999Z");
@@ -451,12 +542,12 @@ Test(stats, month_and_year_ends)
 	check_all(&edge);
 	/* The year 2026: ends before 2027-01-01T00:00:00Z, the case a microsecond before
 	 * is in it. */
-	struct store_stats_filter y2026 = {STATSFIX_2026, STATSFIX_2027, NULL};
+	struct store_stats_filter y2026 = {STATSFIX_2026, STATSFIX_2027, NULL, 0};
 	check_all(&y2026);
-	struct store_stats_filter last = {STATSFIX_2027 - 1, STATSFIX_2027, NULL};
+	struct store_stats_filter last = {STATSFIX_2027 - 1, STATSFIX_2027, NULL, 0};
 	actual("cases_opened", &last, &got);
 	cr_assert_eq(got.n, 1, "the case at 2026-12-31T23:59:59.999999Z");
-	struct store_stats_filter from2027 = {STATSFIX_2027, 0, "FR-MJ"};
+	struct store_stats_filter from2027 = {STATSFIX_2027, 0, "FR-MJ", 0};
 	check_all(&from2027);
 }
 
@@ -464,7 +555,7 @@ Test(stats, an_empty_period_has_no_rows)
 {
 	statsfix_make(dir, 3, 20, &fx);
 	open_store();
-	struct store_stats_filter f = {1000000, 2000000, NULL};
+	struct store_stats_filter f = {1000000, 2000000, NULL, 0};
 	size_t n;
 	store_stat_tables(&n);
 	for (size_t i = 0; i < n; i++) {
