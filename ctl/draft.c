@@ -77,12 +77,17 @@ recipient_for_kind(json_t *who, const char *kname, const char **langs, size_t ma
 	return n;
 }
 
-/* What the recipient asks of this kind, on stderr: stdout stays the document alone. */
+/* What the recipient asks of this kind, on stderr: stdout stays the document alone.
+ * Terminal-safe, like every table (the daemon checked the directory's text already). */
 static void
-say_requirements(const char *to, const char *kname, const json_t *q)
+say_requirements(const char *to, const char *kname, const json_t *req)
 {
-	if (q == NULL || json_is_null(q))
+	if (req == NULL || json_is_null(req))
 		return;
+	json_t *q = json_deep_copy(req);
+	if (q == NULL)
+		return;
+	ctl_json_termsafe(q);
 	fprintf(stderr, "rogatoryctl: note: %s asks of %s requests (\"_recipient\"."
 	    "requirements):\n", to, kname);
 	const char *s;
@@ -104,6 +109,7 @@ say_requirements(const char *to, const char *kname, const json_t *q)
 		fprintf(stderr, "  when urgent: %s\n", s);
 	if ((s = json_string_value(json_object_get(q, "url"))) != NULL)
 		fprintf(stderr, "  its procedures: %s\n", s);
+	json_decref(q);
 }
 
 static bool

@@ -89,6 +89,11 @@ clocks_name(enum clocks_which w)
 void
 clocks_format(int64_t us, char *out, size_t len)
 {
+	/* The end of 9999-12-31 (a date's deadline lasts its whole day) would print as year
+	 * 10000, which RFC 3339 and every column width refuse: its last second instead. */
+	const int64_t year_10000_s = INT64_C(253402300800);
+	if (us >= year_10000_s * 1000000)
+		us = (year_10000_s - 1) * 1000000;
 	time_t t = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
 	struct tm tm;
 	if (gmtime_r(&t, &tm) == NULL || strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)

@@ -488,8 +488,30 @@ control_reply(struct control_client *cl, uint64_t request_id, struct control_res
 			r.json.len = strlen(js);
 		}
 	}
+	size_t size = protobuf_c_message_get_packed_size(&r.base);
+	if (size > FRAME_CONTROL_MAX) {
+		/* Never a silent drop (the client would wait its whole time-out): the answer
+		 * says it did not fit, and what to do. */
+		log_warn("control: the reply to request %llu is %zu bytes, more than the "
+		    "control frame's %u; answered with an error", (unsigned long long)request_id,
+		    size, FRAME_CONTROL_MAX);
+		char text[256];
+		snprintf(text, sizeof(text), "the answer is %zu bytes, more than the control "
+		    "protocol's %u: ask for less (-n, a filter, one authority or message)", size,
+		    FRAME_CONTROL_MAX);
+		static const char code[] = "reply-too-large";
+		r.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_REFUSED;
+		r.error_code.data = (uint8_t *)code;
+		r.error_code.len = sizeof(code) - 1;
+		r.error_text.data = (uint8_t *)text;
+		r.error_text.len = strlen(text);
+		r.json.data = NULL;
+		r.json.len = 0;
+		r.data.data = NULL;
+		r.data.len = 0;
+	}
 	if (frame_append(bufferevent_get_output(cl->bev), &r.base, FRAME_CONTROL_MAX) != 0)
-		log_warn("control: reply to request %llu too large, dropped",
+		log_warn("control: reply to request %llu could not be queued",
 		    (unsigned long long)request_id);
 	free(js);
 	free(data);
@@ -533,10 +555,10 @@ do_peers(struct control *c, const Rogatory__Ctl__V1__Request *req, struct contro
 {
 	(void)req;
 	json_t *a = json_array();
-	struct peers *ps = c->d->peers;
-	for (size_t i = 0; i < peers_count(ps); i++) {
-		struct peer_info pi;
-		peers_info(ps, i, &pi);
+	size_t n;
+	struct peer_info *all = peers_info_all(c->d->peers, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct peer_info pi = all[i];
 		json_t *o = json_object();
 		json_object_set_new(o, "id", json_string(pi.id));
 		json_object_set_new(o, "name", json_string(pi.name ? pi.name : ""));
@@ -556,6 +578,7 @@ do_peers(struct control *c, const Rogatory__Ctl__V1__Request *req, struct contro
 			    control_time_us(pause_since_us(c->d->paused, pi.id)));
 		json_array_append_new(a, o);
 	}
+	free(all);
 	res->json = a;
 }
 

@@ -312,9 +312,17 @@ ctlcase_authority(struct control *c, const Rogatory__Ctl__V1__Request *req,
 }
 
 /* The link columns of one entry: "link" (up, connecting, backoff, idle; "self" for us),
- * "links_up", "certificate_not_after" (of the certificate it last showed; null before). */
+ * "links_up", "certificate_not_after" (of the certificate it last showed; null before).
+ * peers: every authority's snapshot sorted by id (by_id), so each lookup is a search. */
+static int
+by_id(const void *a, const void *b)
+{
+	return strcmp(((const struct peer_info *)a)->id, ((const struct peer_info *)b)->id);
+}
+
 static void
-link_json(struct rogatoryd *d, const struct authority *a, json_t *o)
+link_json(struct rogatoryd *d, const struct authority *a, const struct peer_info *peers,
+    size_t n, json_t *o)
 {
 	if (strcmp(a->id, d->cfg->authority_id) == 0) {
 		json_object_set_new(o, "link", json_string("self"));
@@ -323,15 +331,13 @@ link_json(struct rogatoryd *d, const struct authority *a, json_t *o)
 		    control_time_us((int64_t)tls_own_not_after(d->tls) * 1000000));
 		return;
 	}
-	for (size_t i = 0; i < peers_count(d->peers); i++) {
-		struct peer_info pi;
-		peers_info(d->peers, i, &pi);
-		if (strcmp(pi.id, a->id) != 0)
-			continue;
-		json_object_set_new(o, "link", json_string(peer_state_name(pi.state)));
-		json_object_set_new(o, "links_up", json_integer(pi.links_up));
+	struct peer_info key = {.id = a->id};
+	const struct peer_info *pi = n > 0 ? bsearch(&key, peers, n, sizeof(*peers), by_id) : NULL;
+	if (pi != NULL) {
+		json_object_set_new(o, "link", json_string(peer_state_name(pi->state)));
+		json_object_set_new(o, "links_up", json_integer(pi->links_up));
 		json_object_set_new(o, "certificate_not_after",
-		    control_time_us((int64_t)pi.cert_not_after * 1000000));
+		    control_time_us((int64_t)pi->cert_not_after * 1000000));
 		return;
 	}
 	json_object_set_new(o, "link", json_string("idle"));
@@ -348,6 +354,9 @@ ctlcase_directory(struct control *c, const Rogatory__Ctl__V1__Request *req,
 	char id[AUTHORITY_ID_MAX + 1];
 	bytes_str(id, sizeof(id), &req->directory->authority_id);
 	json_t *o = json_object(), *all = json_array();
+	size_t np;
+	struct peer_info *peers = peers_info_all(d->peers, &np);
+	qsort(peers, np, sizeof(*peers), by_id);
 	json_object_set_new(o, "path", json_string(cfg->directory->path));
 	for (size_t i = 0; i < cfg->directory->n; i++) {
 		const struct authority *a = &cfg->directory->authorities[i];
@@ -365,9 +374,10 @@ ctlcase_directory(struct control *c, const Rogatory__Ctl__V1__Request *req,
 			json_object_del(e, "requirements");
 			json_object_set_new(e, "requirements_for", kinds);
 		}
-		link_json(d, a, e);
+		link_json(d, a, peers, np, e);
 		json_array_append_new(all, e);
 	}
+	free(peers);
 	if (id[0] != '\0' && json_array_size(all) == 0) {
 		json_decref(all);
 		json_decref(o);

@@ -125,6 +125,8 @@ scan_done(struct journal_op *jo)
 	if (op->due.cases > 0)
 		log_info("deadlines: %d case%s reached a clock", op->due.cases,
 		    op->due.cases == 1 ? "" : "s");
+	else
+		log_debug("deadlines: looked at the clocks; none reached");
 	/* More than one op's worth: the rest on the next loop turn, after other work. */
 	deadlines_arm(dl, op->due.more ? 0 : dl->d->cfg->case_check_every_ms);
 }

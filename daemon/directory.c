@@ -148,6 +148,12 @@ dir_check_complete(struct dir_parse *p)
 			if (!(p->seen[i] & (1u << k)))
 				diag_add(p->d, p->path, a->line, "missing [authority %s] %s", a->id,
 				    dir_keys[k].name);
+		for (unsigned k = 1; k < DIRECTORY_KINDS; k++)
+			if (a->requirements[k] != NULL && a->requirements[k]->keys == 0)
+				diag_add(p->d, p->path, a->requirements[k]->line, "[requirements %s "
+				    "%s] says nothing; give at least one of legal_bases, languages, "
+				    "certified_copies, translation, urgent_contact, url", a->id,
+				    directory_kind_name(1u << k));
 	}
 }
 
@@ -196,6 +202,7 @@ dir_key(void *user, const char *section, const char *key, const char *value, int
 			if (strcmp(req_keys[k].name, key) != 0)
 				continue;
 			char err[512];
+			p->req->keys++;
 			if (value[0] == '\0')
 				diag_add(p->d, p->path, line, "[%s] %s: empty value", section, key);
 			else if (req_keys[k].set(p->req, value, err, sizeof(err)) < 0)

@@ -39,6 +39,7 @@ struct dir_requirements {
 	char *urgent_contact;   /* who to call when it is urgent; NULL = not said */
 	char *url;              /* https:// page with its procedures; NULL = not said */
 	int line;               /* the section header's line */
+	int keys;               /* keys given (at least one) */
 };
 
 struct authority {

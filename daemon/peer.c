@@ -794,19 +794,10 @@ peer_links_up(const struct peer *p)
 	return n;
 }
 
-void
-peers_info(const struct peers *ps, size_t i, struct peer_info *out)
+static void
+peer_info_of(const struct peer *p, struct peer_info *out)
 {
-	const struct peer *p = ps->list;
-	for (; p != NULL; p = p->next) {
-		if (p->removed)
-			continue;
-		if (i-- == 0)
-			break;
-	}
 	memset(out, 0, sizeof(*out));
-	if (p == NULL)
-		return;
 	out->id = p->id;
 	out->name = p->name;
 	out->address = p->address;
@@ -824,6 +815,20 @@ peers_info(const struct peers *ps, size_t i, struct peer_info *out)
 		out->retry_in_ms = p->retry_at_ms > now ? p->retry_at_ms - now : 0;
 	} else
 		out->state = PEER_IDLE;
+}
+
+struct peer_info *
+peers_info_all(const struct peers *ps, size_t *n)
+{
+	size_t count = peers_count(ps), i = 0;
+	struct peer_info *v = calloc(count > 0 ? count : 1, sizeof(*v));
+	if (v == NULL)
+		fatal("out of memory");
+	for (const struct peer *p = ps->list; p != NULL && i < count; p = p->next)
+		if (!p->removed)
+			peer_info_of(p, &v[i++]);
+	*n = i;
+	return v;
 }
 
 unsigned

@@ -66,7 +66,9 @@ struct link *peers_link_find(const struct peers *ps, uint64_t serial);
 void peers_close_all(struct peers *ps, const char *reason);
 
 size_t peers_count(const struct peers *ps);
-void peers_info(const struct peers *ps, size_t i, struct peer_info *out);
+/* Every authority's snapshot in directory order, in one walk (*n of them); free() it.
+ * Its strings are valid until the next call into peers. */
+struct peer_info *peers_info_all(const struct peers *ps, size_t *n);
 unsigned peers_links_up(const struct peers *ps);
 /* Links open (any state) and unauthenticated inbound links, for status and tests. */
 unsigned peers_links_open(const struct peers *ps);

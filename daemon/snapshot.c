@@ -99,20 +99,22 @@ snapshot_take(struct rogatoryd *d, struct snapshot *s)
 		s->crl_this_update = crl_this_update(crl);
 		s->crl_next_update = crl_next_update(crl);
 	}
-	for (size_t i = 0; d->peers != NULL && i < peers_count(d->peers); i++) {
-		struct peer_info pi;
-		peers_info(d->peers, i, &pi);
-		if (pi.id == NULL)
-			continue;
+	size_t n = 0;
+	struct peer_info *all = d->peers != NULL ? peers_info_all(d->peers, &n) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct peer_info pi = all[i];
 		struct snapshot_peer *p = peer_get(s, pi.id);
-		if (p == NULL)
+		if (p == NULL) {
+			free(all);
 			return -1;
+		}
 		p->listed = true;
 		p->state = pi.state;
 		p->links_up = pi.links_up;
 		p->cert_not_after = pi.cert_not_after;
 		snprintf(p->last_error, sizeof(p->last_error), "%s", pi.last_error ? pi.last_error : "");
 	}
+	free(all);
 	s->store_bytes = -1;
 	s->disk_free = s->disk_total = -1;
 	s->store_max = d->cfg->store_max_size;

@@ -212,7 +212,9 @@ static const struct {
 	 * respond-by as it stands (a postponed status's estimate replaces it); 0 = none. The
 	 * *_for columns hold the deadline each due-soon / overdue event was recorded for, so
 	 * each is recorded once per case and clock, in the transaction of its event. A case
-	 * from before keeps the requester's date as its respond-by (the rest is unknown). */
+	 * from before keeps the requester's date as its respond-by (the rest is unknown),
+	 * unless it is postponed: its estimate is only in the signed status document, so it
+	 * has no respond-by rather than a false overdue at the date it was postponed from. */
 	{ 9,
 	  "ALTER TABLE cases ADD COLUMN received_us INTEGER NOT NULL DEFAULT 0;"
 	  "ALTER TABLE cases ADD COLUMN ack_by_us INTEGER NOT NULL DEFAULT 0;"
@@ -225,7 +227,7 @@ static const struct {
 	  "ALTER TABLE case_docs ADD COLUMN estimate TEXT NOT NULL DEFAULT '';"
 	  "UPDATE cases SET respond_base_us = CAST(strftime('%s', respond_by, '+1 day') AS INTEGER)"
 	  " * 1000000 WHERE respond_by <> '';"
-	  "UPDATE cases SET respond_by_us = respond_base_us;"
+	  "UPDATE cases SET respond_by_us = respond_base_us WHERE state <> 'postponed';"
 	  "CREATE INDEX cases_ack ON cases (ack_by_us) WHERE ack_by_us > 0"
 	  " AND state = 'requested';"
 	  "CREATE INDEX cases_respond ON cases (respond_by_us) WHERE respond_by_us > 0"

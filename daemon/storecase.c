@@ -26,9 +26,11 @@
 #define CASE_COLS "id, request_id, requester, requested, dir, kind, urgent, state, consulted," \
 	" requester_ref, requested_ref, respond_by, opened_us, updated_us, received_us, ack_by_us," \
 	" respond_base_us, respond_by_us"
-/* A clock whose event is not recorded yet: ?1 now, ?2 warn_before (µs). */
-#define CLOCK_DUE(due, soon, over) "(" due " > 0 AND ((" due " <= ?1 AND " over " <> " due \
-	") OR (" due " - ?2 <= ?1 AND " soon " <> " due " AND " over " <> " due ")))"
+/* A clock whose event is not recorded yet: ?1 now, ?2 warn_before (µs). Written as a
+ * bounded range of due (<= now + warn) so that its partial index is searched, not the
+ * table: due <= now and overdue not recorded, or near and due-soon not recorded. */
+#define CLOCK_DUE(due, soon, over) due " > 0 AND " due " <= ?1 + ?2 AND " over " <> " due \
+	" AND (" due " <= ?1 OR " soon " <> " due ")"
 /* Clocks in case_list: passed at ?9 (overdue), or due after ?9 and by ?8 (due within).
  * CASE_FINAL, CLOCK_ACK_RUNS, CLOCK_RESPOND_RUNS: storedb.h (the statistics use them). */
 #define CASE_BETWEEN "request_id = ?1 AND ((requester = ?2 AND requested = ?3) OR" \
@@ -58,10 +60,14 @@ static const char *const cw_sql[CW_COUNT] = {
 	    " FROM case_docs WHERE dir = ?1 AND sender = ?2 AND msg_id = ?3",
 	[CW_CLOCKS] = "UPDATE cases SET received_us = ?2, ack_by_us = ?3, respond_base_us = ?4,"
 	    " respond_by_us = ?5 WHERE id = ?1",
-	/* Through cases_ack and cases_respond: only clocks still running are looked at. */
+	/* Two range searches of cases_ack and cases_respond (EXPLAIN QUERY PLAN: SEARCH ...
+	 * USING INDEX, never SCAN cases): only clocks still running and due by now + warn
+	 * are looked at. Their terms repeat the partial indexes' WHERE, which SQLite needs to
+	 * use them. */
 	[CW_DUE] = "SELECT " CASE_COLS ", ack_soon_for, ack_over_for, respond_soon_for,"
-	    " respond_over_for FROM cases WHERE (state = 'requested' AND " CLOCK_DUE("ack_by_us",
-	    "ack_soon_for", "ack_over_for") ") OR (state NOT IN " CASE_FINAL " AND "
+	    " respond_over_for FROM cases WHERE id IN (SELECT id FROM cases WHERE"
+	    " state = 'requested' AND " CLOCK_DUE("ack_by_us", "ack_soon_for", "ack_over_for")
+	    " UNION ALL SELECT id FROM cases WHERE state NOT IN " CASE_FINAL " AND "
 	    CLOCK_DUE("respond_by_us", "respond_soon_for", "respond_over_for") ") ORDER BY id"
 	    " LIMIT ?3",
 	[CW_MARK] = "UPDATE cases SET ack_soon_for = ?2, ack_over_for = ?3, respond_soon_for = ?4,"
@@ -640,7 +646,6 @@ storecase_outbound_final(struct store *s, struct store_op *op, int64_t now)
 enum store_result
 storecase_outbound_delivered(struct store *s, struct store_op *op, int64_t now)
 {
-	(void)now;
 	const struct store_msg *m = &op->msg;
 	struct store_case c;
 	enum store_result r = STORE_R_OK;
@@ -649,6 +654,18 @@ storecase_outbound_delivered(struct store *s, struct store_op *op, int64_t now)
 	if (found <= 0 || c.received_us > 0)
 		return found < 0 ? r : STORE_R_OK;
 	c.received_us = m->cd.received_ms * 1000;
+	/* The receiver's signed time, unless it cannot be true: before we opened the case or
+	 * later than now (5 minutes of clock difference allowed). A peer's wrong or hostile
+	 * clock then moves no deadline of ours into the past or out of sight. */
+	const int64_t skew_us = 300 * INT64_C(1000000);
+	if (c.received_us < c.opened_us || c.received_us > now + skew_us) {
+		int64_t to = c.received_us < c.opened_us ? c.opened_us : now;
+		log_warn("case %s: %s's receipt says it received the request at %lld ms, %s; its "
+		    "clocks count from %lld ms instead", c.request_id, c.requested,
+		    (long long)m->cd.received_ms, c.received_us < c.opened_us ? "before we opened "
+		    "the case" : "later than now", (long long)(to / 1000));
+		c.received_us = to;
+	}
 	c.ack_by_us = clocks_after(c.received_us, m->cd.ack_within_ms);
 	int64_t base = clocks_respond_by(c.respond_by, c.received_us,
 	    c.kind > 0 && c.kind < STORE_KINDS ? m->cd.respond_within_ms[c.kind] : 0);
@@ -685,14 +702,16 @@ due_event(struct due_case *d, enum clocks_which w, int64_t now, uint64_t warn_ms
 		return NULL;
 	enum clocks_state cs = clocks_state_at(due, false, now, warn_ms);
 	/* Never missed: a due-soon that was not recorded in its window (the daemon was down
-	 * through it, or the clock jumped over it) comes first, then the overdue. */
-	if (cs == CLOCKS_OVERDUE && d->soon_for[w] == due) {
-		d->over_for[w] = due;
-		return "overdue";
-	}
-	if ((cs == CLOCKS_DUE_SOON || cs == CLOCKS_OVERDUE) && d->soon_for[w] != due) {
+	 * through it, or the clock jumped over it) comes first, then the overdue. With
+	 * warn_before 0 there is no window and no due-soon. */
+	if (warn_ms > 0 && (cs == CLOCKS_DUE_SOON || cs == CLOCKS_OVERDUE) &&
+	    d->soon_for[w] != due) {
 		d->soon_for[w] = due;
 		return "due-soon";
+	}
+	if (cs == CLOCKS_OVERDUE) {
+		d->over_for[w] = due;
+		return "overdue";
 	}
 	return NULL;
 }

@@ -63,7 +63,10 @@ store_case_list(struct store *s, const struct store_case_filter *f, int64_t befo
 	sqlite3_bind_int64(st, 5, before_id);
 	sqlite3_bind_int(st, 6, max);
 	sqlite3_bind_int(st, 7, f->overdue ? 1 : 0);
-	sqlite3_bind_int64(st, 8, f->due_within_us > 0 ? f->now_us + f->due_within_us : 0);
+	/* now + within, saturated (an operator may ask for centuries). */
+	int64_t by = f->due_within_us <= 0 ? 0 : f->due_within_us > INT64_MAX - f->now_us ?
+	    INT64_MAX : f->now_us + f->due_within_us;
+	sqlite3_bind_int64(st, 8, by);
 	sqlite3_bind_int64(st, 9, f->now_us);
 	return read_cases(s, st, out, max);
 }

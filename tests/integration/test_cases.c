@@ -563,7 +563,14 @@ Test(cases, clocks_the_same_on_both_sides_and_recorded_once_across_kill_9, .time
 	 * events are still one each. */
 	cr_assert_eq(tnet_stop(t, 0, SIGKILL), 128 + SIGKILL);
 	set_clock(t, 500);
+	int looked = tnet_log_count(t, 0, "deadlines: looked at the clocks; none reached");
 	tnet_start(t, 0);
+	/* Its scan at start saw 500 s (acknowledge-by's events long recorded): nothing. */
+	for (int waited = 0; tnet_log_count(t, 0, "deadlines: looked at the clocks; none "
+	    "reached") == looked; waited += 50) {
+		cr_assert_lt(waited, 10000, "BD-ACC never looked at the clocks after its restart");
+		usleep(50000);   /* a poll interval, not a synchronisation: the loop waits */
+	}
 	set_clock(t, 4950);
 	expect_events_both(t, "due-soon", id, 2, 10000);
 	cr_assert_eq(tnet_stop(t, 1, SIGKILL), 128 + SIGKILL);

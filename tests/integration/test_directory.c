@@ -190,3 +190,36 @@ Test(directory, draft_tells_the_requirements_and_send_keeps_the_kinds_languages,
 	free(id);
 	tnet_free(t);
 }
+
+/* A directory far larger than any network (3,000 authorities): one authority still
+ * answers at once, and the whole listing, larger than a control reply may be, is refused
+ * with a reason instead of leaving the operator waiting for a reply that never comes. */
+Test(directory, a_huge_directory_answers_or_says_why, .timeout = 120)
+{
+	struct tnet *t = tnet_new("dirhuge", ids2, 2);
+	tnet_write_directory(t, 3);
+	FILE *f = fopen(t->directory, "a");
+	cr_assert_not_null(f);
+	for (int i = 0; i < 3000; i++)
+		fprintf(f, "\n[authority DE-A%04d]\nname = Authority number %d of a very large "
+		    "network, whose name runs on and on as official names of offices and their "
+		    "departments do, to well over a hundred bytes\ncountry = DE\n"
+		    "address = 192.0.2.%d:%d\n"
+		    "kinds = mla, extradition\nlanguages = de, en, fr\n", i, i, 1 + i % 250,
+		    7000 + i);
+	fclose(f);
+	tnet_start(t, 0);
+	char *out = NULL;
+	cr_assert_eq(tnet_ctl(t, 0, &out, "directory"), 1, "%s", out);
+	has(out, "reply-too-large: the answer is ");
+	has(out, "ask for less");
+	free(out);
+	out = ok(t, 0, "directory DE-A2999");
+	has(out, "id               DE-A2999\n");
+	has(out, "link             idle (0 up)\n");
+	free(out);
+	/* The daemon logged why, and goes on. */
+	cr_assert(tnet_wait_log(t, 0, "more than the control frame's", 5000));
+	free(ok(t, 0, "status"));
+	tnet_free(t);
+}

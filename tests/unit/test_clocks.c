@@ -34,6 +34,10 @@ Test(clocks, a_date_holds_through_its_whole_utc_day)
 	cr_assert_eq(clocks_date_end_us("2026-04-30", &t), 0);
 	clocks_format(t, out, sizeof(out));
 	cr_assert_str_eq(out, "2026-05-01T00:00:00Z");
+	/* The last date there is: never printed as year 10000. */
+	cr_assert_eq(clocks_date_end_us("9999-12-31", &t), 0);
+	clocks_format(t, out, sizeof(out));
+	cr_assert_str_eq(out, "9999-12-31T23:59:59Z");
 }
 
 Test(clocks, bad_dates_are_refused)

@@ -772,6 +772,16 @@ Test(config, directory_requirements_per_kind)
 	cr_assert_eq(n, 2, "a kind out of range: the authority's");
 }
 
+/* A requirements section that says nothing is a mistake, not an empty promise. */
+Test(config, directory_requirements_section_without_keys)
+{
+	ts_writef(fixture("dir-req-empty.conf"), 0600, "%s\n[requirements FR-MJ extradition]\n"
+	    "# nothing yet\n", dir_head);
+	cr_assert_eq(directory_load(fixture("dir-req-empty.conf"), &dir, &d), -1);
+	expect_diag(1, "dir-req-empty.conf:8: [requirements FR-MJ extradition] says nothing; "
+	    "give at least one of legal_bases", NULL);
+}
+
 Test(config, directory_requirements_errors_name_their_lines)
 {
 	ts_writef(fixture("dir-req-bad.conf"), 0600,

@@ -1422,15 +1422,15 @@ received_request(struct store_op *op, int n, const char *date)
 	snprintf(op->msg.cd.respond_by, sizeof(op->msg.cd.respond_by), "%s", date);
 }
 
-/* One deadline scan at T0 + at_s with warn_before 60 s: the events it recorded. */
+/* One deadline scan at T0 + at_s with warn_before warn_s: the events it recorded. */
 static void
-scan(int64_t at_s, char *names, size_t len)
+scan_warn(int64_t at_s, uint64_t warn_s, char *names, size_t len)
 {
 	struct store_op op;
 	memset(&op, 0, sizeof(op));
 	op.kind = STORE_OP_DEADLINES;
 	op.due.now_us = T0 + at_s * SEC_US;
-	op.due.warn_before_ms = 60 * 1000;
+	op.due.warn_before_ms = warn_s * 1000;
 	op.due.limit = 8;
 	fx_run(&op, 1);
 	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
@@ -1439,6 +1439,13 @@ scan(int64_t at_s, char *names, size_t len)
 		snprintf(names + strlen(names), len - strlen(names), "%s%s %s", i ? "," : "",
 		    op.more[i].event, op.more[i].reason);
 	more_free(&op);
+}
+
+/* The same with warn_before 60 s. */
+static void
+scan(int64_t at_s, char *names, size_t len)
+{
+	scan_warn(at_s, 60, names, len);
 }
 
 Test(store, deadlines_are_recorded_once_per_case_and_clock)
@@ -1494,6 +1501,64 @@ Test(store, deadlines_are_recorded_once_per_case_and_clock)
 	scan(950, names, sizeof(names));
 	cr_assert_str_eq(names, "");
 	scan(6000, names, sizeof(names));
+	cr_assert_str_eq(names, "");
+}
+
+/* Our request delivered with a receipt time that cannot be true: the clocks count from
+ * a time that can (the case's opening, or now), never from the peer's claim. */
+Test(store, a_receipt_time_that_cannot_be_true_moves_no_clock)
+{
+	struct store_op op;
+	char id[UUID_TEXT_LEN + 1];
+	struct store_case c;
+	fx_open(0);
+	for (int n = 1; n <= 3; n++) {
+		op_submit(&op, n, PEER, false);
+		case_doc(&op, 0, 0, 0, "ME/REQ");
+		fx_run(&op, 1);
+		cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+		more_free(&op);
+		int64_t opened = op.msg.created_us;
+		op_update(&op, n, STORE_DELIVERED, 0);
+		op.has_event = true;
+		snprintf(op.event.event, sizeof(op.event.event), "delivered");
+		op.msg.cd.ack_within_ms = 100 * 1000;
+		/* 1: a year before the request existed; 2: in 2100; 3: true (just after). */
+		op.msg.cd.received_ms = n == 1 ? opened / 1000 - 365LL * 86400000 :
+		    n == 2 ? INT64_C(4102444800000) : opened / 1000 + 2000;
+		fx_run(&op, 1);
+		cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+		more_free(&op);
+		msg_id(id, n);
+		cr_assert_eq(store_case_get(fx.s, id, ME, &c), 0);
+		if (n == 1)
+			cr_assert_eq(c.received_us, c.opened_us, "before the case: its opening");
+		else if (n == 2)
+			cr_assert(c.received_us >= c.opened_us && c.received_us < INT64_C(4102444800000000),
+			    "in 2100: now, not the claim (%lld)", (long long)c.received_us);
+		else
+			cr_assert_eq(c.received_us, (opened / 1000 + 2000) * 1000, "a true time is kept");
+		cr_assert_eq(c.ack_by_us, c.received_us + 100 * SEC_US);
+	}
+}
+
+/* [cases] warn_before 0: no window, so no due-soon, late or not; the overdue once. */
+Test(store, no_due_soon_without_a_warning_window)
+{
+	struct store_op op;
+	char names[512];
+	fx_open(0);
+	received_request(&op, 1, "");
+	fx_run(&op, 1);
+	more_free(&op);
+	free_ops(&op, 1);
+	scan_warn(99, 0, names, sizeof(names));
+	cr_assert_str_eq(names, "");
+	scan_warn(100, 0, names, sizeof(names));
+	cr_assert_str_eq(names, "overdue acknowledge-by 2027-01-15T08:01:40Z has passed");
+	scan_warn(5000, 0, names, sizeof(names));
+	cr_assert_str_eq(names, "overdue respond-by 2027-01-15T08:16:40Z has passed");
+	scan_warn(6000, 0, names, sizeof(names));
 	cr_assert_str_eq(names, "");
 }
 
@@ -1569,12 +1634,22 @@ Test(store, a_version_8_store_migrates_its_cases_clocks)
 	fx_run(&op, 1);
 	more_free(&op);
 	free_ops(&op, 1);
+	received_request(&op, 3, "2027-01-20");
+	fx_run(&op, 1);
+	more_free(&op);
+	free_ops(&op, 1);
 	fx_close();
-	/* Back to what schema 8 had: the cases without their clocks. */
+	/* Back to what schema 8 had: the cases without their clocks; case 3 postponed then
+	 * (its estimate only in its signed status document). */
 	sqlite3 *db = NULL;
 	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(db, TS_SCHEMA_DOWN_TO_8, NULL, NULL, NULL), SQLITE_OK, "%s",
 	    sqlite3_errmsg(db));
+	msg_id(id, 3);
+	char *upd = sqlite3_mprintf("UPDATE cases SET state = 'postponed' WHERE request_id = %Q",
+	    id);
+	cr_assert_eq(sqlite3_exec(db, upd, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_free(upd);
 	sqlite3_close(db);
 	fx_open(0);
 	struct store_case c;
@@ -1588,6 +1663,11 @@ Test(store, a_version_8_store_migrates_its_cases_clocks)
 	msg_id(id, 2);
 	cr_assert_eq(store_case_get(fx.s, id, PEER, &c), 0);
 	cr_assert_eq(c.respond_by_us, 0);
+	msg_id(id, 3);
+	cr_assert_eq(store_case_get(fx.s, id, PEER, &c), 0);
+	cr_assert_eq(c.respond_by_us, 0, "postponed to an estimate the migration cannot read: "
+	    "no respond-by, not the date it was postponed from");
+	cr_assert_eq(c.respond_base_us, date_end);
 	fx_close();
 	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
 	sqlite3_stmt *st;
