@@ -8,6 +8,9 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include <event2/event.h>
 
 #include "config.h"
 #include "directory.h"
@@ -17,6 +20,13 @@
 #include "peer.h"
 #include "revocation.h"
 #include "rogatoryd.h"
+
+struct dirlink_apply {
+	struct rogatoryd *d;
+	struct directory *dir;
+};
+
+static void dirlink_apply_cb(evutil_socket_t fd, short what, void *arg);
 
 void
 dirlink_ready(struct rogatoryd *d, struct link *l)
@@ -57,10 +67,30 @@ dirlink_frame(struct rogatoryd *d, struct link *l, const Rogatory__V1__Directory
 	log_notice("%s", msg);
 	/* What the peer holds now, so it is not sent back. */
 	link_set_peer_directory_serial(l, dirsig_serial(d->dirsig));
-	/* Applied as a reload applies a directory: swapped in, then every link re-judged
-	 * (an authority no longer listed loses its links now), then passed on. */
+	/* Applied at once but outside this link's callback: peers_sync may close links (the
+	 * sender's own, if the new directory drops it) and free their peers. */
+	struct dirlink_apply *a = malloc(sizeof(*a));
+	const struct timeval now = {0, 0};
+	if (a == NULL)
+		fatal("out of memory");
+	a->d = d;
+	a->dir = dir;
+	if (event_base_once(d->base, -1, EV_TIMEOUT, dirlink_apply_cb, a, &now) != 0)
+		dirlink_apply_cb(-1, 0, a);
+}
+
+/* Applied as a reload applies a directory: swapped in, every link re-judged (an
+ * authority no longer listed loses its links now), then passed on. */
+static void
+dirlink_apply_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct dirlink_apply *a = arg;
+	struct rogatoryd *d = a->d;
 	directory_free(d->cfg->directory);
-	d->cfg->directory = dir;
+	d->cfg->directory = a->dir;
+	free(a);
 	peers_sync(d->peers, d->cfg->directory);
 	peers_directory_spread(d->peers);
 }
