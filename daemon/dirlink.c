@@ -31,8 +31,10 @@ static void dirlink_apply_cb(evutil_socket_t fd, short what, void *arg);
 void
 dirlink_ready(struct rogatoryd *d, struct link *l)
 {
-	uint64_t ours = dirsig_serial(d->dirsig);
-	if (ours == 0 || link_peer_directory_serial(l) >= ours)
+	uint64_t ours = dirsig_serial(d->dirsig), theirs = link_peer_directory_serial(l);
+	/* A peer that announced 0 runs an unsigned directory (or predates the signed one
+	 * and would refuse the frame): it is never sent one. */
+	if (ours == 0 || theirs == 0 || theirs >= ours)
 		return;
 	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
 	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_DIRECTORY;

@@ -13,7 +13,8 @@
 struct link;
 struct rogatoryd;
 
-/* A ready link (not CRL-only): sends our signed directory when the peer's is older. */
+/* A ready link (not CRL-only): sends our signed directory when the peer announced an
+ * older one (never to a peer that announced 0: it runs unsigned). */
 void dirlink_ready(struct rogatoryd *d, struct link *l);
 /* A Directory frame from the link's peer. */
 void dirlink_frame(struct rogatoryd *d, struct link *l, const Rogatory__V1__Directory *m);
