@@ -508,7 +508,10 @@ dirsig_offer(struct dirsig **cur, const struct config *cfg, const struct crl *cr
 		    "directory ([directory] signature is not set)", source);
 		return DIRSIG_REFUSED;
 	}
-	if (candidate(cfg, crl, source, m->conf.data, m->conf.len, m->signature, &info, dir,
+	/* Parsed under the name it is kept by: that is where an operator finds it. */
+	char label[4200];
+	snprintf(label, sizeof(label), "%s/%s", cfg->state_dir, DIRSIG_STATE_FILE);
+	if (candidate(cfg, crl, label, m->conf.data, m->conf.len, m->signature, &info, dir,
 	        why, sizeof(why)) != 0) {
 		err_set(msg, msglen, "directory from %s refused: %s; keeping serial %" PRIu64,
 		    source, why, (*cur)->info.serial);
