@@ -192,6 +192,10 @@ Test(signdir, new_directory_reaches_c_through_b, .timeout = 120)
 	cr_assert_eq(tnet_log_count(t, 2, "BD-ACC: up"), 0, "A and C linked");
 	cr_assert_eq(tnet_log_count(t, 0, "UA-PGO: up"), 0, "A and C linked");
 	cr_assert_eq(tnet_log_count(t, 2, "from peer BD-ACC"), 0);
+	char *st = tnet_ctl_ok(t, 2, "status");
+	cr_assert(strstr(st, "directory      signed, serial 2, from peer FR-MJ (CN=FR-MJ)\n") !=
+	    NULL, "%s", st);
+	free(st);
 
 	/* B keeps it in its state folder: restarted with its file still at serial 1, it runs
 	 * on serial 2 and says why. */
