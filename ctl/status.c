@@ -48,6 +48,15 @@ print_status(const json_t *r)
 		printf("crl            none: revocation is off\n");
 	else
 		print_crl(crl);
+	const json_t *dir = json_object_get(r, "directory");
+	const json_t *serial = json_object_get(dir, "serial");
+	if (dir == NULL)
+		return;
+	if (serial == NULL || json_is_null(serial))
+		printf("directory      unsigned, %s\n", ctl_jstr(dir, "path"));
+	else
+		printf("directory      signed, serial %lld, from %s\n",
+		    (long long)json_integer_value(serial), ctl_jstr(dir, "source"));
 }
 
 /* "crl            number 3, next update 2026-12-04T10:00:00Z, EXPIRED (...)" */

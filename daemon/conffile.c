@@ -52,6 +52,7 @@ static int cf_section(struct cf *cf, const char *s);
 static int cf_handler(void *user, const char *section, const char *name, const char *value);
 static int cf_host_valid(const char *h, size_t len);
 static void cf_free(struct cf *cf);
+static int cf_run(struct cf *pcf);
 static void *cf_grow(void *p, size_t n, size_t size);
 
 char *
@@ -77,13 +78,38 @@ int
 conffile_parse(const char *path, const struct conffile_ops *ops, void *user, struct diag *d)
 {
 	struct cf cf = { .path = path, .ops = ops, .user = user, .d = d };
-	int rc = 0;
 
 	cf.fp = fopen(path, "re");
 	if (cf.fp == NULL) {
 		diag_add(d, path, 0, "cannot read: %s", strerror(errno));
 		return -1;
 	}
+	return cf_run(&cf);
+}
+
+int
+conffile_parse_mem(const char *path, const uint8_t *buf, size_t len,
+    const struct conffile_ops *ops, void *user, struct diag *d)
+{
+	struct cf cf = { .path = path, .ops = ops, .user = user, .d = d };
+	/* fmemopen refuses a size of 0; an empty file has no section, which the caller
+	 * reports like any incomplete file. */
+	static char empty[1] = "";
+	cf.fp = len > 0 ? fmemopen((void *)buf, len, "r") : fmemopen(empty, 1, "r");
+	if (cf.fp == NULL) {
+		diag_add(d, path, 0, "cannot read: %s", strerror(errno));
+		return -1;
+	}
+	return cf_run(&cf);
+}
+
+static int
+cf_run(struct cf *pcf)
+{
+	struct cf cf = *pcf;
+	const char *path = cf.path;
+	struct diag *d = cf.d;
+	int rc = 0;
 	int r = ini_parse_stream(cf_reader, &cf, cf_handler, &cf);
 	if (cf.read_errno != 0) {
 		diag_add(d, path, 0, "cannot read: %s", strerror(cf.read_errno));

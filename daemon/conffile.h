@@ -17,6 +17,7 @@
 #define ROGATORY_CONFFILE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "diag.h"
@@ -41,6 +42,10 @@ struct conffile_ops {
  */
 int conffile_parse(const char *path, const struct conffile_ops *ops, void *user,
     struct diag *d);
+/* The same over bytes already read and checked (a signed directory); path names them in
+ * the diagnostics. */
+int conffile_parse_mem(const char *path, const uint8_t *buf, size_t len,
+    const struct conffile_ops *ops, void *user, struct diag *d);
 
 /* "host:port" or "[v6]:port"; host a DNS name, IPv4 or bracketed IPv6 address; port
  * decimal, 0 only when allow_port_zero. *host (without brackets) and *port are malloc'd.

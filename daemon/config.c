@@ -315,6 +315,14 @@ static const struct cfg_key cfg_keys[] = {
 	  .reload = true, .off = OFF(directory_path), .off_line = OFF(directory_line),
 	  .example = "directory.conf",
 	  .doc = "The directory of authorities (see directory.conf.example)." },
+	{ .section = "directory", .name = "signature", .type = CFG_PATH, .reload = true,
+	  .off = OFF(directory_signature), .off_line = OFF(directory_signature_line),
+	  .example = "directory.conf.sig",
+	  .doc = "The directory's signature, from rogatory-pki sign-directory (path + .sig).\n"
+	      "Set: only a directory signed by the network operator's directory key is\n"
+	      "used, never an older one than the last good one (kept in\n"
+	      "<state_dir>/directory.signed, also when a peer passed on a newer one); a\n"
+	      "bad file is refused and the last good one kept. Unset: path is used as it is." },
 };
 #define CFG_N_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
@@ -650,6 +658,10 @@ cfg_check_directory(struct cfg_parse *p)
 	int di = cfg_key_index("directory", "path");
 	int ii = cfg_key_index("authority", "id");
 	if (c->directory_path == NULL || p->key_bad[di])
+		return;
+	/* Signed: the directory is chosen with the CRL at hand (dirsig_load, after
+	 * config_load), so a bad file does not stop a daemon that holds a good one. */
+	if (c->directory_signature != NULL)
 		return;
 	if (directory_load(c->directory_path, &c->directory, p->d) < 0)
 		return;

@@ -91,8 +91,11 @@ struct config {
 
 	char *directory_path;
 	int directory_line;
+	char *directory_signature;  /* [directory] signature; NULL: the directory is unsigned */
+	int directory_signature_line;
 
-	struct directory *directory; /* loaded from directory_path by config_load */
+	struct directory *directory; /* loaded from directory_path by config_load; with
+	                              * directory_signature, NULL until dirsig_load sets it */
 
 	time_t tls_not_after;       /* our certificate's expiry, from cert_check_credentials */
 };

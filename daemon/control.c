@@ -34,6 +34,7 @@
 #include "ctloper.h"
 #include "ctlquery.h"
 #include "ctlop.h"
+#include "dirsig.h"
 #include "events.h"
 #include "inbox.h"
 #include "journal.h"
@@ -547,6 +548,13 @@ do_status(struct control *c, const Rogatory__Ctl__V1__Request *req, struct contr
 	json_object_set_new(o, "unauthenticated", json_integer(peers_unauthenticated(d->peers)));
 	json_object_set_new(o, "certificate_not_after", json_time(tls_own_not_after(d->tls)));
 	json_object_set_new(o, "crl", json_crl(revocation_crl(d->revocation)));
+	/* The directory in force: signed (its serial and where it came from) or not. */
+	json_t *dj = json_object();
+	json_object_set_new(dj, "path", json_string(d->cfg->directory->path));
+	json_object_set_new(dj, "serial", d->dirsig != NULL
+	    ? json_integer((json_int_t)dirsig_serial(d->dirsig)) : json_null());
+	json_object_set_new(dj, "source", json_string(dirsig_source(d->dirsig)));
+	json_object_set_new(o, "directory", dj);
 	res->json = o;
 }
 

@@ -111,9 +111,26 @@ static int dir_kind_item(void *ctx, const char *item, char *err, size_t errlen);
 static int dir_language_item(void *ctx, const char *item, char *err, size_t errlen);
 static void dir_check_complete(struct dir_parse *p);
 static void authority_clear(struct authority *a);
+static int dir_load(const char *path, const uint8_t *buf, size_t len,
+    struct directory **out, struct diag *d);
 
 int
 directory_load(const char *path, struct directory **out, struct diag *d)
+{
+	return dir_load(path, NULL, 0, out, d);
+}
+
+int
+directory_load_mem(const char *path, const uint8_t *buf, size_t len,
+    struct directory **out, struct diag *d)
+{
+	return dir_load(path, buf, len, out, d);
+}
+
+/* buf NULL: read path; else parse buf, path naming it in the diagnostics. */
+static int
+dir_load(const char *path, const uint8_t *buf, size_t len, struct directory **out,
+    struct diag *d)
 {
 	static const struct conffile_ops ops = { dir_section, dir_key };
 	struct directory *dir = calloc(1, sizeof(*dir));
@@ -124,7 +141,9 @@ directory_load(const char *path, struct directory **out, struct diag *d)
 	size_t before = d->n;
 
 	*out = NULL;
-	if (conffile_parse(path, &ops, &p, d) == 0)
+	int rc = buf != NULL ? conffile_parse_mem(path, buf, len, &ops, &p, d)
+	                     : conffile_parse(path, &ops, &p, d);
+	if (rc == 0)
 		dir_check_complete(&p);
 	free(p.seen);
 	if (d->n != before) {

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "diag.h"
 #include "text.h"
@@ -64,6 +65,10 @@ struct directory {
 
 /* Loads path. 0 and *out, or -1 with every problem appended to d. */
 int directory_load(const char *path, struct directory **out, struct diag *d);
+/* The same from bytes already read (a signed directory, checked before it is parsed:
+ * the bytes verified are the bytes used); path names them in the diagnostics. */
+int directory_load_mem(const char *path, const uint8_t *buf, size_t len,
+    struct directory **out, struct diag *d);
 void directory_free(struct directory *dir);
 /* NULL when id is not listed. */
 const struct authority *directory_find(const struct directory *dir, const char *id);

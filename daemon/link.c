@@ -66,6 +66,7 @@ struct link {
 	uint64_t peer_crl_number;
 	uint64_t peer_audit_witnessed;
 	uint32_t version;              /* the version the link speaks (both Hellos) */
+	uint64_t peer_directory_serial;
 	bool crl_only;          /* admitted only to exchange CRLs (our CRL expired) */
 	char peer_serial[48];   /* peer certificate serial, hex */
 	char reason[512];
@@ -562,6 +563,7 @@ link_on_hello(struct link *l, const Rogatory__V1__Hello *h)
 	l->peer_crl_number = h->crl_number;
 	l->peer_audit_witnessed = h->audit_witnessed;
 	l->version = hi;
+	l->peer_directory_serial = h->directory_serial;
 	/* We never send a frame above the peer's limit. */
 	l->peer_max_frame = h->max_frame;
 	l->state = LINK_READY;
@@ -849,6 +851,19 @@ uint64_t
 link_peer_audit_witnessed(const struct link *l)
 {
 	return l->peer_audit_witnessed;
+}
+
+uint64_t
+link_peer_directory_serial(const struct link *l)
+{
+	return l->peer_directory_serial;
+}
+
+void
+link_set_peer_directory_serial(struct link *l, uint64_t n)
+{
+	if (n > l->peer_directory_serial)
+		l->peer_directory_serial = n;
 }
 
 void

@@ -122,6 +122,10 @@ uint64_t link_peer_audit_witnessed(const struct link *l);
 uint32_t link_version(const struct link *l);
 /* What we know of the peer's crlNumber: its Hello's, raised once a Crl went either way. */
 void link_set_peer_crl_number(struct link *l, uint64_t n);
+/* The signed directory's serial the peer runs on: its Hello's, raised once a Directory
+ * went either way. */
+uint64_t link_peer_directory_serial(const struct link *l);
+void link_set_peer_directory_serial(struct link *l, uint64_t n);
 /* Admitted only because our effective CRL has expired (tls_verify_info.crl_only): after
  * Hello it carries Crl, Ping, Pong and Error, answers anything else with Error CRL_ONLY,
  * closes after handshake_timeout at the latest, and never counts as up for delivery. */

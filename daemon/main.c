@@ -21,6 +21,8 @@
 #include "alerts.h"
 #include "deadlines.h"
 #include "config.h"
+#include "crl.h"
+#include "dirsig.h"
 #include "control.h"
 #include "crash.h"
 #include "diag.h"
@@ -95,6 +97,23 @@ check_config(const char *path)
 	diag_print(&dg, 1); /* warnings, if any */
 	diag_free(&dg);
 	revocation_check_config(cfg, stderr);
+	if (cfg->directory_signature != NULL) {
+		/* The signed directory as start-up would choose it, nothing written. */
+		char err[1024];
+		struct crl *crl = NULL;
+		struct dirsig *ds = NULL;
+		if (cfg->tls_crl != NULL && revocation_load(cfg, &crl, err, sizeof(err)) != 0)
+			crl = NULL;
+		int rc = dirsig_load(cfg, crl, DIRSIG_CHECK_ONLY, NULL, &ds, &cfg->directory, err,
+		    sizeof(err));
+		dirsig_free(ds);
+		crl_free(crl);
+		if (rc != 0) {
+			fprintf(stderr, "%s\n", err);
+			config_free(cfg);
+			return 1;
+		}
+	}
 	config_free(cfg);
 	printf("configuration OK\n");
 	return 0;
@@ -225,8 +244,14 @@ main(int argc, char **argv)
 	if (privdrop_apply(d->cfg, control_sock(d->control), err, sizeof(err)) != 0)
 		fatal("%s", err);
 	struct crl *crl = NULL;
-	if (revocation_prepare(d->cfg, &crl, &d->tls, err, sizeof(err)) != 0 ||
-	    revocation_new(d, crl, &d->revocation, err, sizeof(err)) != 0)
+	if (revocation_prepare(d->cfg, &crl, &d->tls, err, sizeof(err)) != 0)
+		fatal("%s", err);
+	/* The signed directory is judged with the CRL just chosen, before anyone is a peer. */
+	if (d->cfg->directory_signature != NULL &&
+	    dirsig_load(d->cfg, crl, 0, NULL, &d->dirsig, &d->cfg->directory, err,
+	        sizeof(err)) != 0)
+		fatal("%s", err);
+	if (revocation_new(d, crl, &d->revocation, err, sizeof(err)) != 0)
 		fatal("%s", err);
 	if (evidence_signer_load(d->cfg->tls_certificate, d->cfg->tls_key, &d->signer, err,
 	        sizeof(err)) != 0)
@@ -339,6 +364,7 @@ metrics_new(d, metrics_fd, &d->metrics, err, sizeof(err)) != 0 ||
 	/* Run the deferred link frees before the base goes. */
 	event_base_loop(d->base, EVLOOP_NONBLOCK);
 	revocation_free(d->revocation);
+	dirsig_free(d->dirsig);
 	tls_free(d->tls);
 	evdns_base_free(d->dns, 0);
 	event_base_free(d->base);

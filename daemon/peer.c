@@ -22,6 +22,8 @@
 #include "retrieval.h"
 #include "revocation.h"
 #include "directory.h"
+#include "dirlink.h"
+#include "dirsig.h"
 #include "link.h"
 #include "log.h"
 #include "metrics.h"
@@ -231,6 +233,8 @@ peers_sync(struct peers *ps, const struct directory *dir)
 		/* link_close may run the closed callback at once, which frees the plink. */
 		for (struct plink *pl = p->links, *next; pl != NULL; pl = next) {
 			next = pl->next;
+			log_notice("authority %s removed from the directory: closing its link %s "
+			    "(certificate %s)", p->id, link_remote(pl->link), link_subject(pl->link));
 			link_close(pl->link, ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_AUTHORITY,
 			    "authority removed from the directory");
 		}
@@ -334,6 +338,20 @@ peers_crl_changed(struct peers *ps)
 			log_info("peer %s: dialing once to pass on CRL number %llu", p->id,
 			    (unsigned long long)revocation_number(d->revocation));
 			peer_dial(p);
+		}
+	}
+}
+
+void
+peers_directory_spread(struct peers *ps)
+{
+	for (struct peer *p = ps->list; p != NULL; p = p->next) {
+		if (p->removed)
+			continue;
+		for (struct plink *pl = p->links, *next; pl != NULL; pl = next) {
+			next = pl->next;
+			if (link_state(pl->link) == LINK_READY && !link_crl_only(pl->link))
+				dirlink_ready(ps->d, pl->link);
 		}
 	}
 }
@@ -484,6 +502,8 @@ cb_hello(void *owner, struct link *l, Rogatory__V1__Hello *h)
 	struct plink *pl = owner;
 	if (pl->ps != NULL && pl->ps->d->witness != NULL)
 		h->audit_witnessed = witness_held_size(pl->ps->d->witness, link_peer_id(l));
+	if (pl->ps != NULL)
+		h->directory_serial = dirsig_serial(pl->ps->d->dirsig);
 }
 
 static void
@@ -512,6 +532,7 @@ cb_ready(void *owner, struct link *l)
 		audit_link_ready(d->audit, l);
 	if (d->retrieval != NULL)
 		retrieval_link_ready(d->retrieval, l);
+	dirlink_ready(d, l);
 	if (link_dir(l) == LINK_OUTBOUND) {
 		p->attempts = 0;
 		p->wanted = false;
@@ -536,6 +557,10 @@ cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env)
 	case ROGATORY__V1__ENVELOPE__MSG_CRL:
 		/* Either direction: a newer CRL is taken from any authenticated peer. */
 		revocation_link_crl(d->revocation, l, env->crl->der.data, env->crl->der.len);
+		return;
+	case ROGATORY__V1__ENVELOPE__MSG_DIRECTORY:
+		/* Either direction, like a Crl: a newer signed directory from any peer. */
+		dirlink_frame(d, l, env->directory);
 		return;
 	case ROGATORY__V1__ENVELOPE__MSG_WITNESS:
 		/* Either direction: checkpoints and their answers ride any ready link. */

@@ -43,6 +43,9 @@ void peers_recheck(struct peers *ps);
 /* The effective CRL changed: recheck, send it on every ready link whose peer holds an
  * older one, and dial once (no retry) each authority without a usable link. */
 void peers_crl_changed(struct peers *ps);
+/* A newer signed directory is in force (d->dirsig): sent on every ready link whose peer
+ * announced an older serial. No dial: it reaches the others on their next link. */
+void peers_directory_spread(struct peers *ps);
 
 /* Takes an accepted connection (from server). Evicts the oldest unauthenticated link
  * when max_unauthenticated is reached. */

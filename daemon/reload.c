@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "crl.h"
+#include "dirsig.h"
 #include "diag.h"
 #include "events.h"
 #include "evidence.h"
@@ -77,11 +78,23 @@ reload_apply(struct rogatoryd *d, struct diag *notes)
 		config_free(ncfg);
 		return -1;
 	}
+	/* A refused signed directory is a note, not a failure: the running one stays. */
+	struct dirsig *nds = NULL;
+	if (ncfg->directory_signature != NULL &&
+	    dirsig_load(ncfg, ncrl, 0, notes, &nds, &ncfg->directory, err, sizeof(err)) != 0) {
+		log_err("reload failed: %s; keeping the running configuration", err);
+		diag_add(notes, ncfg->path, 0, "%s", err);
+		tls_free(ntls);
+		crl_free(ncrl);
+		config_free(ncfg);
+		return -1;
+	}
 	struct evidence_signer *nsigner = NULL;
 	if (evidence_signer_load(ncfg->tls_certificate, ncfg->tls_key, &nsigner, err,
 	        sizeof(err)) != 0) {
 		log_err("reload failed: %s; keeping the running configuration", err);
 		diag_add(notes, ncfg->path, 0, "%s", err);
+		dirsig_free(nds);
 		tls_free(ntls);
 		crl_free(ncrl);
 		config_free(ncfg);
@@ -98,10 +111,16 @@ reload_apply(struct rogatoryd *d, struct diag *notes)
 	struct tls *otls = d->tls;
 	d->cfg = ncfg;
 	d->tls = ntls;
+	uint64_t dserial = dirsig_serial(d->dirsig);
+	dirsig_free(d->dirsig);
+	d->dirsig = nds;
 	/* Links keep a reference to the context they were made with. */
 	tls_free(otls);
 	peers_sync(d->peers, d->cfg->directory);
 	peers_recheck(d->peers);
+	/* A newer signed directory goes on to the peers that announced an older one. */
+	if (dirsig_serial(d->dirsig) > dserial)
+		peers_directory_spread(d->peers);
 	/* After the context swap: a higher number from the file spreads like any adoption. */
 	revocation_replace(d->revocation, ncrl);
 	inbox_reset_trust(d->inbox);

@@ -48,6 +48,7 @@ struct rogatoryd {
 	struct server *server;
 	struct control *control;
 	struct revocation *revocation; /* the effective CRL at work (off: no CRL inside) */
+	struct dirsig *dirsig;      /* the signed directory in force; NULL when unsigned */
 	struct store *store;
 	struct events *events;
 	struct outbox *outbox;

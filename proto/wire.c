@@ -82,6 +82,8 @@ static int check_chunk(const Rogatory__V1__Chunk *c, char *err, size_t errlen);
 static int check_error(const Rogatory__V1__Error *e, char *err, size_t errlen);
 static int check_envelope(const Rogatory__V1__Envelope *env, char *err, size_t errlen);
 static int check_witness(const Rogatory__V1__Witness *w, char *err, size_t errlen);
+static int check_directory(const Rogatory__V1__Directory *d, const char *at, char *err,
+    size_t errlen);
 static int check_document(const Rogatory__V1__DocumentBody *b, char *err, size_t errlen);
 static int check_content(const Rogatory__V1__Content *c, bool refused, char *err,
     size_t errlen);
@@ -448,6 +450,8 @@ check_envelope(const Rogatory__V1__Envelope *env, char *err, size_t errlen)
 			return -1;
 		return chk_signed(env->retrieval_receipt->receipt, "retrieval_receipt.receipt", err,
 		    errlen);
+	case ROGATORY__V1__ENVELOPE__MSG_DIRECTORY:
+		return check_directory(env->directory, "directory", err, errlen);
 	default:
 		return err_set(err, errlen, "empty envelope");
 	}
@@ -939,6 +943,75 @@ void
 wire_audit_free(void *m)
 {
 	release(m);
+}
+
+/* ---- the signed directory (section 17) ---- */
+
+static int
+check_directory(const Rogatory__V1__Directory *d, const char *at, char *err, size_t errlen)
+{
+	char sat[64];
+	snprintf(sat, sizeof(sat), "%s.signature", at);
+	if (chk_len(&d->conf, 1, WIRE_DIRECTORY_MAX, at, "conf", err, errlen) ||
+	    chk_present(d->signature, at, "signature", err, errlen) ||
+	    chk_signed(d->signature, sat, err, errlen))
+		return -1;
+	return 0;
+}
+
+static int
+check_directory_body(const Rogatory__V1__DirectoryBody *b, char *err, size_t errlen)
+{
+	const char *at = "directory";
+	if (chk_sha256(&b->directory_sha256, at, "directory_sha256", err, errlen) ||
+	    chk_positive(b->signed_ms, at, "signed_ms", err, errlen))
+		return -1;
+	return chk_count(b->serial, at, "serial", err, errlen);
+}
+
+static int
+chk_directory_body_fn(const void *m, char *err, size_t errlen)
+{
+	return check_directory_body(m, err, errlen);
+}
+
+static int
+chk_directory_fn(const void *m, char *err, size_t errlen)
+{
+	return check_directory(m, "directory", err, errlen);
+}
+
+static int
+chk_signed_fn(const void *m, char *err, size_t errlen)
+{
+	return chk_signed(m, "signature", err, errlen);
+}
+
+int
+wire_directory_body_decode(const uint8_t *buf, size_t len, Rogatory__V1__DirectoryBody **out,
+    char *err, size_t errlen)
+{
+	*out = audit_decode(&rogatory__v1__directory_body__descriptor, "directory",
+	    chk_directory_body_fn, buf, len, err, errlen);
+	return *out != NULL ? 0 : -1;
+}
+
+int
+wire_directory_decode(const uint8_t *buf, size_t len, Rogatory__V1__Directory **out,
+    char *err, size_t errlen)
+{
+	*out = audit_decode(&rogatory__v1__directory__descriptor, "directory", chk_directory_fn,
+	    buf, len, err, errlen);
+	return *out != NULL ? 0 : -1;
+}
+
+int
+wire_signed_object_decode(const uint8_t *buf, size_t len, Rogatory__V1__SignedObject **out,
+    char *err, size_t errlen)
+{
+	*out = audit_decode(&rogatory__v1__signed_object__descriptor, "signature", chk_signed_fn,
+	    buf, len, err, errlen);
+	return *out != NULL ? 0 : -1;
 }
 
 /* Both sides passed validation, so every id printed here is printable ASCII. */

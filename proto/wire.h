@@ -36,6 +36,7 @@
 #define WIRE_SIG_MAX 256            /* DER ECDSA signature */
 #define WIRE_CRL_MAX (1u << 20)
 #define WIRE_BODY_MAX (1u << 20)    /* a signed body */
+#define WIRE_DIRECTORY_MAX (1u << 20) /* Directory.conf: the bytes of directory.conf */
 #define WIRE_FIELD_NAME_MAX 64      /* Field.name: [a-z0-9_-]{1,64} */
 #define WIRE_REASON_CODE_MAX 32     /* ReceiptBody.reason_code: [a-z0-9-]{1,32} */
 #define WIRE_CTL_CODE_MAX 64        /* control Reply.error_code: [a-z0-9-]{1,64} */
@@ -77,6 +78,18 @@ void wire_audit_free(void *m);
  * canonical encoding required. Free with wire_audit_free. */
 int wire_retrieval_body_decode(const uint8_t *buf, size_t len,
     Rogatory__V1__RetrievalBody **out, char *err, size_t errlen);
+
+/* The signed directory (PROTOCOL.md section 17): a DirectoryBody (after its context
+ * prefix; generic checks, serial 1..2^63-1, 32-byte hash, time > 0, canonical), a
+ * Directory as stored in state_dir (conf 1..WIRE_DIRECTORY_MAX, signature as a
+ * SignedObject), and a SignedObject alone (a directory.conf.sig file; canonical).
+ * Free each with wire_audit_free. */
+int wire_directory_body_decode(const uint8_t *buf, size_t len,
+    Rogatory__V1__DirectoryBody **out, char *err, size_t errlen);
+int wire_directory_decode(const uint8_t *buf, size_t len, Rogatory__V1__Directory **out,
+    char *err, size_t errlen);
+int wire_signed_object_decode(const uint8_t *buf, size_t len,
+    Rogatory__V1__SignedObject **out, char *err, size_t errlen);
 
 /* The Transfer's unsigned routing copies equal the signed body's fields. 0 / -1 + err. */
 int wire_transfer_matches(const Rogatory__V1__Transfer *t,
