@@ -87,7 +87,8 @@ Test(clocks, states_at_each_edge)
 Test(clocks, the_test_clock_moves_by_its_file)
 {
 	char path[512];
-	snprintf(path, sizeof(path), "%s/clock", ts_tmpdir("clocks"));
+	char *dir = ts_tmpdir("clocks");
+	snprintf(path, sizeof(path), "%s/clock", dir);
 	setenv("ROGATORY_TEST_CLOCK_FILE", path, 1);
 	int64_t a = clocks_now_us();
 	ts_write_file(path, "86400\n", 0644);
@@ -98,4 +99,6 @@ Test(clocks, the_test_clock_moves_by_its_file)
 	int64_t c = clocks_now_us();
 	cr_assert_lt(c, b - DAY, "and back");
 	unsetenv("ROGATORY_TEST_CLOCK_FILE");
+	ts_rmrf(dir);
+	free(dir);
 }
