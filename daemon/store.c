@@ -260,6 +260,23 @@ static const struct {
 	  "ALTER TABLE case_docs ADD COLUMN reasons TEXT"
 	  " CHECK (reasons IS NULL OR json_valid(reasons));"
 	  "CREATE INDEX cases_opened ON cases (opened_us);" },
+	/* Every deadline event recorded, by case, clock (0 acknowledge-by, 1 respond-by) and
+	 * deadline: the *_for columns of cases hold only the marks of the deadline in force,
+	 * and a respond-by that goes back to an earlier one (a postponement that never
+	 * reached its peer) must not record that one's events again (storecase.c). */
+	{ 12,
+	  "CREATE TABLE case_marks (case_id INTEGER NOT NULL, clock INTEGER NOT NULL"
+	  " CHECK (clock IN (0, 1)), due_us INTEGER NOT NULL, event TEXT NOT NULL"
+	  " CHECK (event IN ('due-soon', 'overdue')), PRIMARY KEY (case_id, clock, due_us, event))"
+	  " WITHOUT ROWID;"
+	  "INSERT OR IGNORE INTO case_marks SELECT id, 0, ack_soon_for, 'due-soon' FROM cases"
+	  " WHERE ack_soon_for > 0;"
+	  "INSERT OR IGNORE INTO case_marks SELECT id, 0, ack_over_for, 'overdue' FROM cases"
+	  " WHERE ack_over_for > 0;"
+	  "INSERT OR IGNORE INTO case_marks SELECT id, 1, respond_soon_for, 'due-soon' FROM cases"
+	  " WHERE respond_soon_for > 0;"
+	  "INSERT OR IGNORE INTO case_marks SELECT id, 1, respond_over_for, 'overdue' FROM cases"
+	  " WHERE respond_over_for > 0;" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 

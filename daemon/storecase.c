@@ -72,6 +72,10 @@ static const char *const cw_sql[CW_COUNT] = {
 	    " LIMIT ?3",
 	[CW_MARK] = "UPDATE cases SET ack_soon_for = ?2, ack_over_for = ?3, respond_soon_for = ?4,"
 	    " respond_over_for = ?5 WHERE id = ?1",
+	[CW_MARKED] = "SELECT 1 FROM case_marks WHERE case_id = ?1 AND clock = ?2 AND due_us = ?3"
+	    " AND event = ?4",
+	[CW_MARK_ADD] = "INSERT OR IGNORE INTO case_marks (case_id, clock, due_us, event)"
+	    " VALUES (?1, ?2, ?3, ?4)",
 };
 
 static const char *const cr_sql[CR_COUNT] = {
@@ -684,15 +688,45 @@ storecase_outbound_delivered(struct store *s, struct store_op *op, int64_t now)
 	return run(s, op, st);
 }
 
-/* A case the deadline scan found, with the deadline each of its events was recorded for. */
+/* A case the deadline scan found, with the deadline each of its events was recorded for
+ * (the columns: the deadline in force only; case_marks holds every one). */
 struct due_case {
 	struct store_case c;
 	int64_t soon_for[2], over_for[2];
+	bool moved;                 /* a column mark changed */
 };
 
-/* The event clock w of d needs at now (NULL: none); marks it recorded in d. */
+/* Whether event was recorded for deadline due of clock w of case id (case_marks). 1 yes,
+ * 0 no, -1 store error (op failed). */
+static int
+marked(struct store *s, struct store_op *op, int64_t id, int w, int64_t due, const char *event)
+{
+	sqlite3_stmt *st = cw(s, CW_MARKED);
+	if (st == NULL) {
+		fail(s, op, NULL, sqlite3_errcode(s->w));
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, w);
+	sqlite3_bind_int64(st, 3, due);
+	text(st, 4, event);
+	int rc = sqlite3_step(st);
+	int ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	if (ret < 0)
+		fail(s, op, st, rc);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
+}
+
+/*
+ * The event clock w of d needs at now (NULL: none), its mark set in d. An event the
+ * history says was recorded for this very deadline (a respond-by gone back to an earlier
+ * one) is marked and never recorded again. *r: a store error.
+ */
 static const char *
-due_event(struct due_case *d, enum clocks_which w, int64_t now, uint64_t warn_ms)
+due_event(struct store *s, struct store_op *op, struct due_case *d, enum clocks_which w,
+    int64_t now, uint64_t warn_ms, enum store_result *r)
 {
 	int64_t due = w == CLOCKS_ACK ? d->c.ack_by_us : d->c.respond_by_us;
 	enum case_state st;
@@ -707,11 +741,22 @@ due_event(struct due_case *d, enum clocks_which w, int64_t now, uint64_t warn_ms
 	if (warn_ms > 0 && (cs == CLOCKS_DUE_SOON || cs == CLOCKS_OVERDUE) &&
 	    d->soon_for[w] != due) {
 		d->soon_for[w] = due;
-		return "due-soon";
+		d->moved = true;
+		int m = marked(s, op, d->c.id, (int)w, due, "due-soon");
+		if (m < 0) {
+			*r = op->result;
+			return NULL;
+		}
+		if (m == 0)
+			return "due-soon";
 	}
 	if (cs == CLOCKS_OVERDUE) {
 		d->over_for[w] = due;
-		return "overdue";
+		d->moved = true;
+		int m = marked(s, op, d->c.id, (int)w, due, "overdue");
+		if (m < 0)
+			*r = op->result;
+		return m == 0 ? "overdue" : NULL;
 	}
 	return NULL;
 }
@@ -755,8 +800,8 @@ storecase_deadlines(struct store *s, struct store_op *op, int64_t now)
 		for (int w = CLOCKS_ACK; w <= CLOCKS_RESPOND && r == STORE_R_OK; w++) {
 			const char *ev;
 			int64_t due = w == CLOCKS_ACK ? d->c.ack_by_us : d->c.respond_by_us;
-			while (r == STORE_R_OK && (ev = due_event(d, (enum clocks_which)w,
-			    op->due.now_us, op->due.warn_before_ms)) != NULL) {
+			while (r == STORE_R_OK && (ev = due_event(s, op, d, (enum clocks_which)w,
+			    op->due.now_us, op->due.warn_before_ms, &r)) != NULL) {
 				char at[32];
 				clocks_format(due, at, sizeof(at));
 				any = true;
@@ -764,11 +809,23 @@ storecase_deadlines(struct store *s, struct store_op *op, int64_t now)
 				    (enum clocks_which)w), at, strcmp(ev, "overdue") == 0 ? "has passed"
 				    : due <= op->due.now_us ? "was near (recorded late: nothing watched "
 				    "in its window)" : "is near");
+				if (r != STORE_R_OK)
+					break;
+				if ((st = cw(s, CW_MARK_ADD)) == NULL) {
+					r = fail(s, op, NULL, sqlite3_errcode(s->w));
+					break;
+				}
+				sqlite3_bind_int64(st, 1, d->c.id);
+				sqlite3_bind_int(st, 2, w);
+				sqlite3_bind_int64(st, 3, due);
+				text(st, 4, ev);
+				r = run(s, op, st);
 			}
 		}
-		if (!any || r != STORE_R_OK)
+		if (r != STORE_R_OK || !d->moved)
 			continue;
-		op->due.cases++;
+		if (any)
+			op->due.cases++;
 		if ((st = cw(s, CW_MARK)) == NULL) {
 			r = fail(s, op, NULL, sqlite3_errcode(s->w));
 			break;

@@ -40,7 +40,8 @@ enum { R_OUTBOX, R_URGENT, R_PEERS, R_LIST_STATE, R_GET, R_GET_ANY, R_LIST, R_EV
 
 /* Case statements (storecase.c): writer (store thread) and reader (loop thread). */
 enum { CW_FIND, CW_FIND_REQ, CW_SEQ_USED, CW_INSERT, CW_UPDATE, CW_DOC_INSERT, CW_DOC_SET,
-       CW_WAITING, CW_APPLIED, CW_DOC_OF_MSG, CW_CLOCKS, CW_DUE, CW_MARK, CW_COUNT };
+       CW_WAITING, CW_APPLIED, CW_DOC_OF_MSG, CW_CLOCKS, CW_DUE, CW_MARK, CW_MARKED,
+       CW_MARK_ADD, CW_COUNT };
 enum { CR_LIST, CR_GET, CR_GET_ANY, CR_GET_BY_DOC, CR_BETWEEN, CR_DOCS, CR_LAST_SEQ,
        CR_STATS, CR_COUNT };
 /* Statistics statements (storestats.c, reader): one per table of store_stat_tables. */

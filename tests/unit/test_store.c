@@ -1504,6 +1504,59 @@ Test(store, deadlines_are_recorded_once_per_case_and_clock)
 	cr_assert_str_eq(names, "");
 }
 
+/* A respond-by that goes back to an earlier one (a postponement that never reached its
+ * peer) whose events were recorded: they are not recorded again (review finding). */
+Test(store, deadline_events_not_recorded_again_when_a_postponement_is_undone)
+{
+	struct store_op op;
+	char names[512];
+	fx_open(0);
+	received_request(&op, 1, "2027-01-20");
+	fx_run(&op, 1);
+	more_free(&op);
+	free_ops(&op, 1);
+	int64_t date_end, est_end;
+	cr_assert_eq(clocks_date_end_us("2027-01-20", &date_end), 0);
+	cr_assert_eq(clocks_date_end_us("2027-03-01", &est_end), 0);
+	op_submit(&op, 2, PEER, false);
+	case_doc(&op, ST(ACKNOWLEDGED), 1, 1, "ME/1");
+	msg_id(op.msg.cd.in_reply_to, 1);
+	fx_run(&op, 1);
+	more_free(&op);
+	/* The requester's date passes: its events, once. */
+	scan((date_end - T0) / SEC_US + 10, names, sizeof(names));
+	cr_assert_str_eq(names, "due-soon respond-by 2027-01-21T00:00:00Z was near (recorded "
+	    "late: nothing watched in its window),overdue respond-by 2027-01-21T00:00:00Z has "
+	    "passed");
+	op_submit(&op, 3, PEER, false);
+	case_doc(&op, ST(CONSULTATION), 1, 2, "");
+	fx_run(&op, 1);
+	more_free(&op);
+	op_submit(&op, 4, PEER, false);
+	case_doc(&op, ST(POSTPONED), 1, 3, "");
+	snprintf(op.msg.cd.estimate, sizeof(op.msg.cd.estimate), "2027-03-01");
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	more_free(&op);
+	/* The estimate passes: its own events. */
+	scan((est_end - T0) / SEC_US, names, sizeof(names));
+	cr_assert_str_eq(names, "due-soon respond-by 2027-03-02T00:00:00Z was near (recorded "
+	    "late: nothing watched in its window),overdue respond-by 2027-03-02T00:00:00Z has "
+	    "passed");
+	/* The postponement never reached the peer: respond-by is the date again, whose
+	 * events are in the history; nothing is recorded, now or later. */
+	op_update(&op, 4, STORE_CANCELLED, 0);
+	op.transition = OUTSTATE_OP_CANCEL;
+	op.has_event = true;
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	more_free(&op);
+	scan((est_end - T0) / SEC_US + 20, names, sizeof(names));
+	cr_assert_str_eq(names, "", "the date's events recorded a second time");
+	scan((est_end - T0) / SEC_US + 9000, names, sizeof(names));
+	cr_assert_str_eq(names, "");
+}
+
 /* Our request delivered with a receipt time that cannot be true: the clocks count from
  * a time that can (the case's opening, or now), never from the peer's claim. */
 Test(store, a_receipt_time_that_cannot_be_true_moves_no_clock)
