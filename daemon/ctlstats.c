@@ -9,8 +9,13 @@
 #include <string.h>
 
 #include "clocks.h"
+#include "link.h"
 #include "rogatoryd.h"
 #include "store.h"
+
+/* How long one stats request may keep the loop thread (its SQL runs there, on the read
+ * connection): past it the request is refused, never the links starved. */
+#define CTLSTATS_BUDGET_MS 2000
 
 struct rows {
 	const struct store_stat_table *t;
@@ -52,7 +57,8 @@ ctlstats_run(struct control *c, const Rogatory__Ctl__V1__Request *req,
 	char peer[AUTHORITY_ID_MAX + 1];
 	snprintf(peer, sizeof(peer), "%.*s", (int)q->peer.len, (const char *)q->peer.data);
 	struct store_stats_filter f = {.since_us = q->since_us, .until_us = q->until_us,
-	    .peer = peer, .now_us = clocks_now_us()};
+	    .peer = peer, .now_us = clocks_now_us(), .deadline_ms =
+	    (int64_t)link_now_ms() + CTLSTATS_BUDGET_MS};
 	size_t n;
 	const struct store_stat_table *t = store_stat_tables(&n);
 	json_t *o = json_object(), *tables = json_array();
@@ -74,6 +80,15 @@ ctlstats_run(struct control *c, const Rogatory__Ctl__V1__Request *req,
 		json_array_append_new(tables, tab);
 		if (store_stats_table(d->store, i, &f, row_cb, &r) != 0) {
 			json_decref(o);
+			if (f.over_budget) {
+				res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_REFUSED;
+				res->error_code = "too-long";
+				snprintf(res->error_text, sizeof(res->error_text), "the statistics took "
+				    "more than %d ms (table %s), which the daemon does not spend away "
+				    "from its links: ask for a shorter period (--since, --until) or one "
+				    "authority (--peer)", CTLSTATS_BUDGET_MS, t[i].name);
+				return;
+			}
 			res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_INTERNAL;
 			res->error_code = "store-error";
 			snprintf(res->error_text, sizeof(res->error_text), "cannot compute the "

@@ -37,6 +37,8 @@ struct dirsig {
 };
 
 /* A state file holds one Directory: the directory, its SignedObject, a little framing. */
+/* How far ahead of our clock a signing time may be. */
+#define DIRSIG_SKEW_S 300
 #define DIRSIG_STATE_MAX (WIRE_DIRECTORY_MAX + WIRE_BODY_MAX + 64 * 1024)
 
 static int signer_uri_check(X509 *c, char *err, size_t errlen);
@@ -44,7 +46,7 @@ static int key_check(EVP_PKEY *k, char *err, size_t errlen);
 static int read_capped(const char *path, size_t cap, uint8_t **out, size_t *len, char *err,
     size_t errlen);
 static int candidate(const struct config *cfg, const struct crl *crl, const char *label,
-    const uint8_t *conf, size_t conf_len, const Rogatory__V1__SignedObject *so,
+    bool fresh, const uint8_t *conf, size_t conf_len, const Rogatory__V1__SignedObject *so,
     struct dirsig_info *info, struct directory **dir, char *err, size_t errlen);
 static struct dirsig *ds_new(const uint8_t *conf, size_t conf_len,
     const Rogatory__V1__SignedObject *so, const struct dirsig_info *info, const char *source);
@@ -151,6 +153,7 @@ dirsig_verify(const char *ca_path, const struct crl *crl, const uint8_t *conf,
 	}
 	info->serial = b->serial;
 	info->signed_ms = b->signed_ms;
+	info->signer_not_after = cert_not_after(c);
 	memcpy(info->sha256, h, 32);
 	rc = 0;
 done:
@@ -272,15 +275,29 @@ read_capped(const char *path, size_t cap, uint8_t **out, size_t *len, char *err,
 	return 0;
 }
 
-/* Verified, parsed, and listing us: what makes a directory usable. */
+/*
+ * Verified, parsed, and listing us: what makes a directory usable. A fresh one (the
+ * configured file, a peer's frame; not the copy we adopted before) must also have a
+ * signer valid now and a signing time not ahead of now: the signing time is the signer's
+ * own claim, and a directory key that has expired could otherwise sign "in the past"
+ * with any serial.
+ */
 static int
-candidate(const struct config *cfg, const struct crl *crl, const char *label,
+candidate(const struct config *cfg, const struct crl *crl, const char *label, bool fresh,
     const uint8_t *conf, size_t conf_len, const Rogatory__V1__SignedObject *so,
     struct dirsig_info *info, struct directory **dir, char *err, size_t errlen)
 {
 	*dir = NULL;
 	if (dirsig_verify(cfg->tls_ca, crl, conf, conf_len, so, info, err, errlen) != 0)
 		return -1;
+	time_t now = time(NULL);
+	if (fresh && info->signer_not_after <= now)
+		return err_set(err, errlen, "its signer %s expired at %lld: a directory is taken "
+		    "only from a directory key valid now (sign it again with a new one)",
+		    info->signer, (long long)info->signer_not_after);
+	if (fresh && info->signed_ms / 1000 > (int64_t)now + DIRSIG_SKEW_S)
+		return err_set(err, errlen, "signed at %lld ms, later than now", (long long)
+		    info->signed_ms);
 	struct diag dg = {0};
 	if (directory_load_mem(label, conf, conf_len, dir, &dg) != 0) {
 		err_set(err, errlen, "signed (serial %" PRIu64 ") but not a valid directory: %s%s",
@@ -383,8 +400,8 @@ load_state(const struct config *cfg, const struct crl *crl, unsigned flags,
 		return NULL;
 	if (read_capped(path, DIRSIG_STATE_MAX, &buf, &len, why, sizeof(why)) == 0 &&
 	    wire_directory_decode(buf, len, &m, why, sizeof(why)) == 0 &&
-	    candidate(cfg, crl, path, m->conf.data, m->conf.len, m->signature, &info, dir, why,
-	        sizeof(why)) == 0) {
+	    candidate(cfg, crl, path, false, m->conf.data, m->conf.len, m->signature, &info, dir,
+	        why, sizeof(why)) == 0) {
 		s = ds_new(m->conf.data, m->conf.len, m->signature, &info, path);
 	} else if (!(flags & DIRSIG_CHECK_ONLY)) {
 		char aside[4300];
@@ -429,12 +446,12 @@ dirsig_load(const struct config *cfg, const struct crl *crl, unsigned flags,
 	             sizeof(why)) != 0)
 		;
 	else if (wire_signed_object_decode(sig, sig_len, &so, why, sizeof(why)) != 0) {
-		char w2[1024];
-		snprintf(w2, sizeof(w2), "%s is not a signature file: %s",
+		char w2[sizeof(why)];
+		snprintf(w2, sizeof(w2), "%.200s is not a signature file: %.700s",
 		    cfg->directory_signature, why);
 		snprintf(why, sizeof(why), "%s", w2);
-	} else if (candidate(cfg, crl, cfg->directory_path, conf, conf_len, so, &info, &fdir,
-	               why, sizeof(why)) == 0) {
+	} else if (candidate(cfg, crl, cfg->directory_path, true, conf, conf_len, so, &info,
+	               &fdir, why, sizeof(why)) == 0) {
 		file_ok = true;
 		if (held != NULL && info.serial < held->info.serial) {
 			file_ok = false;
@@ -511,7 +528,28 @@ dirsig_offer(struct dirsig **cur, const struct config *cfg, const struct crl *cr
 	/* Parsed under the name it is kept by: that is where an operator finds it. */
 	char label[4200];
 	snprintf(label, sizeof(label), "%s/%s", cfg->state_dir, DIRSIG_STATE_FILE);
-	if (candidate(cfg, crl, label, m->conf.data, m->conf.len, m->signature, &info, dir,
+	/* Cheap first (PROTOCOL 17.3 puts the serial before the parse): a frame whose signed
+	 * serial is not above ours, with our hash at an equal serial, costs a decode, never
+	 * a signature check or the parse of a megabyte. A peer resending one is bounded by
+	 * its read rate and this. */
+	static const char ctx[] = DIRSIG_CONTEXT;
+	Rogatory__V1__DirectoryBody *pre = NULL;
+	if (m->signature != NULL && m->signature->body.len > sizeof(ctx) &&
+	    memcmp(m->signature->body.data, ctx, sizeof(ctx)) == 0 &&
+	    wire_directory_body_decode(m->signature->body.data + sizeof(ctx),
+	        m->signature->body.len - sizeof(ctx), &pre, why, sizeof(why)) == 0) {
+		bool same = pre->serial == (*cur)->info.serial &&
+		    memcmp(pre->directory_sha256.data, (*cur)->info.sha256, 32) == 0;
+		bool older = pre->serial < (*cur)->info.serial;
+		uint64_t serial = pre->serial;
+		wire_audit_free(pre);
+		if (same || older) {
+			err_set(msg, msglen, "directory from %s not taken: serial %" PRIu64 " is not "
+			    "above ours, %" PRIu64, source, serial, (*cur)->info.serial);
+			return DIRSIG_NOT_NEWER;
+		}
+	}
+	if (candidate(cfg, crl, label, true, m->conf.data, m->conf.len, m->signature, &info, dir,
 	        why, sizeof(why)) != 0) {
 		err_set(msg, msglen, "directory from %s refused: %s; keeping serial %" PRIu64,
 		    source, why, (*cur)->info.serial);

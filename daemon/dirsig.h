@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "wire.h"
 
@@ -37,6 +38,7 @@ struct dirsig_info {
 	int64_t signed_ms;
 	uint8_t sha256[32];     /* of the directory bytes */
 	char signer[256];       /* the signer certificate's subject, for logs */
+	time_t signer_not_after; /* its expiry */
 };
 
 /*

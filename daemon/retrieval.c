@@ -38,6 +38,7 @@ struct pending {
 	uint64_t serial;          /* the link it went out on last; 0 = not out */
 	uint64_t sent_ms;
 	bool committing;          /* its receipt is being committed */
+	bool told;                /* "no longer in the directory" was logged for it */
 	struct pending *next;
 };
 
@@ -243,9 +244,18 @@ send_peer(struct retrieval *r, const char *peer)
 		if (send_one(r, p, l) == 1)
 			pending_remove(r, p);   /* receipted meanwhile */
 	}
-	if (want && !peers_want(r->d->peers, peer))
-		log_warn("retrieval: %s is no longer in the directory; its evidence of retrieval "
-		    "waits in the store", peer);
+	if (want && !peers_want(r->d->peers, peer)) {
+		/* Said once per evidence that waits, not at every 5 s tick. */
+		unsigned untold = 0;
+		for (struct pending *p = r->list; p != NULL; p = p->next)
+			if (strcmp(p->peer, peer) == 0 && !p->told) {
+				p->told = true;
+				untold++;
+			}
+		if (untold > 0)
+			log_warn("retrieval: %s is no longer in the directory; its evidence of "
+			    "retrieval waits in the store (%u more)", peer, untold);
+	}
 	tick_arm(r, RETRY_MS);
 }
 
@@ -300,18 +310,28 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct retrieval *r = arg;
 	if (r->list == NULL || r->d->stopping)
 		return;
-	/* The peers first: send_peer may remove entries from the list. */
-	char peers[64][AUTHORITY_ID_MAX + 1];
-	size_t n = 0;
-	for (struct pending *p = r->list; p != NULL && n < 64; p = p->next) {
+	/* The peers first, every one of them (send_peer may remove entries from the list):
+	 * a front of peers whose evidence cannot go must not starve the others. */
+	char (*peers)[AUTHORITY_ID_MAX + 1] = NULL;
+	size_t n = 0, cap = 0;
+	for (struct pending *p = r->list; p != NULL; p = p->next) {
 		bool seen = false;
 		for (size_t i = 0; i < n && !seen; i++)
 			seen = strcmp(peers[i], p->peer) == 0;
-		if (!seen)
-			snprintf(peers[n++], sizeof(peers[0]), "%s", p->peer);
+		if (seen)
+			continue;
+		if (n == cap) {
+			cap = cap > 0 ? 2 * cap : 16;
+			void *grown = realloc(peers, cap * sizeof(*peers));
+			if (grown == NULL)
+				fatal("out of memory");
+			peers = grown;
+		}
+		snprintf(peers[n++], sizeof(peers[0]), "%s", p->peer);
 	}
 	for (size_t i = 0; i < n; i++)
 		send_peer(r, peers[i]);
+	free(peers);
 	tick_arm(r, RETRY_MS);
 }
 

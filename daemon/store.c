@@ -276,7 +276,9 @@ static const struct {
 	  "INSERT OR IGNORE INTO case_marks SELECT id, 1, respond_soon_for, 'due-soon' FROM cases"
 	  " WHERE respond_soon_for > 0;"
 	  "INSERT OR IGNORE INTO case_marks SELECT id, 1, respond_over_for, 'overdue' FROM cases"
-	  " WHERE respond_over_for > 0;" },
+	  " WHERE respond_over_for > 0;"
+	  /* The statistics of a period read messages by their creation time. */
+	  "CREATE INDEX messages_created ON messages (created_us);" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -714,8 +716,13 @@ store_quick_check(sqlite3 *db, char *qc, size_t qclen)
 		const char *line = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) :
 		    sqlite3_errmsg(db);
 		size_t used = strlen(qc);
-		/* "*** in database main ***" only says which attached file: ours. */
-		if (line != NULL && strncmp(line, "*** in database", 15) != 0)
+		/* "*** in database main ***" only says which attached file: ours. It may be a
+		 * row of its own or the first line of a finding. */
+		if (line != NULL && strncmp(line, "*** in database", 15) == 0) {
+			const char *nl = strchr(line, '\n');
+			line = nl != NULL && nl[1] != '\0' ? nl + 1 : NULL;
+		}
+		if (line != NULL)
 			snprintf(qc + used, qclen - used, "%s%s", used > 0 ? "; " : "", line);
 		if (rc != SQLITE_ROW)
 			break;

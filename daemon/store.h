@@ -557,12 +557,16 @@ struct store_stats_filter {
 	int64_t since_us, until_us;
 	const char *peer;
 	int64_t now_us;         /* what "overdue" is judged at (clocks_now_us()) */
+	int64_t deadline_ms;    /* CLOCK_MONOTONIC ms at which the statements stop (0: no
+	                         * limit): the loop thread waits for them */
+	bool over_budget;       /* set when they did */
 };
 /* Every table, in the order they are shown; *n set. */
 const struct store_stat_table *store_stat_tables(size_t *n);
 /* The rows of table number table (an index of store_stat_tables) for f: row per row
- * (a non-zero return stops, and the call returns -1). 0, or -1 (logged). */
-int store_stats_table(struct store *s, size_t table, const struct store_stats_filter *f,
+ * (a non-zero return stops, and the call returns -1). 0, or -1 (logged; f->over_budget
+ * when the time budget ran out). */
+int store_stats_table(struct store *s, size_t table, struct store_stats_filter *f,
     int (*row)(void *arg, const struct store_stat_value *v), void *arg);
 
 /* The audit tree keeps the hash of every complete subtree of 2^(k x stride) leaves

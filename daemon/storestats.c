@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "storedb.h"
@@ -180,8 +181,18 @@ store_stat_tables(size_t *n)
 	return stat_tables;
 }
 
+/* The progress handler: stop the statement once the budget is spent. */
+static int
+over_budget(void *arg)
+{
+	const int64_t *deadline_ms = arg;   /* f->deadline_ms */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 > *deadline_ms;
+}
+
 int
-store_stats_table(struct store *s, size_t table, const struct store_stats_filter *f,
+store_stats_table(struct store *s, size_t table, struct store_stats_filter *f,
     int (*row)(void *arg, const struct store_stat_value *v), void *arg)
 {
 	if (table >= N_TABLES)
@@ -198,6 +209,11 @@ store_stats_table(struct store *s, size_t table, const struct store_stats_filter
 	sqlite3_bind_text(st, 3, f->peer != NULL ? f->peer : "", -1, SQLITE_STATIC);
 	if (sqlite3_bind_parameter_count(st) >= 4)
 		sqlite3_bind_int64(st, 4, f->now_us);
+	/* These run on the loop thread, on the read connection: bounded in time (the caller
+	 * sets one deadline for the whole request), so that a year of a large store cannot
+	 * stall the links. */
+	if (f->deadline_ms > 0)
+		sqlite3_progress_handler(s->r, 1000, over_budget, &f->deadline_ms);
 	struct store_stat_value v[STORE_STAT_COLS_MAX];
 	int rc, ret = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -216,10 +232,17 @@ store_stats_table(struct store *s, size_t table, const struct store_stats_filter
 			break;
 		}
 	}
-	if (ret == 0 && rc != SQLITE_DONE) {
+	if (ret == 0 && rc == SQLITE_INTERRUPT && f->deadline_ms > 0) {
+		log_warn("database %s: statistics %s stopped: the request's time budget ran out",
+		    s->path, t->name);
+		f->over_budget = true;
+		ret = -1;
+	} else if (ret == 0 && rc != SQLITE_DONE) {
 		log_warn("database %s: statistics %s: %s", s->path, t->name, sqlite3_errmsg(s->r));
 		ret = -1;
 	}
+	if (f->deadline_ms > 0)
+		sqlite3_progress_handler(s->r, 0, NULL, NULL);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return ret;

@@ -269,8 +269,10 @@ Test(retrieval, forged_and_mismatching_evidence_refused, .timeout = 120)
 	fetch(t, 1, id, "f1");
 	cr_assert(tr_wait_event(t, 0, "retrieved", id, 15000));
 	cr_assert_eq(tr_events(t, 0, "retrieved", id), 1);
-	/* The genuine recipient's evidence sent again (as after a lost receipt) is answered
-	 * with the same receipt and recorded once. */
+	/* Other evidence from the genuine recipient once one is kept (the fake peer signs a
+	 * new body: another time) is refused id-conflict and records nothing; the same
+	 * bytes sent again get the stored receipt (unit store/retrieved_once_exists_then_
+	 * conflict: no fake peer here can resend the daemon's own bytes). */
 	pid = tr_fakepeer_as(t, 1, "fp-again", outp, sizeof(outp), "connect", port,
 	    "--retrieval-of %s --retrieval-sender BD-ACC --retrieval-hash %s "
 	    "--versions 1:2 --until retrieval_receipt --wait-ms 8000", id, hash);

@@ -8,7 +8,7 @@
 #define ROGATORY_TEST_SCHEMA_H
 
 #define TS_SCHEMA_DOWN_TO_8 \
-	"DROP TABLE case_marks;" \
+	"DROP TABLE case_marks; DROP INDEX messages_created;" \
 	"DROP INDEX cases_opened; ALTER TABLE cases DROP COLUMN offences;" \
 	"ALTER TABLE case_docs DROP COLUMN reasons;" \
 	"DROP TABLE retrievals;" \

@@ -440,6 +440,64 @@ Test(dirsig, bad_files_keep_the_last_good_one)
 	cfg_done(c);
 }
 
+/* An expired directory key signing "in the past" (its signing time is its own claim) with
+ * a serial that would lock the network: refused from the file and from a peer; the
+ * directory in force stays (review finding: it was taken). */
+Test(dirsig, expired_key_backdating_its_signature_refused)
+{
+	network();
+	struct config *c = cfg_for();
+	/* A CA as old as a real network's: the same key and name, valid since 2019. */
+	free(sh_ok("cd '%s' && export ROGATORY_PKI_CADIR=$PWD && openssl x509 -x509toreq "
+	    "-signkey ca.key -in ca.crt -out root.csr 2>/dev/null && printf '[v3]\\n"
+	    "basicConstraints = critical, CA:TRUE\\nkeyUsage = critical, keyCertSign, cRLSign\\n"
+	    "subjectKeyIdentifier = hash\\n' > rootext.cnf && openssl ca -config openssl.cnf "
+	    "-selfsign -keyfile ca.key -in root.csr -startdate 20190101000000Z -enddate "
+	    "20350101000000Z -extfile rootext.cnf -extensions v3 -batch -notext -out ca2.crt "
+	    "2>/dev/null && mv ca2.crt ca.crt && rm directory.key directory.crt", tp("ca")));
+	/* The operator's directory under it (a new directory key), serial 2, in force. */
+	free(sh_ok("'%s' sign-directory '%s' '%s'", ts_pki(), tp("ca"), tp("d.conf")));
+	load_expect(c, 0, 2, 2, NULL);
+	free(sh_ok("'%s' '%s' direxpired OLD-DIR '%s' >/dev/null",
+	    ts_src_path("tests/tools/deviant-cert"), tp("ca"), tmp));
+	ts_write_file(tp("d.conf"), DIR_V2, 0644);
+	forge(DIRSIG_CONTEXT, tp("OLD-DIR.key"), tp("OLD-DIR.crt"), tp("d.conf"), 999999,
+	    (int64_t)1593561600000 /* 2020-07-01, inside its validity */, tp("d.conf.sig"));
+	/* Its signature itself is sound at the time it claims ... */
+	struct dirsig_info info;
+	char err[2048] = "";
+	cr_assert_eq(verify_file(tp("d.conf"), tp("d.conf.sig"), NULL, &info, err, sizeof(err)),
+	    0, "the forged signature should verify at its claimed time: %s", err);
+	/* ... but no directory is taken from a key that is not valid now. */
+	load_expect(c, 0, 2, 2, "expired at");
+	struct dirsig *ds = NULL;
+	struct directory *dir = NULL;
+	struct diag notes = {0};
+	cr_assert_eq(dirsig_load(c, NULL, 0, &notes, &ds, &dir, err, sizeof(err)), 0, "%s", err);
+	directory_free(dir);
+	diag_free(&notes);
+	size_t clen, slen;
+	char *conf = ts_read_file(tp("d.conf"), &clen);
+	char *sig = ts_read_file(tp("d.conf.sig"), &slen);
+	Rogatory__V1__SignedObject *so = NULL;
+	cr_assert_eq(wire_signed_object_decode((const uint8_t *)sig, slen, &so, err,
+	    sizeof(err)), 0, "%s", err);
+	Rogatory__V1__Directory m = ROGATORY__V1__DIRECTORY__INIT;
+	m.conf.data = (uint8_t *)conf;
+	m.conf.len = clen;
+	m.signature = so;
+	char msg[2048];
+	cr_assert_eq(dirsig_offer(&ds, c, NULL, &m, "FR-MJ", &dir, msg, sizeof(msg)),
+	    DIRSIG_REFUSED, "%s", msg);
+	cr_assert(strstr(msg, "expired at") != NULL, "%s", msg);
+	cr_assert_eq(dirsig_serial(ds), 2);
+	wire_audit_free(so);
+	free(conf);
+	free(sig);
+	dirsig_free(ds);
+	cfg_done(c);
+}
+
 Test(dirsig, same_serial_other_content_refused)
 {
 	network();
