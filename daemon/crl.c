@@ -23,6 +23,7 @@
 
 #include "cert.h"
 #include "log.h"
+#include "statefile.h"
 
 /* A PEM file is larger than its DER (base64 + armour); anything beyond is not a CRL. */
 #define CRL_FILE_MAX (2 * CRL_DER_MAX)
@@ -279,47 +280,11 @@ crl_set(struct crl *c, struct crl_cand *cand, const uint8_t *der, size_t len,
 	snprintf(c->source, sizeof(c->source), "%s", source);
 }
 
-/* tmp + fsync + rename + fsync of the folder, so after a crash the file is the old CRL
- * or the new one, whole. */
+/* Whole or not at all (statefile.h). */
 static int
 crl_persist(const char *dir, const uint8_t *der, size_t len, char *err, size_t errlen)
 {
-	char path[4200], tmp[4300];
-	snprintf(path, sizeof(path), "%s/%s", dir, CRL_STATE_FILE);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return err_set(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-	size_t done = 0;
-	while (done < len) {
-		ssize_t w = write(fd, der + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		done += (size_t)w;
-	}
-	if (done != len || fsync(fd) != 0) {
-		err_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
-		err_set(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) != 0) {
-		err_set(err, errlen, "cannot sync folder %s: %s", dir, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		return -1;
-	}
-	close(dfd);
-	return 0;
+	return statefile_write(dir, CRL_STATE_FILE, der, len, err, errlen);
 }
 
 enum crl_offer_result

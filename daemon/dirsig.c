@@ -27,6 +27,7 @@
 #include "diag.h"
 #include "directory.h"
 #include "log.h"
+#include "statefile.h"
 
 struct dirsig {
 	uint8_t *packed;                /* the Directory message, as stored and sent */
@@ -340,47 +341,11 @@ ds_new(const uint8_t *conf, size_t conf_len, const Rogatory__V1__SignedObject *s
 	return s;
 }
 
-/* tmp + fsync + rename + fsync of the folder: after a crash the file is the old one or
- * the new one, whole. */
+/* Whole or not at all (statefile.h). */
 static int
 ds_persist(const char *dir, const struct dirsig *s, char *err, size_t errlen)
 {
-	char path[4200], tmp[4300];
-	snprintf(path, sizeof(path), "%s/%s", dir, DIRSIG_STATE_FILE);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return err_set(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-	size_t done = 0;
-	while (done < s->packed_len) {
-		ssize_t w = write(fd, s->packed + done, s->packed_len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		done += (size_t)w;
-	}
-	if (done != s->packed_len || fsync(fd) != 0) {
-		err_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
-		err_set(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) != 0) {
-		err_set(err, errlen, "cannot sync folder %s: %s", dir, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		return -1;
-	}
-	close(dfd);
-	return 0;
+	return statefile_write(dir, DIRSIG_STATE_FILE, s->packed, s->packed_len, err, errlen);
 }
 
 /* The last good one from state_dir; a file that no longer passes is moved aside. */
