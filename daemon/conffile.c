@@ -52,7 +52,7 @@ static int cf_section(struct cf *cf, const char *s);
 static int cf_handler(void *user, const char *section, const char *name, const char *value);
 static int cf_host_valid(const char *h, size_t len);
 static void cf_free(struct cf *cf);
-static int cf_run(struct cf *pcf);
+static int cf_run(const struct cf *pcf);
 static void *cf_grow(void *p, size_t n, size_t size);
 
 char *
@@ -104,7 +104,7 @@ conffile_parse_mem(const char *path, const uint8_t *buf, size_t len,
 }
 
 static int
-cf_run(struct cf *pcf)
+cf_run(const struct cf *pcf)
 {
 	struct cf cf = *pcf;
 	const char *path = cf.path;

@@ -501,6 +501,7 @@ control_reply(struct control_client *cl, uint64_t request_id, struct control_res
 		    "protocol's %u: ask for less (-n, a filter, one authority or message)", size,
 		    FRAME_CONTROL_MAX);
 		static const char code[] = "reply-too-large";
+		/* cppcheck-suppress unreadVariable ; packed through &r.base below */
 		r.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_REFUSED;
 		r.error_code.data = (uint8_t *)code;
 		r.error_code.len = sizeof(code) - 1;

@@ -324,6 +324,7 @@ ds_new(const uint8_t *conf, size_t conf_len, const Rogatory__V1__SignedObject *s
 	Rogatory__V1__Directory m = ROGATORY__V1__DIRECTORY__INIT;
 	m.conf.data = (uint8_t *)conf;
 	m.conf.len = conf_len;
+	/* cppcheck-suppress unreadVariable ; packed through &m.base below */
 	m.signature = (Rogatory__V1__SignedObject *)so;
 	struct dirsig *s = calloc(1, sizeof(*s));
 	if (s == NULL)
@@ -391,7 +392,7 @@ dirsig_load(const struct config *cfg, const struct crl *crl, unsigned flags,
 	struct dirsig *held = load_state(cfg, crl, flags, &hdir);
 	uint8_t *conf = NULL, *sig = NULL;
 	size_t conf_len = 0, sig_len = 0;
-	struct dirsig_info info;
+	struct dirsig_info info = {0};
 	Rogatory__V1__SignedObject *so = NULL;
 	char why[1024] = "";
 	char label[4300];
@@ -401,22 +402,24 @@ dirsig_load(const struct config *cfg, const struct crl *crl, unsigned flags,
 	*out = NULL;
 	*dir = NULL;
 	snprintf(label, sizeof(label), "file %s", cfg->directory_path);
-	if (read_capped(cfg->directory_path, WIRE_DIRECTORY_MAX, &conf, &conf_len, why,
-	        sizeof(why)) != 0)
-		;
-	else if (access(cfg->directory_signature, F_OK) != 0)
-		err_set(why, sizeof(why), "unsigned: no signature file %s (%s)",
+	/* Each step runs only when the one before it worked; why says what failed. */
+	int step = read_capped(cfg->directory_path, WIRE_DIRECTORY_MAX, &conf, &conf_len, why,
+	    sizeof(why));
+	if (step == 0 && access(cfg->directory_signature, F_OK) != 0)
+		step = err_set(why, sizeof(why), "unsigned: no signature file %s (%s)",
 		    cfg->directory_signature, strerror(errno));
-	else if (read_capped(cfg->directory_signature, DIRSIG_STATE_MAX, &sig, &sig_len, why,
-	             sizeof(why)) != 0)
-		;
-	else if (wire_signed_object_decode(sig, sig_len, &so, why, sizeof(why)) != 0) {
+	if (step == 0)
+		step = read_capped(cfg->directory_signature, DIRSIG_STATE_MAX, &sig, &sig_len, why,
+		    sizeof(why));
+	if (step == 0 && wire_signed_object_decode(sig, sig_len, &so, why, sizeof(why)) != 0) {
 		char w2[sizeof(why)];
 		snprintf(w2, sizeof(w2), "%.200s is not a signature file: %.700s",
 		    cfg->directory_signature, why);
 		snprintf(why, sizeof(why), "%s", w2);
-	} else if (candidate(cfg, crl, cfg->directory_path, true, conf, conf_len, so, &info,
-	               &fdir, why, sizeof(why)) == 0) {
+		step = -1;
+	}
+	if (step == 0 && candidate(cfg, crl, cfg->directory_path, true, conf, conf_len, so,
+	        &info, &fdir, why, sizeof(why)) == 0) {
 		file_ok = true;
 		if (held != NULL && info.serial < held->info.serial) {
 			file_ok = false;
@@ -490,6 +493,10 @@ dirsig_offer(struct dirsig **cur, const struct config *cfg, const struct crl *cr
 		    "directory ([directory] signature is not set)", source);
 		return DIRSIG_REFUSED;
 	}
+	if (m->signature == NULL) {     /* the wire refuses it too (proto/wire.c) */
+		err_set(msg, msglen, "directory from %s refused: it has no signature", source);
+		return DIRSIG_REFUSED;
+	}
 	/* Parsed under the name it is kept by: that is where an operator finds it. */
 	char label[4200];
 	snprintf(label, sizeof(label), "%s/%s", cfg->state_dir, DIRSIG_STATE_FILE);
@@ -499,7 +506,7 @@ dirsig_offer(struct dirsig **cur, const struct config *cfg, const struct crl *cr
 	 * its read rate and this. */
 	static const char ctx[] = DIRSIG_CONTEXT;
 	Rogatory__V1__DirectoryBody *pre = NULL;
-	if (m->signature != NULL && m->signature->body.len > sizeof(ctx) &&
+	if (m->signature->body.len > sizeof(ctx) &&
 	    memcmp(m->signature->body.data, ctx, sizeof(ctx)) == 0 &&
 	    wire_directory_body_decode(m->signature->body.data + sizeof(ctx),
 	        m->signature->body.len - sizeof(ctx), &pre, why, sizeof(why)) == 0) {
