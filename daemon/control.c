@@ -490,13 +490,13 @@ control_reply(struct control_client *cl, uint64_t request_id, struct control_res
 		}
 	}
 	size_t size = protobuf_c_message_get_packed_size(&r.base);
+	char text[256];             /* the refusal's text: packed below, after the if */
 	if (size > FRAME_CONTROL_MAX) {
 		/* Never a silent drop (the client would wait its whole time-out): the answer
 		 * says it did not fit, and what to do. */
 		log_warn("control: the reply to request %llu is %zu bytes, more than the "
 		    "control frame's %u; answered with an error", (unsigned long long)request_id,
 		    size, FRAME_CONTROL_MAX);
-		char text[256];
 		snprintf(text, sizeof(text), "the answer is %zu bytes, more than the control "
 		    "protocol's %u: ask for less (-n, a filter, one authority or message)", size,
 		    FRAME_CONTROL_MAX);
