@@ -697,13 +697,14 @@ struct due_case {
 };
 
 /* Whether event was recorded for deadline due of clock w of case id (case_marks). 1 yes,
- * 0 no, -1 store error (op failed). */
+ * 0 no, -1 store error (*r says which; op->error why). */
 static int
-marked(struct store *s, struct store_op *op, int64_t id, int w, int64_t due, const char *event)
+marked(struct store *s, struct store_op *op, int64_t id, int w, int64_t due, const char *event,
+    enum store_result *r)
 {
 	sqlite3_stmt *st = cw(s, CW_MARKED);
 	if (st == NULL) {
-		fail(s, op, NULL, sqlite3_errcode(s->w));
+		*r = fail(s, op, NULL, sqlite3_errcode(s->w));
 		return -1;
 	}
 	sqlite3_bind_int64(st, 1, id);
@@ -711,12 +712,13 @@ marked(struct store *s, struct store_op *op, int64_t id, int w, int64_t due, con
 	sqlite3_bind_int64(st, 3, due);
 	text(st, 4, event);
 	int rc = sqlite3_step(st);
-	int ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-	if (ret < 0)
-		fail(s, op, st, rc);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		*r = fail(s, op, st, rc);
+		return -1;
+	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return ret;
+	return rc == SQLITE_ROW ? 1 : 0;
 }
 
 /*
@@ -742,20 +744,16 @@ due_event(struct store *s, struct store_op *op, struct due_case *d, enum clocks_
 	    d->soon_for[w] != due) {
 		d->soon_for[w] = due;
 		d->moved = true;
-		int m = marked(s, op, d->c.id, (int)w, due, "due-soon");
-		if (m < 0) {
-			*r = op->result;
-			return NULL;
-		}
+		int m = marked(s, op, d->c.id, (int)w, due, "due-soon", r);
+		if (m < 0)
+			return NULL;        /* *r: the op fails whole, marks and all */
 		if (m == 0)
 			return "due-soon";
 	}
 	if (cs == CLOCKS_OVERDUE) {
 		d->over_for[w] = due;
 		d->moved = true;
-		int m = marked(s, op, d->c.id, (int)w, due, "overdue");
-		if (m < 0)
-			*r = op->result;
+		int m = marked(s, op, d->c.id, (int)w, due, "overdue", r);
 		return m == 0 ? "overdue" : NULL;
 	}
 	return NULL;
