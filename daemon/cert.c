@@ -118,16 +118,13 @@ open_regular(const char *path, const char *what, struct stat *st, char *err, siz
 }
 
 int
-cert_authority_id(const X509 *c, char id[AUTHORITY_ID_MAX + 1], char *err, size_t errlen)
+cert_san_uri(const X509 *c, const char *wanted, unsigned char uri[CERT_URI_MAX], size_t *len,
+    char *err, size_t errlen)
 {
-	static const char prefix[] = AUTHORITY_URI_PREFIX;
-	const size_t plen = sizeof(prefix) - 1;
-	int crit = 0;
-	const unsigned char *uri = NULL;
-	int uri_len = 0;
-	int uris = 0;
-	int rc = -1;
-
+	int crit = 0, uris = 0, rc = -1;
+	const unsigned char *u = NULL;
+	int ulen = 0;
+	*len = 0;
 	GENERAL_NAMES *names = X509_get_ext_d2i(c, NID_subject_alt_name, &crit, NULL);
 	if (names == NULL) {
 		/* crit -2: the extension appears twice, which would let two parsers disagree
@@ -145,31 +142,53 @@ cert_authority_id(const X509 *c, char id[AUTHORITY_ID_MAX + 1], char *err, size_
 		if (gn->type != GEN_URI)
 			continue;
 		uris++;
-		uri = ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier);
-		uri_len = ASN1_STRING_length(gn->d.uniformResourceIdentifier);
+		u = ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier);
+		ulen = ASN1_STRING_length(gn->d.uniformResourceIdentifier);
 	}
 	if (uris != 1) {
-		err_set(err, errlen, "subjectAltName has %d URI entries; exactly one "
-		    "urn:rogatory:authority:<ID> is required", uris);
+		err_set(err, errlen, "subjectAltName has %d URI entries; exactly one %s is "
+		    "required", uris, wanted);
 		goto done;
 	}
-	size_t len = uri_len > 0 ? (size_t)uri_len : 0;
-	if (uri == NULL) {
-		uri = (const unsigned char *)"";
-		len = 0;
+	if (u == NULL || ulen <= 0)
+		ulen = 0;
+	if ((size_t)ulen >= CERT_URI_MAX) {
+		err_set(err, errlen, "its URI is %d bytes; %s is far shorter", ulen, wanted);
+		goto done;
 	}
+	if (ulen > 0)
+		memcpy(uri, u, (size_t)ulen);
+	uri[ulen] = '\0';
+	*len = (size_t)ulen;
+	rc = 0;
+done:
+	GENERAL_NAMES_free(names);
+	ERR_clear_error();
+	return rc;
+}
+
+int
+cert_authority_id(const X509 *c, char id[AUTHORITY_ID_MAX + 1], char *err, size_t errlen)
+{
+	static const char prefix[] = AUTHORITY_URI_PREFIX;
+	const size_t plen = sizeof(prefix) - 1;
+	unsigned char uri[CERT_URI_MAX];
+	size_t len;
+
+	if (cert_san_uri(c, "urn:rogatory:authority:<ID>", uri, &len, err, errlen) != 0)
+		return -1;
 	/* Checked by length, never as a C string: an embedded NUL could otherwise make
 	 * "urn:rogatory:authority:FR-MJ\0.evil" read as FR-MJ. */
 	if (memchr(uri, '\0', len) != NULL) {
 		err_set(err, errlen, "URI contains a NUL byte; it must be "
 		    "urn:rogatory:authority:<ID>");
-		goto done;
+		return -1;
 	}
 	if (len < plen || memcmp(uri, prefix, plen) != 0) {
 		err_set(err, errlen, "URI \"%.*s\" is not urn:rogatory:authority:<ID>",
 		    ascii_printable(uri, len) ? (int)len : 1,
 		    ascii_printable(uri, len) ? (const char *)uri : "?");
-		goto done;
+		return -1;
 	}
 	const unsigned char *tail = uri + plen;
 	size_t tail_len = len - plen;
@@ -178,15 +197,11 @@ cert_authority_id(const X509 *c, char id[AUTHORITY_ID_MAX + 1], char *err, size_
 		    "^[A-Z]{2}(-[A-Z0-9]{1,16}){1,3}$)",
 		    ascii_printable(tail, tail_len) ? (int)tail_len : 1,
 		    ascii_printable(tail, tail_len) ? (const char *)tail : "?");
-		goto done;
+		return -1;
 	}
 	memcpy(id, tail, tail_len);
 	id[tail_len] = '\0';
-	rc = 0;
-done:
-	GENERAL_NAMES_free(names);
-	ERR_clear_error();
-	return rc;
+	return 0;
 }
 
 void

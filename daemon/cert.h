@@ -14,6 +14,15 @@
 
 #include "text.h"
 
+/* The longest SAN URI read (ours are under 90 bytes). */
+#define CERT_URI_MAX 256
+
+/* The one URI of c's subjectAltName: exactly one URI entry in the whole SAN (wanted
+ * names the form expected, for the messages). Its bytes in uri, NUL-terminated after
+ * *len bytes (it may hold a NUL of its own: compare by *len). -1 + err. */
+int cert_san_uri(const X509 *c, const char *wanted, unsigned char uri[CERT_URI_MAX],
+    size_t *len, char *err, size_t errlen);
+
 /* The authority id from c's SAN: exactly one URI entry in the whole SAN, of the form
  * urn:rogatory:authority:<valid id>. -1 + err ("no subjectAltName", "2 URI entries",
  * "URI ... is not urn:rogatory:authority:<ID>", "invalid authority id ..."). */

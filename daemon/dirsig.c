@@ -186,42 +186,18 @@ dirsig_verify_file(const char *ca_path, const struct crl *crl, const uint8_t *co
 static int
 signer_uri_check(X509 *c, char *err, size_t errlen)
 {
-	int crit = 0, uris = 0, rc = -1;
-	const unsigned char *uri = NULL;
-	int uri_len = 0;
-	GENERAL_NAMES *names = X509_get_ext_d2i(c, NID_subject_alt_name, &crit, NULL);
-	if (names == NULL) {
-		err_set(err, errlen, crit == -2 ? "2 subjectAltName extensions"
-		                                : "no usable subjectAltName");
-		goto done;
-	}
-	for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
-		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
-		if (gn->type != GEN_URI)
-			continue;
-		uris++;
-		uri = ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier);
-		uri_len = ASN1_STRING_length(gn->d.uniformResourceIdentifier);
-	}
-	if (uris != 1) {
-		err_set(err, errlen, "subjectAltName has %d URI entries; exactly one %s is "
-		    "required", uris, DIRSIG_URI);
-		goto done;
-	}
-	if (uri_len == (int)strlen(DIRSIG_URI) && memcmp(uri, DIRSIG_URI, (size_t)uri_len) == 0) {
-		rc = 0;
-		goto done;
-	}
-	if (uri_len > 0 && memchr(uri, '\0', (size_t)uri_len) == NULL &&
+	unsigned char uri[CERT_URI_MAX];
+	size_t len;
+	if (cert_san_uri(c, DIRSIG_URI, uri, &len, err, errlen) != 0)
+		return -1;
+	if (len == strlen(DIRSIG_URI) && memcmp(uri, DIRSIG_URI, len) == 0)
+		return 0;
+	if (len > 0 && memchr(uri, '\0', len) == NULL &&
 	    strncmp((const char *)uri, AUTHORITY_URI_PREFIX, strlen(AUTHORITY_URI_PREFIX)) == 0)
-		err_set(err, errlen, "it is an authority's certificate (%.*s), not the "
-		    "directory key's (%s)", uri_len < 120 ? uri_len : 120, (const char *)uri,
+		return err_set(err, errlen, "it is an authority's certificate (%.*s), not the "
+		    "directory key's (%s)", len < 120 ? (int)len : 120, (const char *)uri,
 		    DIRSIG_URI);
-	else
-		err_set(err, errlen, "its URI is not %s", DIRSIG_URI);
-done:
-	GENERAL_NAMES_free(names);
-	return rc;
+	return err_set(err, errlen, "its URI is not %s", DIRSIG_URI);
 }
 
 static int

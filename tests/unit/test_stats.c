@@ -129,6 +129,19 @@ xrow(struct stab *x, const char *s)
 	return r;
 }
 
+/* The expected rows of a table of counts: each key of acc (its count in nr) as the row
+ * "key|count". */
+static void
+counted_rows(const struct stab *acc, struct stab *x)
+{
+	memset(x, 0, sizeof(*x));
+	for (int i = 0; i < acc->n; i++) {
+		char key[300];
+		snprintf(key, sizeof(key), "%s|%d", acc->row[i].s, acc->row[i].nr);
+		xrow(x, key);
+	}
+}
+
 /* Same rows (order aside), reals within tol (the store rounds them). */
 static void
 same(const char *name, struct stab *got, struct stab *want, double tol)
@@ -195,12 +208,7 @@ expect_cases_opened(const struct store_stats_filter *f, struct stab *x)
 		snprintf(key, sizeof(key), "%d|%d|%s|%s", c->dir, c->kind, c->peer, c->state);
 		xrow(&acc, key)->nr++;       /* nr as the count, for now */
 	}
-	memset(x, 0, sizeof(*x));
-	for (int i = 0; i < acc.n; i++) {
-		char key[300];
-		snprintf(key, sizeof(key), "%s|%d", acc.row[i].s, acc.row[i].nr);
-		xrow(x, key);
-	}
+	counted_rows(&acc, x);
 }
 
 static void
@@ -250,12 +258,7 @@ expect_reasons(const struct store_stats_filter *f, struct stab *x)
 			xrow(&acc, key)->nr++;
 		}
 	}
-	memset(x, 0, sizeof(*x));
-	for (int i = 0; i < acc.n; i++) {
-		char key[300];
-		snprintf(key, sizeof(key), "%s|%d", acc.row[i].s, acc.row[i].nr);
-		xrow(x, key);
-	}
+	counted_rows(&acc, x);
 }
 
 static void
@@ -298,12 +301,7 @@ expect_offences(const struct store_stats_filter *f, struct stab *x)
 			xrow(&acc, name)->nr++;
 		}
 	}
-	memset(x, 0, sizeof(*x));
-	for (int i = 0; i < acc.n; i++) {
-		char key[300];
-		snprintf(key, sizeof(key), "%s|%d", acc.row[i].s, acc.row[i].nr);
-		xrow(x, key);
-	}
+	counted_rows(&acc, x);
 }
 
 static void
@@ -380,12 +378,7 @@ expect_rejections(const struct store_stats_filter *f, struct stab *x)
 		snprintf(key, sizeof(key), "1|%s", fx.q[k].code);
 		xrow(&acc, key)->nr++;
 	}
-	memset(x, 0, sizeof(*x));
-	for (int i = 0; i < acc.n; i++) {
-		char key[300];
-		snprintf(key, sizeof(key), "%s|%d", acc.row[i].s, acc.row[i].nr);
-		xrow(x, key);
-	}
+	counted_rows(&acc, x);
 }
 
 /* What "overdue" is judged at when a test does not say. */
@@ -417,12 +410,7 @@ expect_overdue(const struct store_stats_filter *f, struct stab *x)
 			xrow(&acc, key)->nr++;
 		}
 	}
-	memset(x, 0, sizeof(*x));
-	for (int i = 0; i < acc.n; i++) {
-		char key[300];
-		snprintf(key, sizeof(key), "%s|%d", acc.row[i].s, acc.row[i].nr);
-		xrow(x, key);
-	}
+	counted_rows(&acc, x);
 }
 
 static void

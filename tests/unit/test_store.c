@@ -1425,6 +1425,17 @@ received_request(struct store_op *op, int n, const char *date)
 	snprintf(op->msg.cd.respond_by, sizeof(op->msg.cd.respond_by), "%s", date);
 }
 
+/* received_request n, committed (its case events freed). */
+static void
+receive_request(int n, const char *date)
+{
+	struct store_op op;
+	received_request(&op, n, date);
+	fx_run(&op, 1);
+	more_free(&op);
+	free_ops(&op, 1);
+}
+
 /* One deadline scan at T0 + at_s with warn_before warn_s: the events it recorded. */
 static void
 scan_warn(int64_t at_s, uint64_t warn_s, char *names, size_t len)
@@ -1514,10 +1525,7 @@ Test(store, deadline_events_not_recorded_again_when_a_postponement_is_undone)
 	struct store_op op;
 	char names[512];
 	fx_open(0);
-	received_request(&op, 1, "2027-01-20");
-	fx_run(&op, 1);
-	more_free(&op);
-	free_ops(&op, 1);
+	receive_request(1, "2027-01-20");
 	int64_t date_end, est_end;
 	cr_assert_eq(clocks_date_end_us("2027-01-20", &date_end), 0);
 	cr_assert_eq(clocks_date_end_us("2027-03-01", &est_end), 0);
@@ -1601,13 +1609,9 @@ Test(store, a_receipt_time_that_cannot_be_true_moves_no_clock)
 /* [cases] warn_before 0: no window, so no due-soon, late or not; the overdue once. */
 Test(store, no_due_soon_without_a_warning_window)
 {
-	struct store_op op;
 	char names[512];
 	fx_open(0);
-	received_request(&op, 1, "");
-	fx_run(&op, 1);
-	more_free(&op);
-	free_ops(&op, 1);
+	receive_request(1, "");
 	scan_warn(99, 0, names, sizeof(names));
 	cr_assert_str_eq(names, "");
 	scan_warn(100, 0, names, sizeof(names));
@@ -1623,10 +1627,7 @@ Test(store, deadlines_stop_when_the_case_moves_on_and_follow_a_postponement)
 	struct store_op op;
 	char names[512], id[UUID_TEXT_LEN + 1];
 	fx_open(0);
-	received_request(&op, 1, "2027-01-20");
-	fx_run(&op, 1);
-	more_free(&op);
-	free_ops(&op, 1);
+	receive_request(1, "2027-01-20");
 	msg_id(id, 1);
 	struct store_case c;
 	cr_assert_eq(store_case_get(fx.s, id, PEER, &c), 0);
@@ -1679,21 +1680,11 @@ Test(store, deadlines_stop_when_the_case_moves_on_and_follow_a_postponement)
 
 Test(store, a_version_8_store_migrates_its_cases_clocks)
 {
-	struct store_op op;
 	char id[UUID_TEXT_LEN + 1];
 	fx_open(0);
-	received_request(&op, 1, "2027-01-20");
-	fx_run(&op, 1);
-	more_free(&op);
-	free_ops(&op, 1);
-	received_request(&op, 2, "");
-	fx_run(&op, 1);
-	more_free(&op);
-	free_ops(&op, 1);
-	received_request(&op, 3, "2027-01-20");
-	fx_run(&op, 1);
-	more_free(&op);
-	free_ops(&op, 1);
+	receive_request(1, "2027-01-20");
+	receive_request(2, "");
+	receive_request(3, "2027-01-20");
 	fx_close();
 	/* Back to what schema 8 had: the cases without their clocks; case 3 postponed then
 	 * (its estimate only in its signed status document). */
