@@ -143,4 +143,8 @@ int ctl_stats_run(struct ctl *c, int argc, char **argv);
  * connection is made by the first request) ---- */
 int ctl_audit_run(struct ctl *c, int argc, char **argv);
 
+/* ---- console.c: `console login NAME [--role R] [--url BASE] | sessions | revoke NAME`,
+ * the web console's one-time login links and sessions ---- */
+int ctl_console_run(struct ctl *c, int argc, char **argv);
+
 #endif

@@ -2,7 +2,7 @@
  * rogatoryctl: the operator's command line for a running rogatoryd, over the control
  * socket. Commands are one table (name, arguments, help, what runs them); each family
  * lives in a file of its own (status.c, messages.c, send.c, fetch.c, log.c, oper.c,
- * export.c) and this file holds the table, the connection and what they share (ctl.h).
+ * export.c, console.c) and this file holds the table, the connection and what they share (ctl.h).
  * It reads files with the operator's own rights and never asks the daemon to open a
  * path. Exit codes: 0 done, 1 the daemon refused or failed, 2 usage, 3 cannot reach it.
  */
@@ -126,6 +126,11 @@ static const struct ctl_command {
 	    "check FILE --ca CA.crt | status", "the tamper-evident audit log: recompute and "
 	    "check it; an inclusion proof of entries; check a proof offline; checkpoints and "
 	    "witnesses", NULL, NULL, ctl_audit_run},
+	{"console", "login NAME [--role viewer|officer|operator] [--url BASE] | sessions | "
+	    "revoke NAME", "the web console's access: a one-time login link for NAME (printed as "
+	    "BASE/login?token=..., valid 10 minutes and once; BASE from --url, "
+	    "$ROGATORY_CONSOLE_URL or http://127.0.0.1:8743; role viewer by default); the open "
+	    "sessions; end NAME's sessions and unused links", NULL, NULL, ctl_console_run},
 	{"help", "[COMMAND]", "this text, or one command's", NULL, NULL, ctl_help},
 };
 #define CTL_NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -33,6 +33,7 @@
 #include "ctlexport.h"
 #include "ctloper.h"
 #include "ctlquery.h"
+#include "ctlconsole.h"
 #include "ctlop.h"
 #include "dirsig.h"
 #include "events.h"
@@ -52,6 +53,7 @@
 #include "revocation.h"
 #include "rogatoryd.h"
 #include "server.h"
+#include "session.h"
 #include "tls.h"
 #include "wire.h"
 
@@ -76,6 +78,10 @@ struct control_client {
 	struct control_client *next;
 };
 
+/* A console session's actor ("console:NAME"), kept where a reply or an event comes after
+ * the request (an upload's last commit). */
+#define CONTROL_ACTOR_MAX 64
+
 /*
  * The attachments of one SendRequest arriving as UploadRequests: each chunk is hashed
  * (assembly) and committed to a staging blob set as it comes; reading stops while too
@@ -93,6 +99,7 @@ struct control_upload {
 	unsigned ops;
 	bool complete;
 	bool paused;
+	char actor[CONTROL_ACTOR_MAX]; /* the console's actor, "" when the caller itself */
 };
 
 struct control {
@@ -107,6 +114,10 @@ struct control {
 	struct control_client *current; /* the client whose request is being handled */
 	uint8_t *reply_data;            /* fetch: bytes for the reply being made (owned) */
 	size_t reply_data_len;
+	struct sessions *sessions;      /* the web console's login links and sessions */
+	bool has_session;               /* the request being handled came with a session */
+	struct session_info session;    /* ... this one */
+	char actor[CONTROL_ACTOR_MAX];  /* "console:NAME" while it is handled, else "" */
 };
 
 static void control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
@@ -152,44 +163,80 @@ static void upload_finish(struct control *c, struct control_client *cl);
 static struct control_client *control_find_client(struct control *c, uint64_t id);
 static void fetched_done(struct journal_op *jo);
 static void id_of(char out[UUID_TEXT_LEN + 1], const ProtobufCBinaryData *b);
-static void control_actor(struct control *c, const struct control_client *cl);
+static void control_actor(struct control *c, const struct control_client *cl,
+    const char *user);
+static int control_session_check(struct control_client *cl,
+    const Rogatory__Ctl__V1__Request *req, int role, bool csrf, const char *name,
+    struct control_result *res);
 
-/* The command table: one row per request type. */
+/*
+ * The command table: one row per request type, with what a web console session may do
+ * (docs/OPERATIONS.md, "The web console: sessions and roles"): the lowest role that may
+ * send it (ROLE_HOST: never with a session, only a caller acting as itself) and whether
+ * it needs the session's CSRF token (everything that changes something).
+ */
+#define ROLE_HOST (-1)
+#define V SESSION_VIEWER
+#define OF SESSION_OFFICER
+#define OP SESSION_OPERATOR
 static const struct {
 	Rogatory__Ctl__V1__Request__OpCase op;
 	const char *name;
 	control_handler fn;
+	int role;
+	bool csrf;
 } control_ops[] = {
-	{ROGATORY__CTL__V1__REQUEST__OP_STATUS, "status", do_status},
-	{ROGATORY__CTL__V1__REQUEST__OP_PEERS, "peers", do_peers},
-	{ROGATORY__CTL__V1__REQUEST__OP_CONNECT, "connect", do_connect},
-	{ROGATORY__CTL__V1__REQUEST__OP_CRL_INSTALL, "crl install", do_crl_install},
-	{ROGATORY__CTL__V1__REQUEST__OP_SEND, "send", do_send},
-	{ROGATORY__CTL__V1__REQUEST__OP_QUEUE, "queue", ctlquery_queue},
-	{ROGATORY__CTL__V1__REQUEST__OP_SHOW, "show", do_show},
-	{ROGATORY__CTL__V1__REQUEST__OP_INBOX, "inbox", ctlquery_inbox},
-	{ROGATORY__CTL__V1__REQUEST__OP_RETRY, "retry", ctloper_retry},
-	{ROGATORY__CTL__V1__REQUEST__OP_CANCEL, "cancel", do_cancel},
-	{ROGATORY__CTL__V1__REQUEST__OP_LOG, "log", ctlquery_log},
-	{ROGATORY__CTL__V1__REQUEST__OP_VERIFY, "verify", do_verify},
-	{ROGATORY__CTL__V1__REQUEST__OP_UPLOAD, "upload", do_upload},
-	{ROGATORY__CTL__V1__REQUEST__OP_FETCH, "fetch", do_fetch},
-	{ROGATORY__CTL__V1__REQUEST__OP_FETCHED, "fetched", do_fetched},
-	{ROGATORY__CTL__V1__REQUEST__OP_QUARANTINE, "quarantine", do_quarantine},
-	{ROGATORY__CTL__V1__REQUEST__OP_EXPORT, "export", ctlexport_handle},
-	{ROGATORY__CTL__V1__REQUEST__OP_CASES, "requests", ctlcase_list},
-	{ROGATORY__CTL__V1__REQUEST__OP_CASE_GET, "request", ctlcase_get},
-	{ROGATORY__CTL__V1__REQUEST__OP_AUTHORITY, "authority", ctlcase_authority},
-	{ROGATORY__CTL__V1__REQUEST__OP_DIRECTORY, "directory", ctlcase_directory},
-	{ROGATORY__CTL__V1__REQUEST__OP_STATS, "stats", ctlstats_run},
-	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_VERIFY, "audit verify", ctlaudit_verify},
-	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_PROVE, "audit prove", ctlaudit_prove},
-	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_STATUS, "audit status", ctlaudit_status},
-	{ROGATORY__CTL__V1__REQUEST__OP_PAUSE, "pause", ctloper_pause},
-	{ROGATORY__CTL__V1__REQUEST__OP_RESUME, "resume", ctloper_pause},
-	{ROGATORY__CTL__V1__REQUEST__OP_RELOAD, "reload", ctloper_reload},
-	{ROGATORY__CTL__V1__REQUEST__OP_ALERTS, "alerts", ctloper_alerts},
+	{ROGATORY__CTL__V1__REQUEST__OP_STATUS, "status", do_status, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_PEERS, "peers", do_peers, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_CONNECT, "connect", do_connect, OP, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_CRL_INSTALL, "crl install", do_crl_install, ROLE_HOST,
+	    true},
+	{ROGATORY__CTL__V1__REQUEST__OP_SEND, "send", do_send, OF, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_QUEUE, "queue", ctlquery_queue, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_SHOW, "show", do_show, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_INBOX, "inbox", ctlquery_inbox, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_RETRY, "retry", ctloper_retry, OP, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_CANCEL, "cancel", do_cancel, OP, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_LOG, "log", ctlquery_log, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_VERIFY, "verify", do_verify, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_UPLOAD, "upload", do_upload, OF, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_FETCH, "fetch", do_fetch, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_FETCHED, "fetched", do_fetched, OF, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_QUARANTINE, "quarantine", do_quarantine, ROLE_HOST,
+	    true},
+	{ROGATORY__CTL__V1__REQUEST__OP_EXPORT, "export", ctlexport_handle, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_CASES, "requests", ctlcase_list, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_CASE_GET, "request", ctlcase_get, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_AUTHORITY, "authority", ctlcase_authority, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_DIRECTORY, "directory", ctlcase_directory, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_STATS, "stats", ctlstats_run, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_MESSAGES, "messages", ctlquery_messages, V, false},
+	/* verify recomputes the whole tree (the host's tool); prove may sign a checkpoint. */
+	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_VERIFY, "audit verify", ctlaudit_verify,
+	    ROLE_HOST, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_PROVE, "audit prove", ctlaudit_prove, ROLE_HOST,
+	    true},
+	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_STATUS, "audit status", ctlaudit_status, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_PAUSE, "pause", ctloper_pause, OP, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_RESUME, "resume", ctloper_pause, OP, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_RELOAD, "reload", ctloper_reload, ROLE_HOST, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_ALERTS, "alerts", ctloper_alerts, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_LOGIN, "console login", ctlconsole_login,
+	    ROLE_HOST, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_REDEEM, "console redeem", ctlconsole_redeem,
+	    ROLE_HOST, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_WHOAMI, "console whoami", ctlconsole_whoami, V,
+	    false},
+	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_SESSIONS, "console sessions",
+	    ctlconsole_sessions, ROLE_HOST, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_REVOKE, "console revoke", ctlconsole_revoke,
+	    ROLE_HOST, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_LOGOUT, "console logout", ctlconsole_logout, V,
+	    true},
 };
+#undef V
+#undef OF
+#undef OP
 
 int
 control_start(struct rogatoryd *d, struct control **out, char *err, size_t errlen)
@@ -205,6 +252,12 @@ control_start(struct rogatoryd *d, struct control **out, char *err, size_t errle
 		return err_set(err, errlen, "out of memory");
 	c->d = d;
 	ctlsock_init(&c->sock);
+	struct session_times st;
+	session_times_default(&st);
+	if ((c->sessions = sessions_new(&st)) == NULL) {
+		err_set(err, errlen, "out of memory");
+		goto fail;
+	}
 	if (cfg->control_group != NULL) {
 		struct group *g = getgrnam(cfg->control_group);
 		if (g == NULL) {
@@ -253,6 +306,7 @@ control_free(struct control *c)
 	if (c->lev != NULL)
 		evconnlistener_free(c->lev);
 	ctlsock_close(&c->sock, true);
+	sessions_free(c->sessions);
 	free(c);
 }
 
@@ -421,19 +475,27 @@ static void
 control_dispatch(struct control_client *cl, const Rogatory__Ctl__V1__Request *req)
 {
 	struct control_result res = {.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK};
+	struct control *c = cl->c;
 	for (size_t i = 0; i < sizeof(control_ops) / sizeof(control_ops[0]); i++) {
-		if (control_ops[i].op == req->op_case) {
-			log_debug("control: uid %u: %s (request %llu)", (unsigned)cl->uid,
-			    control_ops[i].name, (unsigned long long)req->request_id);
-			cl->c->current = cl;
-			control_actor(cl->c, cl);
-			control_ops[i].fn(cl->c, req, &res);
-			control_actor(cl->c, NULL);
-			cl->c->current = NULL;
-			if (!res.deferred)
-				control_reply(cl, req->request_id, &res);
+		if (control_ops[i].op != req->op_case)
+			continue;
+		if (control_session_check(cl, req, control_ops[i].role, control_ops[i].csrf,
+		        control_ops[i].name, &res) != 0) {
+			control_reply(cl, req->request_id, &res);
 			return;
 		}
+		log_debug("control: uid %u: %s (request %llu)", (unsigned)cl->uid,
+		    control_ops[i].name, (unsigned long long)req->request_id);
+		c->current = cl;
+		control_actor(c, cl, c->has_session ? c->actor : NULL);
+		control_ops[i].fn(c, req, &res);
+		control_actor(c, NULL, NULL);
+		c->current = NULL;
+		c->has_session = false;
+		c->actor[0] = '\0';
+		if (!res.deferred)
+			control_reply(cl, req->request_id, &res);
+		return;
 	}
 	res.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_BAD_REQUEST;
 	res.error_code = "unknown-request";
@@ -442,10 +504,82 @@ control_dispatch(struct control_client *cl, const Rogatory__Ctl__V1__Request *re
 	control_reply(cl, req->request_id, &res);
 }
 
+/*
+ * A request with a console session (Request.session): the session must be live, its
+ * role at least the op's, and an op that changes something needs the session's CSRF
+ * token. Sets c->has_session, c->session and c->actor for the handler; -1 with res
+ * filled (REFUSED session-ended / forbidden / csrf). Without a session: 0, nothing set
+ * (the caller acts as itself, as the socket's credentials allow).
+ */
+static int
+control_session_check(struct control_client *cl, const Rogatory__Ctl__V1__Request *req,
+    int role, bool csrf, const char *name, struct control_result *res)
+{
+	struct control *c = cl->c;
+	c->has_session = false;
+	c->actor[0] = '\0';
+	if (req->session.len == 0) {
+		if (req->op_case == ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_WHOAMI ||
+		    req->op_case == ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_LOGOUT) {
+			res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_REFUSED;
+			res->error_code = "no-session";
+			snprintf(res->error_text, sizeof(res->error_text), "%s needs a console "
+			    "session (Request.session)", name);
+			return -1;
+		}
+		return 0;
+	}
+	res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_REFUSED;
+	/* The console's periodic re-check of a live event stream is no use of the session. */
+	bool touch = !(req->op_case == ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_WHOAMI &&
+	    !req->console_whoami->touch);
+	struct session_info si;
+	if (sessions_find(c->sessions, req->session.data, req->session.len, link_now_ms(), touch,
+	        &si) != 0) {
+		res->error_code = "session-ended";
+		snprintf(res->error_text, sizeof(res->error_text), "the console session is unknown, "
+		    "ended, idle too long or past its time limit: log in again");
+		return -1;
+	}
+	if (role == ROLE_HOST || (int)si.role < role) {
+		res->error_code = "forbidden";
+		if (role == ROLE_HOST)
+			snprintf(res->error_text, sizeof(res->error_text), "%s is not allowed from the "
+			    "web console (only on the host, with rogatoryctl)", name);
+		else
+			snprintf(res->error_text, sizeof(res->error_text), "%s %s may not %s (it needs "
+			    "the role %s)", session_role_name(si.role), si.name, name,
+			    session_role_name((enum session_role)role));
+		log_notice("control: console %s (%s) via uid %u: %s refused: forbidden", si.name,
+		    session_role_name(si.role), (unsigned)cl->uid, name);
+		return -1;
+	}
+	if (csrf && !sessions_csrf_ok(c->sessions, si.serial, req->csrf.data, req->csrf.len)) {
+		res->error_code = "csrf";
+		snprintf(res->error_text, sizeof(res->error_text), "%s changes something: it needs "
+		    "the session's CSRF token", name);
+		log_notice("control: console %s (%s) via uid %u: %s refused: no valid CSRF token",
+		    si.name, session_role_name(si.role), (unsigned)cl->uid, name);
+		return -1;
+	}
+	res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK;
+	c->has_session = true;
+	c->session = si;
+	snprintf(c->actor, sizeof(c->actor), "console:%s", si.name);
+	/* Each chunk of an upload is part of its send: not a line each. */
+	if (req->op_case == ROGATORY__CTL__V1__REQUEST__OP_UPLOAD)
+		log_debug("control: console %s (%s) via uid %u: %s", si.name,
+		    session_role_name(si.role), (unsigned)cl->uid, name);
+	else
+		log_info("control: console %s (%s) via uid %u: %s", si.name,
+		    session_role_name(si.role), (unsigned)cl->uid, name);
+	return 0;
+}
+
 /* Every event journaled while a client's request is handled names that client (NULL:
- * none). */
+ * none): its uid, and its user name or (user set) the console's "console:NAME". */
 static void
-control_actor(struct control *c, const struct control_client *cl)
+control_actor(struct control *c, const struct control_client *cl, const char *user)
 {
 	struct rogatoryd_actor *a = &c->d->actor;
 	memset(a, 0, sizeof(*a));
@@ -453,7 +587,8 @@ control_actor(struct control *c, const struct control_client *cl)
 		return;
 	a->set = true;
 	a->uid = (uint32_t)cl->uid;
-	snprintf(a->user, sizeof(a->user), "%s", cl->user);
+	snprintf(a->user, sizeof(a->user), "%s", user != NULL && user[0] != '\0' ? user
+	                                                                       : cl->user);
 }
 
 static void
@@ -917,6 +1052,7 @@ do_send(struct control *c, const Rogatory__Ctl__V1__Request *req, struct control
 		fatal("out of memory");
 	protobuf_c_message_pack(&q->base, up->req);
 	up->bset = store_bset_new(c->d->store);
+	snprintf(up->actor, sizeof(up->actor), "%s", c->actor);
 	cl->up = up;
 	res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK;
 	res->deferred = true;
@@ -974,9 +1110,9 @@ upload_finish(struct control *c, struct control_client *cl)
 	for (size_t i = 0; i < up->as.n; i++)
 		memcpy(hashes + i * ASSEMBLY_HASH_LEN, up->as.parts[i].sha256, ASSEMBLY_HASH_LEN);
 	/* After the last upload's commit, outside any request: the sender is still the actor. */
-	control_actor(c, cl);
+	control_actor(c, cl, up->actor);
 	outbox_submit_attached(c->d->outbox, q, hashes, up->bset, control_async_reply, p);
-	control_actor(c, NULL);
+	control_actor(c, NULL, NULL);
 	rogatory__ctl__v1__send_request__free_unpacked(q, NULL);
 	upload_free(c, up, false);
 }
@@ -1366,6 +1502,18 @@ struct rogatoryd *
 control_daemon(struct control *c)
 {
 	return c->d;
+}
+
+struct sessions *
+control_sessions(struct control *c)
+{
+	return c->sessions;
+}
+
+const struct session_info *
+control_session(const struct control *c)
+{
+	return c->has_session ? &c->session : NULL;
 }
 
 unsigned

@@ -209,6 +209,28 @@ document_json(struct rogatoryd *d, enum store_dir dir, const char *sender, const
 	return o;
 }
 
+/* The statuses our side may send in the case now, in the status table's order (the
+ * transition table decides, as it does when the document is sent). */
+static json_t *
+next_statuses(const struct store_case *cs)
+{
+	json_t *a = json_array();
+	enum case_state from;
+	if (case_state_parse(cs->state, &from) != 0)
+		return a;
+	enum case_side side = cs->dir == STORE_OUT ? CASE_REQUESTING : CASE_REQUESTED;
+	size_t n;
+	const struct case_status *rows = case_statuses(&n);
+	for (size_t i = 0; i < n; i++) {
+		enum case_state to;
+		char why[200];
+		if (rows[i].side == side &&
+		    case_next(from, cs->consulted, rows[i].status, side, &to, why, sizeof(why)))
+			json_array_append_new(a, json_string(wire_status_name(rows[i].status)));
+	}
+	return a;
+}
+
 void
 ctlcase_get(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res)
@@ -244,6 +266,7 @@ ctlcase_get(struct control *c, const Rogatory__Ctl__V1__Request *req,
 		json_array_append_new(a, doc);
 	}
 	json_object_set_new(o, "documents", a);
+	json_object_set_new(o, "next_statuses", next_statuses(&cs));
 	if (n < 0)
 		json_object_set_new(o, "error", json_string("cannot read the case's documents"));
 	free(docs);

@@ -35,6 +35,13 @@ typedef void (*control_handler)(struct control *c, const Rogatory__Ctl__V1__Requ
     struct control_result *res);
 
 struct rogatoryd *control_daemon(struct control *c);
+/* The web console's login links and sessions (session.h). */
+struct sessions;
+struct session_info;
+struct sessions *control_sessions(struct control *c);
+/* The console session the request being handled came with (checked: live, its role
+ * enough, its CSRF token when needed); NULL when the caller acts as itself. */
+const struct session_info *control_session(const struct control *c);
 /* The uid of the client whose request is being handled (for the log and events). */
 unsigned control_caller_uid(const struct control *c);
 

@@ -19,6 +19,8 @@
 #define CTLQUERY_LIST_DEFAULT 100
 #define CTLQUERY_LIST_MAX 1000
 #define CTLQUERY_LOG_MAX 1000
+#define CTLQUERY_PAGE_DEFAULT 50
+#define CTLQUERY_PAGE_MAX 200
 
 static int list(struct control *c, const struct store_filter *f, uint32_t limit,
     struct control_result *res);
@@ -162,4 +164,56 @@ ctlquery_log(struct control *c, const Rogatory__Ctl__V1__Request *req,
 			    "log already");
 		}
 	}
+}
+
+void
+ctlquery_messages(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res)
+{
+	const Rogatory__Ctl__V1__MessagesRequest *q = req->messages;
+	struct rogatoryd *d = control_daemon(c);
+	char peer[AUTHORITY_ID_MAX + 1], state[16], prefix[UUID_TEXT_LEN + 1], dir[4];
+	text_of(peer, sizeof(peer), &q->peer);
+	text_of(state, sizeof(state), &q->state);
+	text_of(prefix, sizeof(prefix), &q->id_prefix);
+	text_of(dir, sizeof(dir), &q->direction);
+	enum store_state st;
+	if (state[0] != '\0' && store_state_parse(state, &st) != 0) {
+		res->code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_BAD_REQUEST;
+		res->error_code = "bad-request";
+		snprintf(res->error_text, sizeof(res->error_text), "unknown state %s; expected "
+		    "queued, sending, retrying, unconfirmed, delivered, rejected, failed, expired, "
+		    "cancelled or received", state);
+		return;
+	}
+	enum store_dir sd = strcmp(dir, "in") == 0 ? STORE_IN
+	                  : strcmp(dir, "out") == 0 ? STORE_OUT : STORE_DIR_ANY;
+	int max = q->limit == 0 ? CTLQUERY_PAGE_DEFAULT
+	                        : (int)(q->limit > CTLQUERY_PAGE_MAX ? CTLQUERY_PAGE_MAX : q->limit);
+	struct store_msg *v = calloc((size_t)max, sizeof(*v));
+	if (v == NULL)
+		fatal("out of memory");
+	int n = store_messages_page(d->store, sd, peer, state, prefix, (int64_t)q->before, v, max);
+	if (n < 0) {
+		free(v);
+		store_error(res, "the store");
+		return;
+	}
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++) {
+		json_t *o = control_msg_json(&v[i]);
+		json_object_set_new(o, "cursor", json_integer((json_int_t)v[i].rowid));
+		if (v[i].dir == STORE_OUT)
+			json_object_set_new(o, "paused", json_boolean(pause_is(d->paused,
+			    v[i].recipient)));
+		json_array_append_new(a, o);
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "messages", a);
+	json_object_set_new(o, "next", n == max ? json_integer((json_int_t)v[n - 1].rowid)
+	                                        : json_null());
+	for (int i = 0; i < n; i++)
+		store_msg_clear(&v[i]);
+	free(v);
+	res->json = o;
 }

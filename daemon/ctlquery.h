@@ -13,6 +13,10 @@ void ctlquery_queue(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
 void ctlquery_inbox(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
+/* The web console's list (MessagesRequest): both directions or one, newest first, a page
+ * at a time by rowid cursor; {"messages": [..., each with "cursor"], "next"}. */
+void ctlquery_messages(struct control *c, const Rogatory__Ctl__V1__Request *req,
+    struct control_result *res);
 void ctlquery_log(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res);
 

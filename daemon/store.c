@@ -279,6 +279,10 @@ static const struct {
 	  " WHERE respond_over_for > 0;"
 	  /* The statistics of a period read messages by their creation time. */
 	  "CREATE INDEX messages_created ON messages (created_us);" },
+	/* The console's list of messages (store_messages_page): every filter it has in one
+	 * index, so a page never reads a row it does not answer (100,000 rows, blobs inline). */
+	{ 13,
+	  "CREATE INDEX messages_list ON messages (dir, state, recipient, sender, msg_id);" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -430,6 +434,18 @@ static const char *const r_sql[R_COUNT] = {
 	    " AND (?5 = '' OR (dir = 0 AND recipient = ?5) OR (dir = 1 AND sender = ?5))"
 	    " AND (?6 = '' OR state = ?6) AND (?7 = 0 OR created_us <= ?7)"
 	    " AND (?8 = 0 OR fetched = 0) ORDER BY id DESC LIMIT ?9",
+	/* The console's pages (store_messages_page): the rowids from messages_list alone,
+	 * then those rows; the newest of all through the rowid. msg_id is [0-9a-f-]: '~' is
+	 * above every one. */
+#define MSG_PAGE(extra) "SELECT " MSG_COLS MSG_NO_BLOBS " FROM messages WHERE id IN (SELECT id" \
+	    " FROM messages INDEXED BY messages_list WHERE dir IN (?1, ?2) AND id < ?3" \
+	    " AND (?4 = '' OR (dir = 0 AND recipient = ?4) OR (dir = 1 AND sender = ?4))" \
+	    " AND msg_id >= ?5 AND msg_id < ?6" extra " ORDER BY id DESC LIMIT ?7) ORDER BY id DESC"
+	[R_MSG_PAGE] = MSG_PAGE(""),
+	[R_MSG_PAGE_STATE] = MSG_PAGE(" AND state = ?8"),
+#undef MSG_PAGE
+	[R_MSG_NEWEST] = "SELECT " MSG_COLS MSG_NO_BLOBS " FROM messages WHERE id < ?1"
+	    " ORDER BY id DESC LIMIT ?2",
 	/* Event history in a seq range (times were turned into seqs by R_SEQ_*), the first
 	 * or the last LIMIT; by message id through its index. */
 #define EV_FILTER " AND (?3 = '' OR peer = ?3) AND (?4 = '' OR event = ?4)"

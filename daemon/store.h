@@ -31,7 +31,7 @@ struct store;
 
 #define STORE_HASH_LEN 32
 /* The schema this build writes (PRAGMA user_version); a newer database is refused. */
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 #define STORE_KINDS 7              /* Kind values 0 (unspecified) to 6 (other) */
 #define STORE_REF_MAX 255         /* bytes of a reference kept in a case row (cut at UTF-8) */
 
@@ -635,6 +635,14 @@ struct store_filter {
  * at the start). Returns the count or -1. */
 int store_list_filter(struct store *s, const struct store_filter *f, int64_t before_rowid,
     struct store_msg *out, int max);
+
+/* The web console's list: messages of one or both directions (STORE_DIR_ANY), newest
+ * first, before the cursor (rowid, exclusive; 0 at the start); peer (the other end),
+ * state and id_prefix (the start of the id) NULL or "" for any. Only the index of the
+ * listings is read to choose them, then the rows chosen (no blobs). The count or -1. */
+int store_messages_page(struct store *s, enum store_dir dir, const char *peer,
+    const char *state, const char *id_prefix, int64_t before_rowid, struct store_msg *out,
+    int max);
 
 /* What an event history selects; zero / NULL / "" fields select everything. */
 struct store_event_filter {

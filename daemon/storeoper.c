@@ -114,6 +114,39 @@ store_list_filter(struct store *s, const struct store_filter *f, int64_t before_
 	return store_read_msgs(s, st, out, max);
 }
 
+int
+store_messages_page(struct store *s, enum store_dir dir, const char *peer, const char *state,
+    const char *id_prefix, int64_t before_rowid, struct store_msg *out, int max)
+{
+	bool any = (peer == NULL || peer[0] == '\0') && (state == NULL || state[0] == '\0') &&
+	    (id_prefix == NULL || id_prefix[0] == '\0');
+	int64_t before = before_rowid > 0 ? before_rowid : INT64_MAX;
+	sqlite3_stmt *st;
+	if (any && dir == STORE_DIR_ANY) {
+		/* Every row matches: the newest through the rowid, nothing else read. */
+		if ((st = store_r_stmt(s, R_MSG_NEWEST)) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, before);
+		sqlite3_bind_int(st, 2, max);
+		return store_read_msgs(s, st, out, max);
+	}
+	bool by_state = state != NULL && state[0] != '\0';
+	if ((st = store_r_stmt(s, by_state ? R_MSG_PAGE_STATE : R_MSG_PAGE)) == NULL)
+		return -1;
+	char hi[UUID_TEXT_LEN + 2];
+	snprintf(hi, sizeof(hi), "%s~", or_empty(id_prefix));
+	sqlite3_bind_int(st, 1, dir == STORE_DIR_ANY ? STORE_OUT : (int)dir);
+	sqlite3_bind_int(st, 2, dir == STORE_DIR_ANY ? STORE_IN : (int)dir);
+	sqlite3_bind_int64(st, 3, before);
+	sqlite3_bind_text(st, 4, or_empty(peer), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, or_empty(id_prefix), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, hi, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 7, max);
+	if (by_state)
+		sqlite3_bind_text(st, 8, state, -1, SQLITE_STATIC);
+	return store_read_msgs(s, st, out, max);
+}
+
 /* The seq a time bound stands for (R_SEQ_FROM / R_SEQ_UNTIL); none when no event is on
  * that side of it; -1 on error (logged). */
 static int64_t

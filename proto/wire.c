@@ -90,6 +90,7 @@ static int check_content(const Rogatory__V1__Content *c, bool refused, char *err
 static int check_attachments(const Rogatory__V1__DocumentBody *b, char *err, size_t errlen);
 static int check_receipt_body(const Rogatory__V1__ReceiptBody *r, char *err, size_t errlen);
 static int check_ctl_op(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen);
+static int check_ctl_console(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen);
 static int check_ctl_operator(const Rogatory__Ctl__V1__Request *r, char *err,
     size_t errlen);
 static int chk_id_opt(const ProtobufCBinaryData *b, const char *at, const char *name,
@@ -1282,6 +1283,91 @@ check_ctl_operator(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen
 	case ROGATORY__CTL__V1__REQUEST__OP_ALERTS:
 		return 0;
 	default:
+		return check_ctl_console(r, err, errlen);
+	}
+}
+
+/* A token of the web console: 32 lowercase hex digits (128 bits); empty when optional. */
+static int
+chk_token(const ProtobufCBinaryData *b, bool optional, const char *at, const char *name,
+    char *err, size_t errlen)
+{
+	if (optional && b->len == 0)
+		return 0;
+	if (b->len != 32)
+		return err_set(err, errlen, "%s.%s: %zu bytes, a token is 32 lowercase hex digits",
+		    at, name, b->len);
+	for (size_t i = 0; i < b->len; i++) {
+		uint8_t ch = b->data[i];
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+			return err_set(err, errlen, "%s.%s: not lowercase hex", at, name);
+	}
+	return 0;
+}
+
+/* [A-Za-z0-9._-]{1,32}: the name a console session acts for. */
+static int
+chk_console_name(const ProtobufCBinaryData *b, const char *at, char *err, size_t errlen)
+{
+	if (b->len < 1 || b->len > 32)
+		return err_set(err, errlen, "%s.name: %zu bytes, 1 to 32", at, b->len);
+	for (size_t i = 0; i < b->len; i++) {
+		uint8_t ch = b->data[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		        (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+			return err_set(err, errlen, "%s.name: only letters, digits, '.', '_' and '-'",
+			    at);
+	}
+	return 0;
+}
+
+/* The web console: its sessions' requests and the messages list. */
+static int
+check_ctl_console(const Rogatory__Ctl__V1__Request *r, char *err, size_t errlen)
+{
+	switch (r->op_case) {
+	case ROGATORY__CTL__V1__REQUEST__OP_MESSAGES: {
+		const Rogatory__Ctl__V1__MessagesRequest *q = r->messages;
+		const char *at = "request.messages";
+		if (q->direction.len > 0 && !bytes_is(&q->direction, "in") &&
+		    !bytes_is(&q->direction, "out"))
+			return err_set(err, errlen, "%s.direction: \"in\", \"out\" or empty", at);
+		if (chk_id_opt(&q->peer, at, "peer", err, errlen) ||
+		    chk_name(&q->state, 0, 15, at, "state", err, errlen) ||
+		    chk_len(&q->id_prefix, 0, UUID_TEXT_LEN, at, "id_prefix", err, errlen))
+			return -1;
+		for (size_t i = 0; i < q->id_prefix.len; i++) {
+			uint8_t ch = q->id_prefix.data[i];
+			if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || ch == '-'))
+				return err_set(err, errlen, "%s.id_prefix: only 0-9, a-f and '-'", at);
+		}
+		if (q->before > (uint64_t)INT64_MAX)
+			return err_set(err, errlen, "%s.before: not a cursor", at);
+		return 0;
+	}
+	case ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_LOGIN: {
+		const Rogatory__Ctl__V1__ConsoleLoginRequest *q = r->console_login;
+		if (chk_console_name(&q->name, "request.console_login", err, errlen) != 0)
+			return -1;
+		if (!bytes_is(&q->role, "viewer") && !bytes_is(&q->role, "officer") &&
+		    !bytes_is(&q->role, "operator"))
+			return err_set(err, errlen, "request.console_login.role: viewer, officer or "
+			    "operator");
+		return 0;
+	}
+	case ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_REDEEM:
+		/* Any token up to 64 bytes: what is not a live one is answered "login-invalid",
+		 * like a used or expired one. */
+		return chk_len(&r->console_redeem->token, 1, 64, "request.console_redeem", "token",
+		    err, errlen);
+	case ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_REVOKE:
+		return chk_console_name(&r->console_revoke->name, "request.console_revoke", err,
+		    errlen);
+	case ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_WHOAMI:
+	case ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_SESSIONS:
+	case ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_LOGOUT:
+		return 0;
+	default:
 		return err_set(err, errlen, "request: no operation set");
 	}
 }
@@ -1306,6 +1392,14 @@ wire_ctl_request_decode(const uint8_t *buf, size_t len, Rogatory__Ctl__V1__Reque
 	}
 	if (check_structure(&r->base, path, sizeof(path), err, errlen) != 0)
 		goto fail;
+	/* The console's tokens: exact form, and a CSRF token only with its session. */
+	if (chk_token(&r->session, true, "request", "session", err, errlen) != 0 ||
+	    chk_token(&r->csrf, true, "request", "csrf", err, errlen) != 0)
+		goto fail;
+	if (r->csrf.len > 0 && r->session.len == 0) {
+		err_set(err, errlen, "request.csrf: given without a session");
+		goto fail;
+	}
 	switch (r->op_case) {
 	case ROGATORY__CTL__V1__REQUEST__OP_STATUS:
 	case ROGATORY__CTL__V1__REQUEST__OP_PEERS:
