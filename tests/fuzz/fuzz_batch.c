@@ -18,6 +18,7 @@ int rogatoryctl_main(int argc, char **argv);
 #include "../../ctl/export.c"
 #include "../../ctl/draft.c"
 #include "../../ctl/case.c"
+#include "../../ctl/console.c"
 #include "../../ctl/audit.c"
 #include "../../ctl/fetch.c"
 #include "../../ctl/log.c"

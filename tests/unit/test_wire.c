@@ -1727,3 +1727,102 @@ Test(wire, directory_body_canonical_and_in_range)
 	    "directory.directory_sha256: 31 bytes, must be 32");
 	free(p.p);
 }
+
+/* The web console's fields and requests: tokens of exactly 32 lowercase hex digits, a
+ * CSRF token only with a session, names and roles, the messages list's filters. */
+Test(wire, ctl_console_requests)
+{
+	Rogatory__Ctl__V1__Request r = ROGATORY__CTL__V1__REQUEST__INIT;
+	Rogatory__Ctl__V1__StatusRequest st = ROGATORY__CTL__V1__STATUS_REQUEST__INIT;
+	r.version = CONTROL_PROTOCOL_VERSION;
+	r.op_case = ROGATORY__CTL__V1__REQUEST__OP_STATUS;
+	r.status = &st;
+	Rogatory__Ctl__V1__Request *out = NULL;
+	char err[512] = "";
+	r.session = bytes("0123456789abcdef0123456789abcdef");
+	r.csrf = bytes("fedcba9876543210fedcba9876543210");
+	struct buf p = pack(&r.base);
+	cr_assert_eq(wire_ctl_request_decode(p.p, p.len, &out, err, sizeof(err)), 0, "%s", err);
+	wire_ctl_request_free(out);
+	free(p.p);
+	r.session = bytes("0123456789ABCDEF0123456789abcdef");
+	req_bad(&r, "request.session: not lowercase hex");
+	r.session = bytes("0123456789abcdef");
+	req_bad(&r, "request.session: 16 bytes, a token is 32 lowercase hex digits");
+	r.session = bytes("");
+	req_bad(&r, "request.csrf: given without a session");
+	r.session = bytes("0123456789abcdef0123456789abcdef");
+	r.csrf = bytes("fedcba9876543210fedcba987654321g");
+	req_bad(&r, "request.csrf: not lowercase hex");
+	r.csrf = bytes("");
+
+	Rogatory__Ctl__V1__ConsoleLoginRequest li = ROGATORY__CTL__V1__CONSOLE_LOGIN_REQUEST__INIT;
+	r.op_case = ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_LOGIN;
+	r.console_login = &li;
+	r.session = bytes("");
+	li.name = bytes("alice.m");
+	li.role = bytes("officer");
+	p = pack(&r.base);
+	cr_assert_eq(wire_ctl_request_decode(p.p, p.len, &out, err, sizeof(err)), 0, "%s", err);
+	wire_ctl_request_free(out);
+	free(p.p);
+	li.role = bytes("admin");
+	req_bad(&r, "request.console_login.role: viewer, officer or operator");
+	li.role = bytes("");
+	req_bad(&r, "request.console_login.role: viewer, officer or operator");
+	li.role = bytes("viewer");
+	li.name = bytes("a b");
+	req_bad(&r, "request.console_login.name: only letters, digits");
+	li.name = bytes("");
+	req_bad(&r, "request.console_login.name: 0 bytes, 1 to 32");
+	li.name = bytes("abcdefghijklmnopqrstuvwxyz0123456");
+	req_bad(&r, "request.console_login.name: 33 bytes, 1 to 32");
+
+	Rogatory__Ctl__V1__ConsoleRevokeRequest rv = ROGATORY__CTL__V1__CONSOLE_REVOKE_REQUEST__INIT;
+	r.op_case = ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_REVOKE;
+	r.console_revoke = &rv;
+	rv.name = bytes("x/y");
+	req_bad(&r, "request.console_revoke.name: only letters, digits");
+
+	Rogatory__Ctl__V1__ConsoleRedeemRequest rd = ROGATORY__CTL__V1__CONSOLE_REDEEM_REQUEST__INIT;
+	r.op_case = ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_REDEEM;
+	r.console_redeem = &rd;
+	req_bad(&r, "request.console_redeem.token");
+	rd.token = bytes("not-even-hex");   /* answered login-invalid by the daemon */
+	p = pack(&r.base);
+	cr_assert_eq(wire_ctl_request_decode(p.p, p.len, &out, err, sizeof(err)), 0, "%s", err);
+	wire_ctl_request_free(out);
+	free(p.p);
+
+	Rogatory__Ctl__V1__MessagesRequest m = ROGATORY__CTL__V1__MESSAGES_REQUEST__INIT;
+	r.op_case = ROGATORY__CTL__V1__REQUEST__OP_MESSAGES;
+	r.messages = &m;
+	m.direction = bytes("in");
+	m.peer = bytes("FR-MJ");
+	m.state = bytes("received");
+	m.id_prefix = bytes("0a1b-");
+	m.before = 12;
+	m.limit = 500;      /* clamped by the daemon */
+	p = pack(&r.base);
+	cr_assert_eq(wire_ctl_request_decode(p.p, p.len, &out, err, sizeof(err)), 0, "%s", err);
+	wire_ctl_request_free(out);
+	free(p.p);
+	m.direction = bytes("both");
+	req_bad(&r, "request.messages.direction");
+	m.direction = bytes("");
+	m.id_prefix = bytes("0A");
+	req_bad(&r, "request.messages.id_prefix: only 0-9, a-f and '-'");
+	m.id_prefix = bytes("%");
+	req_bad(&r, "request.messages.id_prefix: only 0-9, a-f and '-'");
+	m.id_prefix = bytes("0123456789012345678901234567890123456");
+	req_bad(&r, "request.messages.id_prefix");
+	m.id_prefix = bytes("");
+	m.peer = bytes("fr-mj");
+	req_bad(&r, "request.messages.peer");
+	m.peer = bytes("");
+	m.state = bytes("Queued");
+	req_bad(&r, "request.messages.state: not a name");
+	m.state = bytes("");
+	m.before = (uint64_t)INT64_MAX + 1;
+	req_bad(&r, "request.messages.before: not a cursor");
+}
