@@ -6,6 +6,7 @@
 #include "ctlconsole.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "link.h"
@@ -109,12 +110,15 @@ ctlconsole_sessions(struct control *c, const Rogatory__Ctl__V1__Request *req,
     struct control_result *res)
 {
 	(void)req;
-	static struct session_info all[SESSION_MAX];
+	struct session_info *all = calloc(SESSION_MAX, sizeof(*all));
+	if (all == NULL)
+		fatal("out of memory");
 	uint64_t now = link_now_ms();
 	int n = sessions_list(control_sessions(c), now, all, SESSION_MAX);
 	json_t *a = json_array();
 	for (int i = 0; i < n; i++)
 		json_array_append_new(a, info_json(&all[i], now, false));
+	free(all);
 	res->json = a;
 }
 
