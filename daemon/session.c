@@ -5,6 +5,7 @@
  */
 #include "session.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,20 +56,28 @@ session_times_default(struct session_times *t)
 	t->max_s = 43200;
 #ifdef ROGATORY_TEST_HOOKS
 	const char *e = getenv("ROGATORY_TEST_CONSOLE_TIMES");
-	unsigned long long a, b, c;
-	char extra;
 	if (e == NULL || e[0] == '\0')
 		return;
-	if (sscanf(e, "%llu,%llu,%llu%c", &a, &b, &c, &extra) != 3 || a == 0 || b == 0 ||
-	    c == 0) {
-		log_warn("ROGATORY_TEST_CONSOLE_TIMES=%s: not LOGIN,IDLE,MAX seconds; ignored", e);
-		return;
+	unsigned long long v[3];
+	const char *p = e;
+	for (int i = 0; i < 3; i++) {
+		char *end;
+		errno = 0;
+		v[i] = strtoull(p, &end, 10);
+		bool last = i == 2;
+		if (errno != 0 || end == p || *p == '-' || v[i] == 0 || v[i] > 86400ULL * 365 ||
+		    *end != (last ? '\0' : ',')) {
+			log_warn("ROGATORY_TEST_CONSOLE_TIMES=%s: not LOGIN,IDLE,MAX seconds; ignored",
+			    e);
+			return;
+		}
+		p = end + 1;
 	}
-	t->login_s = a;
-	t->idle_s = b;
-	t->max_s = c;
+	t->login_s = v[0];
+	t->idle_s = v[1];
+	t->max_s = v[2];
 	log_notice("test hook: console login links last %llus, sessions %llus idle, %llus "
-	    "at most", a, b, c);
+	    "at most", v[0], v[1], v[2]);
 #endif
 }
 

@@ -57,7 +57,7 @@ void sessions_free(struct sessions *s);
 
 /* "viewer", "officer", "operator" and back; -1 when unknown. */
 const char *session_role_name(enum session_role r);
-int session_role_parse(const char *s, size_t len, enum session_role *out);
+int session_role_parse(const char *p, size_t len, enum session_role *out);
 /* [A-Za-z0-9._-]{1,32}. */
 bool session_name_valid(const uint8_t *s, size_t len);
 
@@ -79,7 +79,7 @@ bool sessions_csrf_ok(struct sessions *s, uint64_t serial, const uint8_t *csrf, 
 /* Every live session, oldest first, into out (at most max): the count. */
 int sessions_list(struct sessions *s, uint64_t now_ms, struct session_info *out, int max);
 /* Ends every session and unused login token of name: how many of each. */
-void sessions_revoke(struct sessions *s, const char *name, int *sessions, int *logins);
+void sessions_revoke(struct sessions *s, const char *name, int *nsess, int *nlogins);
 /* Ends the session serial (logout): 0, -1 when it is not live. */
 int sessions_end(struct sessions *s, uint64_t serial, const char *why);
 /* Live sessions and unused login tokens now (expired ones dropped first). */
