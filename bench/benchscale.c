@@ -5,14 +5,21 @@
  */
 #include "benchscale.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "bench.h"
 #include "benchlib.h"
+#include "frame.h"
+#include "wire.h"
+
+static void console_pages(struct bench *b);
 
 /* ---- large message (attachments may not exist yet in this tree) ---- */
 
@@ -151,6 +158,8 @@ benchscale_queue(struct bench *b)
 	bench_setr(b, "queue100k_db_mb", db_mb);
 	bench_setr(b, "queue100k_startup_s", start_s);
 
+	console_pages(b);
+
 	pid_t perf_d = bench_perf_start(b, "drain");
 	bl_node_start(&b->env, &b->nc);
 	int64_t drain0 = bl_wall_us();
@@ -183,6 +192,125 @@ benchscale_queue(struct bench *b)
 		json_object_set_new(b->out, "queue100k_drain_s", json_null());
 	}
 	bl_phase_free(ph);
+}
+
+/* ---- the web console's requests with the queue at rest ---- */
+
+/* One control request on fd, as rogatory-console sends it; its reply's JSON (the caller
+ * frees it) and the time it took in *ms. Dies on a refusal: the figures would lie. */
+static json_t *
+console_call(int fd, Rogatory__Ctl__V1__Request *req, double *ms)
+{
+	static uint64_t next_id;
+	req->version = CONTROL_PROTOCOL_VERSION;
+	req->request_id = ++next_id;
+	size_t n = protobuf_c_message_get_packed_size(&req->base);
+	uint8_t *buf = malloc(FRAME_HEADER_LEN + n);
+	if (buf == NULL)
+		bl_die("out of memory");
+	frame_header_put(buf, (uint32_t)n);
+	protobuf_c_message_pack(&req->base, buf + FRAME_HEADER_LEN);
+	double t0 = bl_mono_s();
+	ssize_t w = write(fd, buf, FRAME_HEADER_LEN + n);
+	free(buf);
+	if (w != (ssize_t)(FRAME_HEADER_LEN + n))
+		bl_die("control socket: write: %s", strerror(errno));
+	uint8_t hdr[FRAME_HEADER_LEN];
+	if (recv(fd, hdr, sizeof(hdr), MSG_WAITALL) != (ssize_t)sizeof(hdr))
+		bl_die("control socket: no reply");
+	uint32_t len = frame_header_len(hdr);
+	uint8_t *body = malloc(len ? len : 1);
+	if (body == NULL || len > FRAME_CONTROL_MAX ||
+	    (len > 0 && recv(fd, body, len, MSG_WAITALL) != (ssize_t)len))
+		bl_die("control socket: a short reply");
+	*ms = (bl_mono_s() - t0) * 1000.0;
+	Rogatory__Ctl__V1__Reply *r = NULL;
+	char err[256];
+	if (wire_ctl_reply_decode(body, len, &r, err, sizeof(err)) != 0)
+		bl_die("control socket: %s", err);
+	free(body);
+	if (r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK)
+		bl_die("control request refused: %.*s", (int)r->error_text.len,
+		    (const char *)r->error_text.data);
+	json_t *j = json_loadb((const char *)r->json.data, r->json.len, 0, NULL);
+	wire_ctl_reply_free(r);
+	if (j == NULL)
+		bl_die("control reply is not JSON");
+	return j;
+}
+
+/* The slowest of 5 runs of each: the overview's requests (status, peers, alerts) and
+ * pages of the messages list (the newest, the next, one authority's queued ones, an id's
+ * start), with every queued message still in A's store. */
+static void
+console_pages(struct bench *b)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (strlen(b->a.sock) >= sizeof(sun.sun_path))
+		bl_die("socket path too long: %s", b->a.sock);
+	memcpy(sun.sun_path, b->a.sock, strlen(b->a.sock) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
+		bl_die("connect %s: %s", sun.sun_path, strerror(errno));
+	Rogatory__Ctl__V1__StatusRequest st = ROGATORY__CTL__V1__STATUS_REQUEST__INIT;
+	Rogatory__Ctl__V1__PeersRequest pe = ROGATORY__CTL__V1__PEERS_REQUEST__INIT;
+	Rogatory__Ctl__V1__AlertsRequest al = ROGATORY__CTL__V1__ALERTS_REQUEST__INIT;
+	Rogatory__Ctl__V1__MessagesRequest mq = ROGATORY__CTL__V1__MESSAGES_REQUEST__INIT;
+	double overview = 0, page = 0, filtered = 0, ms;
+	size_t listed = 0;
+	for (int run = 0; run < 5; run++) {
+		Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
+		double sum = 0;
+		req.op_case = ROGATORY__CTL__V1__REQUEST__OP_STATUS;
+		req.status = &st;
+		json_decref(console_call(fd, &req, &ms));
+		sum += ms;
+		req.op_case = ROGATORY__CTL__V1__REQUEST__OP_PEERS;
+		req.peers = &pe;
+		json_decref(console_call(fd, &req, &ms));
+		sum += ms;
+		req.op_case = ROGATORY__CTL__V1__REQUEST__OP_ALERTS;
+		req.alerts = &al;
+		json_decref(console_call(fd, &req, &ms));
+		sum += ms;
+		overview = sum > overview ? sum : overview;
+		/* The newest page, then the next one from its cursor. */
+		mq = (Rogatory__Ctl__V1__MessagesRequest)ROGATORY__CTL__V1__MESSAGES_REQUEST__INIT;
+		req.op_case = ROGATORY__CTL__V1__REQUEST__OP_MESSAGES;
+		req.messages = &mq;
+		json_t *j = console_call(fd, &req, &ms);
+		page = ms > page ? ms : page;
+		json_t *next = json_object_get(j, "next");
+		mq.before = json_is_integer(next) ? (uint64_t)json_integer_value(next) : 0;
+		json_decref(j);
+		json_decref(console_call(fd, &req, &ms));
+		page = ms > page ? ms : page;
+		/* One authority's queued messages, outbound, from the middle of the store. */
+		mq.direction.data = (uint8_t *)"out";
+		mq.direction.len = 3;
+		mq.peer.data = (uint8_t *)ID_C;
+		mq.peer.len = strlen(ID_C);
+		mq.state.data = (uint8_t *)"queued";
+		mq.state.len = 6;
+		j = console_call(fd, &req, &ms);
+		listed = json_array_size(json_object_get(j, "messages"));
+		json_decref(j);
+		filtered = ms > filtered ? ms : filtered;
+		/* The start of an id, both directions. */
+		mq = (Rogatory__Ctl__V1__MessagesRequest)ROGATORY__CTL__V1__MESSAGES_REQUEST__INIT;
+		mq.id_prefix.data = (uint8_t *)"0";
+		mq.id_prefix.len = 1;
+		req.messages = &mq;
+		json_decref(console_call(fd, &req, &ms));
+		filtered = ms > filtered ? ms : filtered;
+	}
+	close(fd);
+	printf("   the console's requests with the queue at rest (slowest of 5): overview "
+	       "(status, peers, alerts) %.1f ms, a page of the messages %.1f ms, a filtered "
+	       "page %.1f ms (%zu listed)\n", overview, page, filtered, listed);
+	bench_setr(b, "console_overview_ms", overview);
+	bench_setr(b, "console_messages_page_ms", page);
+	bench_setr(b, "console_messages_filtered_ms", filtered);
 }
 
 /* ---- many peers ---- */
