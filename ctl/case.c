@@ -282,6 +282,14 @@ print_case(const json_t *j)
 	    json_is_true(json_object_get(cs, "urgent")) ? ", urgent" : "");
 	printf("status          %s%s\n", js(cs, "status"),
 	    json_is_true(json_object_get(cs, "consulted")) ? " (after a consultation)" : "");
+	/* What our side may send now (the daemon's transition table): the statuses
+	 * `update` accepts in this case. */
+	const json_t *next = json_object_get(j, "next_statuses"), *ns;
+	size_t ni;
+	printf("we may send     ");
+	json_array_foreach(next, ni, ns)
+		printf("%s%s", ni > 0 ? ", " : "", json_string_value(ns));
+	printf("%s\n", json_array_size(next) == 0 ? "nothing (the case is closed to us)" : "");
 	printf("references      %s (requesting), %s (requested)\n",
 	    js(cs, "requester_reference"), js(cs, "requested_reference"));
 	printf("opened          %s   last change %s\n", when(cs, "opened", o),

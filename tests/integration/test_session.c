@@ -774,3 +774,55 @@ Test(session, messages_fast_with_100000_in_the_store, .timeout = 240)
 	close(fd);
 	tnet_free(t);
 }
+
+/* next_statuses of `request` as JSON: the names joined by ','. */
+static char *
+next_statuses(struct tnet *t, int i, const char *id)
+{
+	char *out = NULL;
+	int rc = tnet_ctlf(t, i, &out, "--json request %s", id);
+	cr_assert_eq(rc, 0, "request %s on node %d: exit %d\n%s", id, i, rc, out);
+	json_t *j = json_loads(out, 0, NULL);
+	cr_assert_not_null(j, "%s", out);
+	json_t *a = json_object_get(j, "next_statuses"), *s;
+	cr_assert(json_is_array(a), "no next_statuses in\n%s", out);
+	char *names = calloc(1, 1024);
+	cr_assert_not_null(names);
+	size_t k;
+	json_array_foreach(a, k, s)
+		snprintf(names + strlen(names), 1024 - strlen(names), "%s%s", k ? "," : "",
+		    json_string_value(s));
+	json_decref(j);
+	free(out);
+	return names;
+}
+
+Test(session, a_case_lists_the_statuses_our_side_may_send, .timeout = 90)
+{
+	struct tnet *t = tnet_new("sess-next", ids3, 2);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	const char *id = "5e550000-0000-4000-8000-000000000001";
+	free(tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'next statuses' --id "
+	    "5e550000-0000-4000-8000-000000000001"));
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 15000));
+	/* Requested: we who asked may only ask how it stands or withdraw; they acknowledge. */
+	char *n = next_statuses(t, 0, id);
+	cr_assert_str_eq(n, "progress-inquiry,withdrawn");
+	free(n);
+	n = next_statuses(t, 1, id);
+	cr_assert_str_eq(n, "acknowledged");
+	free(n);
+	char *out = tnet_ctl_ok(t, 1, "request 5e550000-0000-4000-8000-000000000001");
+	cr_assert(strstr(out, "we may send     acknowledged\n"), "%s", out);
+	free(out);
+	free(tnet_ctl_ok(t, 1, "update 5e550000-0000-4000-8000-000000000001 --status "
+	    "acknowledged --reference FR/1"));
+	/* Acknowledged: every next step but those that need a consultation first, in the
+	 * status table's order. */
+	n = next_statuses(t, 1, id);
+	cr_assert_str_eq(n, "in-progress,additional-information-requested,executed,"
+	    "partially-executed,consultation");
+	free(n);
+	tnet_free(t);
+}
