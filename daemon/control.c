@@ -175,7 +175,7 @@ static int control_session_check(struct control_client *cl,
  * send it (ROLE_HOST: never with a session, only a caller acting as itself) and whether
  * it needs the session's CSRF token (everything that changes something).
  */
-#define ROLE_HOST (-1)
+#define ROLE_HOST CONTROL_OP_HOST
 #define V SESSION_VIEWER
 #define OF SESSION_OFFICER
 #define OP SESSION_OPERATOR
@@ -237,6 +237,19 @@ static const struct {
 #undef V
 #undef OF
 #undef OP
+
+int
+control_op_policy(int op_case, const char **name, bool *csrf)
+{
+	for (size_t i = 0; i < sizeof(control_ops) / sizeof(control_ops[0]); i++) {
+		if ((int)control_ops[i].op == op_case) {
+			*name = control_ops[i].name;
+			*csrf = control_ops[i].csrf;
+			return control_ops[i].role;
+		}
+	}
+	return CONTROL_OP_UNKNOWN;
+}
 
 int
 control_start(struct rogatoryd *d, struct control **out, char *err, size_t errlen)

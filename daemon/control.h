@@ -7,6 +7,7 @@
 #ifndef ROGATORY_CONTROL_H
 #define ROGATORY_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct rogatoryd;
@@ -19,6 +20,14 @@ struct ctlsock;
 int control_start(struct rogatoryd *d, struct control **out, char *err, size_t errlen);
 /* The socket file, for the privilege drop to give it to [daemon] user. */
 const struct ctlsock *control_sock(const struct control *c);
+/* The web console's rule for a request type (a Request oneof case): the lowest session
+ * role (enum session_role) that may send it, CONTROL_OP_HOST when no session may (only a
+ * caller acting as itself), CONTROL_OP_UNKNOWN when the table has no row; *name and
+ * *csrf (the session's CSRF token is needed) set for a known one. For the tests and
+ * the docs: control.c's dispatch reads the same table. */
+#define CONTROL_OP_HOST (-1)
+#define CONTROL_OP_UNKNOWN (-2)
+int control_op_policy(int op_case, const char **name, bool *csrf);
 /* Closes every client and removes the socket file. */
 void control_free(struct control *c);
 
