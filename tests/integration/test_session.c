@@ -681,6 +681,32 @@ Test(session, messages_pages_both_directions_with_filters, .timeout = 120)
 	cr_assert(json_is_integer(json_object_get(m0, "cursor")));
 	cr_assert(json_is_string(json_object_get(m0, "payload_sha256")));
 	json_decref(j);
+
+	/* An officer marks a received message fetched: the signed evidence of retrieval
+	 * names the console's actor, and its sender accepts it. */
+	struct sess clerk;
+	open_session(t, 0, fd, "clerk", "officer", &clerk);
+	const char *rx = "2c000011-0000-4000-8000-000000000000";
+	Req req = ROGATORY__CTL__V1__REQUEST__INIT;
+	Rogatory__Ctl__V1__FetchedRequest fq = ROGATORY__CTL__V1__FETCHED_REQUEST__INIT;
+	fq.message_id.data = (uint8_t *)rx;
+	fq.message_id.len = strlen(rx);
+	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_FETCHED;
+	req.fetched = &fq;
+	want_refused(cx_call(fd, &req, &v, true), "forbidden", "viewer reader may not fetched",
+	    "viewer marks fetched");
+	Rep *r = cx_call(fd, &req, &clerk, true);
+	want_ok(r, "officer marks fetched");
+	wire_ctl_reply_free(r);
+	cr_assert(tnet_wait_log(t, 0, "evidence of retrieval of 2c000011-0000-4000-8000-"
+	    "000000000000 receipted by FR-MJ", 15000));
+	char *out = tnet_ctl_ok(t, 0, "--json show 2c000011-0000-4000-8000-000000000000");
+	j = json_loads(out, 0, NULL);
+	cr_assert_not_null(j, "%s", out);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "retrieved"),
+	    "user")), "console:clerk", "%s", out);
+	json_decref(j);
+	free(out);
 	close(fd);
 	tnet_free(t);
 }
