@@ -236,5 +236,6 @@ cconf_write_example(FILE *f)
 {
 	fprintf(f, "[console]\n");
 	for (size_t i = 0; i < CCONF_NKEYS; i++)
-		fprintf(f, "; %s\n%s = %s\n", keys[i].help, keys[i].name, keys[i].def);
+		fprintf(f, "; %s\n%s =%s%s\n", keys[i].help, keys[i].name,
+		    keys[i].def[0] != '\0' ? " " : "", keys[i].def);
 }

@@ -2,7 +2,7 @@
  * console: what the files of rogatory-console share. web.c is the HTTP side (evhttp,
  * bounds, security headers, routing, cookies, assets, the JSON error replies); api.c the
  * JSON routes that forward one request; compose.c drafting, validation, sending,
- * uploads and status updates; events.c the Server-Sent Events streams. The console holds
+ * uploads and status updates; sse.c the Server-Sent Events streams. The console holds
  * no key and never opens the store: every answer comes from rogatoryd's control socket,
  * asked with the browser's session (Request.session) so the daemon decides who may do
  * what. Everything a browser sends is bounded before it is buffered and checked before
@@ -166,12 +166,12 @@ void compose_update(struct hreq *h, const struct evkeyvalq *q);
 /* Drops every upload (shutdown). */
 void compose_stop(struct console *con);
 
-/* ---- events.c ---- */
-void events_open(struct hreq *h, const struct evkeyvalq *q);
+/* ---- sse.c ---- */
+void sse_open(struct hreq *h, const struct evkeyvalq *q);
 /* Ends every stream and the shared follow (shutdown). */
-void events_stop(struct console *con);
+void sse_stop(struct console *con);
 /* Streams open now (tests). */
-unsigned events_count(const struct console *con);
+unsigned sse_count(const struct console *con);
 
 /* ---- assets (generated from console/www/ by the Makefile) ---- */
 struct console_asset {

@@ -66,7 +66,7 @@ static const struct route {
 	{"/api/logout", EVHTTP_REQ_POST, R_API, api_logout, NULL},
 	{"/api/export", EVHTTP_REQ_GET, R_API, api_export, NULL},
 	{"/api/export/file", EVHTTP_REQ_GET, R_API, api_export_file, NULL},
-	{"/api/events", EVHTTP_REQ_GET, R_API, events_open, NULL},
+	{"/api/events", EVHTTP_REQ_GET, R_API, sse_open, NULL},
 	{"/api/cases", EVHTTP_REQ_GET, R_API, api_cases, NULL},
 	{"/api/case", EVHTTP_REQ_GET, R_API, api_case, NULL},
 	{"/api/kinds", EVHTTP_REQ_GET, R_API, compose_kinds, NULL},
@@ -849,7 +849,7 @@ web_start(struct console *con, char *err, size_t errlen)
 void
 web_stop(struct console *con)
 {
-	events_stop(con);
+	sse_stop(con);
 	compose_stop(con);
 	while (con->hreqs != NULL) {
 		struct hreq *h = con->hreqs;

@@ -1,5 +1,5 @@
 /*
- * events: GET /api/events, the live delivery log as Server-Sent Events. One LogRequest
+ * sse: GET /api/events, the live delivery log as Server-Sent Events. One LogRequest
  * follow connection to the daemon (the console's own, opened with the first stream and
  * closed with the last) is fanned out to at most CONSOLE_STREAMS_MAX streams; a stream
  * that asks for what it missed (?after=SEQ or Last-Event-ID) gets it from a history
@@ -415,7 +415,7 @@ open_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 }
 
 void
-events_open(struct hreq *h, const struct evkeyvalq *q)
+sse_open(struct hreq *h, const struct evkeyvalq *q)
 {
 	struct console_streams *all = streams_of(h->con);
 	if (all == NULL) {
@@ -467,13 +467,13 @@ events_open(struct hreq *h, const struct evkeyvalq *q)
 }
 
 unsigned
-events_count(const struct console *con)
+sse_count(const struct console *con)
 {
 	return con->streams != NULL ? con->streams->n : 0;
 }
 
 void
-events_stop(struct console *con)
+sse_stop(struct console *con)
 {
 	struct console_streams *all = con->streams;
 	if (all == NULL)
