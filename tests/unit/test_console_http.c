@@ -51,6 +51,11 @@ struct fake {
 	struct event *push;         /* test thread -> loop: send one log event */
 	int64_t next_seq;
 	bool session_ended;         /* whoami/status say session-ended from now on */
+	struct bufferevent *uploader;   /* a SendRequest with attachments waiting */
+	uint64_t upload_id;
+	uint64_t upload_total, upload_got;
+	char upload_msg[40];
+	int sends;
 };
 
 static struct event_base *base;
@@ -127,6 +132,41 @@ fake_handle(struct bufferevent *bev, const Rogatory__Ctl__V1__Request *q)
 		else
 			fake_reply(bev, q->request_id, OK, NULL, "{\"id\":\"x\",\"state\":\"queued\"}");
 		return;
+	case ROGATORY__CTL__V1__REQUEST__OP_AUTHORITY:
+		fake_reply(bev, q->request_id, OK, NULL, "{\"id\":\"DE-BMJ\",\"name\":\"x\","
+		    "\"languages\":[\"en\",\"de\"],\"kinds\":[\"mla\"],\"requirements\":{}}");
+		return;
+	case ROGATORY__CTL__V1__REQUEST__OP_CASE_GET:
+		fake_reply(bev, q->request_id, OK, NULL, "{\"case\":{\"id\":\""
+		    "0b5a4c4e-2a51-4c1e-8a4e-2b1d6c0f3a11\",\"kind\":\"mla\",\"side\":\"requested\","
+		    "\"status\":\"requested\",\"consulted\":false,\"peer\":\"DE-BMJ\",\"urgent\":"
+		    "false,\"requester_reference\":\"R-1\"}}");
+		return;
+	case ROGATORY__CTL__V1__REQUEST__OP_SEND: {
+		const Rogatory__Ctl__V1__SendRequest *sr = q->send;
+		fake.sends++;
+		if (!good || !is(&q->csrf, CSRF)) {
+			fake_reply(bev, q->request_id, REFUSED, good ? "csrf" : "session-ended", NULL);
+			return;
+		}
+		if (sr->n_attachments > 0 && is(&sr->attachments[0]->name, "refuse.txt")) {
+			fake_reply(bev, q->request_id, REFUSED, "too-large", NULL);
+			return;
+		}
+		if (sr->n_attachments > 0) {
+			fake.uploader = bev;
+			fake.upload_id = q->request_id;
+			fake.upload_total = 0;
+			fake.upload_got = 0;
+			for (size_t i = 0; i < sr->n_attachments; i++)
+				fake.upload_total += sr->attachments[i]->size;
+			snprintf(fake.upload_msg, sizeof(fake.upload_msg), "%.*s",
+			    (int)sr->message_id.len, (const char *)sr->message_id.data);
+			return;
+		}
+		fake_reply(bev, q->request_id, OK, NULL, "{\"id\":\"m\",\"state\":\"queued\"}");
+		return;
+	}
 	case ROGATORY__CTL__V1__REQUEST__OP_LOG:
 		if (q->log->follow) {
 			fake.follower = bev;
@@ -157,8 +197,15 @@ fake_read(struct bufferevent *bev, void *arg)
 		Rogatory__Ctl__V1__Request *q = rogatory__ctl__v1__request__unpack(NULL, len, body);
 		frame_consume(in, len);
 		if (q != NULL) {
-			if (q->op_case != ROGATORY__CTL__V1__REQUEST__OP_UPLOAD)
+			if (q->op_case != ROGATORY__CTL__V1__REQUEST__OP_UPLOAD) {
 				fake_handle(bev, q);
+			} else if (bev == fake.uploader && is(&q->upload->message_id, fake.upload_msg) &&
+			    q->upload->offset + q->upload->data.len <= fake.upload_total) {
+				fake.upload_got += q->upload->data.len;
+				if (fake.upload_got == fake.upload_total)
+					fake_reply(bev, fake.upload_id, OK, NULL,
+					    "{\"id\":\"m\",\"state\":\"queued\",\"attachments\":1}");
+			}
 			rogatory__ctl__v1__request__free_unpacked(q, NULL);
 		}
 	}
@@ -637,6 +684,95 @@ Test(console_http, an_ended_session_gets_401)
 	cr_assert_eq(status_of(a), 401, "%s", a);
 	cr_assert(strstr(a, "\"error\":\"session-ended\"") != NULL, "%s", a);
 	free(a);
+}
+
+#define CSRF_H COOKIE "X-CSRF-Token: " CSRF "\r\n"
+
+Test(console_http, validate_names_each_problem_with_its_path)
+{
+	char *a = http("POST", "/api/validate", CSRF_H,
+	    "{\"to\":\"DE-BMJ\",\"document\":{\"kind\":\"mla\",\"subject\":\"s\","
+	    "\"purpose\":\"evidence\"}}");
+	cr_assert_eq(status_of(a), 200, "%s", a);
+	cr_assert(strstr(a, "\"ok\":false") != NULL, "%s", a);
+	cr_assert(strstr(a, "\"path\":\"facts\"") != NULL, "%s", a);
+	free(a);
+	a = http("POST", "/api/send", CSRF_H,
+	    "{\"to\":\"DE-BMJ\",\"document\":{\"kind\":\"mla\",\"subject\":\"s\"}}");
+	cr_assert_eq(status_of(a), 400, "%s", a);
+	cr_assert(strstr(a, "\"error\":\"invalid-document\"") != NULL, "%s", a);
+	free(a);
+	cr_assert_eq(fake.sends, 0, "nothing reaches the daemon's send");
+	a = http("POST", "/api/validate", CSRF_H, "{\"to\":\"nope\",\"document\":{}}");
+	cr_assert_eq(status_of(a), 400, "%s", a);
+	free(a);
+}
+
+/* "upload":"<32 hex>" out of an answer. */
+static void
+upload_id(const char *a, char out[33])
+{
+	const char *u = strstr(a, "\"upload\":\"");
+	cr_assert_not_null(u, "%s", a);
+	memcpy(out, u + 10, 32);
+	out[32] = '\0';
+}
+
+Test(console_http, a_status_update_with_an_attachment_is_relayed_in_chunks)
+{
+	char *a = http("POST", "/api/update", CSRF_H, "{\"request_id\":"
+	    "\"0b5a4c4e-2a51-4c1e-8a4e-2b1d6c0f3a11\",\"status\":\"acknowledged\","
+	    "\"reference\":\"OUR-1\",\"attachments\":[{\"name\":\"a.txt\",\"media_type\":"
+	    "\"text/plain\",\"size\":300000}]}");
+	cr_assert_eq(status_of(a), 200, "%s", a);
+	char u[33], target[200];
+	upload_id(a, u);
+	free(a);
+	size_t first = 256 * 1024, second = 300000 - first;
+	char *body = malloc(first + 1);
+	memset(body, 'z', first);
+	body[first] = '\0';
+	/* Out of order: refused, nothing sent. */
+	snprintf(target, sizeof(target), "/api/upload?u=%s&index=0&offset=5", u);
+	a = http("POST", target, CSRF_H, "abc");
+	cr_assert_eq(status_of(a), 409, "%s", a);
+	free(a);
+	/* Another session's token: refused. */
+	snprintf(target, sizeof(target), "/api/upload?u=%s&index=0&offset=0", u);
+	a = http("POST", target, CSRF_H, body);
+	cr_assert_eq(status_of(a), 200, "%s", a);
+	cr_assert(strstr(a, "\"received\":262144") != NULL, "%s", a);
+	free(a);
+	body[second] = '\0';
+	snprintf(target, sizeof(target), "/api/upload?u=%s&index=0&offset=%zu", u, first);
+	a = http("POST", target, CSRF_H, body);
+	cr_assert_eq(status_of(a), 200, "%s", a);
+	cr_assert(strstr(a, "\"message\":{") != NULL, "%s", a);
+	cr_assert(strstr(a, "\"attachments\":1") != NULL, "%s", a);
+	free(a);
+	cr_assert_eq(fake.upload_got, 300000);
+	/* The upload is over. */
+	a = http("POST", target, CSRF_H, "x");
+	cr_assert_eq(status_of(a), 404, "%s", a);
+	free(a);
+	free(body);
+}
+
+Test(console_http, an_upload_refused_at_once_says_so)
+{
+	char *a = http("POST", "/api/update", CSRF_H, "{\"request_id\":"
+	    "\"0b5a4c4e-2a51-4c1e-8a4e-2b1d6c0f3a11\",\"status\":\"acknowledged\","
+	    "\"reference\":\"OUR-1\",\"attachments\":[{\"name\":\"refuse.txt\",\"size\":10}]}");
+	cr_assert_eq(status_of(a), 413, "%s", a);
+	cr_assert(strstr(a, "\"error\":\"too-large\"") != NULL, "%s", a);
+	free(a);
+	/* An update the case table refuses never reaches the daemon's send. */
+	int sends = fake.sends;
+	a = http("POST", "/api/update", CSRF_H, "{\"request_id\":"
+	    "\"0b5a4c4e-2a51-4c1e-8a4e-2b1d6c0f3a11\",\"status\":\"withdrawn\"}");
+	cr_assert(status_of(a) == 409 || status_of(a) == 400, "%s", a);
+	free(a);
+	cr_assert_eq(fake.sends, sends);
 }
 
 TestSuite(console_nodaemon, .init = setup_nodaemon, .fini = stop, .timeout = 30);
