@@ -319,10 +319,10 @@ api_messages(struct hreq *h, const struct evkeyvalq *q)
 		return;
 	}
 	size_t idn = id != NULL ? strlen(id) : 0;
-	for (size_t i = 0; i < idn; i++)
+	for (size_t i = 0; i < idn && idn <= 36; i++)
 		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f') ||
 		        id[i] == '-'))
-			idn = 99;
+			idn = 99;   /* ends the loop: refused below */
 	if (idn > 36) {
 		web_error(h, 400, "bad-request", "id: the start of a message id, [0-9a-f-]{1,36}");
 		return;

@@ -56,6 +56,8 @@ struct fake {
 	uint64_t upload_total, upload_got;
 	char upload_msg[40];
 	int sends;
+	struct bufferevent *conns[64];  /* every accepted connection, freed at the end */
+	int nconns;
 };
 
 static struct event_base *base;
@@ -218,6 +220,9 @@ fake_event(struct bufferevent *bev, short what, void *arg)
 	(void)arg;
 	if (fake.follower == bev)
 		fake.follower = NULL;
+	for (int i = 0; i < fake.nconns; i++)
+		if (fake.conns[i] == bev)
+			fake.conns[i] = NULL;
 	bufferevent_free(bev);
 }
 
@@ -232,6 +237,8 @@ fake_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, i
 	struct bufferevent *bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(bev, fake_read, NULL, fake_event, NULL);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	if (fake.nconns < 64)
+		fake.conns[fake.nconns++] = bev;
 }
 
 static void
@@ -306,6 +313,9 @@ stop_cb(evutil_socket_t fd, short what, void *arg)
 	web_stop(&con);
 	if (fake.lev != NULL)
 		evconnlistener_free(fake.lev);
+	for (int i = 0; i < fake.nconns; i++)
+		if (fake.conns[i] != NULL)
+			bufferevent_free(fake.conns[i]);
 	event_free(fake.push);
 	event_base_loopbreak(base);
 }
