@@ -192,12 +192,13 @@ asan: deps-check
 # `make valgrind`: tests/valgrind.sh runs $(UNIT_BIN) under memcheck, following
 # Criterion's per-test processes; suppressions (third-party only) in tests/valgrind.supp.
 # `make analyze`: cppcheck (tests/cppcheck.cfg, tests/cppcheck.supp) and clang-tidy
-# (.clang-tidy, ctl/.clang-tidy) over ANALYZE_DIRS; any finding fails. clang-tidy reads
+# (.clang-tidy, ctl/.clang-tidy) over ANALYZE_DIRS (console/ too); any finding fails. clang-tidy reads
 # $(BUILD)/compile_commands.json, written from this Makefile's flags less HARDEN_CC
 # (FORTIFY's wrappers are not the code we wrote); $(GEN) is on its include path and
 # never reported.
-ANALYZE_DIRS  ?= proto daemon ctl
-ANALYZE_SRCS   = $(filter $(addsuffix /%,$(ANALYZE_DIRS)),$(LIB_SRCS) daemon/main.c $(CTL_SRCS))
+ANALYZE_DIRS  ?= proto daemon ctl console
+ANALYZE_SRCS   = $(filter $(addsuffix /%,$(ANALYZE_DIRS)),$(LIB_SRCS) daemon/main.c $(CTL_SRCS) \
+                 $(CONSOLE_SRCS))
 COMPDB_SRCS    = $(sort $(LIB_SRCS) daemon/main.c $(CTL_SRCS) $(CONSOLE_SRCS) $(SUPPORT_SRCS) $(UNIT_SRCS) \
                  $(INTEG_SRCS) $(filter-out $(SKIP),$(wildcard tests/helpers/*.c tests/fuzz/*.c)))
 CLANG_TIDY    ?= clang-tidy

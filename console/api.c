@@ -676,8 +676,11 @@ xfile_name(const json_t *manifest, uint32_t part, char *out, size_t len)
 		size_t n = 0;
 		for (; b[n] != '\0' && n + 1 < len; n++) {
 			char c = b[n];
-			out[n] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ? c : '_';
+			bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+			out[n] = c;
+			if (!keep)
+				out[n] = '_';
 		}
 		out[n] = '\0';
 		if (out[0] == '.')

@@ -889,8 +889,9 @@ compose_upload(struct hreq *h, const struct evkeyvalq *q)
 void
 compose_stop(struct console *con)
 {
-	while (con->uploads != NULL) {
-		struct console_upload *u = con->uploads;
+	struct console_upload *next;
+	for (struct console_upload *u = con->uploads; u != NULL; u = next) {
+		next = u->next;
 		struct hreq *h = u->waiting;
 		u->waiting = NULL;
 		upload_free(u);

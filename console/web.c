@@ -34,6 +34,8 @@
     "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; " \
     "frame-ancestors 'none'"
 
+#define WEB_UNREAD_MAX (1u << 20)
+
 /* A connection that sent at least one request: counted, and told when it closes. */
 struct hconn {
 	struct console *con;
@@ -96,7 +98,7 @@ bool
 web_token_valid(const char *s)
 {
 	size_t i = 0;
-	for (; s[i] != '\0' && i <= CONSOLE_TOKEN_LEN; i++)
+	for (; i <= CONSOLE_TOKEN_LEN && s[i] != '\0'; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	return i == CONSOLE_TOKEN_LEN;
@@ -221,7 +223,7 @@ web_hreq_free(struct hreq *h)
 	struct console *con = h->con;
 	if (h->prev != NULL)
 		h->prev->next = h->next;
-	else if (con->hreqs == h)
+	else
 		con->hreqs = h->next;
 	if (h->next != NULL)
 		h->next->prev = h->prev;
@@ -399,6 +401,7 @@ web_ask(struct hreq *h, Rogatory__Ctl__V1__Request *req, bool mutating, cclient_
 /* ---- connections ---- */
 
 static void
+/* cppcheck-suppress constParameter ; evhttp's close callback type */
 web_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct hconn *hc = arg;
@@ -691,6 +694,14 @@ web_request_cb(struct evhttp_request *req, void *arg)
 		web_plain_error(req, 503, "busy", "too many connections; try again");
 		return;
 	}
+	/* A client that sends requests and reads no answers: at most WEB_UNREAD_MAX of
+	 * answers wait for it, then it is closed after a last short one. */
+	struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	if (bev != NULL && evbuffer_get_length(bufferevent_get_output(bev)) > WEB_UNREAD_MAX) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		web_plain_error(req, 503, "busy", "answers unread");
+		return;
+	}
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (path == NULL || path[0] == '\0')
@@ -851,8 +862,9 @@ web_stop(struct console *con)
 {
 	sse_stop(con);
 	compose_stop(con);
-	while (con->hreqs != NULL) {
-		struct hreq *h = con->hreqs;
+	struct hreq *next;
+	for (struct hreq *h = con->hreqs; h != NULL; h = next) {
+		next = h->next;
 		if (h->req != NULL)
 			web_error(h, 503, "stopping", "the console is stopping");
 		else
