@@ -121,7 +121,8 @@ $(GEN_ASSETS): $(CONSOLE_WWW) Makefile
 	@mkdir -p $(GEN)
 	@for f in $(CONSOLE_WWW); do case "$$f" in *[!A-Za-z0-9/._-]*) \
 	    echo "console/www: $$f: file names are [A-Za-z0-9._-]" >&2; exit 1;; esac; done
-	{ printf '#include "console.h"\n'; i=0; for f in $(CONSOLE_WWW); do \
+	@echo "embed console/www ($(words $(CONSOLE_WWW)) files) -> $@"
+	@{ printf '#include "console.h"\n'; i=0; for f in $(CONSOLE_WWW); do \
 	    printf 'static const unsigned char a%d[] = {\n' $$i; \
 	    od -An -v -tx1 $$f | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	    printf '0};\n'; i=$$((i+1)); done; \
