@@ -129,3 +129,60 @@ Test(console_conf, the_example_is_the_table)
 	free(gen);
 	free(ex);
 }
+
+/* The program itself: -n on a good and a bad file, and HTTPS with a certificate. */
+Test(console_conf, check_mode_says_ok_or_every_problem)
+{
+	char path[512], *out = NULL;
+	snprintf(path, sizeof(path), "%s/c.conf", dir);
+	ts_write_file(path, "[console]\nlisten = 127.0.0.1:1\n", 0600);
+	int rc = ts_sh(&out, "'%s' -n -c '%s' 2>&1", ts_build_path("rogatory-console"), path);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert_str_eq(out, "configuration OK\n");
+	free(out);
+	ts_write_file(path, "[console]\nlisten = 10.0.0.1:1\nbad = 1\n", 0600);
+	rc = ts_sh(&out, "'%s' -n -c '%s' 2>&1", ts_build_path("rogatory-console"), path);
+	cr_assert_neq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "c.conf:3: unknown key [console] bad") != NULL, "%s", out);
+	cr_assert(strstr(out, "c.conf:2: [console] listen = 10.0.0.1:1 is beyond loopback") != NULL,
+	    "%s", out);
+	free(out);
+}
+
+Test(console_conf, https_serves_tls_only, .timeout = 60)
+{
+	char *out = NULL;
+	int port = ts_free_port();
+	int rc = ts_sh(&out, "cd '%s' && openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:P-256 -nodes -keyout k.pem -out c.pem -days 1 -subj /CN=localhost "
+	    "2>&1", dir);
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/c.conf", dir);
+	ts_writef(path, 0600, "[console]\nlisten = 127.0.0.1:%d\nsocket = %s/none.sock\n"
+	    "certificate = c.pem\nkey = k.pem\n", port, dir);
+	rc = ts_sh(&out, "'%s' -n -c '%s' 2>&1", ts_build_path("rogatory-console"), path);
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	char *argv[] = {(char *)ts_build_path("rogatory-console"), "-c", path, NULL};
+	char logp[512];
+	snprintf(logp, sizeof(logp), "%s/console.log", dir);
+	pid_t pid = ts_spawn(argv, logp);
+	cr_assert(ts_wait_file_contains(logp, "serving https://", 10000), "no start");
+	/* HTTPS answers with the headers; plain HTTP on the same port gets nothing. */
+	rc = ts_sh(&out, "curl -sk -D - -o /dev/null https://127.0.0.1:%d/login 2>&1", port);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "HTTP/1.1 200") != NULL && strstr(out, "X-Frame-Options: DENY")
+	    != NULL, "%s", out);
+	free(out);
+	rc = ts_sh(&out, "curl -s --max-time 5 -o /dev/null -w '%%{http_code}' "
+	    "http://127.0.0.1:%d/login 2>&1; true", port);
+	cr_assert(strstr(out, "200") == NULL, "plain HTTP was served: %s", out);
+	free(out);
+	rc = ts_sh(&out, "curl -sk --tlsv1.1 --tls-max 1.1 -o /dev/null -w '%%{http_code}' "
+	    "https://127.0.0.1:%d/login 2>&1; true", port);
+	cr_assert(strstr(out, "200") == NULL, "TLS 1.1 was accepted: %s", out);
+	free(out);
+	ts_stop(pid, 15);
+}

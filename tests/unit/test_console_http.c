@@ -615,6 +615,16 @@ Test(console_http, the_login_link_sets_the_cookie)
 	free(a);
 }
 
+Test(console_http, the_cookie_is_secure_under_tls)
+{
+	con.tls = true;     /* what web_start sets with a certificate (the TLS itself: conf) */
+	char *a = http("GET", "/login?token=" GOOD_TOKEN, NULL, NULL);
+	cr_assert_eq(status_of(a), 303, "%s", a);
+	cr_assert(strstr(a, "\r\nSet-Cookie: rg_session=" SESSION "; HttpOnly; SameSite=Strict; "
+	    "Path=/; Secure\r\n") != NULL, "%s", a);
+	free(a);
+}
+
 Test(console_http, pages_need_a_session)
 {
 	char *a = http("GET", "/cases", NULL, NULL);
@@ -783,6 +793,86 @@ Test(console_http, an_upload_refused_at_once_says_so)
 	cr_assert(status_of(a) == 409 || status_of(a) == 400, "%s", a);
 	free(a);
 	cr_assert_eq(fake.sends, sends);
+}
+
+/* Reads one answer's head (up to the blank line) from a kept-alive connection. */
+static int
+read_head(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	while (n + 1 < cap && strstr(buf, "\r\n\r\n") == NULL) {
+		ssize_t r = recv(fd, buf + n, cap - 1 - n, 0);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		buf[n] = '\0';
+	}
+	return status_of(buf);
+}
+
+Test(console_http, at_most_32_event_streams)
+{
+	int fds[CONSOLE_STREAMS_MAX];
+	char buf[2048];
+	const char *req = "GET /api/events HTTP/1.1\r\nHost: x\r\n" COOKIE "\r\n";
+	for (int i = 0; i < CONSOLE_STREAMS_MAX; i++) {
+		fds[i] = connect_console();
+		send_all(fds[i], req, strlen(req));
+		cr_assert_eq(read_head(fds[i], buf, sizeof(buf)), 200, "stream %d: %s", i, buf);
+	}
+	char *a = http("GET", "/api/events", COOKIE, NULL);
+	cr_assert_eq(status_of(a), 503, "%s", a);
+	cr_assert(strstr(a, "too-many-streams") != NULL, "%s", a);
+	free(a);
+	/* One leaves: a place again. */
+	close(fds[0]);
+	int st = 0;
+	for (int tries = 0; tries < 50 && st != 200; tries++) {
+		usleep(20000);
+		int fd = connect_console();
+		send_all(fd, req, strlen(req));
+		st = read_head(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	cr_assert_eq(st, 200, "%s", buf);
+	for (int i = 1; i < CONSOLE_STREAMS_MAX; i++)
+		close(fds[i]);
+}
+
+Test(console_http, connections_beyond_the_bound_get_503)
+{
+	static int fds[CONSOLE_CONNS_MAX + 1];
+	char buf[2048];
+	const char *req = "GET /static/app.css HTTP/1.1\r\nHost: x\r\n\r\n";
+	for (int i = 0; i < CONSOLE_CONNS_MAX; i++) {
+		fds[i] = connect_console();
+		send_all(fds[i], req, strlen(req));
+		cr_assert_eq(read_head(fds[i], buf, sizeof(buf)), 200, "connection %d: %s", i, buf);
+	}
+	char *a = http("GET", "/static/app.css", NULL, NULL);
+	cr_assert_eq(status_of(a), 503, "%.300s", a);
+	assert_security_headers(a, "503");
+	free(a);
+	for (int i = 0; i < CONSOLE_CONNS_MAX; i++)
+		close(fds[i]);
+	int st = 0;
+	for (int tries = 0; tries < 50 && st != 200; tries++) {
+		usleep(20000);
+		a = http("GET", "/static/app.css", NULL, NULL);
+		st = status_of(a);
+		free(a);
+	}
+	cr_assert_eq(st, 200);
+}
+
+Test(console_http, head_answers_without_a_body)
+{
+	char *a = http("HEAD", "/static/app.js", NULL, NULL);
+	cr_assert_eq(status_of(a), 200, "%s", a);
+	cr_assert(strstr(a, "placeholder") == NULL, "%s", a);
+	assert_security_headers(a, "HEAD");
+	free(a);
 }
 
 TestSuite(console_nodaemon, .init = setup_nodaemon, .fini = stop, .timeout = 30);
