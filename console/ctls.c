@@ -1,7 +1,7 @@
 /*
- * ctls: the console's HTTPS (contract in ctls.h). A connection whose TLS cannot be set
- * up gets a plain socket bufferevent that evhttp will fail on: never a crash, never
- * plain HTTP served (the first bytes of a TLS ClientHello are no HTTP request).
+ * ctls: the console's HTTPS (contract in ctls.h). SSL_new fails only out of memory; such a
+ * connection then gets a bufferevent that is never given its socket (a pair's end), so it
+ * reads nothing and evhttp closes it at its time-out: never plain HTTP on the HTTPS port.
  */
 #include "ctls.h"
 
@@ -64,8 +64,13 @@ ctls_bevcb(struct event_base *base, void *arg)
 {
 	struct ctls *t = arg;
 	SSL *ssl = SSL_new(t->ctx);
-	if (ssl == NULL)
-		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (ssl == NULL) {
+		struct bufferevent *pair[2];
+		if (bufferevent_pair_new(base, 0, pair) != 0)
+			return NULL;
+		bufferevent_free(pair[1]);
+		return pair[0];
+	}
 	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE);
 }

@@ -7,8 +7,8 @@
  * name in the embedded table anyway), the security headers on every answer it writes,
  * the session cookie and the CSRF header, and the JSON error replies. A daemon that
  * cannot be reached is a 502, never a crash.
- * What evhttp answers by itself (a malformed request line, a head over 8 KiB, a body over
- * 1 MiB: 400/413 with Connection: close) carries no security header: 2.1 has no hook for
+ * What evhttp answers by itself (a malformed request line or a head over 8 KiB: 400, a body
+ * over 1 MiB: 413, with Connection: close) carries no security header: 2.1 has no hook for
  * those replies; their body is evhttp's fixed text, no data of anyone.
  */
 #include "console.h"
