@@ -659,15 +659,18 @@ upload_idle_cb(evutil_socket_t fd, short what, void *arg)
 	struct console_upload *u = arg;
 	if (u->waiting != NULL)
 		return;
-	log_info("console: upload of %s dropped after %d s without a chunk", u->msg_id,
-	    CONSOLE_UPLOAD_IDLE_S);
+	log_info("console: upload of %s dropped after %u s without a chunk (the daemon drops "
+	    "what it staged)", u->msg_id, (u->con->upload_idle_ms != 0 ? u->con->upload_idle_ms
+	                                  : CONSOLE_UPLOAD_IDLE_S * 1000) / 1000);
 	upload_free(u);
 }
 
 static void
 upload_arm(struct console_upload *u)
 {
-	struct timeval tv = {CONSOLE_UPLOAD_IDLE_S, 0};
+	unsigned ms = u->con->upload_idle_ms != 0 ? u->con->upload_idle_ms
+	                                          : CONSOLE_UPLOAD_IDLE_S * 1000;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	evtimer_add(u->idle, &tv);
 }
 

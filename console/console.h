@@ -55,6 +55,9 @@ struct console {
 	struct console_upload *uploads;
 	unsigned nuploads;
 	struct hreq *hreqs;             /* requests waiting for the daemon */
+	/* Time-outs in ms, 0 = the defaults (tests make them short). */
+	unsigned sse_tick_ms;           /* keep-alive; every second tick the session re-check */
+	unsigned upload_idle_ms;        /* an upload without a chunk is dropped */
 };
 
 /* One HTTP request in progress: what its handlers keep between the daemon's replies. */

@@ -371,7 +371,8 @@ streams_of(struct console *con)
 		free(all);
 		return NULL;
 	}
-	struct timeval tv = {EVENTS_TICK_S, 0};
+	unsigned ms = con->sse_tick_ms != 0 ? con->sse_tick_ms : EVENTS_TICK_S * 1000;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	event_add(all->tick, &tv);
 	con->streams = all;
 	return all;

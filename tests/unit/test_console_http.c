@@ -875,6 +875,54 @@ Test(console_http, head_answers_without_a_body)
 	free(a);
 }
 
+Test(console_http, a_stream_whose_session_ended_is_closed)
+{
+	con.sse_tick_ms = 100;      /* keep-alive every 100 ms, the re-check every 200 ms */
+	int fd = connect_console();
+	const char *req = "GET /api/events HTTP/1.1\r\nHost: x\r\n" COOKIE "\r\n";
+	send_all(fd, req, strlen(req));
+	char buf[8192] = "";
+	cr_assert_eq(read_head(fd, buf, sizeof(buf)), 200, "%s", buf);
+	fake.session_ended = true;
+	size_t n = strlen(buf);
+	for (;;) {
+		ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (n + 1 >= sizeof(buf))
+			break;
+	}
+	cr_assert(strstr(buf, ": keep-alive") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "event: end\ndata: {\"error\":\"session-ended\"}") != NULL, "%s",
+	    buf);
+	cr_assert(strstr(buf, "\r\n0\r\n\r\n") != NULL, "the stream was not ended: %s", buf);
+	close(fd);
+	for (int tries = 0; tries < 50 && sse_count(&con) > 0; tries++)
+		usleep(20000);
+	cr_assert_eq(sse_count(&con), 0);
+}
+
+Test(console_http, an_idle_upload_is_dropped)
+{
+	con.upload_idle_ms = 200;
+	char *a = http("POST", "/api/update", CSRF_H, "{\"request_id\":"
+	    "\"0b5a4c4e-2a51-4c1e-8a4e-2b1d6c0f3a11\",\"status\":\"acknowledged\","
+	    "\"reference\":\"OUR-1\",\"attachments\":[{\"name\":\"a.txt\",\"size\":10}]}");
+	cr_assert_eq(status_of(a), 200, "%s", a);
+	char u[33], target[200];
+	upload_id(a, u);
+	free(a);
+	usleep(600000);
+	snprintf(target, sizeof(target), "/api/upload?u=%s&index=0&offset=0", u);
+	a = http("POST", target, CSRF_H, "0123456789");
+	cr_assert_eq(status_of(a), 404, "%s", a);
+	cr_assert(strstr(a, "\"error\":\"no-upload\"") != NULL, "%s", a);
+	free(a);
+	cr_assert_eq(fake.upload_got, 0);
+}
+
 TestSuite(console_nodaemon, .init = setup_nodaemon, .fini = stop, .timeout = 30);
 
 Test(console_nodaemon, no_daemon_is_502)
