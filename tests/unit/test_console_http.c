@@ -757,8 +757,19 @@ Test(console_http, a_status_update_with_an_attachment_is_relayed_in_chunks)
 	a = http("POST", target, CSRF_H, "abc");
 	cr_assert_eq(status_of(a), 409, "%s", a);
 	free(a);
-	/* Another session's token: refused. */
+	/* Another token, another session, no token: refused, nothing sent. */
 	snprintf(target, sizeof(target), "/api/upload?u=%s&index=0&offset=0", u);
+	a = http("POST", target, COOKIE "X-CSRF-Token: " OTHER "\r\n", "abc");
+	cr_assert_eq(status_of(a), 403, "%s", a);
+	free(a);
+	a = http("POST", target, "Cookie: rg_session=" OTHER "\r\nX-CSRF-Token: " CSRF "\r\n",
+	    "abc");
+	cr_assert_eq(status_of(a), 403, "%s", a);
+	free(a);
+	a = http("POST", target, COOKIE, "abc");
+	cr_assert_eq(status_of(a), 403, "%s", a);
+	free(a);
+	cr_assert_eq(fake.upload_got, 0);
 	a = http("POST", target, CSRF_H, body);
 	cr_assert_eq(status_of(a), 200, "%s", a);
 	cr_assert(strstr(a, "\"received\":262144") != NULL, "%s", a);
