@@ -117,7 +117,12 @@ $(GEN_SCHEMA): proto/rogatory.proto
 
 # console/www/ as C arrays: {name under www/, bytes, length}; a NUL after each (not
 # counted) so that an empty file is still an array.
-$(GEN_ASSETS): $(CONSOLE_WWW) Makefile
+# The list itself is a prerequisite (rewritten only when it changes): a file removed from
+# console/www/ leaves the table too.
+CONSOLE_WWW_LIST := $(GEN)/console_www.list
+$(shell mkdir -p $(GEN) && { echo '$(CONSOLE_WWW)' | cmp -s - $(CONSOLE_WWW_LIST) || \
+    echo '$(CONSOLE_WWW)' > $(CONSOLE_WWW_LIST); })
+$(GEN_ASSETS): $(CONSOLE_WWW) $(CONSOLE_WWW_LIST) Makefile
 	@mkdir -p $(GEN)
 	@for f in $(CONSOLE_WWW); do case "$$f" in *[!A-Za-z0-9/._-]*) \
 	    echo "console/www: $$f: file names are [A-Za-z0-9._-]" >&2; exit 1;; esac; done
