@@ -26,7 +26,8 @@
 #define EVENTS_HISTORY 1000         /* events per history request */
 #define EVENTS_OUT_MAX (1u << 20)   /* unread bytes a stream may have waiting */
 #define EVENTS_WRITE_S 60           /* a write the browser does not take in this long */
-#define EVENTS_RETRY_S 2            /* the shared follow reopened after a failure */
+#define EVENTS_RETRY_S 2            /* the shared follow reopened after a failure, */
+#define EVENTS_RETRY_MAX_S 60       /* doubling up to this while it keeps failing */
 /* The last words to a stream whose session ended (the page then shows the login). */
 #define END_TEXT "event: end\ndata: {\"error\":\"session-ended\"}\n\n"
 
@@ -49,8 +50,20 @@ struct console_streams {
 	int64_t last_seq;           /* highest seq the follow has seen */
 	struct event *tick;
 	struct event *retry;
+	unsigned retry_s;           /* the next wait before reopening the follow */
 	unsigned ticks;
 };
+
+/* Reopens the follow later: 2 s, then twice as long each time up to a minute. */
+static void
+follow_later(struct console_streams *all)
+{
+	if (all->retry_s < EVENTS_RETRY_S)
+		all->retry_s = EVENTS_RETRY_S;
+	struct timeval tv = {all->retry_s, 0};
+	evtimer_add(all->retry, &tv);
+	all->retry_s = all->retry_s * 2 > EVENTS_RETRY_MAX_S ? EVENTS_RETRY_MAX_S : all->retry_s * 2;
+}
 
 static void follow_start(struct console_streams *all);
 static void stream_history(struct stream *s);
@@ -274,10 +287,10 @@ follow_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 		cclient_free(all->follow);
 		all->follow = NULL;
 		all->follow_ready = false;
-		struct timeval tv = {EVENTS_RETRY_S, 0};
-		evtimer_add(all->retry, &tv);
+		follow_later(all);
 		return;
 	}
+	all->retry_s = EVENTS_RETRY_S;
 	json_t *j = web_reply_parse(r);
 	if (json_is_array(j)) {
 		/* The first answer: the newest event (or none), or what was missed. */
@@ -309,8 +322,7 @@ follow_start(struct console_streams *all)
 	all->follow = cclient_new(all->con->base, all->con->cfg->socket, err, sizeof(err));
 	if (all->follow == NULL) {
 		log_warn("console: %s", err);
-		struct timeval tv = {EVENTS_RETRY_S, 0};
-		evtimer_add(all->retry, &tv);
+		follow_later(all);
 		return;
 	}
 	Rogatory__Ctl__V1__LogRequest l = ROGATORY__CTL__V1__LOG_REQUEST__INIT;
@@ -328,8 +340,7 @@ follow_start(struct console_streams *all)
 	if (cclient_call(all->follow, &req, follow_reply, all, true) == 0) {
 		cclient_free(all->follow);
 		all->follow = NULL;
-		struct timeval tv = {EVENTS_RETRY_S, 0};
-		evtimer_add(all->retry, &tv);
+		follow_later(all);
 	}
 }
 
