@@ -49,6 +49,7 @@ struct fake {
 	struct bufferevent *follower;
 	uint64_t follow_id;
 	struct event *push;         /* test thread -> loop: send one log event */
+	struct event *restart;      /* test thread -> loop: drop every connection */
 	int64_t next_seq;
 	bool session_ended;         /* whoami/status say session-ended from now on */
 	struct bufferevent *uploader;   /* a SendRequest with attachments waiting */
@@ -255,6 +256,19 @@ fake_push(evutil_socket_t fd, short what, void *arg)
 	fake_reply(fake.follower, fake.follow_id, OK, NULL, json);
 }
 
+static void
+fake_restart(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (int i = 0; i < fake.nconns; i++)
+		if (fake.conns[i] != NULL)
+			bufferevent_free(fake.conns[i]);
+	fake.nconns = 0;
+	fake.follower = NULL;
+}
+
 /* ---- the console under test ---- */
 
 static void *
@@ -284,6 +298,7 @@ start(bool with_daemon)
 		cr_assert_not_null(fake.lev, "fake daemon socket %s", sock);
 	}
 	fake.push = event_new(base, -1, 0, fake_push, NULL);
+	fake.restart = event_new(base, -1, 0, fake_restart, NULL);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.socket = sock;
 	cfg.listen = (char *)"127.0.0.1:0";
@@ -317,6 +332,7 @@ stop_cb(evutil_socket_t fd, short what, void *arg)
 		if (fake.conns[i] != NULL)
 			bufferevent_free(fake.conns[i]);
 	event_free(fake.push);
+	event_free(fake.restart);
 	event_base_loopbreak(base);
 }
 
@@ -932,6 +948,40 @@ Test(console_http, an_idle_upload_is_dropped)
 	cr_assert(strstr(a, "\"error\":\"no-upload\"") != NULL, "%s", a);
 	free(a);
 	cr_assert_eq(fake.upload_got, 0);
+}
+
+Test(console_http, a_daemon_restart_is_survived)
+{
+	int fd = connect_console();
+	const char *req = "GET /api/events HTTP/1.1\r\nHost: x\r\n" COOKIE "\r\n";
+	send_all(fd, req, strlen(req));
+	char buf[8192] = "";
+	cr_assert_eq(read_head(fd, buf, sizeof(buf)), 200, "%s", buf);
+	char *a = http("GET", "/api/status", COOKIE, NULL);
+	cr_assert_eq(status_of(a), 200, "%s", a);
+	free(a);
+	usleep(100000);
+	event_active(fake.restart, EV_TIMEOUT, 0);
+	usleep(100000);
+	/* The shared connections are opened again. */
+	a = http("GET", "/api/status", COOKIE, NULL);
+	cr_assert_eq(status_of(a), 200, "%s", a);
+	free(a);
+	/* The stream stays, its follow comes back (2 s later) and events flow again. */
+	for (int tries = 0; tries < 60 && fake.follower == NULL; tries++)
+		usleep(100000);
+	cr_assert_not_null(fake.follower, "the follow was not reopened");
+	usleep(100000);
+	event_active(fake.push, EV_TIMEOUT, 0);
+	size_t n = strlen(buf);
+	while (strstr(buf, "event: log") == NULL && n + 1 < sizeof(buf)) {
+		ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
+		cr_assert(r > 0, "the stream ended: %s", buf);
+		n += (size_t)r;
+		buf[n] = '\0';
+	}
+	cr_assert(strstr(buf, "\"event\":\"delivered\"") != NULL, "%s", buf);
+	close(fd);
 }
 
 TestSuite(console_nodaemon, .init = setup_nodaemon, .fini = stop, .timeout = 30);
