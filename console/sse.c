@@ -306,9 +306,16 @@ follow_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 			}
 		}
 		all->follow_ready = true;
-		for (struct stream *s = all->list; s != NULL; s = s->next)
+		/* Streams that start now begin here; one whose history stopped short of it
+		 * (an event committed between the two queries) asks for the rest. */
+		struct stream *next;
+		for (struct stream *s = all->list; s != NULL; s = next) {
+			next = s->next;
 			if (s->last < 0)
 				s->last = all->last_seq;
+			else if (s->live && !s->history && s->last < all->last_seq)
+				stream_history(s);
+		}
 	} else if (json_is_object(j)) {
 		follow_dispatch(all, j);
 	}
