@@ -1,12 +1,12 @@
 /*
  * console: what the files of rogatory-console share. web.c is the HTTP side (evhttp,
  * bounds, security headers, routing, cookies, assets, the JSON error replies); api.c the
- * JSON routes that forward one request; compose.c drafting, validation, sending,
- * uploads and status updates; sse.c the Server-Sent Events streams. The console holds
- * no key and never opens the store: every answer comes from rogatoryd's control socket,
- * asked with the browser's session (Request.session) so the daemon decides who may do
- * what. Everything a browser sends is bounded before it is buffered and checked before
- * it is forwarded; nothing it sends can end the process.
+ * JSON routes that forward one request; compose.c drafting, validation, sending and
+ * status updates; upload.c the chunked upload relay; sse.c the Server-Sent Events
+ * streams. The console holds no key and never opens the store: every answer comes from
+ * rogatoryd's control socket, asked with the browser's session (Request.session) so the
+ * daemon decides who may do what. Everything a browser sends is bounded before it is
+ * buffered and checked before it is forwarded; nothing it sends can end the process.
  */
 #ifndef ROGATORY_CONSOLE_H
 #define ROGATORY_CONSOLE_H
@@ -164,10 +164,16 @@ void compose_kinds(struct hreq *h, const struct evkeyvalq *q);
 void compose_template(struct hreq *h, const struct evkeyvalq *q);
 void compose_validate(struct hreq *h, const struct evkeyvalq *q);
 void compose_send(struct hreq *h, const struct evkeyvalq *q);
-void compose_upload(struct hreq *h, const struct evkeyvalq *q);
 void compose_update(struct hreq *h, const struct evkeyvalq *q);
+
+/* ---- upload.c ---- */
+/* The SendRequest s (attachments announced) on a connection of its own; h gets
+ * {"upload": U, "id", "size"} or the daemon's immediate refusal. */
+void upload_start(struct hreq *h, Rogatory__Ctl__V1__SendRequest *s);
+/* POST /api/upload?u=U&index=I&offset=O: one chunk. */
+void upload_chunk(struct hreq *h, const struct evkeyvalq *q);
 /* Drops every upload (shutdown). */
-void compose_stop(struct console *con);
+void upload_stop(struct console *con);
 
 /* ---- sse.c ---- */
 void sse_open(struct hreq *h, const struct evkeyvalq *q);

@@ -76,7 +76,7 @@ static const struct route {
 	{"/api/authority", EVHTTP_REQ_GET, R_API, api_authority, NULL},
 	{"/api/validate", EVHTTP_REQ_POST, R_API, compose_validate, NULL},
 	{"/api/send", EVHTTP_REQ_POST, R_API, compose_send, NULL},
-	{"/api/upload", EVHTTP_REQ_POST, R_API, compose_upload, NULL},
+	{"/api/upload", EVHTTP_REQ_POST, R_API, upload_chunk, NULL},
 	{"/api/update", EVHTTP_REQ_POST, R_API, compose_update, NULL},
 	{"/", EVHTTP_REQ_GET, R_PAGE, NULL, "index.html"},
 	{"/messages", EVHTTP_REQ_GET, R_PAGE, NULL, "messages.html"},
@@ -659,7 +659,7 @@ body_of(struct hreq *h, const struct route *rt)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(h->req);
 	size_t len = evbuffer_get_length(in);
-	if (rt->fn == compose_upload) {
+	if (rt->fn == upload_chunk) {
 		if (len > CONSOLE_CHUNK_MAX) {
 			web_error(h, 413, "too-large", "an upload chunk is at most %u bytes",
 			    CONSOLE_CHUNK_MAX);
@@ -790,7 +790,7 @@ web_request_cb(struct evhttp_request *req, void *arg)
 			return;
 		/* An upload's chunks are held to the token the send was checked with (and the
 		 * daemon checks each UploadRequest's): no whoami per 256 KiB. */
-		if (rt->fn == compose_upload)
+		if (rt->fn == upload_chunk)
 			rt->fn(h, &rd->query);
 		else
 			whoami_gate(h, false);
@@ -866,7 +866,7 @@ void
 web_stop(struct console *con)
 {
 	sse_stop(con);
-	compose_stop(con);
+	upload_stop(con);
 	struct hreq *next;
 	for (struct hreq *h = con->hreqs; h != NULL; h = next) {
 		next = h->next;
