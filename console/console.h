@@ -182,6 +182,25 @@ void sse_stop(struct console *con);
 /* Streams open now (tests). */
 unsigned sse_count(const struct console *con);
 
+/* Sends req's answer (security headers already added): status, Content-Type (NULL:
+ * none), body (nothing for HEAD). */
+void web_send(struct evhttp_request *req, int code, const char *type, const void *body,
+    size_t len, bool head);
+/* A JSON error answer before any hreq exists (routing, bounds), with the headers. */
+void web_plain_error(struct evhttp_request *req, int code, const char *ecode,
+    const char *text);
+
+/* ---- asset.c ---- */
+struct console_asset;
+/* The embedded file of that name under www/ ("app.js", "i18n/fr.json"); NULL if none. */
+const struct console_asset *asset_find(const char *name);
+/* Answers req with the file. */
+void asset_send(struct evhttp_request *req, const struct console_asset *a, int code,
+    bool head);
+/* A page shell: its own file, else index.html (the script reads the path); 404 if
+ * neither is embedded. */
+void asset_page(struct evhttp_request *req, const char *page, int code, bool head);
+
 /* ---- assets (generated from console/www/ by the Makefile) ---- */
 struct console_asset {
 	const char *name;           /* path under www/: "index.html", "i18n/fr.json" */

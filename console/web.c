@@ -187,8 +187,7 @@ reason_of(int code)
 	}
 }
 
-/* Sends the reply (security headers already there) and frees nothing of ours. */
-static void
+void
 web_send(struct evhttp_request *req, int code, const char *type, const void *body,
     size_t len, bool head)
 {
@@ -202,8 +201,7 @@ web_send(struct evhttp_request *req, int code, const char *type, const void *bod
 		evbuffer_free(b);
 }
 
-/* An answer before any hreq exists (routing, bounds). */
-static void
+void
 web_plain_error(struct evhttp_request *req, int code, const char *ecode, const char *text)
 {
 	web_security_headers(req, true);
@@ -456,62 +454,11 @@ web_conn(struct console *con, struct evhttp_connection *evcon)
 	return hc;
 }
 
-/* ---- assets ---- */
-
-static const struct console_asset *
-asset_find(const char *name)
-{
-	for (size_t i = 0; i < console_assets_count; i++)
-		if (strcmp(console_assets[i].name, name) == 0)
-			return &console_assets[i];
-	return NULL;
-}
-
-static const char *
-asset_type(const char *name)
-{
-	static const struct {
-		const char *ext, *type;
-	} types[] = {
-		{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-		{".css", "text/css; charset=utf-8"}, {".json", "application/json; charset=utf-8"},
-		{".svg", "image/svg+xml"}, {".png", "image/png"}, {".ico", "image/x-icon"},
-		{".woff2", "font/woff2"}, {".txt", "text/plain; charset=utf-8"},
-	};
-	const char *dot = strrchr(name, '.');
-	for (size_t i = 0; dot != NULL && i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcmp(dot, types[i].ext) == 0)
-			return types[i].type;
-	return "application/octet-stream";
-}
-
-static void
-asset_send(struct evhttp_request *req, const struct console_asset *a, int code, bool head)
-{
-	web_security_headers(req, false);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-cache");
-	web_send(req, code, asset_type(a->name), a->data, a->len, head);
-}
-
-/* A page shell: its own file, else index.html (the script reads the path). */
-static void
-page_send(struct evhttp_request *req, const char *page, int code, bool head)
-{
-	const struct console_asset *a = asset_find(page);
-	if (a == NULL)
-		a = asset_find("index.html");
-	if (a == NULL) {
-		web_plain_error(req, 404, "not-found", "no such page");
-		return;
-	}
-	asset_send(req, a, code, head);
-}
-
 void
 web_page(struct hreq *h, const char *page, int code)
 {
 	if (h->req != NULL)
-		page_send(h->req, page, code, h->head);
+		asset_page(h->req, page, code, h->head);
 	h->req = NULL;
 	web_hreq_free(h);
 }
@@ -620,7 +567,7 @@ gate_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 		} else if (r == NULL || r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
 			web_reply_refusal(h, r, err);
 		} else {
-			page_send(h->req, rt->page, 200, h->head);
+			asset_page(h->req, rt->page, 200, h->head);
 			h->req = NULL;
 			web_hreq_free(h);
 		}
