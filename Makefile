@@ -1,6 +1,6 @@
 # rogatory — build, test and install.
 #
-#   make            build rogatoryd and rogatoryctl into build/
+#   make            build rogatoryd, rogatoryctl and rogatory-console into build/
 #   make test       check/install Debian dependencies, build, run unit + integration tests
 #   make asan       the same tests under AddressSanitizer + UBSan (build-asan/)
 #   make valgrind   the unit tests under valgrind memcheck (errors and definite leaks fail)
@@ -43,7 +43,7 @@ endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
-CPPFLAGS  += -D_GNU_SOURCE -Iproto -Idaemon -Itests/support -I$(GEN) $(HOOKS)
+CPPFLAGS  += -D_GNU_SOURCE -Iproto -Idaemon -Itests/support -I$(GEN) -Iconsole $(HOOKS)
 CFLAGS    ?= -g
 CFLAGS    += -std=c11 $(WARN) $(HARDEN_CC) $(PKG_CFLAGS)
 LDFLAGS   += $(HARDEN_LD)
@@ -59,6 +59,14 @@ GEN_SCHEMA := $(GEN)/rogatory_proto.c
 LIB_OBJS   := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRCS)) \
               $(patsubst $(GEN)/%.c,$(OBJ)/gen/%.o,$(GEN_SRCS) $(GEN_SCHEMA))
 CTL_SRCS   := $(filter-out $(SKIP),$(wildcard ctl/*.c))
+# rogatory-console (console/): its modules in $(CONSOLE_LIB) (the unit tests link them),
+# main.c apart; the files of console/www/ embedded as bytes ($(GEN_ASSETS)).
+CONSOLE_SRCS := $(filter-out $(SKIP),$(wildcard console/*.c))
+CONSOLE_WWW  := $(shell find console/www -type f 2>/dev/null | LC_ALL=C sort)
+GEN_ASSETS   := $(GEN)/console_assets.c
+CONSOLE_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(filter-out console/main.c,$(CONSOLE_SRCS))) \
+                $(OBJ)/gen/console_assets.o
+CONSOLE_LIB  := $(BUILD)/libconsole.a
 SUPPORT_SRCS := $(filter-out $(SKIP),$(wildcard tests/support/*.c))
 UNIT_SRCS  := $(filter-out $(SKIP),$(wildcard tests/unit/*.c))
 INTEG_SRCS := $(filter-out $(SKIP),$(wildcard tests/integration/*.c))
@@ -66,6 +74,7 @@ LIB        := $(BUILD)/librogatory.a
 
 DAEMON     := $(BUILD)/rogatoryd
 CTL        := $(BUILD)/rogatoryctl
+CONSOLE    := $(BUILD)/rogatory-console
 UNIT_BIN   := $(BUILD)/tests/unit
 INTEG_BIN  := $(BUILD)/tests/integration
 TEST_TOOLS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
@@ -87,7 +96,7 @@ TEST_ENV    = ROGATORY_SRC=$(CURDIR) ROGATORY_BUILD=$(abspath $(BUILD))
 .SECONDARY:
 .DEFAULT_GOAL := all
 
-all: $(DAEMON) $(CTL)
+all: $(DAEMON) $(CTL) $(CONSOLE)
 
 deps:
 	@scripts/deps.sh install
@@ -104,6 +113,28 @@ $(GEN_SCHEMA): proto/rogatory.proto
 	{ printf '#include <stddef.h>\nconst unsigned char rogatory_proto_text[] = {\n'; \
 	  od -An -v -tx1 $< | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  printf '};\nconst size_t rogatory_proto_text_len = sizeof(rogatory_proto_text);\n'; \
+	} > $@.tmp && mv $@.tmp $@
+
+# console/www/ as C arrays: {name under www/, bytes, length}; a NUL after each (not
+# counted) so that an empty file is still an array.
+# The list itself is a prerequisite (rewritten only when it changes): a file removed from
+# console/www/ leaves the table too.
+CONSOLE_WWW_LIST := $(GEN)/console_www.list
+$(shell mkdir -p $(GEN) && { echo '$(CONSOLE_WWW)' | cmp -s - $(CONSOLE_WWW_LIST) || \
+    echo '$(CONSOLE_WWW)' > $(CONSOLE_WWW_LIST); })
+$(GEN_ASSETS): $(CONSOLE_WWW) $(CONSOLE_WWW_LIST) Makefile
+	@mkdir -p $(GEN)
+	@for f in $(CONSOLE_WWW); do case "$$f" in *[!A-Za-z0-9/._-]*) \
+	    echo "console/www: $$f: file names are [A-Za-z0-9._-]" >&2; exit 1;; esac; done
+	@echo "embed console/www ($(words $(CONSOLE_WWW)) files) -> $@"
+	@{ printf '#include "console.h"\n'; i=0; for f in $(CONSOLE_WWW); do \
+	    printf 'static const unsigned char a%d[] = {\n' $$i; \
+	    od -An -v -tx1 $$f | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	    printf '0};\n'; i=$$((i+1)); done; \
+	  printf 'const struct console_asset console_assets[] = {\n'; i=0; \
+	  for f in $(CONSOLE_WWW); do \
+	    printf '\t{"%s", a%d, sizeof(a%d) - 1},\n' "$${f#console/www/}" $$i $$i; i=$$((i+1)); \
+	  done; printf '\t{NULL, NULL, 0}\n};\nconst size_t console_assets_count = %d;\n' $$i; \
 	} > $@.tmp && mv $@.tmp $@
 
 # Every object may include a generated header: generate first.
@@ -126,11 +157,18 @@ $(DAEMON): $(OBJ)/daemon/main.o $(LIB)
 $(CTL): $(patsubst %.c,$(OBJ)/%.o,$(CTL_SRCS)) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(CONSOLE_LIB): $(CONSOLE_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(CONSOLE): $(OBJ)/console/main.o $(CONSOLE_LIB) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(BUILD)/tests/%: $(OBJ)/tests/helpers/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(UNIT_BIN): $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRCS) $(SUPPORT_SRCS)) $(LIB)
+$(UNIT_BIN): $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRCS) $(SUPPORT_SRCS)) $(CONSOLE_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
 
@@ -160,13 +198,14 @@ asan: deps-check
 # `make valgrind`: tests/valgrind.sh runs $(UNIT_BIN) under memcheck, following
 # Criterion's per-test processes; suppressions (third-party only) in tests/valgrind.supp.
 # `make analyze`: cppcheck (tests/cppcheck.cfg, tests/cppcheck.supp) and clang-tidy
-# (.clang-tidy, ctl/.clang-tidy) over ANALYZE_DIRS; any finding fails. clang-tidy reads
+# (.clang-tidy, ctl/.clang-tidy) over ANALYZE_DIRS (console/ too); any finding fails. clang-tidy reads
 # $(BUILD)/compile_commands.json, written from this Makefile's flags less HARDEN_CC
 # (FORTIFY's wrappers are not the code we wrote); $(GEN) is on its include path and
 # never reported.
-ANALYZE_DIRS  ?= proto daemon ctl
-ANALYZE_SRCS   = $(filter $(addsuffix /%,$(ANALYZE_DIRS)),$(LIB_SRCS) daemon/main.c $(CTL_SRCS))
-COMPDB_SRCS    = $(sort $(LIB_SRCS) daemon/main.c $(CTL_SRCS) $(SUPPORT_SRCS) $(UNIT_SRCS) \
+ANALYZE_DIRS  ?= proto daemon ctl console
+ANALYZE_SRCS   = $(filter $(addsuffix /%,$(ANALYZE_DIRS)),$(LIB_SRCS) daemon/main.c $(CTL_SRCS) \
+                 $(CONSOLE_SRCS))
+COMPDB_SRCS    = $(sort $(LIB_SRCS) daemon/main.c $(CTL_SRCS) $(CONSOLE_SRCS) $(SUPPORT_SRCS) $(UNIT_SRCS) \
                  $(INTEG_SRCS) $(filter-out $(SKIP),$(wildcard tests/helpers/*.c tests/fuzz/*.c)))
 CLANG_TIDY    ?= clang-tidy
 VALGRIND_ARGS ?= --jobs 2
@@ -280,11 +319,15 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/rogatoryd
 	install -m 0755 $(CTL) $(DESTDIR)$(PREFIX)/bin/rogatoryctl
+	install -m 0755 $(CONSOLE) $(DESTDIR)$(PREFIX)/sbin/rogatory-console
 	install -m 0755 pki/rogatory-pki $(DESTDIR)$(PREFIX)/bin/rogatory-pki
 	install -m 0644 configs/rogatoryd.conf.example configs/directory.conf.example \
-	    configs/rogatoryd.service configs/rogatoryd.logrotate $(DESTDIR)$(PREFIX)/share/rogatory/
+	    configs/rogatoryd.service configs/rogatoryd.logrotate \
+	    configs/rogatory-console.conf.example configs/rogatory-console.service \
+	    $(DESTDIR)$(PREFIX)/share/rogatory/
 	install -m 0644 man/rogatoryd.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	install -m 0644 man/rogatoryd.8 man/rogatoryctl.8 man/rogatory-pki.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/rogatoryd.8 man/rogatoryctl.8 man/rogatory-pki.8 man/rogatory-console.8 \
+	    $(DESTDIR)$(MANDIR)/man8/
 
 clean:
 	rm -rf build build-asan build-fuzz build-bench

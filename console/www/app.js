@@ -1,0 +1,2 @@
+/* placeholder: the console script comes from Part C */
+"use strict";
