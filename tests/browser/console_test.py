@@ -1,0 +1,617 @@
+#!/usr/bin/python3
+"""console_test.py: the web console in a real browser (headless Chromium driven by
+Selenium 4, Debian's chromium, chromium-driver and python3-selenium; run it with
+/usr/bin/python3). tests/integration/test_console.c starts two rogatoryd and one
+rogatory-console per daemon, then runs one group of scenarios:
+
+  console_test.py --group G --url-a URL --url-b URL --ctl ROGATORYCTL \
+      --sock-a SOCK --sock-b SOCK --id-a ID --id-b ID [--file PATH]
+
+groups (issue 18, "Tests in a real browser"):
+  catalog   en.json and fr.json have the same keys; every data-i18n key of the pages and
+            every literal key of the scripts is in them (no browser, no daemon)
+  login     a login link works once (the second time: refused); no cookie: the login
+            page; a viewer cannot send (no Draft in the menu, POST /api/send 403); a POST
+            without the CSRF token: 403
+  live      a message sent with rogatoryctl appears in the live log within 2 s
+  case      draft an MLA request with a required element missing: the problem shows at
+            that field; fix it, attach a file, send: delivered; at the other console it
+            is an incoming case, acknowledged there; the first side sees acknowledged
+  pages     every page: nothing from another origin, no error in the browser console,
+            rendered in French (?lang=fr); screenshots of the overview and of a case
+            into $ROGATORY_SCREENSHOTS (when set)
+
+  console_test.py --stub [--group catalog,pages,draft]   the pages against
+            stub_console.py's canned answers (no daemon, no console program)
+
+Waits are WebDriverWait conditions with deadlines, never fixed sleeps. Exit 0 when every
+check of the group passed; each failure is printed with what was seen.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.normpath(os.path.join(HERE, '..', '..'))
+WWW = os.path.join(TOP, 'console', 'www')
+PAGES = ['/', '/messages', '/message', '/log', '/peers', '/directory', '/cases', '/case',
+         '/draft', '/stats', '/login']
+DEADLINE = 20          # seconds for a page to render
+FAILURES = []
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def check(cond, what):
+    if cond:
+        log('  ok   ' + what)
+    else:
+        log('  FAIL ' + what)
+        FAILURES.append(what)
+    return cond
+
+
+# ---- the catalog ----------------------------------------------------------------------
+
+def catalog_keys():
+    cats = {}
+    for lang in ('en', 'fr'):
+        with open(os.path.join(WWW, 'i18n', lang + '.json'), encoding='utf-8') as f:
+            cats[lang] = json.load(f)
+    return cats
+
+
+def group_catalog(args):
+    log('== catalog')
+    cats = catalog_keys()
+    en, fr = set(cats['en']), set(cats['fr'])
+    check(en == fr, 'en.json and fr.json have the same keys (only en: %s; only fr: %s)'
+          % (sorted(en - fr)[:10], sorted(fr - en)[:10]))
+    for lang, c in cats.items():
+        check(c.get('_dir') in ('ltr', 'rtl'), '%s.json has _dir ltr or rtl' % lang)
+        empty = [k for k, v in c.items() if not isinstance(v, str) or not v.strip()]
+        check(not empty, '%s.json: every string is non-empty text (%s)' % (lang, empty[:10]))
+        for k, v in c.items():
+            if k.startswith('_'):
+                continue
+            ph_en = set(re.findall(r'\{[a-z_]+\}', cats['en'].get(k, '')))
+            ph = set(re.findall(r'\{[a-z_]+\}', v))
+            if ph != ph_en:
+                check(False, '%s.json %s: placeholders %s, English has %s' % (lang, k, ph, ph_en))
+    used = set()
+    for path in glob.glob(os.path.join(WWW, '*.html')) + glob.glob(os.path.join(WWW, '*.js')):
+        text = open(path, encoding='utf-8').read()
+        used |= set(re.findall(r'data-i18n(?:-[a-z-]+)?="([^"]+)"', text))
+        used |= set(re.findall(r"data-i18n(?:-[a-z-]+)?': '([^']+)'", text))
+        used |= set(re.findall(r"RG\.t\('([^']+)'", text))
+        used |= set(re.findall(r"'((?:col|common|message|req|update|overview|case|draft|verify|"
+                               r"log|peers|directory|problem|time|unit|export|pager|filter|cases|"
+                               r"nav|title|lang|login|stats|messages)\.[a-z_0-9]+)'", text))
+    missing = sorted(k for k in used if k not in en and not k.endswith(('.', '_')))
+    check(not missing, 'every key the pages and scripts name is in the catalog (missing: %s)'
+          % missing[:20])
+    # no inline script or style, no handler attributes, no other origin in the markup
+    for path in glob.glob(os.path.join(WWW, '*.html')):
+        text = open(path, encoding='utf-8').read()
+        name = os.path.basename(path)
+        check(not re.search(r'<script(?![^>]*\bsrc=)', text), name + ': no inline <script>')
+        check(not re.search(r'\sstyle=|<style', text), name + ': no inline style')
+        check(not re.search(r'\son[a-z]+=', text), name + ': no on*= handler attributes')
+        check(not re.search(r'(src|href)="(https?:)?//', text), name + ': nothing from another origin')
+    for path in glob.glob(os.path.join(WWW, '*.js')):
+        text = open(path, encoding='utf-8').read()
+        check('innerHTML' not in text and 'insertAdjacentHTML' not in text and
+              'document.write' not in text, os.path.basename(path) + ': no HTML built from strings')
+
+
+# ---- the browser ------------------------------------------------------------------------
+
+class Browser:
+    """One headless Chromium with a throw-away profile (its own cookies)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.profile = tempfile.mkdtemp(prefix='rg-chromium-')
+        o = webdriver.ChromeOptions()
+        o.binary_location = '/usr/bin/chromium'
+        for a in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+                  '--user-data-dir=' + self.profile, '--window-size=1280,1000',
+                  '--lang=en-US', '--no-first-run', '--disable-extensions',
+                  '--disable-background-networking', '--disable-component-update',
+                  '--disable-default-apps', '--disable-sync'):
+            o.add_argument(a)
+        o.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+        self.d = webdriver.Chrome(service=Service('/usr/bin/chromedriver'), options=o)
+        self.d.set_page_load_timeout(DEADLINE)
+        self.d.set_script_timeout(DEADLINE)
+
+    def quit(self):
+        try:
+            self.d.quit()
+        finally:
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+    def wait(self, cond, what, timeout=DEADLINE, poll=0.1):
+        try:
+            return WebDriverWait(self.d, timeout, poll_frequency=poll).until(cond)
+        except TimeoutException:
+            raise AssertionError('%s: not within %s s (at %s)' % (what, timeout, self.d.current_url))
+
+    def open(self, url, loaded=True):
+        """Opens url; with loaded, waits until the page's script has rendered its data."""
+        self.d.get(url)
+        if loaded:
+            self.wait(lambda d: d.execute_script(
+                "return !document.body.classList.contains('loading') && "
+                "(document.body.dataset.loaded === '1' || document.body.dataset.page === 'login' "
+                "|| document.body.dataset.page === 'log' || !document.getElementById('error').hidden)"),
+                'page %s rendered' % url)
+
+    def css(self, sel):
+        return self.d.find_element(By.CSS_SELECTOR, sel)
+
+    def csss(self, sel):
+        return self.d.find_elements(By.CSS_SELECTOR, sel)
+
+    def console_errors(self):
+        """The browser console's errors since the last call (SEVERE entries)."""
+        return [e for e in self.d.get_log('browser') if e.get('level') == 'SEVERE']
+
+    def foreign(self):
+        """URLs this page loaded or points to that are not of its origin."""
+        return self.d.execute_script("""
+            var o = location.origin, bad = [];
+            performance.getEntriesByType('resource').forEach(function (e) {
+                if (e.name.indexOf(o + '/') !== 0) bad.push(e.name); });
+            document.querySelectorAll('[src],[href],[action]').forEach(function (n) {
+                var u = n.src || n.href || n.action;
+                if (typeof u === 'string' && u && u.indexOf(o + '/') !== 0 && u.indexOf('data:') !== 0)
+                    bad.push(u); });
+            return bad;""")
+
+    def fetch(self, method, path, body=None, csrf=True):
+        """fetch() from the page: {status, body}. csrf: send the session's X-CSRF-Token."""
+        return self.d.execute_async_script("""
+            var done = arguments[arguments.length - 1];
+            var h = {'Content-Type': 'application/json'};
+            if (arguments[3] && window.RG && RG.me) h['X-CSRF-Token'] = RG.me.csrf;
+            fetch(arguments[1], {method: arguments[0], credentials: 'same-origin', headers: h,
+                  body: arguments[2] === null ? undefined : JSON.stringify(arguments[2])})
+              .then(function (r) { return r.text().then(function (t) { done({status: r.status, body: t}); }); },
+                    function (e) { done({status: -1, body: String(e)}); });""",
+            method, path, body, csrf)
+
+    def shot(self, name):
+        folder = os.environ.get('ROGATORY_SCREENSHOTS')
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+            # the whole page: as tall as its content
+            h = self.d.execute_script('return Math.min(document.documentElement.scrollHeight, 2400)')
+            self.d.set_window_size(1280, max(800, h))
+            self.d.save_screenshot(os.path.join(folder, name))
+            self.d.set_window_size(1280, 1000)
+            log('  screenshot ' + os.path.join(folder, name))
+
+
+# ---- the host side: rogatoryctl -------------------------------------------------------
+
+def ctl(args, sock, *argv):
+    r = subprocess.run([args.ctl, '-s', sock] + list(argv), capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 0:
+        raise AssertionError('rogatoryctl %s: exit %d: %s%s' % (' '.join(argv), r.returncode,
+                                                                r.stdout, r.stderr))
+    return r.stdout
+
+
+def login_link(args, sock, url, name, role):
+    out = ctl(args, sock, 'console', 'login', name, '--role', role, '--url', url)
+    m = re.search(r'(https?://\S+/login\?token=[0-9a-f]{32})', out)
+    if not m:
+        raise AssertionError('no login link in: ' + out)
+    return m.group(1)
+
+
+def login(b, args, sock, url, name, role):
+    link = login_link(args, sock, url, name, role)
+    b.d.delete_all_cookies()
+    b.open(link)
+    b.wait(lambda d: d.execute_script("return document.body.dataset.page") == 'index',
+           'the login link leads to the overview')
+    b.wait(lambda d: d.find_element(By.ID, 'me-name').text == name, 'the header names ' + name)
+    return link
+
+
+def last_id(out):
+    ids = re.findall(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', out)
+    if not ids:
+        raise AssertionError('no message id in: ' + out)
+    return ids[-1]
+
+
+# ---- groups -----------------------------------------------------------------------------
+
+def group_login(args):
+    log('== login, sessions, roles, CSRF')
+    b = Browser('a')
+    try:
+        # no cookie: every page sends to the login page
+        b.d.get(args.url_a + '/messages')
+        b.wait(EC.url_contains('/login'), 'without a cookie /messages goes to /login')
+        b.wait(lambda d: d.execute_script("return document.body.dataset.page") == 'login', 'login page')
+        check(b.css('#refused').get_attribute('hidden') is not None,
+              'the login page (no token) says nothing is refused')
+        r = b.fetch('GET', '/api/status', None, False)
+        check(r['status'] == 401, 'without a cookie /api/status answers 401 (got %s)' % r['status'])
+
+        # a link works once
+        link = login(b, args, args.sock_a, args.url_a, 'alice', 'officer')
+        check(True, 'the officer login link opened the overview')
+        check(b.css('#me-role').text == 'officer', 'the header shows the role officer')
+        check(b.css('#nav a[href="/draft"]').is_displayed(), 'an officer sees "New request"')
+        b.console_errors()
+        b.d.delete_all_cookies()
+        b.d.get(link)
+        b.wait(lambda d: d.execute_script("return document.body && document.body.dataset.page") == 'login',
+               'the used link shows the login page')
+        b.wait(lambda d: d.find_element(By.ID, 'refused').get_attribute('hidden') is None,
+               'the login page says the link is refused')
+        check(True, 'the same login link a second time is refused')
+        b.d.get(args.url_a + '/')
+        b.wait(EC.url_contains('/login'), 'no session after the refused link')
+        check(True, 'the refused link started no session')
+        b.console_errors()   # the 403 of the refused link and the 401s above are expected
+
+        # a viewer cannot send
+        login(b, args, args.sock_a, args.url_a, 'victor', 'viewer')
+        check(not b.css('#nav a[href="/draft"]').is_displayed(), 'a viewer has no "New request"')
+        r = b.fetch('POST', '/api/send', {'to': args.id_b, 'document': {'kind': 'other', 'subject': 'x'},
+                                          'attachments': []})
+        check(r['status'] == 403 and 'forbidden' in r['body'],
+              'a viewer\'s POST /api/send is 403 forbidden (got %s %s)' % (r['status'], r['body'][:200]))
+        b.open(args.url_a + '/peers')
+        check(not b.csss('button[data-op]'), 'a viewer sees no pause/resume/connect buttons')
+
+        # CSRF: the session's own cookie without the token
+        login(b, args, args.sock_a, args.url_a, 'olga', 'operator')
+        r = b.fetch('POST', '/api/pause', {'peer': args.id_b}, csrf=False)
+        check(r['status'] == 403, 'a POST without X-CSRF-Token is 403 (got %s %s)' % (r['status'], r['body'][:200]))
+        r = b.fetch('GET', '/api/peers', None, False)
+        paused = [p for p in json.loads(r['body']) if p['id'] == args.id_b][0]['paused']
+        check(not paused, 'and it changed nothing (%s not paused)' % args.id_b)
+        r = b.fetch('POST', '/api/pause', {'peer': args.id_b}, csrf=True)
+        check(r['status'] == 200, 'with the token the operator\'s pause is done (got %s %s)'
+              % (r['status'], r['body'][:200]))
+        b.fetch('POST', '/api/resume', {'peer': args.id_b}, csrf=True)
+        # logout ends the session
+        b.open(args.url_a + '/')
+        b.css('#logout').click()
+        b.wait(EC.url_contains('/login'), 'sign out leads to the login page')
+        r = b.fetch('GET', '/api/me', None, False)
+        check(r['status'] == 401, 'after sign out /api/me is 401 (got %s)' % r['status'])
+    finally:
+        b.quit()
+
+
+def group_live(args):
+    log('== the live log')
+    b = Browser('a')
+    try:
+        login(b, args, args.sock_a, args.url_a, 'alice', 'viewer')
+        b.open(args.url_a + '/log')
+        b.wait(lambda d: d.execute_script("return document.body.dataset.live") == '1',
+               'the event stream is open')
+        t0 = time.monotonic()
+        out = ctl(args, args.sock_a, 'send', '--to', args.id_b, '--kind', 'other', '--subject',
+                  'live log test')
+        mid = last_id(out)
+        row = 'tr[data-id="%s"][data-event="queued"]' % mid
+        b.wait(EC.presence_of_element_located((By.CSS_SELECTOR, row)),
+               'the queued event of ' + mid + ' in the live log', timeout=2)
+        check(True, 'a message sent with rogatoryctl appears in the live log within 2 s '
+              '(%.2f s, without reload)' % (time.monotonic() - t0))
+        b.wait(EC.presence_of_element_located((By.CSS_SELECTOR, 'tr[data-id="%s"][data-event="delivered"]' % mid)),
+               'its delivered event', timeout=10)
+        check(True, 'its delivery follows in the same page')
+        check(not b.console_errors(), 'no error in the browser console')
+    finally:
+        b.quit()
+
+
+def fill(b, path, value):
+    sel = '[data-path="%s"] > ' % path
+    els = b.csss(sel + 'select')
+    if els:
+        Select(els[0]).select_by_value(value)
+        return
+    el = b.css(sel + 'input, ' + sel + 'textarea')
+    el.clear()
+    el.send_keys(value)
+
+
+MLA = [
+    ('subject', 'Bank records of Example Trading Ltd'),
+    ('reference', 'ACC/2026/900'),
+    ('legal_basis', 'UNCAC art. 46'),
+    ('proceedings.nature', 'criminal'),
+    ('proceedings.subject', 'Bribery in the award of a port contract'),
+    ('proceedings.authority.name', 'Anti-Corruption Commission'),
+    ('proceedings.authority.function', 'investigating authority'),
+    ('facts', 'Payments of EUR 800,000 to two officials through a bank in Paris.'),
+    ('assistance[0].type', 'documents-records'),
+    ('assistance[0].details', 'Certified statements of the account for 2020 and 2021.'),
+    ('offences[0].name', 'bribery of national public officials'),
+    ('offences[0].law', 'Penal Code s. 161'),
+]
+
+
+def draft_request(b, args, url, to):
+    """Drafts the MLA request with `purpose` missing, checks, fixes it, attaches a file and
+    sends; returns the message id once the page shows it delivered."""
+    b.open(url + '/draft?kind=mla&to=' + to)
+    b.wait(EC.presence_of_element_located((By.CSS_SELECTOR, '[data-path="purpose"]')), 'the MLA form')
+    for p, v in MLA:
+        fill(b, p, v)
+    b.css('#d-validate').click()
+    slot = '[data-path="purpose"] > .problem'
+    b.wait(lambda d: d.find_element(By.CSS_SELECTOR, slot).is_displayed(),
+           'the problem of the missing element at its field')
+    text = b.css(slot).text
+    check('required' in text, 'the missing required element "purpose" is shown at its field: "%s"' % text)
+    others = [e for e in b.csss('.field > .problem') if e.is_displayed()]
+    check(len(others) == 1, 'and only there (%d problems shown)' % len(others))
+    fill(b, 'purpose', 'Evidence of the flow of the bribes.')
+    b.css('#d-validate').click()
+    b.wait(lambda d: d.find_element(By.ID, 'd-valid').is_displayed(), 'the fixed document is valid')
+    check(not [e for e in b.csss('.field > .problem') if e.is_displayed()], 'fixed: no problem left')
+    b.css('#d-files').send_keys(args.file)
+    b.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#d-file-list li')) == 1, 'the file listed')
+    b.css('#d-send').click()
+    b.wait(lambda d: d.find_element(By.ID, 'sent-panel').is_displayed(), 'sent', timeout=60)
+    mid = b.css('#sent-link').text
+    prog = b.css('#d-progress')
+    check(prog.get_attribute('value') == prog.get_attribute('max'),
+          'the progress bar reached the end (%s of %s)' % (prog.get_attribute('value'), prog.get_attribute('max')))
+    b.wait(lambda d: d.find_element(By.ID, 'sent-state').get_attribute('data-state') == 'delivered',
+           'the sent request shows delivered', timeout=30)
+    check(True, 'the request %s was sent with its attachment and shows delivered' % mid)
+    return mid
+
+
+def group_case(args):
+    log('== draft, send, acknowledge at the other side')
+    a = Browser('a')
+    bb = Browser('b')
+    try:
+        login(a, args, args.sock_a, args.url_a, 'alice', 'officer')
+        mid = draft_request(a, args, args.url_a, args.id_b)
+        check(not a.console_errors(), 'no error in the browser console while drafting')
+
+        login(bb, args, args.sock_b, args.url_b, 'bob', 'officer')
+        bb.open(args.url_b + '/cases?view=incoming')
+        row = 'tr[data-id="%s"]' % mid
+
+        def incoming(d):
+            if d.find_elements(By.CSS_SELECTOR, row):
+                return True
+            d.find_element(By.CSS_SELECTOR, '#filters button[type=submit]').click()
+            return False
+        bb.wait(incoming, 'the request among the incoming cases of ' + args.id_b, timeout=20, poll=0.5)
+        check(bb.css(row).get_attribute('data-status') == 'requested',
+              'on the other console it is an incoming case, requested')
+        bb.css(row + ' a').click()
+        bb.wait(lambda d: d.execute_script("return document.body.dataset.loaded") == '1', 'the case page')
+        opts = [o.get_attribute('value') for o in bb.csss('#u-status option')]
+        check(opts and opts[0] == 'acknowledged' and 'executed' not in opts,
+              'the requested side may acknowledge, not execute yet (offered: %s)' % opts)
+        Select(bb.css('#u-status')).select_by_value('acknowledged')
+        bb.css('#u-reference').send_keys('BEPI/2026/900')
+        bb.css('#u-send').click()
+        bb.wait(lambda d: d.find_element(By.CSS_SELECTOR, '#case-status .badge').get_attribute('data-value')
+                == 'acknowledged', 'the case acknowledged at ' + args.id_b)
+        check(True, 'acknowledged on the other console')
+        check(not bb.console_errors(), 'no error in the other browser\'s console')
+
+        a.open(args.url_a + '/case?id=' + mid)
+
+        def acked(d):
+            v = d.execute_script("var b = document.querySelector('#case-status .badge');"
+                                 "return b ? b.dataset.value : null")
+            if v == 'acknowledged':
+                return True
+            d.refresh()
+            return False
+        a.wait(acked, 'the first side sees acknowledged', timeout=20, poll=0.5)
+        check(True, 'the first side sees the case acknowledged')
+        a.wait(lambda d: d.find_elements(By.CSS_SELECTOR, '#history li[data-status="acknowledged"]'),
+               'the acknowledgement in the history')
+        check('BEPI/2026/900' in a.css('#summary').text, 'with the requested side\'s reference')
+        a.shot('console-case.png')
+        check(not a.console_errors(), 'no error in the browser console')
+    finally:
+        a.quit()
+        bb.quit()
+
+
+def untranslated(b):
+    """data-i18n elements whose text is still their key, and English left on a French page."""
+    return b.d.execute_script("""
+        var bad = [];
+        document.querySelectorAll('[data-i18n]').forEach(function (n) {
+            if (n.textContent === n.getAttribute('data-i18n')) bad.push(n.getAttribute('data-i18n')); });
+        return bad;""")
+
+
+def page_urls(base, ids):
+    urls = []
+    for p in PAGES:
+        u = base + p
+        if p == '/message' and ids.get('message'):
+            u += '?id=' + ids['message']
+        if p == '/case' and ids.get('case'):
+            u += '?id=' + ids['case']
+        urls.append(u)
+    return urls
+
+
+FRENCH = {'index': "Vue d'ensemble", 'messages': 'Messages', 'message': 'Message', 'log': "Journal d'acheminement",
+          'peers': 'Autorités et liaisons', 'directory': 'Annuaire', 'cases': 'Dossiers', 'case': 'Dossier',
+          'draft': 'Rédiger une demande', 'stats': 'Statistiques', 'login': 'Se connecter avec un lien de connexion'}
+
+
+def every_page(b, base, ids, shots):
+    """Every page in English then French: no foreign origin, no console error, French."""
+    b.console_errors()
+    for lang in ('en', 'fr'):
+        for u in page_urls(base, ids):
+            b.open(u + ('&' if '?' in u else '?') + 'lang=' + lang)
+            page = b.d.execute_script('return document.body.dataset.page')
+            if page == 'log':
+                b.wait(lambda d: d.execute_script("return document.body.dataset.live") == '1', 'the live log')
+            err = b.d.execute_script("var e = document.getElementById('error'); return e && !e.hidden ? e.textContent : ''")
+            check(not err, '%s (%s): no error box (%s)' % (u, lang, err))
+            f = b.foreign()
+            check(not f, '%s (%s): nothing from another origin (%s)' % (u, lang, f[:5]))
+            errs = b.console_errors()
+            check(not errs, '%s (%s): no error in the browser console (%s)' % (u, lang, [e['message'] for e in errs][:3]))
+            if lang == 'fr':
+                check(b.d.execute_script('return document.documentElement.lang') == 'fr',
+                      '%s: <html lang="fr">' % u)
+                h = b.css('h1, h2').text
+                check(FRENCH.get(page, '') in b.d.find_element(By.TAG_NAME, 'main').text,
+                      '%s renders in French (heading "%s")' % (u, h))
+                left = untranslated(b)
+                check(not left, '%s: every data-i18n element translated (%s)' % (u, left[:5]))
+            if shots and lang == 'en' and page == 'index':
+                b.shot('console-overview.png')
+            if shots and lang == 'en' and page == 'case':
+                b.shot('console-case.png')
+    # the language stays (cookie rg_lang) without ?lang=
+    b.open(base + '/peers')
+    check(b.d.execute_script('return document.documentElement.lang') == 'fr',
+          'the language chosen with ?lang=fr is kept by the rg_lang cookie')
+    b.open(base + '/peers?lang=en')
+
+
+def group_pages(args):
+    log('== every page: same origin, no console error, French; screenshots')
+    b = Browser('a')
+    try:
+        here = os.path.dirname(os.path.abspath(__file__))
+        doc = os.path.join(TOP, 'configs', 'demo', 'mla-request.json')
+        out = ctl(args, args.sock_a, 'send', '--to', args.id_b, '--document', doc, '--attach', args.file)
+        mid = last_id(out)
+        ctl(args, args.sock_a, 'send', '--to', args.id_b, '--kind', 'other', '--subject', 'a note')
+        login(b, args, args.sock_a, args.url_a, 'olga', 'operator')
+        b.open(args.url_a + '/case?id=' + mid)
+
+        def delivered(d):
+            if 'delivered' in d.find_element(By.ID, 'history').text:
+                return True
+            d.refresh()
+            return False
+        b.wait(delivered, 'the request delivered', timeout=20, poll=0.5)
+        # the other side acknowledges it, so the case has a history to show
+        ctl(args, args.sock_b, 'update', mid, '--status', 'acknowledged', '--reference', 'BEPI/2026/4471')
+        every_page(b, args.url_a, {'message': mid, 'case': mid}, True)
+    finally:
+        b.quit()
+
+
+# ---- against the stub ------------------------------------------------------------------
+
+def group_stub(args):
+    log('== the pages against stub_console.py')
+    p = subprocess.Popen(['/usr/bin/python3', os.path.join(HERE, 'stub_console.py'), '--port', '0'],
+                         stdout=subprocess.PIPE, text=True)
+    b = None
+    try:
+        line = p.stdout.readline()
+        base = re.search(r'(http://\S+?)/?$', line.strip()).group(1)
+        b = Browser('stub')
+        every_page(b, base, {'message': 'b972c6ad-7bc0-447d-b1c3-c58ea44d6404',
+                             'case': 'b972c6ad-7bc0-447d-b1c3-c58ea44d6404'}, False)
+        b.open(base + '/draft?kind=mla&to=FR-MJ&lang=en')
+        b.wait(EC.presence_of_element_located((By.CSS_SELECTOR, '[data-path="purpose"]')), 'the MLA form')
+        for pth, v in MLA:
+            fill(b, pth, v)
+        b.css('#d-validate').click()
+        b.wait(lambda d: d.find_element(By.CSS_SELECTOR, '[data-path="purpose"] > .problem').is_displayed(),
+               'the stub\'s problem at its field')
+        check(True, 'a problem is shown at the field its path names')
+        fill(b, 'purpose', 'x')
+        b.css('#d-files').send_keys(args.file)
+        b.css('#d-send').click()
+        b.wait(lambda d: d.find_element(By.ID, 'sent-panel').is_displayed(), 'sent')
+        prog = b.css('#d-progress')
+        check(prog.get_attribute('value') == prog.get_attribute('max'), 'the upload went to the end')
+        check(not b.console_errors(), 'no console error while drafting')
+    finally:
+        if b:
+            b.quit()
+        p.terminate()
+        p.wait()
+
+
+GROUPS = {'catalog': group_catalog, 'login': group_login, 'live': group_live,
+          'case': group_case, 'pages': group_pages, 'stub': group_stub}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--group', default='catalog,login,live,case,pages')
+    ap.add_argument('--stub', action='store_true')
+    ap.add_argument('--url-a')
+    ap.add_argument('--url-b')
+    ap.add_argument('--ctl')
+    ap.add_argument('--sock-a')
+    ap.add_argument('--sock-b')
+    ap.add_argument('--id-a')
+    ap.add_argument('--id-b')
+    ap.add_argument('--file', help='a file to attach (default: one made here, 600 KiB)')
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix='rg-browser-')
+    try:
+        if not args.file:
+            args.file = os.path.join(tmp, 'court-order.pdf')
+            with open(args.file, 'wb') as f:
+                f.write(b'%PDF-1.4\n' + os.urandom(600 * 1024))
+        groups = ['catalog', 'stub'] if args.stub else args.group.split(',')
+        for g in groups:
+            try:
+                GROUPS[g](args)
+            except (AssertionError, WebDriverException, subprocess.SubprocessError, OSError) as e:
+                FAILURES.append('%s: %s' % (g, e))
+                log('  FAIL %s: %s' % (g, e))
+                traceback.print_exc()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if FAILURES:
+        log('%d check(s) failed:' % len(FAILURES))
+        for f in FAILURES:
+            log('  - ' + f)
+        return 1
+    log('all checks passed')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
