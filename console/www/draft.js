@@ -94,21 +94,20 @@
 			var node = {t: 'list', dpath: dpath, tmpl: skel[0], items: []};
 			node.wrap = frame(e, dpath, null, 'fieldset');
 			node.box = el('div', {class: 'items'});
-			node.wrap.insertBefore(node.box, node.wrap.querySelector('.problem'));
+			node.wrap.appendChild(node.box);
 			node.add = el('button', {type: 'button', class: 'small secondary add', text: RG.t('draft.add_item', {what: label(dpath)}),
 				onclick: function () { addItem(node); }});
-			node.wrap.insertBefore(node.add, node.wrap.querySelector('.problem'));
+			node.wrap.appendChild(node.add);
 			addItem(node);
 			return node;
 		}
 		if (skel !== null && typeof skel === 'object' && !Array.isArray(skel)) {
 			var o = {t: 'object', dpath: dpath, kids: {}};
 			o.wrap = frame(e, dpath, null, 'fieldset');
-			var anchor = o.wrap.querySelector('.hint') || o.wrap.querySelector('.problem');
 			Object.keys(skel).forEach(function (k) {
 				var kid = build(dpath + '.' + k, skel[k]);
 				o.kids[k] = kid;
-				o.wrap.insertBefore(kid.wrap, anchor);
+				o.wrap.appendChild(kid.wrap);
 			});
 			return o;
 		}

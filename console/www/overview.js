@@ -50,25 +50,37 @@
 			})));
 	}
 
-	function renderQueue(stats) {
+	/* The queue as `rogatoryctl queue` sees it: outbound messages not settled, counted
+	 * from one page per state (keyset paged by the daemon: never every row). */
+	var OPEN = ['queued', 'sending', 'retrying', 'unconfirmed'];
+	var CAP = 200;
+
+	function loadQueue() {
+		return Promise.all(OPEN.map(function (st) {
+			return RG.get('/api/messages', {direction: 'out', state: st, limit: CAP});
+		}));
+	}
+
+	function renderQueue(pages) {
 		var box = RG.clear(RG.$('queue'));
-		var t = (stats.tables || []).filter(function (x) { return x.name === 'messages'; })[0];
-		var rows = [];
-		if (t) {
-			var cd = t.columns.indexOf('direction'), cs = t.columns.indexOf('state'),
-				cn = t.columns.indexOf('messages');
-			t.rows.forEach(function (r) {
-				if (r[cd] === 'outgoing')
-					rows.push({label: RG.tv('state', r[cs]), value: r[cn], key: r[cs]});
-			});
-		}
-		if (!rows.length) {
-			box.appendChild(RG.empty('overview.queue_empty'));
+		var rows = OPEN.map(function (st, i) {
+			var r = pages[i];
+			var list = Array.isArray(r) ? r : (r.messages || []);
+			var more = !Array.isArray(r) && r.next;
+			return {label: RG.tv('state', st), value: list.length, key: st, more: more};
+		});
+		var total = rows.reduce(function (s, r) { return s + r.value; }, 0);
+		if (!total) {
+			box.appendChild(el('p', {class: 'ok', id: 'queue-empty', text: RG.t('overview.queue_empty')}));
 			return;
 		}
-		box.appendChild(RG.barChart(rows, {title: RG.t('overview.queue'), link: function (r) {
+		box.appendChild(RG.barChart(rows, {title: RG.t('overview.queue'), format: function (v) {
+			return RG.num(v);
+		}, link: function (r) {
 			return '/messages?direction=out&state=' + encodeURIComponent(r.key);
 		}}));
+		if (rows.some(function (r) { return r.more; }))
+			box.appendChild(el('p', {class: 'meta', text: RG.t('overview.queue_capped', {n: CAP})}));
 	}
 
 	function renderAlerts(alerts) {
@@ -110,7 +122,7 @@
 
 	function load() {
 		return Promise.all([RG.get('/api/status'), RG.get('/api/peers'), RG.get('/api/alerts'),
-			RG.get('/api/stats')]).then(function (r) {
+			loadQueue()]).then(function (r) {
 			RG.hideError();
 			renderStatus(r[0], r[1]);
 			renderLinks(r[1]);

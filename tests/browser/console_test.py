@@ -548,7 +548,15 @@ def group_stub(args):
         base = re.search(r'(http://\S+?)/?$', line.strip()).group(1)
         b = Browser('stub')
         every_page(b, base, {'message': 'b972c6ad-7bc0-447d-b1c3-c58ea44d6404',
-                             'case': 'b972c6ad-7bc0-447d-b1c3-c58ea44d6404'}, False)
+                             'case': 'b972c6ad-7bc0-447d-b1c3-c58ea44d6404'}, True)
+        # right-to-left: the layout mirrors with the catalog's _dir (logical properties)
+        b.open(base + '/?lang=en')
+        x_ltr = b.css('.brand').rect['x']
+        b.d.execute_script("document.documentElement.dir = 'rtl'")
+        x_rtl = b.css('.brand').rect['x']
+        w = b.d.execute_script('return document.documentElement.clientWidth')
+        check(x_ltr < w / 2 < x_rtl, 'with dir=rtl the header mirrors (brand at x %d, then %d, of %d)'
+              % (x_ltr, x_rtl, w))
         b.open(base + '/draft?kind=mla&to=FR-MJ&lang=en')
         b.wait(EC.presence_of_element_located((By.CSS_SELECTOR, '[data-path="purpose"]')), 'the MLA form')
         for pth, v in MLA:

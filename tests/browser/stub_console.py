@@ -109,7 +109,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, [{'alert': 'peer-down', 'subject': 'UA-PGO', 'since': '2026-12-03T11:00:00Z',
                                     'detail': 'UA-PGO has had no link for 10m0s'}])
         if path == '/api/messages':
-            msgs = fixture('queue') + fixture('inbox')
+            msgs = [m for m in fixture('queue') + fixture('inbox')
+                    if q.get('direction', m['direction']) == m['direction']
+                    and q.get('state', m['state']) == m['state']]
             return self.send(200, {'messages': msgs, 'next': 'stub-cursor' if not q.get('before') else None})
         if path == '/api/message':
             show = fixture('show')
