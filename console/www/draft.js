@@ -20,8 +20,10 @@
 		var key = 'el.' + dpath.replace(/\[\]/g, '');
 		return RG.has(key) ? RG.t(key) : dpath.split('.').pop();
 	}
+	/* The daemon's hint, in the page's language when the catalog has it. */
 	function hintText(e) {
-		return (e.hint || '') + (e.article ? ' (' + e.article + ')' : '');
+		var key = 'hint.' + String(e.path || '').replace(/\[\]/g, '');
+		return (RG.has(key) ? RG.t(key) : (e.hint || '')) + (e.article ? ' (' + e.article + ')' : '');
 	}
 	function fid(path) {
 		return 'fld-' + path.replace(/[^A-Za-z0-9_-]/g, '_');

@@ -108,6 +108,23 @@ def group_catalog(args):
     missing = sorted(k for k in used if k not in en and not k.endswith(('.', '_')))
     check(not missing, 'every key the pages and scripts name is in the catalog (missing: %s)'
           % missing[:20])
+    # the daemon's tables have their labels: every element (and its hint, the same text
+    # in English as the daemon's), every reason code, every case status and state
+    src = open(os.path.join(TOP, 'daemon', 'casedoc.c'), encoding='utf-8').read()
+    body = src[src.index('const struct cd_elem cd_elems[] = {'):src.index('const size_t cd_n_elems')]
+    elems = re.findall(r'\{"([a-z_.]+)",\s*CD_[A-Z]+,\s*CD_[A-Z_]+,\s*(?:true|false),\s*\w+,\s*'
+                       r'((?:"(?:[^"\\]|\\.)*"\s*)+)\}', body)
+    check(len(elems) > 50, 'the elements of daemon/casedoc.c read (%d)' % len(elems))
+    for path, h in elems:
+        check('el.' + path in en, 'a label for the element ' + path)
+        hint = ''.join(re.findall(r'"((?:[^"\\]|\\.)*)"', h)).replace('\\"', '"')
+        if 'hint.' + path in en:
+            check(cats['en']['hint.' + path] == hint, 'hint.%s in en.json is the daemon\'s hint' % path)
+    case_c = open(os.path.join(TOP, 'daemon', 'case.c'), encoding='utf-8').read()
+    for code in re.findall(r'^\t\{"([a-z0-9-]+)", "(?:UNCAC|treaty|-)', case_c, re.M):
+        check('reason.' + code in en, 'a label for the reason code ' + code)
+    for st in re.findall(r'\[CASE_S_[A-Z_]+\] = "([a-z-]+)"', case_c):
+        check('status.' + st in en, 'a label for the case status ' + st)
     # no inline script or style, no handler attributes, no other origin in the markup
     for path in glob.glob(os.path.join(WWW, '*.html')):
         text = open(path, encoding='utf-8').read()
