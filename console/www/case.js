@@ -203,8 +203,7 @@
 					missing.push({path: 'reasons', reason: RG.t('problem.other_text')});
 			});
 			if (reasons.length) {
-				body.reasons = reasons;
-				body.reason = reasons.map(function (r) { return r.code + (r.text ? '=' + r.text : ''); });
+				body.reason = reasons;     /* the spec's name; a list of {code, text} */
 			} else if (f.n.indexOf('s') >= 0) {
 				missing.push({path: 'reasons', reason: RG.t('problem.required')});
 			}
