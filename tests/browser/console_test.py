@@ -5,7 +5,7 @@ Selenium 4, Debian's chromium, chromium-driver and python3-selenium; run it with
 rogatory-console per daemon, then runs one group of scenarios:
 
   console_test.py --group G --url-a URL --url-b URL --ctl ROGATORYCTL \
-      --sock-a SOCK --sock-b SOCK --id-a ID --id-b ID [--file PATH]
+      --sock-a SOCK --sock-b SOCK --id-a ID --id-b ID [--id-down ID] [--file PATH]
 
 groups (issue 18, "Tests in a real browser"):
   catalog   en.json and fr.json have the same keys; every data-i18n key of the pages and
@@ -41,7 +41,8 @@ import traceback
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.common.exceptions import (StaleElementReferenceException, TimeoutException,
+                                        WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -168,7 +169,9 @@ class Browser:
 
     def wait(self, cond, what, timeout=DEADLINE, poll=0.1):
         try:
-            return WebDriverWait(self.d, timeout, poll_frequency=poll).until(cond)
+            # the pages re-render what they load: an element may be replaced while looked at
+            return WebDriverWait(self.d, timeout, poll_frequency=poll,
+                                 ignored_exceptions=[StaleElementReferenceException]).until(cond)
         except TimeoutException:
             raise AssertionError('%s: not within %s s (at %s)' % (what, timeout, self.d.current_url))
 
@@ -532,11 +535,21 @@ def group_pages(args):
     log('== every page: same origin, no console error, French; screenshots')
     b = Browser('a')
     try:
-        here = os.path.dirname(os.path.abspath(__file__))
-        doc = os.path.join(TOP, 'configs', 'demo', 'mla-request.json')
+        # the demo's request (its respond-by date made 90 days from now, as demo.sh does)
+        with open(os.path.join(TOP, 'configs', 'demo', 'mla-request.json'), encoding='utf-8') as f:
+            d = json.load(f)
+        d['respond_by'] = time.strftime('%Y-%m-%d', time.gmtime(time.time() + 90 * 86400))
+        doc = os.path.join(os.path.dirname(args.file), 'mla-request.json')
+        with open(doc, 'w', encoding='utf-8') as f:
+            json.dump(d, f)
         out = ctl(args, args.sock_a, 'send', '--to', args.id_b, '--document', doc, '--attach', args.file)
         mid = last_id(out)
         ctl(args, args.sock_a, 'send', '--to', args.id_b, '--kind', 'other', '--subject', 'a note')
+        if args.id_down:
+            # waiting in the queue for an authority that is down
+            for i in range(3):
+                ctl(args, args.sock_a, 'send', '--to', args.id_down, '--kind', 'other', '--subject',
+                    'note %d for an authority that is down' % (i + 1))
         login(b, args, args.sock_a, args.url_a, 'olga', 'operator')
         b.open(args.url_a + '/case?id=' + mid)
 
@@ -611,6 +624,7 @@ def main():
     ap.add_argument('--sock-b')
     ap.add_argument('--id-a')
     ap.add_argument('--id-b')
+    ap.add_argument('--id-down', help='an authority of the directory that is not running')
     ap.add_argument('--file', help='a file to attach (default: one made here, 600 KiB)')
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix='rg-browser-')

@@ -1,6 +1,6 @@
 /*
  * 18-console: the web console in a real browser. Two real rogatoryd (BD-ACC, FR-MJ) and
- * one rogatory-console per daemon ([console] listen, socket, language), then
+ * one rogatory-console per daemon (a third authority of the directory stays down) ([console] listen, socket, language), then
  * tests/browser/console_test.py --group G (Selenium driving headless Chromium, run with
  * /usr/bin/python3) against them. One test per group of the issue's "Tests in a real
  * browser"; each asserts the script's exit status and shows its output when it fails.
@@ -22,7 +22,8 @@
 #include "net.h"
 #include "support.h"
 
-static const char *const ids2[] = {"BD-ACC", "FR-MJ"};
+/* UA-PGO is in the directory but never started: a link down and a queue to show. */
+static const char *const ids3[] = {"BD-ACC", "FR-MJ", "UA-PGO"};
 
 struct consoles {
 	struct tnet *t;
@@ -83,7 +84,7 @@ consoles_new(const char *tag)
 		cr_skip_test("no /usr/bin/chromium or /usr/bin/chromedriver (make deps installs them)");
 	struct consoles *c = calloc(1, sizeof(*c));
 	cr_assert_not_null(c);
-	c->t = tnet_new(tag, ids2, 2);
+	c->t = tnet_new(tag, ids3, 3);
 	tnet_start(c->t, 0);
 	tnet_start(c->t, 1);
 	console_start(c, 0);
@@ -110,14 +111,14 @@ browser(struct consoles *c, const char *group)
 	char *argv[] = {"/usr/bin/python3", (char *)ts_src_path("tests/browser/console_test.py"),
 	    "--group", (char *)group, "--url-a", c->url[0], "--url-b", c->url[1],
 	    "--ctl", (char *)ts_build_path("rogatoryctl"), "--sock-a", c->t->node[0].sock,
-	    "--sock-b", c->t->node[1].sock, "--id-a", (char *)ids2[0], "--id-b", (char *)ids2[1],
-	    NULL};
+	    "--sock-b", c->t->node[1].sock, "--id-a", (char *)ids3[0], "--id-b", (char *)ids3[1],
+	    "--id-down", (char *)ids3[2], NULL};
 	char *out = NULL;
 	int rc = ts_run(argv, &out);
 	if (rc != 0) {
 		char *l0 = ts_read_file(c->log[0], NULL), *l1 = ts_read_file(c->log[1], NULL);
 		cr_assert_fail("console_test.py --group %s: exit %d:\n%s\n-- console of %s:\n%s\n"
-		    "-- console of %s:\n%s", group, rc, out, ids2[0], l0 ? l0 : "", ids2[1],
+		    "-- console of %s:\n%s", group, rc, out, ids3[0], l0 ? l0 : "", ids3[1],
 		    l1 ? l1 : "");
 	}
 	free(out);
