@@ -17,6 +17,10 @@ groups (issue 18, "Tests in a real browser"):
   case      draft an MLA request with a required element missing: the problem shows at
             that field; fix it, attach a file, send: delivered; at the other console it
             is an incoming case, acknowledged there; the first side sees acknowledged
+  operate   messages: filters (authority, state, direction, id), paging with the cursor,
+            a message's timeline, receipt, verify, evidence export, retry and cancel for
+            operators only; pause and resume on the links page; statistics as SVG
+  big       a 100 MiB attachment through the draft page, with its progress bar
   pages     every page: nothing from another origin, no error in the browser console,
             rendered in French (?lang=fr); screenshots of the overview and of a case
             into $ROGATORY_SCREENSHOTS (when set)
@@ -566,6 +570,167 @@ def group_pages(args):
         b.quit()
 
 
+def rows(b, sel='table.messages tbody tr'):
+    return b.d.execute_script(
+        "return Array.prototype.map.call(document.querySelectorAll(arguments[0]),"
+        " function (r) { return [r.dataset.id, r.dataset.state]; })", sel)
+
+
+def group_operate(args):
+    log('== messages (filters, paging, timeline, receipt, verify, export, retry/cancel by role), links, statistics')
+    b = Browser('a')
+    try:
+        tmp = os.path.dirname(args.file)
+        batch = os.path.join(tmp, 'batch.jsonl')
+        with open(batch, 'w') as f:
+            for i in range(60):
+                f.write(json.dumps({'to': args.id_b, 'kind': 'other', 'subject': 'batch note %d' % i}) + '\n')
+        ids = ctl(args, args.sock_a, 'send', '--batch', batch).split()
+        check(len(ids) == 60, '60 notes sent with rogatoryctl send --batch')
+        down = [last_id(ctl(args, args.sock_a, 'send', '--to', args.id_down, '--kind', 'other',
+                            '--subject', 'for an authority that is down %d' % i)) for i in range(2)]
+        login(b, args, args.sock_a, args.url_a, 'olga', 'operator')
+
+        # paging with the daemon's cursor, filtered by authority and direction
+        b.open(args.url_a + '/messages?direction=out&peer=' + args.id_b)
+        first = rows(b)
+        check(len(first) == 50, 'the first page holds 50 messages (%d)' % len(first))
+        check(b.css('#next').is_enabled() and not b.css('#prev').is_enabled(), 'Older enabled, Newer not')
+        b.css('#next').click()
+        b.wait(lambda d: rows(b) and rows(b)[0][0] != first[0][0], 'the second page')
+        second = rows(b)
+        check(len(second) == 10 and not set(x[0] for x in first) & set(x[0] for x in second),
+              'the second page holds the 10 others, none of the first (%d)' % len(second))
+        check(set(x[0] for x in first + second) == set(ids), 'the two pages are exactly the 60 sent')
+        check(not b.css('#next').is_enabled(), 'no third page')
+        b.css('#prev').click()
+        b.wait(lambda d: rows(b) and rows(b)[0][0] == first[0][0], 'back to the first page')
+        check(True, 'Newer goes back to the first page')
+
+        # filters: state, the start of an id
+        b.open(args.url_a + '/messages')
+        Select(b.css('#f-direction')).select_by_value('out')
+        Select(b.css('#f-state')).select_by_value('queued')
+        b.css('#filters button[type=submit]').click()
+        b.wait(lambda d: sorted(x[0] for x in rows(b)) == sorted(down), 'only the two queued messages')
+        check('state=queued' in b.d.current_url, 'the filters are kept in the address')
+        Select(b.css('#f-state')).select_by_value('')
+        b.css('#f-id').send_keys(ids[7][:13])
+        b.css('#filters button[type=submit]').click()
+        b.wait(lambda d: [x[0] for x in rows(b)] == [ids[7]], 'the message whose id starts so')
+        check(True, 'the id filter finds one message by the start of its id')
+
+        # one delivered message: timeline, receipt, verify, export
+        b.wait(lambda d: d.find_element(By.CSS_SELECTOR, 'table.messages tbody tr a').is_displayed(), 'its link')
+        mid = ids[7]
+
+        def delivered(d):
+            if d.execute_script("var s = document.querySelector('#state .badge'); return s && s.dataset.value") == 'delivered':
+                return True
+            d.refresh()
+            return False
+        b.open(args.url_a + '/message?id=' + mid)
+        b.wait(delivered, 'the message delivered', timeout=20, poll=0.5)
+        evs = b.d.execute_script("return Array.prototype.map.call(document.querySelectorAll('#timeline li'),"
+                                 " function (l) { return l.dataset.event; })")
+        check(evs[:1] == ['queued'] and 'sent' in evs and 'delivered' in evs,
+              'the timeline has every event: %s' % evs)
+        check('sha-256' in b.css('#receipt').text.lower(), 'the receipt is shown with its SHA-256')
+        check(b.css('#verify-result').get_attribute('class') == 'ok', 'verify: valid')
+        check(not b.css('#retry').is_displayed() and not b.css('#cancel').is_displayed(),
+              'no retry or cancel for a delivered message')
+        b.css('#export').click()
+        b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, '#export-files a[download]'), 'the bundle\'s files')
+        href = b.css('#export-files a[download]').get_attribute('href')
+        r = b.fetch('GET', href[href.index('/api/'):], None, False)
+        check(r['status'] == 200 and len(r['body']) > 0, 'a file of the evidence bundle downloads (%s, %d bytes)'
+              % (r['status'], len(r['body'])))
+
+        # retry and cancel: an operator's, on a message still queued
+        b.open(args.url_a + '/message?id=' + down[0])
+        check(b.css('#retry').is_displayed() and b.css('#cancel').is_displayed(),
+              'an operator sees retry and cancel on a queued message')
+        b.css('#retry').click()
+        b.wait(lambda d: d.find_element(By.ID, 'notice').is_displayed(), 'the retry done')
+        b.css('#cancel').click()
+        b.wait(EC.alert_is_present(), 'the confirmation')
+        b.d.switch_to.alert.accept()
+        b.wait(lambda d: d.execute_script("var s = document.querySelector('#state .badge');"
+                                          " return s && s.dataset.value") == 'cancelled', 'cancelled')
+        check(True, 'cancel (confirmed) makes it cancelled')
+        check(not b.console_errors(), 'no error in the browser console')
+
+        # links: pause and resume with the buttons
+        b.open(args.url_a + '/peers')
+        b.css('button[data-op="pause"][data-peer="%s"]' % args.id_b).click()
+        b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, 'button[data-op="resume"][data-peer="%s"]' % args.id_b),
+               'paused')
+        out = ctl(args, args.sock_a, '--json', 'peers')
+        check([p for p in json.loads(out) if p['id'] == args.id_b][0]['paused'], 'the daemon holds %s paused' % args.id_b)
+        b.css('button[data-op="resume"][data-peer="%s"]' % args.id_b).click()
+        b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, 'button[data-op="pause"][data-peer="%s"]' % args.id_b),
+               'resumed')
+        check(True, 'pause and resume from the links page')
+
+        # statistics drawn as SVG
+        b.open(args.url_a + '/stats')
+        n = len(b.csss('svg.chart rect'))
+        check(n > 0, 'the statistics are drawn as SVG bars (%d)' % n)
+
+        # a viewer: the same message without the operator's actions
+        login(b, args, args.sock_a, args.url_a, 'victor', 'viewer')
+        b.open(args.url_a + '/message?id=' + down[1])
+        check(not b.css('#retry').is_displayed() and not b.css('#cancel').is_displayed()
+              and b.css('#export').is_displayed(), 'a viewer sees export but not retry or cancel')
+        r = b.fetch('POST', '/api/cancel', {'id': down[1]})
+        check(r['status'] == 403, 'and the console refuses a viewer\'s cancel (%s)' % r['status'])
+        b.console_errors()   # that 403 is logged by the browser, as expected
+        b.open(args.url_a + '/peers')
+        check(not b.csss('button[data-op]'), 'a viewer has no pause/resume/connect buttons')
+        check(not b.console_errors(), 'no error in the browser console')
+    finally:
+        b.quit()
+
+
+def group_big(args):
+    log('== a 100 MiB attachment through the draft page')
+    b = Browser('a')
+    try:
+        big = os.path.join(os.path.dirname(args.file), 'statements.bin')
+        with open(big, 'wb') as f:
+            block = os.urandom(1 << 20)
+            for _ in range(100):
+                f.write(block)
+        login(b, args, args.sock_a, args.url_a, 'alice', 'officer')
+        b.open(args.url_a + '/draft?kind=mla&to=' + args.id_b)
+        b.wait(EC.presence_of_element_located((By.CSS_SELECTOR, '[data-path="purpose"]')), 'the MLA form')
+        for p, v in MLA:
+            fill(b, p, v)
+        fill(b, 'purpose', 'Evidence of the flow of the bribes.')
+        b.css('#d-files').send_keys(big)
+        t0 = time.monotonic()
+        b.css('#d-send').click()
+        b.wait(lambda d: d.find_element(By.ID, 'upload-panel').is_displayed(), 'the progress bar')
+        seen = set()
+
+        def progressed(d):
+            v = d.find_element(By.ID, 'd-progress').get_attribute('value')
+            seen.add(v)
+            return d.find_element(By.ID, 'sent-panel').is_displayed()
+        b.wait(progressed, 'the 100 MiB upload and send', timeout=100, poll=0.2)
+        dt = time.monotonic() - t0
+        prog = b.css('#d-progress')
+        check(prog.get_attribute('value') == prog.get_attribute('max') == str(100 << 20),
+              'the progress bar went to 104857600 (%s)' % prog.get_attribute('value'))
+        check(len(seen) > 2, 'and moved on the way (%d values seen)' % len(seen))
+        b.wait(lambda d: d.find_element(By.ID, 'sent-state').get_attribute('data-state') == 'delivered',
+               'delivered', timeout=60)
+        check(True, 'a 100 MiB attachment uploaded in 256 KiB chunks and delivered (%.1f s to send)' % dt)
+        check(not b.console_errors(), 'no error in the browser console')
+    finally:
+        b.quit()
+
+
 # ---- against the stub ------------------------------------------------------------------
 
 def group_stub(args):
@@ -610,12 +775,13 @@ def group_stub(args):
 
 
 GROUPS = {'catalog': group_catalog, 'login': group_login, 'live': group_live,
-          'case': group_case, 'pages': group_pages, 'stub': group_stub}
+          'case': group_case, 'pages': group_pages, 'operate': group_operate, 'big': group_big,
+          'stub': group_stub}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--group', default='catalog,login,live,case,pages')
+    ap.add_argument('--group', default='catalog,login,live,case,operate,pages')
     ap.add_argument('--stub', action='store_true')
     ap.add_argument('--url-a')
     ap.add_argument('--url-b')

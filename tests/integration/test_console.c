@@ -73,10 +73,10 @@ console_start(struct consoles *c, int i)
 	    c->port[i], l ? l : "");
 }
 
-/* Two daemons and their consoles; skips when the console program or the browser is
+/* Two daemons (opt: a "section.key=value" for both) and their consoles; skips when the console program or the browser is
  * not there (make deps installs the browser; Part B's Makefile builds the program). */
 static struct consoles *
-consoles_new(const char *tag)
+consoles_new(const char *tag, const char *opt)
 {
 	if (access(ts_build_path("rogatory-console"), X_OK) != 0)
 		cr_skip_test("%s is not built", ts_build_path("rogatory-console"));
@@ -85,6 +85,8 @@ consoles_new(const char *tag)
 	struct consoles *c = calloc(1, sizeof(*c));
 	cr_assert_not_null(c);
 	c->t = tnet_new(tag, ids3, 3);
+	for (int i = 0; opt != NULL && i < 2; i++)
+		tnet_opt(c->t, i, opt);
 	tnet_start(c->t, 0);
 	tnet_start(c->t, 1);
 	console_start(c, 0);
@@ -141,7 +143,7 @@ Test(console, catalogs_and_pages_are_consistent, .timeout = 60)
  * without the CSRF token: 403. */
 Test(console, login_link_once_roles_and_csrf, .timeout = 180)
 {
-	struct consoles *c = consoles_new("console-login");
+	struct consoles *c = consoles_new("console-login", NULL);
 	browser(c, "login");
 	consoles_free(c);
 }
@@ -149,7 +151,7 @@ Test(console, login_link_once_roles_and_csrf, .timeout = 180)
 /* A message sent with rogatoryctl appears in the live log within 2 s, without reload. */
 Test(console, live_log_shows_a_send_within_2s, .timeout = 180)
 {
-	struct consoles *c = consoles_new("console-live");
+	struct consoles *c = consoles_new("console-live", NULL);
 	browser(c, "live");
 	consoles_free(c);
 }
@@ -158,15 +160,32 @@ Test(console, live_log_shows_a_send_within_2s, .timeout = 180)
  * delivered; incoming at the other console, acknowledged there; seen acknowledged. */
 Test(console, draft_send_and_acknowledge_across_consoles, .timeout = 240)
 {
-	struct consoles *c = consoles_new("console-case");
+	struct consoles *c = consoles_new("console-case", NULL);
 	browser(c, "case");
+	consoles_free(c);
+}
+
+/* Messages: filters, paging over two pages, timeline, receipt, verify, export; retry
+ * and cancel for operators only; pause/resume on the links page; SVG statistics. */
+Test(console, messages_links_and_actions_by_role, .timeout = 240)
+{
+	struct consoles *c = consoles_new("console-operate", NULL);
+	browser(c, "operate");
+	consoles_free(c);
+}
+
+/* A 100 MiB attachment through the draft page (both daemons take 128 MiB messages). */
+Test(console, a_100_mib_attachment_from_the_browser, .timeout = 240)
+{
+	struct consoles *c = consoles_new("console-big", "delivery.max_message_size=128M");
+	browser(c, "big");
 	consoles_free(c);
 }
 
 /* Every page: nothing from another origin, no browser console error, French. */
 Test(console, every_page_same_origin_no_errors_in_french, .timeout = 240)
 {
-	struct consoles *c = consoles_new("console-pages");
+	struct consoles *c = consoles_new("console-pages", NULL);
 	browser(c, "pages");
 	consoles_free(c);
 }
