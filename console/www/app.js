@@ -431,6 +431,23 @@
 		}
 	}
 
+	/* ---- refreshing ---- */
+
+	/* fn every ms while someone uses the page: a refresh is a request like any other and
+	 * would keep the session from its idle time-out, so it stops after IDLE_MS without a
+	 * key or a click, and starts again with the next one. */
+	var IDLE_MS = 10 * 60 * 1000;
+	var lastInput = Date.now();
+	['keydown', 'pointerdown', 'wheel'].forEach(function (ev) {
+		window.addEventListener(ev, function () { lastInput = Date.now(); }, {passive: true});
+	});
+	RG.every = function (fn, ms) {
+		return window.setInterval(function () {
+			if (Date.now() - lastInput < IDLE_MS && !document.hidden)
+				fn();
+		}, ms);
+	};
+
 	/* ---- start ---- */
 
 	RG.ready = new Promise(function (resolve) {

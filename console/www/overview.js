@@ -137,7 +137,7 @@
 
 	RG.start(function () {
 		return load().then(function () {
-			window.setInterval(load, 15000);
+			RG.every(load, 15000);
 		});
 	});
 })();

@@ -56,7 +56,7 @@
 
 	RG.start(function () {
 		return load().then(function () {
-			window.setInterval(load, 10000);
+			RG.every(load, 10000);
 		});
 	});
 })();
