@@ -175,6 +175,10 @@
 		return RG.el('span', {class: 'badge b-' + String(value).replace(/[^a-z0-9-]/g, ''),
 			dataset: {value: String(value)}, text: RG.tv(prefix, value)});
 	};
+	/* An event's state is a delivery state, or a case status for the case events. */
+	RG.stateKind = function (e) {
+		return /^case-|^due-soon$|^overdue$/.test(e.event || '') ? 'status' : 'state';
+	};
 	RG.empty = function (key) {
 		return RG.el('p', {class: 'empty', text: RG.t(key || 'common.none')});
 	};

@@ -31,7 +31,7 @@
 			el('td', {class: 'num', text: String(e.seq)}), el('td', null, RG.timeEl(e.ts)),
 			el('td', null, RG.badge('event', e.event)), el('td', null, idCell),
 			el('td', {text: RG.tv('dir', e.direction)}), el('td', {text: e.peer || ''}),
-			el('td', null, e.state ? RG.badge('state', e.state) : ''),
+			el('td', null, e.state ? RG.badge(RG.stateKind(e), e.state) : ''),
 			el('td', {class: 'detail', text: [e.reason || '', who].filter(Boolean).join(' · ')}));
 	}
 

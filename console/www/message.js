@@ -40,7 +40,7 @@
 			box.appendChild(RG.dl([['col.time', RG.timeEl(r.time)], ['col.by', r.by],
 				['col.user', r.user ? r.user + ' (uid ' + r.uid + ')' : 'uid ' + r.uid],
 				['col.evidence_sha256', el('code', {class: 'hash', text: r.evidence_sha256})],
-				['col.receipt', r.receipt || RG.t('message.not_receipted')]]));
+				['col.receipt', r.receipt ? RG.tv('outcome', r.receipt) : RG.t('message.not_receipted')]]));
 		}
 	}
 
@@ -55,7 +55,7 @@
 			ol.appendChild(el('li', {dataset: {event: e.event, seq: String(e.seq)}},
 				el('span', {class: 'when'}, RG.timeEl(e.ts)),
 				el('span', {class: 'what'}, RG.badge('event', e.event),
-					e.state ? [' ', RG.badge('state', e.state)] : null),
+					e.state ? [' ', RG.badge(RG.stateKind(e), e.state)] : null),
 				el('span', {class: 'detail', text: [e.attempt ? RG.t('message.attempt', {n: e.attempt}) : '',
 					e.reason || '', actor].filter(Boolean).join(' · ')})));
 		});
