@@ -86,6 +86,13 @@
 			if (src.readyState === EventSource.CLOSED)    /* e.g. the session ended */
 				RG.get('/api/me').then(function () {}, function () {});
 		});
+		/* the console ends a stream whose session ended: to the login page */
+		src.addEventListener('end', function () {
+			src.close();
+			state('log.closed', 'b-down');
+			document.body.dataset.live = '0';
+			RG.get('/api/me').then(function () {}, function () {});
+		});
 		src.addEventListener('log', function (m) {
 			var e;
 			try {
