@@ -331,6 +331,14 @@ def group_login(args):
         b.wait(EC.url_contains('/login'), 'sign out leads to the login page')
         r = b.fetch('GET', '/api/me', None, False)
         check(r['status'] == 401, 'after sign out /api/me is 401 (got %s)' % r['status'])
+        # revoked on the host: the page's next request leads to the login page
+        login(b, args, args.sock_a, args.url_a, 'rita', 'viewer')
+        b.open(args.url_a + '/messages')
+        ctl(args, args.sock_a, 'console', 'revoke', 'rita')
+        b.css('#filters button[type=submit]').click()
+        b.wait(EC.url_contains('/login'), 'after rogatoryctl console revoke the page goes to /login')
+        check(True, 'a session revoked with rogatoryctl console revoke ends in the browser at its next request')
+        b.console_errors()
     finally:
         b.quit()
 
