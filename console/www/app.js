@@ -385,6 +385,50 @@
 			headers: headers, body: raw ? body : JSON.stringify(body || {})}).then(answer);
 	};
 
+	/* files up in 256 KiB chunks to the upload u the console opened for a send (POST
+	 * /api/upload?u=&index=&offset=, the body the bytes), one after the other, each
+	 * answered once the daemon has read it; progress(done, total) after each. Resolves
+	 * with the last answer: the send's ({"message": ...}). */
+	RG.CHUNK = 262144;
+	RG.upload = function (files, u, progress) {
+		var total = files.reduce(function (s, f) { return s + f.size; }, 0);
+		var done = 0, last = null, fi = 0, off = 0;
+		progress(0, total);
+		function step() {
+			if (fi >= files.length)
+				return Promise.resolve(last);
+			var f = files[fi];
+			var end = Math.min(off + RG.CHUNK, f.size);
+			return RG.post('/api/upload', f.slice(off, end), {u: u, index: fi, offset: off}).then(function (r) {
+				done += end - off;
+				last = r;
+				progress(done, total);
+				off = end;
+				if (off >= f.size) {
+					fi++;
+					off = 0;
+				}
+				return step();
+			});
+		}
+		return step();
+	};
+	/* What /api/send and /api/update are told of the files. */
+	RG.attachmentsOf = function (files) {
+		return files.map(function (f) {
+			return {name: f.name, media_type: f.type || 'application/octet-stream', size: f.size};
+		});
+	};
+	/* A <progress> and its text. */
+	RG.progress = function (bar, text) {
+		return function (done, total) {
+			bar.max = total || 1;
+			bar.value = done;
+			text.textContent = RG.t('draft.progress', {done: RG.bytes(done), total: RG.bytes(total),
+				pct: total ? Math.floor(100 * done / total) : 100});
+		};
+	};
+
 	/* The role rank: may the session's role do what role may? */
 	RG.can = function (role) {
 		if (!RG.me)

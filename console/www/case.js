@@ -208,18 +208,31 @@
 				missing.push({path: 'reasons', reason: RG.t('problem.required')});
 			}
 		}
+		var files = Array.prototype.slice.call(RG.$('u-files').files || []);
+		if (files.some(function (x) { return x.size === 0; }))
+			missing.push({path: 'attachments', reason: RG.t('draft.empty_file')});
 		problems(missing);
 		if (missing.length)
 			return;
+		if (files.length)
+			body.attachments = RG.attachmentsOf(files);
 		RG.$('u-send').disabled = true;
 		RG.post('/api/update', body).then(function (r) {
+			if (!r.upload)
+				return r;
+			RG.$('u-upload').hidden = false;
+			return RG.upload(files, r.upload, RG.progress(RG.$('u-progress'), RG.$('u-progress-text')));
+		}).then(function (r) {
 			RG.$('u-send').disabled = false;
-			var m = r.message || {};
+			RG.$('u-upload').hidden = true;
+			var m = (r && r.message) || {};
 			RG.notice(RG.t('update.sent', {status: RG.tv('status', status), id: m.id || ''}));
 			RG.$('update').reset();
+			RG.clear(RG.$('u-file-list'));
 			return load();
 		}, function (e) {
 			RG.$('u-send').disabled = false;
+			RG.$('u-upload').hidden = true;
 			if (e.problems)
 				problems(e.problems);
 			else
@@ -257,6 +270,13 @@
 	RG.start(function () {
 		RG.$('u-status').addEventListener('change', function () { showFor(this.value); });
 		RG.$('update').addEventListener('submit', send);
+		RG.$('u-files').addEventListener('change', function () {
+			var ul = RG.clear(RG.$('u-file-list'));
+			Array.prototype.forEach.call(this.files, function (f) {
+				ul.appendChild(el('li', null, el('span', {text: f.name}), ' ',
+					el('span', {class: 'meta', text: (f.type || 'application/octet-stream') + ', ' + RG.bytes(f.size)})));
+			});
+		});
 		return load();
 	});
 })();

@@ -8,7 +8,6 @@
 'use strict';
 (function () {
 	var el = RG.el;
-	var CHUNK = 262144;
 	var FINAL = ['delivered', 'rejected', 'expired', 'cancelled', 'unconfirmed'];
 	var model = null;       /* the form's tree: see build() */
 	var elems = {};         /* display path ("assistance[].type") -> element */
@@ -346,42 +345,6 @@
 		});
 	}
 
-	function progress(done, total) {
-		var p = RG.$('d-progress');
-		p.max = total || 1;
-		p.value = done;
-		RG.$('d-progress-text').textContent = RG.t('draft.progress', {done: RG.bytes(done), total: RG.bytes(total),
-			pct: total ? Math.floor(100 * done / total) : 100});
-	}
-
-	/* Every file in order, chunk by chunk; resolves with the last answer. */
-	function upload(u) {
-		var total = files.reduce(function (s, f) { return s + f.size; }, 0);
-		var done = 0;
-		var last = null;
-		RG.$('upload-panel').hidden = false;
-		progress(0, total);
-		var fi = 0, off = 0;
-		function step() {
-			if (fi >= files.length)
-				return Promise.resolve(last);
-			var f = files[fi];
-			var end = Math.min(off + CHUNK, f.size);
-			return RG.post('/api/upload', f.slice(off, end), {u: u, index: fi, offset: off}).then(function (r) {
-				done += end - off;
-				last = r;
-				progress(done, total);
-				off = end;
-				if (off >= f.size) {
-					fi++;
-					off = 0;
-				}
-				return step();
-			});
-		}
-		return step();
-	}
-
 	function follow(m) {
 		var tries = 0;
 		function poll() {
@@ -422,13 +385,12 @@
 		}
 		var btn = RG.$('d-send');
 		btn.disabled = true;
-		var body = {to: RG.$('d-to').value, document: documentOf(), attachments: files.map(function (f) {
-			return {name: f.name, media_type: f.type || 'application/octet-stream', size: f.size};
-		})};
+		var body = {to: RG.$('d-to').value, document: documentOf(), attachments: RG.attachmentsOf(files)};
 		RG.post('/api/send', body).then(function (r) {
-			if (r.upload)
-				return upload(r.upload);
-			return r;
+			if (!r.upload)
+				return r;
+			RG.$('upload-panel').hidden = false;
+			return RG.upload(files, r.upload, RG.progress(RG.$('d-progress'), RG.$('d-progress-text')));
 		}).then(function (r) {
 			btn.disabled = false;
 			if (r && r.message)

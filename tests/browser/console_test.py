@@ -476,6 +476,26 @@ def group_case(args):
         a.wait(lambda d: d.find_elements(By.CSS_SELECTOR, '#history li[data-status="acknowledged"]'),
                'the acknowledgement in the history')
         check('BEPI/2026/900' in a.css('#summary').text, 'with the requested side\'s reference')
+
+        # executed, with the results attached (an update's upload), seen by the first side
+        Select(bb.css('#u-status')).select_by_value('executed')
+        bb.css('#u-note').send_keys('Certified statements attached.')
+        bb.css('#u-files').send_keys(args.file)
+        bb.css('#u-send').click()
+        bb.wait(lambda d: d.execute_script("var b = document.querySelector('#case-status .badge');"
+                                           " return b && b.dataset.value") == 'executed', 'executed at ' + args.id_b)
+        check(True, 'the other side sends executed with an attachment')
+        name = os.path.basename(args.file)
+
+        def executed(d):
+            if d.find_elements(By.CSS_SELECTOR, '#history li[data-status="executed"]'):
+                return True
+            d.refresh()
+            return False
+        a.wait(executed, 'the first side sees executed', timeout=20, poll=0.5)
+        li = a.css('#history li[data-status="executed"]').text
+        check(name in li and 'Certified statements attached.' in li,
+              'the first side sees executed with its note and the attachment %s' % name)
         a.shot('console-case.png')
         check(not a.console_errors(), 'no error in the browser console')
     finally:
