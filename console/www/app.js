@@ -287,7 +287,7 @@
 	RG.barChart = function (rows, opts) {
 		opts = opts || {};
 		var rtl = document.documentElement.dir === 'rtl';
-		var W = 560, LABEL = 200, VALUE = 80, BAR = 22, GAP = 8;
+		var W = 680, LABEL = 280, VALUE = 80, BAR = 22, GAP = 8, CHARS = 42;
 		var H = rows.length * (BAR + GAP) + GAP;
 		var max = 0;
 		rows.forEach(function (r) { max = Math.max(max, Number(r.value) || 0); });
@@ -302,9 +302,13 @@
 			var w = max > 0 ? Math.max(1, Math.round(span * (Number(r.value) || 0) / max)) : 1;
 			var x = rtl ? W - LABEL - w : LABEL;
 			var g = svg('g', {class: 'bar'});
-			g.appendChild(svg('text', {x: rtl ? W - LABEL + 6 : LABEL - 6, y: y + BAR / 2,
+			/* a long label shortened to fit its column; whole in its tooltip */
+			var text = r.label.length > CHARS ? r.label.slice(0, CHARS - 1) + '\u2026' : r.label;
+			var lab = svg('text', {x: rtl ? W - LABEL + 6 : LABEL - 6, y: y + BAR / 2,
 				'text-anchor': rtl ? 'start' : 'end', 'dominant-baseline': 'middle',
-				class: 'label'}, r.label));
+				class: 'label'}, text);
+			lab.appendChild(svg('title', {}, r.label));
+			g.appendChild(lab);
 			var rect = svg('rect', {x: x, y: y, width: w, height: BAR, rx: 3,
 				class: 'fill' + (r.cls ? ' ' + r.cls : '')});
 			rect.appendChild(svg('title', {}, r.label + ': ' + fmt(r.value)));
