@@ -592,6 +592,14 @@ def group_pages(args):
         # the other side acknowledges it, so the case has a history to show
         ctl(args, args.sock_b, 'update', mid, '--status', 'acknowledged', '--reference', 'BEPI/2026/4471')
         every_page(b, args.url_a, {'message': mid, 'case': mid}, True)
+        # the drafting form of every kind, from its template
+        for kind in ('mla', 'extradition', 'provisional-arrest', 'asset-recovery',
+                     'service-of-documents', 'other'):
+            b.open(args.url_a + '/draft?kind=' + kind)
+            n = len(b.csss('#fields .field'))
+            req = len(b.csss('#fields .field.required'))
+            check(n > 3 and req > 0 and not b.console_errors(),
+                  'the %s form: %d fields, %d required, no console error' % (kind, n, req))
     finally:
         b.quit()
 
