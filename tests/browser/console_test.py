@@ -42,7 +42,6 @@ import sys
 import tempfile
 import time
 import traceback
-import urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import (StaleElementReferenceException, TimeoutException,

@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import sys
-import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
