@@ -7,13 +7,16 @@ set -eu
 
 PACKAGES="build-essential pkg-config openssl libssl-dev libevent-dev libprotobuf-c-dev \
 protobuf-c-compiler libcriterion-dev libsqlite3-dev sqlite3 libinih-dev libjansson-dev \
-protobuf-compiler python3 python3-cryptography clang libclang-rt-14-dev mandoc prometheus"
+protobuf-compiler python3 python3-cryptography clang libclang-rt-14-dev mandoc prometheus \
+chromium chromium-driver python3-selenium"
 # mandoc: the manual pages are checked with `mandoc -T lint` in the unit tests.
 # prometheus: its promtool checks the /metrics output in the integration tests (Debian
 # 12's package ships /usr/bin/promtool; its server is not started by us). `ensure`
 # installs it when root and only warns otherwise: the tests then skip that one check.
 # protobuf-compiler (protoc), python3 and python3-cryptography serve the export tests:
 # tests/tools/verify-export checks an evidence bundle without our code, as VERIFY.md says.
+# chromium, chromium-driver and python3-selenium serve the web console's browser tests
+# (tests/browser/console_test.py, run with /usr/bin/python3 by tests/integration/test_console.c).
 # clang and libclang-rt-14-dev serve `make fuzz` only: `ensure` does not probe them, so
 # `make test` never needs them.
 ANALYSIS_PACKAGES="valgrind cppcheck clang-tidy"
@@ -34,11 +37,13 @@ install_all() {
 }
 
 missing() {
-    for cmd in cc make pkg-config openssl protoc-c protoc sqlite3 mandoc; do
+    for cmd in cc make pkg-config openssl protoc-c protoc sqlite3 mandoc chromium chromedriver; do
         command -v "$cmd" >/dev/null 2>&1 || { echo "command $cmd"; return 0; }
     done
     /usr/bin/python3 -c 'import cryptography' >/dev/null 2>&1 ||
         { echo "python3-cryptography"; return 0; }
+    /usr/bin/python3 -c 'import selenium' >/dev/null 2>&1 ||
+        { echo "python3-selenium"; return 0; }
     for pc in libssl libcrypto libevent libevent_openssl libevent_pthreads libprotobuf-c \
               sqlite3 inih jansson criterion; do
         pkg-config --exists "$pc" 2>/dev/null || { echo "pkg-config $pc"; return 0; }
