@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "benchconsole.h"
 #include "benchlib.h"
 
 /* ---- large message (attachments may not exist yet in this tree) ---- */
@@ -150,6 +151,7 @@ benchscale_queue(struct bench *b)
 	bench_setr(b, "queue100k_rss_mb", rss);
 	bench_setr(b, "queue100k_db_mb", db_mb);
 	bench_setr(b, "queue100k_startup_s", start_s);
+	benchconsole_measure(b, ph->queued);
 
 	pid_t perf_d = bench_perf_start(b, "drain");
 	bl_node_start(&b->env, &b->nc);
