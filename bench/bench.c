@@ -530,6 +530,7 @@ table(struct bench *b)
 	double hs = jnum(b->limits, "mtls_handshakes_per_s");
 	double disk = jnum(b->limits, "disk_seq_write_mb_per_s");
 	int qn = (int)jnum(b->out, "queue100k_messages");
+	double http = jnum(b->out, "console_http_floor_ms");
 	const struct row rows[] = {
 		{"throughput end to end", "throughput_msgs_per_s", "msg/s", ">= 5000", crypto,
 		    "crypto: cpus / (2/sign + 2/verify)"},
@@ -549,6 +550,17 @@ table(struct bench *b)
 		{"console: a filtered page", "console_messages_filtered_ms", "ms", "< 100", 0, NULL},
 		{"queue at rest: drain", "queue100k_drain_s", "s", "-", crypto > 0 ? qn / crypto : 0,
 		    "n / crypto msg/s"},
+		/* The console's pages against the floor of as many static HTTP requests. */
+		{"console overview (queue)", "console_overview_p50_ms", "ms", "<= 100", 5 * http,
+		    "5 x HTTP floor"},
+		{"console message list", "console_messages_p50_ms", "ms", "<= 100", 3 * http,
+		    "3 x HTTP floor"},
+		{"console list, deep page", "console_messages_deep_p50_ms", "ms", "<= 100", http,
+		    "HTTP floor"},
+		{"console list, filtered", "console_messages_filtered_p50_ms", "ms", "<= 100", http,
+		    "HTTP floor"},
+		{"console id search", "console_id_search_p50_ms", "ms", "<= 100", 2 * http,
+		    "2 x HTTP floor"},
 		{"many peers: all links up", "peers200_up_s", "s", "<= 2",
 		    hs > 0 ? b->c.peers / hs : 0, "n / handshakes/s"},
 		{"many peers: RSS per link", "rss_per_link_kb", "KiB", "<= 100", 0, NULL},

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "benchconsole.h"
 #include "benchlib.h"
 #include "frame.h"
 #include "wire.h"
@@ -157,6 +158,7 @@ benchscale_queue(struct bench *b)
 	bench_setr(b, "queue100k_rss_mb", rss);
 	bench_setr(b, "queue100k_db_mb", db_mb);
 	bench_setr(b, "queue100k_startup_s", start_s);
+	benchconsole_measure(b, ph->queued);
 
 	console_pages(b);
 
