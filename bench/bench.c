@@ -545,9 +545,9 @@ table(struct bench *b)
 		{"queue at rest: RSS of A", "queue100k_rss_mb", "MiB", "<= 64", 0, NULL},
 		{"queue at rest: database", "queue100k_db_mb", "MiB", "-", 0, NULL},
 		{"queue at rest: start-up", "queue100k_startup_s", "s", "<= 1", 0, NULL},
-		{"console: overview requests", "console_overview_ms", "ms", "< 100", 0, NULL},
-		{"console: a messages page", "console_messages_page_ms", "ms", "< 100", 0, NULL},
-		{"console: a filtered page", "console_messages_filtered_ms", "ms", "< 100", 0, NULL},
+		{"ctl socket: overview reqs", "console_overview_ms", "ms", "< 100", 0, NULL},
+		{"ctl socket: messages page", "console_messages_page_ms", "ms", "< 100", 0, NULL},
+		{"ctl socket: filtered page", "console_messages_filtered_ms", "ms", "< 100", 0, NULL},
 		{"queue at rest: drain", "queue100k_drain_s", "s", "-", crypto > 0 ? qn / crypto : 0,
 		    "n / crypto msg/s"},
 		/* The console's pages against the floor of as many static HTTP requests. */
