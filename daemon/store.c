@@ -279,10 +279,22 @@ static const struct {
 	  " WHERE respond_over_for > 0;"
 	  /* The statistics of a period read messages by their creation time. */
 	  "CREATE INDEX messages_created ON messages (created_us);" },
-	/* The console's list of messages (store_messages_page): every filter it has in one
-	 * index, so a page never reads a row it does not answer (100,000 rows, blobs inline). */
+	/* The console's list of messages (store_messages_page): a page is a range of one
+	 * index, read newest first from the cursor on and stopped at the page's end, for
+	 * each combination of its filters (direction always, both directions merged from
+	 * two ranges; the other end; the state): each key is the filters' columns, then id
+	 * (the rowid: the order of the list) and msg_id (the id prefix is checked in the
+	 * index). The other end is the recipient of dir 0 and the sender of dir 1: a
+	 * partial index each, dir kept as a column so that they cover the query. */
 	{ 13,
-	  "CREATE INDEX messages_list ON messages (dir, state, recipient, sender, msg_id);" },
+	  "CREATE INDEX messages_list ON messages (dir, id, msg_id);"
+	  "CREATE INDEX messages_list_state ON messages (dir, state, id, msg_id);"
+	  "CREATE INDEX messages_list_to ON messages (dir, recipient, id, msg_id) WHERE dir = 0;"
+	  "CREATE INDEX messages_list_from ON messages (dir, sender, id, msg_id) WHERE dir = 1;"
+	  "CREATE INDEX messages_list_to_state ON messages (dir, recipient, state, id, msg_id)"
+	  " WHERE dir = 0;"
+	  "CREATE INDEX messages_list_from_state ON messages (dir, sender, state, id, msg_id)"
+	  " WHERE dir = 1;" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -434,16 +446,49 @@ static const char *const r_sql[R_COUNT] = {
 	    " AND (?5 = '' OR (dir = 0 AND recipient = ?5) OR (dir = 1 AND sender = ?5))"
 	    " AND (?6 = '' OR state = ?6) AND (?7 = 0 OR created_us <= ?7)"
 	    " AND (?8 = 0 OR fetched = 0) ORDER BY id DESC LIMIT ?9",
-	/* The console's pages (store_messages_page): the rowids from messages_list alone,
-	 * then those rows; the newest of all through the rowid. msg_id is [0-9a-f-]: '~' is
-	 * above every one. */
-#define MSG_PAGE(extra) "SELECT " MSG_COLS MSG_NO_BLOBS " FROM messages WHERE id IN (SELECT id" \
-	    " FROM messages INDEXED BY messages_list WHERE dir IN (?1, ?2) AND id < ?3" \
-	    " AND (?4 = '' OR (dir = 0 AND recipient = ?4) OR (dir = 1 AND sender = ?4))" \
-	    " AND msg_id >= ?5 AND msg_id < ?6" extra " ORDER BY id DESC LIMIT ?7) ORDER BY id DESC"
-	[R_MSG_PAGE] = MSG_PAGE(""),
-	[R_MSG_PAGE_STATE] = MSG_PAGE(" AND state = ?8"),
-#undef MSG_PAGE
+	/* The console's pages (store_messages_page): the rowids from one index of schema 13
+	 * alone, a range from the cursor down (its key ends with id), then those rows; both
+	 * directions: the two ranges merged (MERGE (UNION ALL), no sort); the newest of all
+	 * through the rowid (R_MSG_NEWEST). dir is a literal so that the partial indexes
+	 * apply. msg_id is [0-9a-f-]: '~' is above every one. Index R_MSG_PAGE + MSG_PAGE_K. */
+#define ML_ARM(ix, d, extra) "SELECT id FROM messages INDEXED BY " ix " WHERE dir = " d extra \
+	    " AND id < ?3 AND msg_id >= ?5 AND msg_id < ?6"
+#define ML_OUT "messages_list", "0", ""
+#define ML_OUT_S "messages_list_state", "0", " AND state = ?8"
+#define ML_OUT_P "messages_list_to", "0", " AND recipient = ?4"
+#define ML_OUT_PS "messages_list_to_state", "0", " AND recipient = ?4 AND state = ?8"
+#define ML_IN "messages_list", "1", ""
+#define ML_IN_S "messages_list_state", "1", " AND state = ?8"
+#define ML_IN_P "messages_list_from", "1", " AND sender = ?4"
+#define ML_IN_PS "messages_list_from_state", "1", " AND sender = ?4 AND state = ?8"
+#define ML_ONE(...) ML_ARM(__VA_ARGS__)
+#define ML_PAGE(body) "SELECT " MSG_COLS MSG_NO_BLOBS " FROM messages WHERE id IN (" body \
+	    " ORDER BY id DESC LIMIT ?7) ORDER BY id DESC"
+#define ML_BOTH(o, i) ML_PAGE(ML_ONE(o) " UNION ALL " ML_ONE(i))
+	[R_MSG_PAGE + MSG_PAGE_K(STORE_OUT, false, false)] = ML_PAGE(ML_ONE(ML_OUT)),
+	[R_MSG_PAGE + MSG_PAGE_K(STORE_OUT, false, true)] = ML_PAGE(ML_ONE(ML_OUT_S)),
+	[R_MSG_PAGE + MSG_PAGE_K(STORE_OUT, true, false)] = ML_PAGE(ML_ONE(ML_OUT_P)),
+	[R_MSG_PAGE + MSG_PAGE_K(STORE_OUT, true, true)] = ML_PAGE(ML_ONE(ML_OUT_PS)),
+	[R_MSG_PAGE + MSG_PAGE_K(STORE_IN, false, false)] = ML_PAGE(ML_ONE(ML_IN)),
+	[R_MSG_PAGE + MSG_PAGE_K(STORE_IN, false, true)] = ML_PAGE(ML_ONE(ML_IN_S)),
+	[R_MSG_PAGE + MSG_PAGE_K(STORE_IN, true, false)] = ML_PAGE(ML_ONE(ML_IN_P)),
+	[R_MSG_PAGE + MSG_PAGE_K(STORE_IN, true, true)] = ML_PAGE(ML_ONE(ML_IN_PS)),
+	[R_MSG_PAGE + MSG_PAGE_K(STORE_DIR_ANY, false, false)] = ML_BOTH(ML_OUT, ML_IN),
+	[R_MSG_PAGE + MSG_PAGE_K(STORE_DIR_ANY, false, true)] = ML_BOTH(ML_OUT_S, ML_IN_S),
+	[R_MSG_PAGE + MSG_PAGE_K(STORE_DIR_ANY, true, false)] = ML_BOTH(ML_OUT_P, ML_IN_P),
+	[R_MSG_PAGE + MSG_PAGE_K(STORE_DIR_ANY, true, true)] = ML_BOTH(ML_OUT_PS, ML_IN_PS),
+#undef ML_BOTH
+#undef ML_PAGE
+#undef ML_ONE
+#undef ML_IN_PS
+#undef ML_IN_P
+#undef ML_IN_S
+#undef ML_IN
+#undef ML_OUT_PS
+#undef ML_OUT_P
+#undef ML_OUT_S
+#undef ML_OUT
+#undef ML_ARM
 	[R_MSG_NEWEST] = "SELECT " MSG_COLS MSG_NO_BLOBS " FROM messages WHERE id < ?1"
 	    " ORDER BY id DESC LIMIT ?2",
 	/* Event history in a seq range (times were turned into seqs by R_SEQ_*), the first
@@ -990,12 +1035,12 @@ store_close(struct store *s)
 }
 
 #ifdef ROGATORY_TEST_HOOKS
-int
-store_test_outbox_plan(struct store *s, char *out, size_t outlen)
+static int
+plan_of(struct store *s, int id, char *out, size_t outlen)
 {
-	char sql[1024];
+	char sql[4096];
 	sqlite3_stmt *st;
-	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", r_sql[R_OUTBOX]);
+	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", r_sql[id]);
 	if (sqlite3_prepare_v2(s->r, sql, -1, &st, NULL) != SQLITE_OK)
 		return err_set(out, outlen, "%s", sqlite3_errmsg(s->r));
 	out[0] = '\0';
@@ -1006,6 +1051,20 @@ store_test_outbox_plan(struct store *s, char *out, size_t outlen)
 	}
 	sqlite3_finalize(st);
 	return 0;
+}
+
+int
+store_test_outbox_plan(struct store *s, char *out, size_t outlen)
+{
+	return plan_of(s, R_OUTBOX, out, outlen);
+}
+
+int
+store_test_messages_page_plan(struct store *s, enum store_dir dir, bool by_peer,
+    bool by_state, bool newest, char *out, size_t outlen)
+{
+	return plan_of(s, newest ? R_MSG_NEWEST : R_MSG_PAGE + MSG_PAGE_K(dir, by_peer, by_state),
+	    out, outlen);
 }
 
 int

@@ -638,8 +638,11 @@ int store_list_filter(struct store *s, const struct store_filter *f, int64_t bef
 
 /* The web console's list: messages of one or both directions (STORE_DIR_ANY), newest
  * first, before the cursor (rowid, exclusive; 0 at the start); peer (the other end),
- * state and id_prefix (the start of the id) NULL or "" for any. Only the index of the
- * listings is read to choose them, then the rows chosen (no blobs). The count or -1. */
+ * state and id_prefix (the start of the id) NULL or "" for any. A page is chosen from
+ * one range of an index of schema 13 alone (two merged for both directions), read from
+ * the cursor down and stopped at the page's end, then only its rows are read (no
+ * blobs). An id prefix is checked in that index as it is read: a prefix that matches
+ * few reads more of the range (index entries only, never a sort). The count or -1. */
 int store_messages_page(struct store *s, enum store_dir dir, const char *peer,
     const char *state, const char *id_prefix, int64_t before_rowid, struct store_msg *out,
     int max);
@@ -699,6 +702,10 @@ const char *store_result_name(enum store_result r);
 void store_test_hold(struct store *s, bool hold);
 /* Tests: the EXPLAIN QUERY PLAN details of the outbox page query, "; "-separated. 0 / -1. */
 int store_test_outbox_plan(struct store *s, char *out, size_t outlen);
+/* Tests: the same for the console's page query of store_messages_page with those filters
+ * (newest: the one of no filter at all, both directions). 0 / -1. */
+int store_test_messages_page_plan(struct store *s, enum store_dir dir, bool by_peer,
+    bool by_state, bool newest, char *out, size_t outlen);
 /* Tests: the events table's column names in order, space-separated. 0 / -1. */
 int store_test_event_columns(struct store *s, char *out, size_t outlen);
 #endif

@@ -36,9 +36,13 @@ enum { R_OUTBOX, R_URGENT, R_PEERS, R_LIST_STATE, R_GET, R_GET_ANY, R_LIST, R_EV
        R_AUDIT_CHECKPOINTS, R_AUDIT_CHECKPOINTS_AFTER, R_AUDIT_COVERING, R_AUDIT_COSIGNATURES,
        R_AUDIT_COSIGNED_BY, R_AUDIT_WITNESSED, R_AUDIT_FORKS, R_LIST_FILTER, R_EVENTS_FILTER, R_EVENTS_LAST,
        R_EVENTS_ID, R_EVENTS_ID_LAST, R_SEQ_FROM, R_SEQ_UNTIL, R_QUEUE_STATS, R_INBOX_STATS,
-       R_CREATED, R_PAGES, R_PAUSED, R_ALERTS, R_MSG_PAGE, R_MSG_PAGE_STATE, R_MSG_NEWEST,
+       R_CREATED, R_PAGES, R_PAUSED, R_ALERTS, R_MSG_PAGE,
+       R_MSG_PAGE_LAST = R_MSG_PAGE + 11, R_MSG_NEWEST,
        R_COUNT };
 
+/* The console's page statement for a direction (STORE_OUT, STORE_IN, STORE_DIR_ANY) and
+ * its filters: R_MSG_PAGE + MSG_PAGE_K(dir, by peer, by state). */
+#define MSG_PAGE_K(dir, peer, state) ((int)(dir) * 4 + ((peer) ? 2 : 0) + ((state) ? 1 : 0))
 /* Case statements (storecase.c): writer (store thread) and reader (loop thread). */
 enum { CW_FIND, CW_FIND_REQ, CW_SEQ_USED, CW_INSERT, CW_UPDATE, CW_DOC_INSERT, CW_DOC_SET,
        CW_WAITING, CW_APPLIED, CW_DOC_OF_MSG, CW_CLOCKS, CW_DUE, CW_MARK, CW_MARKED,

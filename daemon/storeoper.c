@@ -131,14 +131,14 @@ store_messages_page(struct store *s, enum store_dir dir, const char *peer, const
 		return store_read_msgs(s, st, out, max);
 	}
 	bool by_state = state != NULL && state[0] != '\0';
-	if ((st = store_r_stmt(s, by_state ? R_MSG_PAGE_STATE : R_MSG_PAGE)) == NULL)
+	bool by_peer = peer != NULL && peer[0] != '\0';
+	if ((st = store_r_stmt(s, R_MSG_PAGE + MSG_PAGE_K(dir, by_peer, by_state))) == NULL)
 		return -1;
 	char hi[UUID_TEXT_LEN + 2];
 	snprintf(hi, sizeof(hi), "%s~", or_empty(id_prefix));
-	sqlite3_bind_int(st, 1, dir == STORE_DIR_ANY ? STORE_OUT : (int)dir);
-	sqlite3_bind_int(st, 2, dir == STORE_DIR_ANY ? STORE_IN : (int)dir);
 	sqlite3_bind_int64(st, 3, before);
-	sqlite3_bind_text(st, 4, or_empty(peer), -1, SQLITE_STATIC);
+	if (by_peer)
+		sqlite3_bind_text(st, 4, peer, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, or_empty(id_prefix), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, hi, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 7, max);

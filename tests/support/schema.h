@@ -1,7 +1,7 @@
 /*
  * schema: a store made now, taken back to what schema 8 had, so that a unit test can
  * watch the migrations of later versions run on it (each on its own rows). Every later
- * step is undone here, newest first: 13 the console's listing index, 12 the deadline
+ * step is undone here, newest first: 13 the console's listing indexes, 12 the deadline
  * marks, 11 the statistics' columns, 10 proof of retrieval, 9 the cases' clocks. A new
  * schema version adds its undoing at the front.
  */
@@ -9,7 +9,9 @@
 #define ROGATORY_TEST_SCHEMA_H
 
 #define TS_SCHEMA_DOWN_TO_8 \
-	"DROP INDEX messages_list;" \
+	"DROP INDEX messages_list; DROP INDEX messages_list_state;" \
+	"DROP INDEX messages_list_to; DROP INDEX messages_list_from;" \
+	"DROP INDEX messages_list_to_state; DROP INDEX messages_list_from_state;" \
 	"DROP TABLE case_marks; DROP INDEX messages_created;" \
 	"DROP INDEX cases_opened; ALTER TABLE cases DROP COLUMN offences;" \
 	"ALTER TABLE case_docs DROP COLUMN reasons;" \
