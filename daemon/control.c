@@ -167,7 +167,7 @@ static void control_actor(struct control *c, const struct control_client *cl,
     const char *user);
 static int control_session_check(struct control_client *cl,
     const Rogatory__Ctl__V1__Request *req, int role, bool csrf, const char *name,
-    struct control_result *res);
+    const char *does, struct control_result *res);
 
 /*
  * The command table: one row per request type, with what a web console session may do
@@ -181,58 +181,85 @@ static int control_session_check(struct control_client *cl,
 #define OP SESSION_OPERATOR
 static const struct {
 	Rogatory__Ctl__V1__Request__OpCase op;
-	const char *name;
+	const char *name;       /* its rogatoryctl command (logs, host-only refusals) */
+	const char *does;       /* what it does, as a verb phrase: "viewer X may not ..." */
 	control_handler fn;
 	int role;
 	bool csrf;
 } control_ops[] = {
-	{ROGATORY__CTL__V1__REQUEST__OP_STATUS, "status", do_status, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_PEERS, "peers", do_peers, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_CONNECT, "connect", do_connect, OP, true},
-	{ROGATORY__CTL__V1__REQUEST__OP_CRL_INSTALL, "crl install", do_crl_install, ROLE_HOST,
-	    true},
-	{ROGATORY__CTL__V1__REQUEST__OP_SEND, "send", do_send, OF, true},
-	{ROGATORY__CTL__V1__REQUEST__OP_QUEUE, "queue", ctlquery_queue, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_SHOW, "show", do_show, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_INBOX, "inbox", ctlquery_inbox, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_RETRY, "retry", ctloper_retry, OP, true},
-	{ROGATORY__CTL__V1__REQUEST__OP_CANCEL, "cancel", do_cancel, OP, true},
-	{ROGATORY__CTL__V1__REQUEST__OP_LOG, "log", ctlquery_log, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_VERIFY, "verify", do_verify, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_UPLOAD, "upload", do_upload, OF, true},
-	{ROGATORY__CTL__V1__REQUEST__OP_FETCH, "fetch", do_fetch, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_FETCHED, "fetched", do_fetched, OF, true},
-	{ROGATORY__CTL__V1__REQUEST__OP_QUARANTINE, "quarantine", do_quarantine, ROLE_HOST,
-	    true},
-	{ROGATORY__CTL__V1__REQUEST__OP_EXPORT, "export", ctlexport_handle, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_CASES, "requests", ctlcase_list, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_CASE_GET, "request", ctlcase_get, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_AUTHORITY, "authority", ctlcase_authority, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_DIRECTORY, "directory", ctlcase_directory, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_STATS, "stats", ctlstats_run, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_MESSAGES, "messages", ctlquery_messages, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_STATUS, "status", "see the daemon's status",
+	    do_status, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_PEERS, "peers", "list the authorities",
+	    do_peers, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_CONNECT, "connect", "dial an authority",
+	    do_connect, OP, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_CRL_INSTALL, "crl install", "install a CRL",
+	    do_crl_install, ROLE_HOST, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_SEND, "send", "send a message",
+	    do_send, OF, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_QUEUE, "queue", "list the queue",
+	    ctlquery_queue, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_SHOW, "show", "show a message",
+	    do_show, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_INBOX, "inbox", "list the inbox",
+	    ctlquery_inbox, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_RETRY, "retry", "retry a message",
+	    ctloper_retry, OP, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_CANCEL, "cancel", "cancel a message",
+	    do_cancel, OP, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_LOG, "log", "read the delivery log",
+	    ctlquery_log, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_VERIFY, "verify", "verify a message",
+	    do_verify, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_UPLOAD, "upload", "upload an attachment",
+	    do_upload, OF, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_FETCH, "fetch", "fetch a message",
+	    do_fetch, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_FETCHED, "fetched", "mark a message fetched",
+	    do_fetched, OF, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_QUARANTINE, "quarantine", "release a quarantined document",
+	    do_quarantine, ROLE_HOST, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_EXPORT, "export", "export a message's evidence",
+	    ctlexport_handle, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_CASES, "requests", "list the requests",
+	    ctlcase_list, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_CASE_GET, "request", "read a case",
+	    ctlcase_get, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_AUTHORITY, "authority", "look up an authority",
+	    ctlcase_authority, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_DIRECTORY, "directory", "read the directory",
+	    ctlcase_directory, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_STATS, "stats", "read the statistics",
+	    ctlstats_run, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_MESSAGES, "messages", "list the messages",
+	    ctlquery_messages, V, false},
 	/* verify recomputes the whole tree (the host's tool); prove may sign a checkpoint. */
-	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_VERIFY, "audit verify", ctlaudit_verify,
-	    ROLE_HOST, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_PROVE, "audit prove", ctlaudit_prove, ROLE_HOST,
-	    true},
-	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_STATUS, "audit status", ctlaudit_status, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_PAUSE, "pause", ctloper_pause, OP, true},
-	{ROGATORY__CTL__V1__REQUEST__OP_RESUME, "resume", ctloper_pause, OP, true},
-	{ROGATORY__CTL__V1__REQUEST__OP_RELOAD, "reload", ctloper_reload, ROLE_HOST, true},
-	{ROGATORY__CTL__V1__REQUEST__OP_ALERTS, "alerts", ctloper_alerts, V, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_LOGIN, "console login", ctlconsole_login,
-	    ROLE_HOST, true},
-	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_REDEEM, "console redeem", ctlconsole_redeem,
-	    ROLE_HOST, true},
-	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_WHOAMI, "console whoami", ctlconsole_whoami, V,
-	    false},
-	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_SESSIONS, "console sessions",
+	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_VERIFY, "audit verify", "verify the audit log",
+	    ctlaudit_verify, ROLE_HOST, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_PROVE, "audit prove", "prove the audit log",
+	    ctlaudit_prove, ROLE_HOST, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_AUDIT_STATUS, "audit status", "read the audit log's status",
+	    ctlaudit_status, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_PAUSE, "pause", "pause an authority",
+	    ctloper_pause, OP, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_RESUME, "resume", "resume an authority",
+	    ctloper_pause, OP, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_RELOAD, "reload", "reload the configuration",
+	    ctloper_reload, ROLE_HOST, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_ALERTS, "alerts", "list the alerts",
+	    ctloper_alerts, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_LOGIN, "console login", "make a console login link",
+	    ctlconsole_login, ROLE_HOST, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_REDEEM, "console redeem", "redeem a console login link",
+	    ctlconsole_redeem, ROLE_HOST, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_WHOAMI, "console whoami", "read its own session",
+	    ctlconsole_whoami, V, false},
+	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_SESSIONS, "console sessions", "list the console sessions",
 	    ctlconsole_sessions, ROLE_HOST, false},
-	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_REVOKE, "console revoke", ctlconsole_revoke,
-	    ROLE_HOST, true},
-	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_LOGOUT, "console logout", ctlconsole_logout, V,
-	    true},
+	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_REVOKE, "console revoke", "revoke console sessions",
+	    ctlconsole_revoke, ROLE_HOST, true},
+	{ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_LOGOUT, "console logout", "log out",
+	    ctlconsole_logout, V, true},
 };
 #undef V
 #undef OF
@@ -468,15 +495,18 @@ control_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 		Rogatory__Ctl__V1__Request *req = NULL;
-		int rc = wire_ctl_request_decode(body, len, &req, err, sizeof(err));
+		uint64_t request_id = 0;
+		int rc = wire_ctl_request_decode_id(body, len, &req, &request_id, err, sizeof(err));
 		frame_consume(in, len);
 		if (rc != 0) {
+			/* Answered with the request's own id when its bytes unpacked (a pipelining
+			 * client matches replies by id); 0 only for bytes that are no Request. */
 			if (strncmp(err, "unsupported control protocol version", 36) == 0) {
 				res.code = ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_UNSUPPORTED_VERSION;
 				res.error_code = "unsupported-version";
 			}
 			snprintf(res.error_text, sizeof(res.error_text), "%s", err);
-			control_reply(cl, 0, &res);
+			control_reply(cl, request_id, &res);
 			continue;
 		}
 		control_dispatch(cl, req);
@@ -493,7 +523,7 @@ control_dispatch(struct control_client *cl, const Rogatory__Ctl__V1__Request *re
 		if (control_ops[i].op != req->op_case)
 			continue;
 		if (control_session_check(cl, req, control_ops[i].role, control_ops[i].csrf,
-		        control_ops[i].name, &res) != 0) {
+		        control_ops[i].name, control_ops[i].does, &res) != 0) {
 			control_reply(cl, req->request_id, &res);
 			return;
 		}
@@ -526,7 +556,7 @@ control_dispatch(struct control_client *cl, const Rogatory__Ctl__V1__Request *re
  */
 static int
 control_session_check(struct control_client *cl, const Rogatory__Ctl__V1__Request *req,
-    int role, bool csrf, const char *name, struct control_result *res)
+    int role, bool csrf, const char *name, const char *does, struct control_result *res)
 {
 	struct control *c = cl->c;
 	c->has_session = false;
@@ -561,7 +591,7 @@ control_session_check(struct control_client *cl, const Rogatory__Ctl__V1__Reques
 			    "web console (only on the host, with rogatoryctl)", name);
 		else
 			snprintf(res->error_text, sizeof(res->error_text), "%s %s may not %s (it needs "
-			    "the role %s)", session_role_name(si.role), si.name, name,
+			    "the role %s)", session_role_name(si.role), si.name, does,
 			    session_role_name((enum session_role)role));
 		log_notice("control: console %s (%s) via uid %u: %s refused: forbidden", si.name,
 		    session_role_name(si.role), (unsigned)cl->uid, name);
@@ -569,8 +599,8 @@ control_session_check(struct control_client *cl, const Rogatory__Ctl__V1__Reques
 	}
 	if (csrf && !sessions_csrf_ok(c->sessions, si.serial, req->csrf.data, req->csrf.len)) {
 		res->error_code = "csrf";
-		snprintf(res->error_text, sizeof(res->error_text), "%s changes something: it needs "
-		    "the session's CSRF token", name);
+		snprintf(res->error_text, sizeof(res->error_text), "to %s changes something: it "
+		    "needs the session's CSRF token", does);
 		log_notice("control: console %s (%s) via uid %u: %s refused: no valid CSRF token",
 		    si.name, session_role_name(si.role), (unsigned)cl->uid, name);
 		return -1;

@@ -1376,12 +1376,25 @@ int
 wire_ctl_request_decode(const uint8_t *buf, size_t len, Rogatory__Ctl__V1__Request **out,
     char *err, size_t errlen)
 {
+	return wire_ctl_request_decode_id(buf, len, out, NULL, err, errlen);
+}
+
+int
+wire_ctl_request_decode_id(const uint8_t *buf, size_t len, Rogatory__Ctl__V1__Request **out,
+    uint64_t *request_id, char *err, size_t errlen)
+{
 	char path[PATH_MAX_LEN] = "request";
 	*out = NULL;
+	if (request_id != NULL)
+		*request_id = 0;
 	Rogatory__Ctl__V1__Request *r = (Rogatory__Ctl__V1__Request *)unpack(
 	    &rogatory__ctl__v1__request__descriptor, buf, len, "request", err, errlen);
 	if (r == NULL)
 		return -1;
+	/* Unpacked: the id is the client's from here on, valid or not (the answer to a
+	 * refused request must reach the client's pending entry for it). */
+	if (request_id != NULL)
+		*request_id = r->request_id;
 	/* The version first: a newer client's request is expected to hold fields we do
 	 * not know, and "unsupported version" is the answer it can act on. */
 	if (r->version != CONTROL_PROTOCOL_VERSION) {

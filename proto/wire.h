@@ -98,6 +98,11 @@ int wire_transfer_matches(const Rogatory__V1__Transfer *t,
 /* Control socket Request (daemon side) and Reply (ctl side). */
 int wire_ctl_request_decode(const uint8_t *buf, size_t len, Rogatory__Ctl__V1__Request **out,
     char *err, size_t errlen);
+/* The same; *request_id (when not NULL) is the Request's request_id as soon as the bytes
+ * unpacked, set on failure too (a request refused by a later check is answered with its
+ * own id), and 0 when they did not unpack. */
+int wire_ctl_request_decode_id(const uint8_t *buf, size_t len, Rogatory__Ctl__V1__Request **out,
+    uint64_t *request_id, char *err, size_t errlen);
 void wire_ctl_request_free(Rogatory__Ctl__V1__Request *r);
 int wire_ctl_reply_decode(const uint8_t *buf, size_t len, Rogatory__Ctl__V1__Reply **out,
     char *err, size_t errlen);

@@ -510,6 +510,112 @@ Test(session, roles_csrf_and_the_actor, .timeout = 90)
 	tnet_free(t);
 }
 
+/* ---- refused requests keep their id ---- */
+
+/* A frame of req (packed as is) appended to *buf. */
+static void
+frame_add(uint8_t **buf, size_t *len, const Req *req)
+{
+	size_t n = protobuf_c_message_get_packed_size(&req->base);
+	*buf = realloc(*buf, *len + FRAME_HEADER_LEN + n);
+	cr_assert_not_null(*buf);
+	frame_header_put(*buf + *len, (uint32_t)n);
+	protobuf_c_message_pack(&req->base, *buf + *len + FRAME_HEADER_LEN);
+	*len += FRAME_HEADER_LEN + n;
+}
+
+static Rep *
+reply_read(int fd)
+{
+	uint8_t hdr[FRAME_HEADER_LEN];
+	io_all(fd, hdr, sizeof(hdr), false);
+	uint32_t len = frame_header_len(hdr);
+	cr_assert_leq(len, FRAME_CONTROL_MAX);
+	uint8_t *body = malloc(len ? len : 1);
+	cr_assert_not_null(body);
+	io_all(fd, body, len, false);
+	Rep *r = NULL;
+	char err[256];
+	cr_assert_eq(wire_ctl_reply_decode(body, len, &r, err, sizeof(err)), 0, "%s", err);
+	free(body);
+	return r;
+}
+
+/* Requests sent one after the other before any reply is read, as the console pipelines
+ * them: one whose bytes unpack but fail a check (a field's rule, the version) is answered
+ * with its own request_id, in order; only a frame that is no Request at all gets 0. */
+Test(session, refused_requests_answered_with_their_own_id, .timeout = 60)
+{
+	struct tnet *t = tnet_new("sess-ids", ids3, 3);
+	tnet_start(t, 0);
+	int fd = cx_open(t, 0);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	Req req = ROGATORY__CTL__V1__REQUEST__INIT;
+	Rogatory__Ctl__V1__StatusRequest st = ROGATORY__CTL__V1__STATUS_REQUEST__INIT;
+	Rogatory__Ctl__V1__MessagesRequest mq = ROGATORY__CTL__V1__MESSAGES_REQUEST__INIT;
+	req.version = CONTROL_PROTOCOL_VERSION;
+	req.request_id = 501;
+	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_STATUS;
+	req.status = &st;
+	frame_add(&buf, &len, &req);
+	req.request_id = 502;                       /* before above INT64_MAX: wire refuses */
+	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_MESSAGES;
+	req.messages = &mq;
+	mq.before = UINT64_MAX;
+	frame_add(&buf, &len, &req);
+	req.request_id = 503;                       /* a state of 16 characters */
+	mq.before = 0;
+	mq.state.data = (uint8_t *)"abcdefghijklmnop";
+	mq.state.len = 16;
+	frame_add(&buf, &len, &req);
+	req.request_id = 504;                       /* another version */
+	req.version = CONTROL_PROTOCOL_VERSION + 1;
+	frame_add(&buf, &len, &req);
+	/* Not a Request: a field cut short. */
+	static const uint8_t junk[] = {0, 0, 0, 3, 0x10, 0xff, 0xff};
+	buf = realloc(buf, len + sizeof(junk));
+	cr_assert_not_null(buf);
+	memcpy(buf + len, junk, sizeof(junk));
+	len += sizeof(junk);
+	req.version = CONTROL_PROTOCOL_VERSION;     /* and the connection still serves */
+	req.request_id = 506;
+	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_STATUS;
+	req.status = &st;
+	frame_add(&buf, &len, &req);
+	io_all(fd, buf, len, true);
+	free(buf);
+
+	static const struct {
+		uint64_t id;
+		Rogatory__Ctl__V1__ReplyCode code;
+		const char *text;
+	} want[] = {
+		{501, ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK, NULL},
+		{502, ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_BAD_REQUEST, "before"},
+		{503, ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_BAD_REQUEST, "state"},
+		{504, ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_UNSUPPORTED_VERSION,
+		    "unsupported control protocol version"},
+		{0, ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_BAD_REQUEST, "not a valid protobuf"},
+		{506, ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK, NULL},
+	};
+	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		Rep *r = reply_read(fd);
+		cr_assert_eq(r->request_id, want[k].id, "reply %zu: request_id %llu, expected %llu "
+		    "(%.*s)", k, (unsigned long long)r->request_id, (unsigned long long)want[k].id,
+		    (int)r->error_text.len, (const char *)r->error_text.data);
+		cr_assert_eq(r->code, want[k].code, "reply %zu: code %d, expected %d (%.*s)", k,
+		    r->code, want[k].code, (int)r->error_text.len, (const char *)r->error_text.data);
+		if (want[k].text != NULL)
+			cr_assert(memmem(r->error_text.data, r->error_text.len, want[k].text,
+			    strlen(want[k].text)) != NULL, "reply %zu: \"%.*s\" lacks \"%s\"", k,
+			    (int)r->error_text.len, (const char *)r->error_text.data, want[k].text);
+		wire_ctl_reply_free(r);
+	}
+	close(fd);
+	tnet_free(t);
+}
+
 /* ---- the messages list ---- */
 
 static json_t *
@@ -693,7 +799,7 @@ Test(session, messages_pages_both_directions_with_filters, .timeout = 120)
 	fq.message_id.len = strlen(rx);
 	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_FETCHED;
 	req.fetched = &fq;
-	want_refused(cx_call(fd, &req, &v, true), "forbidden", "viewer reader may not fetched",
+	want_refused(cx_call(fd, &req, &v, true), "forbidden", "viewer reader may not mark a message fetched",
 	    "viewer marks fetched");
 	Rep *r = cx_call(fd, &req, &clerk, true);
 	want_ok(r, "officer marks fetched");

@@ -1054,6 +1054,71 @@ Test(wire, budget_fits_largest_valid_document)
 
 /* ---- control socket ---- */
 
+/* A request refused by a check after it unpacked gives its own request_id (the daemon
+ * answers with it: a pipelining client matches replies by id); bytes that do not unpack
+ * give 0. */
+Test(wire, ctl_request_refused_keeps_its_id)
+{
+	Rogatory__Ctl__V1__Request r = ROGATORY__CTL__V1__REQUEST__INIT;
+	Rogatory__Ctl__V1__MessagesRequest mq = ROGATORY__CTL__V1__MESSAGES_REQUEST__INIT;
+	r.version = CONTROL_PROTOCOL_VERSION;
+	r.request_id = 0x123456789aULL;
+	r.op_case = ROGATORY__CTL__V1__REQUEST__OP_MESSAGES;
+	r.messages = &mq;
+	mq.before = (uint64_t)INT64_MAX + 1;           /* a field's rule */
+	struct buf p = pack(&r.base);
+	Rogatory__Ctl__V1__Request *out = NULL;
+	char err[512] = "";
+	uint64_t id = 7;
+	cr_assert_eq(wire_ctl_request_decode_id(p.p, p.len, &out, &id, err, sizeof(err)), -1);
+	cr_assert_null(out);
+	cr_assert_eq(id, 0x123456789aULL, "refused by a rule: id %llu (%s)",
+	    (unsigned long long)id, err);
+	cr_assert(strstr(err, "before") != NULL, "%s", err);
+	free(p.p);
+
+	mq.before = 0;
+	r.version = 2;                                  /* the version */
+	p = pack(&r.base);
+	id = 7;
+	cr_assert_eq(wire_ctl_request_decode_id(p.p, p.len, &out, &id, err, sizeof(err)), -1);
+	cr_assert_eq(id, 0x123456789aULL, "refused for its version: id %llu", (unsigned long long)id);
+	free(p.p);
+
+	r.version = CONTROL_PROTOCOL_VERSION;           /* an unknown field */
+	p = pack(&r.base);
+	put_unknown(&p);
+	id = 7;
+	cr_assert_eq(wire_ctl_request_decode_id(p.p, p.len, &out, &id, err, sizeof(err)), -1);
+	cr_assert_eq(id, 0x123456789aULL, "unknown field: id %llu", (unsigned long long)id);
+	free(p.p);
+
+	/* Valid: the id, and the request. */
+	p = pack(&r.base);
+	id = 7;
+	cr_assert_eq(wire_ctl_request_decode_id(p.p, p.len, &out, &id, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_eq(id, 0x123456789aULL);
+	cr_assert_eq(out->request_id, 0x123456789aULL);
+	wire_ctl_request_free(out);
+	out = NULL;
+
+	/* Not a Request at all (cut inside a field): 0. */
+	id = 7;
+	cr_assert_eq(wire_ctl_request_decode_id(p.p, p.len - 1, &out, &id, err, sizeof(err)), -1);
+	cr_assert_null(out);
+	cr_assert_eq(id, 0, "bytes that do not unpack: id %llu", (unsigned long long)id);
+	static const uint8_t junk[] = {0xff, 0xff, 0xff};
+	id = 7;
+	cr_assert_eq(wire_ctl_request_decode_id(junk, sizeof(junk), &out, &id, err, sizeof(err)),
+	    -1);
+	cr_assert_eq(id, 0);
+	/* NULL: no id wanted. */
+	cr_assert_eq(wire_ctl_request_decode_id(junk, sizeof(junk), &out, NULL, err, sizeof(err)),
+	    -1);
+	free(p.p);
+}
+
 Test(wire, ctl_request)
 {
 	Rogatory__Ctl__V1__Request r = ROGATORY__CTL__V1__REQUEST__INIT;
