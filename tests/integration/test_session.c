@@ -799,7 +799,8 @@ Test(session, messages_pages_both_directions_with_filters, .timeout = 120)
 	fq.message_id.len = strlen(rx);
 	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_FETCHED;
 	req.fetched = &fq;
-	want_refused(cx_call(fd, &req, &v, true), "forbidden", "viewer reader may not mark a message fetched",
+	want_refused(cx_call(fd, &req, &v, true), "forbidden",
+	    "viewer reader may not mark a message fetched",
 	    "viewer marks fetched");
 	Rep *r = cx_call(fd, &req, &clerk, true);
 	want_ok(r, "officer marks fetched");
