@@ -13,12 +13,15 @@ IDS="BD-ACC FR-MJ UA-PGO"
 PKI=$TOP/pki/rogatory-pki
 CTL=$B/rogatoryctl
 
-# True while pid is a running (not zombie) rogatoryd of authority $2 of this demo: a pid
-# file outliving its daemon must not make us signal or wait for whatever has the pid now.
+CONSOLES="BD-ACC:8743 FR-MJ:8744"
+
+# True while pid is a running (not zombie) rogatoryd of authority $2 of this demo (or,
+# with $3 = console, its rogatory-console): a pid file outliving its process must not
+# make us signal or wait for whatever has the pid now.
 alive() {
 	[ -r "/proc/$1/cmdline" ] || return 1
-	tr '\000' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q "$D/$2/rogatoryd.conf" ||
-		return 1
+	tr '\000' ' ' <"/proc/$1/cmdline" 2>/dev/null |
+		grep -q "$D/$2/${3:-rogatoryd}.conf" || return 1
 	state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
 	[ -n "$state" ] && [ "$state" != Z ]
 }
@@ -28,6 +31,22 @@ alive() {
 # running 10 s after its signal (its pid file stays).
 stop() {
 	pids=
+	# The consoles first: they are the daemons' clients.
+	for entry in $CONSOLES; do
+		id=${entry%%:*}
+		pidf=$D/$id/console.pid
+		[ -f "$pidf" ] || continue
+		pid=$(cat "$pidf")
+		if alive "$pid" "$id" console && kill "$pid" 2>/dev/null; then
+			i=0
+			while alive "$pid" "$id" console && [ $i -lt 100 ]; do
+				sleep 0.1
+				i=$((i + 1))
+			done
+			echo "stopped the console of $id (pid $pid)"
+		fi
+		rm -f "$pidf"
+	done
 	for id in $IDS; do
 		pidf=$D/$id/rogatoryd.pid
 		[ -f "$pidf" ] || continue
@@ -63,6 +82,35 @@ ctl() {
 	id=$1
 	shift
 	"$CTL" -s "$D/$id/control.sock" "$@"
+}
+
+# A web console for BD-ACC and for FR-MJ on loopback, and a login link for each (an
+# officer; the link works once, within 10 minutes: `rogatoryctl console login` makes more).
+consoles() {
+	# $id is the message id start() shows at the end: these loops use their own names.
+	echo "== web consoles (rogatory-console)"
+	for entry in $CONSOLES; do
+		cid=${entry%%:*}
+		port=${entry#*:}
+		printf '[console]\nlisten = 127.0.0.1:%s\nsocket = %s\n' "$port" \
+			"$D/$cid/control.sock" >"$D/$cid/console.conf"
+		"$B/rogatory-console" -c "$D/$cid/console.conf" >"$D/$cid/console.log" 2>&1 &
+		echo $! >"$D/$cid/console.pid"
+		i=0
+		until grep -q "console: serving" "$D/$cid/console.log" 2>/dev/null; do
+			i=$((i + 1))
+			if [ $i -gt 100 ] || ! alive "$(cat "$D/$cid/console.pid")" "$cid" console; then
+				echo "   the console of $cid did not start (port $port taken?): its log:"
+				sed 's/^/      /' "$D/$cid/console.log"
+				rm -f "$D/$cid/console.pid"
+				continue 2
+			fi
+			sleep 0.1
+		done
+		echo "   $cid: http://127.0.0.1:$port/ (log: $D/$cid/console.log); open this link:"
+		ctl "$cid" console login "demo-$cid" --role officer --url "http://127.0.0.1:$port" |
+			sed 's/^/      /'
+	done
 }
 
 start() {
@@ -155,6 +203,7 @@ start() {
 	done
 	echo "== at BD-ACC: rogatoryctl requests"
 	ctl BD-ACC requests | sed 's/^/   /'
+	consoles
 	cat <<MSG
 
 The network is still running. Try:
@@ -162,6 +211,7 @@ The network is still running. Try:
    $CTL -s $D/FR-MJ/control.sock request $id
    $CTL -s $D/UA-PGO/control.sock draft asset-recovery --to BD-ACC
    $CTL -s $D/BD-ACC/control.sock log --follow
+   $CTL -s $D/BD-ACC/control.sock console login NAME --role officer --url http://127.0.0.1:8743
 Stop it with: make demo-stop
 MSG
 }
