@@ -189,14 +189,16 @@ login_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 }
 
 /* The POST comes from a page of this console: its Origin is ours (scheme, Host), or it
- * has none and Sec-Fetch-Site says same-origin. */
+ * has none (or "null") and Sec-Fetch-Site says same-origin. */
 static bool
 login_same_origin(const struct hreq *h)
 {
 	const struct evkeyvalq *in = evhttp_request_get_input_headers(h->req);
 	const char *origin = evhttp_find_header(in, "Origin");
 	const char *host = evhttp_find_header(in, "Host");
-	if (origin == NULL) {
+	/* Our pages say Referrer-Policy: no-referrer, under which a browser posts a form
+	 * with "Origin: null": then its Sec-Fetch-Site decides, as when there is none. */
+	if (origin == NULL || strcmp(origin, "null") == 0) {
 		const char *site = evhttp_find_header(in, "Sec-Fetch-Site");
 		return site != NULL && strcmp(site, "same-origin") == 0;
 	}

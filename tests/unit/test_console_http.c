@@ -667,6 +667,11 @@ Test(console_http, the_login_link_sets_the_cookie)
 	a = http("POST", "/login", "Sec-Fetch-Site: same-origin\r\n", "token=" GOOD_TOKEN);
 	cr_assert_eq(status_of(a), 303, "%s", a);
 	free(a);
+	/* Nor when it is "null" (a form posted under Referrer-Policy: no-referrer). */
+	a = http("POST", "/login", "Origin: null\r\nSec-Fetch-Site: same-origin\r\n",
+	    "token=" GOOD_TOKEN);
+	cr_assert_eq(status_of(a), 303, "%s", a);
+	free(a);
 }
 
 Test(console_http, the_login_link_only_shows_a_form_and_a_foreign_post_is_refused)
@@ -687,6 +692,8 @@ Test(console_http, the_login_link_only_shows_a_form_and_a_foreign_post_is_refuse
 	/* A POST from another site, or with nothing to say where it comes from: 403. */
 	static const char *const foreign[] = {"Origin: http://evil.example\r\n",
 	    "Origin: https://127.0.0.1\r\n", "Origin: null\r\n", "",
+	    "Origin: null\r\nSec-Fetch-Site: cross-site\r\n",
+	    "Origin: http://evil.example\r\nSec-Fetch-Site: same-origin\r\n",
 	    "Sec-Fetch-Site: cross-site\r\n", "Sec-Fetch-Site: same-site\r\n"};
 	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
 		a = http("POST", "/login", foreign[i], "token=" GOOD_TOKEN);
