@@ -8,7 +8,13 @@
  * forwarded as one UploadRequest, and is answered only once it has left for the daemon
  * (the connection's output is empty: a daemon that stops reading stops the browser); the
  * last one waits for the daemon's answer to the send. An upload without a chunk for
- * CONSOLE_UPLOAD_IDLE_S is dropped.
+ * CONSOLE_UPLOAD_IDLE_S is dropped; a chunk (the last included) or a send the daemon
+ * does not answer within CONSOLE_DEADLINE_S is 504 and the upload dropped. Any reply on
+ * the upload's connection to neither the send nor the barrier (a chunk refused: the
+ * session ended, CSRF; or request_id 0) ends the upload with that refusal: the chunk
+ * waiting gets it (else the next one), the connection is closed and the slot freed at
+ * once. Besides the CONSOLE_UPLOADS_MAX in all, a session has at most
+ * CONSOLE_SESSION_UPLOADS_MAX. What is sent is first checked as rogatoryd checks it.
  */
 #include "console.h"
 
@@ -112,12 +118,12 @@ upload_idle_cb(evutil_socket_t fd, short what, void *arg)
 	if (u->waiting != NULL) {
 		/* A chunk (the last one, or one the daemon does not take) waited too long. */
 		struct hreq *h = u->waiting;
+		unsigned s = deadline_ms(u->con) / 1000;
 		u->waiting = NULL;
 		log_info("console: upload of %s dropped: rogatoryd did not answer in %u s",
-		    u->msg_id, deadline_ms(u->con) / 1000);
+		    u->msg_id, s);
 		upload_free(u);
-		web_error(h, 504, "daemon-timeout", "rogatoryd did not answer in %u s",
-		    deadline_ms(u->con) / 1000);
+		web_error(h, 504, "daemon-timeout", "rogatoryd did not answer in %u s", s);
 		return;
 	}
 	if (!u->ended)
@@ -142,7 +148,6 @@ upload_arm(struct console_upload *u)
 /* The upload is over before its end (refused, its connection lost): the chunk waiting
  * gets the answer now, else the next one will (until the idle time); the connection is
  * closed (the daemon drops what it staged) and the slot is free at once. */
-static void upload_finish(struct console_upload *u);
 static void
 upload_end(struct console_upload *u)
 {

@@ -67,6 +67,7 @@ struct fake {
 	                             * own request_id, 2 with request_id 0 */
 	int redeems;                /* ConsoleRedeem requests */
 	bool mute_status;           /* a Status is never answered */
+	bool mute_upload;           /* an upload's send is never answered */
 };
 
 static struct event_base *base;
@@ -227,6 +228,8 @@ fake_read(struct bufferevent *bev, void *arg)
 		if (q != NULL) {
 			if (q->op_case != ROGATORY__CTL__V1__REQUEST__OP_UPLOAD) {
 				fake_handle(bev, q);
+			} else if (fake.mute_upload) {
+				/* taken, never answered */
 			} else if (fake.refuse_upload != 0) {
 				fake_reply(bev, fake.refuse_upload == 1 ? q->request_id : 0, REFUSED,
 				    "session-ended", NULL);
@@ -1018,6 +1021,23 @@ Test(console_http, an_upload_refused_mid_way_answers_the_chunk_and_frees_its_slo
 		cr_assert(strstr(a, "\"message\":{") != NULL, "%s", a);
 		free(a);
 	}
+}
+
+Test(console_http, an_upload_whose_last_chunk_the_daemon_does_not_answer_is_504)
+{
+	con.deadline_ms = 300;
+	char u[33], target[200];
+	start_upload(CSRF_H, u);
+	fake.mute_upload = true;
+	snprintf(target, sizeof(target), "/api/upload?u=%s&index=0&offset=0", u);
+	char *a = http("POST", target, CSRF_H, "0123456789");
+	cr_assert_eq(status_of(a), 504, "%s", a);
+	cr_assert(strstr(a, "\"error\":\"daemon-timeout\"") != NULL, "%s", a);
+	free(a);
+	/* Its slot is free: this session may start 2 again. */
+	fake.mute_upload = false;
+	start_upload(CSRF_H, u);
+	start_upload(CSRF_H, u);
 }
 
 Test(console_http, a_session_has_at_most_2_uploads_at_once)
