@@ -38,10 +38,11 @@ bc_reply_free(struct bc_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* One HTTP/1.1 GET with Connection: close; -1 when the console could not be reached or
- * the answer was not HTTP. */
+/* One HTTP/1.1 request with Connection: close (a body: a form, POSTed); -1 when the
+ * console could not be reached or the answer was not HTTP. */
 static int
-bc_get(int port, const char *path, const char *cookie, struct bc_reply *r)
+bc_request(int port, const char *path, const char *cookie, const char *form,
+    struct bc_reply *r)
 {
 	memset(r, 0, sizeof(*r));
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -56,9 +57,15 @@ bc_get(int port, const char *path, const char *cookie, struct bc_reply *r)
 		return -1;
 	}
 	char req[2048];
-	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s%s"
-	    "Connection: close\r\n\r\n", path, port, cookie ? "Cookie: rg_session=" : "",
-	    cookie ? cookie : "", cookie ? "\r\n" : "");
+	char post[512] = "";
+	if (form != NULL)   /* what the login page's form sends: its Origin, the body */
+		snprintf(post, sizeof(post), "Origin: http://127.0.0.1:%d\r\nContent-Type: "
+		    "application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n", port,
+		    strlen(form));
+	int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s%s%s"
+	    "Connection: close\r\n\r\n%s", form != NULL ? "POST" : "GET", path, port,
+	    cookie ? "Cookie: rg_session=" : "", cookie ? cookie : "", cookie ? "\r\n" : "", post,
+	    form != NULL ? form : "");
 	if (n < 0 || (size_t)n >= sizeof(req) || write(fd, req, (size_t)n) != n) {
 		close(fd);
 		return -1;
@@ -98,6 +105,12 @@ bc_get(int port, const char *path, const char *cookie, struct bc_reply *r)
 	r->body[r->body_len] = '\0';
 	free(buf);
 	return 0;
+}
+
+static int
+bc_get(int port, const char *path, const char *cookie, struct bc_reply *r)
+{
+	return bc_request(port, path, cookie, NULL, r);
 }
 
 static int
@@ -199,10 +212,12 @@ benchconsole_measure(struct bench *b, int messages)
 		printf("   console: not measured (rogatoryctl console login: %s)\n", out);
 		goto done;
 	}
-	char path[128];
-	snprintf(path, sizeof(path), "/login?token=%.32s", strstr(out, "/login?token=") + 13);
+	/* The link's page POSTs the token from the console's own origin. */
+	char form[64];
+	snprintf(form, sizeof(form), "token=%.32s", strstr(out, "/login?token=") + 13);
 	const char *set;
-	if (bc_get(port, path, NULL, &r) != 0 || (set = strstr(r.head, "rg_session=")) == NULL) {
+	if (bc_request(port, "/login", NULL, form, &r) != 0 ||
+	    (set = strstr(r.head, "rg_session=")) == NULL) {
 		printf("   console: not measured (the login link gave no session: %d)\n", r.status);
 		bc_reply_free(&r);
 		goto done;

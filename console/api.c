@@ -9,6 +9,7 @@
 #include "console.h"
 
 #include <errno.h>
+#include <sys/queue.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "log.h"
 #include "text.h"
 
 /* ---- parameters ---- */
@@ -108,6 +110,52 @@ forward(struct hreq *h, Rogatory__Ctl__V1__Request *req, bool mutating)
 
 /* ---- login ---- */
 
+#define LOGIN_MARK "<!--form-->"
+
+/* The login page; with a token its form (a button that POSTs it), with refused the
+ * refusal. No script is needed for either: login.html has LOGIN_MARK where they go. */
+static void
+login_page(struct hreq *h, int code, const char *token, bool refused)
+{
+	const struct console_asset *a = asset_find("login.html");
+	if (h->req == NULL || a == NULL) {
+		web_page(h, "login.html", code);
+		return;
+	}
+	const char *page = (const char *)a->data;
+	const char *mark = strstr(page, LOGIN_MARK);
+	char ins[512] = "";
+	if (token != NULL)  /* a token is 32 hex digits: nothing to escape */
+		snprintf(ins, sizeof(ins), "<form id=\"signin\" method=\"post\" action=\"/login\">"
+		    "<input type=\"hidden\" name=\"token\" value=\"%s\">"
+		    "<button type=\"submit\" data-i18n=\"login.signin\">Sign in</button></form>",
+		    token);
+	else if (refused)
+		snprintf(ins, sizeof(ins), "<p id=\"refused\" class=\"error\" role=\"alert\" "
+		    "data-i18n=\"login.refused\">This login link is not valid.</p>");
+	struct evbuffer *b = evbuffer_new();
+	if (b == NULL || mark == NULL) {
+		if (b != NULL)
+			evbuffer_free(b);
+		web_page(h, "login.html", code);
+		return;
+	}
+	if (!h->head) {
+		evbuffer_add(b, page, (size_t)(mark - page));
+		evbuffer_add(b, ins, strlen(ins));
+		evbuffer_add(b, mark + strlen(LOGIN_MARK),
+		    a->len - (size_t)(mark - page) - strlen(LOGIN_MARK));
+	}
+	web_security_headers(h->req, true);
+	evhttp_add_header(evhttp_request_get_output_headers(h->req), "Content-Type",
+	    "text/html; charset=utf-8");
+	evhttp_send_reply(h->req, code, code == 200 ? "OK" : code == 403 ? "Forbidden"
+	    : code == 429 ? "Too Many Requests" : "Bad Gateway", b);
+	evbuffer_free(b);
+	h->req = NULL;
+	web_hreq_free(h);
+}
+
 static void
 login_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 {
@@ -115,7 +163,7 @@ login_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 	(void)err;
 	h->waiting--;
 	if (r == NULL) {
-		web_page(h, "login.html", 502);
+		login_page(h, 502, NULL, false);
 		return;
 	}
 	json_t *j = r->code == ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK ? web_reply_parse(r)
@@ -123,13 +171,13 @@ login_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 	const char *s = json_string_value(json_object_get(j, "session"));
 	if (s == NULL || !web_token_valid(s) || h->req == NULL) {
 		json_decref(j);
-		web_page(h, "login.html", r->code == ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK
-		    ? 502 : 403);
+		login_page(h, r->code == ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK ? 502 : 403,
+		    NULL, true);
 		return;
 	}
 	char cookie[160];
-	snprintf(cookie, sizeof(cookie), "rg_session=%s; HttpOnly; SameSite=Strict; Path=/%s", s,
-	    h->con->tls ? "; Secure" : "");
+	snprintf(cookie, sizeof(cookie), "%s=%s; HttpOnly; SameSite=Strict; Path=/%s",
+	    web_cookie_name(h->con), s, h->con->tls ? "; Secure" : "");
 	json_decref(j);
 	struct evkeyvalq *out = evhttp_request_get_output_headers(h->req);
 	web_security_headers(h->req, true);
@@ -140,26 +188,104 @@ login_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 	web_hreq_free(h);
 }
 
+/* The POST comes from a page of this console: its Origin is ours (scheme, Host), or it
+ * has none (or "null") and Sec-Fetch-Site says same-origin. */
+static bool
+login_same_origin(const struct hreq *h)
+{
+	const struct evkeyvalq *in = evhttp_request_get_input_headers(h->req);
+	const char *origin = evhttp_find_header(in, "Origin");
+	const char *host = evhttp_find_header(in, "Host");
+	/* Our pages say Referrer-Policy: no-referrer, under which a browser posts a form
+	 * with "Origin: null": then its Sec-Fetch-Site decides, as when there is none. */
+	if (origin == NULL || strcmp(origin, "null") == 0) {
+		const char *site = evhttp_find_header(in, "Sec-Fetch-Site");
+		return site != NULL && strcmp(site, "same-origin") == 0;
+	}
+	if (host == NULL || host[0] == '\0')
+		return false;
+	const char *scheme = h->con->tls ? "https://" : "http://";
+	size_t sl = strlen(scheme);
+	return strncmp(origin, scheme, sl) == 0 && strcmp(origin + sl, host) == 0;
+}
+
+/* The token bucket of redemptions: CONSOLE_LOGIN_RATE a second, CONSOLE_LOGIN_BURST at
+ * once; false (a 429, logged at most once a minute) when empty. */
+static bool
+login_allowed(struct console *con)
+{
+	int64_t now = web_now_ms();
+	if (con->login_ms == 0) {
+		con->login_tokens = CONSOLE_LOGIN_BURST;
+	} else {
+		con->login_tokens += (double)(now - con->login_ms) * CONSOLE_LOGIN_RATE / 1000.0;
+		if (con->login_tokens > CONSOLE_LOGIN_BURST)
+			con->login_tokens = CONSOLE_LOGIN_BURST;
+	}
+	con->login_ms = now;
+	if (con->login_tokens >= 1.0) {
+		con->login_tokens -= 1.0;
+		return true;
+	}
+	if (con->login_logged_ms == 0 || now - con->login_logged_ms >= 60000) {
+		con->login_logged_ms = now;
+		log_warn("console: login redemptions above %d a second: refused (429) for now "
+		    "(logged once a minute)", CONSOLE_LOGIN_RATE);
+	}
+	return false;
+}
+
 void
 api_login(struct hreq *h, const struct evkeyvalq *q)
 {
-	const char *token = web_param(q, "token");
-	if (token == NULL) {
-		web_page(h, "login.html", 200);
+	if (h->req == NULL || evhttp_request_get_command(h->req) != EVHTTP_REQ_POST) {
+		/* GET: the page; with a token, the form that redeems it (never redeemed here: a
+		 * link another site makes the browser open logs nobody in). */
+		const char *token = web_param(q, "token");
+		if (token == NULL)
+			login_page(h, 200, NULL, false);
+		else if (!web_token_valid(token))
+			login_page(h, 403, NULL, true);
+		else
+			login_page(h, 200, token, false);
 		return;
 	}
-	if (!web_token_valid(token)) {
-		web_page(h, "login.html", 403);
+	if (!login_same_origin(h)) {
+		web_error(h, 403, "cross-origin", "a login is posted from this console's own page");
+		return;
+	}
+	struct evbuffer *in = evhttp_request_get_input_buffer(h->req);
+	size_t len = evbuffer_get_length(in);
+	char body[256];
+	struct evkeyvalq form;
+	TAILQ_INIT(&form);
+	const char *token = NULL;
+	if (len < sizeof(body)) {
+		evbuffer_copyout(in, body, len);
+		body[len] = '\0';
+		if (memchr(body, '\0', len) == NULL && evhttp_parse_query_str(body, &form) == 0)
+			token = evhttp_find_header(&form, "token");
+	}
+	if (token == NULL || !web_token_valid(token)) {
+		evhttp_clear_headers(&form);
+		login_page(h, 403, NULL, true);
+		return;
+	}
+	char tok[CONSOLE_TOKEN_LEN + 1];
+	memcpy(tok, token, sizeof(tok));
+	evhttp_clear_headers(&form);
+	if (!login_allowed(h->con)) {
+		web_error(h, 429, "too-many-logins", "too many logins at once; try again in a "
+		    "few seconds");
 		return;
 	}
 	REQ(x, console_redeem, Rogatory__Ctl__V1__ConsoleRedeemRequest,
 	    ROGATORY__CTL__V1__CONSOLE_REDEEM_REQUEST__INIT,
 	    ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_REDEEM);
-	bin(&x.token, token);
+	bin(&x.token, tok);
 	/* A redemption acts for no session: whatever cookie came along stays out of it. */
 	h->session[0] = '\0';
-	if (web_ask(h, &req, false, login_reply) != 0)
-		return;
+	web_ask(h, &req, false, login_reply);
 }
 
 /* ---- the session ---- */
@@ -203,8 +329,8 @@ logout_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 	}
 	if (h->req != NULL) {
 		char cookie[128];
-		snprintf(cookie, sizeof(cookie), "rg_session=; HttpOnly; SameSite=Strict; Path=/; "
-		    "Max-Age=0%s", h->con->tls ? "; Secure" : "");
+		snprintf(cookie, sizeof(cookie), "%s=; HttpOnly; SameSite=Strict; Path=/; "
+		    "Max-Age=0%s", web_cookie_name(h->con), h->con->tls ? "; Secure" : "");
 		evhttp_add_header(evhttp_request_get_output_headers(h->req), "Set-Cookie", cookie);
 	}
 	web_reply_raw(h, 200, r->json.data, r->json.len);

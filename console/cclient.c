@@ -38,6 +38,8 @@ struct cclient {
 	bool freed;                 /* cclient_free was called meanwhile */
 	cclient_drained_fn drained;
 	void *drained_arg;
+	cclient_reply_fn orphan;
+	void *orphan_arg;
 };
 
 static void cclient_fail(struct cclient *c, const char *why);
@@ -128,12 +130,29 @@ cclient_read_cb(struct bufferevent *bev, void *arg)
 			cclient_fail(c, why);
 			break;
 		}
+		if (r->request_id == 0) {
+			/* The daemon could not tell which request this answers: it answers each
+			 * of them (none would get another reply). */
+			while (c->pending != NULL && !c->freed) {
+				struct pending *p = c->pending;
+				c->pending = p->next;
+				c->npending--;
+				p->fn(p->arg, r, NULL);
+				free(p);
+			}
+			if (c->orphan != NULL && !c->freed)
+				c->orphan(c->orphan_arg, r, NULL);
+			wire_ctl_reply_free(r);
+			continue;
+		}
 		bool repeat = false;
 		struct pending *p = pending_take(c, r->request_id, &repeat);
 		if (p != NULL) {
 			p->fn(p->arg, r, NULL);
 			if (!repeat)
 				free(p);
+		} else if (c->orphan != NULL) {
+			c->orphan(c->orphan_arg, r, NULL);
 		}
 		wire_ctl_reply_free(r);
 	}
@@ -298,6 +317,37 @@ cclient_on_drained(struct cclient *c, cclient_drained_fn fn, void *arg)
 	c->drained_arg = arg;
 	if (c->broken || evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		event_active(c->drained_ev, EV_TIMEOUT, 0);
+}
+
+int
+cclient_check(Rogatory__Ctl__V1__Request *req, char *err, size_t errlen)
+{
+	req->version = CONTROL_PROTOCOL_VERSION;
+	req->request_id = 1;
+	size_t len = protobuf_c_message_get_packed_size(&req->base);
+	if (len > FRAME_CONTROL_MAX) {
+		snprintf(err, errlen, "the request is larger than the control frame limit");
+		return -1;
+	}
+	uint8_t *buf = malloc(len > 0 ? len : 1);
+	if (buf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	protobuf_c_message_pack(&req->base, buf);
+	Rogatory__Ctl__V1__Request *out = NULL;
+	int rc = wire_ctl_request_decode(buf, len, &out, err, errlen);
+	free(buf);
+	if (rc == 0)
+		wire_ctl_request_free(out);
+	return rc == 0 ? 0 : -1;
+}
+
+void
+cclient_on_orphan(struct cclient *c, cclient_reply_fn fn, void *arg)
+{
+	c->orphan = fn;
+	c->orphan_arg = arg;
 }
 
 bool

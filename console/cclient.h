@@ -50,6 +50,16 @@ void cclient_forget(struct cclient *c, uint64_t id);
 /* fn is called once the output buffer is empty (now, from the loop, if it already is). */
 void cclient_on_drained(struct cclient *c, cclient_drained_fn fn, void *arg);
 
+/* Runs on req the check rogatoryd runs on every request it reads (req packed, then
+ * wire_ctl_request_decode): 0, or -1 with the checker's text in err. version and
+ * request_id are set (1) for the check; cclient_call sets them again. */
+int cclient_check(Rogatory__Ctl__V1__Request *req, char *err, size_t errlen);
+/* A reply that answers no pending request (an UploadRequest refused, or request_id 0
+ * when the daemon could not tell which request it answers) goes to fn. A reply with
+ * request_id 0 first fails every pending request of the connection: each callback is
+ * called once with that reply. */
+void cclient_on_orphan(struct cclient *c, cclient_reply_fn fn, void *arg);
+
 bool cclient_broken(const struct cclient *c);
 size_t cclient_pending(const struct cclient *c);
 /* Bytes waiting in the output buffer. */

@@ -35,6 +35,11 @@ struct event;
 #define CONSOLE_CONNS_MAX 256               /* connections served at once (503 beyond) */
 #define CONSOLE_STREAMS_MAX 32              /* event streams at once */
 #define CONSOLE_UPLOADS_MAX 16              /* uploads in progress (a control connection each) */
+#define CONSOLE_SESSION_UPLOADS_MAX 2       /* of which one session's */
+#define CONSOLE_SESSION_STREAMS_MAX 4       /* event streams of one session */
+#define CONSOLE_DEADLINE_S 30               /* a request waiting for the daemon: 504 after */
+#define CONSOLE_LOGIN_RATE 5                /* login redemptions per second, */
+#define CONSOLE_LOGIN_BURST 20              /* with a burst of (429 beyond) */
 #define CONSOLE_UPLOAD_IDLE_S 300           /* an upload without a chunk is dropped */
 #define CONSOLE_POOL 4                      /* shared control connections */
 #define CONSOLE_TOKEN_LEN 32                /* session and CSRF tokens: lowercase hex */
@@ -56,8 +61,13 @@ struct console {
 	unsigned nuploads;
 	struct hreq *hreqs;             /* requests waiting for the daemon */
 	/* Time-outs in ms, 0 = the defaults (tests make them short). */
-	unsigned sse_tick_ms;           /* keep-alive; every second tick the session re-check */
+	unsigned sse_tick_ms;           /* the session re-check; every third tick a keep-alive */
 	unsigned upload_idle_ms;        /* an upload without a chunk is dropped */
+	unsigned deadline_ms;           /* a request waiting for the daemon (504) */
+	/* The login redemptions' token bucket, and when a 429 was last logged. */
+	double login_tokens;
+	int64_t login_ms;
+	int64_t login_logged_ms;
 };
 
 /* One HTTP request in progress: what its handlers keep between the daemon's replies. */
@@ -80,6 +90,7 @@ struct hreq {
 	struct cclient *cc;                     /* the connection its requests went to */
 	uint64_t ids[4];
 	int nids;
+	struct event *deadline;                 /* 504 when the daemon does not answer */
 };
 
 /* A route's handler: answers (now or later) through the hreq. */
@@ -113,6 +124,16 @@ void web_error(struct hreq *h, int status, const char *code, const char *fmt, ..
 /* The daemon's refusal (or r == NULL: unreachable) as the HTTP answer of the spec:
  * 401 session-ended, 403 forbidden/csrf, 404, 400, 409 other refusals, 502. */
 void web_reply_refusal(struct hreq *h, const Rogatory__Ctl__V1__Reply *r, const char *err);
+/* The session's cookie name in this console's mode (__Host-rg_session under TLS). */
+const char *web_cookie_name(const struct console *con);
+/* Notes a daemon reply to a request made with session: session-ended closes that
+ * session's event streams at once. */
+void web_note_reply(struct console *con, const char *session,
+    const Rogatory__Ctl__V1__Reply *r);
+/* The session-ended refusal. */
+bool web_session_ended(const Rogatory__Ctl__V1__Reply *r);
+/* Milliseconds of a monotonic clock. */
+int64_t web_now_ms(void);
 /* The HTTP status of a daemon reply (200 for OK). */
 int web_status_of(const Rogatory__Ctl__V1__Reply *r);
 /* The reply's JSON parsed (new reference); NULL when it is not JSON. */
@@ -137,7 +158,8 @@ bool web_token_valid(const char *s);
 int web_time_param(const char *s, int64_t *out);
 
 /* ---- api.c: the routes that forward ---- */
-/* GET /login[?token=T]: the login page, or the token redeemed into the cookie. */
+/* GET /login[?token=T]: the login page (with a token: its form, that POSTs it);
+ * POST /login (token=T, same origin only): the token redeemed into the cookie. */
 void api_login(struct hreq *h, const struct evkeyvalq *q);
 void api_me(struct hreq *h, const struct evkeyvalq *q);
 void api_status(struct hreq *h, const struct evkeyvalq *q);
@@ -179,6 +201,8 @@ void upload_stop(struct console *con);
 void sse_open(struct hreq *h, const struct evkeyvalq *q);
 /* Ends every stream and the shared follow (shutdown). */
 void sse_stop(struct console *con);
+/* The session ended: its streams get event: end and close, none gets another event. */
+void sse_session_ended(struct console *con, const char *session);
 /* Streams open now (tests). */
 unsigned sse_count(const struct console *con);
 

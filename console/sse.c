@@ -4,9 +4,13 @@
  * closed with the last) is fanned out to at most CONSOLE_STREAMS_MAX streams; a stream
  * that asks for what it missed (?after=SEQ or Last-Event-ID) gets it from a history
  * request made with its own session, then the shared events above what it has. Every
- * 15 s a keep-alive comment; every 30 s each stream's session is asked again (whoami,
- * touch=false) and a stream whose session ended is closed. A browser that does not read
- * is cut when more than EVENTS_OUT_MAX bytes wait for it: a stream never holds more.
+ * 15 s a keep-alive comment; every 5 s each session with a stream is asked again (whoami,
+ * touch=false; one request per session, not per stream: rogatoryd logs a line for each)
+ * and when it ended its streams are closed. Any request of the console that is answered
+ * session-ended closes that session's streams at once (sse_session_ended): none of them
+ * gets another event. At most CONSOLE_SESSION_STREAMS_MAX streams per session; HEAD
+ * opens none. A browser that does not read is cut when more than EVENTS_OUT_MAX bytes
+ * wait for it: a stream never holds more.
  */
 #include "console.h"
 
@@ -22,7 +26,7 @@
 
 #include "log.h"
 
-#define EVENTS_TICK_S 15            /* keep-alive comment; every second tick a re-check */
+#define EVENTS_TICK_S 5             /* the session re-check; every third tick a keep-alive */
 #define EVENTS_HISTORY 1000         /* events per history request */
 #define EVENTS_OUT_MAX (1u << 20)   /* unread bytes a stream may have waiting */
 #define EVENTS_WRITE_S 60           /* a write the browser does not take in this long */
@@ -39,6 +43,8 @@ struct stream {
 	bool live;                  /* the 200 and its headers are out */
 	bool history;               /* a history request is on its way */
 	bool checking;              /* a session re-check is on its way */
+	bool ended;                 /* its session ended: no more events, closed soon */
+	bool reaped;                /* its closing was tried (it waits for a reply) */
 };
 
 struct console_streams {
@@ -50,6 +56,7 @@ struct console_streams {
 	int64_t last_seq;           /* highest seq the follow has seen */
 	struct event *tick;
 	struct event *retry;
+	struct event *reap;         /* closes the streams marked ended */
 	unsigned retry_s;           /* the next wait before reopening the follow */
 	unsigned ticks;
 };
@@ -171,6 +178,11 @@ history_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 	struct stream *s = h->ctx;
 	h->waiting--;
 	s->history = false;
+	web_note_reply(h->con, h->session, r);
+	if (s->ended && s->reaped) {
+		stream_end(s);
+		return;
+	}
 	if (h->gone || h->req == NULL) {
 		stream_end(s);
 		return;
@@ -222,6 +234,11 @@ check_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 	(void)err;
 	h->waiting--;
 	s->checking = false;
+	web_note_reply(h->con, h->session, r);
+	if (s->ended && s->reaped) {
+		stream_end(s);
+		return;
+	}
 	int st = web_status_of(r);
 	if (h->gone || h->req == NULL) {
 		stream_end(s);
@@ -258,7 +275,7 @@ follow_dispatch(struct console_streams *all, const json_t *ev)
 	struct stream *next;
 	for (struct stream *s = all->list; s != NULL; s = next) {
 		next = s->next;
-		if (!s->live || s->history)
+		if (!s->live || s->history || s->ended)
 			continue;
 		if (s->last < 0)
 			s->last = seq - 1;
@@ -361,13 +378,60 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct stream *next;
 	for (struct stream *s = all->list; s != NULL; s = next) {
 		next = s->next;
-		if (!s->live)
+		if (!s->live || s->ended)
 			continue;
-		if (!stream_write(s, ": keep-alive\n\n", 14))
+		if (all->ticks % 3 == 0 && !stream_write(s, ": keep-alive\n\n", 14))
 			continue;
-		if (all->ticks % 2 == 0)
+		/* One re-check per session: the first of its streams in the list asks. */
+		bool first = true;
+		for (const struct stream *o = all->list; o != s && first; o = o->next)
+			if (o->live && !o->ended && web_token_eq(o->h->session, s->h->session))
+				first = false;
+		if (first)
 			stream_check(s);
 	}
+}
+
+/* The streams marked ended get the last words and close. */
+static void
+reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct console_streams *all = arg;
+	struct stream *next;
+	for (struct stream *s = all->list; s != NULL; s = next) {
+		next = s->next;
+		if (!s->ended || s->reaped)
+			continue;
+		s->reaped = true;
+		/* Ending it may free others (its connection's): start over. A stream still
+		 * waiting for a reply that cannot be written to ends with that reply. */
+		if (s->live) {
+			if (stream_write(s, END_TEXT, strlen(END_TEXT)))
+				web_reply_raw(s->h, 200, NULL, 0);
+		} else {
+			web_error(s->h, 401, "session-ended", "the console session ended");
+		}
+		next = all->list;
+	}
+}
+
+void
+sse_session_ended(struct console *con, const char *session)
+{
+	struct console_streams *all = con->streams;
+	if (all == NULL || session == NULL || session[0] == '\0')
+		return;
+	bool any = false;
+	for (struct stream *s = all->list; s != NULL; s = s->next)
+		if (!s->ended && web_token_eq(s->h->session, session)) {
+			s->ended = true;
+			any = true;
+		}
+	/* Closed from the loop, not from inside the reply being handled now. */
+	if (any)
+		event_active(all->reap, EV_TIMEOUT, 0);
 }
 
 static struct console_streams *
@@ -381,11 +445,14 @@ streams_of(struct console *con)
 	all->con = con;
 	all->tick = event_new(con->base, -1, EV_PERSIST, tick_cb, all);
 	all->retry = evtimer_new(con->base, follow_retry_cb, all);
-	if (all->tick == NULL || all->retry == NULL) {
+	all->reap = event_new(con->base, -1, 0, reap_cb, all);
+	if (all->tick == NULL || all->retry == NULL || all->reap == NULL) {
 		if (all->tick != NULL)
 			event_free(all->tick);
 		if (all->retry != NULL)
 			event_free(all->retry);
+		if (all->reap != NULL)
+			event_free(all->reap);
 		free(all);
 		return NULL;
 	}
@@ -406,6 +473,10 @@ open_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 	if (r == NULL || r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK || h->gone ||
 	    h->req == NULL) {
 		web_reply_refusal(h, r, err);
+		return;
+	}
+	if (s->ended) {
+		web_error(h, 401, "session-ended", "the console session ended");
 		return;
 	}
 	web_security_headers(h->req, true);
@@ -433,6 +504,22 @@ open_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 		stream_history(s);
 }
 
+static void
+head_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
+{
+	struct hreq *h = arg;
+	h->waiting--;
+	if (r == NULL || r->code != ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK ||
+	    h->req == NULL) {
+		web_reply_refusal(h, r, err);
+		return;
+	}
+	web_security_headers(h->req, true);
+	web_send(h->req, 200, "text/event-stream; charset=utf-8", NULL, 0, true);
+	h->req = NULL;
+	web_hreq_free(h);
+}
+
 void
 sse_open(struct hreq *h, const struct evkeyvalq *q)
 {
@@ -441,9 +528,28 @@ sse_open(struct hreq *h, const struct evkeyvalq *q)
 		web_error(h, 503, "busy", "out of memory");
 		return;
 	}
+	if (h->head) {
+		/* HEAD opens no stream: the session's answer, headers only. */
+		Rogatory__Ctl__V1__ConsoleWhoamiRequest w =
+		    ROGATORY__CTL__V1__CONSOLE_WHOAMI_REQUEST__INIT;
+		Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
+		req.op_case = ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_WHOAMI;
+		req.console_whoami = &w;
+		web_ask(h, &req, false, head_reply);
+		return;
+	}
 	if (all->n >= CONSOLE_STREAMS_MAX) {
 		web_error(h, 503, "too-many-streams", "at most %d event streams at once",
 		    CONSOLE_STREAMS_MAX);
+		return;
+	}
+	unsigned mine = 0;
+	for (const struct stream *o = all->list; o != NULL; o = o->next)
+		if (!o->ended && web_token_eq(o->h->session, h->session))
+			mine++;
+	if (mine >= CONSOLE_SESSION_STREAMS_MAX) {
+		web_error(h, 503, "too-many-streams", "at most %d event streams per session",
+		    CONSOLE_SESSION_STREAMS_MAX);
 		return;
 	}
 	const char *after = web_param(q, "after");
@@ -502,6 +608,7 @@ sse_stop(struct console *con)
 	cclient_free(all->follow);
 	event_free(all->tick);
 	event_free(all->retry);
+	event_free(all->reap);
 	free(all);
 	con->streams = NULL;
 }

@@ -8,7 +8,13 @@
  * forwarded as one UploadRequest, and is answered only once it has left for the daemon
  * (the connection's output is empty: a daemon that stops reading stops the browser); the
  * last one waits for the daemon's answer to the send. An upload without a chunk for
- * CONSOLE_UPLOAD_IDLE_S is dropped.
+ * CONSOLE_UPLOAD_IDLE_S is dropped; a chunk (the last included) or a send the daemon
+ * does not answer within CONSOLE_DEADLINE_S is 504 and the upload dropped. Any reply on
+ * the upload's connection to neither the send nor the barrier (a chunk refused: the
+ * session ended, CSRF; or request_id 0) ends the upload with that refusal: the chunk
+ * waiting gets it (else the next one), the connection is closed and the slot freed at
+ * once. Besides the CONSOLE_UPLOADS_MAX in all, a session has at most
+ * CONSOLE_SESSION_UPLOADS_MAX. What is sent is first checked as rogatoryd checks it.
  */
 #include "console.h"
 
@@ -52,7 +58,21 @@ struct console_upload {
 	uint64_t total, received;
 	struct hreq *waiting;       /* the browser request waiting for us */
 	struct event *idle;
+	bool ended;                 /* refused mid-way: its connection closed, its slot free;
+	                             * kept (until the idle time) to answer the next chunk */
 };
+
+static unsigned
+upload_ms(const struct console *con)
+{
+	return con->upload_idle_ms != 0 ? con->upload_idle_ms : CONSOLE_UPLOAD_IDLE_S * 1000;
+}
+
+static unsigned
+deadline_ms(const struct console *con)
+{
+	return con->deadline_ms != 0 ? con->deadline_ms : CONSOLE_DEADLINE_S * 1000;
+}
 
 static void
 upload_free(struct console_upload *u)
@@ -64,7 +84,8 @@ upload_free(struct console_upload *u)
 		con->uploads = u->next;
 	if (u->next != NULL)
 		u->next->prev = u->prev;
-	con->nuploads--;
+	if (!u->ended)
+		con->nuploads--;
 	cclient_free(u->cc);
 	if (u->idle != NULL)
 		event_free(u->idle);
@@ -94,21 +115,53 @@ upload_idle_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct console_upload *u = arg;
-	if (u->waiting != NULL)
+	if (u->waiting != NULL) {
+		/* A chunk (the last one, or one the daemon does not take) waited too long. */
+		struct hreq *h = u->waiting;
+		unsigned s = deadline_ms(u->con) / 1000;
+		u->waiting = NULL;
+		log_info("console: upload of %s dropped: rogatoryd did not answer in %u s",
+		    u->msg_id, s);
+		upload_free(u);
+		web_error(h, 504, "daemon-timeout", "rogatoryd did not answer in %u s", s);
 		return;
-	log_info("console: upload of %s dropped after %u s without a chunk (the daemon drops "
-	    "what it staged)", u->msg_id, (u->con->upload_idle_ms != 0 ? u->con->upload_idle_ms
-	                                  : CONSOLE_UPLOAD_IDLE_S * 1000) / 1000);
+	}
+	if (!u->ended)
+		log_info("console: upload of %s dropped after %u s without a chunk (the daemon "
+		    "drops what it staged)", u->msg_id, upload_ms(u->con) / 1000);
 	upload_free(u);
+}
+
+static void
+upload_arm_ms(struct console_upload *u, unsigned ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	evtimer_add(u->idle, &tv);
 }
 
 static void
 upload_arm(struct console_upload *u)
 {
-	unsigned ms = u->con->upload_idle_ms != 0 ? u->con->upload_idle_ms
-	                                          : CONSOLE_UPLOAD_IDLE_S * 1000;
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	evtimer_add(u->idle, &tv);
+	upload_arm_ms(u, upload_ms(u->con));
+}
+
+/* The upload is over before its end (refused, its connection lost): the chunk waiting
+ * gets the answer now, else the next one will (until the idle time); the connection is
+ * closed (the daemon drops what it staged) and the slot is free at once. */
+static void
+upload_end(struct console_upload *u)
+{
+	if (u->waiting != NULL || !u->accepted) {
+		upload_finish(u);
+		return;
+	}
+	cclient_free(u->cc);
+	u->cc = NULL;
+	if (!u->ended) {
+		u->ended = true;
+		u->con->nuploads--;
+	}
+	upload_arm(u);
 }
 
 static json_t *
@@ -129,8 +182,11 @@ static void
 upload_send_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 {
 	struct console_upload *u = arg;
+	if (u->answered)
+		return;
 	u->answered = true;
 	u->status = web_status_of(r);
+	web_note_reply(u->con, u->session, r);
 	if (r != NULL && r->code == ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
 		json_t *m = web_reply_parse(r);
 		u->answer = json_pack("{s:o}", "message", m != NULL ? m : json_null());
@@ -143,6 +199,33 @@ upload_send_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 	 * for its drain: that chunk answers. */
 	if (u->waiting != NULL || !u->accepted)
 		upload_finish(u);
+	else if (u->status != 200)
+		upload_end(u);
+}
+
+/* A reply to neither the send nor the barrier: a chunk refused (session ended, CSRF,
+ * no such upload...), or request_id 0. The upload ends with that refusal. */
+static void
+upload_orphan(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
+{
+	struct console_upload *u = arg;
+	if (u->answered)
+		return;
+	if (r != NULL && r->code == ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_OK) {
+		/* Not an answer we know of: the upload cannot be trusted to go on. */
+		u->answered = true;
+		u->status = 502;
+		u->answer = json_pack("{s:s, s:s}", "error", "daemon-unexpected", "text",
+		    "an answer to no request of the upload");
+	} else {
+		u->answered = true;
+		u->status = web_status_of(r);
+		u->answer = refusal_json(r, err);
+		web_note_reply(u->con, u->session, r);
+	}
+	log_info("console: upload of %s ended: %s", u->msg_id,
+	    json_string_value(json_object_get(u->answer, "text")));
+	upload_end(u);
 }
 
 static void
@@ -168,6 +251,15 @@ upload_start(struct hreq *h, Rogatory__Ctl__V1__SendRequest *s)
 	if (con->nuploads >= CONSOLE_UPLOADS_MAX) {
 		web_error(h, 409, "busy", "at most %d uploads at once; try again",
 		    CONSOLE_UPLOADS_MAX);
+		return;
+	}
+	unsigned mine = 0;
+	for (const struct console_upload *x = con->uploads; x != NULL; x = x->next)
+		if (!x->ended && web_token_eq(x->session, h->session))
+			mine++;
+	if (mine >= CONSOLE_SESSION_UPLOADS_MAX) {
+		web_error(h, 409, "busy", "at most %d uploads at once per session; try again",
+		    CONSOLE_SESSION_UPLOADS_MAX);
 		return;
 	}
 	struct console_upload *u = calloc(1, sizeof(*u));
@@ -204,12 +296,19 @@ upload_start(struct hreq *h, Rogatory__Ctl__V1__SendRequest *s)
 		web_error(h, 502, "daemon-unreachable", "%s", err);
 		return;
 	}
+	cclient_on_orphan(u->cc, upload_orphan, u);
 	bin(&s->message_id, u->msg_id);
 	Rogatory__Ctl__V1__Request req = ROGATORY__CTL__V1__REQUEST__INIT;
 	req.op_case = ROGATORY__CTL__V1__REQUEST__OP_SEND;
 	req.send = s;
 	bin(&req.session, u->session);
 	bin(&req.csrf, u->csrf);
+	/* What rogatoryd would refuse without knowing which request it was is refused here. */
+	if (cclient_check(&req, err, sizeof(err)) != 0) {
+		upload_free(u);
+		web_error(h, 400, "bad-request", "%s", err);
+		return;
+	}
 	u->send_id = cclient_call(u->cc, &req, upload_send_reply, u, false);
 	/* The barrier: answered after the send only when the send was not refused at once. */
 	Rogatory__Ctl__V1__ConsoleWhoamiRequest w = ROGATORY__CTL__V1__CONSOLE_WHOAMI_REQUEST__INIT;
@@ -224,6 +323,7 @@ upload_start(struct hreq *h, Rogatory__Ctl__V1__SendRequest *s)
 		return;
 	}
 	u->waiting = h;
+	upload_arm_ms(u, deadline_ms(con));
 }
 
 static void
@@ -243,8 +343,11 @@ upload_drained(void *arg)
 		upload_finish(u);
 		return;
 	}
-	if (u->received == u->total)
-		return;     /* the last chunk: the send's answer answers it */
+	if (u->received == u->total) {
+		/* The last chunk: the send's answer answers it, within the deadline. */
+		upload_arm_ms(u, deadline_ms(u->con));
+		return;
+	}
 	u->waiting = NULL;
 	upload_arm(u);
 	web_reply_json(h, 200, json_pack("{s:I}", "received", (json_int_t)u->received));
@@ -309,13 +412,17 @@ upload_chunk(struct hreq *h, const struct evkeyvalq *q)
 	req.upload = &up;
 	bin(&req.session, u->session);
 	bin(&req.csrf, u->csrf);
+	char err[256];
+	if (cclient_check(&req, err, sizeof(err)) != 0) {
+		web_error(h, 400, "bad-request", "%s", err);
+		return;
+	}
 	if (cclient_write(u->cc, &req) != 0) {
 		web_error(h, 502, "daemon-unreachable", "the control connection of the upload "
 		    "ended");
 		upload_free(u);
 		return;
 	}
-	evtimer_del(u->idle);
 	u->received += len;
 	u->offset += len;
 	while (u->index < u->natt && u->offset == u->sizes[u->index]) {
@@ -323,6 +430,9 @@ upload_chunk(struct hreq *h, const struct evkeyvalq *q)
 		u->offset = 0;
 	}
 	u->waiting = h;
+	/* The chunk is answered when it has left (or the send's answer comes, for the last
+	 * one): within the deadline either way. */
+	upload_arm_ms(u, deadline_ms(u->con));
 	cclient_on_drained(u->cc, upload_drained, u);
 }
 

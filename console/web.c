@@ -88,7 +88,7 @@ static const struct route {
 	{"/case", EVHTTP_REQ_GET, R_PAGE, NULL, "case.html"},
 	{"/draft", EVHTTP_REQ_GET, R_PAGE, NULL, "draft.html"},
 	{"/stats", EVHTTP_REQ_GET, R_PAGE, NULL, "stats.html"},
-	{"/login", EVHTTP_REQ_GET, R_LOGIN, NULL, "login.html"},
+	{"/login", EVHTTP_REQ_GET, R_LOGIN, NULL, "login.html"},    /* and POST */
 };
 #define WEB_NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -180,9 +180,11 @@ reason_of(int code)
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
 	default: return "Status";
 	}
 }
@@ -229,6 +231,8 @@ web_hreq_free(struct hreq *h)
 	for (int i = 0; h->waiting > 0 && i < h->nids; i++)
 		if (h->cc != NULL && h->ids[i] != 0)
 			cclient_forget(h->cc, h->ids[i]);
+	if (h->deadline != NULL)
+		event_free(h->deadline);
 	if (h->ctx_free != NULL)
 		h->ctx_free(h->ctx);
 	json_decref(h->acc);
@@ -305,9 +309,39 @@ web_status_of(const Rogatory__Ctl__V1__Reply *r)
 #undef IS
 }
 
+bool
+web_session_ended(const Rogatory__Ctl__V1__Reply *r)
+{
+	return r != NULL && r->code == ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_REFUSED &&
+	    r->error_code.len == strlen("session-ended") &&
+	    memcmp(r->error_code.data, "session-ended", r->error_code.len) == 0;
+}
+
+void
+web_note_reply(struct console *con, const char *session, const Rogatory__Ctl__V1__Reply *r)
+{
+	if (session != NULL && session[0] != '\0' && web_session_ended(r))
+		sse_session_ended(con, session);
+}
+
+int64_t
+web_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+web_cookie_name(const struct console *con)
+{
+	return con->tls ? "__Host-rg_session" : "rg_session";
+}
+
 void
 web_reply_refusal(struct hreq *h, const Rogatory__Ctl__V1__Reply *r, const char *err)
 {
+	web_note_reply(h->con, h->session, r);
 	if (r == NULL) {
 		web_error(h, 502, "daemon-unreachable", "rogatoryd cannot be reached: %s",
 		    err != NULL ? err : "no answer");
@@ -365,6 +399,20 @@ web_pool(struct console *con)
 	return best;
 }
 
+/* The daemon did not answer in time: 504, and everything of h is freed (its pending
+ * requests forgotten). */
+static void
+web_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct hreq *h = arg;
+	if (h->waiting <= 0)
+		return;
+	web_error(h, 504, "daemon-timeout", "rogatoryd did not answer in %u s",
+	    (h->con->deadline_ms != 0 ? h->con->deadline_ms : CONSOLE_DEADLINE_S * 1000) / 1000);
+}
+
 int
 web_ask(struct hreq *h, Rogatory__Ctl__V1__Request *req, bool mutating, cclient_reply_fn fn)
 {
@@ -375,6 +423,19 @@ web_ask(struct hreq *h, Rogatory__Ctl__V1__Request *req, bool mutating, cclient_
 	if (mutating && h->csrf[0] != '\0') {
 		req->csrf.data = (uint8_t *)h->csrf;
 		req->csrf.len = strlen(h->csrf);
+	}
+	/* What rogatoryd would refuse is refused here, with its checker's words: nothing is
+	 * sent (a request it cannot read it could not answer as ours). */
+	char cerr[256];
+	if (cclient_check(req, cerr, sizeof(cerr)) != 0) {
+		web_error(h, 400, "bad-request", "%s", cerr);
+		return -1;
+	}
+	if (h->deadline == NULL)
+		h->deadline = evtimer_new(h->con->base, web_deadline_cb, h);
+	if (h->deadline == NULL) {
+		web_error(h, 503, "busy", "out of memory");
+		return -1;
 	}
 	if (h->waiting == 0) {
 		h->cc = NULL;
@@ -393,6 +454,9 @@ web_ask(struct hreq *h, Rogatory__Ctl__V1__Request *req, bool mutating, cclient_
 	h->cc = c;
 	h->ids[h->nids++] = id;
 	h->waiting++;
+	unsigned ms = h->con->deadline_ms != 0 ? h->con->deadline_ms : CONSOLE_DEADLINE_S * 1000;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	evtimer_add(h->deadline, &tv);
 	return 0;
 }
 
@@ -465,17 +529,21 @@ web_page(struct hreq *h, const char *page, int code)
 
 /* ---- requests ---- */
 
-/* The rg_session cookie's value when it is a well-formed token; "" otherwise. */
+/* The session cookie's value when it is a well-formed token; "" otherwise. Only the
+ * name of the console's mode counts (__Host-rg_session under TLS, else rg_session). */
 static void
-session_of(struct evhttp_request *req, char out[CONSOLE_TOKEN_LEN + 1])
+session_of(const struct console *con, struct evhttp_request *req,
+    char out[CONSOLE_TOKEN_LEN + 1])
 {
 	out[0] = '\0';
+	char name[32];
+	size_t nl = (size_t)snprintf(name, sizeof(name), "%s=", web_cookie_name(con));
 	const char *c = evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie");
 	while (c != NULL && *c != '\0') {
 		while (*c == ' ' || *c == ';')
 			c++;
-		if (strncmp(c, "rg_session=", 11) == 0) {
-			const char *v = c + 11;
+		if (strncmp(c, name, nl) == 0) {
+			const char *v = c + nl;
 			size_t n = strcspn(v, "; ");
 			if (n == CONSOLE_TOKEN_LEN) {
 				char tok[CONSOLE_TOKEN_LEN + 1];
@@ -508,6 +576,36 @@ path_ok(const char *p)
 	return true;
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* No control byte in the query, raw or percent-encoded (%00 would read as the end of a
+ * value: "?id=%00FR-MJ" as an empty id). */
+static bool
+query_clean(const char *qs)
+{
+	for (const char *p = qs; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch < 0x20 || ch == 0x7f)
+			return false;
+		if (ch == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+			int v = hexval(p[1]) * 16 + hexval(p[2]);
+			if (v < 0x20 || v == 0x7f)
+				return false;
+		}
+	}
+	return true;
+}
+
 static struct hreq *
 hreq_new(struct console *con, struct evhttp_request *req)
 {
@@ -518,7 +616,7 @@ hreq_new(struct console *con, struct evhttp_request *req)
 	h->req = req;
 	h->head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
 	h->evcon = evhttp_request_get_connection(req);
-	session_of(req, h->session);
+	session_of(con, req, h->session);
 	const char *t = evhttp_find_header(evhttp_request_get_input_headers(req), "X-CSRF-Token");
 	if (t != NULL && web_token_valid(t))
 		memcpy(h->csrf, t, CONSOLE_TOKEN_LEN + 1);
@@ -682,7 +780,7 @@ web_request_cb(struct evhttp_request *req, void *arg)
 		web_plain_error(req, 404, "not-found", "no such page");
 		return;
 	}
-	if ((rt->method == EVHTTP_REQ_POST) != (m == EVHTTP_REQ_POST)) {
+	if (rt->kind != R_LOGIN && (rt->method == EVHTTP_REQ_POST) != (m == EVHTTP_REQ_POST)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
 		    rt->method == EVHTTP_REQ_POST ? "POST" : "GET, HEAD");
 		web_plain_error(req, 405, "method", rt->method == EVHTTP_REQ_POST ? "POST only"
@@ -699,6 +797,11 @@ web_request_cb(struct evhttp_request *req, void *arg)
 	rd->rt = rt;
 	TAILQ_INIT(&rd->query);
 	const char *qs = evhttp_uri_get_query(uri);
+	if (qs != NULL && !query_clean(qs)) {
+		routed_free(rd);
+		web_error(h, 400, "bad-query", "a control character in the query string");
+		return;
+	}
 	if (qs != NULL && evhttp_parse_query_str(qs, &rd->query) != 0) {
 		routed_free(rd);
 		web_error(h, 400, "bad-query", "the query string is malformed");

@@ -1,7 +1,6 @@
-/* login.js: the page that says how to get a login link; no session, no API call. A
- * token still in the address means the console refused it (403 with this page). */
+/* login.js: the page that says how to get a login link; no session, no API call. The
+ * console writes into the page itself what a token brings: the form whose button POSTs
+ * it (#signin), or the refusal (#refused). Nothing to do here but the strings. */
 'use strict';
 RG.start(function () {
-	if (RG.params.get('token') !== null)
-		RG.$('refused').hidden = false;
 }, {public: true});

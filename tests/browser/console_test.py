@@ -257,6 +257,9 @@ def login(b, args, sock, url, name, role):
     link = login_link(args, sock, url, name, role)
     b.d.delete_all_cookies()
     b.open(link)
+    # the link shows a form; its button POSTs the token (a GET redeems nothing)
+    b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, '#signin button'), 'the sign-in button')
+    b.css('#signin button').click()
     b.wait(lambda d: d.execute_script("return document.body.dataset.page") == 'index',
            'the login link leads to the overview')
     b.wait(lambda d: d.find_element(By.ID, 'me-name').text == name, 'the header names ' + name)
@@ -280,7 +283,7 @@ def group_login(args):
         b.d.get(args.url_a + '/messages')
         b.wait(EC.url_contains('/login'), 'without a cookie /messages goes to /login')
         b.wait(lambda d: d.execute_script("return document.body.dataset.page") == 'login', 'login page')
-        check(b.css('#refused').get_attribute('hidden') is not None,
+        check(not b.d.find_elements(By.ID, 'refused'),
               'the login page (no token) says nothing is refused')
         r = b.fetch('GET', '/api/status', None, False)
         check(r['status'] == 401, 'without a cookie /api/status answers 401 (got %s)' % r['status'])
@@ -293,9 +296,14 @@ def group_login(args):
         b.console_errors()
         b.d.delete_all_cookies()
         b.d.get(link)
-        b.wait(lambda d: d.execute_script("return document.body && document.body.dataset.page") == 'login',
+        b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, '#signin button'),
+               'the used link shows the sign-in button again')
+        check(b.d.get_cookies() == [], 'opening the link (GET) set no cookie')
+        b.css('#signin button').click()
+        b.wait(lambda d: d.execute_script("return document.body && document.body.dataset.page") == 'login'
+               and d.find_elements(By.ID, 'refused'),
                'the used link shows the login page')
-        b.wait(lambda d: d.find_element(By.ID, 'refused').get_attribute('hidden') is None,
+        b.wait(lambda d: d.find_element(By.ID, 'refused').is_displayed(),
                'the login page says the link is refused')
         check(True, 'the same login link a second time is refused')
         b.d.get(args.url_a + '/')

@@ -34,6 +34,7 @@
 #define SESSION "0123456789abcdef0123456789abcdef"
 #define CSRF "fedcba9876543210fedcba9876543210"
 #define OTHER "ffffffffffffffffffffffffffffffff"
+#define SESSION_N(n) "0123456789abcdef01234567" "0000000" #n
 
 #define CSP "Content-Security-Policy: default-src 'none'; script-src 'self'; " \
     "style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; " \
@@ -59,6 +60,14 @@ struct fake {
 	int sends;
 	struct bufferevent *conns[64];  /* every accepted connection, freed at the end */
 	int nconns;
+	/* As rogatoryd (daemon/control.c) answers a request wire.c refuses: request_id 0. */
+	int invalid;                /* requests refused by wire_ctl_request_decode */
+	bool zero_status;           /* a Status is answered with request_id 0 */
+	int refuse_upload;          /* an UploadRequest is refused session-ended: 1 with its
+	                             * own request_id, 2 with request_id 0 */
+	int redeems;                /* ConsoleRedeem requests */
+	bool mute_status;           /* a Status is never answered */
+	bool mute_upload;           /* an upload's send is never answered */
 };
 
 static struct event_base *base;
@@ -102,9 +111,12 @@ static void
 fake_handle(struct bufferevent *bev, const Rogatory__Ctl__V1__Request *q)
 {
 	fake.requests++;
-	bool good = is(&q->session, SESSION) && !fake.session_ended;
+	/* SESSION, and the sessions that differ from it in the last 8 digits (SESSION_N). */
+	bool good = q->session.len == 32 && memcmp(q->session.data, SESSION, 24) == 0 &&
+	    !fake.session_ended;
 	switch (q->op_case) {
 	case ROGATORY__CTL__V1__REQUEST__OP_CONSOLE_REDEEM:
+		fake.redeems++;
 		if (is(&q->console_redeem->token, GOOD_TOKEN))
 			fake_reply(bev, q->request_id, OK, NULL, "{\"session\":\"" SESSION "\",\"csrf\":\""
 			    CSRF "\",\"name\":\"alice\",\"role\":\"officer\",\"expires\":\"x\"}");
@@ -119,7 +131,12 @@ fake_handle(struct bufferevent *bev, const Rogatory__Ctl__V1__Request *q)
 			fake_reply(bev, q->request_id, REFUSED, "session-ended", NULL);
 		return;
 	case ROGATORY__CTL__V1__REQUEST__OP_STATUS:
-		if (q->session.len > 0 && !good)
+		if (fake.mute_status)
+			return;
+		if (fake.zero_status)
+			fake_reply(bev, 0, ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_BAD_REQUEST,
+			    "bad-request", NULL);
+		else if (q->session.len > 0 && !good)
 			fake_reply(bev, q->request_id, REFUSED, "session-ended", NULL);
 		else
 			fake_reply(bev, q->request_id, OK, NULL, "{\"authority\":\"FR-MJ\"}");
@@ -197,11 +214,25 @@ fake_read(struct bufferevent *bev, void *arg)
 		char err[128];
 		if (frame_peek(in, FRAME_CONTROL_MAX, &body, &len, err, sizeof(err)) != FRAME_READY)
 			return;
-		Rogatory__Ctl__V1__Request *q = rogatory__ctl__v1__request__unpack(NULL, len, body);
+		/* Checked as rogatoryd checks it: a request it refuses is answered with
+		 * request_id 0 (the daemon cannot tell which request it was). */
+		Rogatory__Ctl__V1__Request *q = NULL;
+		if (wire_ctl_request_decode(body, len, &q, err, sizeof(err)) != 0) {
+			frame_consume(in, len);
+			fake.invalid++;
+			fake_reply(bev, 0, ROGATORY__CTL__V1__REPLY_CODE__REPLY_CODE_BAD_REQUEST,
+			    "bad-request", NULL);
+			continue;
+		}
 		frame_consume(in, len);
 		if (q != NULL) {
 			if (q->op_case != ROGATORY__CTL__V1__REQUEST__OP_UPLOAD) {
 				fake_handle(bev, q);
+			} else if (fake.mute_upload) {
+				/* taken, never answered */
+			} else if (fake.refuse_upload != 0) {
+				fake_reply(bev, fake.refuse_upload == 1 ? q->request_id : 0, REFUSED,
+				    "session-ended", NULL);
 			} else if (bev == fake.uploader && is(&q->upload->message_id, fake.upload_msg) &&
 			    q->upload->offset + q->upload->data.len <= fake.upload_total) {
 				fake.upload_got += q->upload->data.len;
@@ -209,7 +240,7 @@ fake_read(struct bufferevent *bev, void *arg)
 					fake_reply(bev, fake.upload_id, OK, NULL,
 					    "{\"id\":\"m\",\"state\":\"queued\",\"attachments\":1}");
 			}
-			rogatory__ctl__v1__request__free_unpacked(q, NULL);
+			wire_ctl_request_free(q);
 		}
 	}
 }
@@ -448,6 +479,8 @@ assert_security_headers(const char *a, const char *what)
 }
 
 #define COOKIE "Cookie: rg_session=" SESSION "\r\n"
+/* What a browser sends with the login page's form (http() says Host: 127.0.0.1). */
+#define LOGIN_H "Origin: http://127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
 
 /* ---- tests ---- */
 
@@ -495,8 +528,11 @@ Test(console_http, every_response_carries_the_security_headers)
 		{"GET", "/", COOKIE, NULL, 200},
 		{"GET", "/messages", COOKIE, NULL, 200},
 		{"GET", "/login", NULL, NULL, 200},
-		{"GET", "/login?token=" GOOD_TOKEN, NULL, NULL, 303},
-		{"GET", "/login?token=" OTHER, NULL, NULL, 403},
+		{"GET", "/login?token=" GOOD_TOKEN, NULL, NULL, 200},
+		{"GET", "/login?token=nope", NULL, NULL, 403},
+		{"POST", "/login", LOGIN_H, "token=" GOOD_TOKEN, 303},
+		{"POST", "/login", LOGIN_H, "token=" OTHER, 403},
+		{"POST", "/login", "Origin: http://evil.example\r\n", "token=" GOOD_TOKEN, 403},
 		{"GET", "/static/app.css", NULL, NULL, 200},
 		{"GET", "/api/status", NULL, NULL, 401},
 		{"GET", "/api/status", COOKIE, NULL, 200},
@@ -614,31 +650,103 @@ Test(console_http, oversized_bodies_are_refused)
 
 Test(console_http, the_login_link_sets_the_cookie)
 {
-	char *a = http("GET", "/login?token=" GOOD_TOKEN, NULL, NULL);
+	char *a = http("POST", "/login", LOGIN_H, "token=" GOOD_TOKEN);
 	cr_assert_eq(status_of(a), 303, "%s", a);
 	cr_assert(strstr(a, "\r\nSet-Cookie: rg_session=" SESSION "; HttpOnly; SameSite=Strict; "
 	    "Path=/\r\n") != NULL, "%s", a);
 	cr_assert(strstr(a, "\r\nLocation: /\r\n") != NULL, "%s", a);
 	cr_assert(strstr(a, CSRF) == NULL, "the CSRF token belongs in /api/me only");
 	free(a);
-	a = http("GET", "/login?token=" OTHER, NULL, NULL);
+	a = http("POST", "/login", LOGIN_H, "token=" OTHER);
 	cr_assert_eq(status_of(a), 403, "%s", a);
 	cr_assert(strstr(a, "Set-Cookie") == NULL);
 	cr_assert(strstr(a, "rogatoryctl console login") != NULL, "the login page: %s", a);
+	cr_assert(strstr(a, "id=\"refused\"") != NULL, "the refusal: %s", a);
 	free(a);
 	a = http("GET", "/login?token=../../x", NULL, NULL);
 	cr_assert_eq(status_of(a), 403, "%s", a);
 	free(a);
+	/* Without an Origin, the browser's Sec-Fetch-Site says where it comes from. */
+	a = http("POST", "/login", "Sec-Fetch-Site: same-origin\r\n", "token=" GOOD_TOKEN);
+	cr_assert_eq(status_of(a), 303, "%s", a);
+	free(a);
+	/* Nor when it is "null" (a form posted under Referrer-Policy: no-referrer). */
+	a = http("POST", "/login", "Origin: null\r\nSec-Fetch-Site: same-origin\r\n",
+	    "token=" GOOD_TOKEN);
+	cr_assert_eq(status_of(a), 303, "%s", a);
+	free(a);
+}
+
+Test(console_http, the_login_link_only_shows_a_form_and_a_foreign_post_is_refused)
+{
+	/* GET with the token: a page whose button POSTs it; nothing redeemed. */
+	char *a = http("GET", "/login?token=" GOOD_TOKEN, NULL, NULL);
+	cr_assert_eq(status_of(a), 200, "%s", a);
+	cr_assert(strstr(a, "Set-Cookie") == NULL, "%s", a);
+	cr_assert(strstr(a, "<form id=\"signin\" method=\"post\" action=\"/login\">") != NULL,
+	    "%s", a);
+	cr_assert(strstr(a, "<input type=\"hidden\" name=\"token\" value=\"" GOOD_TOKEN
+	    "\">") != NULL, "%s", a);
+	cr_assert(strstr(a, "data-i18n=\"login.signin\"") != NULL, "%s", a);
+	cr_assert(strstr(a, "<script>") == NULL, "no inline script: %s", a);
+	assert_security_headers(a, "login form");
+	free(a);
+	cr_assert_eq(fake.redeems, 0, "a GET redeemed the token");
+	/* A POST from another site, or with nothing to say where it comes from: 403. */
+	static const char *const foreign[] = {"Origin: http://evil.example\r\n",
+	    "Origin: https://127.0.0.1\r\n", "Origin: null\r\n", "",
+	    "Origin: null\r\nSec-Fetch-Site: cross-site\r\n",
+	    "Origin: http://evil.example\r\nSec-Fetch-Site: same-origin\r\n",
+	    "Sec-Fetch-Site: cross-site\r\n", "Sec-Fetch-Site: same-site\r\n"};
+	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+		a = http("POST", "/login", foreign[i], "token=" GOOD_TOKEN);
+		cr_assert_eq(status_of(a), 403, "%s: %s", foreign[i], a);
+		cr_assert(strstr(a, "Set-Cookie") == NULL, "%s", a);
+		free(a);
+	}
+	cr_assert_eq(fake.redeems, 0);
 }
 
 Test(console_http, the_cookie_is_secure_under_tls)
 {
 	con.tls = true;     /* what web_start sets with a certificate (the TLS itself: conf) */
-	char *a = http("GET", "/login?token=" GOOD_TOKEN, NULL, NULL);
+	char *a = http("POST", "/login", "Origin: https://127.0.0.1\r\n", "token=" GOOD_TOKEN);
 	cr_assert_eq(status_of(a), 303, "%s", a);
-	cr_assert(strstr(a, "\r\nSet-Cookie: rg_session=" SESSION "; HttpOnly; SameSite=Strict; "
-	    "Path=/; Secure\r\n") != NULL, "%s", a);
+	cr_assert(strstr(a, "\r\nSet-Cookie: __Host-rg_session=" SESSION "; HttpOnly; "
+	    "SameSite=Strict; Path=/; Secure\r\n") != NULL, "%s", a);
 	free(a);
+	/* Only the name of the mode is a session. */
+	a = http("GET", "/api/status", COOKIE, NULL);
+	cr_assert_eq(status_of(a), 401, "%s", a);
+	free(a);
+	a = http("GET", "/api/status", "Cookie: __Host-rg_session=" SESSION "\r\n", NULL);
+	cr_assert_eq(status_of(a), 200, "%s", a);
+	free(a);
+	/* And an http:// origin is not ours. */
+	a = http("POST", "/login", LOGIN_H, "token=" GOOD_TOKEN);
+	cr_assert_eq(status_of(a), 403, "%s", a);
+	free(a);
+}
+
+Test(console_http, login_redemptions_are_rate_limited)
+{
+	int ok = 0, limited = 0;
+	for (int i = 0; i < 40; i++) {
+		char *a = http("POST", "/login", LOGIN_H, "token=" GOOD_TOKEN);
+		int st = status_of(a);
+		cr_assert(st == 303 || st == 429, "%s", a);
+		if (st == 429) {
+			limited++;
+			cr_assert(strstr(a, "too-many-logins") != NULL, "%s", a);
+			assert_security_headers(a, "429");
+		} else {
+			ok++;
+		}
+		free(a);
+	}
+	cr_assert_geq(ok, CONSOLE_LOGIN_BURST, "%d", ok);
+	cr_assert_gt(limited, 0, "40 logins at once, none refused");
+	cr_assert_eq(fake.redeems, ok, "a refused login reached the daemon");
 }
 
 Test(console_http, pages_need_a_session)
@@ -667,13 +775,61 @@ Test(console_http, bad_parameters_are_400_before_the_daemon)
 	    "/api/messages?limit=201", "/api/messages?id=XYZ", "/api/stats?since=yesterday",
 	    "/api/case?id=", "/api/cases?dir=sideways", "/api/export/file?id="
 	    "0b5a4c4e-2a51-4c1e-8a4e-2b1d6c0f3a11&part=0", "/api/template?kind=nope",
-	    "/api/authority?id=%00", "/api/events?after=-3"};
+	    "/api/authority?id=%00", "/api/events?after=-3",
+	    /* What the console's own checks let by and rogatoryd's (wire.c) would not: */
+	    "/api/messages?before=18446744073709551615", "/api/messages?state=abcdefghijklmnop",
+	    "/api/directory?id=%00FR-MJ", "/api/directory?id=FR%01MJ",
+	    "/api/messages?peer=%7fFR"};
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		char *a = http("GET", targets[i], COOKIE, NULL);
 		cr_assert_eq(status_of(a), 400, "%s: %s", targets[i], a);
 		free(a);
 	}
 	cr_assert_eq(fake.requests, 0);
+	/* Attachment names rogatoryd refuses: 400 with its checker's text, no send. */
+	static const char *const atts[] = {
+	    "[{\"name\":\"..\",\"size\":10}]",
+	    "[{\"name\":\"a.txt\",\"size\":10},{\"name\":\"a.txt\",\"size\":10}]"};
+	for (size_t i = 0; i < sizeof(atts) / sizeof(atts[0]); i++) {
+		char body[512];
+		snprintf(body, sizeof(body), "{\"request_id\":\"0b5a4c4e-2a51-4c1e-8a4e-2b1d6c0f3a11\","
+		    "\"status\":\"acknowledged\",\"reference\":\"OUR-1\",\"attachments\":%s}",
+		    atts[i]);
+		char *a = http("POST", "/api/update", COOKIE "X-CSRF-Token: " CSRF "\r\n", body);
+		cr_assert_eq(status_of(a), 400, "%s: %s", atts[i], a);
+		cr_assert(strstr(a, "\"error\":\"bad-request\"") != NULL, "%s", a);
+		free(a);
+	}
+	cr_assert_eq(fake.sends, 0);
+	cr_assert_eq(fake.invalid, 0, "the daemon was sent what it refuses");
+}
+
+Test(console_http, a_reply_with_request_id_0_fails_the_pending_request)
+{
+	fake.zero_status = true;
+	char *a = http("GET", "/api/status", COOKIE, NULL);
+	cr_assert_eq(status_of(a), 400, "%s", a);
+	cr_assert(strstr(a, "\"error\":\"bad-request\"") != NULL, "%s", a);
+	free(a);
+	fake.zero_status = false;
+	a = http("GET", "/api/status", COOKIE, NULL);
+	cr_assert_eq(status_of(a), 200, "%s", a);
+	free(a);
+}
+
+Test(console_http, a_request_the_daemon_does_not_answer_is_504)
+{
+	con.deadline_ms = 300;
+	fake.mute_status = true;
+	char *a = http("GET", "/api/status", COOKIE, NULL);
+	cr_assert_eq(status_of(a), 504, "%s", a);
+	cr_assert(strstr(a, "\"error\":\"daemon-timeout\"") != NULL, "%s", a);
+	assert_security_headers(a, "504");
+	free(a);
+	fake.mute_status = false;
+	a = http("GET", "/api/status", COOKIE, NULL);
+	cr_assert_eq(status_of(a), 200, "%s", a);
+	free(a);
 }
 
 Test(console_http, the_template_is_drafts)
@@ -822,6 +978,81 @@ Test(console_http, an_upload_refused_at_once_says_so)
 	cr_assert_eq(fake.sends, sends);
 }
 
+#define UPDATE_10 "{\"request_id\":\"0b5a4c4e-2a51-4c1e-8a4e-2b1d6c0f3a11\",\"status\":" \
+    "\"acknowledged\",\"reference\":\"OUR-1\",\"attachments\":[{\"name\":\"a.txt\"," \
+    "\"size\":10}]}"
+
+/* Starts an upload of one 10-byte attachment (with headers hd); its U in u. */
+static void
+start_upload(const char *hd, char u[33])
+{
+	char *a = http("POST", "/api/update", hd, UPDATE_10);
+	cr_assert_eq(status_of(a), 200, "%s", a);
+	upload_id(a, u);
+	free(a);
+}
+
+Test(console_http, an_upload_refused_mid_way_answers_the_chunk_and_frees_its_slot)
+{
+	/* A chunk refused by the daemon (the session ended meanwhile), answered with the
+	 * chunk's own request_id (1) or with 0 (2): the chunk waiting gets the refusal. */
+	for (int mode = 1; mode <= 2; mode++) {
+		char u[33], target[200];
+		start_upload(CSRF_H, u);
+		fake.refuse_upload = mode;
+		snprintf(target, sizeof(target), "/api/upload?u=%s&index=0&offset=0", u);
+		char *a = http("POST", target, CSRF_H, "0123456789");
+		cr_assert_eq(status_of(a), 401, "mode %d: %s", mode, a);
+		cr_assert(strstr(a, "\"error\":\"session-ended\"") != NULL, "%s", a);
+		free(a);
+		/* It is over. */
+		a = http("POST", target, CSRF_H, "0123456789");
+		cr_assert_eq(status_of(a), 404, "%s", a);
+		free(a);
+		fake.refuse_upload = 0;
+	}
+	/* Their slots are free: 16 more uploads, one after the other, all go through. */
+	for (int i = 0; i < CONSOLE_UPLOADS_MAX; i++) {
+		char u[33], target[200];
+		start_upload(CSRF_H, u);
+		snprintf(target, sizeof(target), "/api/upload?u=%s&index=0&offset=0", u);
+		char *a = http("POST", target, CSRF_H, "0123456789");
+		cr_assert_eq(status_of(a), 200, "upload %d: %s", i, a);
+		cr_assert(strstr(a, "\"message\":{") != NULL, "%s", a);
+		free(a);
+	}
+}
+
+Test(console_http, an_upload_whose_last_chunk_the_daemon_does_not_answer_is_504)
+{
+	con.deadline_ms = 300;
+	char u[33], target[200];
+	start_upload(CSRF_H, u);
+	fake.mute_upload = true;
+	snprintf(target, sizeof(target), "/api/upload?u=%s&index=0&offset=0", u);
+	char *a = http("POST", target, CSRF_H, "0123456789");
+	cr_assert_eq(status_of(a), 504, "%s", a);
+	cr_assert(strstr(a, "\"error\":\"daemon-timeout\"") != NULL, "%s", a);
+	free(a);
+	/* Its slot is free: this session may start 2 again. */
+	fake.mute_upload = false;
+	start_upload(CSRF_H, u);
+	start_upload(CSRF_H, u);
+}
+
+Test(console_http, a_session_has_at_most_2_uploads_at_once)
+{
+	char u[33];
+	start_upload(CSRF_H, u);
+	start_upload(CSRF_H, u);
+	char *a = http("POST", "/api/update", CSRF_H, UPDATE_10);
+	cr_assert_eq(status_of(a), 409, "%s", a);
+	cr_assert(strstr(a, "per session") != NULL, "%s", a);
+	free(a);
+	/* Another session still may. */
+	start_upload("Cookie: rg_session=" SESSION_N(1) "\r\nX-CSRF-Token: " CSRF "\r\n", u);
+}
+
 /* Reads one answer's head (up to the blank line) from a kept-alive connection. */
 static int
 read_head(int fd, char *buf, size_t cap)
@@ -844,15 +1075,22 @@ Test(console_http, at_most_32_event_streams)
 	char buf[2048];
 	const char *req = "GET /api/events HTTP/1.1\r\nHost: x\r\n" COOKIE "\r\n";
 	for (int i = 0; i < CONSOLE_STREAMS_MAX; i++) {
+		/* 4 streams for each of 8 sessions (SESSION_N(0..7)). */
+		char ri[256];
+		snprintf(ri, sizeof(ri), "GET /api/events HTTP/1.1\r\nHost: x\r\nCookie: "
+		    "rg_session=0123456789abcdef012345670000000%d\r\n\r\n",
+		    i / CONSOLE_SESSION_STREAMS_MAX);
 		fds[i] = connect_console();
-		send_all(fds[i], req, strlen(req));
+		send_all(fds[i], ri, strlen(ri));
 		cr_assert_eq(read_head(fds[i], buf, sizeof(buf)), 200, "stream %d: %s", i, buf);
 	}
 	char *a = http("GET", "/api/events", COOKIE, NULL);
 	cr_assert_eq(status_of(a), 503, "%s", a);
 	cr_assert(strstr(a, "too-many-streams") != NULL, "%s", a);
 	free(a);
-	/* One leaves: a place again. */
+	/* One leaves: a place again (for its session, or one without streams). */
+	req = "GET /api/events HTTP/1.1\r\nHost: x\r\nCookie: rg_session="
+	    "0123456789abcdef0123456700000000\r\n\r\n";
 	close(fds[0]);
 	int st = 0;
 	for (int tries = 0; tries < 50 && st != 200; tries++) {
@@ -893,6 +1131,82 @@ Test(console_http, connections_beyond_the_bound_get_503)
 	cr_assert_eq(st, 200);
 }
 
+Test(console_http, a_session_has_at_most_4_streams_and_head_opens_none)
+{
+	int fds[CONSOLE_SESSION_STREAMS_MAX];
+	char buf[2048];
+	const char *req = "GET /api/events HTTP/1.1\r\nHost: x\r\n" COOKIE "\r\n";
+	for (int i = 0; i < CONSOLE_SESSION_STREAMS_MAX; i++) {
+		fds[i] = connect_console();
+		send_all(fds[i], req, strlen(req));
+		cr_assert_eq(read_head(fds[i], buf, sizeof(buf)), 200, "stream %d: %s", i, buf);
+	}
+	char *a = http("GET", "/api/events", COOKIE, NULL);
+	cr_assert_eq(status_of(a), 503, "%s", a);
+	cr_assert(strstr(a, "too-many-streams") != NULL, "%s", a);
+	free(a);
+	/* Another session has its own. */
+	int other = connect_console();
+	const char *ro = "GET /api/events HTTP/1.1\r\nHost: x\r\nCookie: rg_session="
+	    SESSION_N(1) "\r\n\r\n";
+	send_all(other, ro, strlen(ro));
+	cr_assert_eq(read_head(other, buf, sizeof(buf)), 200, "%s", buf);
+	/* HEAD: the headers, no stream (the connection closes, no stream stays). */
+	for (int i = 0; i < 8; i++) {
+		a = http("HEAD", "/api/events", "Cookie: rg_session=" SESSION_N(2) "\r\n", NULL);
+		cr_assert_eq(status_of(a), 200, "%s", a);
+		cr_assert(strstr(a, "text/event-stream") != NULL, "%s", a);
+		free(a);
+	}
+	cr_assert_eq(sse_count(&con), CONSOLE_SESSION_STREAMS_MAX + 1);
+	int fd = connect_console();
+	const char *r2 = "GET /api/events HTTP/1.1\r\nHost: x\r\nCookie: rg_session="
+	    SESSION_N(2) "\r\n\r\n";
+	send_all(fd, r2, strlen(r2));
+	cr_assert_eq(read_head(fd, buf, sizeof(buf)), 200, "%s", buf);
+	close(fd);
+	close(other);
+	for (int i = 0; i < CONSOLE_SESSION_STREAMS_MAX; i++)
+		close(fds[i]);
+}
+
+Test(console_http, a_session_ended_closes_its_streams_at_once)
+{
+	/* The periodic re-check is far (5 s): a request answered session-ended ends the
+	 * session's streams now, and no event reaches them meanwhile. */
+	int fd = connect_console();
+	const char *req = "GET /api/events HTTP/1.1\r\nHost: x\r\n" COOKIE "\r\n";
+	send_all(fd, req, strlen(req));
+	char buf[8192] = "";
+	cr_assert_eq(read_head(fd, buf, sizeof(buf)), 200, "%s", buf);
+	int keep = connect_console();
+	const char *rk = "GET /api/events HTTP/1.1\r\nHost: x\r\nCookie: rg_session="
+	    SESSION_N(1) "\r\n\r\n";
+	send_all(keep, rk, strlen(rk));
+	char kb[4096] = "";
+	cr_assert_eq(read_head(keep, kb, sizeof(kb)), 200, "%s", kb);
+	fake.session_ended = true;
+	char *a = http("GET", "/api/status", COOKIE, NULL);
+	cr_assert_eq(status_of(a), 401, "%s", a);
+	free(a);
+	struct timeval tv = {2, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	size_t n = strlen(buf);
+	while (strstr(buf, "\r\n0\r\n\r\n") == NULL && n + 1 < sizeof(buf)) {
+		ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		buf[n] = '\0';
+	}
+	cr_assert(strstr(buf, "event: end\ndata: {\"error\":\"session-ended\"}") != NULL, "%s",
+	    buf);
+	cr_assert(strstr(buf, "\r\n0\r\n\r\n") != NULL, "the stream was not ended: %s", buf);
+	cr_assert(strstr(buf, "event: log") == NULL, "%s", buf);
+	close(fd);
+	close(keep);
+}
+
 Test(console_http, head_answers_without_a_body)
 {
 	char *a = http("HEAD", "/static/app.js", NULL, NULL);
@@ -904,14 +1218,20 @@ Test(console_http, head_answers_without_a_body)
 
 Test(console_http, a_stream_whose_session_ended_is_closed)
 {
-	con.sse_tick_ms = 100;      /* keep-alive every 100 ms, the re-check every 200 ms */
+	con.sse_tick_ms = 100;      /* the re-check every 100 ms, a keep-alive every 300 ms */
 	int fd = connect_console();
 	const char *req = "GET /api/events HTTP/1.1\r\nHost: x\r\n" COOKIE "\r\n";
 	send_all(fd, req, strlen(req));
 	char buf[8192] = "";
 	cr_assert_eq(read_head(fd, buf, sizeof(buf)), 200, "%s", buf);
-	fake.session_ended = true;
 	size_t n = strlen(buf);
+	while (strstr(buf, ": keep-alive") == NULL && n + 1 < sizeof(buf)) {
+		ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
+		cr_assert(r > 0, "the stream ended: %s", buf);
+		n += (size_t)r;
+		buf[n] = '\0';
+	}
+	fake.session_ended = true;
 	for (;;) {
 		ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
 		if (r <= 0)
