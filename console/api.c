@@ -209,30 +209,64 @@ login_same_origin(const struct hreq *h)
 	return strncmp(origin, scheme, sl) == 0 && strcmp(origin + sl, host) == 0;
 }
 
-/* The token bucket of redemptions: CONSOLE_LOGIN_RATE a second, CONSOLE_LOGIN_BURST at
- * once; false (a 429, logged at most once a minute) when empty. */
+/* Refills b (rate a second, at most burst) up to now and takes one token if it has one. */
 static bool
-login_allowed(struct console *con)
+bucket_take(struct console_bucket *b, int64_t now, double rate, double burst)
 {
-	int64_t now = web_now_ms();
-	if (con->login_ms == 0) {
-		con->login_tokens = CONSOLE_LOGIN_BURST;
+	if (b->ms == 0) {
+		b->tokens = burst;
 	} else {
-		con->login_tokens += (double)(now - con->login_ms) * CONSOLE_LOGIN_RATE / 1000.0;
-		if (con->login_tokens > CONSOLE_LOGIN_BURST)
-			con->login_tokens = CONSOLE_LOGIN_BURST;
+		b->tokens += (double)(now - b->ms) * rate / 1000.0;
+		if (b->tokens > burst)
+			b->tokens = burst;
 	}
-	con->login_ms = now;
-	if (con->login_tokens >= 1.0) {
-		con->login_tokens -= 1.0;
-		return true;
+	b->ms = now;
+	if (b->tokens < 1.0)
+		return false;
+	b->tokens -= 1.0;
+	return true;
+}
+
+/* The token buckets of redemptions: CONSOLE_LOGIN_RATE a second per client address
+ * (CONSOLE_LOGIN_BURST at once; the CONSOLE_LOGIN_ADDRS addresses seen last are
+ * remembered, the least recent one's bucket is reused), and CONSOLE_LOGIN_ALL_RATE from
+ * all together, which bounds what reaches the daemon and its log. false (a 429, logged at
+ * most once a minute) when either is empty: a client that floods /login blocks itself,
+ * not the officers at other addresses. */
+static bool
+login_allowed(struct hreq *h)
+{
+	struct console *con = h->con;
+	int64_t now = web_now_ms();
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+	struct evhttp_connection *evc = evhttp_request_get_connection(h->req);
+	if (evc != NULL)
+		evhttp_connection_get_peer(evc, &addr, &port);
+	struct console_bucket *b = NULL, *oldest = &con->login_addr[0];
+	for (size_t i = 0; i < CONSOLE_LOGIN_ADDRS; i++) {
+		struct console_bucket *c = &con->login_addr[i];
+		if (addr != NULL && c->addr[0] != '\0' && strcmp(c->addr, addr) == 0) {
+			b = c;
+			break;
+		}
+		if (c->addr[0] == '\0' || c->ms < oldest->ms)
+			oldest = c;
 	}
-	if (con->login_logged_ms == 0 || now - con->login_logged_ms >= 60000) {
+	if (b == NULL) {
+		b = oldest;
+		memset(b, 0, sizeof(*b));
+		snprintf(b->addr, sizeof(b->addr), "%s", addr != NULL ? addr : "?");
+	}
+	bool ok = bucket_take(b, now, CONSOLE_LOGIN_RATE, CONSOLE_LOGIN_BURST) &&
+	    bucket_take(&con->login_all, now, CONSOLE_LOGIN_ALL_RATE, CONSOLE_LOGIN_ALL_BURST);
+	if (!ok && (con->login_logged_ms == 0 || now - con->login_logged_ms >= 60000)) {
 		con->login_logged_ms = now;
-		log_warn("console: login redemptions above %d a second: refused (429) for now "
-		    "(logged once a minute)", CONSOLE_LOGIN_RATE);
+		log_warn("console: login redemptions from %s above %d a second (or from all above "
+		    "%d): refused (429) for now (logged once a minute)", b->addr,
+		    CONSOLE_LOGIN_RATE, CONSOLE_LOGIN_ALL_RATE);
 	}
-	return false;
+	return ok;
 }
 
 void
@@ -274,7 +308,7 @@ api_login(struct hreq *h, const struct evkeyvalq *q)
 	char tok[CONSOLE_TOKEN_LEN + 1];
 	memcpy(tok, token, sizeof(tok));
 	evhttp_clear_headers(&form);
-	if (!login_allowed(h->con)) {
+	if (!login_allowed(h)) {
 		web_error(h, 429, "too-many-logins", "too many logins at once; try again in a "
 		    "few seconds");
 		return;
@@ -818,9 +852,12 @@ xfile_name(const json_t *manifest, uint32_t part, char *out, size_t len)
 static void
 xfile_end(struct hreq *h)
 {
-	if (h->req != NULL)
-		evhttp_send_reply_end(h->req);
+	/* As web_reply_raw: let go of the request first, evhttp may free it in the call. */
+	struct evhttp_request *req = h->req;
 	h->req = NULL;
+	h->evcon = NULL;
+	if (req != NULL)
+		evhttp_send_reply_end(req);
 	web_hreq_free(h);
 }
 

@@ -38,8 +38,11 @@ struct event;
 #define CONSOLE_SESSION_UPLOADS_MAX 2       /* of which one session's */
 #define CONSOLE_SESSION_STREAMS_MAX 4       /* event streams of one session */
 #define CONSOLE_DEADLINE_S 30               /* a request waiting for the daemon: 504 after */
-#define CONSOLE_LOGIN_RATE 5                /* login redemptions per second, */
+#define CONSOLE_LOGIN_RATE 5                /* login redemptions per second per address, */
 #define CONSOLE_LOGIN_BURST 20              /* with a burst of (429 beyond) */
+#define CONSOLE_LOGIN_ADDRS 64              /* addresses remembered (least recent reused) */
+#define CONSOLE_LOGIN_ALL_RATE 50           /* and from all addresses together */
+#define CONSOLE_LOGIN_ALL_BURST 100
 #define CONSOLE_UPLOAD_IDLE_S 300           /* an upload without a chunk is dropped */
 #define CONSOLE_POOL 4                      /* shared control connections */
 #define CONSOLE_TOKEN_LEN 32                /* session and CSRF tokens: lowercase hex */
@@ -64,9 +67,14 @@ struct console {
 	unsigned sse_tick_ms;           /* the session re-check; every third tick a keep-alive */
 	unsigned upload_idle_ms;        /* an upload without a chunk is dropped */
 	unsigned deadline_ms;           /* a request waiting for the daemon (504) */
-	/* The login redemptions' token bucket, and when a 429 was last logged. */
-	double login_tokens;
-	int64_t login_ms;
+	/* The login redemptions' token buckets: one per client address (so one client
+	 * flooding /login empties only its own) and one for all, and when a 429 was last
+	 * logged. */
+	struct console_bucket {
+		char addr[48];          /* "" when unused */
+		double tokens;
+		int64_t ms;
+	} login_addr[CONSOLE_LOGIN_ADDRS], login_all;
 	int64_t login_logged_ms;
 };
 
@@ -91,6 +99,8 @@ struct hreq {
 	uint64_t ids[4];
 	int nids;
 	struct event *deadline;                 /* 504 when the daemon does not answer */
+	bool changed;                           /* it asked for a change (its 504 says the
+	                                         * change may still happen) */
 };
 
 /* A route's handler: answers (now or later) through the hreq. */

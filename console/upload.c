@@ -123,7 +123,10 @@ upload_idle_cb(evutil_socket_t fd, short what, void *arg)
 		log_info("console: upload of %s dropped: rogatoryd did not answer in %u s",
 		    u->msg_id, s);
 		upload_free(u);
-		web_error(h, 504, "daemon-timeout", "rogatoryd did not answer in %u s", s);
+		/* After the last chunk the daemon may still queue it: never "failed". */
+		web_error(h, 504, "daemon-timeout", "rogatoryd did not answer in %u s: whether "
+		    "message %s was queued is not known; look at the messages before sending it "
+		    "again", s, u->msg_id);
 		return;
 	}
 	if (!u->ended)

@@ -249,13 +249,18 @@ web_hreq_alive(const struct hreq *h)
 void
 web_reply_raw(struct hreq *h, int code, const uint8_t *json, size_t len)
 {
-	if (h->req != NULL && h->streaming) {
-		evhttp_send_reply_end(h->req);
-	} else if (h->req != NULL) {
-		web_security_headers(h->req, true);
-		web_send(h->req, code, "application/json; charset=utf-8", json, len, h->head);
-	}
+	/* h lets go of the request and its connection first: evhttp may free both inside
+	 * the call (an HTTP/1.0 stream ended with nothing left to write closes at once), and
+	 * the close callback must then find nothing of h to touch. */
+	struct evhttp_request *req = h->req;
 	h->req = NULL;
+	h->evcon = NULL;
+	if (req != NULL && h->streaming) {
+		evhttp_send_reply_end(req);
+	} else if (req != NULL) {
+		web_security_headers(req, true);
+		web_send(req, code, "application/json; charset=utf-8", json, len, h->head);
+	}
 	web_hreq_free(h);
 }
 
@@ -409,8 +414,15 @@ web_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct hreq *h = arg;
 	if (h->waiting <= 0)
 		return;
-	web_error(h, 504, "daemon-timeout", "rogatoryd did not answer in %u s",
-	    (h->con->deadline_ms != 0 ? h->con->deadline_ms : CONSOLE_DEADLINE_S * 1000) / 1000);
+	unsigned s = (h->con->deadline_ms != 0 ? h->con->deadline_ms
+	                                       : CONSOLE_DEADLINE_S * 1000) / 1000;
+	/* A change may still be carried out after we stop waiting: never "failed", so that
+	 * nobody sends the same request twice. */
+	if (h->changed)
+		web_error(h, 504, "daemon-timeout", "rogatoryd did not answer in %u s: whether it "
+		    "was done is not known; look at the messages before trying again", s);
+	else
+		web_error(h, 504, "daemon-timeout", "rogatoryd did not answer in %u s", s);
 }
 
 int
@@ -420,6 +432,8 @@ web_ask(struct hreq *h, Rogatory__Ctl__V1__Request *req, bool mutating, cclient_
 		req->session.data = (uint8_t *)h->session;
 		req->session.len = strlen(h->session);
 	}
+	if (mutating)
+		h->changed = true;
 	if (mutating && h->csrf[0] != '\0') {
 		req->csrf.data = (uint8_t *)h->csrf;
 		req->csrf.len = strlen(h->csrf);

@@ -391,10 +391,18 @@ setup_nodaemon(void)
 
 /* ---- a raw HTTP client ---- */
 
+/* The source address of the next connections (0: the kernel's choice, 127.0.0.1). */
+static in_addr_t http_from;
+
 static int
 connect_console(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (http_from != 0) {
+		struct sockaddr_in from = {.sin_family = AF_INET, .sin_addr.s_addr = http_from};
+		cr_assert(bind(fd, (struct sockaddr *)&from, sizeof(from)) == 0, "bind: %s",
+		    strerror(errno));
+	}
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	cr_assert(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0, "connect: %s",
@@ -747,6 +755,13 @@ Test(console_http, login_redemptions_are_rate_limited)
 	cr_assert_geq(ok, CONSOLE_LOGIN_BURST, "%d", ok);
 	cr_assert_gt(limited, 0, "40 logins at once, none refused");
 	cr_assert_eq(fake.redeems, ok, "a refused login reached the daemon");
+	/* The flood emptied 127.0.0.1's bucket only: an officer at another address still
+	 * logs in (the buckets are per client address). */
+	http_from = htonl(0x7f000002);      /* 127.0.0.2 */
+	char *a = http("POST", "/login", LOGIN_H, "token=" GOOD_TOKEN);
+	http_from = 0;
+	cr_assert_eq(status_of(a), 303, "a login from another address was refused:\n%s", a);
+	free(a);
 }
 
 Test(console_http, pages_need_a_session)
