@@ -46,35 +46,6 @@ compose_kinds(struct hreq *h, const struct evkeyvalq *q)
 	web_reply_json(h, 200, a);
 }
 
-/* ---- the recipient, as ctl/draft.c reads it ---- */
-
-static size_t
-strings_of(const json_t *a, const char **out, size_t max)
-{
-	size_t i, n = 0;
-	const json_t *v;
-	json_array_foreach(a, i, v)
-		if (n < max && json_is_string(v))
-			out[n++] = json_string_value(v);
-	return n;
-}
-
-/* The languages a document of kind may be written in for this recipient (the kind's
- * own when the directory names some, else the authority's); who's "requirements" is
- * narrowed to the kind's. */
-static size_t
-recipient_for_kind(json_t *who, const char *kname, const char **langs, size_t max)
-{
-	json_t *all = json_object_get(who, "requirements");
-	json_t *mine = json_object_get(all, kname);
-	json_t *kl = json_object_get(mine, "languages");
-	size_t n = json_array_size(kl) > 0 ? strings_of(kl, langs, max) : 0;
-	if (n == 0)
-		n = strings_of(json_object_get(who, "languages"), langs, max);
-	json_object_set(who, "requirements", mine != NULL ? mine : json_null());
-	return n;
-}
-
 static json_t *
 problems_json(const struct casedoc_problems *pr)
 {
@@ -122,7 +93,7 @@ template_answer(struct hreq *h, json_t *who)
 	const char *langs[COMPOSE_LANGS] = {NULL};
 	size_t nlangs = 0;
 	if (who != NULL) {
-		nlangs = recipient_for_kind(who, t->kname, langs, COMPOSE_LANGS);
+		nlangs = casedoc_recipient_languages(who, t->kname, langs, COMPOSE_LANGS);
 		json_object_del(who, "self");
 	}
 	json_t *doc = casedoc_template(t->kind, langs, nlangs);
@@ -359,8 +330,8 @@ judged_reply(void *arg, const Rogatory__Ctl__V1__Reply *r, const char *err)
 	Rogatory__V1__Kind kind;
 	wire_kind_parse(c->out.kind, &kind);
 	casedoc_in_out(&in, &c->out, kind, ROGATORY__V1__STATUS__STATUS_UNSPECIFIED);
-	in.n_languages = json_is_object(who) ? recipient_for_kind(who, c->out.kind, langs,
-	    COMPOSE_LANGS) : 0;
+	in.n_languages = json_is_object(who)
+	    ? casedoc_recipient_languages(who, c->out.kind, langs, COMPOSE_LANGS) : 0;
 	in.languages = langs;
 	in.authority = c->to;
 	int bad = casedoc_check(&in, &pr);

@@ -58,25 +58,6 @@ strings_of(const json_t *a, const char **out, size_t max)
 	return n;
 }
 
-/*
- * The recipient's entry as a draft shows it: "requirements" narrowed to the kind's (null
- * when the directory says nothing of it). The languages a document of that kind may be
- * written in go to langs: the kind's own when the directory names some, else the
- * authority's.
- */
-static size_t
-recipient_for_kind(json_t *who, const char *kname, const char **langs, size_t max)
-{
-	json_t *all = json_object_get(who, "requirements");
-	json_t *mine = json_object_get(all, kname);
-	json_t *kl = json_object_get(mine, "languages");
-	size_t n = json_array_size(kl) > 0 ? strings_of(kl, langs, max) : 0;
-	if (n == 0)
-		n = strings_of(json_object_get(who, "languages"), langs, max);
-	json_object_set(who, "requirements", mine != NULL ? mine : json_null());
-	return n;
-}
-
 /* What the recipient asks of this kind, on stderr: stdout stays the document alone.
  * Terminal-safe, like every table (the daemon checked the directory's text already). */
 static void
@@ -149,7 +130,7 @@ ctl_draft_run(struct ctl *c, int argc, char **argv)
 	if (to != NULL) {
 		if ((who = ctl_authority(c, to, &rc)) == NULL)
 			return rc;
-		nlangs = recipient_for_kind(who, kname, langs, 64);
+		nlangs = casedoc_recipient_languages(who, kname, langs, 64);
 		json_object_set_new(who, "receives_this_kind", json_boolean(has_string(
 		    json_object_get(who, "kinds"), kname)));
 		json_object_del(who, "self");
@@ -285,7 +266,7 @@ ctl_document_send(struct ctl *c, int argc, char **argv)
 	Rogatory__V1__Kind kind;
 	wire_kind_parse(out.kind, &kind);
 	casedoc_in_out(&in, &out, kind, ROGATORY__V1__STATUS__STATUS_UNSPECIFIED);
-	in.n_languages = recipient_for_kind(who, out.kind, langs, 64);
+	in.n_languages = casedoc_recipient_languages(who, out.kind, langs, 64);
 	in.languages = langs;
 	in.authority = to;
 	rc = 1;

@@ -140,5 +140,14 @@ json_t *casedoc_template(Rogatory__V1__Kind kind, const char *const *languages,
 /* The elements of a kind as data: [{"path", "type", "required", "hint", "article",
  * "codes": [{"code", "meaning"}]}]. NULL for an unknown kind. New reference. */
 json_t *casedoc_elements(Rogatory__V1__Kind kind);
+/*
+ * A recipient's directory entry (the daemon's `authority` answer, who) as a draft of kind
+ * kname sees it: the languages a document of that kind may be written in go to langs (at
+ * most max; the kind's own when the directory names some, else the authority's), their
+ * count is returned, and who's "requirements" is narrowed to the kind's (null when the
+ * directory says nothing of it). rogatoryctl's draft and the web console share it.
+ */
+size_t casedoc_recipient_languages(json_t *who, const char *kname, const char **langs,
+    size_t max);
 
 #endif

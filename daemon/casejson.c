@@ -417,3 +417,29 @@ casedoc_elements(Rogatory__V1__Kind kind)
 	}
 	return a;
 }
+
+/* The strings of a JSON array of strings, in out (at most max). */
+static size_t
+strings_of(const json_t *a, const char **out, size_t max)
+{
+	size_t i, n = 0;
+	const json_t *v;
+	json_array_foreach(a, i, v)
+		if (n < max && json_is_string(v))
+			out[n++] = json_string_value(v);
+	return n;
+}
+
+size_t
+casedoc_recipient_languages(json_t *who, const char *kname, const char **langs,
+    size_t max)
+{
+	json_t *all = json_object_get(who, "requirements");
+	json_t *mine = json_object_get(all, kname);
+	json_t *kl = json_object_get(mine, "languages");
+	size_t n = json_array_size(kl) > 0 ? strings_of(kl, langs, max) : 0;
+	if (n == 0)
+		n = strings_of(json_object_get(who, "languages"), langs, max);
+	json_object_set(who, "requirements", mine != NULL ? mine : json_null());
+	return n;
+}
