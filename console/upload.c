@@ -119,14 +119,15 @@ upload_idle_cb(evutil_socket_t fd, short what, void *arg)
 		/* A chunk (the last one, or one the daemon does not take) waited too long. */
 		struct hreq *h = u->waiting;
 		unsigned s = deadline_ms(u->con) / 1000;
+		char id[sizeof(u->msg_id)];
+		memcpy(id, u->msg_id, sizeof(id));     /* the answer below outlives u */
 		u->waiting = NULL;
-		log_info("console: upload of %s dropped: rogatoryd did not answer in %u s",
-		    u->msg_id, s);
+		log_info("console: upload of %s dropped: rogatoryd did not answer in %u s", id, s);
 		upload_free(u);
 		/* After the last chunk the daemon may still queue it: never "failed". */
 		web_error(h, 504, "daemon-timeout", "rogatoryd did not answer in %u s: whether "
 		    "message %s was queued is not known; look at the messages before sending it "
-		    "again", s, u->msg_id);
+		    "again", s, id);
 		return;
 	}
 	if (!u->ended)
