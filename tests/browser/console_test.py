@@ -191,6 +191,12 @@ class Browser:
     def css(self, sel):
         return self.d.find_element(By.CSS_SELECTOR, sel)
 
+    def click(self, sel):
+        """Clicks sel once it is displayed and enabled (a page may still be showing
+        itself: a slow machine, or the sanitizer build, lets a test find it sooner)."""
+        self.wait(EC.element_to_be_clickable((By.CSS_SELECTOR, sel)),
+                  'clickable: ' + sel).click()
+
     def csss(self, sel):
         return self.d.find_elements(By.CSS_SELECTOR, sel)
 
@@ -259,7 +265,7 @@ def login(b, args, sock, url, name, role):
     b.open(link)
     # the link shows a form; its button POSTs the token (a GET redeems nothing)
     b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, '#signin button'), 'the sign-in button')
-    b.css('#signin button').click()
+    b.click('#signin button')
     b.wait(lambda d: d.execute_script("return document.body.dataset.page") == 'index',
            'the login link leads to the overview')
     b.wait(lambda d: d.find_element(By.ID, 'me-name').text == name, 'the header names ' + name)
@@ -299,7 +305,7 @@ def group_login(args):
         b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, '#signin button'),
                'the used link shows the sign-in button again')
         check(b.d.get_cookies() == [], 'opening the link (GET) set no cookie')
-        b.css('#signin button').click()
+        b.click('#signin button')
         b.wait(lambda d: d.execute_script("return document.body && document.body.dataset.page") == 'login'
                and d.find_elements(By.ID, 'refused'),
                'the used link shows the login page')
@@ -334,7 +340,7 @@ def group_login(args):
         b.fetch('POST', '/api/resume', {'peer': args.id_b}, csrf=True)
         # logout ends the session
         b.open(args.url_a + '/')
-        b.css('#logout').click()
+        b.click('#logout')
         b.wait(EC.url_contains('/login'), 'sign out leads to the login page')
         r = b.fetch('GET', '/api/me', None, False)
         check(r['status'] == 401, 'after sign out /api/me is 401 (got %s)' % r['status'])
@@ -342,7 +348,7 @@ def group_login(args):
         login(b, args, args.sock_a, args.url_a, 'rita', 'viewer')
         b.open(args.url_a + '/messages')
         ctl(args, args.sock_a, 'console', 'revoke', 'rita')
-        b.css('#filters button[type=submit]').click()
+        b.click('#filters button[type=submit]')
         b.wait(EC.url_contains('/login'), 'after rogatoryctl console revoke the page goes to /login')
         check(True, 'a session revoked with rogatoryctl console revoke ends in the browser at its next request')
         b.console_errors()
@@ -409,7 +415,7 @@ def draft_request(b, args, url, to):
     b.wait(EC.presence_of_element_located((By.CSS_SELECTOR, '[data-path="purpose"]')), 'the MLA form')
     for p, v in MLA:
         fill(b, p, v)
-    b.css('#d-validate').click()
+    b.click('#d-validate')
     slot = '[data-path="purpose"] > .problem'
     b.wait(lambda d: d.find_element(By.CSS_SELECTOR, slot).is_displayed(),
            'the problem of the missing element at its field')
@@ -418,12 +424,12 @@ def draft_request(b, args, url, to):
     others = [e for e in b.csss('.field > .problem') if e.is_displayed()]
     check(len(others) == 1, 'and only there (%d problems shown)' % len(others))
     fill(b, 'purpose', 'Evidence of the flow of the bribes.')
-    b.css('#d-validate').click()
+    b.click('#d-validate')
     b.wait(lambda d: d.find_element(By.ID, 'd-valid').is_displayed(), 'the fixed document is valid')
     check(not [e for e in b.csss('.field > .problem') if e.is_displayed()], 'fixed: no problem left')
     b.css('#d-files').send_keys(args.file)
     b.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#d-file-list li')) == 1, 'the file listed')
-    b.css('#d-send').click()
+    b.click('#d-send')
     b.wait(lambda d: d.find_element(By.ID, 'sent-panel').is_displayed(), 'sent', timeout=60)
     mid = b.css('#sent-link').text
     prog = b.css('#d-progress')
@@ -456,14 +462,14 @@ def group_case(args):
         bb.wait(incoming, 'the request among the incoming cases of ' + args.id_b, timeout=20, poll=0.5)
         check(bb.css(row).get_attribute('data-status') == 'requested',
               'on the other console it is an incoming case, requested')
-        bb.css(row + ' a').click()
+        bb.click(row + ' a')
         bb.wait(lambda d: d.execute_script("return document.body.dataset.loaded") == '1', 'the case page')
         opts = [o.get_attribute('value') for o in bb.csss('#u-status option')]
         check(opts and opts[0] == 'acknowledged' and 'executed' not in opts,
               'the requested side may acknowledge, not execute yet (offered: %s)' % opts)
         Select(bb.css('#u-status')).select_by_value('acknowledged')
         bb.css('#u-reference').send_keys('BEPI/2026/900')
-        bb.css('#u-send').click()
+        bb.click('#u-send')
         bb.wait(lambda d: d.find_element(By.CSS_SELECTOR, '#case-status .badge').get_attribute('data-value')
                 == 'acknowledged', 'the case acknowledged at ' + args.id_b)
         check(True, 'acknowledged on the other console')
@@ -488,7 +494,7 @@ def group_case(args):
         Select(bb.css('#u-status')).select_by_value('executed')
         bb.css('#u-note').send_keys('Certified statements attached.')
         bb.css('#u-files').send_keys(args.file)
-        bb.css('#u-send').click()
+        bb.click('#u-send')
         bb.wait(lambda d: d.execute_script("var b = document.querySelector('#case-status .badge');"
                                            " return b && b.dataset.value") == 'executed', 'executed at ' + args.id_b)
         check(True, 'the other side sends executed with an attachment')
@@ -637,14 +643,14 @@ def group_operate(args):
         first = rows(b)
         check(len(first) == 50, 'the first page holds 50 messages (%d)' % len(first))
         check(b.css('#next').is_enabled() and not b.css('#prev').is_enabled(), 'Older enabled, Newer not')
-        b.css('#next').click()
+        b.click('#next')
         b.wait(lambda d: rows(b) and rows(b)[0][0] != first[0][0], 'the second page')
         second = rows(b)
         check(len(second) == 10 and not set(x[0] for x in first) & set(x[0] for x in second),
               'the second page holds the 10 others, none of the first (%d)' % len(second))
         check(set(x[0] for x in first + second) == set(ids), 'the two pages are exactly the 60 sent')
         check(not b.css('#next').is_enabled(), 'no third page')
-        b.css('#prev').click()
+        b.click('#prev')
         b.wait(lambda d: rows(b) and rows(b)[0][0] == first[0][0], 'back to the first page')
         check(True, 'Newer goes back to the first page')
 
@@ -652,12 +658,12 @@ def group_operate(args):
         b.open(args.url_a + '/messages')
         Select(b.css('#f-direction')).select_by_value('out')
         Select(b.css('#f-state')).select_by_value('queued')
-        b.css('#filters button[type=submit]').click()
+        b.click('#filters button[type=submit]')
         b.wait(lambda d: sorted(x[0] for x in rows(b)) == sorted(down), 'only the two queued messages')
         check('state=queued' in b.d.current_url, 'the filters are kept in the address')
         Select(b.css('#f-state')).select_by_value('')
         b.css('#f-id').send_keys(ids[7][:13])
-        b.css('#filters button[type=submit]').click()
+        b.click('#filters button[type=submit]')
         b.wait(lambda d: [x[0] for x in rows(b)] == [ids[7]], 'the message whose id starts so')
         check(True, 'the id filter finds one message by the start of its id')
 
@@ -680,7 +686,7 @@ def group_operate(args):
         check(b.css('#verify-result').get_attribute('class') == 'ok', 'verify: valid')
         check(not b.css('#retry').is_displayed() and not b.css('#cancel').is_displayed(),
               'no retry or cancel for a delivered message')
-        b.css('#export').click()
+        b.click('#export')
         b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, '#export-files a[download]'), 'the bundle\'s files')
         href = b.css('#export-files a[download]').get_attribute('href')
         r = b.fetch('GET', href[href.index('/api/'):], None, False)
@@ -691,9 +697,9 @@ def group_operate(args):
         b.open(args.url_a + '/message?id=' + down[0])
         check(b.css('#retry').is_displayed() and b.css('#cancel').is_displayed(),
               'an operator sees retry and cancel on a queued message')
-        b.css('#retry').click()
+        b.click('#retry')
         b.wait(lambda d: d.find_element(By.ID, 'notice').is_displayed(), 'the retry done')
-        b.css('#cancel').click()
+        b.click('#cancel')
         b.wait(EC.alert_is_present(), 'the confirmation')
         b.d.switch_to.alert.accept()
         b.wait(lambda d: d.execute_script("var s = document.querySelector('#state .badge');"
@@ -703,12 +709,12 @@ def group_operate(args):
 
         # links: pause and resume with the buttons
         b.open(args.url_a + '/peers')
-        b.css('button[data-op="pause"][data-peer="%s"]' % args.id_b).click()
+        b.click('button[data-op="pause"][data-peer="%s"]' % args.id_b)
         b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, 'button[data-op="resume"][data-peer="%s"]' % args.id_b),
                'paused')
         out = ctl(args, args.sock_a, '--json', 'peers')
         check([p for p in json.loads(out) if p['id'] == args.id_b][0]['paused'], 'the daemon holds %s paused' % args.id_b)
-        b.css('button[data-op="resume"][data-peer="%s"]' % args.id_b).click()
+        b.click('button[data-op="resume"][data-peer="%s"]' % args.id_b)
         b.wait(lambda d: d.find_elements(By.CSS_SELECTOR, 'button[data-op="pause"][data-peer="%s"]' % args.id_b),
                'resumed')
         check(True, 'pause and resume from the links page')
@@ -750,7 +756,7 @@ def group_big(args):
         fill(b, 'purpose', 'Evidence of the flow of the bribes.')
         b.css('#d-files').send_keys(big)
         t0 = time.monotonic()
-        b.css('#d-send').click()
+        b.click('#d-send')
         b.wait(lambda d: d.find_element(By.ID, 'upload-panel').is_displayed(), 'the progress bar')
         seen = set()
 
@@ -797,13 +803,13 @@ def group_stub(args):
         b.wait(EC.presence_of_element_located((By.CSS_SELECTOR, '[data-path="purpose"]')), 'the MLA form')
         for pth, v in MLA:
             fill(b, pth, v)
-        b.css('#d-validate').click()
+        b.click('#d-validate')
         b.wait(lambda d: d.find_element(By.CSS_SELECTOR, '[data-path="purpose"] > .problem').is_displayed(),
                'the stub\'s problem at its field')
         check(True, 'a problem is shown at the field its path names')
         fill(b, 'purpose', 'x')
         b.css('#d-files').send_keys(args.file)
-        b.css('#d-send').click()
+        b.click('#d-send')
         b.wait(lambda d: d.find_element(By.ID, 'sent-panel').is_displayed(), 'sent')
         prog = b.css('#d-progress')
         check(prog.get_attribute('value') == prog.get_attribute('max'), 'the upload went to the end')
