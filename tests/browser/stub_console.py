@@ -183,6 +183,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(('id: %d\nevent: log\ndata: %s\n\n' % (e['seq'], json.dumps(e))).encode())
             self.wfile.flush()
             while True:
+                # Deliberate: the stub's stand-in for a live network makes one event
+                # every 2 s (its pace, not a wait for anything).
                 time.sleep(2)
                 SEQ[0] += 1
                 e = {'seq': SEQ[0], 'ts': time.strftime('%Y-%m-%dT%H:%M:%S.000000Z', time.gmtime()),

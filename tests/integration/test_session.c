@@ -52,6 +52,8 @@ mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The pause between two polls of a condition with a deadline (a session's time-outs
+ * under the test hook's seconds): never a wait on its own. */
 static void
 pause_ms(int ms)
 {

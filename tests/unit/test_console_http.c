@@ -870,8 +870,10 @@ Test(console_http, the_event_stream_fans_out_the_follow)
 		n += (size_t)r;
 		buf[n] = '\0';
 		if (!pushed && strstr(buf, "retry: 3000") != NULL) {
-			/* The follow's first answer may still be on its way: push after it. */
-			usleep(100000);
+			/* Push once the fake holds the follow: it answered the history on that
+			 * connection first, so the pushed event comes after it. */
+			for (int w = 0; w < 250 && fake.follower == NULL; w++)
+				usleep(20000);
 			event_active(fake.push, EV_TIMEOUT, 0);
 			pushed = true;
 		}
@@ -1109,7 +1111,7 @@ Test(console_http, at_most_32_event_streams)
 	close(fds[0]);
 	int st = 0;
 	for (int tries = 0; tries < 50 && st != 200; tries++) {
-		usleep(20000);
+		usleep(20000);  /* a poll: the closes reach the console; 1 s deadline */
 		int fd = connect_console();
 		send_all(fd, req, strlen(req));
 		st = read_head(fd, buf, sizeof(buf));
@@ -1138,7 +1140,7 @@ Test(console_http, connections_beyond_the_bound_get_503)
 		close(fds[i]);
 	int st = 0;
 	for (int tries = 0; tries < 50 && st != 200; tries++) {
-		usleep(20000);
+		usleep(20000);  /* a poll: the closes reach the console; 1 s deadline */
 		a = http("GET", "/static/app.css", NULL, NULL);
 		st = status_of(a);
 		free(a);
