@@ -12,6 +12,15 @@
  *                                BENCH_MESSAGES=N: N messages in that phase;
  *                                BENCH_QUEUE=N: N messages in the queue phase;
  *                                BENCH_ONLY=large,peers,...: those phases alone;
+ *                                BENCH_PEERS=1: also install (apt, as root) and measure
+ *                                the peer systems beside rogatory (bench/peers.c, phase
+ *                                peersys): Mosquitto 2 (QoS 1, 1 KiB, TLS 1.3 with
+ *                                client certificates, persistence off: not durable)
+ *                                and two Postfix instances relaying over SMTP with TLS
+ *                                1.3 and certificates both ways (durable: fsync'd queue
+ *                                and maildir files), each from private folders here,
+ *                                stopped by pid; without it their rows say "not
+ *                                measured (BENCH_PEERS=1)";
  *                                BENCH_EXTRA_CONF="[delivery]\nwindow = 512": sections
  *                                appended to every config (experiments, not defaults)
  */
@@ -31,6 +40,7 @@
 #include "bench.h"
 #include "benchlib.h"
 #include "benchscale.h"
+#include "peers.h"
 
 static double
 jnum(json_t *o, const char *key)
@@ -499,7 +509,7 @@ latency_half(struct bench *b, double full_rate)
 	bl_phase_free(ph);
 }
 
-/* BENCH_ONLY=idle,throughput,half,large,queue,peers runs those phases alone (a
+/* BENCH_ONLY=idle,throughput,half,large,queue,peers,peersys runs those phases alone (a
  * developer's aid; the limits and the network always run). */
 static bool
 want(const struct bench *b, const char *phase)
@@ -515,12 +525,31 @@ want(const struct bench *b, const char *phase)
 
 /* ---- the table ---- */
 
-struct row {
-	const char *figure, *key, *unit;
-	const char *target;     /* the issue's target, as text */
-	double limit;           /* the machine's limit for this figure, 0: none */
-	const char *limit_how;
-};
+void
+bench_table_row(struct bench *b, json_t *arr, const struct bench_row *r)
+{
+	json_t *v = json_object_get(b->out, r->key);
+	json_t *o = json_object();
+	json_object_set_new(o, "figure", json_string(r->figure));
+	json_object_set_new(o, "key", json_string(r->key));
+	json_object_set_new(o, "unit", json_string(r->unit));
+	json_object_set_new(o, "target", json_string(r->target));
+	json_object_set_new(o, "limit", r->limit > 0 ? json_real(r->limit) : json_null());
+	char val[32] = "n/a", lim[32] = "-", ratio[32] = "-";
+	if (json_is_number(v)) {
+		snprintf(val, sizeof(val), "%.2f", json_number_value(v));
+		if (r->limit > 0) {
+			snprintf(ratio, sizeof(ratio), "%.2f", json_number_value(v) / r->limit);
+			json_object_set_new(o, "ratio", json_real(json_number_value(v) / r->limit));
+		}
+	}
+	if (r->limit > 0)
+		snprintf(lim, sizeof(lim), "%.2f", r->limit);
+	json_object_set(o, "value", v ? v : json_null());
+	printf("%-28s %12s %-6s %8s %12s  %-7s %s\n", r->figure, val, r->unit, r->target, lim,
+	    ratio, r->limit_how ? r->limit_how : "");
+	json_array_append_new(arr, o);
+}
 
 static void
 table(struct bench *b)
@@ -531,7 +560,7 @@ table(struct bench *b)
 	double disk = jnum(b->limits, "disk_seq_write_mb_per_s");
 	int qn = (int)jnum(b->out, "queue100k_messages");
 	double http = jnum(b->out, "console_http_floor_ms");
-	const struct row rows[] = {
+	const struct bench_row rows[] = {
 		{"throughput end to end", "throughput_msgs_per_s", "msg/s", ">= 5000", crypto,
 		    "crypto: cpus / (2/sign + 2/verify)"},
 		{"audit log: CPU share of A", "audit_cost_a_pct", "%", "<= 5", 0, NULL},
@@ -568,30 +597,9 @@ table(struct bench *b)
 	printf("\n%-28s %12s %-6s %8s %12s  %-7s %s\n", "figure", "value", "unit", "target", "limit",
 	    "ratio", "(ratio = value / limit; limit from)");
 	json_t *arr = json_array();
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		const struct row *r = &rows[i];
-		json_t *v = json_object_get(b->out, r->key);
-		json_t *o = json_object();
-		json_object_set_new(o, "figure", json_string(r->figure));
-		json_object_set_new(o, "key", json_string(r->key));
-		json_object_set_new(o, "unit", json_string(r->unit));
-		json_object_set_new(o, "target", json_string(r->target));
-		json_object_set_new(o, "limit", r->limit > 0 ? json_real(r->limit) : json_null());
-		char val[32] = "n/a", lim[32] = "-", ratio[32] = "-";
-		if (json_is_number(v)) {
-			snprintf(val, sizeof(val), "%.2f", json_number_value(v));
-			if (r->limit > 0) {
-				snprintf(ratio, sizeof(ratio), "%.2f", json_number_value(v) / r->limit);
-				json_object_set_new(o, "ratio", json_real(json_number_value(v) / r->limit));
-			}
-		}
-		if (r->limit > 0)
-			snprintf(lim, sizeof(lim), "%.2f", r->limit);
-		json_object_set(o, "value", v ? v : json_null());
-		printf("%-28s %12s %-6s %8s %12s  %-7s %s\n", r->figure, val, r->unit, r->target, lim,
-		    ratio, r->limit_how ? r->limit_how : "");
-		json_array_append_new(arr, o);
-	}
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		bench_table_row(b, arr, &rows[i]);
+	peers_table(b, arr);
 	json_object_set_new(b->out, "table", arr);
 	printf("\nlimits: commit %.2f ms (1 row/txn: %.0f rows/s), 100 rows/txn %.0f rows/s, disk "
 	       "%.0f MB/s, sign %.0f/s, verify %.0f/s, TLS 1 KiB records %.0f/s, mTLS handshakes "
@@ -660,6 +668,7 @@ main(int argc, char **argv)
 	bl_tail_close(&b.ta);
 	if (want(&b, "peers"))
 		benchscale_peers(&b);
+	peers_run(&b, want(&b, "peersys"));
 	machine(&b, "loadavg_end");
 	bench_setr(&b, "run_s", bl_mono_s() - t_start);
 	table(&b);

@@ -46,6 +46,16 @@ pid_t bench_perf_start(struct bench *b, const char *phase);
 void bench_perf_stop(pid_t perf);
 /* n batch lines to `to` in a file, submitted by one rogatoryctl send --batch: its pid. */
 pid_t bench_batch_submit(struct bench *b, const char *to, unsigned tag, int n);
+/* One row of the closing table: value from b->out[key], ratio = value / limit (limit 0:
+ * none); limit_how says where the limit comes from (or why there is no figure). */
+struct bench_row {
+	const char *figure, *key, *unit;
+	const char *target;     /* the target, as text */
+	double limit;           /* the machine's limit for this figure, 0: none */
+	const char *limit_how;
+};
+/* Prints the row and appends it to the table array arr. */
+void bench_table_row(struct bench *b, json_t *arr, const struct bench_row *r);
 /* The directory file of node n: members, then `peers` authorities PREFIX0001... */
 void bench_write_directory(const struct bnode *n, const struct bnode *const *members,
     int count, const char *peer_prefix, int peers);
