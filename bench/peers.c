@@ -47,7 +47,8 @@ static void
 note(struct bench *b, const char *peer, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Why a peer has no figure: printed, and kept as peers_<peer>_note. */
+/* Why a peer has no figure: kept as peers_<peer>_note, and printed unless the phase was
+ * not asked for ("not measured (...)"). */
 static void
 note(struct bench *b, const char *peer, const char *fmt, ...)
 {
@@ -58,7 +59,7 @@ note(struct bench *b, const char *peer, const char *fmt, ...)
 	va_end(ap);
 	snprintf(key, sizeof(key), "peers_%s_note", peer);
 	json_object_set_new(b->out, key, json_string(msg));
-	if (strcmp(msg, NOT_ASKED) != 0)
+	if (strncmp(msg, "not measured (", strlen("not measured (")) != 0)
 		printf("   %s: %s\n", peer, msg);
 }
 
@@ -268,13 +269,16 @@ mqtt_measure(struct peers *p, pid_t broker, const char *blog)
 	/* The subscriber's stdout (one message id a line) goes to `got`, its errors too. */
 	pid_t sub = bl_spawn(sargv, got, -1);
 	double t0 = bl_mono_s();
-	while (!file_has(blog, "peers-sub 1 " MQTT_TOPIC) && bl_wait(sub, 0) == -1 &&
-	    bl_mono_s() - t0 < 20)
+	int sst = -1;
+	bool subscribed = false;
+	while (!(subscribed = file_has(blog, "peers-sub 1 " MQTT_TOPIC)) &&
+	    (sst = bl_wait(sub, 0)) == -1 && bl_mono_s() - t0 < 20)
 		bl_sleep_ms(10);
-	if (!file_has(blog, "peers-sub 1 " MQTT_TOPIC)) {
-		note(b, "mosquitto", "not measured: the subscriber did not subscribe in 20 s (see %s, %s)",
-		    got, blog);
-		bl_stop(sub, SIGTERM);
+	if (!subscribed) {
+		note(b, "mosquitto", "not measured: the subscriber did not subscribe in 20 s (exit %d; "
+		     "see %s, %s)", sst, got, blog);
+		if (sst == -1)
+			bl_stop(sub, SIGTERM);
 		return;
 	}
 	int in = open(lines, O_RDONLY);
@@ -283,7 +287,7 @@ mqtt_measure(struct peers *p, pid_t broker, const char *blog)
 	pid_t pub = bl_spawn(pargv, plog, in);
 	close(in);
 	double deadline = 60 + p->mqtt_n / 500.0;
-	int sst = bl_wait(sub, (int)(deadline * 1000));
+	sst = bl_wait(sub, (int)(deadline * 1000));
 	double t1 = bl_mono_s();
 	double cpu_broker = bl_proc_cpu_s(broker) - cpu_b0;
 	int pst = bl_wait(pub, 30000);
@@ -299,8 +303,8 @@ mqtt_measure(struct peers *p, pid_t broker, const char *blog)
 	free(out);
 	if (sst != 0 || pst != 0 || received != p->mqtt_n) {
 		note(b, "mosquitto", "FAILED: %d of %d messages received in %.1f s (subscriber exit %d, "
-		     "publisher exit %d; see %s, %s, %s)", received, p->mqtt_n, t1 - t0, sst, pst, got,
-		     plog, blog);
+		     "publisher exit %d)", received, p->mqtt_n, t1 - t0, sst, pst);
+		printf("   mosquitto: see %s, %s, %s (BENCH_KEEP=1 keeps them)\n", got, plog, blog);
 		return;
 	}
 	double rate = p->mqtt_n / (t1 - t0);
@@ -406,7 +410,8 @@ pf_measure(struct peers *p, pid_t pf1, pid_t pf2)
 	snprintf(log2, sizeof(log2), "%s/pf2/maillog", p->dir);
 	if (st != 0 || got != p->smtp_n) {
 		note(b, "postfix", "FAILED: %d of %d messages delivered at pf2 in %.1f s (smtp-source "
-		     "exit %d; see %s, %s, %s)", got, p->smtp_n, t1, st, slog, log1, log2);
+		     "exit %d)", got, p->smtp_n, t1, st);
+		printf("   postfix: see %s, %s, %s (BENCH_KEEP=1 keeps them)\n", slog, log1, log2);
 		return;
 	}
 	double rate = p->smtp_n / t1;
