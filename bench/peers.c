@@ -193,12 +193,23 @@ peers_run(struct bench *b, bool wanted)
 	snprintf(p.script, sizeof(p.script), "%s/bench/peers.sh", b->env.src);
 	char *out = NULL;
 	if (bl_sh(&out, "'%s' install 2>&1", p.script) != 0) {
-		out[strcspn(out, "\n")] = '\0';
-		note(b, "mosquitto", "not measured: %s", out);
-		note(b, "postfix", "not measured: %s", out);
+		/* apt-get's last lines, then peers.sh's reason on the last line. */
+		size_t len = strlen(out);
+		while (len > 0 && out[len - 1] == '\n')
+			out[--len] = '\0';
+		char *last = strrchr(out, '\n');
+		if (last != NULL) {
+			*last++ = '\0';
+			printf("%s\n", out);
+		} else {
+			last = out;
+		}
+		note(b, "mosquitto", "not measured: %s", last);
+		note(b, "postfix", "not measured: %s", last);
 		free(out);
 		return;
 	}
+	printf("%s", out);      /* what the install did, if anything */
 	free(out);
 	p.mqtt_port = bl_free_port();
 	p.smtp1_port = bl_free_port();
