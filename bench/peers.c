@@ -176,6 +176,26 @@ version(struct bench *b, const char *key, const char *cmd)
 	free(out);
 }
 
+/* peers.sh failed: what it printed (apt-get's last lines, say), then its reason (its
+ * last line) recorded for both peers. Frees out. */
+static void
+script_failed(struct bench *b, char *out)
+{
+	size_t len = strlen(out);
+	while (len > 0 && out[len - 1] == '\n')
+		out[--len] = '\0';
+	char *last = strrchr(out, '\n');
+	if (last != NULL) {
+		*last++ = '\0';
+		printf("%s\n", out);
+	} else {
+		last = out;
+	}
+	note(b, "mosquitto", "not measured: %s", last);
+	note(b, "postfix", "not measured: %s", last);
+	free(out);
+}
+
 void
 peers_run(struct bench *b, bool wanted)
 {
@@ -193,20 +213,7 @@ peers_run(struct bench *b, bool wanted)
 	snprintf(p.script, sizeof(p.script), "%s/bench/peers.sh", b->env.src);
 	char *out = NULL;
 	if (bl_sh(&out, "'%s' install 2>&1", p.script) != 0) {
-		/* apt-get's last lines, then peers.sh's reason on the last line. */
-		size_t len = strlen(out);
-		while (len > 0 && out[len - 1] == '\n')
-			out[--len] = '\0';
-		char *last = strrchr(out, '\n');
-		if (last != NULL) {
-			*last++ = '\0';
-			printf("%s\n", out);
-		} else {
-			last = out;
-		}
-		note(b, "mosquitto", "not measured: %s", last);
-		note(b, "postfix", "not measured: %s", last);
-		free(out);
+		script_failed(b, out);
 		return;
 	}
 	printf("%s", out);      /* what the install did, if anything */
@@ -216,10 +223,7 @@ peers_run(struct bench *b, bool wanted)
 	p.smtp2_port = bl_free_port();
 	if (bl_sh(&out, "'%s' setup '%s' '%s' '%s' %d %d %d 2>&1", p.script, b->env.src,
 	        b->env.ca_dir, p.dir, p.mqtt_port, p.smtp1_port, p.smtp2_port) != 0) {
-		out[strcspn(out, "\n")] = '\0';
-		note(b, "mosquitto", "not measured: %s", out);
-		note(b, "postfix", "not measured: %s", out);
-		free(out);
+		script_failed(b, out);
 		return;
 	}
 	free(out);
