@@ -51,10 +51,14 @@ do_install() {
 	echo "   installing $PACKAGES (apt-get)"
 	export DEBIAN_FRONTEND=noninteractive
 	log=$(mktemp)
-	if ! apt-get install -y --no-install-recommends $PACKAGES >"$log" 2>&1; then
+	# Every step has a deadline (a held dpkg lock or a dead mirror must not hang the bench).
+	# $PACKAGES is split into its names on purpose.
+	# shellcheck disable=SC2086
+	if ! timeout 600 apt-get install -y --no-install-recommends $PACKAGES >"$log" 2>&1; then
 		# An empty or stale package list: update once, then try again.
-		apt-get update >>"$log" 2>&1 || true
-		apt-get install -y --no-install-recommends $PACKAGES >>"$log" 2>&1 || {
+		timeout 300 apt-get update >>"$log" 2>&1 || true
+		# shellcheck disable=SC2086
+		timeout 600 apt-get install -y --no-install-recommends $PACKAGES >>"$log" 2>&1 || {
 			tail -n 5 "$log" >&2
 			rm -f "$log"
 			die "apt-get install $PACKAGES failed"
