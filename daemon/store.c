@@ -34,8 +34,11 @@
 #define MSG_COLS "id, dir, msg_id, sender, recipient, kind, urgent, state, attempts, " \
 	"created_us, updated_us, next_attempt_us, expire_at_us, fetched, submit_hash, " \
 	"payload_hash, last_error, bset, size"
-#define MSG_BLOBS ", doc_body, doc_sig, doc_cert, rcpt_body, rcpt_sig, rcpt_cert"
+#define MSG_BLOBS ", md.body, md.sig, md.cert, mr.body, mr.sig, mr.cert"
 #define MSG_NO_BLOBS ", NULL, NULL, NULL, NULL, NULL, NULL"
+/* The signed blobs of a message live beside its row (schema 15): "FROM " MSG_FROM. */
+#define MSG_FROM "messages LEFT JOIN message_docs md ON md.msg = messages.id" \
+	" LEFT JOIN message_receipts mr ON mr.msg = messages.id"
 #define EV_COLS "seq, ts_us, event, msg_id, peer, dir, state, attempt, bytes, reason," \
 	" actor_uid, actor_user, leaf, alert"
 /* A checkpoint or cosignature row, in store_checkpoint_from_row's order. */
@@ -295,6 +298,23 @@ static const struct {
 	  " WHERE dir = 0;"
 	  "CREATE INDEX messages_list_from_state ON messages (dir, sender, state, id, msg_id)"
 	  " WHERE dir = 1;" },
+	/* The signed blobs (~2.5 KB a message) out of the row that every state change
+	 * rewrites: the document (written at insert, again only by a re-signature) and the
+	 * receipt (written once it exists), each in a table of its own keyed by the message's
+	 * rowid. Messages are never deleted, so nothing else keeps the two in step. */
+	{ 15,
+	  "CREATE TABLE message_docs (msg INTEGER PRIMARY KEY, body BLOB, sig BLOB, cert BLOB);"
+	  "CREATE TABLE message_receipts (msg INTEGER PRIMARY KEY, body BLOB, sig BLOB,"
+	  " cert BLOB);"
+	  "INSERT INTO message_docs (msg, body, sig, cert) SELECT id, doc_body, doc_sig, doc_cert"
+	  " FROM messages WHERE doc_body IS NOT NULL OR doc_sig IS NOT NULL"
+	  " OR doc_cert IS NOT NULL;"
+	  "INSERT INTO message_receipts (msg, body, sig, cert) SELECT id, rcpt_body, rcpt_sig,"
+	  " rcpt_cert FROM messages WHERE rcpt_body IS NOT NULL OR rcpt_sig IS NOT NULL"
+	  " OR rcpt_cert IS NOT NULL;"
+	  "ALTER TABLE messages DROP COLUMN doc_body; ALTER TABLE messages DROP COLUMN doc_sig;"
+	  "ALTER TABLE messages DROP COLUMN doc_cert; ALTER TABLE messages DROP COLUMN rcpt_body;"
+	  "ALTER TABLE messages DROP COLUMN rcpt_sig; ALTER TABLE messages DROP COLUMN rcpt_cert;" },
 };
 #define STORE_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -308,24 +328,24 @@ static const char *const w_sql[W_COUNT] = {
 	[W_ROLLBACK_TO] = "ROLLBACK TO op",
 	[W_FIND] = "SELECT id, state, recipient, attempts, submit_hash, payload_hash, fetched"
 	    " FROM messages WHERE dir = ?1 AND sender = ?2 AND msg_id = ?3",
-	[W_ROW] = "SELECT " MSG_COLS MSG_BLOBS " FROM messages WHERE id = ?1",
+	[W_ROW] = "SELECT " MSG_COLS MSG_BLOBS " FROM " MSG_FROM " WHERE id = ?1",
 	[W_INSERT] = "INSERT INTO messages (dir, msg_id, sender, recipient, kind, urgent, state,"
 	    " attempts, created_us, updated_us, next_attempt_us, expire_at_us, fetched,"
-	    " submit_hash, payload_hash, last_error, bset, size" MSG_BLOBS ") VALUES (?1, ?2,"
-	    " ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-	    " ?19, ?20, ?21, ?22)",
+	    " submit_hash, payload_hash, last_error, bset, size) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7, 0, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15, ?16)",
+	/* The small columns only: the blobs are written by W_DOC_PUT / W_RCPT_PUT. */
 	[W_UPDATE] = "UPDATE messages SET state = ?2, updated_us = ?3,"
 	    " attempts = CASE WHEN ?4 THEN ?5 ELSE attempts END,"
 	    " next_attempt_us = CASE WHEN ?6 THEN ?7 ELSE next_attempt_us END,"
-	    " rcpt_body = CASE WHEN ?8 THEN ?9 ELSE rcpt_body END,"
-	    " rcpt_sig = CASE WHEN ?8 THEN ?10 ELSE rcpt_sig END,"
-	    " rcpt_cert = CASE WHEN ?8 THEN ?11 ELSE rcpt_cert END,"
-	    " last_error = CASE WHEN ?12 THEN ?13 ELSE last_error END,"
-	    " fetched = CASE WHEN ?14 THEN ?15 ELSE fetched END,"
-	    " doc_body = CASE WHEN ?16 THEN ?17 ELSE doc_body END,"
-	    " doc_sig = CASE WHEN ?16 THEN ?18 ELSE doc_sig END,"
-	    " doc_cert = CASE WHEN ?16 THEN ?19 ELSE doc_cert END,"
-	    " payload_hash = CASE WHEN ?16 THEN ?20 ELSE payload_hash END WHERE id = ?1",
+	    " last_error = CASE WHEN ?8 THEN ?9 ELSE last_error END,"
+	    " fetched = CASE WHEN ?10 THEN ?11 ELSE fetched END,"
+	    " payload_hash = CASE WHEN ?12 THEN ?13 ELSE payload_hash END WHERE id = ?1",
+	[W_DOC_PUT] = "INSERT OR REPLACE INTO message_docs (msg, body, sig, cert)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[W_DOC_DROP] = "DELETE FROM message_docs WHERE msg = ?1",
+	[W_RCPT_PUT] = "INSERT OR REPLACE INTO message_receipts (msg, body, sig, cert)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[W_RCPT_DROP] = "DELETE FROM message_receipts WHERE msg = ?1",
 	[W_EVENT] = "INSERT INTO events (seq, ts_us, event, msg_id, peer, dir, state, attempt,"
 	    " bytes, reason, actor_uid, actor_user, leaf, alert) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
 	    " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
@@ -381,7 +401,7 @@ static const char *const r_sql[R_COUNT] = {
 	/* A status document of ours waits while an earlier one of ours in the same case is
 	 * still open (not yet answered, even retrying): the peer gets a case's documents in
 	 * our sequence order, so a retry cannot make the two sides apply them differently. */
-	[R_OUTBOX] = "SELECT " MSG_COLS MSG_BLOBS " FROM messages WHERE " OUTBOX_WHERE
+	[R_OUTBOX] = "SELECT " MSG_COLS MSG_BLOBS " FROM " MSG_FROM " WHERE " OUTBOX_WHERE
 	    " AND recipient = ?1 AND urgent = ?2 AND id > ?3 AND next_attempt_us <= ?4"
 	    " AND NOT EXISTS (SELECT 1 FROM case_docs d JOIN case_docs e"
 	    " ON e.request_id = d.request_id AND e.requester = d.requester AND e.dir = 0"
@@ -396,9 +416,9 @@ static const char *const r_sql[R_COUNT] = {
 	    " WHERE " OUTBOX_WHERE " GROUP BY recipient ORDER BY recipient",
 	[R_LIST_STATE] = "SELECT " MSG_COLS MSG_NO_BLOBS " FROM messages WHERE dir = 0"
 	    " AND state = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-	[R_GET] = "SELECT " MSG_COLS MSG_BLOBS " FROM messages"
+	[R_GET] = "SELECT " MSG_COLS MSG_BLOBS " FROM " MSG_FROM
 	    " WHERE dir = ?1 AND sender = ?2 AND msg_id = ?3",
-	[R_GET_ANY] = "SELECT " MSG_COLS MSG_BLOBS " FROM messages"
+	[R_GET_ANY] = "SELECT " MSG_COLS MSG_BLOBS " FROM " MSG_FROM
 	    " WHERE dir = ?1 AND msg_id = ?2 ORDER BY id LIMIT 1",
 	[R_LIST] = "SELECT " MSG_COLS MSG_NO_BLOBS " FROM messages WHERE dir BETWEEN ?1 AND ?2"
 	    " AND id < ?3 AND (?4 = 0 OR (dir = 0 AND state IN " OPEN_OUT ")"

@@ -1905,3 +1905,117 @@ Test(store, retrieved_once_exists_then_conflict)
 		store_msg_clear(&v[i].stored);
 	}
 }
+
+/* ---- the signed blobs beside the row (schema 15) ---- */
+
+/* One integer from a one-row query on the raw file. */
+static int64_t
+raw_int(const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
+	    sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* A state change rewrites the small row only: the document stays where the insert put
+ * it, and a receipt is a row of its own; every reader joins them back. */
+Test(store, a_state_change_leaves_the_signed_blobs_where_they_are)
+{
+	struct store_op a, u, r;
+	struct store_msg m;
+	fx_open(0);
+	op_submit(&a, 5, PEER, false);
+	op_receive(&r, 6, 0x06, 0x5c);
+	fx_run(&a, 1);
+	fx_run(&r, 1);
+	op_update(&u, 5, STORE_STATE_COUNT, 0);
+	u.transition = OUTSTATE_SEND;
+	u.set = STORE_SET_ATTEMPTS;
+	u.msg.attempts = 1;
+	fx_run(&u, 1);
+	cr_assert_eq(u.result, STORE_R_OK, "%s", u.error);
+	cr_assert_eq(u.stored.doc_body_len, sizeof(doc), "the committed row comes back whole");
+	store_msg_clear(&u.stored);
+	uint8_t rb[40], rs[20], rc[30];
+	memset(rb, 0xb1, sizeof(rb));
+	memset(rs, 0xb2, sizeof(rs));
+	memset(rc, 0xb3, sizeof(rc));
+	op_update(&u, 5, STORE_STATE_COUNT, 0);
+	u.transition = OUTSTATE_ACCEPTED;
+	u.set = STORE_SET_RECEIPT;
+	u.msg.rcpt_body = rb;
+	u.msg.rcpt_body_len = sizeof(rb);
+	u.msg.rcpt_sig = rs;
+	u.msg.rcpt_sig_len = sizeof(rs);
+	u.msg.rcpt_cert = rc;
+	u.msg.rcpt_cert_len = sizeof(rc);
+	fx_run(&u, 1);
+	cr_assert_eq(u.result, STORE_R_OK, "%s", u.error);
+	cr_assert_eq(store_get(fx.s, STORE_OUT, ME, a.msg.msg_id, &m), 0);
+	cr_assert_eq(m.state, STORE_DELIVERED);
+	cr_assert_eq(m.doc_body_len, sizeof(doc));
+	cr_assert_eq(memcmp(m.doc_body, doc, sizeof(doc)), 0);
+	cr_assert_eq(m.doc_sig_len, sizeof(sig));
+	cr_assert_eq(m.rcpt_body_len, sizeof(rb));
+	cr_assert_eq(m.rcpt_body[0], 0xb1);
+	cr_assert_eq(m.rcpt_cert_len, sizeof(rc));
+	store_msg_clear(&m);
+	cr_assert_eq(store_get(fx.s, STORE_IN, PEER, r.msg.msg_id, &m), 0);
+	cr_assert_eq(m.rcpt_body_len, 300, "the receipt of a received message");
+	cr_assert_eq(m.rcpt_body[0], 0x5c);
+	store_msg_clear(&m);
+	free_ops(&r, 1);
+	fx_close();
+	cr_assert_eq(raw_int("SELECT count(*) FROM pragma_table_info('messages')"
+	    " WHERE name IN ('doc_body', 'doc_sig', 'doc_cert', 'rcpt_body', 'rcpt_sig',"
+	    " 'rcpt_cert')"), 0, "the message row has no blob left");
+	cr_assert_eq(raw_int("SELECT count(*) FROM message_docs"), 2);
+	cr_assert_eq(raw_int("SELECT count(*) FROM message_receipts"), 2);
+	cr_assert_eq(raw_int("SELECT length(body) FROM message_receipts r JOIN messages m"
+	    " ON m.id = r.msg WHERE m.dir = 0"), (int64_t)sizeof(rb));
+}
+
+/* A store from before schema 15 keeps every blob: the migration moves them out of the
+ * rows, and the readers find them where they went. */
+Test(store, a_version_13_store_moves_its_signed_blobs_out_of_the_rows)
+{
+	struct store_op a, r;
+	struct store_msg m;
+	fx_open(0);
+	op_submit(&a, 7, PEER, false);
+	op_receive(&r, 8, 0x08, 0x6d);
+	fx_run(&a, 1);
+	fx_run(&r, 1);
+	free_ops(&r, 1);
+	fx_close();
+	sqlite3 *db = NULL;
+	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "BEGIN;" TS_SCHEMA_DOWN_15 "PRAGMA user_version = 13;"
+	    "COMMIT;", NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	cr_assert_eq(raw_int("SELECT count(*) FROM messages WHERE doc_body IS NOT NULL"), 2,
+	    "taken back to 13: the blobs are in the rows");
+	fx_open(0);
+	cr_assert_eq(store_get(fx.s, STORE_OUT, ME, a.msg.msg_id, &m), 0);
+	cr_assert_eq(m.doc_body_len, sizeof(doc));
+	cr_assert_eq(memcmp(m.doc_body, doc, sizeof(doc)), 0);
+	cr_assert_eq(m.doc_cert_len, sizeof(cert));
+	cr_assert_null(m.rcpt_body, "no receipt yet: none made up");
+	store_msg_clear(&m);
+	cr_assert_eq(store_get(fx.s, STORE_IN, PEER, r.msg.msg_id, &m), 0);
+	cr_assert_eq(m.rcpt_body_len, 300);
+	cr_assert_eq(m.rcpt_body[299], 0x6d);
+	cr_assert_eq(m.rcpt_sig[0], 0x6d ^ 0x11);
+	store_msg_clear(&m);
+	fx_close();
+	cr_assert_eq(raw_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	cr_assert_eq(raw_int("SELECT count(*) FROM pragma_table_info('messages')"
+	    " WHERE name = 'doc_body'"), 0);
+}
