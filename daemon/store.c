@@ -892,8 +892,12 @@ store_open_writer(struct store *s, char *err, size_t errlen)
 	if (!wal)
 		return err_set(err, errlen, "database %s: cannot switch to WAL mode: %s", s->path,
 		    sqlite3_errmsg(s->w));
-	if (sqlite3_exec(s->w, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", NULL,
-	    NULL, NULL) != SQLITE_OK ||
+	/* temp_store = MEMORY: every op runs in a SAVEPOINT, whose journal (the first copy of
+	 * each page the op changes) would otherwise be a temp file written page by page:
+	 * nine in ten of the writer's write() calls under load, none of them needed after a
+	 * crash (the WAL is the durable copy). Bounded by the pages one op changes. */
+	if (sqlite3_exec(s->w, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+	    " PRAGMA temp_store = MEMORY;", NULL, NULL, NULL) != SQLITE_OK ||
 	    pragma_int(s->w, "PRAGMA page_size", &s->page_size) != SQLITE_OK ||
 	    pragma_int(s->w, "PRAGMA max_page_count", &s->default_max_pages) != SQLITE_OK)
 		return err_set(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->w));

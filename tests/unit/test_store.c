@@ -2019,3 +2019,40 @@ Test(store, a_version_13_store_moves_its_signed_blobs_out_of_the_rows)
 	cr_assert_eq(raw_int("SELECT count(*) FROM pragma_table_info('messages')"
 	    " WHERE name = 'doc_body'"), 0);
 }
+
+/* The process's write() calls so far (/proc/self/io syscw). */
+static long
+write_calls(void)
+{
+	char *io = ts_read_file("/proc/self/io", NULL);
+	cr_assert(io != NULL);
+	char *p = strstr(io, "syscw: ");
+	cr_assert(p != NULL, "%s", io);
+	long n = strtol(p + 7, NULL, 10);
+	free(io);
+	return n;
+}
+
+/* Each op's SAVEPOINT journal stays in memory: a batch of submits costs the WAL frames
+ * of its one commit, not a temp-file write of every page each op touched. */
+Test(store, a_batch_writes_its_wal_frames_not_a_savepoint_journal_file)
+{
+	enum { N = 40 };
+	struct store_op v[N];
+	fx_open(0);
+	op_submit(&v[0], 1, PEER, false);
+	fx_run(v, 1);               /* the file exists, its first pages written */
+	store_test_hold(fx.s, true);
+	for (int i = 1; i < N; i++) {
+		op_submit(&v[i], 100 + i, PEER, false);
+		v[i].done = op_count;
+		store_submit(fx.s, &v[i]);
+	}
+	long before = write_calls();
+	store_test_hold(fx.s, false);
+	fx_wait(N);
+	long calls = write_calls() - before;
+	for (int i = 1; i < N; i++)
+		cr_assert_eq(v[i].result, STORE_R_OK, "%s", v[i].error);
+	cr_assert_lt(calls, 4 * N, "%ld write() calls for a batch of %d submits", calls, N - 1);
+}
