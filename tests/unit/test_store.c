@@ -60,6 +60,7 @@ static void msg_out(struct store_msg *m, int n, const char *to, bool urgent);
 static void op_submit(struct store_op *op, int n, const char *to, bool urgent);
 static void op_receive(struct store_op *op, int n, uint8_t hash_byte, uint8_t rcpt_byte);
 static void op_update(struct store_op *op, int n, enum store_state to, unsigned mask);
+static void op_send_first(struct store_op *u, int n);
 static void free_ops(struct store_op *ops, int n);
 static void make_db_with_rows(int rows);
 static char *db_bytes(size_t *len, struct timespec *mtime);
@@ -740,6 +741,19 @@ Test(store, update_with_a_stale_state_changes_nothing)
 /* Outbound changes name an event of the state table; the store applies it to the row's
  * state at commit: a send returns the row as committed (the document to transmit), an
  * illegal event changes nothing, and the event is named after the state entered. */
+/* Runs the first transmission of outbound message n: the row as committed comes back. */
+static void
+op_send_first(struct store_op *u, int n)
+{
+	op_update(u, n, STORE_STATE_COUNT, 0);
+	u->transition = OUTSTATE_SEND;
+	u->set = STORE_SET_ATTEMPTS;
+	u->msg.attempts = 1;
+	fx_run(u, 1);
+	cr_assert_eq(u->result, STORE_R_OK, "%s", u->error);
+	cr_assert_eq(u->stored.doc_body_len, sizeof(doc), "the row as committed comes back");
+}
+
 Test(store, transitions_apply_the_table_to_the_current_row)
 {
 	struct store_op a, u;
@@ -747,14 +761,8 @@ Test(store, transitions_apply_the_table_to_the_current_row)
 	fx_open(0);
 	op_submit(&a, 5, PEER, false);
 	fx_run(&a, 1);
-	op_update(&u, 5, STORE_STATE_COUNT, 0);
-	u.transition = OUTSTATE_SEND;
-	u.set = STORE_SET_ATTEMPTS;
-	u.msg.attempts = 1;
-	fx_run(&u, 1);
-	cr_assert_eq(u.result, STORE_R_OK, "%s", u.error);
+	op_send_first(&u, 5);
 	cr_assert_eq(u.msg.state, STORE_SENDING);
-	cr_assert_eq(u.stored.doc_body_len, sizeof(doc), "the row as committed comes back");
 	cr_assert_eq(u.stored.state, STORE_SENDING);
 	cr_assert_eq(u.stored.attempts, 1);
 	store_msg_clear(&u.stored);
@@ -1935,13 +1943,7 @@ Test(store, a_state_change_leaves_the_signed_blobs_where_they_are)
 	op_receive(&r, 6, 0x06, 0x5c);
 	fx_run(&a, 1);
 	fx_run(&r, 1);
-	op_update(&u, 5, STORE_STATE_COUNT, 0);
-	u.transition = OUTSTATE_SEND;
-	u.set = STORE_SET_ATTEMPTS;
-	u.msg.attempts = 1;
-	fx_run(&u, 1);
-	cr_assert_eq(u.result, STORE_R_OK, "%s", u.error);
-	cr_assert_eq(u.stored.doc_body_len, sizeof(doc), "the committed row comes back whole");
+	op_send_first(&u, 5);
 	store_msg_clear(&u.stored);
 	uint8_t rb[40], rs[20], rc[30];
 	memset(rb, 0xb1, sizeof(rb));
