@@ -416,10 +416,13 @@ static const char *const r_sql[R_COUNT] = {
 	    " WHERE " OUTBOX_WHERE " GROUP BY recipient ORDER BY recipient",
 	[R_LIST_STATE] = "SELECT " MSG_COLS MSG_NO_BLOBS " FROM messages WHERE dir = 0"
 	    " AND state = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+	/* +?1: a bare ?1 against the partial indexes' dir = 0 / dir = 1 makes SQLite plan
+	 * with its value and prepare the statement again at each new binding (~50 µs a
+	 * lookup, one per Transfer received); the unary + keeps the plan value-free. */
 	[R_GET] = "SELECT " MSG_COLS MSG_BLOBS " FROM " MSG_FROM
-	    " WHERE dir = ?1 AND sender = ?2 AND msg_id = ?3",
+	    " WHERE dir = +?1 AND sender = ?2 AND msg_id = ?3",
 	[R_GET_ANY] = "SELECT " MSG_COLS MSG_BLOBS " FROM " MSG_FROM
-	    " WHERE dir = ?1 AND msg_id = ?2 ORDER BY id LIMIT 1",
+	    " WHERE dir = +?1 AND msg_id = ?2 ORDER BY id LIMIT 1",
 	[R_LIST] = "SELECT " MSG_COLS MSG_NO_BLOBS " FROM messages WHERE dir BETWEEN ?1 AND ?2"
 	    " AND id < ?3 AND (?4 = 0 OR (dir = 0 AND state IN " OPEN_OUT ")"
 	    " OR (dir = 1 AND fetched = 0)) ORDER BY id DESC LIMIT ?5",
@@ -1057,6 +1060,21 @@ store_close(struct store *s)
 	storeq_stop(s->q);
 	store_free(s);
 }
+
+#ifdef ROGATORY_TEST_HOOKS
+long
+store_test_reprepares(struct store *s)
+{
+	long n = 0;
+	for (int i = 0; i < W_COUNT; i++)
+		if (s->wst[i] != NULL)
+			n += sqlite3_stmt_status(s->wst[i], SQLITE_STMTSTATUS_REPREPARE, 0);
+	for (int i = 0; i < R_COUNT; i++)
+		if (s->rst[i] != NULL)
+			n += sqlite3_stmt_status(s->rst[i], SQLITE_STMTSTATUS_REPREPARE, 0);
+	return n;
+}
+#endif
 
 #ifdef ROGATORY_TEST_HOOKS
 static int

@@ -700,6 +700,9 @@ const char *store_result_name(enum store_result r);
 /* Tests: while held, the store thread takes no ops, so the next batch is exactly what was
  * submitted meanwhile. store_close overrides it. */
 void store_test_hold(struct store *s, bool hold);
+/* Tests: how many times SQLite re-prepared the store's own statements since they were
+ * prepared (a bound value the plan depended on changed). */
+long store_test_reprepares(struct store *s);
 /* Tests: the EXPLAIN QUERY PLAN details of the outbox page query, "; "-separated. 0 / -1. */
 int store_test_outbox_plan(struct store *s, char *out, size_t outlen);
 /* Tests: the same for the console's page query of store_messages_page with those filters
