@@ -19,7 +19,8 @@
 	" FROM message_docs d WHERE d.msg = messages.id;" \
 	"UPDATE messages SET rcpt_body = r.body, rcpt_sig = r.sig, rcpt_cert = r.cert" \
 	" FROM message_receipts r WHERE r.msg = messages.id;" \
-	"DROP TABLE message_docs; DROP TABLE message_receipts;"
+	"DROP TABLE message_docs; DROP TABLE message_receipts;" \
+	"CREATE INDEX messages_state ON messages (dir, state);"
 
 #define TS_SCHEMA_DOWN_TO_8 \
 	TS_SCHEMA_DOWN_15 \

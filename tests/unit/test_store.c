@@ -1978,6 +1978,8 @@ Test(store, a_state_change_leaves_the_signed_blobs_where_they_are)
 	cr_assert_eq(raw_int("SELECT count(*) FROM pragma_table_info('messages')"
 	    " WHERE name IN ('doc_body', 'doc_sig', 'doc_cert', 'rcpt_body', 'rcpt_sig',"
 	    " 'rcpt_cert')"), 0, "the message row has no blob left");
+	cr_assert_eq(raw_int("SELECT count(*) FROM pragma_index_list('messages')"
+	    " WHERE name = 'messages_state'"), 0, "its prefix of messages_list_state is gone");
 	cr_assert_eq(raw_int("SELECT count(*) FROM message_docs"), 2);
 	cr_assert_eq(raw_int("SELECT count(*) FROM message_receipts"), 2);
 	cr_assert_eq(raw_int("SELECT length(body) FROM message_receipts r JOIN messages m"
