@@ -36,6 +36,10 @@
 	"payload_hash, last_error, bset, size"
 #define MSG_BLOBS ", md.body, md.sig, md.cert, mr.body, mr.sig, mr.cert"
 #define MSG_NO_BLOBS ", NULL, NULL, NULL, NULL, NULL, NULL"
+/* The blobs' lengths in their place (integers: store_msg_from_row sets only the *_len);
+ * length() of a blob reads its record header, never its overflow pages. */
+#define MSG_BLOB_LENS ", length(md.body), length(md.sig), length(md.cert), length(mr.body)," \
+	" length(mr.sig), length(mr.cert)"
 /* The signed blobs of a message live beside its row (schema 15): "FROM " MSG_FROM. */
 #define MSG_FROM "messages LEFT JOIN message_docs md ON md.msg = messages.id" \
 	" LEFT JOIN message_receipts mr ON mr.msg = messages.id"
@@ -404,7 +408,7 @@ static const char *const r_sql[R_COUNT] = {
 	/* A status document of ours waits while an earlier one of ours in the same case is
 	 * still open (not yet answered, even retrying): the peer gets a case's documents in
 	 * our sequence order, so a retry cannot make the two sides apply them differently. */
-	[R_OUTBOX] = "SELECT " MSG_COLS MSG_BLOBS " FROM " MSG_FROM " WHERE " OUTBOX_WHERE
+	[R_OUTBOX] = "SELECT " MSG_COLS MSG_BLOB_LENS " FROM " MSG_FROM " WHERE " OUTBOX_WHERE
 	    " AND recipient = ?1 AND urgent = ?2 AND id > ?3 AND next_attempt_us <= ?4"
 	    " AND NOT EXISTS (SELECT 1 FROM case_docs d JOIN case_docs e"
 	    " ON e.request_id = d.request_id AND e.requester = d.requester AND e.dir = 0"
@@ -637,7 +641,8 @@ store_col_hash(sqlite3_stmt *st, int i, uint8_t dst[STORE_HASH_LEN])
 		memcpy(dst, p, n < STORE_HASH_LEN ? (size_t)n : STORE_HASH_LEN);
 }
 
-/* One row of MSG_COLS + blobs into m (zeroed first). -1: out of memory, m cleared. */
+/* One row of MSG_COLS + blobs (or MSG_BLOB_LENS) into m (zeroed first). -1: out of
+ * memory, m cleared. */
 int
 store_msg_from_row(sqlite3_stmt *st, struct store_msg *m)
 {
@@ -663,6 +668,13 @@ store_msg_from_row(sqlite3_stmt *st, struct store_msg *m)
 	store_col_text(st, 16, m->last_error, sizeof(m->last_error));
 	m->bset = sqlite3_column_int64(st, 17);
 	m->size = (uint64_t)sqlite3_column_int64(st, 18);
+	if (sqlite3_column_type(st, 19) == SQLITE_INTEGER) {  /* MSG_BLOB_LENS */
+		size_t *len[] = {&m->doc_body_len, &m->doc_sig_len, &m->doc_cert_len,
+		    &m->rcpt_body_len, &m->rcpt_sig_len, &m->rcpt_cert_len};
+		for (int i = 0; i < 6; i++)
+			*len[i] = (size_t)sqlite3_column_int64(st, 19 + i);
+		return 0;
+	}
 	if (store_col_blob(st, 19, &m->doc_body, &m->doc_body_len) != 0 ||
 	    store_col_blob(st, 20, &m->doc_sig, &m->doc_sig_len) != 0 ||
 	    store_col_blob(st, 21, &m->doc_cert, &m->doc_cert_len) != 0 ||

@@ -382,7 +382,10 @@ int store_retrieval_unsent(struct store *s,
 
 /* Outbound messages to peer in states queued or retrying with next_attempt_us <= now_us,
  * urgent first, then oldest first; at most max, after the cursor (rowid, exclusive; 0 at
- * the start). Blobs included. Returns the count (0..max) or -1. */
+ * the start). The signed blobs' lengths (doc_*_len, rcpt_*_len), not their bytes
+ * (pointers NULL): a Transfer is written from the row the SEND transition returns, so a
+ * page never reads ~2.5 KB a message that it would throw away. Returns the count
+ * (0..max) or -1. */
 int store_outbox_page(struct store *s, const char *peer, int64_t now_us, int64_t after_rowid,
     struct store_msg *out, int max);
 /* Peers that have outbound messages waiting for a transmission (queued, retrying,

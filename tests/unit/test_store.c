@@ -797,7 +797,9 @@ page_ids(int64_t now, int64_t after, int max, int64_t *ids, int *n)
 	for (int i = 0; i < *n; i++) {
 		ids[i] = page[i].rowid;
 		cr_assert_str_eq(page[i].recipient, PEER);
-		cr_assert_eq(page[i].doc_body_len, sizeof(doc), "blobs included");
+		cr_assert_eq(page[i].doc_body_len, sizeof(doc), "the blobs' lengths");
+		cr_assert_eq(page[i].doc_cert_len, sizeof(cert));
+		cr_assert_null(page[i].doc_body, "not their bytes: the SEND transition reads them");
 		store_msg_clear(&page[i]);
 	}
 	return *n > 0 ? ids[*n - 1] : after;
