@@ -18,6 +18,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -34,6 +35,7 @@ struct crl {
 	X509_CRL *x;              /* the effective CRL; NULL when none */
 	uint8_t *der;
 	size_t der_len;
+	uint8_t fp[32];           /* SHA-256 of der */
 	uint64_t number;
 	time_t this_update;
 	time_t next_update;
@@ -274,6 +276,7 @@ crl_set(struct crl *c, struct crl_cand *cand, const uint8_t *der, size_t len,
 		fatal("out of memory");
 	memcpy(c->der, der, len);
 	c->der_len = len;
+	SHA256(der, len, c->fp);
 	c->number = cand->number;
 	c->this_update = cand->this_update;
 	c->next_update = cand->next_update;
@@ -416,6 +419,12 @@ crl_cert_revoked(const struct crl *c, X509 *cert)
 		return false;
 	X509_REVOKED *rev = NULL;
 	return X509_CRL_get0_by_cert(c->x, &rev, cert) == 1;
+}
+
+const uint8_t *
+crl_fingerprint(const struct crl *c)
+{
+	return c != NULL && c->x != NULL ? c->fp : NULL;
 }
 
 time_t

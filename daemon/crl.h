@@ -63,6 +63,9 @@ time_t crl_this_update(const struct crl *c);
 time_t crl_next_update(const struct crl *c);
 const char *crl_source(const struct crl *c);   /* where the effective CRL came from */
 size_t crl_revoked_count(const struct crl *c);
+/* SHA-256 of its DER bytes, computed once at adoption: what a cache of verdicts keys on
+ * (the same bytes, the same revocations); NULL when none. */
+const uint8_t *crl_fingerprint(const struct crl *c);
 /* Its DER bytes, to send in a Crl frame; NULL when none. */
 const uint8_t *crl_der(const struct crl *c, size_t *len);
 /* The parsed CRL, for the TLS store (tls_add_crl); NULL when none. */

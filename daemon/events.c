@@ -1,6 +1,7 @@
 /*
- * events: the delivery log (one JSON line per committed event, appended with a single
- * write), the log --follow subscribers and the per-event counters. The file is a copy of
+ * events: the delivery log (one JSON line per committed event; the lines of one loop turn
+ * appended with a single write at its end, see events_batch), the log --follow
+ * subscribers and the per-event counters. The file is a copy of
  * the store's events table: it must never get a line twice, never a line out of seq
  * order, and never any message content (subject, body, attachment) — metadata only.
  *
@@ -24,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
 #include "log.h"
@@ -37,6 +39,8 @@
 /* Our lines stay under ~3 KiB (reason is the only long field); a longer last line is
  * not one of ours. */
 #define EVENTS_LINE_MAX 65536
+/* Pending lines beyond this are written at once, not at the end of the turn. */
+#define EVENTS_BATCH_MAX (256 * 1024)
 /* log_ratelimited class for delivery-log write errors (1 link, 2 peer, 3 server). */
 #define EVENTS_RL_KEY 4
 
@@ -65,6 +69,10 @@ struct events {
 	int64_t marked;         /* highest seq sent to the store as log mark */
 	unsigned since_mark;
 	bool broken;            /* a write failed: copy the gap from the store first */
+	struct event *flush_ev; /* events_batch: writes the turn's lines; NULL: at once */
+	char *pend;             /* complete lines not yet written, in seq order */
+	size_t pend_len, pend_cap;
+	int64_t pend_seq;       /* seq of the last pending line */
 	uint64_t counts[EVENTS_NNAMES + 1];
 	struct events_sub *subs;
 	size_t nsubs;
@@ -75,6 +83,12 @@ struct events {
 
 static int events_repair(struct events *ev, int64_t *file_seq, bool *changed, char *err,
     size_t errlen);
+static int events_append(struct events *ev, const char *buf, size_t len, int64_t last_seq,
+    char *err, size_t errlen);
+static int events_pend(struct events *ev, const char *json, int64_t seq, char *err,
+    size_t errlen);
+static void events_flush(struct events *ev);
+static void events_flush_cb(evutil_socket_t fd, short what, void *arg);
 static int events_scan_back(int fd, off_t before, off_t *pos);
 static int events_line_seq(struct events *ev, off_t start, off_t end, int64_t *seq,
     char *err, size_t errlen);
@@ -160,9 +174,13 @@ events_close(struct events *ev)
 {
 	if (ev == NULL)
 		return;
+	events_flush(ev);
+	if (ev->flush_ev != NULL)
+		event_free(ev->flush_ev);
 	events_mark(ev);
 	if (close(ev->fd) == -1)
 		log_warn("delivery log %s: close: %s", ev->path, strerror(errno));
+	free(ev->pend);
 	free(ev->subs);
 	free(ev->path);
 	free(ev);
@@ -190,6 +208,7 @@ events_reopen(struct events *ev, char *err, size_t errlen)
 	}
 	/* What the old file holds is marked before it is left (a write that failed leaves a
 	 * gap, which the next event copies from the store into the new file). */
+	events_flush(ev);
 	events_mark(ev);
 	int old_fd = ev->fd;
 	off_t old_size = ev->size;
@@ -358,45 +377,114 @@ done:
 	return rc;
 }
 
-/* One line, one write(): a crash leaves at most a torn tail, which start-up cuts. A
- * failed or short write is cut back here so the next line starts on a line boundary. */
+/* One line, one write(). */
 static int
 events_write_line(struct events *ev, const struct store_event *e, char *err, size_t errlen)
 {
 	char *json = events_json(e);
-	size_t len;
-	ssize_t n;
-	int saved;
-
 	if (json == NULL)
 		return err_set(err, errlen, "delivery log %s: out of memory", ev->path);
-	len = strlen(json);
+	size_t len = strlen(json);
 	json[len] = '\n';       /* replaces the NUL: json_dumps gave us len + 1 bytes */
-	do {
-		n = write(ev->fd, json, len + 1);
-	} while (n == -1 && errno == EINTR);
-	saved = errno;
+	int rc = events_append(ev, json, len + 1, e->seq, err, errlen);
 	free(json);
-	if (n == (ssize_t)(len + 1)) {
+	return rc;
+}
+
+/* Complete lines (the last one's seq last_seq), one write(): a crash leaves at most a
+ * torn tail, which start-up cuts. A failed or short write is cut back here so the next
+ * line starts on a line boundary. */
+static int
+events_append(struct events *ev, const char *buf, size_t len, int64_t last_seq, char *err,
+    size_t errlen)
+{
+	ssize_t n;
+	do {
+		n = write(ev->fd, buf, len);
+	} while (n == -1 && errno == EINTR);
+	int saved = errno;
+	if (n == (ssize_t)len) {
 		ev->size += (off_t)n;
-		ev->last_written = e->seq;
+		ev->last_written = last_seq;
 		return 0;
 	}
 	if (n > 0 && ftruncate(ev->fd, ev->size) == -1)
 		log_warn("delivery log %s: cannot cut a partial line back: %s", ev->path,
 		    strerror(errno));
 	if (n >= 0)
-		return err_set(err, errlen, "delivery log %s: short write of seq %" PRId64
-		    " (%zd of %zu bytes)", ev->path, e->seq, n, len + 1);
-	return err_set(err, errlen, "delivery log %s: write of seq %" PRId64 ": %s", ev->path,
-	    e->seq, strerror(saved));
+		return err_set(err, errlen, "delivery log %s: short write up to seq %" PRId64
+		    " (%zd of %zu bytes)", ev->path, last_seq, n, len);
+	return err_set(err, errlen, "delivery log %s: write up to seq %" PRId64 ": %s",
+	    ev->path, last_seq, strerror(saved));
+}
+
+void
+events_batch(struct events *ev, struct event_base *base)
+{
+	if (ev->flush_ev == NULL)
+		ev->flush_ev = event_new(base, -1, 0, events_flush_cb, ev);
+	if (ev->flush_ev == NULL)
+		log_warn("delivery log %s: out of memory; one write per line", ev->path);
+}
+
+/* Queues a line for the end of the turn (json: without its newline). */
+static int
+events_pend(struct events *ev, const char *json, int64_t seq, char *err, size_t errlen)
+{
+	size_t len = strlen(json);
+	if (ev->pend_len + len + 1 > ev->pend_cap) {
+		size_t cap = ev->pend_cap ? ev->pend_cap : 16384;
+		while (cap < ev->pend_len + len + 1)
+			cap *= 2;
+		char *p = realloc(ev->pend, cap);
+		if (p == NULL)
+			return err_set(err, errlen, "delivery log %s: out of memory", ev->path);
+		ev->pend = p;
+		ev->pend_cap = cap;
+	}
+	memcpy(ev->pend + ev->pend_len, json, len);
+	ev->pend[ev->pend_len + len] = '\n';
+	ev->pend_len += len + 1;
+	ev->pend_seq = seq;
+	if (ev->pend_len >= EVENTS_BATCH_MAX)
+		events_flush(ev);
+	else if (!event_pending(ev->flush_ev, EV_TIMEOUT, NULL))
+		event_active(ev->flush_ev, EV_TIMEOUT, 0);
+	return 0;
+}
+
+/* Writes the pending lines; a failure leaves them to the store (broken: the next event
+ * copies the gap first, or the next start-up). */
+static void
+events_flush(struct events *ev)
+{
+	char err[512] = "";
+	if (ev->pend_len == 0)
+		return;
+	if (events_append(ev, ev->pend, ev->pend_len, ev->pend_seq, err, sizeof(err)) == -1) {
+		ev->broken = true;
+		log_ratelimited(EVENTS_RL_KEY, "%s (kept in the store)", err);
+	}
+	ev->pend_len = 0;
+	if (ev->pend_cap > 4 * EVENTS_BATCH_MAX) {
+		free(ev->pend);
+		ev->pend = NULL;
+		ev->pend_cap = 0;
+	}
+}
+
+static void
+events_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	events_flush(arg);
 }
 
 void
 events_emit(struct events *ev, const struct store_event *e)
 {
 	char err[512] = "";
-	char *line;
 
 	if (e->seq <= ev->last_emitted)
 		return;
@@ -410,16 +498,29 @@ events_emit(struct events *ev, const struct store_event *e)
 		else if (events_catch_up(ev, ev->last_written, e->seq, err, sizeof(err)) == 0)
 			ev->broken = false;
 	}
-	if (!ev->broken && e->seq > ev->last_written &&
-	    events_write_line(ev, e, err, sizeof(err)) == -1)
-		ev->broken = true;
-	if (ev->broken)
+	/* One JSON text for the file and every subscriber. */
+	char *line = events_json(e);
+	if (line == NULL)
+		err_set(err, sizeof(err), "delivery log %s: out of memory", ev->path);
+	if (!ev->broken && line != NULL && e->seq > ev->last_written) {
+		int rc;
+		if (ev->flush_ev != NULL) {
+			rc = events_pend(ev, line, e->seq, err, sizeof(err));
+		} else {
+			size_t len = strlen(line);
+			line[len] = '\n';
+			rc = events_append(ev, line, len + 1, e->seq, err, sizeof(err));
+			line[len] = '\0';
+		}
+		if (rc == -1)
+			ev->broken = true;
+	}
+	if (ev->broken || line == NULL)
 		log_ratelimited(EVENTS_RL_KEY, "%s (seq %" PRId64 " kept in the store)", err,
 		    e->seq);
-	if (ev->nsubs > 0 && (line = events_json(e)) != NULL) {
+	if (ev->nsubs > 0 && line != NULL)
 		events_notify(ev, e, line);
-		free(line);
-	}
+	free(line);
 	if (++ev->since_mark >= EVENTS_MARK_EVERY)
 		events_mark(ev);
 }
@@ -434,6 +535,7 @@ events_mark(struct events *ev)
 	struct store_op *op;
 
 	ev->since_mark = 0;
+	events_flush(ev);
 	if (ev->broken || ev->last_written <= ev->marked)
 		return;
 	if (fsync(ev->fd) == -1) {

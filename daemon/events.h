@@ -16,6 +16,7 @@
 #include "store.h"
 
 struct events;
+struct event_base;
 
 /* A subscriber gets every event emitted after it subscribed, as the JSON line (without
  * the newline) and the struct. */
@@ -37,8 +38,12 @@ void events_close(struct events *ev);
  * old file stays in use). */
 int events_reopen(struct events *ev, char *err, size_t errlen);
 
-/* Called with each event after its commit (seq and ts_us set). Writes the line, then
- * notifies subscribers. A write error is logged (rate-limited) and retried on the
+/* From now on the lines of one turn of base's loop (the completions of a store batch)
+ * go out in one write at its end, or earlier past 256 KiB; before, each line at once.
+ * Either way a line is written only after its commit, in seq order. */
+void events_batch(struct events *ev, struct event_base *base);
+/* Called with each event after its commit (seq and ts_us set). Writes the line (or
+ * queues it, events_batch), then notifies subscribers. A write error is logged (rate-limited) and retried on the
  * next event: the store still has the event, and start-up completes the file. */
 void events_emit(struct events *ev, const struct store_event *e);
 

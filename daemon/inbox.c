@@ -142,16 +142,46 @@ ib_dup(uint8_t **dst, size_t *len, const uint8_t *src, size_t n)
 
 /* ---- trust in signer certificates ---- */
 
-/* Revocation is judged now, against the effective CRL (never cached): a signer whose
- * key was compromised is refused even for documents signed before. */
+/* Revocation is judged now, against the effective CRL: a signer whose key was
+ * compromised is refused even for documents signed before. The verdict is kept with the
+ * trusted certificate for that CRL only (its fingerprint): a new CRL judges it again. */
 static bool
-ib_revoked(struct inbox *ib, X509 *c, char *err, size_t errlen)
+ib_revoked(struct inbox *ib, X509 *c, struct ib_trust *e, char *err, size_t errlen)
 {
 	const struct crl *crl = ib->d->revocation ? revocation_crl(ib->d->revocation) : NULL;
-	if (crl == NULL || !crl_cert_revoked(crl, c))
-		return false;
-	err_set(err, errlen, "signer certificate is revoked (effective CRL)");
-	return true;
+	const uint8_t *fp = crl_fingerprint(crl);
+	bool revoked = fp != NULL && crl_cert_revoked(crl, c);
+	if (e != NULL && fp != NULL) {
+		memcpy(e->crl_fp, fp, sizeof(e->crl_fp));
+		e->crl_judged = true;
+		e->revoked = revoked;
+	}
+	if (revoked)
+		err_set(err, errlen, "signer certificate is revoked (effective CRL)");
+	return revoked;
+}
+
+/* A trusted certificate's verdict against the CRL in force now: the cached one when it
+ * was judged against this CRL, else judged now (its DER parsed once per CRL). */
+static int
+ib_cached_revoked(struct inbox *ib, struct ib_trust *e, const ProtobufCBinaryData *der,
+    char *err, size_t errlen)
+{
+	const struct crl *crl = ib->d->revocation ? revocation_crl(ib->d->revocation) : NULL;
+	const uint8_t *fp = crl_fingerprint(crl);
+	if (fp == NULL)
+		return 0;
+	if (e->crl_judged && memcmp(e->crl_fp, fp, sizeof(e->crl_fp)) == 0) {
+		if (!e->revoked)
+			return 0;
+		return err_set(err, errlen, "signer certificate is revoked (effective CRL)");
+	}
+	X509 *cc = NULL;
+	if (cert_from_der(der->data, der->len, &cc, err, errlen) != 0)
+		return -1;
+	bool revoked = ib_revoked(ib, cc, e, err, errlen);
+	X509_free(cc);
+	return revoked ? -1 : 0;
 }
 
 /* Chain to our CA at the signed creation time, without CRL flags (a CRL issued after
@@ -169,26 +199,21 @@ ib_trusted(struct inbox *ib, const ProtobufCBinaryData *der, int64_t at_ms, char
 			if (at > e->not_after || e->not_before > time(NULL))
 				return err_set(err, errlen, "signed at %lld, outside the signer "
 				    "certificate's validity", (long long)at);
-			if (!ib->d->revocation || revocation_crl(ib->d->revocation) == NULL)
-				return 0;
-			X509 *cc = NULL;
-			if (cert_from_der(der->data, der->len, &cc, err, errlen) != 0)
-				return -1;
-			int revoked = ib_revoked(ib, cc, err, errlen);
-			X509_free(cc);
-			return revoked ? -1 : 0;
+			return ib_cached_revoked(ib, e, der, err, errlen);
 		}
 	}
 	X509 *c = NULL;
 	if (cert_from_der(der->data, der->len, &c, err, errlen) != 0)
 		return -1;
 	int rc = cert_verify_at(ib->ca, c, cert_signing_time(c, at), err, errlen);
-	if (rc == 0 && ib_revoked(ib, c, err, errlen)) {
+	struct ib_trust t = {0};
+	if (rc == 0 && ib_revoked(ib, c, &t, err, errlen)) {
 		X509_free(c);
 		return -1;
 	}
 	if (rc == 0) {
 		struct ib_trust *e = &ib->cache[ib->cache_next++ % IB_TRUST_CACHE];
+		*e = t;
 		memcpy(e->hash, h, sizeof(h));
 		e->not_before = cert_not_before(c);
 		e->not_after = cert_not_after(c);

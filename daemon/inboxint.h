@@ -29,6 +29,11 @@ struct ib_trust {
 	int64_t not_before;
 	int64_t not_after;
 	bool used;
+	/* The revocation verdict against the CRL of fingerprint crl_fp (crl_fingerprint):
+	 * judged once per certificate and CRL, not by parsing the DER per message. */
+	bool crl_judged;
+	bool revoked;
+	uint8_t crl_fp[32];
 };
 
 /* What one sending authority costs us (inboxpeer.c). */

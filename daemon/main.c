@@ -266,6 +266,7 @@ main(int argc, char **argv)
 		snprintf(logpath, sizeof(logpath), "%s/delivery.jsonl", d->cfg->state_dir);
 	if (events_open(logpath, d->store, &d->events, err, sizeof(err)) != 0)
 		fatal("%s", err);
+	events_batch(d->events, d->base);
 	if (pause_new(d->store, &d->paused, err, sizeof(err)) != 0)
 		fatal("%s", err);
 	d->started_wall_ms = link_wall_ms();

@@ -31,7 +31,7 @@ struct store;
 
 #define STORE_HASH_LEN 32
 /* The schema this build writes (PRAGMA user_version); a newer database is refused. */
-#define STORE_SCHEMA_VERSION 13
+#define STORE_SCHEMA_VERSION 15
 #define STORE_KINDS 7              /* Kind values 0 (unspecified) to 6 (other) */
 #define STORE_REF_MAX 255         /* bytes of a reference kept in a case row (cut at UTF-8) */
 
@@ -382,7 +382,10 @@ int store_retrieval_unsent(struct store *s,
 
 /* Outbound messages to peer in states queued or retrying with next_attempt_us <= now_us,
  * urgent first, then oldest first; at most max, after the cursor (rowid, exclusive; 0 at
- * the start). Blobs included. Returns the count (0..max) or -1. */
+ * the start). The signed blobs' lengths (doc_*_len, rcpt_*_len), not their bytes
+ * (pointers NULL): a Transfer is written from the row the SEND transition returns, so a
+ * page never reads ~2.5 KB a message that it would throw away. Returns the count
+ * (0..max) or -1. */
 int store_outbox_page(struct store *s, const char *peer, int64_t now_us, int64_t after_rowid,
     struct store_msg *out, int max);
 /* Peers that have outbound messages waiting for a transmission (queued, retrying,
@@ -700,6 +703,9 @@ const char *store_result_name(enum store_result r);
 /* Tests: while held, the store thread takes no ops, so the next batch is exactly what was
  * submitted meanwhile. store_close overrides it. */
 void store_test_hold(struct store *s, bool hold);
+/* Tests: how many times SQLite re-prepared the store's own statements since they were
+ * prepared (a bound value the plan depended on changed). */
+long store_test_reprepares(struct store *s);
 /* Tests: the EXPLAIN QUERY PLAN details of the outbox page query, "; "-separated. 0 / -1. */
 int store_test_outbox_plan(struct store *s, char *out, size_t outlen);
 /* Tests: the same for the console's page query of store_messages_page with those filters

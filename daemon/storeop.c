@@ -356,6 +356,26 @@ load_stored(struct store *s, struct store_op *op, int64_t id)
 	return r;
 }
 
+/* A message's signed object (its document or its receipt) into the table put names, by
+ * rowid, replacing the one there; none at all (all three NULL): the row of drop goes. */
+static enum store_result
+put_signed(struct store *s, struct store_op *op, int64_t id, int put, int drop,
+    const uint8_t *body, size_t body_len, const uint8_t *sig, size_t sig_len,
+    const uint8_t *cert, size_t cert_len)
+{
+	bool none = body == NULL && sig == NULL && cert == NULL;
+	sqlite3_stmt *st = store_wstmt(s, none ? drop : put);
+	if (st == NULL)
+		return op_fail(s, op, sqlite3_errcode(s->w));
+	sqlite3_bind_int64(st, 1, id);
+	if (!none) {
+		store_bind_blob(st, 2, body, body_len);
+		store_bind_blob(st, 3, sig, sig_len);
+		store_bind_blob(st, 4, cert, cert_len);
+	}
+	return w_step(s, op, st);
+}
+
 static enum store_result
 insert_msg(struct store *s, struct store_op *op, int64_t now)
 {
@@ -384,16 +404,15 @@ insert_msg(struct store *s, struct store_op *op, int64_t now)
 	sqlite3_bind_text(st, 14, m->last_error, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 15, m->bset);
 	sqlite3_bind_int64(st, 16, (int64_t)(m->size > 0 ? m->size : m->doc_body_len));
-	store_bind_blob(st, 17, m->doc_body, m->doc_body_len);
-	store_bind_blob(st, 18, m->doc_sig, m->doc_sig_len);
-	store_bind_blob(st, 19, m->doc_cert, m->doc_cert_len);
-	store_bind_blob(st, 20, m->rcpt_body, m->rcpt_body_len);
-	store_bind_blob(st, 21, m->rcpt_sig, m->rcpt_sig_len);
-	store_bind_blob(st, 22, m->rcpt_cert, m->rcpt_cert_len);
 	enum store_result r = w_step(s, op, st);
-	if (r == STORE_R_OK)
-		m->rowid = sqlite3_last_insert_rowid(s->w);
-	return r;
+	if (r != STORE_R_OK)
+		return r;
+	m->rowid = sqlite3_last_insert_rowid(s->w);
+	if ((r = put_signed(s, op, m->rowid, W_DOC_PUT, W_DOC_DROP, m->doc_body, m->doc_body_len,
+	    m->doc_sig, m->doc_sig_len, m->doc_cert, m->doc_cert_len)) != STORE_R_OK)
+		return r;
+	return put_signed(s, op, m->rowid, W_RCPT_PUT, W_RCPT_DROP, m->rcpt_body,
+	    m->rcpt_body_len, m->rcpt_sig, m->rcpt_sig_len, m->rcpt_cert, m->rcpt_cert_len);
 }
 
 /* Fills what the caller left empty; the peer is the other end of the message. */
@@ -604,20 +623,19 @@ op_update(struct store *s, struct store_op *op, int64_t now)
 	sqlite3_bind_int64(st, 5, m->attempts);
 	sqlite3_bind_int(st, 6, (set & STORE_SET_NEXT_ATTEMPT) != 0 ? 1 : 0);
 	sqlite3_bind_int64(st, 7, m->next_attempt_us);
-	sqlite3_bind_int(st, 8, (set & STORE_SET_RECEIPT) != 0 ? 1 : 0);
-	store_bind_blob(st, 9, m->rcpt_body, m->rcpt_body_len);
-	store_bind_blob(st, 10, m->rcpt_sig, m->rcpt_sig_len);
-	store_bind_blob(st, 11, m->rcpt_cert, m->rcpt_cert_len);
-	sqlite3_bind_int(st, 12, (set & STORE_SET_LAST_ERROR) != 0 ? 1 : 0);
-	sqlite3_bind_text(st, 13, m->last_error, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 14, (set & STORE_SET_FETCHED) != 0 ? 1 : 0);
-	sqlite3_bind_int(st, 15, m->fetched ? 1 : 0);
-	sqlite3_bind_int(st, 16, (set & STORE_SET_DOCUMENT) != 0 ? 1 : 0);
-	store_bind_blob(st, 17, m->doc_body, m->doc_body_len);
-	store_bind_blob(st, 18, m->doc_sig, m->doc_sig_len);
-	store_bind_blob(st, 19, m->doc_cert, m->doc_cert_len);
-	store_bind_blob(st, 20, m->payload_hash, STORE_HASH_LEN);
+	sqlite3_bind_int(st, 8, (set & STORE_SET_LAST_ERROR) != 0 ? 1 : 0);
+	sqlite3_bind_text(st, 9, m->last_error, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 10, (set & STORE_SET_FETCHED) != 0 ? 1 : 0);
+	sqlite3_bind_int(st, 11, m->fetched ? 1 : 0);
+	sqlite3_bind_int(st, 12, (set & STORE_SET_DOCUMENT) != 0 ? 1 : 0);
+	store_bind_blob(st, 13, m->payload_hash, STORE_HASH_LEN);
 	enum store_result r = w_step(s, op, st);
+	if (r == STORE_R_OK && (set & STORE_SET_RECEIPT) != 0)
+		r = put_signed(s, op, k.id, W_RCPT_PUT, W_RCPT_DROP, m->rcpt_body, m->rcpt_body_len,
+		    m->rcpt_sig, m->rcpt_sig_len, m->rcpt_cert, m->rcpt_cert_len);
+	if (r == STORE_R_OK && (set & STORE_SET_DOCUMENT) != 0)
+		r = put_signed(s, op, k.id, W_DOC_PUT, W_DOC_DROP, m->doc_body, m->doc_body_len,
+		    m->doc_sig, m->doc_sig_len, m->doc_cert, m->doc_cert_len);
 	if (r == STORE_R_OK && op->transition == OUTSTATE_SEND)
 		r = load_stored(s, op, k.id);
 	/* The first fetch: the retrieval evidence to send is kept in the same savepoint. */

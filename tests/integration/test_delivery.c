@@ -419,14 +419,14 @@ verify(struct tnet *t, int i, const char *id, char **out)
 
 /* Changes one byte of a blob column of the message, daemon stopped. */
 static void
-tamper(struct tnet *t, int i, const char *id, const char *column)
+tamper(struct tnet *t, int i, const char *id, const char *table)
 {
 	tnet_stop(t, i, SIGTERM);
 	char *out = NULL;
-	int rc = ts_sh(&out, "sqlite3 '%s/state/rogatory.db' \"UPDATE messages SET %s = "
-	                     "CAST(substr(%s, 1, 30) || X'5A' || substr(%s, 32) AS BLOB) "
-	                     "WHERE msg_id = '%s'\"",
-	    t->node[i].home, column, column, column, id);
+	int rc = ts_sh(&out, "sqlite3 '%s/state/rogatory.db' \"UPDATE %s SET body = "
+	                     "CAST(substr(body, 1, 30) || X'5A' || substr(body, 32) AS BLOB) "
+	                     "WHERE msg = (SELECT id FROM messages WHERE msg_id = '%s')\"",
+	    t->node[i].home, table, id);
 	cr_assert_eq(rc, 0, "%s", out);
 	free(out);
 	tnet_start(t, i);
@@ -453,13 +453,13 @@ Test(delivery, verify_offline_survives_renewal_and_catches_tampering, .timeout =
 	cr_assert_eq(verify(t, 1, id, &out), 0, "after renewal: %s", out);
 	free(out);
 	/* One byte of the stored receipt changed: caught. */
-	tamper(t, 0, id, "rcpt_body");
+	tamper(t, 0, id, "message_receipts");
 	cr_assert_eq(verify(t, 0, id, &out), 1, "%s", out);
 	cr_assert(strstr(out, "FAIL receipt signature") != NULL && strstr(out, "INVALID") != NULL,
 	    "%s", out);
 	free(out);
 	/* One byte of the stored document changed: caught. */
-	tamper(t, 1, id, "doc_body");
+	tamper(t, 1, id, "message_docs");
 	cr_assert_eq(verify(t, 1, id, &out), 1, "%s", out);
 	cr_assert(strstr(out, "FAIL payload hash") != NULL, "%s", out);
 	cr_assert(strstr(out, "FAIL document signature") != NULL, "%s", out);

@@ -1,14 +1,29 @@
 /*
  * schema: a store made now, taken back to what schema 8 had, so that a unit test can
  * watch the migrations of later versions run on it (each on its own rows). Every later
- * step is undone here, newest first: 13 the console's listing indexes, 12 the deadline
+ * step is undone here, newest first: 15 the signed blobs beside the message rows (also
+ * alone: TS_SCHEMA_DOWN_15), 13 the console's listing indexes, 12 the deadline
  * marks, 11 the statistics' columns, 10 proof of retrieval, 9 the cases' clocks. A new
  * schema version adds its undoing at the front.
  */
 #ifndef ROGATORY_TEST_SCHEMA_H
 #define ROGATORY_TEST_SCHEMA_H
 
+#define TS_SCHEMA_DOWN_15 \
+	"ALTER TABLE messages ADD COLUMN doc_body BLOB; ALTER TABLE messages ADD COLUMN doc_sig BLOB;" \
+	"ALTER TABLE messages ADD COLUMN doc_cert BLOB;" \
+	"ALTER TABLE messages ADD COLUMN rcpt_body BLOB;" \
+	"ALTER TABLE messages ADD COLUMN rcpt_sig BLOB;" \
+	"ALTER TABLE messages ADD COLUMN rcpt_cert BLOB;" \
+	"UPDATE messages SET doc_body = d.body, doc_sig = d.sig, doc_cert = d.cert" \
+	" FROM message_docs d WHERE d.msg = messages.id;" \
+	"UPDATE messages SET rcpt_body = r.body, rcpt_sig = r.sig, rcpt_cert = r.cert" \
+	" FROM message_receipts r WHERE r.msg = messages.id;" \
+	"DROP TABLE message_docs; DROP TABLE message_receipts;" \
+	"CREATE INDEX messages_state ON messages (dir, state);"
+
 #define TS_SCHEMA_DOWN_TO_8 \
+	TS_SCHEMA_DOWN_15 \
 	"DROP INDEX messages_list; DROP INDEX messages_list_state;" \
 	"DROP INDEX messages_list_to; DROP INDEX messages_list_from;" \
 	"DROP INDEX messages_list_to_state; DROP INDEX messages_list_from_state;" \

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <criterion/criterion.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "cert.h"
@@ -295,4 +296,27 @@ Test(crl, file_readers_and_check)
 	cr_assert_eq(crl_file_check(in_dir("other/crl.pem"), in_dir("ca/ca.crt"), &n, &nu, err,
 	    sizeof(err)), -1);
 	cr_assert(strstr(err, "signature does not verify") != NULL, "%s", err);
+}
+
+/* What the inbox keys its cached revocation verdicts on: the effective CRL's bytes. None
+ * held, none; the same CRL offered again, the same; a newer one, another. */
+Test(crl, fingerprint_follows_the_effective_crl)
+{
+	struct crl *c = open_keeper("state");
+	char msg[1024];
+	cr_assert_null(crl_fingerprint(c));
+	cr_assert_eq(offer_file(c, "crl1.pem", 0, msg, sizeof(msg)), CRL_OFFER_ADOPTED, "%s", msg);
+	uint8_t fp1[32], want[32];
+	cr_assert_not_null(crl_fingerprint(c));
+	memcpy(fp1, crl_fingerprint(c), sizeof(fp1));
+	size_t len = 0;
+	const uint8_t *der = crl_der(c, &len);
+	cr_assert_not_null(der);
+	SHA256(der, len, want);
+	cr_assert_arr_eq(fp1, want, sizeof(want), "SHA-256 of the DER");
+	cr_assert_eq(offer_file(c, "crl1.pem", 0, msg, sizeof(msg)), CRL_OFFER_NOT_NEWER);
+	cr_assert_arr_eq(crl_fingerprint(c), fp1, sizeof(fp1));
+	cr_assert_eq(offer_file(c, "crl2.pem", 0, msg, sizeof(msg)), CRL_OFFER_ADOPTED, "%s", msg);
+	cr_assert(memcmp(crl_fingerprint(c), fp1, sizeof(fp1)) != 0, "a new CRL, a new key");
+	crl_free(c);
 }

@@ -717,3 +717,33 @@ Test(events, unopenable_path_names_the_file)
 	cr_assert(events_open(bad, st, &evs, err, sizeof(err)) == -1);
 	cr_assert(strstr(err, bad) != NULL, "%s", err);
 }
+
+/* events_batch: the lines of one loop turn (a store batch's completions) go out in one
+ * write at its end, in seq order; subscribers are not kept waiting; closing writes what
+ * is pending. */
+Test(events, the_lines_of_one_loop_turn_go_out_together_at_its_end)
+{
+	char err[512] = "";
+	struct seen s = {0};
+	int64_t seqs[8];
+
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	events_batch(evs, base);
+	cr_assert(events_subscribe(evs, on_event, &s) > 0);
+	for (int i = 1; i <= 3; i++) {
+		struct store_event e = event_make(i, "link-up");
+		events_emit(evs, &e);
+	}
+	cr_assert_eq(s.n, 3, "followers get each line at once");
+	cr_assert_eq(file_lines(seqs, 8), 0, "nothing written before the turn ends");
+	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	cr_assert_eq(file_lines(seqs, 8), 3);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(seqs[i], i + 1);
+	struct store_event e = event_make(4, "link-down");
+	events_emit(evs, &e);
+	events_close(evs);
+	evs = NULL;
+	cr_assert_eq(file_lines(seqs, 8), 4, "closing writes the pending line");
+	cr_assert_eq(seqs[3], 4);
+}

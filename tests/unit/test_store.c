@@ -60,6 +60,7 @@ static void msg_out(struct store_msg *m, int n, const char *to, bool urgent);
 static void op_submit(struct store_op *op, int n, const char *to, bool urgent);
 static void op_receive(struct store_op *op, int n, uint8_t hash_byte, uint8_t rcpt_byte);
 static void op_update(struct store_op *op, int n, enum store_state to, unsigned mask);
+static void op_send_first(struct store_op *u, int n);
 static void free_ops(struct store_op *ops, int n);
 static void make_db_with_rows(int rows);
 static char *db_bytes(size_t *len, struct timespec *mtime);
@@ -740,6 +741,19 @@ Test(store, update_with_a_stale_state_changes_nothing)
 /* Outbound changes name an event of the state table; the store applies it to the row's
  * state at commit: a send returns the row as committed (the document to transmit), an
  * illegal event changes nothing, and the event is named after the state entered. */
+/* Runs the first transmission of outbound message n: the row as committed comes back. */
+static void
+op_send_first(struct store_op *u, int n)
+{
+	op_update(u, n, STORE_STATE_COUNT, 0);
+	u->transition = OUTSTATE_SEND;
+	u->set = STORE_SET_ATTEMPTS;
+	u->msg.attempts = 1;
+	fx_run(u, 1);
+	cr_assert_eq(u->result, STORE_R_OK, "%s", u->error);
+	cr_assert_eq(u->stored.doc_body_len, sizeof(doc), "the row as committed comes back");
+}
+
 Test(store, transitions_apply_the_table_to_the_current_row)
 {
 	struct store_op a, u;
@@ -747,14 +761,8 @@ Test(store, transitions_apply_the_table_to_the_current_row)
 	fx_open(0);
 	op_submit(&a, 5, PEER, false);
 	fx_run(&a, 1);
-	op_update(&u, 5, STORE_STATE_COUNT, 0);
-	u.transition = OUTSTATE_SEND;
-	u.set = STORE_SET_ATTEMPTS;
-	u.msg.attempts = 1;
-	fx_run(&u, 1);
-	cr_assert_eq(u.result, STORE_R_OK, "%s", u.error);
+	op_send_first(&u, 5);
 	cr_assert_eq(u.msg.state, STORE_SENDING);
-	cr_assert_eq(u.stored.doc_body_len, sizeof(doc), "the row as committed comes back");
 	cr_assert_eq(u.stored.state, STORE_SENDING);
 	cr_assert_eq(u.stored.attempts, 1);
 	store_msg_clear(&u.stored);
@@ -789,7 +797,9 @@ page_ids(int64_t now, int64_t after, int max, int64_t *ids, int *n)
 	for (int i = 0; i < *n; i++) {
 		ids[i] = page[i].rowid;
 		cr_assert_str_eq(page[i].recipient, PEER);
-		cr_assert_eq(page[i].doc_body_len, sizeof(doc), "blobs included");
+		cr_assert_eq(page[i].doc_body_len, sizeof(doc), "the blobs' lengths");
+		cr_assert_eq(page[i].doc_cert_len, sizeof(cert));
+		cr_assert_null(page[i].doc_body, "not their bytes: the SEND transition reads them");
 		store_msg_clear(&page[i]);
 	}
 	return *n > 0 ? ids[*n - 1] : after;
@@ -1904,4 +1914,186 @@ Test(store, retrieved_once_exists_then_conflict)
 		store_retrieval_clear(&v[i].retr);
 		store_msg_clear(&v[i].stored);
 	}
+}
+
+/* ---- the signed blobs beside the row (schema 15) ---- */
+
+/* One integer from a one-row query on the raw file. */
+static int64_t
+raw_int(const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
+	    sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* A state change rewrites the small row only: the document stays where the insert put
+ * it, and a receipt is a row of its own; every reader joins them back. */
+Test(store, a_state_change_leaves_the_signed_blobs_where_they_are)
+{
+	struct store_op a, u, r;
+	struct store_msg m;
+	fx_open(0);
+	op_submit(&a, 5, PEER, false);
+	op_receive(&r, 6, 0x06, 0x5c);
+	fx_run(&a, 1);
+	fx_run(&r, 1);
+	op_send_first(&u, 5);
+	store_msg_clear(&u.stored);
+	uint8_t rb[40], rs[20], rc[30];
+	memset(rb, 0xb1, sizeof(rb));
+	memset(rs, 0xb2, sizeof(rs));
+	memset(rc, 0xb3, sizeof(rc));
+	op_update(&u, 5, STORE_STATE_COUNT, 0);
+	u.transition = OUTSTATE_ACCEPTED;
+	u.set = STORE_SET_RECEIPT;
+	u.msg.rcpt_body = rb;
+	u.msg.rcpt_body_len = sizeof(rb);
+	u.msg.rcpt_sig = rs;
+	u.msg.rcpt_sig_len = sizeof(rs);
+	u.msg.rcpt_cert = rc;
+	u.msg.rcpt_cert_len = sizeof(rc);
+	fx_run(&u, 1);
+	cr_assert_eq(u.result, STORE_R_OK, "%s", u.error);
+	cr_assert_eq(store_get(fx.s, STORE_OUT, ME, a.msg.msg_id, &m), 0);
+	cr_assert_eq(m.state, STORE_DELIVERED);
+	cr_assert_eq(m.doc_body_len, sizeof(doc));
+	cr_assert_eq(memcmp(m.doc_body, doc, sizeof(doc)), 0);
+	cr_assert_eq(m.doc_sig_len, sizeof(sig));
+	cr_assert_eq(m.rcpt_body_len, sizeof(rb));
+	cr_assert_eq(m.rcpt_body[0], 0xb1);
+	cr_assert_eq(m.rcpt_cert_len, sizeof(rc));
+	store_msg_clear(&m);
+	cr_assert_eq(store_get(fx.s, STORE_IN, PEER, r.msg.msg_id, &m), 0);
+	cr_assert_eq(m.rcpt_body_len, 300, "the receipt of a received message");
+	cr_assert_eq(m.rcpt_body[0], 0x5c);
+	store_msg_clear(&m);
+	free_ops(&r, 1);
+	fx_close();
+	cr_assert_eq(raw_int("SELECT count(*) FROM pragma_table_info('messages')"
+	    " WHERE name IN ('doc_body', 'doc_sig', 'doc_cert', 'rcpt_body', 'rcpt_sig',"
+	    " 'rcpt_cert')"), 0, "the message row has no blob left");
+	cr_assert_eq(raw_int("SELECT count(*) FROM pragma_index_list('messages')"
+	    " WHERE name = 'messages_state'"), 0, "its prefix of messages_list_state is gone");
+	cr_assert_eq(raw_int("SELECT count(*) FROM message_docs"), 2);
+	cr_assert_eq(raw_int("SELECT count(*) FROM message_receipts"), 2);
+	cr_assert_eq(raw_int("SELECT length(body) FROM message_receipts r JOIN messages m"
+	    " ON m.id = r.msg WHERE m.dir = 0"), (int64_t)sizeof(rb));
+}
+
+/* A store from before schema 15 keeps every blob: the migration moves them out of the
+ * rows, and the readers find them where they went. */
+Test(store, a_version_13_store_moves_its_signed_blobs_out_of_the_rows)
+{
+	struct store_op a, r;
+	struct store_msg m;
+	fx_open(0);
+	op_submit(&a, 7, PEER, false);
+	op_receive(&r, 8, 0x08, 0x6d);
+	fx_run(&a, 1);
+	fx_run(&r, 1);
+	free_ops(&r, 1);
+	fx_close();
+	sqlite3 *db = NULL;
+	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "BEGIN;" TS_SCHEMA_DOWN_15 "PRAGMA user_version = 13;"
+	    "COMMIT;", NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	cr_assert_eq(raw_int("SELECT count(*) FROM messages WHERE doc_body IS NOT NULL"), 2,
+	    "taken back to 13: the blobs are in the rows");
+	fx_open(0);
+	cr_assert_eq(store_get(fx.s, STORE_OUT, ME, a.msg.msg_id, &m), 0);
+	cr_assert_eq(m.doc_body_len, sizeof(doc));
+	cr_assert_eq(memcmp(m.doc_body, doc, sizeof(doc)), 0);
+	cr_assert_eq(m.doc_cert_len, sizeof(cert));
+	cr_assert_null(m.rcpt_body, "no receipt yet: none made up");
+	store_msg_clear(&m);
+	cr_assert_eq(store_get(fx.s, STORE_IN, PEER, r.msg.msg_id, &m), 0);
+	cr_assert_eq(m.rcpt_body_len, 300);
+	cr_assert_eq(m.rcpt_body[299], 0x6d);
+	cr_assert_eq(m.rcpt_sig[0], 0x6d ^ 0x11);
+	store_msg_clear(&m);
+	fx_close();
+	cr_assert_eq(raw_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	cr_assert_eq(raw_int("SELECT count(*) FROM pragma_table_info('messages')"
+	    " WHERE name = 'doc_body'"), 0);
+}
+
+/* The process's write() calls so far (/proc/self/io syscw). */
+static long
+write_calls(void)
+{
+	char *io = ts_read_file("/proc/self/io", NULL);
+	cr_assert(io != NULL);
+	char *p = strstr(io, "syscw: ");
+	cr_assert(p != NULL, "%s", io);
+	long n = strtol(p + 7, NULL, 10);
+	free(io);
+	return n;
+}
+
+/* Each op's SAVEPOINT journal stays in memory: a batch of submits costs the WAL frames
+ * of its one commit, not a temp-file write of every page each op touched. */
+Test(store, a_batch_writes_its_wal_frames_not_a_savepoint_journal_file)
+{
+	enum { N = 40 };
+	struct store_op v[N];
+	fx_open(0);
+	op_submit(&v[0], 1, PEER, false);
+	fx_run(v, 1);               /* the file exists, its first pages written */
+	store_test_hold(fx.s, true);
+	for (int i = 1; i < N; i++) {
+		op_submit(&v[i], 100 + i, PEER, false);
+		v[i].done = op_count;
+		store_submit(fx.s, &v[i]);
+	}
+	long before = write_calls();
+	store_test_hold(fx.s, false);
+	fx_wait(N);
+	long calls = write_calls() - before;
+	for (int i = 1; i < N; i++)
+		cr_assert_eq(v[i].result, STORE_R_OK, "%s", v[i].error);
+	cr_assert_lt(calls, 4 * N, "%ld write() calls for a batch of %d submits", calls, N - 1);
+}
+
+/* The lookups of every message read run their prepared plan: none is prepared again
+ * because a bound value changed (a Transfer received costs one store_get). */
+Test(store, message_lookups_are_never_prepared_again)
+{
+	struct store_op a[4], r[4], u;
+	struct store_msg m;
+	fx_open(0);
+	for (int i = 0; i < 4; i++) {
+		op_submit(&a[i], 10 + i, PEER, false);
+		op_receive(&r[i], 20 + i, (uint8_t)(0x20 + i), 0x5c);
+	}
+	fx_run(a, 4);
+	fx_run(r, 4);
+	op_send_first(&u, 10);
+	store_msg_clear(&u.stored);
+	int64_t ids[8];
+	int n;
+	page_ids(INT64_MAX / 4, 0, 8, ids, &n);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(store_get(fx.s, STORE_OUT, ME, a[i].msg.msg_id, &m), 0);
+		store_msg_clear(&m);
+		cr_assert_eq(store_get(fx.s, STORE_IN, PEER, r[i].msg.msg_id, &m), 0);
+		store_msg_clear(&m);
+		cr_assert_eq(store_get(fx.s, STORE_OUT, NULL, a[i].msg.msg_id, &m), 0);
+		store_msg_clear(&m);
+		cr_assert_eq(store_get(fx.s, STORE_IN, NULL, r[i].msg.msg_id, &m), 0);
+		store_msg_clear(&m);
+		cr_assert_eq(store_settled(fx.s, PEER, r[i].msg.msg_id, r[i].msg.payload_hash, &m),
+		    STORE_SETTLED_SAME);
+		store_msg_clear(&m);
+	}
+	free_ops(r, 4);
+	cr_assert_eq(store_test_reprepares(fx.s), 0, "statements prepared again");
 }
