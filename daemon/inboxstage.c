@@ -188,6 +188,16 @@ ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 	}
 	st->bset = store_bset_new(d->store);
 	m->bset = st->bset;
+	/* The names the store seals the staged files under (the signed manifest's). */
+	if (b->n_attachments > 0) {
+		if ((m->atts = calloc(b->n_attachments, sizeof(*m->atts))) == NULL)
+			fatal("out of memory");
+		m->n_atts = b->n_attachments;
+		for (size_t i = 0; i < b->n_attachments; i++) {
+			m->atts[i].size = sizes[i];
+			memcpy(m->atts[i].sha256, hashes + i * ASSEMBLY_HASH_LEN, STORE_HASH_LEN);
+		}
+	}
 	ib_quota_add(ib, peer, (int64_t)size);
 	log_debug("inbox: %s from %s: receiving %zu attachments, %" PRIu64 " bytes", mid, peer,
 	    b->n_attachments, size);

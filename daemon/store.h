@@ -31,7 +31,7 @@ struct store;
 
 #define STORE_HASH_LEN 32
 /* The schema this build writes (PRAGMA user_version); a newer database is refused. */
-#define STORE_SCHEMA_VERSION 13
+#define STORE_SCHEMA_VERSION 14
 #define STORE_KINDS 7              /* Kind values 0 (unspecified) to 6 (other) */
 #define STORE_REF_MAX 255         /* bytes of a reference kept in a case row (cut at UTF-8) */
 
@@ -110,11 +110,22 @@ struct store_msg {
 	uint8_t *rcpt_cert;
 	size_t rcpt_cert_len;
 	char last_error[256];     /* "" when none */
-	int64_t bset;             /* blob set holding the attachments' chunks; 0 = none */
+	int64_t bset;             /* blob set naming the attachments' files; 0 = none */
+	/* On write (SUBMIT, RECEIVE) with a bset: each attachment's size and SHA-256; the
+	 * store seals the staged files under these names before the row (malloc'd, freed
+	 * by store_msg_clear). Not read back. */
+	struct store_att *atts;
+	size_t n_atts;
 	uint64_t size;            /* document body + attachments, bytes (0 on write: body) */
 	bool refused;             /* in, answers only: the stored answer is a refusal (its
 	                           * REJECTED receipt from the quarantine), not a message row */
 	struct store_casedoc cd;  /* on write (SUBMIT, RECEIVE); not read back */
+};
+
+/* An attachment as the store keeps it: a file named by its SHA-256. */
+struct store_att {
+	uint64_t size;
+	uint8_t sha256[STORE_HASH_LEN];
 };
 
 /* One event (a row of the events table; one JSON line of the delivery log). */
@@ -204,10 +215,11 @@ enum store_op_kind {
 	STORE_OP_EVENT,
 	/* Records that the delivery log file holds every event up to op->log_seq. */
 	STORE_OP_LOG_MARK,
-	/* One piece of an attachment into blob set op->chunk.bset (staging until a
-	 * SUBMIT or RECEIVE names the bset). No event. */
+	/* One piece of an attachment into blob set op->chunk.bset: written to its staging
+	 * file (not synced; STORE_R_FULL beyond [store] max_size, which counts attachment
+	 * files too) until a SUBMIT or RECEIVE seals it (msg.atts). No event. */
 	STORE_OP_CHUNK,
-	/* Deletes every chunk of op->chunk.bset (staging abandoned). No event. */
+	/* Deletes the staging files of op->chunk.bset (staging abandoned). No event. */
 	STORE_OP_DROP_SET,
 	/* The audit log (storeaudit.c). Every event row any op writes is also a leaf of
 	 * the audit tree, in the same transaction: seq = leaf index + 1. */
@@ -415,8 +427,9 @@ int64_t store_last_seq(struct store *s);
 
 /* A new blob set id for staging a message's attachments (loop thread). */
 int64_t store_bset_new(struct store *s);
-/* The stored bytes of attachment att of blob set bset from byte off: *data (malloc'd,
- * the caller frees) holds at most max bytes. 0; 1 when there is no byte at off; -1. */
+/* The stored bytes of attachment att of blob set bset from byte off, read from its file:
+ * *data (malloc'd, the caller frees) holds at most max bytes. 0; 1 when there is no
+ * byte at off; -1. */
 int store_chunk_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t max,
     uint8_t **data, size_t *len);
 /* Bytes a sending peer holds here unsettled: received and not yet fetched, plus its
@@ -674,8 +687,8 @@ int store_inbox_stats(struct store *s, void (*fn)(void *arg, const char *peer,
 /* The created_us of one message; 0 when there is none, -1 on error. */
 int64_t store_created_us(struct store *s, enum store_dir dir, const char *sender,
     const char *msg_id);
-/* The database's size in bytes (pages in use x page size: what [store] max_size
- * bounds); -1 on error. */
+/* The store's size in bytes: the database's pages in use x page size plus the
+ * attachment files (what [store] max_size bounds); -1 on error. */
 int64_t store_size_bytes(struct store *s);
 /* The paused authorities, oldest pause first: fn per authority. 0 or -1. */
 int store_paused_list(struct store *s, void (*fn)(void *arg, const char *peer,

@@ -360,6 +360,12 @@ static enum store_result
 insert_msg(struct store *s, struct store_op *op, int64_t now)
 {
 	struct store_msg *m = &op->msg;
+	/* Its attachments durable under their names before the row that names them. */
+	if (m->bset != 0 && m->n_atts > 0) {
+		enum store_result r = storeatt_seal(s, op);
+		if (r != STORE_R_OK)
+			return r;
+	}
 	sqlite3_stmt *st = store_wstmt(s, W_INSERT);
 	if (st == NULL)
 		return op_fail(s, op, sqlite3_errcode(s->w));
@@ -741,22 +747,11 @@ op_log_mark(struct store *s, struct store_op *op)
 static enum store_result
 op_chunk(struct store *s, struct store_op *op)
 {
-	sqlite3_stmt *st = store_wstmt(s, W_CHUNK);
-	if (st == NULL)
-		return op_fail(s, op, sqlite3_errcode(s->w));
-	sqlite3_bind_int64(st, 1, op->chunk.bset);
-	sqlite3_bind_int64(st, 2, op->chunk.att);
-	sqlite3_bind_int64(st, 3, (int64_t)op->chunk.off);
-	sqlite3_bind_blob64(st, 4, op->chunk.data, op->chunk.len, SQLITE_STATIC);
-	return w_step(s, op, st);
+	return storeatt_chunk(s, op);
 }
 
 static enum store_result
 op_drop_set(struct store *s, struct store_op *op)
 {
-	sqlite3_stmt *st = store_wstmt(s, W_DROP_SET);
-	if (st == NULL)
-		return op_fail(s, op, sqlite3_errcode(s->w));
-	sqlite3_bind_int64(st, 1, op->chunk.bset);
-	return w_step(s, op, st);
+	return storeatt_drop(s, op);
 }
