@@ -21,6 +21,8 @@ struct event;
 struct x509_store_st;
 
 #define IB_TRUST_CACHE 256
+/* Pieces of the link's buffer one chunk's data may span before it is copied out whole. */
+#define IB_CHUNK_IOV 64
 
 /* A signer certificate whose chain verified, keyed by the SHA-256 of its DER: valid for
  * signatures made within its validity window. */
@@ -56,13 +58,11 @@ struct ib_stage {
 	char peer[AUTHORITY_ID_MAX + 1];
 	char msg_id[UUID_TEXT_LEN + 1];
 	bool discard;
-	bool complete;          /* every chunk received; waiting for their commits */
-	bool failed;            /* a chunk's commit failed */
+	bool complete;          /* every chunk received and written */
 	struct assembly as;
 	int64_t bset;
 	struct store_msg doc;   /* the message as it will be stored (no receipt yet) */
 	uint64_t started_ms;
-	unsigned ops;           /* chunk ops not yet completed */
 	struct ib_stage *next;
 };
 

@@ -1,18 +1,21 @@
 /*
  * inboxstage: the attachments of an accepted inbound Transfer, arriving in Chunk frames
  * on its link. Each chunk is checked in order against the signed manifest (assembly) and
- * staged in the store as it comes; the message and its receipt are committed only when
- * every attachment matched and every chunk is committed. It must never hold an
+ * written to its staging file as it comes, straight from the link's buffer; the message
+ * and its receipt are committed (its files sealed first, by the store) only when every
+ * attachment matched. It must never hold an
  * attachment in memory, never commit a message whose bytes differ from its manifest,
  * and never leave a Transfer unanswered while its link stays up (the window counts it).
  * Error policy: out-of-order chunks close the link (PROTOCOL); bytes that contradict the
- * signed manifest are a signed refusal; a failed chunk commit answers TRY_LATER; staging
+ * signed manifest are a signed refusal; a failed staging write answers TRY_LATER; staging
  * is dropped on link loss, on a new Transfer, and after [delivery] staging_timeout.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/buffer.h>
 
 #include "caseflow.h"
 #include "config.h"
@@ -24,7 +27,6 @@
 #include "request.h"
 #include "rogatoryd.h"
 
-static void ib_chunk_done(struct journal_op *jo);
 static void ib_stage_commit(struct inbox *ib, struct ib_stage *st);
 
 /* The link's stage still taking chunks (or discarding them), if any. */
@@ -33,15 +35,6 @@ ib_stage_of(struct inbox *ib, uint64_t serial)
 {
 	for (struct ib_stage *st = ib->stages; st != NULL; st = st->next)
 		if (st->link_serial == serial && !st->complete)
-			return st;
-	return NULL;
-}
-
-static struct ib_stage *
-ib_stage_by_bset(struct inbox *ib, int64_t bset)
-{
-	for (struct ib_stage *st = ib->stages; st != NULL; st = st->next)
-		if (!st->discard && st->bset == bset)
 			return st;
 	return NULL;
 }
@@ -207,11 +200,13 @@ ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 	}
 }
 
-void
-inbox_chunk(struct inbox *ib, struct link *l, const Rogatory__V1__Chunk *c)
+/* One chunk's data, in n pieces (iov): checked in order against the manifest (hashed
+ * as they pass), written to the staging file, and the message committed after the last. */
+static void
+ib_chunk_bytes(struct inbox *ib, struct link *l, const char *mid, uint32_t index,
+    uint64_t off, const struct iovec *iov, int n)
 {
-	char mid[UUID_TEXT_LEN + 1], err[300];
-	snprintf(mid, sizeof(mid), "%.*s", (int)c->message_id.len, (const char *)c->message_id.data);
+	char err[300];
 	struct ib_stage *st = ib_stage_of(ib, link_serial(l));
 	if (st == NULL || strcmp(st->msg_id, mid) != 0) {
 		char why[200];
@@ -221,8 +216,13 @@ inbox_chunk(struct inbox *ib, struct link *l, const Rogatory__V1__Chunk *c)
 	}
 	if (st->discard)
 		return;
-	enum assembly_status as = assembly_add(&st->as, c->attachment_index, c->offset,
-	    c->data.data, c->data.len, err, sizeof(err));
+	enum assembly_status as = ASSEMBLY_MORE;
+	uint64_t at = off;
+	for (int i = 0; i < n && (as == ASSEMBLY_MORE || as == ASSEMBLY_COMPLETE); i++) {
+		as = assembly_add(&st->as, index, at, iov[i].iov_base, iov[i].iov_len, err,
+		    sizeof(err));
+		at += iov[i].iov_len;
+	}
 	if (as == ASSEMBLY_ORDER) {
 		char why[400];
 		snprintf(why, sizeof(why), "message %s: %s", mid, err);
@@ -236,53 +236,61 @@ inbox_chunk(struct inbox *ib, struct link *l, const Rogatory__V1__Chunk *c)
 		ib_stage_drop(ib, st, true);
 		return;
 	}
-	struct journal_op *jo = journal_op_new(ib->d, STORE_OP_CHUNK);
-	/* The op's message owns the copy (freed with the op); its bytes count as queued
-	 * for the peer until their commit. */
-	ib_dup(&jo->op.msg.doc_body, &jo->op.msg.doc_body_len, c->data.data, c->data.len);
-	snprintf(jo->op.msg.msg_id, sizeof(jo->op.msg.msg_id), "%s", mid);
-	snprintf(jo->op.msg.sender, sizeof(jo->op.msg.sender), "%s", st->peer);
-	jo->op.chunk.bset = st->bset;
-	jo->op.chunk.att = c->attachment_index;
-	jo->op.chunk.off = c->offset;
-	jo->op.chunk.data = jo->op.msg.doc_body;
-	jo->op.chunk.len = c->data.len;
-	jo->link_serial = link_serial(l);
-	jo->arg = ib;
-	jo->done = ib_chunk_done;
-	st->ops++;
-	if (as == ASSEMBLY_COMPLETE)
-		st->complete = true;
-	ib_submit(ib, jo);
-}
-
-static void
-ib_chunk_done(struct journal_op *jo)
-{
-	struct inbox *ib = jo->arg;
-	ib_op_done(ib, jo);
-	struct ib_stage *st = ib_stage_by_bset(ib, jo->op.chunk.bset);
-	if (st == NULL)
-		return;    /* dropped meanwhile: its chunks are being deleted */
-	st->ops--;
-	if (jo->op.result != STORE_R_OK && !st->failed) {
-		st->failed = true;
+	enum store_result r = store_stage_write(ib->d->store, st->bset, index, off, iov, n, err,
+	    sizeof(err));
+	if (r != STORE_R_OK) {
+		log_err("inbox: %s from %s: %s", mid, st->peer, err);
 		ib_send_try_later(ib, st->link_serial, st->msg_id,
-		    jo->op.result == STORE_R_FULL ? "store full" : "store error");
-	}
-	if (st->failed) {
-		if (!st->complete)
-			ib_stage_drop(ib, st, true);
-		else if (st->ops == 0)
-			ib_stage_drop(ib, st, false);
+		    r == STORE_R_FULL ? "store full" : "store error");
+		/* Its further chunks on the way are dropped unread. */
+		ib_stage_drop(ib, st, true);
 		return;
 	}
 	crash_point("inbox-chunk-stored");
-	if (st->complete && st->ops == 0)
+	if (as == ASSEMBLY_COMPLETE) {
+		st->complete = true;
 		ib_stage_commit(ib, st);
+	}
 }
 
-/* Every attachment matched and every chunk is committed: the message and its receipt
+void
+inbox_chunk(struct inbox *ib, struct link *l, const Rogatory__V1__Chunk *c)
+{
+	char mid[UUID_TEXT_LEN + 1];
+	snprintf(mid, sizeof(mid), "%.*s", (int)c->message_id.len, (const char *)c->message_id.data);
+	struct iovec v = {c->data.data, c->data.len};
+	ib_chunk_bytes(ib, l, mid, c->attachment_index, c->offset, &v, 1);
+}
+
+void
+inbox_chunk_data(struct inbox *ib, struct link *l, const struct wirechunk_head *h,
+    struct evbuffer *in)
+{
+	/* The data where the socket's buffer holds them: a 1 MiB chunk spans a few of its
+	 * chains (more than IB_CHUNK_IOV only when it was read a few bytes at a time). */
+	struct evbuffer_iovec v[IB_CHUNK_IOV];
+	int n = evbuffer_peek(in, (ev_ssize_t)h->data_len, NULL, v, IB_CHUNK_IOV);
+	if (n > IB_CHUNK_IOV) {
+		uint8_t *copy = malloc(h->data_len);
+		if (copy == NULL)
+			fatal("out of memory");
+		evbuffer_copyout(in, copy, h->data_len);
+		struct iovec one = {copy, h->data_len};
+		ib_chunk_bytes(ib, l, h->msg_id, h->index, h->offset, &one, 1);
+		free(copy);
+		return;
+	}
+	struct iovec iov[IB_CHUNK_IOV];
+	size_t left = h->data_len;
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len < left ? v[i].iov_len : left;
+		left -= iov[i].iov_len;
+	}
+	ib_chunk_bytes(ib, l, h->msg_id, h->index, h->offset, iov, n);
+}
+
+/* Every attachment matched and every chunk is written: the message and its receipt
  * go in one transaction, as for a message without attachments. */
 static void
 ib_stage_commit(struct inbox *ib, struct ib_stage *st)

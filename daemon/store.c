@@ -1022,7 +1022,6 @@ store_free(struct store *s)
 		sqlite3_finalize(s->trst[i]);
 	for (int i = 0; i < SS_COUNT; i++)
 		sqlite3_finalize(s->sst[i]);
-	storeatt_close(s);
 	/* The reader first: the writer's close is the last and checkpoints the WAL. */
 	sqlite3_close(s->r);
 	sqlite3_close(s->w);

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "merkle.h"
 #include "text.h"
@@ -215,10 +216,6 @@ enum store_op_kind {
 	STORE_OP_EVENT,
 	/* Records that the delivery log file holds every event up to op->log_seq. */
 	STORE_OP_LOG_MARK,
-	/* One piece of an attachment into blob set op->chunk.bset: written to its staging
-	 * file (not synced; STORE_R_FULL beyond [store] max_size, which counts attachment
-	 * files too) until a SUBMIT or RECEIVE seals it (msg.atts). No event. */
-	STORE_OP_CHUNK,
 	/* Deletes the staging files of op->chunk.bset (staging abandoned). No event. */
 	STORE_OP_DROP_SET,
 	/* The audit log (storeaudit.c). Every event row any op writes is also a leaf of
@@ -337,12 +334,8 @@ struct store_op {
 	 * whose retr.body is set writes it as our evidence (dir IN) when, and only when, it
 	 * marks the message fetched: the obligation to send it is committed with the fetch. */
 	struct store_retrieval retr;
-	struct {                      /* STORE_OP_CHUNK, STORE_OP_DROP_SET (bset only) */
+	struct {                      /* STORE_OP_DROP_SET */
 		int64_t bset;
-		uint32_t att;
-		uint64_t off;
-		const uint8_t *data;  /* the caller's, until done runs */
-		size_t len;
 	} chunk;
 	/* Filled by the store thread: */
 	enum store_result result;
@@ -427,11 +420,23 @@ int64_t store_last_seq(struct store *s);
 
 /* A new blob set id for staging a message's attachments (loop thread). */
 int64_t store_bset_new(struct store *s);
+/* Loop thread: bytes of attachment att of blob set bset at offset off (the n pieces
+ * of iov, in order) written to its staging file, not synced: a SUBMIT or RECEIVE naming
+ * the set seals it (msg.atts), STORE_OP_DROP_SET or the next open removes it.
+ * STORE_R_OK; STORE_R_FULL beyond [store] max_size (database and attachment files) or
+ * with the disk full; STORE_R_ERROR; err says what. */
+enum store_result store_stage_write(struct store *s, int64_t bset, uint32_t att,
+    uint64_t off, const struct iovec *iov, int n, char *err, size_t errlen);
 /* The stored bytes of attachment att of blob set bset from byte off, read from its file:
  * *data (malloc'd, the caller frees) holds at most max bytes. 0; 1 when there is no
  * byte at off; -1. */
 int store_chunk_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t max,
     uint8_t **data, size_t *len);
+/* Exactly len stored bytes of attachment att of blob set bset from byte off, read
+ * from its file into dst (the caller's memory, e.g. a link's output buffer). 0; -1
+ * (logged) when the store has no such bytes or the read failed. */
+int store_chunk_read_into(struct store *s, int64_t bset, uint32_t att, uint64_t off,
+    uint8_t *dst, size_t len);
 /* Bytes a sending peer holds here unsettled: received and not yet fetched, plus its
  * quarantined documents (body, signature, certificate) not released. -1 on error. */
 int64_t store_unsettled(struct store *s, const char *peer);

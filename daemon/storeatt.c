@@ -2,8 +2,9 @@
  * storeatt: attachment bytes as files of the state directory, part of the store module.
  * A sealed attachment is <state_dir>/attachments/ab/abcd... (its SHA-256 in hex, the
  * first two digits its folder), named by rows of `attachments` (bset, att) -> (sha256,
- * size); identical attachments are one file. Chunks are written by the store thread to
- * staging files (attachments/staging/BSET-ATT), not synced; a SUBMIT or RECEIVE seals
+ * size); identical attachments are one file. Chunks are written by the loop thread, as
+ * they arrive and straight from the socket's buffer, to staging files
+ * (attachments/staging/BSET-ATT), not synced; a SUBMIT or RECEIVE seals
  * its message's attachments inside its savepoint, before its row: fsync, rename to the
  * hash's name, fsync of that folder, so no committed row names bytes that are not
  * durable. It must never hold an attachment in memory (reads are a pread at an offset)
@@ -11,7 +12,9 @@
  * files of a seal whose op was rolled back or cut by a crash, references of no message).
  * Error policy: a failed write or seal fails its op (STORE_R_FULL on ENOSPC/EDQUOT or
  * [store] max_size, else STORE_R_ERROR naming the file); the migration of chunk rows and
- * the sweep fail the open with the file named. The loop thread only reads.
+ * the sweep fail the open with the file named. The loop thread writes staging and
+ * reads sealed files; the store thread seals and drops staging (after the loop's
+ * writes, which are done before it submits the op).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -130,59 +134,67 @@ att_fail(struct store_op *op, int e, const char *what, const char *path)
 	return e == ENOSPC || e == EDQUOT ? STORE_R_FULL : STORE_R_ERROR;
 }
 
-/* ---- store thread: staging ---- */
-
-static void
-stage_close(struct store *s)
-{
-	if (s->stage_fd >= 0)
-		close(s->stage_fd);
-	s->stage_fd = -1;
-	s->stage_bset = 0;
-}
+/* ---- loop thread: staging ---- */
 
 enum store_result
-storeatt_chunk(struct store *s, struct store_op *op)
+store_stage_write(struct store *s, int64_t bset, uint32_t att, uint64_t off,
+    const struct iovec *iov, int n, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
-	staging_path(s, op->chunk.bset, op->chunk.att, path, sizeof(path));
-	if (s->max_size_set > 0) {
-		int64_t pages = 0;
-		sqlite3_stmt *st = store_wstmt(s, W_PAGES);
-		if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-			pages = sqlite3_column_int64(st, 0);
-		if (st != NULL)
-			sqlite3_reset(st);
-		uint64_t used = (uint64_t)(pages * s->page_size) +
-		    (uint64_t)atomic_load(&s->att_bytes) + op->chunk.len;
-		if (used > s->max_size_set) {
-			snprintf(op->error, sizeof(op->error), "[store] max_size %" PRIu64 " reached "
-			    "(database and attachment files)", s->max_size_set);
+	size_t len = 0;
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	staging_path(s, bset, att, path, sizeof(path));
+	uint64_t max = atomic_load(&s->max_size_want);
+	if (max > 0) {
+		int64_t used = store_size_bytes(s);
+		if (used < 0 || (uint64_t)used + len > max) {
+			err_set(err, errlen, "[store] max_size %" PRIu64 " reached (database and "
+			    "attachment files)", max);
 			return STORE_R_FULL;
 		}
 	}
-	if (s->stage_fd < 0 || s->stage_bset != op->chunk.bset || s->stage_att != op->chunk.att) {
-		stage_close(s);
-		s->stage_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (s->stage_fd < 0)
-			return att_fail(op, errno, "cannot open staged attachment", path);
-		s->stage_bset = op->chunk.bset;
-		s->stage_att = op->chunk.att;
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		int e = errno;
+		err_set(err, errlen, "cannot open staged attachment %.160s: %s", path, strerror(e));
+		return e == ENOSPC || e == EDQUOT ? STORE_R_FULL : STORE_R_ERROR;
 	}
-	size_t done = 0;
-	while (done < op->chunk.len) {
-		ssize_t n = pwrite(s->stage_fd, op->chunk.data + done, op->chunk.len - done,
-		    (off_t)(op->chunk.off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? errno : EIO;
-			stage_close(s);
-			return att_fail(op, e, "cannot write staged attachment", path);
+	/* Whole iovecs as the kernel takes them; a short write goes on where it stopped. */
+	struct iovec v[16];
+	int at = 0;
+	size_t skip = 0, done = 0;
+	while (done < len) {
+		int k = 0;
+		for (int i = at; i < n && k < 16; i++, k++) {
+			v[k].iov_base = (uint8_t *)iov[i].iov_base + (i == at ? skip : 0);
+			v[k].iov_len = iov[i].iov_len - (i == at ? skip : 0);
 		}
-		done += (size_t)n;
+		ssize_t w = pwritev(fd, v, k, (off_t)(off + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+			close(fd);
+			err_set(err, errlen, "cannot write staged attachment %.160s: %s", path,
+			    strerror(e));
+			return e == ENOSPC || e == EDQUOT ? STORE_R_FULL : STORE_R_ERROR;
+		}
+		done += (size_t)w;
+		for (size_t adv = (size_t)w; adv > 0 && at < n;) {
+			size_t rest = iov[at].iov_len - skip;
+			if (adv < rest) {
+				skip += adv;
+				adv = 0;
+			} else {
+				adv -= rest;
+				at++;
+				skip = 0;
+			}
+		}
 	}
-	atomic_fetch_add(&s->att_bytes, (int64_t)op->chunk.len);
+	close(fd);
+	atomic_fetch_add(&s->att_bytes, (int64_t)len);
 	return STORE_R_OK;
 }
 
@@ -199,8 +211,6 @@ enum store_result
 storeatt_drop(struct store *s, struct store_op *op)
 {
 	char dir[PATH_MAX], prefix[32], path[PATH_MAX + 256];
-	if (s->stage_bset == op->chunk.bset)
-		stage_close(s);
 	snprintf(dir, sizeof(dir), "%s/" ATT_STAGING, s->att_dir);
 	snprintf(prefix, sizeof(prefix), "%" PRId64 "-", op->chunk.bset);
 	DIR *dh = opendir(dir);
@@ -226,8 +236,6 @@ seal_one(struct store *s, struct store_op *op, uint32_t att, const struct store_
 	int64_t bset = op->msg.bset;
 	staging_path(s, bset, att, stage, sizeof(stage));
 	sealed_path(s, a->sha256, final, sizeof(final), dir, sizeof(dir));
-	if (s->stage_bset == bset && s->stage_att == att)
-		stage_close(s);
 	int fd = open(stage, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT && a->size == 0)
 		fd = open(stage, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -280,13 +288,12 @@ storeatt_seal(struct store *s, struct store_op *op)
 
 /* ---- loop thread: reading ---- */
 
-int
-storeatt_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t max,
-    uint8_t **data, size_t *len)
+/* The sealed file of (bset, att) and its size: 0; 1 when no row names one; -1. */
+static int
+att_lookup(struct store *s, int64_t bset, uint32_t att, char *path, size_t len,
+    uint64_t *size)
 {
 	sqlite3_stmt *st = store_r_stmt(s, R_ATT);
-	*data = NULL;
-	*len = 0;
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, bset);
@@ -300,42 +307,76 @@ storeatt_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t 
 		return store_r_fail(s, st);
 	uint8_t sha[STORE_HASH_LEN];
 	store_col_hash(st, 0, sha);
-	uint64_t size = (uint64_t)sqlite3_column_int64(st, 1);
+	*size = (uint64_t)sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
-	if (off >= size || max == 0)
-		return 1;
-	size_t take = size - off < max ? (size_t)(size - off) : max;
-	char path[PATH_MAX];
-	sealed_path(s, sha, path, sizeof(path), NULL, 0);
+	sealed_path(s, sha, path, len, NULL, 0);
+	return 0;
+}
+
+/* len bytes of the file at path from off into dst. 0 / -1 (logged). */
+static int
+att_pread(const char *path, uint64_t off, uint8_t *dst, size_t len)
+{
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		log_err("store: cannot open attachment %s: %s", path, strerror(errno));
 		return -1;
 	}
-	uint8_t *p = malloc(take);
-	if (p == NULL) {
-		close(fd);
-		log_err("store: out of memory reading attachment %s", path);
-		return -1;
-	}
 	size_t got = 0;
-	while (got < take) {
-		ssize_t n = pread(fd, p + got, take - got, (off_t)(off + got));
+	while (got < len) {
+		ssize_t n = pread(fd, dst + got, len - got, (off_t)(off + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			log_err("store: cannot read attachment %s at %" PRIu64 ": %s", path,
 			    off + got, n < 0 ? strerror(errno) : "shorter than its row says");
-			free(p);
 			close(fd);
 			return -1;
 		}
 		got += (size_t)n;
 	}
 	close(fd);
+	return 0;
+}
+
+int
+storeatt_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t max,
+    uint8_t **data, size_t *len)
+{
+	char path[PATH_MAX];
+	uint64_t size = 0;
+	*data = NULL;
+	*len = 0;
+	int r = att_lookup(s, bset, att, path, sizeof(path), &size);
+	if (r != 0)
+		return r;
+	if (off >= size || max == 0)
+		return 1;
+	size_t take = size - off < max ? (size_t)(size - off) : max;
+	uint8_t *p = malloc(take);
+	if (p == NULL) {
+		log_err("store: out of memory reading attachment %s", path);
+		return -1;
+	}
+	if (att_pread(path, off, p, take) != 0) {
+		free(p);
+		return -1;
+	}
 	*data = p;
 	*len = take;
 	return 0;
+}
+
+int
+store_chunk_read_into(struct store *s, int64_t bset, uint32_t att, uint64_t off,
+    uint8_t *dst, size_t len)
+{
+	char path[PATH_MAX];
+	uint64_t size = 0;
+	if (att_lookup(s, bset, att, path, sizeof(path), &size) != 0 || off > size ||
+	    size - off < len)
+		return -1;
+	return att_pread(path, off, dst, len);
 }
 
 int64_t
@@ -609,7 +650,6 @@ int
 storeatt_open(struct store *s, const char *state_dir, char *err, size_t errlen)
 {
 	char staging[PATH_MAX + 16];
-	s->stage_fd = -1;
 	atomic_init(&s->att_bytes, 0);
 	if ((size_t)snprintf(s->att_dir, sizeof(s->att_dir), "%s/" ATT_DIR, state_dir) >=
 	    sizeof(s->att_dir) - 2 * STORE_HASH_LEN - 16)
@@ -621,10 +661,4 @@ storeatt_open(struct store *s, const char *state_dir, char *err, size_t errlen)
 	    sweep(s, err, errlen) != 0)
 		return -1;
 	return 0;
-}
-
-void
-storeatt_close(struct store *s)
-{
-	stage_close(s);
 }

@@ -85,12 +85,9 @@ struct store {
 	bool sync_normal;             /* store thread: the current batch holds chunks only */
 	int64_t last_bset;            /* loop thread: the highest blob set id handed out */
 	/* Attachment files (storeatt.c): <state_dir>/attachments; the bytes of its files
-	 * (sealed and staged), for max_size; the staging file the store thread writes. */
+	 * (sealed and staged), for max_size. */
 	char att_dir[PATH_MAX / 2];
 	_Atomic int64_t att_bytes;
-	int stage_fd;
-	int64_t stage_bset;
-	uint32_t stage_att;
 	/* The audit tree (storeaudit.c), store thread: as the open transaction has it, as
 	 * it was at BEGIN, and at the running op's SAVEPOINT, so a rollback of either puts
 	 * it back with the rows. */
@@ -205,12 +202,10 @@ enum store_result store_op_retrieval_receipted(struct store *s, struct store_op 
 enum store_result store_retrieval_oblige(struct store *s, struct store_op *op, int64_t now);
 /* storeatt.c: attachments as files. At open (before the thread): the folders, chunk
  * rows of an older store moved into files, the sweep of staging and of files no row
- * names; -1 + err. Store thread: STORE_OP_CHUNK and STORE_OP_DROP_SET; the seal of
- * op->msg.atts inside a SUBMIT or RECEIVE, before its row. Loop thread: the read of
+ * names; -1 + err. Store thread: STORE_OP_DROP_SET; the seal of op->msg.atts inside a
+ * SUBMIT or RECEIVE, before its row. Loop thread: store_stage_write and the read of
  * store_chunk_read (store.h). */
 int storeatt_open(struct store *s, const char *state_dir, char *err, size_t errlen);
-void storeatt_close(struct store *s);
-enum store_result storeatt_chunk(struct store *s, struct store_op *op);
 enum store_result storeatt_drop(struct store *s, struct store_op *op);
 enum store_result storeatt_seal(struct store *s, struct store_op *op);
 int storeatt_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t max,

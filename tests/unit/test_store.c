@@ -1169,22 +1169,17 @@ Test(store, attachment_chunks_staging_and_reads)
 	struct store_op ops[8];
 	memset(ops, 0, sizeof(ops));
 	int64_t sets[3] = {kept, lost, dropped};
+	char err[300];
 	for (int i = 0; i < 6; i++) {
 		memset(part[i % 3], 'a' + i, sizeof(part[0]));
-		ops[i].kind = STORE_OP_CHUNK;
-		ops[i].chunk.bset = sets[i / 2];
-		ops[i].chunk.att = 0;
-		ops[i].chunk.off = (uint64_t)(i % 2) * 1000;
-		ops[i].chunk.data = part[i % 3];
-		ops[i].chunk.len = sizeof(part[0]);
+		struct iovec v = {part[i % 3], sizeof(part[0])};
+		cr_assert_eq(store_stage_write(fx.s, sets[i / 2], 0, (uint64_t)(i % 2) * 1000, &v, 1,
+		    err, sizeof(err)), STORE_R_OK, "chunk %d: %s", i, err);
 	}
-	/* What the kept set holds: its two chunks (parts 0 and 1 as the loop left them). */
+	/* What the kept set holds: its two chunks, written at once ('a's, then 'b's). */
 	uint8_t whole[2000];
-	memcpy(whole, part[0], 1000);
-	memcpy(whole + 1000, part[1], 1000);
-	fx_run(ops, 6);
-	for (int i = 0; i < 6; i++)
-		cr_assert_eq(ops[i].result, STORE_R_OK, "chunk %d: %s", i, ops[i].error);
+	memset(whole, 'a', 1000);
+	memset(whole + 1000, 'b', 1000);
 	cr_assert_eq(staged_files(), 3);
 	char file[700];
 	struct store_att a;
@@ -1207,7 +1202,7 @@ Test(store, attachment_chunks_staging_and_reads)
 	cr_assert_eq(store_chunk_read(fx.s, dropped, 0, 0, 4096, &d, &n), 1, "dropped set read");
 	cr_assert_eq(store_chunk_read(fx.s, kept, 0, 1500, 300, &d, &n), 0);
 	cr_assert_eq(n, 300, "a read stops at max");
-	cr_assert_eq(d[0], part[1][0], "offset 1500 is in the second chunk");
+	cr_assert_eq(d[0], 'b', "offset 1500 is in the second chunk");
 	free(d);
 	cr_assert_eq(store_chunk_read(fx.s, kept, 0, 2000, 300, &d, &n), 1, "past the end");
 	free_ops(ops, 8);
@@ -1217,8 +1212,8 @@ Test(store, attachment_chunks_staging_and_reads)
 	cr_assert_eq(staged_files(), 0, "staging survived the open");
 	cr_assert_eq(store_chunk_read(fx.s, kept, 0, 999, 10, &d, &n), 0);
 	cr_assert_eq(n, 10);
-	cr_assert_eq(d[0], part[0][0]);
-	cr_assert_eq(d[1], part[1][0]);
+	cr_assert_eq(d[0], 'a');
+	cr_assert_eq(d[1], 'b');
 	free(d);
 	cr_assert_eq(store_chunk_read(fx.s, lost, 0, 0, 10, &d, &n), 1, "staging survived");
 	/* After a restart, a new set never takes the id of a set the store still holds, and
@@ -1247,23 +1242,26 @@ Test(store, identical_attachments_are_one_file_and_orphans_are_swept)
 	char file[700];
 	att_file(file, sizeof(file), body, sizeof(body), &a);
 	int64_t before = store_size_bytes(fx.s);
-	struct store_op ops[4];
+	struct store_op ops[2];
 	memset(ops, 0, sizeof(ops));
 	int64_t sets[2] = {store_bset_new(fx.s), store_bset_new(fx.s)};
+	char err[300];
 	for (int i = 0; i < 2; i++) {
-		ops[i].kind = STORE_OP_CHUNK;
-		ops[i].chunk.bset = sets[i];
-		ops[i].chunk.data = body;
-		ops[i].chunk.len = sizeof(body);
-		op_submit(&ops[2 + i], 1 + i, PEER, false);
-		ops[2 + i].msg.bset = sets[i];
-		ops[2 + i].msg.size = sizeof(body) + sizeof(doc);
-		att_name(&ops[2 + i].msg, &a, 1);
+		/* In two pieces, the second written first: a write lands at its offset. */
+		struct iovec v[2] = {{body, 1000}, {body + 1000, sizeof(body) - 1000}};
+		cr_assert_eq(store_stage_write(fx.s, sets[i], 0, 1000, &v[1], 1, err, sizeof(err)),
+		    STORE_R_OK, "%s", err);
+		cr_assert_eq(store_stage_write(fx.s, sets[i], 0, 0, &v[0], 1, err, sizeof(err)),
+		    STORE_R_OK, "%s", err);
+		op_submit(&ops[i], 1 + i, PEER, false);
+		ops[i].msg.bset = sets[i];
+		ops[i].msg.size = sizeof(body) + sizeof(doc);
+		att_name(&ops[i].msg, &a, 1);
 	}
-	fx_run(ops, 4);
-	for (int i = 0; i < 4; i++)
+	fx_run(ops, 2);
+	for (int i = 0; i < 2; i++)
 		cr_assert_eq(ops[i].result, STORE_R_OK, "op %d: %s", i, ops[i].error);
-	free_ops(ops, 4);
+	free_ops(ops, 2);
 	cr_assert_eq(staged_files(), 0, "the second copy stayed in staging");
 	struct stat sb;
 	cr_assert_eq(stat(file, &sb), 0, "no file %s", file);
@@ -1293,6 +1291,24 @@ Test(store, identical_attachments_are_one_file_and_orphans_are_swept)
 	fx_open(0);
 	cr_assert_eq(access(orphan, F_OK), -1, "a file no row names survived the open");
 	cr_assert_eq(access(file, F_OK), 0, "a named file was swept");
+	fx_close();
+}
+
+/* [store] max_size counts the attachment files: a staging write beyond it is refused
+ * (STORE_R_FULL, nothing written). */
+Test(store, staging_beyond_max_size_is_full)
+{
+	fx_open(1u << 20);
+	static uint8_t big[600000];
+	struct iovec v = {big, sizeof(big)};
+	char err[300];
+	int64_t set = store_bset_new(fx.s);
+	cr_assert_eq(store_stage_write(fx.s, set, 0, 0, &v, 1, err, sizeof(err)), STORE_R_OK,
+	    "%s", err);
+	cr_assert_eq(store_stage_write(fx.s, set, 0, sizeof(big), &v, 1, err, sizeof(err)),
+	    STORE_R_FULL, "a second 600 kB past a 1 MiB max_size was written");
+	cr_assert(strstr(err, "max_size") != NULL, "%s", err);
+	cr_assert_eq(staged_files(), 1);
 	fx_close();
 }
 
