@@ -283,7 +283,7 @@ bench: deps-check
 
 bench-build: all $(BENCH_BINS)
 
-$(BUILD)/bench/bench: $(OBJ)/bench/bench.o $(OBJ)/bench/benchscale.o $(OBJ)/bench/benchconsole.o \
+$(BUILD)/bench/bench: $(OBJ)/bench/bench.o $(OBJ)/bench/benchscale.o $(OBJ)/bench/benchattach.o $(OBJ)/bench/benchconsole.o \
                   $(OBJ)/bench/benchlib.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
