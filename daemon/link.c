@@ -473,7 +473,9 @@ link_chunk_in_place(struct link *l, struct evbuffer *in, size_t len)
 	evbuffer_drain(in, FRAME_HEADER_LEN + h.data_off);
 	l->last_rx_ms = link_now_ms();
 	l->cb.chunk(l->owner, l, &h, in);
-	evbuffer_drain(in, h.data_len);
+	/* A link the owner finished meanwhile no longer has its buffer. */
+	if (!l->finished)
+		evbuffer_drain(in, h.data_len);
 	return true;
 }
 

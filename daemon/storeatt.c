@@ -35,6 +35,7 @@
 
 #define ATT_DIR "attachments"
 #define ATT_STAGING "staging"
+#define STAGE_FLUSH (8u << 20)
 
 static int att_mkdir(const char *path, const char *parent, char *err, size_t errlen);
 static int fsync_dir(const char *path);
@@ -193,6 +194,11 @@ store_stage_write(struct store *s, int64_t bset, uint32_t att, uint64_t off,
 			}
 		}
 	}
+	/* Writeback started every STAGE_FLUSH bytes (not waited for): the seal's fsync
+	 * before the commit then finds little left to write, and a large attachment never
+	 * holds more than that much dirty memory of its own. */
+	if ((off + len) / STAGE_FLUSH != off / STAGE_FLUSH)
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	close(fd);
 	atomic_fetch_add(&s->att_bytes, (int64_t)len);
 	return STORE_R_OK;

@@ -97,6 +97,15 @@ assert_same_file(const char *a, const char *dir, const char *name)
 	free(out);
 }
 
+/* FR-MJ's copy of message id, fetched, holds file as its attachment name. */
+static void
+fetched_same(struct tnet *t, const char *id, const char *file, const char *name)
+{
+	char *dir = fetch(t, 1, id, "fetched");
+	assert_same_file(file, dir, name);
+	free(dir);
+}
+
 
 Test(attach, small_and_1m_delivered_fetched_verified, .timeout = 90)
 {
@@ -272,9 +281,7 @@ Test(attach, link_cut_mid_message_resent_and_delivered_once, .timeout = 180)
 	cr_assert_eq(tr_events(t, 1, "received", id), 1);
 	cr_assert_eq(tr_events(t, 0, "delivered", id), 1);
 	cr_assert_geq(tr_events(t, 0, "sent", id), 2, "sent once: the cut missed the message");
-	char *dir = fetch(t, 1, id, "fetched");
-	assert_same_file(file, dir, "evidence.bin");
-	free(dir);
+	fetched_same(t, id, file, "evidence.bin");
 	free(id);
 	free(file);
 	ts_stop(px, SIGTERM);
@@ -310,9 +317,7 @@ Test(attach, receiver_killed_mid_message_resent_and_delivered_once, .timeout = 1
 	free(tr_settle(t, 0, 1));
 	cr_assert_eq(tr_events(t, 1, "received", id), 1);
 	cr_assert_eq(tr_events(t, 0, "delivered", id), 1);
-	char *dir = fetch(t, 1, id, "fetched");
-	assert_same_file(file, dir, "evidence.bin");
-	free(dir);
+	fetched_same(t, id, file, "evidence.bin");
 	free(id);
 	free(file);
 	tnet_free(t);
@@ -545,9 +550,7 @@ Test(attach, files_named_by_hash_stored_once_no_orphan_after_a_crash, .timeout =
 		cr_assert_eq(attachment_files(t, i), 1, "node %d: the same attachment stored "
 		    "twice, or staging left", i);
 	}
-	char *dir = fetch(t, 1, id2, "fetched");
-	assert_same_file(file, dir, "scan.bin");
-	free(dir);
+	fetched_same(t, id2, file, "scan.bin");
 	free(id1);
 	free(id2);
 	free(hex);
