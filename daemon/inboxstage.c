@@ -34,7 +34,7 @@ static struct ib_stage *
 ib_stage_of(struct inbox *ib, uint64_t serial)
 {
 	for (struct ib_stage *st = ib->stages; st != NULL; st = st->next)
-		if (st->link_serial == serial && !st->complete)
+		if (st->link_serial == serial && !st->complete && !st->kept)
 			return st;
 	return NULL;
 }
@@ -200,6 +200,37 @@ ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 	}
 }
 
+/* A chunk of a resumed stage: true when all of it lies below the Resume point (dropped);
+ * else the part from the point on (*off, *iov, *n moved; cut holds the new pieces). */
+static bool
+ib_below_resume(const struct ib_stage *st, uint32_t index, uint64_t *off,
+    const struct iovec **iov, int *n, struct iovec cut[IB_CHUNK_IOV])
+{
+	if (index > st->resume_att || *off >= st->resume_off)
+		return false;
+	if (index < st->resume_att)
+		return true;
+	uint64_t skip = st->resume_off - *off;
+	int k = 0;
+	for (int i = 0; i < *n && k < IB_CHUNK_IOV; i++) {
+		size_t len = (*iov)[i].iov_len;
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		cut[k].iov_base = (uint8_t *)(*iov)[i].iov_base + skip;
+		cut[k].iov_len = len - skip;
+		skip = 0;
+		k++;
+	}
+	if (k == 0)
+		return true;
+	*off = st->resume_off;
+	*iov = cut;
+	*n = k;
+	return false;
+}
+
 /* One chunk's data, in n pieces (iov): checked in order against the manifest (hashed
  * as they pass), written to the staging file, and the message committed after the last. */
 static void
@@ -215,6 +246,10 @@ ib_chunk_bytes(struct inbox *ib, struct link *l, const char *mid, uint32_t index
 		return;
 	}
 	if (st->discard)
+		return;
+	/* After a Resume: what lies below its point the stage holds already. */
+	struct iovec cut[IB_CHUNK_IOV];
+	if (st->resumed && ib_below_resume(st, index, &off, &iov, &n, cut))
 		return;
 	enum assembly_status as = ASSEMBLY_MORE;
 	uint64_t at = off;
@@ -331,6 +366,42 @@ ib_stage_commit(struct inbox *ib, struct ib_stage *st)
 	free(st);
 }
 
+bool
+ib_stage_resume(struct inbox *ib, struct link *l, const char *mid,
+    const uint8_t hash[STORE_HASH_LEN])
+{
+	const char *peer = link_peer_id(l);
+	struct ib_stage *st = ib->stages;
+	while (st != NULL && !(st->kept && strcmp(st->peer, peer) == 0 &&
+	    strcmp(st->msg_id, mid) == 0 && memcmp(st->doc.payload_hash, hash,
+	    STORE_HASH_LEN) == 0))
+		st = st->next;
+	if (st == NULL)
+		return false;
+	if (link_version(l) < PROTOCOL_VERSION_RESUME) {
+		ib_stage_drop(ib, st, false);
+		return false;
+	}
+	st->kept = false;
+	st->link_serial = link_serial(l);
+	st->resumed = true;
+	st->resume_att = (uint32_t)st->as.cur;
+	st->resume_off = st->as.off;
+	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+	Rogatory__V1__Resume r = ROGATORY__V1__RESUME__INIT;
+	r.message_id.data = (uint8_t *)st->msg_id;
+	r.message_id.len = strlen(st->msg_id);
+	r.attachment_index = st->resume_att;
+	r.offset = st->resume_off;
+	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_RESUME;
+	env.resume = &r;
+	link_send(l, &env);
+	log_info("inbox: %s from %s: resent; resuming at attachment %" PRIu32 " offset %"
+	    PRIu64 " (%" PRIu64 " of %" PRIu64 " bytes held)", mid, peer, st->resume_att,
+	    st->resume_off, st->as.received, st->as.total);
+	return true;
+}
+
 void
 inbox_link_down(struct inbox *ib, struct link *l)
 {
@@ -340,12 +411,23 @@ inbox_link_down(struct inbox *ib, struct link *l)
 		struct ib_stage *next = st->next;
 		/* Complete stages finish their commit (the receipt then finds no link; the
 		 * sender's resend gets the stored receipt). */
-		if (st->link_serial == serial && !st->complete) {
-			if (!st->discard)
+		if (st->link_serial == serial && !st->complete && !st->kept) {
+			if (!st->discard && st->as.received > 0 &&
+			    link_version(l) >= PROTOCOL_VERSION_RESUME) {
+				/* Kept for the resent Transfer (within staging_timeout). */
 				log_info("inbox: %s from %s: link lost with attachments incomplete "
-				    "(%" PRIu64 " of %" PRIu64 " bytes); staging dropped", st->msg_id,
-				    st->peer, st->as.received, st->as.total);
-			ib_stage_drop(ib, st, false);
+				    "(%" PRIu64 " of %" PRIu64 " bytes); staging kept for a resume",
+				    st->msg_id, st->peer, st->as.received, st->as.total);
+				st->kept = true;
+				st->link_serial = 0;
+			} else {
+				if (!st->discard)
+					log_info("inbox: %s from %s: link lost with attachments "
+					    "incomplete (%" PRIu64 " of %" PRIu64 " bytes); staging "
+					    "dropped", st->msg_id, st->peer, st->as.received,
+					    st->as.total);
+				ib_stage_drop(ib, st, false);
+			}
 		}
 		st = next;
 	}

@@ -89,6 +89,7 @@ static struct link *link_new(struct event_base *base, const struct link_params *
 static int link_setup_bev(struct link *l, struct tls *tls, int fd, char *err, size_t errlen);
 static bool link_chunk_in_place(struct link *l, struct evbuffer *in, size_t len);
 static void link_wrote(struct link *l, struct evbuffer *out);
+static uint32_t link_max_version(void);
 static void link_read_cb(struct bufferevent *bev, void *arg);
 static void link_write_cb(struct bufferevent *bev, void *arg);
 static void link_event_cb(struct bufferevent *bev, short what, void *arg);
@@ -362,7 +363,7 @@ link_send_hello(struct link *l)
 	h.authority_id.data = (uint8_t *)l->our_id;
 	h.authority_id.len = strlen(l->our_id);
 	h.min_version = PROTOCOL_VERSION_MIN;
-	h.max_version = PROTOCOL_VERSION_MAX;
+	h.max_version = link_max_version();
 	h.software.data = (uint8_t *)LINK_SOFTWARE;
 	h.software.len = strlen(LINK_SOFTWARE);
 	h.max_message_size = l->p.max_message_size;
@@ -477,6 +478,19 @@ link_chunk_in_place(struct link *l, struct evbuffer *in, size_t len)
 	if (!l->finished)
 		evbuffer_drain(in, h.data_len);
 	return true;
+}
+
+/* The highest version we speak: PROTOCOL_VERSION_MAX; test builds may speak less
+ * (ROGATORY_TEST_MAX_VERSION), to play a peer of an earlier release. */
+static uint32_t
+link_max_version(void)
+{
+#ifdef ROGATORY_TEST_HOOKS
+	const char *v = getenv("ROGATORY_TEST_MAX_VERSION");
+	if (v != NULL && atoi(v) >= PROTOCOL_VERSION_MIN && atoi(v) < PROTOCOL_VERSION_MAX)
+		return (uint32_t)atoi(v);
+#endif
+	return PROTOCOL_VERSION_MAX;
 }
 
 static void
@@ -610,12 +624,13 @@ link_on_hello(struct link *l, const Rogatory__V1__Hello *h)
 		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_WRONG_IDENTITY, why);
 		return;
 	}
+	uint32_t max = link_max_version();
 	uint32_t lo = h->min_version > PROTOCOL_VERSION_MIN ? h->min_version : PROTOCOL_VERSION_MIN;
-	uint32_t hi = h->max_version < PROTOCOL_VERSION_MAX ? h->max_version : PROTOCOL_VERSION_MAX;
+	uint32_t hi = h->max_version < max ? h->max_version : max;
 	if (lo > hi) {
 		snprintf(why, sizeof(why),
 		    "no common version: peer speaks %u..%u, we speak %u..%u", h->min_version,
-		    h->max_version, (unsigned)PROTOCOL_VERSION_MIN, (unsigned)PROTOCOL_VERSION_MAX);
+		    h->max_version, (unsigned)PROTOCOL_VERSION_MIN, (unsigned)max);
 		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_NO_COMMON_VERSION, why);
 		return;
 	}

@@ -842,6 +842,45 @@ done:
 }
 
 void
+outbox_resume(struct outbox *ob, struct link *l, const Rogatory__V1__Resume *r)
+{
+	char msg_id[UUID_TEXT_LEN + 1];
+	snprintf(msg_id, sizeof(msg_id), "%.*s", (int)r->message_id.len,
+	    (const char *)r->message_id.data);
+	struct ob_peer *p = ob_peer_get(ob, link_peer_id(l));
+	struct ob_stream *st = p->streams;
+	while (st != NULL && strcmp(st->m.msg_id, msg_id) != 0)
+		st = st->next;
+	if (st == NULL || st->serial != link_serial(l) || !st->started) {
+		/* Its chunks are all written (the receiver drops those below its point). */
+		log_debug("outbox: resume of %s from %s: nothing left to skip", msg_id, p->id);
+		return;
+	}
+	if (r->attachment_index >= st->natt ||
+	    r->offset > st->sizes[r->attachment_index]) {
+		char why[200];
+		snprintf(why, sizeof(why), "resume of %s at attachment %u offset %llu: beyond its "
+		    "manifest", msg_id, r->attachment_index, (unsigned long long)r->offset);
+		log_warn("outbox: %s from %s (%s)", why, p->id, link_subject(l));
+		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, why);
+		return;
+	}
+	/* Ahead only: what is written already stays written. */
+	if (r->attachment_index < st->att ||
+	    (r->attachment_index == st->att && r->offset <= st->off))
+		return;
+	uint64_t skipped = 0;
+	for (uint32_t a = st->att; a < r->attachment_index; a++)
+		skipped += st->sizes[a] - (a == st->att ? st->off : 0);
+	skipped += r->offset - (r->attachment_index == st->att ? st->off : 0);
+	log_info("outbox: %s to %s: resumed at attachment %u offset %llu (%llu bytes the "
+	    "receiver holds not sent again)", msg_id, p->id, r->attachment_index,
+	    (unsigned long long)r->offset, (unsigned long long)skipped);
+	st->att = r->attachment_index;
+	st->off = r->offset;
+}
+
+void
 outbox_error(struct outbox *ob, struct link *l, const Rogatory__V1__Error *e)
 {
 	char msg_id[UUID_TEXT_LEN + 1];

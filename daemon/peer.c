@@ -601,6 +601,13 @@ cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env)
 			return;
 		}
 		break;
+	case ROGATORY__V1__ENVELOPE__MSG_RESUME:
+		/* Receiver -> sender, on a link that speaks version 3 (section 8.1). */
+		if (!inbound && link_version(l) >= PROTOCOL_VERSION_RESUME) {
+			outbox_resume(d->outbox, l, env->resume);
+			return;
+		}
+		break;
 	case ROGATORY__V1__ENVELOPE__MSG_RECEIPT:
 		if (!inbound) {
 			outbox_receipt(d->outbox, l, env->receipt);

@@ -261,8 +261,8 @@ Test(links, hello_with_wrong_id, .timeout = 60)
 
 Test(links, hello_without_common_version, .timeout = 60)
 {
-	bad_after_tls("links-version", "--hello-id FR-MJ --versions 3:4",
-	    "recv error code=no-common-version", "no common version: peer speaks 3..4");
+	bad_after_tls("links-version", "--hello-id FR-MJ --versions 4:5",
+	    "recv error code=no-common-version", "no common version: peer speaks 4..5");
 }
 
 Test(links, reload_removing_peer_closes_link, .timeout = 60)

@@ -5,7 +5,8 @@
  * they are in a buffer of many chains (a chunk straddling chains, down to one byte per
  * chain); anything that is not exactly a valid Chunk (other frames, bad ids, an index
  * or a data length out of bounds, fields out of order or repeated, a trailing field,
- * a cut head) is left to the full decoder, which refuses what it must.
+ * a cut head) is left to the full decoder, which refuses what it must; the Resume
+ * frame's checks (version 3).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,4 +211,38 @@ Test(wirechunk, a_chunk_straddling_evbuffer_chains)
 		evbuffer_free(in);
 	}
 	free(p);
+}
+
+/* Resume (version 3): a UUID and an index below the manifest bound, any offset. */
+static int
+resume_decode(const char *id, uint32_t index, uint64_t offset, char *err, size_t errlen)
+{
+	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+	Rogatory__V1__Resume r = ROGATORY__V1__RESUME__INIT;
+	r.message_id.data = (uint8_t *)id;
+	r.message_id.len = strlen(id);
+	r.attachment_index = index;
+	r.offset = offset;
+	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_RESUME;
+	env.resume = &r;
+	uint8_t buf[128];
+	size_t n = protobuf_c_message_pack(&env.base, buf);
+	Rogatory__V1__Envelope *out = NULL;
+	int rc = wire_envelope_decode(buf, n, &out, err, errlen);
+	if (rc == 0) {
+		cr_assert_eq(out->resume->offset, offset);
+		wire_envelope_free(out);
+	}
+	return rc;
+}
+
+Test(wirechunk, resume_frame_checks)
+{
+	char err[256];
+	cr_assert_eq(resume_decode(MSG_ID, 0, 0, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(resume_decode(MSG_ID, 255, 1ull << 40, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(resume_decode("not-a-uuid", 0, 0, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "resume.message_id: invalid UUID") != NULL, "%s", err);
+	cr_assert_eq(resume_decode(MSG_ID, WIRE_ATTACHMENTS_MAX, 0, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "resume.attachment_index: 256") != NULL, "%s", err);
 }
