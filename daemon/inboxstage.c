@@ -3,12 +3,14 @@
  * on its link. Each chunk is checked in order against the signed manifest (assembly) and
  * written to its staging file as it comes, straight from the link's buffer; the message
  * and its receipt are committed (its files sealed first, by the store) only when every
- * attachment matched. It must never hold an
- * attachment in memory, never commit a message whose bytes differ from its manifest,
- * and never leave a Transfer unanswered while its link stays up (the window counts it).
+ * attachment matched. It must never hold an attachment in memory, never commit a
+ * message whose bytes differ from its manifest, and never leave a Transfer unanswered
+ * while its link stays up (the window counts it).
  * Error policy: out-of-order chunks close the link (PROTOCOL); bytes that contradict the
  * signed manifest are a signed refusal; a failed staging write answers TRY_LATER; staging
- * is dropped on link loss, on a new Transfer, and after [delivery] staging_timeout.
+ * is dropped on a new Transfer and after [delivery] staging_timeout, and on link loss
+ * unless the link spoke version 3: then it is kept, with its hash state, for the resent
+ * Transfer, which gets a Resume at the point held (PROTOCOL.md section 8.1).
  */
 #include <inttypes.h>
 #include <stdio.h>
