@@ -274,7 +274,8 @@ fuzz-replay: $(FUZZ_REPLAY)
 # BENCH_QUICK=1 for a short run.
 BENCH_BUILD ?= build-bench
 BENCH_OUT   ?= bench/results/latest.json
-BENCH_BINS  := $(BUILD)/bench/bench $(BUILD)/bench/limits $(BUILD)/bench/manypeers
+BENCH_BINS  := $(BUILD)/bench/bench $(BUILD)/bench/limits $(BUILD)/bench/manypeers \
+               $(BUILD)/tests/faultproxy
 .PHONY: bench-build
 bench: deps-check
 	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) RELEASE=1 bench-build
@@ -283,8 +284,8 @@ bench: deps-check
 
 bench-build: all $(BENCH_BINS)
 
-$(BUILD)/bench/bench: $(OBJ)/bench/bench.o $(OBJ)/bench/benchscale.o $(OBJ)/bench/benchconsole.o \
-                  $(OBJ)/bench/peers.o $(OBJ)/bench/benchlib.o $(LIB)
+$(BUILD)/bench/bench: $(OBJ)/bench/bench.o $(OBJ)/bench/benchscale.o $(OBJ)/bench/benchattach.o \
+                  $(OBJ)/bench/benchconsole.o $(OBJ)/bench/peers.o $(OBJ)/bench/benchlib.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 

@@ -8,10 +8,11 @@
  *   bench SRC BUILD OUT.json     BENCH_QUICK=1: fewer messages; BENCH_KEEP=1: keep the
  *                                folder; BENCH_PERF=DIR: perf record both daemons
  *                                during the phase BENCH_PERF_PHASE (throughput,
- *                                large, queue or drain) into DIR/perf-<phase>.data;
+ *                                large, huge, queue or drain) into DIR/perf-<phase>.data;
  *                                BENCH_MESSAGES=N: N messages in that phase;
  *                                BENCH_QUEUE=N: N messages in the queue phase;
- *                                BENCH_ONLY=large,peers,...: those phases alone;
+ *                                BENCH_ONLY=large,huge,peers,...: those phases alone
+ *                                (huge: a 2 GiB attachment, 256 MiB with BENCH_QUICK);
  *                                BENCH_PEERS=1: also install (apt, as root) and measure
  *                                the peer systems beside rogatory (bench/peers.c, phase
  *                                peersys): Mosquitto 2 (QoS 1, 1 KiB, TLS 1.3 with
@@ -39,6 +40,7 @@
 
 #include "bench.h"
 #include "benchlib.h"
+#include "benchattach.h"
 #include "benchscale.h"
 #include "peers.h"
 
@@ -181,6 +183,9 @@ print_settings(struct bench *b)
 	                 "'%s/configs/rogatoryd.conf.example' | grep -v '^control.socket '",
 	    b->env.src);
 	const char *extra = getenv("BENCH_EXTRA_CONF");
+	if (b->env.conf_more != NULL)
+		printf("   every config also has [delivery] max_message_size = 3G (the huge "
+		    "phase's 2 GiB attachment; the default is 64M)\n");
 	if (extra != NULL && extra[0] != '\0') {
 		bench_note("settings: NOT the defaults (BENCH_EXTRA_CONF)");
 		json_object_set_new(b->out, "settings_extra", json_string(extra));
@@ -347,7 +352,8 @@ bench_perf_start(struct bench *b, const char *phase)
 		return 0;
 	char pids[64], out[700], log[700];
 	/* A with whichever peer the phase talks to (drain: C, started just after). */
-	if (strcmp(phase, "throughput") == 0 || strcmp(phase, "large") == 0)
+	if (strcmp(phase, "throughput") == 0 || strcmp(phase, "large") == 0 ||
+	    strcmp(phase, "huge") == 0)
 		snprintf(pids, sizeof(pids), "%d,%d", (int)b->a.pid, (int)b->b.pid);
 	else
 		snprintf(pids, sizeof(pids), "%d", (int)b->a.pid);
@@ -587,6 +593,9 @@ table(struct bench *b)
 		    "4 x commit"},
 		{"large attachment", "large_mb_per_s", "MB/s", ">= 150", disk, "disk write+fsync"},
 		{"large peak RSS (max A, B)", "large_peak_rss_mb", "MiB", "<= 64", 0, NULL},
+		{"huge peak RSS (max A, B)", "huge_peak_rss_mb", "MiB", "<= 64", 0, NULL},
+		{"huge disk use / size", "huge_disk_ratio", "x", "<= 1.1", 0, NULL},
+		{"huge resent after 90% cut", "huge_resume_resent_mib", "MiB", "<= 64", 0, NULL},
 		{"queue at rest: RSS of A", "queue100k_rss_mb", "MiB", "<= 64", 0, NULL},
 		{"queue at rest: database", "queue100k_db_mb", "MiB", "-", 0, NULL},
 		{"queue at rest: start-up", "queue100k_startup_s", "s", "<= 1", 0, NULL},
@@ -642,14 +651,19 @@ main(int argc, char **argv)
 	b.quick = q != NULL && q[0] != '\0' && strcmp(q, "0") != 0;
 	const char *msgs = getenv("BENCH_MESSAGES");
 	b.c = b.quick ? (struct counts){.idle = 200, .throughput = 3000, .queue = 10000,
-	                                .peers = 200, .half_s = 2, .large_mb = 60, .limits_s = 0.4}
+	                                .peers = 200, .half_s = 2, .large_mb = 60, .huge_mb = 256,
+	                                .limits_s = 0.4}
 	              : (struct counts){.idle = 1000, .throughput = 20000, .queue = 100000,
-	                                .peers = 200, .half_s = 5, .large_mb = 60, .limits_s = 1.0};
+	                                .peers = 200, .half_s = 5, .large_mb = 60, .huge_mb = 2048,
+	                                .limits_s = 1.0};
 	if (msgs != NULL && atoi(msgs) > 0)
 		b.c.throughput = atoi(msgs);
 	const char *qn = getenv("BENCH_QUEUE");
 	if (qn != NULL && atoi(qn) > 0)
 		b.c.queue = atoi(qn);
+	/* The one setting a 2 GiB attachment needs beyond the defaults (64M). */
+	if (want(&b, "huge"))
+		b.env.conf_more = "[delivery]\nmax_message_size = 3G";
 	double t_start = bl_mono_s();
 	b.t_start = t_start;
 	b.budget_s = b.quick ? 100 : 280;
@@ -675,7 +689,9 @@ main(int argc, char **argv)
 	bench_setr(&b, "peak_rss_a_mb", hwm_a / 1024.0);
 	bench_setr(&b, "peak_rss_b_mb", hwm_b / 1024.0);
 	if (want(&b, "large"))
-		benchscale_large(&b);
+		benchattach_large(&b);
+	if (want(&b, "huge"))
+		benchattach_huge(&b);
 	if (want(&b, "queue"))
 		benchscale_queue(&b);
 	bl_node_stop(&b.a);

@@ -15,12 +15,13 @@
 #define ID_HUB "NL-BENCH-HUB"
 #define PEER_PREFIX "NL-P"
 
-enum { TAG_WARM = 1, TAG_IDLE, TAG_THROUGHPUT, TAG_HALF, TAG_LARGE, TAG_QUEUE };
+enum { TAG_WARM = 1, TAG_IDLE, TAG_THROUGHPUT, TAG_HALF, TAG_LARGE, TAG_QUEUE, TAG_HUGE };
 
 struct counts {
 	int idle, throughput, queue, peers;
 	double half_s;          /* duration of the half-load phase */
 	int large_mb;
+	int huge_mb;            /* the "huge" phase's attachment */
 	double limits_s;
 };
 

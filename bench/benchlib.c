@@ -258,6 +258,8 @@ bl_node_init(const struct bench_env *env, struct bnode *n, const char *id)
 	           "[store]\nstate_dir = state\n\n[control]\nsocket = control.sock\n\n"
 	           "[directory]\npath = directory.conf\n",
 	    id, n->port, id, id);
+	if (env->conf_more != NULL)
+		fprintf(f, "\n%s\n", env->conf_more);
 	/* BENCH_EXTRA_CONF: whole sections appended for experiments (not the defaults). */
 	const char *extra = getenv("BENCH_EXTRA_CONF");
 	if (extra != NULL && extra[0] != '\0')

@@ -19,6 +19,7 @@ struct bench_env {
 	const char *build; /* rogatoryd, rogatoryctl, bench/limits, bench/manypeers */
 	char *dir;         /* the throw-away folder */
 	char *ca_dir;      /* <dir>/ca */
+	const char *conf_more; /* sections the bench itself appends to every config, or NULL */
 };
 
 struct bnode {

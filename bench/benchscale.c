@@ -1,6 +1,6 @@
 /*
- * benchscale: the benchmark phases about size and scale — one large attachment, a queue
- * at rest for a peer that is down (restart, drain), and 200 peers at once. Each one is
+ * benchscale: the benchmark phases about scale — a queue at rest for a peer that is down
+ * (restart, drain), and 200 peers at once (the attachments: benchattach.c). Each one is
  * bounded in time and reports what it could not measure instead of failing the run.
  */
 #include "benchscale.h"
@@ -21,89 +21,6 @@
 #include "wire.h"
 
 static void console_pages(struct bench *b);
-
-/* ---- large message (attachments may not exist yet in this tree) ---- */
-
-void
-benchscale_large(struct bench *b)
-{
-	int mb = b->c.large_mb;
-	bench_note("large message: one message with a %d MiB attachment", mb);
-	json_object_set_new(b->out, "large_mb_per_s", json_null());
-	json_object_set_new(b->out, "large_peak_rss_mb", json_null());
-	char path[700];
-	snprintf(path, sizeof(path), "%s/attachment.bin", b->env.dir);
-	if (bl_sh(NULL, "head -c %d /dev/urandom > '%s'", mb << 20, path) != 0)
-		bl_die("cannot make %s", path);
-	struct bl_phase *ph = bl_phase_new(TAG_LARGE, 1);
-	char id[37];
-	bl_msg_id(id, TAG_LARGE, 0);
-	bl_reset_hwm(b->a.pid);
-	bl_reset_hwm(b->b.pid);
-	int64_t start = bl_wall_us();
-	char *out = NULL, args[1500], bin[600], log[700];
-	snprintf(bin, sizeof(bin), "%s/rogatoryctl", b->env.build);
-	snprintf(log, sizeof(log), "%s/large-send.log", b->env.dir);
-	char *argv[] = {bin, "-s", b->a.sock, "send", "--to", ID_B, "--kind", "other", "--id", id,
-	    "--subject", "Benchmark: large attachment", "--attach", path, NULL};
-	/* The upload is bounded too: the run must end whatever the attachment code does. */
-	pid_t perf = bench_perf_start(b, "large");
-	start = bl_wall_us();
-	pid_t up = bl_spawn(argv, log, -1);
-	int rc = bl_wait(up, 40000);
-	if (rc != 0) {
-		bench_perf_stop(perf);
-		if (rc == -1)
-			bl_stop(up, SIGTERM);
-		bl_sh(&out, "tail -n 3 '%s'", log);
-		printf("   large: not measured (rogatoryctl send --attach %s: %s)\n",
-		    rc == -1 ? "did not finish in 40 s" : "failed", out);
-		json_object_set_new(b->out, "large_note", json_string(rc == -1
-		    ? "rogatoryctl send --attach did not finish in 40 s" : out));
-		free(out);
-		bl_phase_free(ph);
-		return;
-	}
-	bool ok = bl_tail_wait(&b->ta, ph, 1, 30);
-	bench_perf_stop(perf);
-	long hwm_a = bl_proc_kb(b->a.pid, "VmHWM"), hwm_b = bl_proc_kb(b->b.pid, "VmHWM");
-	if (!ok || ph->delivered != 1) {
-		printf("   large: not delivered within 30 s (under 2 MB/s)\n");
-		json_object_set_new(b->out, "large_note", json_string("not delivered within 30 s"));
-		bl_phase_free(ph);
-		return;
-	}
-	double s = (double)(ph->delivered_us[0] - start) / 1e6;
-	double mbps = (double)((size_t)mb << 20) / 1e6 / s;
-	double peak = (double)(hwm_a > hwm_b ? hwm_a : hwm_b) / 1024.0;
-	printf("   %d MiB in %.2f s (rogatoryctl start -> delivered at A): %.1f MB/s; peak RSS "
-	       "A %.1f MiB, B %.1f MiB\n",
-	    mb, s, mbps, hwm_a / 1024.0, hwm_b / 1024.0);
-	if (ph->queued_us[0] > 0)
-		printf("   of which upload to A (-> queued) %.2f s\n",
-		    (double)(ph->queued_us[0] - start) / 1e6);
-	/* The bytes must have arrived whole: fetch them at B and compare. */
-	snprintf(args, sizeof(args), "fetch %s --out '%s/fetched'", id, b->env.dir);
-	if (bl_sh(NULL, "mkdir -p '%s/fetched'", b->env.dir) == 0 &&
-	    bl_ctl(&b->env, &b->b, &out, args) == 0) {
-		free(out);
-		out = NULL;
-		int same = bl_sh(&out, "cmp -s '%s' \"$(find '%s/fetched' -type f ! -name '*.json' "
-		                       "| head -n 1)\" && echo same", path, b->env.dir);
-		bool whole = same == 0 && strstr(out, "same") != NULL;
-		printf("   rogatoryctl fetch at %s: %s\n", ID_B,
-		    whole ? "attachment identical" : "ATTACHMENT DIFFERS");
-		json_object_set_new(b->out, "large_fetched_identical", json_boolean(whole));
-	} else {
-		printf("   rogatoryctl fetch at %s failed: %s\n", ID_B, out ? out : "");
-	}
-	free(out);
-	bench_setr(b, "large_mb_per_s", mbps);
-	bench_setr(b, "large_peak_rss_mb", peak);
-	bench_setr(b, "large_peak_rss_a_mb", hwm_a / 1024.0);
-	bench_setr(b, "large_peak_rss_b_mb", hwm_b / 1024.0);
-	bl_phase_free(ph);
-}
 
 /* ---- queue at rest ---- */
 

@@ -1,5 +1,5 @@
 /*
- * benchscale: the large-attachment, queue-at-rest and many-peers phases of `make bench`
+ * benchscale: the queue-at-rest and many-peers phases of `make bench`
  * (figures written into b->out under the issue's keys).
  */
 #ifndef ROGATORY_BENCHSCALE_H
@@ -7,8 +7,6 @@
 
 struct bench;
 
-/* One message with a large attachment A -> B: MB/s and both daemons' peak RSS. */
-void benchscale_large(struct bench *b);
 /* b->c.queue messages for C while it is down: RSS, DB size, restart, drain. */
 void benchscale_queue(struct bench *b);
 /* b->c.peers light authorities dial a fresh daemon at once: time to all up, RSS/link. */

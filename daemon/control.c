@@ -59,8 +59,6 @@
 
 #define CONTROL_MAX_CLIENTS 64
 #define CONTROL_MAX_GROUPS 256
-#define CONTROL_UPLOAD_HIGH (8u << 20)  /* chunk bytes waiting for the store: stop reading */
-#define CONTROL_UPLOAD_LOW (2u << 20)
 
 struct control_client {
 	struct control *c;
@@ -95,10 +93,6 @@ struct control_upload {
 	size_t req_len;
 	struct assembly as;
 	int64_t bset;
-	size_t queued;          /* chunk bytes handed to the store, not yet committed */
-	unsigned ops;
-	bool complete;
-	bool paused;
 	char actor[CONTROL_ACTOR_MAX]; /* the console's actor, "" when the caller itself */
 };
 
@@ -1129,13 +1123,11 @@ upload_fail(struct control *c, struct control_client *cl, const char *code, cons
 	log_warn("control: uid %u: upload of %s refused: %s", (unsigned)cl->uid, up->msg_id, text);
 	control_reply(cl, up->request_id, &res);
 	snprintf(cl->discard_id, sizeof(cl->discard_id), "%s", up->msg_id);
-	if (up->paused)
-		bufferevent_enable(cl->bev, EV_READ);
 	cl->up = NULL;
 	upload_free(c, up, true);
 }
 
-/* Every byte arrived and is committed: sign the document with its manifest, submit. */
+/* Every byte arrived and is staged: sign the document with its manifest, submit. */
 static void
 upload_finish(struct control *c, struct control_client *cl)
 {
@@ -1158,30 +1150,6 @@ upload_finish(struct control *c, struct control_client *cl)
 	control_actor(c, NULL, NULL);
 	rogatory__ctl__v1__send_request__free_unpacked(q, NULL);
 	upload_free(c, up, false);
-}
-
-static void
-upload_chunk_done(struct journal_op *jo)
-{
-	struct control *c = jo->d->control;
-	struct control_client *cl = c != NULL ? control_find_client(c, jo->link_serial) : NULL;
-	if (cl == NULL || cl->up == NULL || cl->up->bset != jo->op.chunk.bset)
-		return;   /* the upload ended meanwhile (its staging is being dropped) */
-	struct control_upload *up = cl->up;
-	up->queued -= jo->op.chunk.len;
-	up->ops--;
-	if (jo->op.result != STORE_R_OK) {
-		upload_fail(c, cl, jo->op.result == STORE_R_FULL ? "store-full" : "store-error",
-		    jo->op.result == STORE_R_FULL ? "store full: the message store reached [store] "
-		    "max_size or the disk is full; nothing was queued" : jo->op.error);
-		return;
-	}
-	if (up->paused && up->queued < CONTROL_UPLOAD_LOW) {
-		up->paused = false;
-		bufferevent_enable(cl->bev, EV_READ);
-	}
-	if (up->complete && up->ops == 0)
-		upload_finish(c, cl);
 }
 
 static void
@@ -1209,31 +1177,18 @@ do_upload(struct control *c, const Rogatory__Ctl__V1__Request *req, struct contr
 		upload_fail(c, cl, "bad-upload", err);
 		return;
 	}
-	struct journal_op *jo = journal_op_new(c->d, STORE_OP_CHUNK);
-	uint8_t *copy = malloc(u->data.len);
-	if (copy == NULL)
-		fatal("out of memory");
-	memcpy(copy, u->data.data, u->data.len);
-	/* The op's message owns the copy (freed with the op). */
-	jo->op.msg.doc_body = copy;
-	jo->op.msg.doc_body_len = u->data.len;
-	snprintf(jo->op.msg.msg_id, sizeof(jo->op.msg.msg_id), "%s", id);
-	jo->op.chunk.bset = up->bset;
-	jo->op.chunk.att = u->attachment_index;
-	jo->op.chunk.off = u->offset;
-	jo->op.chunk.data = copy;
-	jo->op.chunk.len = u->data.len;
-	jo->link_serial = cl->id;
-	jo->done = upload_chunk_done;
-	up->queued += u->data.len;
-	up->ops++;
-	if (st == ASSEMBLY_COMPLETE)
-		up->complete = true;
-	journal_submit(jo);
-	if (up->queued > CONTROL_UPLOAD_HIGH && !up->paused) {
-		up->paused = true;
-		bufferevent_disable(cl->bev, EV_READ);
+	/* Written at once to its staging file (no copy, no wait for the store). */
+	struct iovec v = {u->data.data, u->data.len};
+	enum store_result r = store_stage_write(c->d->store, up->bset, u->attachment_index,
+	    u->offset, &v, 1, err, sizeof(err));
+	if (r != STORE_R_OK) {
+		upload_fail(c, cl, r == STORE_R_FULL ? "store-full" : "store-error",
+		    r == STORE_R_FULL ? "store full: the message store reached [store] "
+		    "max_size or the disk is full; nothing was queued" : err);
+		return;
 	}
+	if (st == ASSEMBLY_COMPLETE)
+		upload_finish(c, cl);
 }
 
 /* An inbound message by id (and sender, when given). -1 with res filled. */

@@ -411,6 +411,13 @@ inbox_transfer(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 		return;
 	}
 
+	/* A resend of a message whose bytes were arriving when its link was lost: they
+	 * stay (their quota too), the sender continues where they stop (version 3). */
+	if (b->n_attachments > 0 && ib_stage_resume(ib, l, mid, hash)) {
+		wire_document_body_free(b);
+		return;
+	}
+
 	/* 3. Room in its sender's quota for the whole message. */
 	int q = ib_quota_check(ib, ib_peer_get(ib, peer), j.size, why, sizeof(why));
 	if (q != 0) {

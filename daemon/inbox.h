@@ -22,6 +22,8 @@
 struct rogatoryd;
 struct link;
 struct inbox;
+struct evbuffer;
+struct wirechunk_head;
 
 int inbox_new(struct rogatoryd *d, struct inbox **out, char *err, size_t errlen);
 void inbox_free(struct inbox *ib);
@@ -35,6 +37,10 @@ int inbox_signer_trusted(struct inbox *ib, const ProtobufCBinaryData *der, int64
 
 /* A Chunk frame (attachment bytes after their Transfer) on an inbound link. */
 void inbox_chunk(struct inbox *ib, struct link *l, const Rogatory__V1__Chunk *c);
+/* The same for a Chunk the link recognised by its head (link.h: chunk callback): its
+ * data are the h->data_len bytes at the head of in, read in place, never drained. */
+void inbox_chunk_data(struct inbox *ib, struct link *l, const struct wirechunk_head *h,
+    struct evbuffer *in);
 /* An inbound link closed: its incomplete staging is dropped. */
 void inbox_link_down(struct inbox *ib, struct link *l);
 /* The operator fetched a message of size bytes from peer: its quota is freed. */

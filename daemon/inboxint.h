@@ -21,6 +21,8 @@ struct event;
 struct x509_store_st;
 
 #define IB_TRUST_CACHE 256
+/* Pieces of the link's buffer one chunk's data may span before it is copied out whole. */
+#define IB_CHUNK_IOV 64
 
 /* A signer certificate whose chain verified, keyed by the SHA-256 of its DER: valid for
  * signatures made within its validity window. */
@@ -61,13 +63,18 @@ struct ib_stage {
 	char peer[AUTHORITY_ID_MAX + 1];
 	char msg_id[UUID_TEXT_LEN + 1];
 	bool discard;
-	bool complete;          /* every chunk received; waiting for their commits */
-	bool failed;            /* a chunk's commit failed */
+	bool complete;          /* every chunk received and written */
+	/* Resume (link version 3): kept after its link was lost, for a resent Transfer;
+	 * resumed: a Resume was sent at (resume_att, resume_off), chunks below it are
+	 * dropped unread. */
+	bool kept;
+	bool resumed;
+	uint32_t resume_att;
+	uint64_t resume_off;
 	struct assembly as;
 	int64_t bset;
 	struct store_msg doc;   /* the message as it will be stored (no receipt yet) */
 	uint64_t started_ms;
-	unsigned ops;           /* chunk ops not yet completed */
 	struct ib_stage *next;
 };
 
@@ -128,6 +135,11 @@ void ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transf
 /* A new Transfer (next_id) on l ends the link's earlier stage: one still taking chunks
  * is answered TRY_LATER (its sender resends it) and dropped. */
 void ib_stage_end_link(struct inbox *ib, struct link *l, const char *next_id);
+/* A resent Transfer (peer, mid, payload hash) whose staging was kept after a lost link
+ * of version 3: taken up on l, a Resume sent at the point it holds; true. false when
+ * there is none (or l speaks an older version: the kept staging is dropped). */
+bool ib_stage_resume(struct inbox *ib, struct link *l, const char *mid,
+    const uint8_t hash[STORE_HASH_LEN]);
 /* The link's further chunks for msg_id are dropped unread (its Transfer was answered
  * before them). */
 void ib_stage_discard(struct inbox *ib, struct link *l, const char *msg_id);

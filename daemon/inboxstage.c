@@ -1,18 +1,23 @@
 /*
  * inboxstage: the attachments of an accepted inbound Transfer, arriving in Chunk frames
  * on its link. Each chunk is checked in order against the signed manifest (assembly) and
- * staged in the store as it comes; the message and its receipt are committed only when
- * every attachment matched and every chunk is committed. It must never hold an
- * attachment in memory, never commit a message whose bytes differ from its manifest,
- * and never leave a Transfer unanswered while its link stays up (the window counts it).
+ * written to its staging file as it comes, straight from the link's buffer; the message
+ * and its receipt are committed (its files sealed first, by the store) only when every
+ * attachment matched. It must never hold an attachment in memory, never commit a
+ * message whose bytes differ from its manifest, and never leave a Transfer unanswered
+ * while its link stays up (the window counts it).
  * Error policy: out-of-order chunks close the link (PROTOCOL); bytes that contradict the
- * signed manifest are a signed refusal; a failed chunk commit answers TRY_LATER; staging
- * is dropped on link loss, on a new Transfer, and after [delivery] staging_timeout.
+ * signed manifest are a signed refusal; a failed staging write answers TRY_LATER; staging
+ * is dropped on a new Transfer and after [delivery] staging_timeout, and on link loss
+ * unless the link spoke version 3: then it is kept, with its hash state, for the resent
+ * Transfer, which gets a Resume at the point held (PROTOCOL.md section 8.1).
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/buffer.h>
 
 #include "caseflow.h"
 #include "config.h"
@@ -24,7 +29,6 @@
 #include "request.h"
 #include "rogatoryd.h"
 
-static void ib_chunk_done(struct journal_op *jo);
 static void ib_stage_commit(struct inbox *ib, struct ib_stage *st);
 
 /* The link's stage still taking chunks (or discarding them), if any. */
@@ -32,16 +36,7 @@ static struct ib_stage *
 ib_stage_of(struct inbox *ib, uint64_t serial)
 {
 	for (struct ib_stage *st = ib->stages; st != NULL; st = st->next)
-		if (st->link_serial == serial && !st->complete)
-			return st;
-	return NULL;
-}
-
-static struct ib_stage *
-ib_stage_by_bset(struct inbox *ib, int64_t bset)
-{
-	for (struct ib_stage *st = ib->stages; st != NULL; st = st->next)
-		if (!st->discard && st->bset == bset)
+		if (st->link_serial == serial && !st->complete && !st->kept)
 			return st;
 	return NULL;
 }
@@ -188,6 +183,16 @@ ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 	}
 	st->bset = store_bset_new(d->store);
 	m->bset = st->bset;
+	/* The names the store seals the staged files under (the signed manifest's). */
+	if (b->n_attachments > 0) {
+		if ((m->atts = calloc(b->n_attachments, sizeof(*m->atts))) == NULL)
+			fatal("out of memory");
+		m->n_atts = b->n_attachments;
+		for (size_t i = 0; i < b->n_attachments; i++) {
+			m->atts[i].size = sizes[i];
+			memcpy(m->atts[i].sha256, hashes + i * ASSEMBLY_HASH_LEN, STORE_HASH_LEN);
+		}
+	}
 	ib_quota_add(ib, peer, (int64_t)size);
 	log_debug("inbox: %s from %s: receiving %zu attachments, %" PRIu64 " bytes", mid, peer,
 	    b->n_attachments, size);
@@ -197,11 +202,44 @@ ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 	}
 }
 
-void
-inbox_chunk(struct inbox *ib, struct link *l, const Rogatory__V1__Chunk *c)
+/* A chunk of a resumed stage: true when all of it lies below the Resume point (dropped);
+ * else the part from the point on (*off, *iov, *n moved; cut holds the new pieces). */
+static bool
+ib_below_resume(const struct ib_stage *st, uint32_t index, uint64_t *off,
+    const struct iovec **iov, int *n, struct iovec cut[IB_CHUNK_IOV])
 {
-	char mid[UUID_TEXT_LEN + 1], err[300];
-	snprintf(mid, sizeof(mid), "%.*s", (int)c->message_id.len, (const char *)c->message_id.data);
+	if (index > st->resume_att || *off >= st->resume_off)
+		return false;
+	if (index < st->resume_att)
+		return true;
+	uint64_t skip = st->resume_off - *off;
+	int k = 0;
+	for (int i = 0; i < *n && k < IB_CHUNK_IOV; i++) {
+		size_t len = (*iov)[i].iov_len;
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		cut[k].iov_base = (uint8_t *)(*iov)[i].iov_base + skip;
+		cut[k].iov_len = len - skip;
+		skip = 0;
+		k++;
+	}
+	if (k == 0)
+		return true;
+	*off = st->resume_off;
+	*iov = cut;
+	*n = k;
+	return false;
+}
+
+/* One chunk's data, in n pieces (iov): checked in order against the manifest (hashed
+ * as they pass), written to the staging file, and the message committed after the last. */
+static void
+ib_chunk_bytes(struct inbox *ib, struct link *l, const char *mid, uint32_t index,
+    uint64_t off, const struct iovec *iov, int n)
+{
+	char err[300];
 	struct ib_stage *st = ib_stage_of(ib, link_serial(l));
 	if (st == NULL || strcmp(st->msg_id, mid) != 0) {
 		char why[200];
@@ -211,8 +249,17 @@ inbox_chunk(struct inbox *ib, struct link *l, const Rogatory__V1__Chunk *c)
 	}
 	if (st->discard)
 		return;
-	enum assembly_status as = assembly_add(&st->as, c->attachment_index, c->offset,
-	    c->data.data, c->data.len, err, sizeof(err));
+	/* After a Resume: what lies below its point the stage holds already. */
+	struct iovec cut[IB_CHUNK_IOV];
+	if (st->resumed && ib_below_resume(st, index, &off, &iov, &n, cut))
+		return;
+	enum assembly_status as = ASSEMBLY_MORE;
+	uint64_t at = off;
+	for (int i = 0; i < n && (as == ASSEMBLY_MORE || as == ASSEMBLY_COMPLETE); i++) {
+		as = assembly_add(&st->as, index, at, iov[i].iov_base, iov[i].iov_len, err,
+		    sizeof(err));
+		at += iov[i].iov_len;
+	}
 	if (as == ASSEMBLY_ORDER) {
 		char why[400];
 		snprintf(why, sizeof(why), "message %s: %s", mid, err);
@@ -226,53 +273,61 @@ inbox_chunk(struct inbox *ib, struct link *l, const Rogatory__V1__Chunk *c)
 		ib_stage_drop(ib, st, true);
 		return;
 	}
-	struct journal_op *jo = journal_op_new(ib->d, STORE_OP_CHUNK);
-	/* The op's message owns the copy (freed with the op); its bytes count as queued
-	 * for the peer until their commit. */
-	ib_dup(&jo->op.msg.doc_body, &jo->op.msg.doc_body_len, c->data.data, c->data.len);
-	snprintf(jo->op.msg.msg_id, sizeof(jo->op.msg.msg_id), "%s", mid);
-	snprintf(jo->op.msg.sender, sizeof(jo->op.msg.sender), "%s", st->peer);
-	jo->op.chunk.bset = st->bset;
-	jo->op.chunk.att = c->attachment_index;
-	jo->op.chunk.off = c->offset;
-	jo->op.chunk.data = jo->op.msg.doc_body;
-	jo->op.chunk.len = c->data.len;
-	jo->link_serial = link_serial(l);
-	jo->arg = ib;
-	jo->done = ib_chunk_done;
-	st->ops++;
-	if (as == ASSEMBLY_COMPLETE)
-		st->complete = true;
-	ib_submit(ib, jo);
-}
-
-static void
-ib_chunk_done(struct journal_op *jo)
-{
-	struct inbox *ib = jo->arg;
-	ib_op_done(ib, jo);
-	struct ib_stage *st = ib_stage_by_bset(ib, jo->op.chunk.bset);
-	if (st == NULL)
-		return;    /* dropped meanwhile: its chunks are being deleted */
-	st->ops--;
-	if (jo->op.result != STORE_R_OK && !st->failed) {
-		st->failed = true;
+	enum store_result r = store_stage_write(ib->d->store, st->bset, index, off, iov, n, err,
+	    sizeof(err));
+	if (r != STORE_R_OK) {
+		log_err("inbox: %s from %s: %s", mid, st->peer, err);
 		ib_send_try_later(ib, st->link_serial, st->msg_id,
-		    jo->op.result == STORE_R_FULL ? "store full" : "store error");
-	}
-	if (st->failed) {
-		if (!st->complete)
-			ib_stage_drop(ib, st, true);
-		else if (st->ops == 0)
-			ib_stage_drop(ib, st, false);
+		    r == STORE_R_FULL ? "store full" : "store error");
+		/* Its further chunks on the way are dropped unread. */
+		ib_stage_drop(ib, st, true);
 		return;
 	}
 	crash_point("inbox-chunk-stored");
-	if (st->complete && st->ops == 0)
+	if (as == ASSEMBLY_COMPLETE) {
+		st->complete = true;
 		ib_stage_commit(ib, st);
+	}
 }
 
-/* Every attachment matched and every chunk is committed: the message and its receipt
+void
+inbox_chunk(struct inbox *ib, struct link *l, const Rogatory__V1__Chunk *c)
+{
+	char mid[UUID_TEXT_LEN + 1];
+	snprintf(mid, sizeof(mid), "%.*s", (int)c->message_id.len, (const char *)c->message_id.data);
+	struct iovec v = {c->data.data, c->data.len};
+	ib_chunk_bytes(ib, l, mid, c->attachment_index, c->offset, &v, 1);
+}
+
+void
+inbox_chunk_data(struct inbox *ib, struct link *l, const struct wirechunk_head *h,
+    struct evbuffer *in)
+{
+	/* The data where the socket's buffer holds them: a 1 MiB chunk spans a few of its
+	 * chains (more than IB_CHUNK_IOV only when it was read a few bytes at a time). */
+	struct evbuffer_iovec v[IB_CHUNK_IOV];
+	int n = evbuffer_peek(in, (ev_ssize_t)h->data_len, NULL, v, IB_CHUNK_IOV);
+	if (n > IB_CHUNK_IOV) {
+		uint8_t *copy = malloc(h->data_len);
+		if (copy == NULL)
+			fatal("out of memory");
+		evbuffer_copyout(in, copy, h->data_len);
+		struct iovec one = {copy, h->data_len};
+		ib_chunk_bytes(ib, l, h->msg_id, h->index, h->offset, &one, 1);
+		free(copy);
+		return;
+	}
+	struct iovec iov[IB_CHUNK_IOV];
+	size_t left = h->data_len;
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len < left ? v[i].iov_len : left;
+		left -= iov[i].iov_len;
+	}
+	ib_chunk_bytes(ib, l, h->msg_id, h->index, h->offset, iov, n);
+}
+
+/* Every attachment matched and every chunk is written: the message and its receipt
  * go in one transaction, as for a message without attachments. */
 static void
 ib_stage_commit(struct inbox *ib, struct ib_stage *st)
@@ -313,6 +368,42 @@ ib_stage_commit(struct inbox *ib, struct ib_stage *st)
 	free(st);
 }
 
+bool
+ib_stage_resume(struct inbox *ib, struct link *l, const char *mid,
+    const uint8_t hash[STORE_HASH_LEN])
+{
+	const char *peer = link_peer_id(l);
+	struct ib_stage *st = ib->stages;
+	while (st != NULL && !(st->kept && strcmp(st->peer, peer) == 0 &&
+	    strcmp(st->msg_id, mid) == 0 && memcmp(st->doc.payload_hash, hash,
+	    STORE_HASH_LEN) == 0))
+		st = st->next;
+	if (st == NULL)
+		return false;
+	if (link_version(l) < PROTOCOL_VERSION_RESUME) {
+		ib_stage_drop(ib, st, false);
+		return false;
+	}
+	st->kept = false;
+	st->link_serial = link_serial(l);
+	st->resumed = true;
+	st->resume_att = (uint32_t)st->as.cur;
+	st->resume_off = st->as.off;
+	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+	Rogatory__V1__Resume r = ROGATORY__V1__RESUME__INIT;
+	r.message_id.data = (uint8_t *)st->msg_id;
+	r.message_id.len = strlen(st->msg_id);
+	r.attachment_index = st->resume_att;
+	r.offset = st->resume_off;
+	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_RESUME;
+	env.resume = &r;
+	link_send(l, &env);
+	log_info("inbox: %s from %s: resent; resuming at attachment %" PRIu32 " offset %"
+	    PRIu64 " (%" PRIu64 " of %" PRIu64 " bytes held)", mid, peer, st->resume_att,
+	    st->resume_off, st->as.received, st->as.total);
+	return true;
+}
+
 void
 inbox_link_down(struct inbox *ib, struct link *l)
 {
@@ -322,12 +413,23 @@ inbox_link_down(struct inbox *ib, struct link *l)
 		struct ib_stage *next = st->next;
 		/* Complete stages finish their commit (the receipt then finds no link; the
 		 * sender's resend gets the stored receipt). */
-		if (st->link_serial == serial && !st->complete) {
-			if (!st->discard)
+		if (st->link_serial == serial && !st->complete && !st->kept) {
+			if (!st->discard && st->as.received > 0 &&
+			    link_version(l) >= PROTOCOL_VERSION_RESUME) {
+				/* Kept for the resent Transfer (within staging_timeout). */
 				log_info("inbox: %s from %s: link lost with attachments incomplete "
-				    "(%" PRIu64 " of %" PRIu64 " bytes); staging dropped", st->msg_id,
-				    st->peer, st->as.received, st->as.total);
-			ib_stage_drop(ib, st, false);
+				    "(%" PRIu64 " of %" PRIu64 " bytes); staging kept for a resume",
+				    st->msg_id, st->peer, st->as.received, st->as.total);
+				st->kept = true;
+				st->link_serial = 0;
+			} else {
+				if (!st->discard)
+					log_info("inbox: %s from %s: link lost with attachments "
+					    "incomplete (%" PRIu64 " of %" PRIu64 " bytes); staging "
+					    "dropped", st->msg_id, st->peer, st->as.received,
+					    st->as.total);
+				ib_stage_drop(ib, st, false);
+			}
 		}
 		st = next;
 	}

@@ -87,6 +87,9 @@ struct link_rate {
 static struct link *link_new(struct event_base *base, const struct link_params *p,
     const struct link_callbacks *cb, void *owner, enum link_dir dir);
 static int link_setup_bev(struct link *l, struct tls *tls, int fd, char *err, size_t errlen);
+static bool link_chunk_in_place(struct link *l, struct evbuffer *in, size_t len);
+static void link_wrote(struct link *l, struct evbuffer *out);
+static uint32_t link_max_version(void);
 static void link_read_cb(struct bufferevent *bev, void *arg);
 static void link_write_cb(struct bufferevent *bev, void *arg);
 static void link_event_cb(struct bufferevent *bev, short what, void *arg);
@@ -360,7 +363,7 @@ link_send_hello(struct link *l)
 	h.authority_id.data = (uint8_t *)l->our_id;
 	h.authority_id.len = strlen(l->our_id);
 	h.min_version = PROTOCOL_VERSION_MIN;
-	h.max_version = PROTOCOL_VERSION_MAX;
+	h.max_version = link_max_version();
 	h.software.data = (uint8_t *)LINK_SOFTWARE;
 	h.software.len = strlen(LINK_SOFTWARE);
 	h.max_message_size = l->p.max_message_size;
@@ -384,6 +387,15 @@ link_write(struct link *l, const Rogatory__V1__Envelope *env)
 	struct evbuffer *out = bufferevent_get_output(l->bev);
 	if (frame_append(out, &env->base, max) != 0)
 		return -1;
+	link_wrote(l, out);
+	return 0;
+}
+
+/* After a frame went into the output: a peer that does not read what we write stops
+ * being read. */
+static void
+link_wrote(struct link *l, struct evbuffer *out)
+{
 	l->last_tx_ms = link_now_ms();
 	/* A peer that does not read what we write (answers, Pongs) stops being read: our
 	 * output, and so our memory, stays bounded whatever it sends. */
@@ -398,6 +410,34 @@ link_write(struct link *l, const Rogatory__V1__Envelope *env)
 		l->output_warned = true;
 		link_hold(l, LINK_HOLD_OUTPUT, true);
 	}
+}
+
+int
+link_send_chunk(struct link *l, const char *msg_id, uint32_t index, uint64_t offset,
+    size_t len, int (*fill)(void *arg, uint8_t *dst, size_t len), void *arg)
+{
+	if (l->state != LINK_READY || l->crl_only)
+		return -1;
+	uint8_t head[FRAME_HEADER_LEN + WIRECHUNK_HEAD_MAX];
+	size_t hl = FRAME_HEADER_LEN + wirechunk_head_put(head + FRAME_HEADER_LEN, msg_id,
+	    index, offset, len);
+	size_t body = hl - FRAME_HEADER_LEN + len;
+	if (body > l->peer_max_frame)
+		return -1;
+	frame_header_put(head, (uint32_t)body);
+	/* Header and head, then the data read straight into the output buffer. */
+	struct evbuffer *out = bufferevent_get_output(l->bev);
+	struct evbuffer_iovec v;
+	if (evbuffer_reserve_space(out, (ev_ssize_t)(hl + len), &v, 1) != 1 ||
+	    v.iov_len < hl + len)
+		return -1;
+	memcpy(v.iov_base, head, hl);
+	if (fill(arg, (uint8_t *)v.iov_base + hl, len) != 0)
+		return -2;
+	v.iov_len = hl + len;
+	if (evbuffer_commit_space(out, &v, 1) != 0)
+		return -1;
+	link_wrote(l, out);
 	return 0;
 }
 
@@ -416,6 +456,43 @@ link_send(struct link *l, const Rogatory__V1__Envelope *env)
 	return link_write(l, env);
 }
 
+/* A Chunk frame (whole in the buffer, its length checked) handed to the owner with its
+ * data where they are: no pullup, no decoded copy (attachment streaming). false: not a
+ * Chunk this path takes; the frame is decoded whole as any other. */
+static bool
+link_chunk_in_place(struct link *l, struct evbuffer *in, size_t len)
+{
+	if (l->cb.chunk == NULL || l->state != LINK_READY || l->crl_only ||
+	    l->dir != LINK_INBOUND)
+		return false;
+	uint8_t head[FRAME_HEADER_LEN + WIRECHUNK_HEAD_MAX];
+	size_t want = FRAME_HEADER_LEN + (len < WIRECHUNK_HEAD_MAX ? len : WIRECHUNK_HEAD_MAX);
+	struct wirechunk_head h;
+	if (evbuffer_copyout(in, head, want) != (ev_ssize_t)want ||
+	    wirechunk_head_decode(head + FRAME_HEADER_LEN, want - FRAME_HEADER_LEN, len, &h) != 1)
+		return false;
+	evbuffer_drain(in, FRAME_HEADER_LEN + h.data_off);
+	l->last_rx_ms = link_now_ms();
+	l->cb.chunk(l->owner, l, &h, in);
+	/* A link the owner finished meanwhile no longer has its buffer. */
+	if (!l->finished)
+		evbuffer_drain(in, h.data_len);
+	return true;
+}
+
+/* The highest version we speak: PROTOCOL_VERSION_MAX; test builds may speak less
+ * (ROGATORY_TEST_MAX_VERSION), to play a peer of an earlier release. */
+static uint32_t
+link_max_version(void)
+{
+#ifdef ROGATORY_TEST_HOOKS
+	const char *v = getenv("ROGATORY_TEST_MAX_VERSION");
+	if (v != NULL && atoi(v) >= PROTOCOL_VERSION_MIN && atoi(v) < PROTOCOL_VERSION_MAX)
+		return (uint32_t)atoi(v);
+#endif
+	return PROTOCOL_VERSION_MAX;
+}
+
 static void
 link_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -428,10 +505,13 @@ link_read_cb(struct bufferevent *bev, void *arg)
 		const uint8_t *body;
 		size_t len;
 		char err[256];
-		enum frame_status st = frame_peek(in, l->p.max_frame, &body, &len, err,
-		    sizeof(err));
+		enum frame_status st = frame_length(in, l->p.max_frame, &len, err, sizeof(err));
 		if (st == FRAME_INCOMPLETE)
 			return;
+		if (st == FRAME_READY && link_chunk_in_place(l, in, len))
+			continue;
+		if (st == FRAME_READY)
+			st = frame_peek(in, l->p.max_frame, &body, &len, err, sizeof(err));
 		if (st == FRAME_TOO_LARGE) {
 			link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_FRAME_TOO_LARGE, err);
 			return;
@@ -544,12 +624,13 @@ link_on_hello(struct link *l, const Rogatory__V1__Hello *h)
 		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_WRONG_IDENTITY, why);
 		return;
 	}
+	uint32_t max = link_max_version();
 	uint32_t lo = h->min_version > PROTOCOL_VERSION_MIN ? h->min_version : PROTOCOL_VERSION_MIN;
-	uint32_t hi = h->max_version < PROTOCOL_VERSION_MAX ? h->max_version : PROTOCOL_VERSION_MAX;
+	uint32_t hi = h->max_version < max ? h->max_version : max;
 	if (lo > hi) {
 		snprintf(why, sizeof(why),
 		    "no common version: peer speaks %u..%u, we speak %u..%u", h->min_version,
-		    h->max_version, (unsigned)PROTOCOL_VERSION_MIN, (unsigned)PROTOCOL_VERSION_MAX);
+		    h->max_version, (unsigned)PROTOCOL_VERSION_MIN, (unsigned)max);
 		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_NO_COMMON_VERSION, why);
 		return;
 	}

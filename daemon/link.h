@@ -17,6 +17,9 @@
 
 #include "text.h"
 #include "wire.h"
+#include "wirechunk.h"
+
+struct evbuffer;
 
 struct event_base;
 struct evdns_base;
@@ -67,6 +70,12 @@ struct link_callbacks {
 	/* An application frame on a ready link (not Hello/Ping/Pong). env is freed after
 	 * the call returns. */
 	void (*frame)(void *owner, struct link *l, const Rogatory__V1__Envelope *env);
+	/* Inbound ready links: a Chunk frame whose head wirechunk recognised; its data are
+	 * the h->data_len bytes at the head of in (in the socket's buffer, not contiguous).
+	 * The callee reads them in place (evbuffer_peek) and never drains in; the link
+	 * drains them after the call. May be NULL: every Chunk goes through frame then. */
+	void (*chunk)(void *owner, struct link *l, const struct wirechunk_head *h,
+	    struct evbuffer *in);
 	/* Ready links: the output buffer drained to LINK_DRAIN_LOW bytes (may be NULL). */
 	void (*drained)(void *owner, struct link *l);
 	/* The link is gone. authenticated: it had passed the certificate check. */
@@ -87,6 +96,14 @@ struct link *link_accept(struct event_base *base, struct tls *tls, int fd,
 
 /* Sends one frame (ready links). -1 when the link is closing or the frame is too large. */
 int link_send(struct link *l, const Rogatory__V1__Envelope *env);
+
+/* Sends a Chunk frame of len data bytes (ready links) without packing it: its header
+ * and head go into the output buffer, then fill(arg, dst, len) writes the data into it
+ * (0 ok, -1 failed). The bytes are those link_send would write. 0; -1 when the link is
+ * closing or the frame is above the peer's max_frame; -2 when fill failed (nothing
+ * written). */
+int link_send_chunk(struct link *l, const char *msg_id, uint32_t index, uint64_t offset,
+    size_t len, int (*fill)(void *arg, uint8_t *dst, size_t len), void *arg);
 
 /* Closes: sends an Error frame first when code is not UNSPECIFIED and the handshake is
  * done, flushes, sends close_notify. reason goes to the log and the closed callback. */

@@ -513,6 +513,21 @@ ob_stream_sizes(struct ob_stream *st, char *err, size_t errlen)
 	return 0;
 }
 
+/* Where a Chunk's data come from (link_send_chunk's fill). */
+struct ob_fill {
+	struct store *s;
+	int64_t bset;
+	uint32_t att;
+	uint64_t off;
+};
+
+static int
+ob_fill_chunk(void *arg, uint8_t *dst, size_t len)
+{
+	const struct ob_fill *f = arg;
+	return store_chunk_read_into(f->s, f->bset, f->att, f->off, dst, len);
+}
+
 /* Writes queued transfers and their chunks while the link's output stays below
  * OB_STREAM_HIGH; the link's drained callback calls again. */
 static void
@@ -563,11 +578,14 @@ ob_pump(struct outbox *ob, struct ob_peer *p)
 				st->off = 0;
 				continue;
 			}
-			uint8_t *data = NULL;
-			size_t len = 0;
-			int r = store_chunk_read(ob->d->store, st->m.bset, st->att, st->off,
-			    OB_CHUNK_MAX, &data, &len);
-			if (r != 0) {
+			size_t len = OB_CHUNK_MAX;
+			if (len > st->sizes[st->att] - st->off)
+				len = (size_t)(st->sizes[st->att] - st->off);
+			/* Read from the file straight into the link's output buffer. */
+			struct ob_fill fill = {ob->d->store, st->m.bset, st->att, st->off};
+			int w = link_send_chunk(l, st->m.msg_id, st->att, st->off, len, ob_fill_chunk,
+			    &fill);
+			if (w == -2) {
 				char why[200];
 				snprintf(why, sizeof(why), "attachment %u at offset %llu missing from "
 				    "the store", st->att, (unsigned long long)st->off);
@@ -578,20 +596,6 @@ ob_pump(struct outbox *ob, struct ob_peer *p)
 				link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED, why);
 				return;
 			}
-			if (len > st->sizes[st->att] - st->off)
-				len = (size_t)(st->sizes[st->att] - st->off);
-			Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
-			Rogatory__V1__Chunk c = ROGATORY__V1__CHUNK__INIT;
-			c.message_id.data = (uint8_t *)st->m.msg_id;
-			c.message_id.len = strlen(st->m.msg_id);
-			c.attachment_index = st->att;
-			c.offset = st->off;
-			c.data.data = data;
-			c.data.len = len;
-			env.msg_case = ROGATORY__V1__ENVELOPE__MSG_CHUNK;
-			env.chunk = &c;
-			int w = link_send(l, &env);
-			free(data);
 			if (w != 0)
 				return;
 			st->off += len;
@@ -835,6 +839,45 @@ bad:
 done:
 	store_msg_clear(&stored);
 	wire_receipt_body_free(b);
+}
+
+void
+outbox_resume(struct outbox *ob, struct link *l, const Rogatory__V1__Resume *r)
+{
+	char msg_id[UUID_TEXT_LEN + 1];
+	snprintf(msg_id, sizeof(msg_id), "%.*s", (int)r->message_id.len,
+	    (const char *)r->message_id.data);
+	struct ob_peer *p = ob_peer_get(ob, link_peer_id(l));
+	struct ob_stream *st = p->streams;
+	while (st != NULL && strcmp(st->m.msg_id, msg_id) != 0)
+		st = st->next;
+	if (st == NULL || st->serial != link_serial(l) || !st->started) {
+		/* Its chunks are all written (the receiver drops those below its point). */
+		log_debug("outbox: resume of %s from %s: nothing left to skip", msg_id, p->id);
+		return;
+	}
+	if (r->attachment_index >= st->natt ||
+	    r->offset > st->sizes[r->attachment_index]) {
+		char why[200];
+		snprintf(why, sizeof(why), "resume of %s at attachment %u offset %llu: beyond its "
+		    "manifest", msg_id, r->attachment_index, (unsigned long long)r->offset);
+		log_warn("outbox: %s from %s (%s)", why, p->id, link_subject(l));
+		link_close(l, ROGATORY__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, why);
+		return;
+	}
+	/* Ahead only: what is written already stays written. */
+	if (r->attachment_index < st->att ||
+	    (r->attachment_index == st->att && r->offset <= st->off))
+		return;
+	uint64_t skipped = 0;
+	for (uint32_t a = st->att; a < r->attachment_index; a++)
+		skipped += st->sizes[a] - (a == st->att ? st->off : 0);
+	skipped += r->offset - (r->attachment_index == st->att ? st->off : 0);
+	log_info("outbox: %s to %s: resumed at attachment %u offset %llu (%llu bytes the "
+	    "receiver holds not sent again)", msg_id, p->id, r->attachment_index,
+	    (unsigned long long)r->offset, (unsigned long long)skipped);
+	st->att = r->attachment_index;
+	st->off = r->offset;
 }
 
 void

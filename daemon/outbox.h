@@ -45,6 +45,9 @@ void outbox_resign(struct outbox *ob);
 void outbox_link_ready(struct outbox *ob, struct link *l);
 void outbox_link_down(struct outbox *ob, struct link *l, const char *reason);
 void outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r);
+/* A Resume from the recipient (link version 3): the stream of that message on l skips
+ * ahead to its point (never back); a point beyond the manifest closes the link. */
+void outbox_resume(struct outbox *ob, struct link *l, const Rogatory__V1__Resume *r);
 void outbox_error(struct outbox *ob, struct link *l, const Rogatory__V1__Error *e);
 /* An outbound link's output drained: write more attachment chunks. */
 void outbox_link_drained(struct outbox *ob, struct link *l);

@@ -93,6 +93,8 @@ static int cb_authorize(void *owner, struct link *l, const char *peer_id,
 static void cb_hello(void *owner, struct link *l, Rogatory__V1__Hello *h);
 static void cb_ready(void *owner, struct link *l);
 static void cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env);
+static void cb_chunk(void *owner, struct link *l, const struct wirechunk_head *h,
+    struct evbuffer *in);
 static void cb_closed(void *owner, struct link *l, bool authenticated, const char *reason);
 static void cb_drained(void *owner, struct link *l);
 
@@ -101,6 +103,7 @@ static const struct link_callbacks peer_link_cbs = {
 	.hello = cb_hello,
 	.ready = cb_ready,
 	.frame = cb_frame,
+	.chunk = cb_chunk,
 	.drained = cb_drained,
 	.closed = cb_closed,
 };
@@ -542,6 +545,17 @@ cb_ready(void *owner, struct link *l)
 	}
 }
 
+/* A Chunk read in place (inbound links only: the link sees to that). */
+static void
+cb_chunk(void *owner, struct link *l, const struct wirechunk_head *h, struct evbuffer *in)
+{
+	struct plink *pl = owner;
+	if (pl->peer != NULL)
+		pl->peer->last_contact_ms = link_wall_ms();
+	if (pl->ps != NULL)
+		inbox_chunk_data(pl->ps->d->inbox, l, h, in);
+}
+
 static void
 cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env)
 {
@@ -584,6 +598,13 @@ cb_frame(void *owner, struct link *l, const Rogatory__V1__Envelope *env)
 	case ROGATORY__V1__ENVELOPE__MSG_CHUNK:
 		if (inbound) {
 			inbox_chunk(d->inbox, l, env->chunk);
+			return;
+		}
+		break;
+	case ROGATORY__V1__ENVELOPE__MSG_RESUME:
+		/* Receiver -> sender, on a link that speaks version 3 (section 8.1). */
+		if (!inbound && link_version(l) >= PROTOCOL_VERSION_RESUME) {
+			outbox_resume(d->outbox, l, env->resume);
 			return;
 		}
 		break;

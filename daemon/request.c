@@ -193,6 +193,16 @@ request_build(struct rogatoryd *d, const Rogatory__Ctl__V1__SendRequest *req,
 	free(packed);
 	m->bset = bset;
 	m->size = so.body_len + total;
+	/* The files the store seals under these names before the row. */
+	if (bset != 0 && req->n_attachments > 0) {
+		if ((m->atts = calloc(req->n_attachments, sizeof(*m->atts))) == NULL)
+			fatal("out of memory");
+		m->n_atts = req->n_attachments;
+		for (size_t i = 0; i < req->n_attachments; i++) {
+			m->atts[i].size = req->attachments[i]->size;
+			memcpy(m->atts[i].sha256, hashes + i * STORE_HASH_LEN, STORE_HASH_LEN);
+		}
+	}
 	copy_blob(&m->doc_body, &m->doc_body_len, so.body, so.body_len);
 	copy_blob(&m->doc_sig, &m->doc_sig_len, so.signature, so.signature_len);
 	copy_blob(&m->doc_cert, &m->doc_cert_len, so.cert, so.cert_len);

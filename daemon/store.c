@@ -302,6 +302,16 @@ static const struct {
 	  " WHERE dir = 0;"
 	  "CREATE INDEX messages_list_from_state ON messages (dir, sender, state, id, msg_id)"
 	  " WHERE dir = 1;" },
+	/* Attachments as files named by their SHA-256 (storeatt.c): a message's blob set
+	 * names them by index; identical attachments share a file (attachments_sha: is a
+	 * file still named?). The chunk rows of an older store are moved into files and the
+	 * chunks table dropped by storeatt_open, after this step, crash-safely. */
+	{ 14,
+	  "CREATE TABLE attachments ("
+	  " bset INTEGER NOT NULL CHECK (bset > 0), att INTEGER NOT NULL CHECK (att >= 0),"
+	  " sha256 BLOB NOT NULL CHECK (length(sha256) = 32), size INTEGER NOT NULL"
+	  " CHECK (size >= 0), PRIMARY KEY (bset, att)) WITHOUT ROWID;"
+	  "CREATE INDEX attachments_sha ON attachments (sha256);" },
 	/* The signed blobs (~2.5 KB a message) out of the row that every state change
 	 * rewrites: the document (written at insert, again only by a re-signature) and the
 	 * receipt (written once it exists), each in a table of its own keyed by the message's
@@ -366,10 +376,9 @@ static const char *const w_sql[W_COUNT] = {
 	[W_QUARANTINE_ROW] = "SELECT released_us FROM quarantine WHERE id = ?1",
 	[W_MARK] = "INSERT INTO meta (key, value) VALUES ('log_seq', ?1)"
 	    " ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-	[W_CHUNK] = "INSERT INTO chunks (bset, att, off, data) VALUES (?1, ?2, ?3, ?4)",
-	[W_DROP_SET] = "DELETE FROM chunks WHERE bset = ?1",
-	[W_ORPHANS] = "DELETE FROM chunks WHERE bset NOT IN"
-	    " (SELECT bset FROM messages WHERE bset <> 0)",
+	[W_ATT_REF] = "INSERT OR REPLACE INTO attachments (bset, att, sha256, size)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[W_PAGES] = "PRAGMA page_count",
 	[W_AUDIT_NODE] = "INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)",
 	[W_AUDIT_FRONTIER] = "INSERT INTO meta (key, value) VALUES ('audit_frontier', ?1)"
 	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -437,11 +446,10 @@ static const char *const r_sql[R_COUNT] = {
 	[R_EVENTS_OF] = "SELECT " EV_COLS " FROM events WHERE msg_id = ?1 ORDER BY seq LIMIT ?2",
 	[R_LOG_MARK] = "SELECT value FROM meta WHERE key = 'log_seq'",
 	[R_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM events",
-	/* The chunk holding byte off of attachment att. */
-	[R_CHUNK] = "SELECT off, data FROM chunks WHERE bset = ?1 AND att = ?2 AND off <= ?3"
-	    " ORDER BY off DESC LIMIT 1",
+	/* The file of attachment att of a blob set. */
+	[R_ATT] = "SELECT sha256, size FROM attachments WHERE bset = ?1 AND att = ?2",
 	[R_MAX_BSET] = "SELECT max(coalesce((SELECT max(bset) FROM messages), 0),"
-	    " coalesce((SELECT max(bset) FROM chunks), 0))",
+	    " coalesce((SELECT max(bset) FROM attachments), 0))",
 	[R_UNSETTLED] = "SELECT coalesce((SELECT sum(size) FROM messages WHERE dir = 1"
 	    " AND fetched = 0 AND sender = ?1), 0) + coalesce((SELECT sum(" QBYTES ")"
 	    " FROM quarantine WHERE peer = ?1 AND released_us = 0), 0)",
@@ -1011,15 +1019,10 @@ store_open(const char *state_dir, uint64_t max_size, struct event_base *base,
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->r, STORE_BUSY_MS);
-	/* Staging left by a crash or a lost link: chunks no message names. */
-	if (sqlite3_exec(s->w, w_sql[W_ORPHANS], NULL, NULL, NULL) != SQLITE_OK) {
-		err_set(err, errlen, "database %s: cannot drop staged attachments: %s", s->path,
-		    sqlite3_errmsg(s->w));
+	/* Attachment files: older chunk rows moved out, staging left by a crash or a lost
+	 * link and files no message names removed. */
+	if (storeatt_open(s, state_dir, err, errlen) != 0)
 		goto fail;
-	}
-	if (sqlite3_changes(s->w) > 0)
-		log_info("database %s: dropped %d staged attachment chunks (incomplete messages)",
-		    s->path, sqlite3_changes(s->w));
 	if (pragma_int(s->r, r_sql[R_MAX_BSET], &s->last_bset) != SQLITE_OK) {
 		err_set(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->r));
 		goto fail;
@@ -1153,6 +1156,7 @@ store_msg_clear(struct store_msg *m)
 	free(m->rcpt_body);
 	free(m->rcpt_sig);
 	free(m->rcpt_cert);
+	free(m->atts);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "merkle.h"
 #include "text.h"
@@ -110,11 +111,22 @@ struct store_msg {
 	uint8_t *rcpt_cert;
 	size_t rcpt_cert_len;
 	char last_error[256];     /* "" when none */
-	int64_t bset;             /* blob set holding the attachments' chunks; 0 = none */
+	int64_t bset;             /* blob set naming the attachments' files; 0 = none */
+	/* On write (SUBMIT, RECEIVE) with a bset: each attachment's size and SHA-256; the
+	 * store seals the staged files under these names before the row (malloc'd, freed
+	 * by store_msg_clear). Not read back. */
+	struct store_att *atts;
+	size_t n_atts;
 	uint64_t size;            /* document body + attachments, bytes (0 on write: body) */
 	bool refused;             /* in, answers only: the stored answer is a refusal (its
 	                           * REJECTED receipt from the quarantine), not a message row */
 	struct store_casedoc cd;  /* on write (SUBMIT, RECEIVE); not read back */
+};
+
+/* An attachment as the store keeps it: a file named by its SHA-256. */
+struct store_att {
+	uint64_t size;
+	uint8_t sha256[STORE_HASH_LEN];
 };
 
 /* One event (a row of the events table; one JSON line of the delivery log). */
@@ -204,10 +216,7 @@ enum store_op_kind {
 	STORE_OP_EVENT,
 	/* Records that the delivery log file holds every event up to op->log_seq. */
 	STORE_OP_LOG_MARK,
-	/* One piece of an attachment into blob set op->chunk.bset (staging until a
-	 * SUBMIT or RECEIVE names the bset). No event. */
-	STORE_OP_CHUNK,
-	/* Deletes every chunk of op->chunk.bset (staging abandoned). No event. */
+	/* Deletes the staging files of op->chunk.bset (staging abandoned). No event. */
 	STORE_OP_DROP_SET,
 	/* The audit log (storeaudit.c). Every event row any op writes is also a leaf of
 	 * the audit tree, in the same transaction: seq = leaf index + 1. */
@@ -325,12 +334,8 @@ struct store_op {
 	 * whose retr.body is set writes it as our evidence (dir IN) when, and only when, it
 	 * marks the message fetched: the obligation to send it is committed with the fetch. */
 	struct store_retrieval retr;
-	struct {                      /* STORE_OP_CHUNK, STORE_OP_DROP_SET (bset only) */
+	struct {                      /* STORE_OP_DROP_SET */
 		int64_t bset;
-		uint32_t att;
-		uint64_t off;
-		const uint8_t *data;  /* the caller's, until done runs */
-		size_t len;
 	} chunk;
 	/* Filled by the store thread: */
 	enum store_result result;
@@ -418,10 +423,23 @@ int64_t store_last_seq(struct store *s);
 
 /* A new blob set id for staging a message's attachments (loop thread). */
 int64_t store_bset_new(struct store *s);
-/* The stored bytes of attachment att of blob set bset from byte off: *data (malloc'd,
- * the caller frees) holds at most max bytes. 0; 1 when there is no byte at off; -1. */
+/* Loop thread: bytes of attachment att of blob set bset at offset off (the n pieces
+ * of iov, in order) written to its staging file, not synced: a SUBMIT or RECEIVE naming
+ * the set seals it (msg.atts), STORE_OP_DROP_SET or the next open removes it.
+ * STORE_R_OK; STORE_R_FULL beyond [store] max_size (database and attachment files) or
+ * with the disk full; STORE_R_ERROR; err says what. */
+enum store_result store_stage_write(struct store *s, int64_t bset, uint32_t att,
+    uint64_t off, const struct iovec *iov, int n, char *err, size_t errlen);
+/* The stored bytes of attachment att of blob set bset from byte off, read from its file:
+ * *data (malloc'd, the caller frees) holds at most max bytes. 0; 1 when there is no
+ * byte at off; -1. */
 int store_chunk_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t max,
     uint8_t **data, size_t *len);
+/* Exactly len stored bytes of attachment att of blob set bset from byte off, read
+ * from its file into dst (the caller's memory, e.g. a link's output buffer). 0; -1
+ * (logged) when the store has no such bytes or the read failed. */
+int store_chunk_read_into(struct store *s, int64_t bset, uint32_t att, uint64_t off,
+    uint8_t *dst, size_t len);
 /* Bytes a sending peer holds here unsettled: received and not yet fetched, plus its
  * quarantined documents (body, signature, certificate) not released. -1 on error. */
 int64_t store_unsettled(struct store *s, const char *peer);
@@ -677,8 +695,8 @@ int store_inbox_stats(struct store *s, void (*fn)(void *arg, const char *peer,
 /* The created_us of one message; 0 when there is none, -1 on error. */
 int64_t store_created_us(struct store *s, enum store_dir dir, const char *sender,
     const char *msg_id);
-/* The database's size in bytes (pages in use x page size: what [store] max_size
- * bounds); -1 on error. */
+/* The store's size in bytes: the database's pages in use x page size plus the
+ * attachment files (what [store] max_size bounds); -1 on error. */
 int64_t store_size_bytes(struct store *s);
 /* The paused authorities, oldest pause first: fn per authority. 0 or -1. */
 int store_paused_list(struct store *s, void (*fn)(void *arg, const char *peer,

@@ -24,14 +24,14 @@ struct storeq;
 enum { W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_RELEASE, W_ROLLBACK_TO, W_FIND, W_ROW,
        W_INSERT, W_UPDATE, W_DOC_PUT, W_DOC_DROP, W_RCPT_PUT, W_RCPT_DROP, W_EVENT,
        W_QUARANTINE, W_QUARANTINE_SAME, W_QUARANTINE_OTHER, W_QUARANTINE_RELEASE,
-       W_QUARANTINE_ROW, W_MARK, W_CHUNK, W_DROP_SET, W_ORPHANS, W_AUDIT_NODE,
+       W_QUARANTINE_ROW, W_MARK, W_ATT_REF, W_PAGES, W_AUDIT_NODE,
        W_AUDIT_FRONTIER, W_AUDIT_READ_FRONTIER, W_AUDIT_BACKFILL, W_AUDIT_BACKFILL_DONE,
        W_AUDIT_ALL_EVENTS, W_AUDIT_SET_LEAF, W_AUDIT_LAST_SEQ, W_AUDIT_CHECKPOINT,
        W_AUDIT_COSIGNATURE, W_AUDIT_WITNESS, W_AUDIT_FORK, W_AUDIT_FORK_MARK, W_PAUSE, W_RESUME, W_ALERT_FIRE,
        W_ALERT_CLEAR, W_COUNT };
 /* Reader statements (loop thread, read-only connection). */
 enum { R_OUTBOX, R_URGENT, R_PEERS, R_LIST_STATE, R_GET, R_GET_ANY, R_LIST, R_EVENTS_SINCE,
-       R_EVENTS_OF, R_LOG_MARK, R_LAST_SEQ, R_CHUNK, R_MAX_BSET, R_UNSETTLED, R_QUARANTINE,
+       R_EVENTS_OF, R_LOG_MARK, R_LAST_SEQ, R_ATT, R_MAX_BSET, R_UNSETTLED, R_QUARANTINE,
        R_QUARANTINE_SAME, R_QUARANTINE_OTHER, R_AUDIT_FRONTIER, R_AUDIT_LEAF, R_AUDIT_NODE,
        R_AUDIT_CHECKPOINTS, R_AUDIT_CHECKPOINTS_AFTER, R_AUDIT_COVERING, R_AUDIT_COSIGNATURES,
        R_AUDIT_COSIGNED_BY, R_AUDIT_WITNESSED, R_AUDIT_FORKS, R_LIST_FILTER, R_EVENTS_FILTER, R_EVENTS_LAST,
@@ -84,6 +84,10 @@ struct store {
 	bool crash_mid_commit;
 	bool sync_normal;             /* store thread: the current batch holds chunks only */
 	int64_t last_bset;            /* loop thread: the highest blob set id handed out */
+	/* Attachment files (storeatt.c): <state_dir>/attachments; the bytes of its files
+	 * (sealed and staged), for max_size. */
+	char att_dir[PATH_MAX / 2];
+	_Atomic int64_t att_bytes;
 	/* The audit tree (storeaudit.c), store thread: as the open transaction has it, as
 	 * it was at BEGIN, and at the running op's SAVEPOINT, so a rollback of either puts
 	 * it back with the rows. */
@@ -196,6 +200,18 @@ enum store_result store_op_retrieved(struct store *s, struct store_op *op, int64
 enum store_result store_op_retrieval_receipted(struct store *s, struct store_op *op,
     int64_t now);
 enum store_result store_retrieval_oblige(struct store *s, struct store_op *op, int64_t now);
+/* storeatt.c: attachments as files. At open (before the thread): the folders, chunk
+ * rows of an older store moved into files, the sweep of staging and of files no row
+ * names; -1 + err. Store thread: STORE_OP_DROP_SET; the seal of op->msg.atts inside a
+ * SUBMIT or RECEIVE, before its row. Loop thread: store_stage_write and the read of
+ * store_chunk_read (store.h). */
+int storeatt_open(struct store *s, const char *state_dir, char *err, size_t errlen);
+enum store_result storeatt_drop(struct store *s, struct store_op *op);
+enum store_result storeatt_seal(struct store *s, struct store_op *op);
+int storeatt_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t max,
+    uint8_t **data, size_t *len);
+int64_t storeatt_bytes(struct store *s);
+
 /* storeoper.c: STORE_OP_PAUSE and STORE_OP_ALERT (store thread). */
 enum store_result store_op_pause(struct store *s, struct store_op *op, int64_t now);
 enum store_result store_op_alert(struct store *s, struct store_op *op, int64_t now);

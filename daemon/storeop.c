@@ -52,7 +52,6 @@ static enum store_result op_quarantine(struct store *s, struct store_op *op, int
 static enum store_result op_quarantine_release(struct store *s, struct store_op *op,
     int64_t now);
 static enum store_result op_log_mark(struct store *s, struct store_op *op);
-static enum store_result op_chunk(struct store *s, struct store_op *op);
 static enum store_result op_drop_set(struct store *s, struct store_op *op);
 
 void
@@ -104,12 +103,11 @@ store_batch(void *ctx, struct store_op *batch, size_t n)
 
 	if (want != s->max_size_set)
 		store_max_pages(s, want);
-	/* Attachment chunks alone need no sync of their own: nothing is acknowledged on them,
-	 * and the commit of the message that names them (synchronous=FULL) syncs the whole
-	 * WAL, their frames included. Any other op makes the batch FULL. */
+	/* Dropped staging alone needs no sync of its own: nothing is acknowledged on it.
+	 * Any other op makes the batch FULL. */
 	bool chunks_only = true;
 	for (struct store_op *op = batch; op != NULL && chunks_only; op = op->next)
-		chunks_only = op->kind == STORE_OP_CHUNK || op->kind == STORE_OP_DROP_SET;
+		chunks_only = op->kind == STORE_OP_DROP_SET;
 	if (chunks_only != s->sync_normal) {
 		int rc = sqlite3_exec(s->w, chunks_only ? "PRAGMA synchronous = NORMAL"
 		                                        : "PRAGMA synchronous = FULL", NULL, NULL, NULL);
@@ -219,7 +217,6 @@ op_run(struct store *s, struct store_op *op, int64_t now)
 	case STORE_OP_QUARANTINE_RELEASE: op->result = op_quarantine_release(s, op, now); break;
 	case STORE_OP_EVENT: op->result = store_write_event(s, op, now); break;
 	case STORE_OP_LOG_MARK: op->result = op_log_mark(s, op); break;
-	case STORE_OP_CHUNK: op->result = op_chunk(s, op); break;
 	case STORE_OP_DROP_SET: op->result = op_drop_set(s, op); break;
 	case STORE_OP_AUDIT_HEAD:
 	case STORE_OP_AUDIT_CHECKPOINT:
@@ -380,6 +377,12 @@ static enum store_result
 insert_msg(struct store *s, struct store_op *op, int64_t now)
 {
 	struct store_msg *m = &op->msg;
+	/* Its attachments durable under their names before the row that names them. */
+	if (m->bset != 0 && m->n_atts > 0) {
+		enum store_result r = storeatt_seal(s, op);
+		if (r != STORE_R_OK)
+			return r;
+	}
 	sqlite3_stmt *st = store_wstmt(s, W_INSERT);
 	if (st == NULL)
 		return op_fail(s, op, sqlite3_errcode(s->w));
@@ -757,24 +760,7 @@ op_log_mark(struct store *s, struct store_op *op)
 }
 
 static enum store_result
-op_chunk(struct store *s, struct store_op *op)
-{
-	sqlite3_stmt *st = store_wstmt(s, W_CHUNK);
-	if (st == NULL)
-		return op_fail(s, op, sqlite3_errcode(s->w));
-	sqlite3_bind_int64(st, 1, op->chunk.bset);
-	sqlite3_bind_int64(st, 2, op->chunk.att);
-	sqlite3_bind_int64(st, 3, (int64_t)op->chunk.off);
-	sqlite3_bind_blob64(st, 4, op->chunk.data, op->chunk.len, SQLITE_STATIC);
-	return w_step(s, op, st);
-}
-
-static enum store_result
 op_drop_set(struct store *s, struct store_op *op)
 {
-	sqlite3_stmt *st = store_wstmt(s, W_DROP_SET);
-	if (st == NULL)
-		return op_fail(s, op, sqlite3_errcode(s->w));
-	sqlite3_bind_int64(st, 1, op->chunk.bset);
-	return w_step(s, op, st);
+	return storeatt_drop(s, op);
 }

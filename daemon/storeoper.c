@@ -290,7 +290,7 @@ store_size_bytes(struct store *s)
 		return store_r_fail(s, st);
 	int64_t v = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return v;
+	return v + storeatt_bytes(s);   /* the attachment files count too */
 }
 
 int

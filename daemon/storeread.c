@@ -280,40 +280,7 @@ int
 store_chunk_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t max,
     uint8_t **data, size_t *len)
 {
-	sqlite3_stmt *st = store_r_stmt(s, R_CHUNK);
-	*data = NULL;
-	*len = 0;
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, bset);
-	sqlite3_bind_int64(st, 2, att);
-	sqlite3_bind_int64(st, 3, (int64_t)off);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return 1;
-	}
-	if (rc != SQLITE_ROW)
-		return store_r_fail(s, st);
-	uint64_t at = (uint64_t)sqlite3_column_int64(st, 0);
-	const uint8_t *p = sqlite3_column_blob(st, 1);
-	size_t n = (size_t)sqlite3_column_bytes(st, 1);
-	int ret = 1;
-	if (p != NULL && off - at < n) {
-		size_t take = n - (size_t)(off - at);
-		if (take > max)
-			take = max;
-		if ((*data = malloc(take)) == NULL) {
-			sqlite3_reset(st);
-			log_err("store: out of memory reading a chunk");
-			return -1;
-		}
-		memcpy(*data, p + (off - at), take);
-		*len = take;
-		ret = 0;
-	}
-	sqlite3_reset(st);
-	return ret;
+	return storeatt_read(s, bset, att, off, max, data, len);
 }
 
 int64_t

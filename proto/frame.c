@@ -26,8 +26,7 @@ frame_header_put(uint8_t hdr[FRAME_HEADER_LEN], uint32_t len)
 }
 
 enum frame_status
-frame_peek(struct evbuffer *in, uint32_t max, const uint8_t **body, size_t *len,
-    char *err, size_t errlen)
+frame_length(struct evbuffer *in, uint32_t max, size_t *len, char *err, size_t errlen)
 {
 	uint8_t hdr[FRAME_HEADER_LEN];
 
@@ -41,14 +40,25 @@ frame_peek(struct evbuffer *in, uint32_t max, const uint8_t **body, size_t *len,
 		err_set(err, errlen, "frame of %u bytes exceeds the limit of %u", n, max);
 		return FRAME_TOO_LARGE;
 	}
-	size_t total = (size_t)FRAME_HEADER_LEN + n;
-	if (evbuffer_get_length(in) < total)
+	if (evbuffer_get_length(in) < (size_t)FRAME_HEADER_LEN + n)
 		return FRAME_INCOMPLETE;
-	const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)total);
+	*len = n;
+	return FRAME_READY;
+}
+
+enum frame_status
+frame_peek(struct evbuffer *in, uint32_t max, const uint8_t **body, size_t *len,
+    char *err, size_t errlen)
+{
+	size_t n;
+	enum frame_status st = frame_length(in, max, &n, err, errlen);
+	if (st != FRAME_READY)
+		return st;
+	const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)(FRAME_HEADER_LEN + n));
 	if (p == NULL) {
 		/* Only ENOMEM makes a pullup of buffered bytes fail; the link cannot go on
 		 * either way, so the caller closes as for an oversized frame. */
-		err_set(err, errlen, "out of memory assembling a frame of %u bytes", n);
+		err_set(err, errlen, "out of memory assembling a frame of %zu bytes", n);
 		return FRAME_TOO_LARGE;
 	}
 	*body = p + FRAME_HEADER_LEN;

@@ -34,6 +34,10 @@ enum frame_status {
  */
 enum frame_status frame_peek(struct evbuffer *in, uint32_t max, const uint8_t **body,
     size_t *len, char *err, size_t errlen);
+/* As frame_peek, without pulling the body up: FRAME_READY when a whole frame of body
+ * length *len is buffered (its header still at the buffer's head). */
+enum frame_status frame_length(struct evbuffer *in, uint32_t max, size_t *len, char *err,
+    size_t errlen);
 /* Drains one frame of body length len (as returned by frame_peek). */
 void frame_consume(struct evbuffer *in, size_t len);
 

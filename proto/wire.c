@@ -453,6 +453,13 @@ check_envelope(const Rogatory__V1__Envelope *env, char *err, size_t errlen)
 		    errlen);
 	case ROGATORY__V1__ENVELOPE__MSG_DIRECTORY:
 		return check_directory(env->directory, "directory", err, errlen);
+	case ROGATORY__V1__ENVELOPE__MSG_RESUME:
+		if (chk_uuid(&env->resume->message_id, false, "resume", "message_id", err, errlen))
+			return -1;
+		if (env->resume->attachment_index >= WIRE_ATTACHMENTS_MAX)
+			return err_set(err, errlen, "resume.attachment_index: %u, must be below %u",
+			    env->resume->attachment_index, WIRE_ATTACHMENTS_MAX);
+		return 0;
 	default:
 		return err_set(err, errlen, "empty envelope");
 	}

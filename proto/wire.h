@@ -19,9 +19,11 @@
 #include "rogatory.pb-c.h"
 
 #define PROTOCOL_VERSION_MIN 1
-#define PROTOCOL_VERSION_MAX 2
+#define PROTOCOL_VERSION_MAX 3
 /* The first version with proof of retrieval (Retrieval frames, PROTOCOL.md section 16). */
 #define PROTOCOL_VERSION_RETRIEVAL 2
+/* Links of this version or later resume a resent Transfer's attachments (Resume). */
+#define PROTOCOL_VERSION_RESUME 3
 #define CONTROL_PROTOCOL_VERSION 1
 
 /* Caps on text fields, in bytes. */

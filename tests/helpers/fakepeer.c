@@ -20,7 +20,8 @@
  *   --hello-id ID             Hello authority id (default: none sent)
  *   --versions A:B            Hello version range (default 1:1)
  *   --after-hello MODE        after our Hello: "none", "oversize" (announce 2^31 bytes),
- *                             "garbage" (a 16-byte frame of 0xff), "ping", "transfer"
+ *                             "garbage" (a 16-byte frame of 0xff), "ping", "transfer",
+ *                             "chunk" (64 KiB of a message no Transfer announced)
  *                             (a well-formed Transfer with a junk signature)
  *   --crl-number N            Hello crl_number (default 0)
  *   --clock-skew-ms N         Hello time_ms off by N ms (default 0; may be negative)
@@ -292,6 +293,20 @@ after_hello(SSL *ssl, const char *mode)
 		printf("sent ping\n");
 	} else if (strcmp(mode, "transfer") == 0) {
 		send_transfer(ssl);
+	} else if (strcmp(mode, "chunk") == 0) {
+		/* 64 KiB of attachment for a message no Transfer announced. */
+		static uint8_t data[65536];
+		Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+		Rogatory__V1__Chunk c = ROGATORY__V1__CHUNK__INIT;
+		c.message_id.data = (uint8_t *)"6b1c9d2e-4f3a-4b5c-8d6e-7f8091a2b3c4";
+		c.message_id.len = 36;
+		c.offset = 4096;
+		c.data.data = data;
+		c.data.len = sizeof(data);
+		env.msg_case = ROGATORY__V1__ENVELOPE__MSG_CHUNK;
+		env.chunk = &c;
+		send_env(ssl, &env);
+		printf("sent chunk\n");
 	}
 	fflush(stdout);
 }

@@ -243,6 +243,16 @@ Test(links, garbage_after_handshake, .timeout = 60)
 	    "recv error code=bad-frame", "bad frame");
 }
 
+/* A Chunk is taken from the link's buffer in place (no decode of the whole frame): one
+ * for a message no Transfer announced still closes the link with its reason, and the
+ * daemon serves others. */
+Test(links, chunk_without_its_transfer, .timeout = 60)
+{
+	bad_after_tls("links-chunk", "--hello-id FR-MJ --after-hello chunk",
+	    "recv error code=protocol", "chunk for message 6b1c9d2e-4f3a-4b5c-8d6e-7f8091a2b3c4 "
+	    "without its transfer");
+}
+
 Test(links, hello_with_wrong_id, .timeout = 60)
 {
 	bad_after_tls("links-helloid", "--hello-id UA-PGO", "recv error code=wrong-identity",
@@ -251,8 +261,8 @@ Test(links, hello_with_wrong_id, .timeout = 60)
 
 Test(links, hello_without_common_version, .timeout = 60)
 {
-	bad_after_tls("links-version", "--hello-id FR-MJ --versions 3:4",
-	    "recv error code=no-common-version", "no common version: peer speaks 3..4");
+	bad_after_tls("links-version", "--hello-id FR-MJ --versions 4:5",
+	    "recv error code=no-common-version", "no common version: peer speaks 4..5");
 }
 
 Test(links, reload_removing_peer_closes_link, .timeout = 60)

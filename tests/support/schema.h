@@ -1,8 +1,9 @@
 /*
  * schema: a store made now, taken back to what schema 8 had, so that a unit test can
  * watch the migrations of later versions run on it (each on its own rows). Every later
- * step is undone here, newest first: 15 the signed blobs beside the message rows (also
- * alone: TS_SCHEMA_DOWN_15), 13 the console's listing indexes, 12 the deadline
+ * step is undone here, newest first: 15 the signed blobs beside the message rows, 14
+ * attachments as files (back to chunk rows; the files themselves stay), 13 the console's
+ * listing indexes, 12 the deadline
  * marks, 11 the statistics' columns, 10 proof of retrieval, 9 the cases' clocks. A new
  * schema version adds its undoing at the front.
  */
@@ -22,8 +23,22 @@
 	"DROP TABLE message_docs; DROP TABLE message_receipts;" \
 	"CREATE INDEX messages_state ON messages (dir, state);"
 
+/* 14 -> 13: attachments were chunk rows. */
+#define TS_SCHEMA_DOWN_14 \
+	"DROP TABLE attachments;" \
+	"CREATE TABLE chunks (" \
+	" bset INTEGER NOT NULL CHECK (bset > 0), att INTEGER NOT NULL CHECK (att >= 0)," \
+	" off INTEGER NOT NULL CHECK (off >= 0), data BLOB NOT NULL," \
+	" PRIMARY KEY (bset, att, off));"
+
+#define TS_SCHEMA_DOWN_TO_13 \
+	TS_SCHEMA_DOWN_15 \
+	TS_SCHEMA_DOWN_14 \
+	"PRAGMA user_version = 13;"
+
 #define TS_SCHEMA_DOWN_TO_8 \
 	TS_SCHEMA_DOWN_15 \
+	TS_SCHEMA_DOWN_14 \
 	"DROP INDEX messages_list; DROP INDEX messages_list_state;" \
 	"DROP INDEX messages_list_to; DROP INDEX messages_list_from;" \
 	"DROP INDEX messages_list_to_state; DROP INDEX messages_list_from_state;" \

@@ -355,3 +355,19 @@ tr_fakepeer_as(struct tnet *t, int as, const char *tag, char *outp, size_t outle
 	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 	return ts_spawn(argv, outp);
 }
+
+void
+tr_attachment_tamper(struct tnet *t, int i, int att, char **path)
+{
+	char *out = NULL;
+	int rc = ts_sh(&out, "cd '%s/state' && h=$(sqlite3 rogatory.db \"SELECT lower(hex(sha256)) "
+	    "FROM attachments WHERE att = %d\") && f=attachments/$(echo $h | cut -c1-2)/$h && "
+	    "test -s $f && printf '\\000' | dd of=$f bs=1 seek=99 conv=notrunc 2>/dev/null && "
+	    "echo \"$PWD/$f\"", t->node[i].home, att);
+	cr_assert_eq(rc, 0, "node %d: no attachment file %d: %s", i, att, out);
+	out[strcspn(out, "\n")] = '\0';
+	if (path != NULL)
+		*path = out;
+	else
+		free(out);
+}

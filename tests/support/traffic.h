@@ -19,6 +19,11 @@ char *tr_send(struct tnet *t, int i, const char *to, const char *subject, int nf
 /* rogatoryctl send ARGS (a shell-quoted string) on node i; returns the message id
  * (malloc'd); asserts success. */
 char *tr_send_args(struct tnet *t, int i, const char *args);
+/* Node i (stopped) holds attachment att (index within its message; the test's store
+ * has one message with attachments) as a file of its state directory: byte 99 of that
+ * file becomes 0x00 (the path of the file in *path, malloc'd, when path is not NULL).
+ * Asserts the file exists. */
+void tr_attachment_tamper(struct tnet *t, int i, int att, char **path);
 /* Polls `show ID` on node i until its state is state; true if it was within ms. */
 bool tr_wait_state(struct tnet *t, int i, const char *id, const char *state, int ms);
 /* Lines of node i's delivery log with this event (and this id unless NULL). */

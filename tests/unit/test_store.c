@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <openssl/sha.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <sqlite3.h>
@@ -1123,8 +1125,49 @@ Test(store, names_round_trip)
 	cr_assert_str_eq(store_result_name(STORE_R_NOT_FOUND), "not-found");
 }
 
-/* Staging: chunks of a blob set no message names are dropped by DROP_SET, and at the
- * next open; a message naming its bset keeps them, readable by offset. */
+/* The file an attachment of content c (n bytes) is sealed as. */
+static void
+att_file(char *out, size_t len, const uint8_t *c, size_t n, struct store_att *a)
+{
+	static const char hx[] = "0123456789abcdef";
+	char hex[65];
+	SHA256(c, n, a->sha256);
+	a->size = n;
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = hx[a->sha256[i] >> 4];
+		hex[2 * i + 1] = hx[a->sha256[i] & 15];
+	}
+	hex[64] = '\0';
+	snprintf(out, len, "%s/attachments/%.2s/%s", fx.dir, hex, hex);
+}
+
+static void
+att_name(struct store_msg *m, const struct store_att *a, size_t n)
+{
+	m->atts = calloc(n, sizeof(*a));
+	cr_assert_not_null(m->atts);
+	memcpy(m->atts, a, n * sizeof(*a));
+	m->n_atts = n;
+}
+
+static size_t
+staged_files(void)
+{
+	char dir[600];
+	snprintf(dir, sizeof(dir), "%s/attachments/staging", fx.dir);
+	DIR *dh = opendir(dir);
+	cr_assert_not_null(dh, "%s", dir);
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(dh)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(dh);
+	return n;
+}
+
+/* Staging: chunks go to staging files; DROP_SET removes a set's, the next open every
+ * one no message names; a message naming its bset seals them as a file named by its
+ * SHA-256 (before its row), readable by offset. */
 Test(store, attachment_chunks_staging_and_reads)
 {
 	fx_open(0);
@@ -1136,40 +1179,51 @@ Test(store, attachment_chunks_staging_and_reads)
 	struct store_op ops[8];
 	memset(ops, 0, sizeof(ops));
 	int64_t sets[3] = {kept, lost, dropped};
+	char err[300];
 	for (int i = 0; i < 6; i++) {
 		memset(part[i % 3], 'a' + i, sizeof(part[0]));
-		ops[i].kind = STORE_OP_CHUNK;
-		ops[i].chunk.bset = sets[i / 2];
-		ops[i].chunk.att = 0;
-		ops[i].chunk.off = (uint64_t)(i % 2) * 1000;
-		ops[i].chunk.data = part[i % 3];
-		ops[i].chunk.len = sizeof(part[0]);
+		struct iovec v = {part[i % 3], sizeof(part[0])};
+		cr_assert_eq(store_stage_write(fx.s, sets[i / 2], 0, (uint64_t)(i % 2) * 1000, &v, 1,
+		    err, sizeof(err)), STORE_R_OK, "chunk %d: %s", i, err);
 	}
-	fx_run(ops, 6);
-	for (int i = 0; i < 6; i++)
-		cr_assert_eq(ops[i].result, STORE_R_OK, "chunk %d: %s", i, ops[i].error);
+	/* What the kept set holds: its two chunks, written at once ('a's, then 'b's). */
+	uint8_t whole[2000];
+	memset(whole, 'a', 1000);
+	memset(whole + 1000, 'b', 1000);
+	cr_assert_eq(staged_files(), 3);
+	char file[700];
+	struct store_att a;
+	att_file(file, sizeof(file), whole, sizeof(whole), &a);
 	op_submit(&ops[6], 1, PEER, false);
 	ops[6].msg.bset = kept;
 	ops[6].msg.size = 2000 + sizeof(doc);
+	att_name(&ops[6].msg, &a, 1);
 	ops[7].kind = STORE_OP_DROP_SET;
 	ops[7].chunk.bset = dropped;
 	fx_run(ops + 6, 2);
 	cr_assert_eq(ops[6].result, STORE_R_OK, "%s", ops[6].error);
 	cr_assert_eq(ops[7].result, STORE_R_OK, "%s", ops[7].error);
+	cr_assert_eq(staged_files(), 1, "sealed and dropped sets still staged");
+	struct stat sb;
+	cr_assert_eq(stat(file, &sb), 0, "no file %s", file);
+	cr_assert_eq(sb.st_size, 2000);
 	uint8_t *d = NULL;
 	size_t n = 0;
 	cr_assert_eq(store_chunk_read(fx.s, dropped, 0, 0, 4096, &d, &n), 1, "dropped set read");
 	cr_assert_eq(store_chunk_read(fx.s, kept, 0, 1500, 300, &d, &n), 0);
 	cr_assert_eq(n, 300, "a read stops at max");
-	cr_assert_eq(d[0], part[1][0], "offset 1500 is in the second chunk");
+	cr_assert_eq(d[0], 'b', "offset 1500 is in the second chunk");
 	free(d);
 	cr_assert_eq(store_chunk_read(fx.s, kept, 0, 2000, 300, &d, &n), 1, "past the end");
 	free_ops(ops, 8);
 	fx_close();
-	/* Reopened: the message's chunks stay, the unnamed set is gone. */
+	/* Reopened: the message's file stays, the unnamed set is gone. */
 	fx_open(0);
+	cr_assert_eq(staged_files(), 0, "staging survived the open");
 	cr_assert_eq(store_chunk_read(fx.s, kept, 0, 999, 10, &d, &n), 0);
-	cr_assert_eq(n, 1);
+	cr_assert_eq(n, 10);
+	cr_assert_eq(d[0], 'a');
+	cr_assert_eq(d[1], 'b');
 	free(d);
 	cr_assert_eq(store_chunk_read(fx.s, lost, 0, 0, 10, &d, &n), 1, "staging survived");
 	/* After a restart, a new set never takes the id of a set the store still holds, and
@@ -1184,6 +1238,146 @@ Test(store, attachment_chunks_staging_and_reads)
 	cr_assert_eq(m.bset, kept);
 	cr_assert_eq(m.size, 2000 + sizeof(doc));
 	store_msg_clear(&m);
+}
+
+/* Two messages with the same attachment: one file, both read it. A file no row names
+ * (a seal whose message never committed) is gone after the next open; the store's size
+ * counts the files. */
+Test(store, identical_attachments_are_one_file_and_orphans_are_swept)
+{
+	fx_open(0);
+	static uint8_t body[5000];
+	memset(body, 'z', sizeof(body));
+	struct store_att a;
+	char file[700];
+	att_file(file, sizeof(file), body, sizeof(body), &a);
+	int64_t before = store_size_bytes(fx.s);
+	struct store_op ops[2];
+	memset(ops, 0, sizeof(ops));
+	int64_t sets[2] = {store_bset_new(fx.s), store_bset_new(fx.s)};
+	char err[300];
+	for (int i = 0; i < 2; i++) {
+		/* In two pieces, the second written first: a write lands at its offset. */
+		struct iovec v[2] = {{body, 1000}, {body + 1000, sizeof(body) - 1000}};
+		cr_assert_eq(store_stage_write(fx.s, sets[i], 0, 1000, &v[1], 1, err, sizeof(err)),
+		    STORE_R_OK, "%s", err);
+		cr_assert_eq(store_stage_write(fx.s, sets[i], 0, 0, &v[0], 1, err, sizeof(err)),
+		    STORE_R_OK, "%s", err);
+		op_submit(&ops[i], 1 + i, PEER, false);
+		ops[i].msg.bset = sets[i];
+		ops[i].msg.size = sizeof(body) + sizeof(doc);
+		att_name(&ops[i].msg, &a, 1);
+	}
+	fx_run(ops, 2);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(ops[i].result, STORE_R_OK, "op %d: %s", i, ops[i].error);
+	free_ops(ops, 2);
+	cr_assert_eq(staged_files(), 0, "the second copy stayed in staging");
+	struct stat sb;
+	cr_assert_eq(stat(file, &sb), 0, "no file %s", file);
+	cr_assert_eq(sb.st_nlink, 1);
+	for (int i = 0; i < 2; i++) {
+		uint8_t *d = NULL;
+		size_t n = 0;
+		cr_assert_eq(store_chunk_read(fx.s, sets[i], 0, 4990, 100, &d, &n), 0);
+		cr_assert_eq(n, 10);
+		free(d);
+	}
+	int64_t after = store_size_bytes(fx.s);
+	cr_assert_geq(after - before, (int64_t)sizeof(body), "files not counted in the size");
+	/* A sealed file whose row never committed (a crash between the two). */
+	uint8_t other[3] = {1, 2, 3};
+	char orphan[700];
+	struct store_att b;
+	att_file(orphan, sizeof(orphan), other, sizeof(other), &b);
+	char dir[700];
+	snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(orphan, '/') - orphan), orphan);
+	mkdir(dir, 0700);
+	int fd = open(orphan, O_WRONLY | O_CREAT, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, other, 3), 3);
+	close(fd);
+	fx_close();
+	fx_open(0);
+	cr_assert_eq(access(orphan, F_OK), -1, "a file no row names survived the open");
+	cr_assert_eq(access(file, F_OK), 0, "a named file was swept");
+	fx_close();
+}
+
+/* [store] max_size counts the attachment files: a staging write beyond it is refused
+ * (STORE_R_FULL, nothing written). */
+Test(store, staging_beyond_max_size_is_full)
+{
+	fx_open(1u << 20);
+	static uint8_t big[600000];
+	struct iovec v = {big, sizeof(big)};
+	char err[300];
+	int64_t set = store_bset_new(fx.s);
+	cr_assert_eq(store_stage_write(fx.s, set, 0, 0, &v, 1, err, sizeof(err)), STORE_R_OK,
+	    "%s", err);
+	cr_assert_eq(store_stage_write(fx.s, set, 0, sizeof(big), &v, 1, err, sizeof(err)),
+	    STORE_R_FULL, "a second 600 kB past a 1 MiB max_size was written");
+	cr_assert(strstr(err, "max_size") != NULL, "%s", err);
+	cr_assert_eq(staged_files(), 1);
+	fx_close();
+}
+
+/* A store of schema 13 keeps attachments as chunk rows: the open moves them into files
+ * (the staging rows no message names are not moved) and drops the table. */
+Test(store, a_version_13_store_moves_its_chunks_to_files)
+{
+	fx_open(0);
+	struct store_op op;
+	memset(&op, 0, sizeof(op));
+	op_submit(&op, 1, PEER, false);
+	op.msg.bset = 7;
+	op.msg.size = 3000 + sizeof(doc);
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	free_ops(&op, 1);
+	fx_close();
+	sqlite3 *db = NULL;
+	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, TS_SCHEMA_DOWN_TO_13
+	    "INSERT INTO chunks VALUES (7, 0, 0, zeroblob(1000));"
+	    "INSERT INTO chunks VALUES (7, 0, 1000, randomblob(2000));"
+	    "INSERT INTO chunks VALUES (7, 1, 0, x'616263');"
+	    "INSERT INTO chunks VALUES (9, 0, 0, x'00');", NULL, NULL, NULL), SQLITE_OK, "%s",
+	    sqlite3_errmsg(db));
+	/* What the rows hold, to compare. */
+	uint8_t want[3000];
+	sqlite3_stmt *st = NULL;
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT data FROM chunks WHERE bset = 7 AND att = 0"
+	    " ORDER BY off", -1, &st, NULL), SQLITE_OK);
+	size_t at = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		memcpy(want + at, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+		at += (size_t)sqlite3_column_bytes(st, 0);
+	}
+	sqlite3_finalize(st);
+	cr_assert_eq(at, 3000);
+	sqlite3_close(db);
+	fx_open(0);
+	uint8_t *d = NULL;
+	size_t n = 0;
+	cr_assert_eq(store_chunk_read(fx.s, 7, 0, 0, 4000, &d, &n), 0);
+	cr_assert_eq(n, 3000);
+	cr_assert_eq(memcmp(d, want, 3000), 0, "the moved bytes differ");
+	free(d);
+	cr_assert_eq(store_chunk_read(fx.s, 7, 1, 1, 10, &d, &n), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(memcmp(d, "bc", 2), 0);
+	free(d);
+	char file[700];
+	struct store_att a;
+	att_file(file, sizeof(file), want, sizeof(want), &a);
+	cr_assert_eq(access(file, F_OK), 0, "no file %s", file);
+	cr_assert_eq(store_chunk_read(fx.s, 9, 0, 0, 10, &d, &n), 1, "staging moved");
+	fx_close();
+	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
+	cr_assert_neq(sqlite3_exec(db, "SELECT 1 FROM chunks", NULL, NULL, NULL), SQLITE_OK,
+	    "the chunks table is still there");
+	sqlite3_close(db);
 }
 
 /* `fetched` changes once: a second request finds nothing to change (the quota it frees
@@ -2003,8 +2197,7 @@ Test(store, a_version_13_store_moves_its_signed_blobs_out_of_the_rows)
 	fx_close();
 	sqlite3 *db = NULL;
 	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(db, "BEGIN;" TS_SCHEMA_DOWN_15 "PRAGMA user_version = 13;"
-	    "COMMIT;", NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_exec(db, "BEGIN;" TS_SCHEMA_DOWN_TO_13 "COMMIT;", NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
 	sqlite3_close(db);
 	cr_assert_eq(raw_int("SELECT count(*) FROM messages WHERE doc_body IS NOT NULL"), 2,
 	    "taken back to 13: the blobs are in the rows");
