@@ -6,7 +6,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <sys/random.h>
 
 size_t
@@ -224,17 +223,9 @@ int
 text_uuid_random(char out[UUID_TEXT_LEN + 1])
 {
 	uint8_t b[16];
-	struct timespec ts;
-	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b) ||
-	    clock_gettime(CLOCK_REALTIME, &ts) != 0)
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
 		return -1;
-	/* Version 7 (RFC 9562): the Unix time in ms first, so ids made close in time sort
-	 * close together and the store's indexes on the id grow at one edge instead of
-	 * touching a random page per message; 74 bits stay random. */
-	uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-	for (int i = 0; i < 6; i++)
-		b[i] = (uint8_t)(ms >> (40 - 8 * i));
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x70);
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
 	snprintf(out, UUID_TEXT_LEN + 1,
 	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],

@@ -62,8 +62,7 @@ bool text_country_valid(const char *cc);
 /* ISO 639-1 language code ("en", "fr", ...). */
 bool text_language_valid(const char *lc);
 
-/* Fills out with a new version-7 UUID in canonical text (37 bytes with NUL): the time in
- * ms, then 74 random bits (ids sort by creation time, and cannot be guessed). 0 / -1. */
+/* Fills out with a random version-4 UUID in canonical text (37 bytes with NUL). 0 / -1. */
 int text_uuid_random(char out[UUID_TEXT_LEN + 1]);
 
 #endif

@@ -7,12 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <criterion/criterion.h>
 
 #include "frame.h"
-#include "text.h"
 #include "wire.h"
 
 #define MSG_ID "3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b"
@@ -1892,30 +1890,4 @@ Test(wire, ctl_console_requests)
 	m.state = bytes("");
 	m.before = (uint64_t)INT64_MAX + 1;
 	req_bad(&r, "request.messages.before: not a cursor");
-}
-
-/* Message ids are version-7 UUIDs: the creation time in ms first (the store's id indexes
- * then grow at one edge), valid for the wire, and still random after the time. */
-Test(wire, new_ids_are_version_7_and_sort_by_their_time)
-{
-	char a[UUID_TEXT_LEN + 1], b[UUID_TEXT_LEN + 1];
-	struct timespec t0, t1;
-	cr_assert_eq(clock_gettime(CLOCK_REALTIME, &t0), 0);
-	cr_assert_eq(text_uuid_random(a), 0);
-	cr_assert_eq(text_uuid_random(b), 0);
-	cr_assert_eq(clock_gettime(CLOCK_REALTIME, &t1), 0);
-	cr_assert(text_uuid_valid((const uint8_t *)a, strlen(a)), "%s", a);
-	cr_assert_eq(a[14], '7', "version 7: %s", a);
-	cr_assert(strchr("89ab", a[19]) != NULL, "RFC 9562 variant: %s", a);
-	char hex[13];
-	memcpy(hex, a, 8);
-	memcpy(hex + 8, a + 9, 4);
-	hex[12] = '\0';
-	uint64_t ms = strtoull(hex, NULL, 16);
-	uint64_t lo = (uint64_t)t0.tv_sec * 1000 + (uint64_t)t0.tv_nsec / 1000000;
-	uint64_t hi = (uint64_t)t1.tv_sec * 1000 + (uint64_t)t1.tv_nsec / 1000000;
-	cr_assert(ms >= lo && ms <= hi, "%s: %llu not in [%llu, %llu]", a,
-	    (unsigned long long)ms, (unsigned long long)lo, (unsigned long long)hi);
-	cr_assert(strncmp(a, b, 8) <= 0, "a later id sorts after: %s %s", a, b);
-	cr_assert(strcmp(a + 24, b + 24) != 0, "the tail is random: %s %s", a, b);
 }
