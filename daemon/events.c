@@ -492,6 +492,9 @@ events_emit(struct events *ev, const struct store_event *e)
 	ev->counts[events_name_index(e->event)]++;
 	/* Complete what an earlier failed write left out, so lines stay in seq order. */
 	if (ev->broken) {
+		/* The lines of this turn queued before the failure go first: the catch-up
+		 * starts after them, so none is written twice. */
+		events_flush(ev);
 		if (ftruncate(ev->fd, ev->size) == -1)
 			err_set(err, sizeof(err), "delivery log %s: cannot cut back a failed"
 			    " write: %s", ev->path, strerror(errno));
@@ -500,8 +503,11 @@ events_emit(struct events *ev, const struct store_event *e)
 	}
 	/* One JSON text for the file and every subscriber. */
 	char *line = events_json(e);
-	if (line == NULL)
+	if (line == NULL) {
+		/* Its line is missing: the next event (or start-up) copies it from the store. */
 		err_set(err, sizeof(err), "delivery log %s: out of memory", ev->path);
+		ev->broken = true;
+	}
 	if (!ev->broken && line != NULL && e->seq > ev->last_written) {
 		int rc;
 		if (ev->flush_ev != NULL) {

@@ -747,3 +747,36 @@ Test(events, the_lines_of_one_loop_turn_go_out_together_at_its_end)
 	cr_assert_eq(file_lines(seqs, 8), 4, "closing writes the pending line");
 	cr_assert_eq(seqs[3], 4);
 }
+
+static bool json_alloc_fails;
+
+static void *
+json_alloc_maybe(size_t n)
+{
+	return json_alloc_fails ? NULL : malloc(n);
+}
+
+/* Out of memory while making one event's line: the line is not skipped for good, the
+ * next event copies it from the store first (the file keeps every seq, in order). */
+Test(events, a_line_that_could_not_be_made_is_copied_from_the_store_next)
+{
+	char err[512] = "";
+	struct store_event second;
+	struct events *saved;
+
+	cr_assert(events_open(logpath, st, &evs, err, sizeof(err)) == 0, "%s", err);
+	store_add(1);
+	saved = evs;
+	evs = NULL;
+	store_add(1);
+	evs = saved;
+	cr_assert(store_events_since(st, 1, &second, 1) == 1);
+	json_set_alloc_funcs(json_alloc_maybe, free);
+	json_alloc_fails = true;
+	events_emit(evs, &second);
+	json_alloc_fails = false;
+	json_set_alloc_funcs(malloc, free);
+	assert_seqs(1, 1);
+	store_add(1);           /* seq 3: seq 2 comes from the store first */
+	assert_seqs(1, 3);
+}
