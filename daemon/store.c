@@ -918,12 +918,8 @@ store_open_writer(struct store *s, char *err, size_t errlen)
 	if (!wal)
 		return err_set(err, errlen, "database %s: cannot switch to WAL mode: %s", s->path,
 		    sqlite3_errmsg(s->w));
-	/* temp_store = MEMORY: every op runs in a SAVEPOINT, whose journal (the first copy of
-	 * each page the op changes) would otherwise be a temp file written page by page:
-	 * nine in ten of the writer's write() calls under load, none of them needed after a
-	 * crash (the WAL is the durable copy). Bounded by the pages one op changes. */
-	if (sqlite3_exec(s->w, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
-	    " PRAGMA temp_store = MEMORY;", NULL, NULL, NULL) != SQLITE_OK ||
+	if (sqlite3_exec(s->w, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+	    NULL, NULL, NULL) != SQLITE_OK ||
 	    pragma_int(s->w, "PRAGMA page_size", &s->page_size) != SQLITE_OK ||
 	    pragma_int(s->w, "PRAGMA max_page_count", &s->default_max_pages) != SQLITE_OK)
 		return err_set(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->w));
@@ -1032,6 +1028,17 @@ store_open(const char *state_dir, uint64_t max_size, struct event_base *base,
 	if (store_max_pages(s, max_size) != 0) {
 		err_set(err, errlen, "database %s: cannot apply [store] max_size: %s", s->path,
 		    sqlite3_errmsg(s->w));
+		goto fail;
+	}
+	/* temp_store = MEMORY, once the work of opening is done: every op runs in a
+	 * SAVEPOINT, whose journal (the first copy of each page the op changes) would
+	 * otherwise be a temp file written page by page: nine in ten of the writer's write()
+	 * calls under load, none of them needed after a crash (the WAL is the durable copy).
+	 * Bounded by the pages one op changes: a message's row and its signed blobs (1 MiB
+	 * body at most; attachments are files). Not before: a migration or the move of old
+	 * chunk rows rewrites whole tables, and its journal in memory would be as large. */
+	if (sqlite3_exec(s->w, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL) != SQLITE_OK) {
+		err_set(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->w));
 		goto fail;
 	}
 #ifdef ROGATORY_TEST_HOOKS
