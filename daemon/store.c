@@ -1041,6 +1041,12 @@ store_open(const char *state_dir, uint64_t max_size, struct event_base *base,
 		err_set(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->w));
 		goto fail;
 	}
+	/* The writer's statements of the opening go: the pragma would have SQLite prepare
+	 * each again at its next use; they are prepared anew when first needed. */
+	for (int i = 0; i < W_COUNT; i++) {
+		sqlite3_finalize(s->wst[i]);
+		s->wst[i] = NULL;
+	}
 #ifdef ROGATORY_TEST_HOOKS
 	const char *crash = getenv("ROGATORY_CRASH_AT");
 	s->crash_mid_commit = crash != NULL && strcmp(crash, "store-mid-commit") == 0;

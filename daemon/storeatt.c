@@ -32,6 +32,7 @@
 #include "crash.h"
 #include "log.h"
 #include "storedb.h"
+#include "wire.h"
 
 #define ATT_DIR "attachments"
 #define ATT_STAGING "staging"
@@ -213,27 +214,24 @@ stage_unlink(struct store *s, const char *path)
 		atomic_fetch_sub(&s->att_bytes, (int64_t)sb.st_size);
 }
 
+/* Removes a blob set's staging files by their exact names (an attachment index is below
+ * WIRE_ATTACHMENTS_MAX): never a scan of the staging folder, whose size a peer's kept
+ * stages set. */
 enum store_result
 storeatt_drop(struct store *s, struct store_op *op)
 {
-	char dir[PATH_MAX], prefix[32], path[PATH_MAX + 256];
-	snprintf(dir, sizeof(dir), "%s/" ATT_STAGING, s->att_dir);
-	snprintf(prefix, sizeof(prefix), "%" PRId64 "-", op->chunk.bset);
-	DIR *dh = opendir(dir);
-	if (dh == NULL)
-		return att_fail(op, errno, "cannot read folder", dir);
-	struct dirent *de;
-	while ((de = readdir(dh)) != NULL) {
-		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+	char path[PATH_MAX];
+	for (uint32_t att = 0; att < WIRE_ATTACHMENTS_MAX; att++) {
+		staging_path(s, op->chunk.bset, att, path, sizeof(path));
 		stage_unlink(s, path);
 	}
-	closedir(dh);
 	return STORE_R_OK;
 }
 
 /* ---- store thread: sealing ---- */
+
+static enum store_result seal_name(struct store *s, struct store_op *op, int64_t bset,
+    uint32_t att, const struct store_att *a);
 
 static enum store_result
 seal_one(struct store *s, struct store_op *op, uint32_t att, const struct store_att *a)
@@ -243,11 +241,17 @@ seal_one(struct store *s, struct store_op *op, uint32_t att, const struct store_
 	staging_path(s, bset, att, stage, sizeof(stage));
 	sealed_path(s, a->sha256, final, sizeof(final), dir, sizeof(dir));
 	int fd = open(stage, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat sb;
+	/* Sealed already by this op's first run, in a batch whose transaction was then lost
+	 * (re-run by storeop): the file under its hash holds the bytes (every file there was
+	 * hashed by whoever made it); only its row is missing. */
+	if (fd < 0 && errno == ENOENT && stat(final, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (uint64_t)sb.st_size == a->size)
+		return seal_name(s, op, bset, att, a);
 	if (fd < 0 && errno == ENOENT && a->size == 0)
 		fd = open(stage, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return att_fail(op, errno, "cannot open staged attachment", stage);
-	struct stat sb;
 	if (fstat(fd, &sb) != 0 || fsync(fd) != 0) {
 		int e = errno;
 		close(fd);
@@ -269,6 +273,14 @@ seal_one(struct store *s, struct store_op *op, uint32_t att, const struct store_
 	}
 	if (fsync_dir(dir) != 0)
 		return att_fail(op, errno, "cannot sync folder", dir);
+	return seal_name(s, op, bset, att, a);
+}
+
+/* The row naming a sealed file: (bset, att) -> (sha256, size). */
+static enum store_result
+seal_name(struct store *s, struct store_op *op, int64_t bset, uint32_t att,
+    const struct store_att *a)
+{
 	sqlite3_stmt *st = store_wstmt(s, W_ATT_REF);
 	if (st == NULL)
 		return store_op_fail(s, op, sqlite3_errcode(s->w));

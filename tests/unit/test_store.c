@@ -2290,3 +2290,43 @@ Test(store, message_lookups_are_never_prepared_again)
 	free_ops(r, 4);
 	cr_assert_eq(store_test_reprepares(fx.s), 0, "statements prepared again");
 }
+
+/* A batch re-run after its transaction was lost: the op's staging was already renamed to
+ * the file under its hash by the first run. The re-run names that file instead of
+ * failing on the missing staging (a file of another size is still refused). */
+Test(store, a_seal_run_again_names_the_file_its_first_run_sealed)
+{
+	fx_open(0);
+	static uint8_t body[3000];
+	memset(body, 'q', sizeof(body));
+	struct store_att a;
+	char file[700], err[300];
+	att_file(file, sizeof(file), body, sizeof(body), &a);
+	struct store_op ops[3];
+	memset(ops, 0, sizeof(ops));
+	int64_t sets[3] = {store_bset_new(fx.s), store_bset_new(fx.s), store_bset_new(fx.s)};
+	struct iovec v = {body, sizeof(body)};
+	cr_assert_eq(store_stage_write(fx.s, sets[0], 0, 0, &v, 1, err, sizeof(err)), STORE_R_OK,
+	    "%s", err);
+	for (int i = 0; i < 3; i++) {
+		op_submit(&ops[i], 1 + i, PEER, false);
+		ops[i].msg.bset = sets[i];
+		ops[i].msg.size = sizeof(body) + sizeof(doc);
+	}
+	att_name(&ops[0].msg, &a, 1);
+	att_name(&ops[1].msg, &a, 1);       /* no staging: sealed by "its first run" */
+	struct store_att wrong = a;
+	wrong.size = a.size + 1;
+	att_name(&ops[2].msg, &wrong, 1);   /* no staging, and the file is not its size */
+	fx_run(ops, 3);
+	cr_assert_eq(ops[0].result, STORE_R_OK, "%s", ops[0].error);
+	cr_assert_eq(ops[1].result, STORE_R_OK, "%s", ops[1].error);
+	cr_assert_neq(ops[2].result, STORE_R_OK, "a staging file that is not there, for a file of another size");
+	free_ops(ops, 3);
+	uint8_t *d = NULL;
+	size_t n = 0;
+	cr_assert_eq(store_chunk_read(fx.s, sets[1], 0, 0, sizeof(body), &d, &n), 0);
+	cr_assert_eq(n, sizeof(body));
+	cr_assert_eq(memcmp(d, body, n), 0);
+	free(d);
+}
