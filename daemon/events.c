@@ -103,6 +103,8 @@ static void events_compact(struct events *ev);
 static size_t events_name_index(const char *name);
 static json_t *events_jstr(const char *s, size_t max);
 static int events_set(json_t *o, const char *key, json_t *v);
+static bool events_ascii(const char *s, size_t max);
+static char *events_json_ascii(const struct store_event *e, const char *ts);
 static void events_ts(int64_t ts_us, char out[40]);
 
 int
@@ -662,13 +664,20 @@ char *
 events_json(const struct store_event *e)
 {
 	char ts[40];
+	events_ts(e->ts_us, ts);
+	/* Every line of ours unless a reason or a name carries non-ASCII bytes: written
+	 * directly, without building an object per event. */
+	if (events_ascii(e->event, sizeof(e->event)) && events_ascii(e->msg_id, sizeof(e->msg_id)) &&
+	    events_ascii(e->peer, sizeof(e->peer)) && events_ascii(e->state, sizeof(e->state)) &&
+	    events_ascii(e->reason, sizeof(e->reason)) && events_ascii(e->alert, sizeof(e->alert)) &&
+	    (!e->has_actor || events_ascii(e->actor_user, sizeof(e->actor_user))))
+		return events_json_ascii(e, ts);
 	json_t *o = json_object();
 	char *s = NULL;
 	int bad = 0;
 
 	if (o == NULL)
 		return NULL;
-	events_ts(e->ts_us, ts);
 	/* Insertion order is output order (jansson >= 2.8): keep the documented order. */
 	bad |= events_set(o, "seq", json_integer(e->seq));
 	bad |= events_set(o, "ts", json_string(ts));
@@ -701,6 +710,80 @@ events_json(const struct store_event *e)
 	if (bad == 0)
 		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(o);
+	return s;
+}
+
+/*
+ * The same line as the jansson path below (JSON_COMPACT | JSON_ENSURE_ASCII, keys in the
+ * same order), for events whose strings are all ASCII: '"' and '\\' escaped, the short
+ * escapes \b \f \n \r \t, other control bytes as \u00XX, the rest as is. The unit
+ * test test_events events_json_ascii_is_what_jansson_writes holds the two equal.
+ */
+static bool
+events_ascii(const char *s, size_t max)
+{
+	for (size_t i = 0; i < max && s[i] != '\0'; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return false;
+	return true;
+}
+
+static char *
+events_put_str(char *w, const char *key, const char *s, size_t max)
+{
+	static const char short_esc[0x20] = {
+		['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't',
+	};
+	w += sprintf(w, ",\"%s\":\"", key);
+	for (size_t i = 0; i < max && s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			*w++ = '\\';
+			*w++ = (char)c;
+		} else if (c < 0x20 && short_esc[c] != 0) {
+			*w++ = '\\';
+			*w++ = short_esc[c];
+		} else if (c < 0x20) {
+			w += sprintf(w, "\\u%04X", c);
+		} else {
+			*w++ = (char)c;
+		}
+	}
+	*w++ = '"';
+	return w;
+}
+
+static char *
+events_json_ascii(const struct store_event *e, const char *ts)
+{
+	/* Each byte of a string takes at most 6 ("\u001F"); keys and numbers ~250. */
+	size_t cap = 512 + 6 * (sizeof(e->event) + sizeof(e->msg_id) + sizeof(e->peer) +
+	    sizeof(e->state) + sizeof(e->reason) + sizeof(e->actor_user) + sizeof(e->alert));
+	char *s = malloc(cap), *w = s;
+	if (s == NULL)
+		return NULL;
+	w += sprintf(w, "{\"seq\":%" PRId64 ",\"ts\":\"%s\"", e->seq, ts);
+	w = events_put_str(w, "event", e->event, sizeof(e->event));
+	if (e->msg_id[0] != '\0')
+		w = events_put_str(w, "id", e->msg_id, sizeof(e->msg_id));
+	w = events_put_str(w, "peer", e->peer, sizeof(e->peer));
+	w += sprintf(w, ",\"direction\":\"%s\"", e->dir == STORE_IN ? "in" : "out");
+	if (e->state[0] != '\0')
+		w = events_put_str(w, "state", e->state, sizeof(e->state));
+	w += sprintf(w, ",\"attempt\":%" PRIu32 ",\"bytes\":%" PRIu64, e->attempt,
+	    e->bytes > INT64_MAX ? (uint64_t)INT64_MAX : e->bytes);
+	if (e->reason[0] != '\0')
+		w = events_put_str(w, "reason", e->reason, sizeof(e->reason));
+	if (e->has_actor) {
+		w += sprintf(w, ",\"actor\":{\"uid\":%" PRIu32, e->actor_uid);
+		/* events_put_str starts with a comma: the object's second member. */
+		w = events_put_str(w, "user", e->actor_user, sizeof(e->actor_user));
+		*w++ = '}';
+	}
+	if (e->alert[0] != '\0')
+		w = events_put_str(w, "alert", e->alert, sizeof(e->alert));
+	*w++ = '}';
+	*w = '\0';
 	return s;
 }
 

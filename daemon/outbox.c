@@ -59,6 +59,7 @@ struct ob_peer {
 	struct ob_flight *flights;
 	struct ob_stream *streams;   /* transfers with attachments, in writing order */
 	uint64_t unknown_logged_ms;  /* last "not in the directory" warning (monotonic) */
+	bool kick_due;               /* ob_kick asked for a look at its page this turn */
 	struct ob_peer *next;
 };
 
@@ -86,6 +87,8 @@ struct outbox {
 	struct ob_peer *peers;
 	struct event *tick;
 	unsigned ticks;
+	struct event *kick_ev;       /* runs the kicks due at the end of the turn */
+	bool kick_pending;           /* kick_ev is active */
 };
 
 /* What an op's completion needs to know besides the op itself. */
@@ -99,6 +102,8 @@ static struct ob_peer *ob_peer_get(struct outbox *ob, const char *id);
 static struct ob_flight *ob_flight_find(struct ob_peer *p, const char *msg_id);
 static void ob_flight_remove(struct ob_peer *p, struct ob_flight *f);
 static void ob_kick(struct outbox *ob, struct ob_peer *p);
+static void ob_kick_cb(evutil_socket_t fd, short what, void *arg);
+static void ob_fill(struct outbox *ob, struct ob_peer *p);
 static void ob_send_done(struct journal_op *jo);
 static void ob_write_transfer(struct link *l, const struct store_msg *m);
 static void ob_reschedule(struct outbox *ob, const char *peer, const char *msg_id,
@@ -177,8 +182,13 @@ outbox_new(struct rogatoryd *d, struct outbox **out, char *err, size_t errlen)
 		return err_set(err, errlen, "out of memory");
 	ob->d = d;
 	ob->tick = event_new(d->base, -1, EV_PERSIST, ob_tick_cb, ob);
+	ob->kick_ev = event_new(d->base, -1, 0, ob_kick_cb, ob);
 	struct timeval tv = {.tv_sec = 0, .tv_usec = OB_TICK_MS * 1000};
-	if (ob->tick == NULL || event_add(ob->tick, &tv) != 0) {
+	if (ob->tick == NULL || ob->kick_ev == NULL || event_add(ob->tick, &tv) != 0) {
+		if (ob->tick != NULL)
+			event_free(ob->tick);
+		if (ob->kick_ev != NULL)
+			event_free(ob->kick_ev);
 		free(ob);
 		return err_set(err, errlen, "cannot start the outbox timer");
 	}
@@ -193,6 +203,7 @@ outbox_free(struct outbox *ob)
 	if (ob == NULL)
 		return;
 	event_free(ob->tick);
+	event_free(ob->kick_ev);
 	while (ob->peers != NULL) {
 		struct ob_peer *p = ob->peers;
 		ob->peers = p->next;
@@ -299,9 +310,40 @@ ob_fail(struct outbox *ob, const struct store_msg *m, const char *code, uint64_t
 	log_warn("outbox: %s to %s failed: %s", m->msg_id, m->recipient, why);
 }
 
-/* Fills the peer's window from the store, or asks for a link. */
+/*
+ * Asks for a look at p's page at the end of this loop turn: the completions of one store
+ * batch (N receipts, N submissions) read each peer's page once, not N times. kick_ev is
+ * made active, so it runs in this same turn, after the callback that asked: a message
+ * queued while its link is idle still goes out at once.
+ */
 static void
 ob_kick(struct outbox *ob, struct ob_peer *p)
+{
+	p->kick_due = true;
+	if (!ob->kick_pending) {
+		ob->kick_pending = true;
+		event_active(ob->kick_ev, EV_TIMEOUT, 0);
+	}
+}
+
+static void
+ob_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct outbox *ob = arg;
+	(void)fd;
+	(void)what;
+	ob->kick_pending = false;
+	for (struct ob_peer *p = ob->peers; p != NULL; p = p->next) {
+		if (p->kick_due) {
+			p->kick_due = false;
+			ob_fill(ob, p);
+		}
+	}
+}
+
+/* Fills the peer's window from the store, or asks for a link. */
+static void
+ob_fill(struct outbox *ob, struct ob_peer *p)
 {
 	struct rogatoryd *d = ob->d;
 	/* A paused authority's messages wait: no dial, no transmission (pause.h). */
@@ -328,6 +370,7 @@ ob_kick(struct outbox *ob, struct ob_peer *p)
 	struct store_msg *page = calloc((size_t)max, sizeof(*page));
 	if (page == NULL)
 		fatal("out of memory");
+	log_debug("outbox: %s: page read for %d free slot(s), up to %d rows", p->id, want, max);
 	int n = store_outbox_page(d->store, p->id, request_now_us(), 0, page, max);
 	struct link *l = peers_link_find(d->peers, p->link_serial);
 	if (l == NULL || link_state(l) != LINK_READY) {

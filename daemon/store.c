@@ -343,7 +343,8 @@ static const char *const w_sql[W_COUNT] = {
 	[W_SAVEPOINT] = "SAVEPOINT op",
 	[W_RELEASE] = "RELEASE op",
 	[W_ROLLBACK_TO] = "ROLLBACK TO op",
-	[W_FIND] = "SELECT id, state, recipient, attempts, submit_hash, payload_hash, fetched"
+	[W_FIND] = "SELECT id, state, recipient, attempts, submit_hash, payload_hash, fetched,"
+	    " created_us"
 	    " FROM messages WHERE dir = ?1 AND sender = ?2 AND msg_id = ?3",
 	[W_ROW] = "SELECT " MSG_COLS MSG_BLOBS " FROM " MSG_FROM " WHERE id = ?1",
 	[W_INSERT] = "INSERT INTO messages (dir, msg_id, sender, recipient, kind, urgent, state,"
@@ -550,8 +551,6 @@ static const char *const r_sql[R_COUNT] = {
 	    " ORDER BY recipient, state",
 	[R_INBOX_STATS] = "SELECT sender, count(*) FROM messages WHERE dir = 1 AND fetched = 0"
 	    " GROUP BY sender ORDER BY sender",
-	[R_CREATED] = "SELECT created_us FROM messages WHERE dir = ?1 AND sender = ?2"
-	    " AND msg_id = ?3",
 	[R_PAGES] = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
 	[R_PAUSED] = "SELECT peer, since_us FROM paused ORDER BY since_us, peer",
 	[R_ALERTS] = "SELECT name, subject, since_us, detail FROM alerts"

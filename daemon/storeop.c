@@ -30,6 +30,7 @@ struct row_key {
 	uint8_t submit_hash[STORE_HASH_LEN];
 	uint8_t payload_hash[STORE_HASH_LEN];
 	bool fetched;
+	int64_t created_us;
 };
 
 static bool batch_once(struct store *s, struct store_op *batch);
@@ -321,6 +322,7 @@ find_row(struct store *s, struct store_op *op, enum store_dir dir, struct row_ke
 		store_col_hash(st, 4, k->submit_hash);
 		store_col_hash(st, 5, k->payload_hash);
 		k->fetched = sqlite3_column_int(st, 6) != 0;
+		k->created_us = sqlite3_column_int64(st, 7);
 		ret = 1;
 	} else if (rc != SQLITE_DONE) {
 		op->result = op_fail(s, op, rc);
@@ -656,6 +658,7 @@ op_update(struct store *s, struct store_op *op, int64_t now)
 	event_fill(&op->event, NULL, &who, store_state_name(m->state));
 	if (op->event.attempt == 0)
 		op->event.attempt = (set & STORE_SET_ATTEMPTS) != 0 ? m->attempts : k.attempts;
+	op->event.msg_created_us = k.created_us;
 	if ((r = store_write_event(s, op, now)) != STORE_R_OK)
 		return r;
 	/* Our request received: its clocks start at the receiver's signed time. */

@@ -263,24 +263,6 @@ store_inbox_stats(struct store *s, void (*fn)(void *arg, const char *peer, int64
 }
 
 int64_t
-store_created_us(struct store *s, enum store_dir dir, const char *sender, const char *msg_id)
-{
-	sqlite3_stmt *st = store_r_stmt(s, R_CREATED);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int(st, 1, (int)dir);
-	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, msg_id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_r_fail(s, st);
-	int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return v;
-}
-
-int64_t
 store_size_bytes(struct store *s)
 {
 	sqlite3_stmt *st = store_r_stmt(s, R_PAGES);

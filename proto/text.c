@@ -49,6 +49,11 @@ text_utf8_valid(const uint8_t *s, size_t len)
 {
 	size_t i = 0;
 	while (i < len) {
+		/* ASCII, nearly all of what we check, without the decoder's call. */
+		if (s[i] - 1u < 0x7fu) {
+			i++;
+			continue;
+		}
 		uint32_t cp;
 		size_t n = text_utf8_next(s + i, len - i, &cp);
 		if (n == 0 || cp == 0)
@@ -75,6 +80,11 @@ text_refused_find(const uint8_t *s, size_t len, unsigned rule, size_t *at, uint3
 {
 	size_t i = 0;
 	while (i < len) {
+		/* Printable ASCII is never refused: skipped without decoding. */
+		if (s[i] >= 0x20 && s[i] < 0x7f) {
+			i++;
+			continue;
+		}
 		uint32_t c;
 		size_t n = text_utf8_next(s + i, len - i, &c);
 		if (n == 0)

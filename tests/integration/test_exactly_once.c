@@ -2,8 +2,9 @@
  * 05-delivery, exactly once: nothing lost, nothing twice, whatever crashes or is copied:
  * kill -9 of the receiver in a burst, every crash point (with what the sender's ctl was
  * told), and a Transfer's duplicates in the batch of its first copy or the next one
- * (forced with the store's test hold, daemon/storeq.h). Judged from sets of ids in the
- * delivery logs, after a settle marker (tr_settle), not from totals.
+ * (forced with the store's test hold, daemon/storeq.h); and that one batch of receipts
+ * reads the outbox page once. Judged from sets of ids in the delivery logs, after a
+ * settle marker (tr_settle), not from totals.
  */
 #include <criterion/criterion.h>
 
@@ -333,5 +334,66 @@ Test(delivery, duplicate_transfer_before_commit_in_the_next_batch, .timeout = 60
 	    "the other copies did not queue behind the held batch");
 	cr_assert_eq(unlink(hold), 0);
 	assert_one_receipt(t, outp, fake);
+	tnet_free(t);
+}
+
+/* True once node i's store hold logged at least n ops queued (the count it logs may skip
+ * values: it polls), within ms. */
+static bool
+wait_held_ops(struct tnet *t, int i, int n, int ms)
+{
+	static const char key[] = "store: test hold (queue): ";
+	for (long waited = 0; waited <= ms; waited += 20) {
+		char *log = ts_read_file(t->node[i].log, NULL);
+		int last = -1;
+		for (const char *p = log; p != NULL && (p = strstr(p, key)) != NULL; p++)
+			last = atoi(p + strlen(key));
+		free(log);
+		if (last >= n)
+			return true;
+		usleep(20 * 1000);
+	}
+	return false;
+}
+
+/* The receipts of 20 transfers complete in one store batch at BD-ACC (its store held
+ * while they arrive): the outbox reads FR-MJ's page once for the lot, at the end of the
+ * turn, not once per receipt. */
+Test(delivery, one_batch_of_receipts_reads_the_outbox_page_once, .timeout = 90)
+{
+	struct tnet *t = tnet_new("dlv-kick", ids2, 2);
+	char hold_a[4200], hold_b[4200];
+	snprintf(hold_a, sizeof(hold_a), "%s/hold-a", t->dir);
+	snprintf(hold_b, sizeof(hold_b), "%s/hold-b", t->dir);
+	setenv("ROGATORY_TEST_STORE_HOLD", hold_a, 1);
+	tnet_start(t, 0);
+	setenv("ROGATORY_TEST_STORE_HOLD", hold_b, 1);
+	tnet_start(t, 1);
+	unsetenv("ROGATORY_TEST_STORE_HOLD");
+	/* FR-MJ takes the 20 transfers but commits (and answers) none of them yet. */
+	hold_set(hold_b, "queue");
+	char batch[4200], args[4300];
+	snprintf(batch, sizeof(batch), "%s/batch.jsonl", t->dir);
+	char *want = write_batch(batch, 20, "kick");
+	char *out = NULL;
+	snprintf(args, sizeof(args), "send --batch '%s'", batch);
+	cr_assert_eq(tnet_ctl(t, 0, &out, args), 0, "%s", out);
+	cr_assert(tnet_wait_log(t, 1, "ops queued, 20 receive", 20000),
+	    "the 20 transfers never waited together in FR-MJ's store queue");
+	/* Every `sending` of BD-ACC is committed (its transfer was written): now its store
+	 * holds the receipts as they come. */
+	hold_set(hold_a, "queue");
+	cr_assert_eq(unlink(hold_b), 0);
+	cr_assert(wait_held_ops(t, 0, 20, 20000), "the 20 receipts never waited together at BD-ACC");
+	int before = tnet_log_count(t, 0, "outbox: FR-MJ: page read");
+	cr_assert_eq(unlink(hold_a), 0);
+	cr_assert(tr_wait_events(t, 0, "delivered", 20, 30000), "%d of 20 delivered",
+	    tr_events(t, 0, "delivered", NULL));
+	int reads = tnet_log_count(t, 0, "outbox: FR-MJ: page read") - before;
+	cr_assert_leq(reads, 1, "one batch of 20 receipts read FR-MJ's outbox page %d times", reads);
+	/* The link idle, the settle marker goes out at once; each of the 20 once. */
+	assert_exactly_once(t, want, 30000);
+	free(want);
+	free(out);
 	tnet_free(t);
 }

@@ -449,6 +449,30 @@ Test(store, submit_round_trip)
 	cr_assert_str_eq(ev[0].state, "queued");
 }
 
+/* An update's event carries the message's submission time (metrics' delivery latency
+ * reads no row); other events and events read back do not. */
+Test(store, update_event_carries_the_message_created_us)
+{
+	struct store_op op;
+	struct store_event ev[4];
+	fx_open(0);
+	op_submit(&op, 8, PEER, false);
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	cr_assert_eq(op.event.msg_created_us, 0, "not on a submission's event");
+	int64_t created = op.msg.created_us;
+	cr_assert_gt(created, 0);
+	op_update(&op, 8, STORE_DELIVERED, 0);
+	op.has_event = true;
+	snprintf(op.event.event, sizeof(op.event.event), "delivered");
+	fx_run(&op, 1);
+	cr_assert_eq(op.result, STORE_R_OK, "%s", op.error);
+	cr_assert_eq(op.event.msg_created_us, created);
+	cr_assert_geq(op.event.ts_us, created);
+	cr_assert_eq(store_events_of(fx.s, op.msg.msg_id, ev, 4), 2);
+	cr_assert_eq(ev[1].msg_created_us, 0, "not a column");
+}
+
 Test(store, group_commit_takes_many_ops_per_transaction)
 {
 	enum { N = 1000 };

@@ -124,3 +124,25 @@ Test(termsafe, text_rule_classes)
 	cr_assert(text_refused_find(s, 5, TEXT_LINE | TEXT_NO_BIDI, &at, &cp));
 	cr_assert(at == 2 && cp == 0x202e);
 }
+
+/* Every byte after a printable ASCII prefix (the checks skip printable ASCII without
+ * decoding): refused, found at its offset, valid or not, exactly as the rules say. */
+Test(termsafe, text_every_byte_after_ascii)
+{
+	static const unsigned rules[] = {TEXT_LINE, TEXT_LINES, TEXT_LINE | TEXT_NO_BIDI};
+	for (unsigned b = 0; b < 256; b++) {
+		uint8_t s[4] = {'a', 'b', (uint8_t)b, 'c'};
+		bool ascii = b < 0x80;
+		cr_assert_eq(text_utf8_valid(s, 4), ascii && b != 0, "byte 0x%02x", b);
+		for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++) {
+			size_t at = 99;
+			uint32_t cp = 0;
+			bool allowed_ws = (rules[r] & TEXT_LINES) != 0 && (b == '\n' || b == '\t');
+			bool refused = ascii && text_cp_control(b) && !allowed_ws;
+			cr_assert_eq(text_refused_find(s, 4, rules[r], &at, &cp), refused,
+			    "byte 0x%02x, rule %u", b, rules[r]);
+			if (refused)
+				cr_assert(at == 2 && cp == b, "byte 0x%02x: at %zu cp %u", b, at, cp);
+		}
+	}
+}
