@@ -1,7 +1,7 @@
 /*
  * schema: a store made now, taken back to what schema 8 had, so that a unit test can
  * watch the migrations of later versions run on it (each on its own rows). Every later
- * step is undone here, newest first: 15 the signed blobs beside the message rows, 14
+ * step is undone here, newest first: 16 the outbox indexes' condition as ORs, 15 the signed blobs beside the message rows, 14
  * attachments as files (back to chunk rows; the files themselves stay), 13 the console's
  * listing indexes, 12 the deadline
  * marks, 11 the statistics' columns, 10 proof of retrieval, 9 the cases' clocks. A new
@@ -9,6 +9,13 @@
  */
 #ifndef ROGATORY_TEST_SCHEMA_H
 #define ROGATORY_TEST_SCHEMA_H
+
+#define TS_SCHEMA_DOWN_16 \
+	"DROP INDEX messages_outbox; DROP INDEX messages_due;" \
+	"CREATE INDEX messages_outbox ON messages (recipient, urgent, id, next_attempt_us)" \
+	" WHERE dir = 0 AND state IN ('queued', 'retrying', 'unconfirmed');" \
+	"CREATE INDEX messages_due ON messages (recipient, next_attempt_us, dir, state)" \
+	" WHERE dir = 0 AND state IN ('queued', 'retrying', 'unconfirmed');"
 
 #define TS_SCHEMA_DOWN_15 \
 	"ALTER TABLE messages ADD COLUMN doc_body BLOB; ALTER TABLE messages ADD COLUMN doc_sig BLOB;" \
@@ -32,11 +39,13 @@
 	" PRIMARY KEY (bset, att, off));"
 
 #define TS_SCHEMA_DOWN_TO_13 \
+	TS_SCHEMA_DOWN_16 \
 	TS_SCHEMA_DOWN_15 \
 	TS_SCHEMA_DOWN_14 \
 	"PRAGMA user_version = 13;"
 
 #define TS_SCHEMA_DOWN_TO_8 \
+	TS_SCHEMA_DOWN_16 \
 	TS_SCHEMA_DOWN_15 \
 	TS_SCHEMA_DOWN_14 \
 	"DROP INDEX messages_list; DROP INDEX messages_list_state;" \

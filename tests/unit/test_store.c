@@ -2354,3 +2354,43 @@ Test(store, a_seal_run_again_names_the_file_its_first_run_sealed)
 	cr_assert_eq(memcmp(d, body, n), 0);
 	free(d);
 }
+
+/* A partial index's condition is evaluated for the row before and after at every write;
+ * an IN list there is a temporary table built each time (schema 16 wrote the outbox's
+ * as ORs). The messages table's, written for every message; also after a migration
+ * from 13. */
+static void
+assert_no_in_list_index(const char *when)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT name, sql FROM sqlite_master WHERE type ="
+	    " 'index' AND tbl_name = 'messages' AND sql IS NOT NULL", -1, &st, NULL), SQLITE_OK);
+	int n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *sql = (const char *)sqlite3_column_text(st, 1);
+		const char *where = strstr(sql, " WHERE ");
+		cr_assert(where == NULL || strstr(where, " IN ") == NULL, "%s: index %s: %s", when,
+		    sqlite3_column_text(st, 0), sql);
+		n++;
+	}
+	cr_assert_gt(n, 5);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+Test(store, no_partial_index_condition_is_an_in_list)
+{
+	fx_open(0);
+	fx_close();
+	assert_no_in_list_index("new store");
+	sqlite3 *db = NULL;
+	cr_assert_eq(sqlite3_open(fx.db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "BEGIN;" TS_SCHEMA_DOWN_TO_13 "COMMIT;", NULL, NULL, NULL),
+	    SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	fx_open(0);
+	fx_close();
+	assert_no_in_list_index("migrated from 13");
+}
