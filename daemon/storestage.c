@@ -266,7 +266,7 @@ storestage_sweep(struct store *s, char *err, size_t errlen)
 	closedir(dh);
 	if (staged > 0)
 		log_info("store: dropped %d staged attachment files, %lld bytes (incomplete "
-		    "messages without a valid staging record)", staged, staged_bytes);
+		    "messages) without a valid staging record", staged, staged_bytes);
 	for (size_t i = 0; i < s->n_kept; i++) {
 		const struct stagerec *r = &s->kept[i];
 		log_info("store: staging of message %s from %s kept for a resume: %" PRIu64 " bytes "
