@@ -620,6 +620,8 @@ killed_after_durable_steps(struct tnet *t, int n, const char *file)
 {
 	char point[64], reached[96];
 	snprintf(point, sizeof(point), "inbox-stage-durable:%d", n);
+	for (int i = 0; i < 2; i++)
+		tnet_opt(t, i, "delivery.max_message_size=128M");
 	tnet_start(t, 0);
 	tr_start_crashing(t, 1, point);
 	char *id = send_file(t, "Restarted", file);
