@@ -692,7 +692,10 @@ Test(attach, restart_resumes_at_the_durable_point, .timeout = 300)
 	cr_assert_eq(tnet_log_count(t, 1, needle), 1, "FR-MJ did not resume at %ld", durable);
 	long skipped = resume_skipped(t, id);
 	long resent = size - skipped;
-	cr_assert(skipped > 0 && resent <= size - durable + (4L << 20),
+	/* FR-MJ reads nothing from the link while it re-reads the 64 MiB it holds: BD-ACC
+	 * writes meanwhile until its output bound and the socket buffers are full (measured
+	 * 4 MiB), all below the point and dropped unread. */
+	cr_assert(skipped > 0 && resent <= size - durable + (8L << 20),
 	    "%ld bytes sent again after a restart with %ld of %ld durable", resent, durable, size);
 	cr_log_info("restart: %ld bytes durable, %ld sent again", durable, resent);
 	free(id);
