@@ -95,7 +95,8 @@ inbox_free(struct inbox *ib)
 {
 	if (ib == NULL)
 		return;
-	/* Staged chunks left in the store are dropped at the next start. */
+	/* Staged chunks left in the store are dropped at the next start, unless a staging
+	 * record keeps them for a resume (inboxkeep.c). */
 	ib_stage_free_all(ib);
 	ib_peers_free(ib);
 	if (ib->tick != NULL)

@@ -10,7 +10,8 @@
  * signed manifest are a signed refusal; a failed staging write answers TRY_LATER; staging
  * is dropped on a new Transfer and after [delivery] staging_timeout, and on link loss
  * unless the link spoke version 3: then it is kept, with its hash state, for the resent
- * Transfer, which gets a Resume at the point held (PROTOCOL.md section 8.1).
+ * Transfer, which gets a Resume at the point held (PROTOCOL.md section 8.1). Its durable
+ * steps, and staging kept across a restart, are inboxkeep.c's.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -57,6 +58,13 @@ ib_stage_unlink(struct inbox *ib, struct ib_stage *st)
 void
 ib_stage_drop(struct inbox *ib, struct ib_stage *st, bool keep_discard)
 {
+	if (st->rehashing) {
+		/* Its link reads again (it was held while the kept bytes were read back). */
+		struct link *l = peers_link_find(ib->d->peers, st->link_serial);
+		if (l != NULL)
+			link_hold(l, LINK_HOLD_REHASH, false);
+		st->rehashing = false;
+	}
 	ib_keep_release(st);
 	if (!st->discard) {
 		struct journal_op *jo = journal_op_new(ib->d, STORE_OP_DROP_SET);
