@@ -163,6 +163,8 @@ void ib_stage_doc_fill(struct inbox *ib, struct ib_stage *st, const char *peer,
 /* Forgets a stage and deletes its chunks; keep_discard: the link's further chunks for
  * this message are still dropped unread. */
 void ib_stage_drop(struct inbox *ib, struct ib_stage *st, bool keep_discard);
+/* Sends st's Resume, at (resume_att, resume_off), on l. */
+void ib_send_resume(struct link *l, const struct ib_stage *st);
 /* The link's further chunks for msg_id are dropped unread (its Transfer was answered
  * before them). */
 void ib_stage_discard(struct inbox *ib, struct link *l, const char *msg_id);

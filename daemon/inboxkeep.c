@@ -180,6 +180,19 @@ rec_matches(const struct stagerec *r, const Rogatory__V1__DocumentBody *b, uint6
 	return true;
 }
 
+/* st's assembly from the start, against its document's manifest. 0 / -1 + err. */
+static int
+keep_assembly_init(struct ib_stage *st, char *err, size_t errlen)
+{
+	uint64_t sizes[WIRE_ATTACHMENTS_MAX];
+	uint8_t hashes[WIRE_ATTACHMENTS_MAX * ASSEMBLY_HASH_LEN];
+	for (size_t i = 0; i < st->doc.n_atts; i++) {
+		sizes[i] = st->doc.atts[i].size;
+		memcpy(hashes + i * ASSEMBLY_HASH_LEN, st->doc.atts[i].sha256, ASSEMBLY_HASH_LEN);
+	}
+	return assembly_init(&st->as, st->doc.n_atts, sizes, hashes, err, errlen);
+}
+
 bool
 ib_keep_take_up(struct inbox *ib, struct ib_stage *st, struct link *l,
     const Rogatory__V1__Transfer *t, const Rogatory__V1__DocumentBody *b, const char *mid,
@@ -194,13 +207,7 @@ ib_keep_take_up(struct inbox *ib, struct ib_stage *st, struct link *l,
 		return false;
 	}
 	ib_stage_doc_fill(ib, st, peer, t, b, mid, hash, size);
-	uint64_t sizes[WIRE_ATTACHMENTS_MAX];
-	uint8_t hashes[WIRE_ATTACHMENTS_MAX * ASSEMBLY_HASH_LEN];
-	for (size_t i = 0; i < st->doc.n_atts; i++) {
-		sizes[i] = st->doc.atts[i].size;
-		memcpy(hashes + i * ASSEMBLY_HASH_LEN, st->doc.atts[i].sha256, ASSEMBLY_HASH_LEN);
-	}
-	if (assembly_init(&st->as, st->doc.n_atts, sizes, hashes, err, sizeof(err)) != 0) {
+	if (keep_assembly_init(st, err, sizeof(err)) != 0) {
 		ib_stage_drop(ib, st, false);
 		return false;
 	}
@@ -245,13 +252,7 @@ ib_rehash_failed(struct inbox *ib, struct ib_stage *st, struct link *l, const ch
 	st->bset = store_bset_new(ib->d->store);
 	st->doc.bset = st->bset;
 	assembly_free(&st->as);
-	uint64_t sizes[WIRE_ATTACHMENTS_MAX];
-	uint8_t hashes[WIRE_ATTACHMENTS_MAX * ASSEMBLY_HASH_LEN];
-	for (size_t i = 0; i < st->doc.n_atts; i++) {
-		sizes[i] = st->doc.atts[i].size;
-		memcpy(hashes + i * ASSEMBLY_HASH_LEN, st->doc.atts[i].sha256, ASSEMBLY_HASH_LEN);
-	}
-	if (assembly_init(&st->as, st->doc.n_atts, sizes, hashes, err, sizeof(err)) != 0)
+	if (keep_assembly_init(st, err, sizeof(err)) != 0)
 		fatal("%s", err);   /* it was initialised with the same manifest before */
 	link_hold(l, LINK_HOLD_REHASH, false);
 }
@@ -260,18 +261,10 @@ ib_rehash_failed(struct inbox *ib, struct ib_stage *st, struct link *l, const ch
 static void
 ib_rehash_done(struct ib_stage *st, struct link *l)
 {
-	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
-	Rogatory__V1__Resume r = ROGATORY__V1__RESUME__INIT;
-	r.message_id.data = (uint8_t *)st->msg_id;
-	r.message_id.len = strlen(st->msg_id);
-	r.attachment_index = st->resume_att;
-	r.offset = st->resume_off;
-	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_RESUME;
-	env.resume = &r;
 	ib_keep_release(st);
 	st->rehashing = false;
 	st->durable_recv = st->as.received;
-	link_send(l, &env);
+	ib_send_resume(l, st);
 	link_hold(l, LINK_HOLD_REHASH, false);
 	log_info("inbox: %s from %s: resuming at attachment %" PRIu32 " offset %" PRIu64 " (%"
 	    PRIu64 " of %" PRIu64 " bytes held across the restart)", st->msg_id, st->peer,

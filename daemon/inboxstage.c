@@ -400,6 +400,20 @@ ib_stage_commit(struct inbox *ib, struct ib_stage *st)
 	free(st);
 }
 
+void
+ib_send_resume(struct link *l, const struct ib_stage *st)
+{
+	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+	Rogatory__V1__Resume r = ROGATORY__V1__RESUME__INIT;
+	r.message_id.data = (uint8_t *)st->msg_id;
+	r.message_id.len = strlen(st->msg_id);
+	r.attachment_index = st->resume_att;
+	r.offset = st->resume_off;
+	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_RESUME;
+	env.resume = &r;
+	link_send(l, &env);
+}
+
 bool
 ib_stage_resume(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
     const Rogatory__V1__DocumentBody *b, const char *mid, const uint8_t hash[STORE_HASH_LEN],
@@ -424,15 +438,7 @@ ib_stage_resume(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *
 	st->resumed = true;
 	st->resume_att = (uint32_t)st->as.cur;
 	st->resume_off = st->as.off;
-	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
-	Rogatory__V1__Resume r = ROGATORY__V1__RESUME__INIT;
-	r.message_id.data = (uint8_t *)st->msg_id;
-	r.message_id.len = strlen(st->msg_id);
-	r.attachment_index = st->resume_att;
-	r.offset = st->resume_off;
-	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_RESUME;
-	env.resume = &r;
-	link_send(l, &env);
+	ib_send_resume(l, st);
 	log_info("inbox: %s from %s: resent; resuming at attachment %" PRIu32 " offset %"
 	    PRIu64 " (%" PRIu64 " of %" PRIu64 " bytes held)", mid, peer, st->resume_att,
 	    st->resume_off, st->as.received, st->as.total);

@@ -325,29 +325,39 @@ att_lookup(struct store *s, int64_t bset, uint32_t att, char *path, size_t len,
 	return 0;
 }
 
-/* len bytes of the file at path from off into dst. 0 / -1 (logged). */
-static int
-att_pread(const char *path, uint64_t off, uint8_t *dst, size_t len)
+int
+storeatt_pread(const char *path, uint64_t off, uint8_t *dst, size_t len, char *err,
+    size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		log_err("store: cannot open attachment %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return err_set(err, errlen, "cannot open attachment %s: %s", path, strerror(errno));
 	size_t got = 0;
 	while (got < len) {
 		ssize_t n = pread(fd, dst + got, len - got, (off_t)(off + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			log_err("store: cannot read attachment %s at %" PRIu64 ": %s", path,
-			    off + got, n < 0 ? strerror(errno) : "shorter than its row says");
+			err_set(err, errlen, "cannot read attachment %s at %" PRIu64 ": %s", path,
+			    off + got, n < 0 ? strerror(errno) : "shorter than expected");
 			close(fd);
 			return -1;
 		}
 		got += (size_t)n;
 	}
 	close(fd);
+	return 0;
+}
+
+/* len bytes of the file at path from off into dst. 0 / -1 (logged). */
+static int
+att_pread(const char *path, uint64_t off, uint8_t *dst, size_t len)
+{
+	char err[PATH_MAX + 100];
+	if (storeatt_pread(path, off, dst, len, err, sizeof(err)) != 0) {
+		log_err("store: %s", err);
+		return -1;
+	}
 	return 0;
 }
 

@@ -214,6 +214,9 @@ int storeatt_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, siz
     uint8_t **data, size_t *len);
 int64_t storeatt_bytes(struct store *s);
 
+/* storeatt.c: len bytes of the file at path from off into dst. 0 / -1 + err. */
+int storeatt_pread(const char *path, uint64_t off, uint8_t *dst, size_t len, char *err,
+    size_t errlen);
 /* storeatt.c: the staging file of (bset, att). */
 void storeatt_staging_path(const struct store *s, int64_t bset, uint32_t att, char *out,
     size_t len);

@@ -77,25 +77,7 @@ store_stage_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, uint
 {
 	char path[PATH_MAX];
 	storeatt_staging_path(s, bset, att, path, sizeof(path));
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return err_set(err, errlen, "cannot open staged attachment %s: %s", path,
-		    strerror(errno));
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, dst + got, len - got, (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err_set(err, errlen, "cannot read staged attachment %s at %" PRIu64 ": %s",
-			    path, off + got, n < 0 ? strerror(errno) : "shorter than its record says");
-			close(fd);
-			return -1;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	return 0;
+	return storeatt_pread(path, off, dst, len, err, errlen);
 }
 
 void

@@ -651,6 +651,23 @@ staging_files(struct tnet *t, int i, char *rec, char *att0, size_t len)
 	snprintf(att0, len, "%s/state/attachments/staging/%ld-0", t->node[i].home, bset);
 }
 
+/* A 48 MiB attachment; FR-MJ killed after its first durable step; then the shell
+ * command cmd run on its staging record (record) or its staged file (a %s in cmd names
+ * it), and FR-MJ started again. The message id; *file the attachment, rec the record. */
+static char *
+killed_edited_restarted(struct tnet *t, uint32_t seed, bool record, const char *cmd,
+    char **file, char *rec, size_t len)
+{
+	char att0[4400], *out = NULL;
+	*file = make_file(t, "image.bin", 48u << 20, seed);
+	char *id = killed_after_durable_steps(t, 1, *file);
+	staging_files(t, 1, rec, att0, len < sizeof(att0) ? len : sizeof(att0));
+	cr_assert_eq(ts_sh(&out, cmd, record ? rec : att0), 0, "%s", out);
+	free(out);
+	tnet_start(t, 1);
+	return id;
+}
+
 /* The message arrived once, byte-identical, and nothing is left in FR-MJ's staging. */
 static void
 delivered_once_identical(struct tnet *t, const char *id, const char *file)
@@ -703,31 +720,37 @@ Test(attach, restart_resumes_at_the_durable_point, .timeout = 300)
 	tnet_free(t);
 }
 
+/* Staging FR-MJ must not resume from after the edit cmd (see killed_edited_restarted):
+ * its log says why it dropped it (why, a format naming the message id); no Resume, no
+ * byte skipped by BD-ACC, the whole message received once, byte-identical, and the
+ * record gone. */
+static void
+edited_staging_received_whole(const char *tag, uint32_t seed, bool record, const char *cmd,
+    const char *why)
+{
+	struct tnet *t = tnet_new(tag, ids2, 2);
+	char *file = NULL, rec[4400], needle[300];
+	char *id = killed_edited_restarted(t, seed, record, cmd, &file, rec, sizeof(rec));
+	snprintf(needle, sizeof(needle), why, id);
+	cr_assert(tnet_wait_log(t, 1, needle, 120000), "FR-MJ did not log: %s", needle);
+	delivered_once_identical(t, id, file);
+	cr_assert_eq(tnet_log_count(t, 1, "resuming at"), 0, "a Resume after: %s", cmd);
+	cr_assert_eq(resume_skipped(t, id), -1, "BD-ACC skipped bytes");
+	cr_assert_eq(access(rec, F_OK), -1, "the record %s is still there", rec);
+	free(id);
+	free(file);
+	tnet_free(t);
+}
+
 /* A staged byte below the durable point changed while FR-MJ was down: re-reading the
  * prefix finds that it does not hash as its record says, so FR-MJ drops the staging and
  * sends no Resume; BD-ACC sends the whole message and the right bytes arrive (never a
  * Resume past wrong bytes, never a refusal of the sender's right ones). */
 Test(attach, restart_tampered_staging_received_whole, .timeout = 300)
 {
-	struct tnet *t = tnet_new("att-restart-tamper", ids2, 2);
-	char *file = make_file(t, "image.bin", 48u << 20, 32);
-	char *id = killed_after_durable_steps(t, 1, file);
-	char rec[4400], att0[4400], *out = NULL;
-	staging_files(t, 1, rec, att0, sizeof(rec));
-	cr_assert_eq(ts_sh(&out, "printf '\\377\\000\\377' | dd of='%s' bs=1 seek=4096 "
-	    "conv=notrunc 2>&1", att0), 0, "%s", out);
-	free(out);
-	tnet_start(t, 1);
-	char needle[200];
-	snprintf(needle, sizeof(needle), "inbox: %s from BD-ACC: staging kept across the restart "
-	    "does not match what its record says", id);
-	cr_assert(tnet_wait_log(t, 1, needle, 120000), "FR-MJ resumed over a changed byte");
-	delivered_once_identical(t, id, file);
-	cr_assert_eq(tnet_log_count(t, 1, "resuming at"), 0, "a Resume over a changed byte");
-	cr_assert_eq(resume_skipped(t, id), -1, "BD-ACC skipped bytes");
-	free(id);
-	free(file);
-	tnet_free(t);
+	edited_staging_received_whole("att-restart-tamper", 32, false, "printf '\\377\\000"
+	    "\\377' | dd of='%s' bs=1 seek=4096 conv=notrunc 2>&1", "inbox: %s from BD-ACC: "
+	    "staging kept across the restart does not match what its record says");
 }
 
 /* A record whose staging began longer ago than [delivery] staging_timeout (its time set
@@ -735,24 +758,7 @@ Test(attach, restart_tampered_staging_received_whole, .timeout = 300)
  * message is then received whole. */
 Test(attach, restart_expired_staging_removed_at_start, .timeout = 300)
 {
-	struct tnet *t = tnet_new("att-restart-old", ids2, 2);
-	char *file = make_file(t, "image.bin", 48u << 20, 33);
-	char *id = killed_after_durable_steps(t, 1, file);
-	char rec[4400], att0[4400], *out = NULL;
-	staging_files(t, 1, rec, att0, sizeof(rec));
-	cr_assert_eq(ts_sh(&out, "sed -i 's/^started .*/started 1000000000/' '%s'", rec), 0,
-	    "%s", out);
-	free(out);
-	tnet_start(t, 1);
-	char needle[200];
-	snprintf(needle, sizeof(needle), "inbox: staging of %s from BD-ACC kept across the "
-	    "restart (", id);
-	cr_assert_eq(tnet_log_count(t, 1, needle), 1, "the old staging was not removed");
-	cr_assert_eq(tnet_log_count(t, 1, "more than [delivery] staging_timeout"), 1);
-	delivered_once_identical(t, id, file);
-	cr_assert_eq(tnet_log_count(t, 1, "resuming at"), 0, "resumed from expired staging");
-	cr_assert_eq(access(rec, F_OK), -1, "the expired record is still there");
-	free(id);
-	free(file);
-	tnet_free(t);
+	edited_staging_received_whole("att-restart-old", 33, true, "sed -i 's/^started .*/"
+	    "started 1000000000/' '%s'", "inbox: staging of %s from BD-ACC kept across the "
+	    "restart (33554432 bytes durable) removed: begun");
 }
