@@ -90,12 +90,12 @@ parse_head(const char **p, const char *end, struct stagerec *r, int *ln)
 	if (next_line(p, end, line, sizeof(line)) != 0 || strncmp(line, "sender ", 7) != 0 ||
 	    strlen(line + 7) == 0 || strlen(line + 7) > AUTHORITY_ID_MAX)
 		return -1;
-	snprintf(r->sender, sizeof(r->sender), "%s", line + 7);
+	memcpy(r->sender, line + 7, strlen(line + 7) + 1);   /* its length checked above */
 	(*ln)++;
 	if (next_line(p, end, line, sizeof(line)) != 0 || strncmp(line, "message ", 8) != 0 ||
 	    strlen(line + 8) != UUID_TEXT_LEN)
 		return -1;
-	snprintf(r->msg_id, sizeof(r->msg_id), "%s", line + 8);
+	memcpy(r->msg_id, line + 8, UUID_TEXT_LEN + 1);
 	(*ln)++;
 	if (next_line(p, end, line, sizeof(line)) != 0 ||
 	    sscanf(line, "payload %65s", h) != 1 || hex_get(h, r->payload_hash) != 0)
