@@ -57,6 +57,7 @@ ib_keep_step(struct inbox *ib, struct ib_stage *st, struct link *l)
 	r->att = (uint32_t)st->as.cur;
 	r->off = st->as.off;
 	uint32_t from = st->durable_att < r->att ? st->durable_att : r->att;
+	uint64_t t0 = link_now_ms();
 	if (assembly_prefix_sha256(&st->as, r->prefix) != 0 ||
 	    store_stage_durable(ib->d->store, r, from, err, sizeof(err)) != 0) {
 		log_warn("inbox: %s from %s: staging not made durable at %" PRIu64 " bytes (a "
@@ -71,7 +72,8 @@ ib_keep_step(struct inbox *ib, struct ib_stage *st, struct link *l)
 	st->durable_recv = st->as.received;
 	free(r);
 	log_debug("inbox: %s from %s: staging durable at attachment %" PRIu32 " offset %"
-	    PRIu64, st->msg_id, st->peer, st->durable_att, st->durable_off);
+	    PRIu64 " (files synced and record written in %" PRIu64 " ms)", st->msg_id, st->peer,
+	    st->durable_att, st->durable_off, link_now_ms() - t0);
 	crash_point("inbox-stage-durable");
 }
 
