@@ -114,7 +114,8 @@ ib_keep_restore(struct inbox *ib)
 	size_t n = 0;
 	char why[200];
 	store_stage_kept(ib->d->store, &recs, &n);
-	qsort(recs, n, sizeof(*recs), rec_newest_first);
+	if (n > 1)
+		qsort(recs, n, sizeof(*recs), rec_newest_first);
 	int64_t now_s = (int64_t)(link_wall_ms() / 1000);
 	uint64_t now_ms = link_now_ms();
 	for (size_t i = 0; i < n; i++) {
