@@ -12,7 +12,9 @@
  *                                BENCH_MESSAGES=N: N messages in that phase;
  *                                BENCH_QUEUE=N: N messages in the queue phase;
  *                                BENCH_ONLY=large,huge,peers,...: those phases alone
- *                                (huge: a 2 GiB attachment, 256 MiB with BENCH_QUICK);
+ *                                (huge: a 2 GiB attachment, 256 MiB with BENCH_QUICK;
+ *                                restart: the same, B killed at 90 % and started
+ *                                again);
  *                                BENCH_PEERS=1: also install (apt, as root) and measure
  *                                the peer systems beside rogatory (bench/peers.c, phase
  *                                peersys): Mosquitto 2 (QoS 1, 1 KiB, TLS 1.3 with
@@ -596,6 +598,7 @@ table(struct bench *b)
 		{"huge peak RSS (max A, B)", "huge_peak_rss_mb", "MiB", "<= 64", 0, NULL},
 		{"huge disk use / size", "huge_disk_ratio", "x", "<= 1.1", 0, NULL},
 		{"huge resent after 90% cut", "huge_resume_resent_mib", "MiB", "<= 64", 0, NULL},
+		{"huge resent, B restarted at 90%", "restart_resent_mib", "MiB", "<= 64", 0, NULL},
 		{"queue at rest: RSS of A", "queue100k_rss_mb", "MiB", "<= 64", 0, NULL},
 		{"queue at rest: database", "queue100k_db_mb", "MiB", "-", 0, NULL},
 		{"queue at rest: start-up", "queue100k_startup_s", "s", "<= 1", 0, NULL},
@@ -662,7 +665,7 @@ main(int argc, char **argv)
 	if (qn != NULL && atoi(qn) > 0)
 		b.c.queue = atoi(qn);
 	/* The one setting a 2 GiB attachment needs beyond the defaults (64M). */
-	if (want(&b, "huge"))
+	if (want(&b, "huge") || want(&b, "restart"))
 		b.env.conf_more = "[delivery]\nmax_message_size = 3G";
 	double t_start = bl_mono_s();
 	b.t_start = t_start;
@@ -692,6 +695,8 @@ main(int argc, char **argv)
 		benchattach_large(&b);
 	if (want(&b, "huge"))
 		benchattach_huge(&b);
+	if (want(&b, "restart"))
+		benchattach_restart(&b);
 	if (want(&b, "queue"))
 		benchscale_queue(&b);
 	bl_node_stop(&b.a);

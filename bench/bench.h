@@ -15,7 +15,8 @@
 #define ID_HUB "NL-BENCH-HUB"
 #define PEER_PREFIX "NL-P"
 
-enum { TAG_WARM = 1, TAG_IDLE, TAG_THROUGHPUT, TAG_HALF, TAG_LARGE, TAG_QUEUE, TAG_HUGE };
+enum { TAG_WARM = 1, TAG_IDLE, TAG_THROUGHPUT, TAG_HALF, TAG_LARGE, TAG_QUEUE, TAG_HUGE,
+       TAG_RESTART };
 
 struct counts {
 	int idle, throughput, queue, peers;

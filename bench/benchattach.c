@@ -3,11 +3,13 @@
  * message with a 60 MiB attachment A -> B, MB/s against the disk's limit; "huge": one
  * of 2 GiB, each daemon's peak RSS and its disk use (the state folder's growth) against
  * the size, skipped with a message when the disk lacks room, sent through a proxy that
- * resets the link at 90 % (the bytes sent again after the Resume). Both report each
- * side's CPU time per MiB. Bounded in time; what could not be measured is said, not failed.
+ * resets the link at 90 % (the bytes sent again after the Resume); "restart": the same
+ * size with B killed (SIGKILL) at its durable step at 90 % and started again (the bytes sent
+ * again after its Resume). large and huge report each side's CPU time per MiB. Bounded in time; what could not be measured is said, not failed.
  */
 #include "benchattach.h"
 
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +193,35 @@ resume_skipped(struct bench *b, const char *id)
 	return v;
 }
 
+/* The file of mb MiB the phase sends, in path: 0; -1 when the disk lacks room for it,
+ * A's copy and B's (said, and noted as phase_note). */
+static int
+huge_file(struct bench *b, const char *phase, int mb, char *path, size_t len)
+{
+	unsigned long long size = (unsigned long long)mb << 20;
+	/* The source file, A's copy and B's: each once, with a tenth to spare. */
+	struct statvfs vf;
+	unsigned long long need = size * 3 + size / 10;
+	if (statvfs(b->env.dir, &vf) != 0 ||
+	    (unsigned long long)vf.f_bavail * vf.f_frsize < need) {
+		printf("   %s: skipped: %s has %.1f GiB free, the phase needs %.1f GiB (the file, "
+		    "A's copy, B's copy)\n", phase, b->env.dir,
+		    (double)vf.f_bavail * vf.f_frsize / (1 << 30), (double)need / (1 << 30));
+		char key[64];
+		snprintf(key, sizeof(key), "%s_note", phase);
+		json_object_set_new(b->out, key, json_string("skipped: not enough free disk"));
+		return -1;
+	}
+	snprintf(path, len, "%s/%s.bin", b->env.dir, phase);
+	/* 64 MiB of random bytes written mb/64 times (urandom alone is slower than the
+	 * transfer; what repeats does not matter to it). */
+	if (bl_sh(NULL, "head -c %d /dev/urandom > '%s.64' && for i in $(seq %d); do cat "
+	          "'%s.64'; done > '%s' && rm -f '%s.64'", 64 << 20, path, mb / 64, path, path,
+	        path) != 0)
+		bl_die("cannot make %s", path);
+	return 0;
+}
+
 void
 benchattach_huge(struct bench *b)
 {
@@ -199,25 +230,9 @@ benchattach_huge(struct bench *b)
 	bench_note("huge message: one message with a %d MiB attachment", mb);
 	json_object_set_new(b->out, "huge_peak_rss_mb", json_null());
 	json_object_set_new(b->out, "huge_disk_ratio", json_null());
-	/* The source file, A's copy and B's: each once, with a tenth to spare. */
-	struct statvfs vf;
-	unsigned long long need = size * 3 + size / 10;
-	if (statvfs(b->env.dir, &vf) != 0 ||
-	    (unsigned long long)vf.f_bavail * vf.f_frsize < need) {
-		printf("   huge: skipped: %s has %.1f GiB free, the phase needs %.1f GiB (the file, "
-		    "A's copy, B's copy)\n", b->env.dir,
-		    (double)vf.f_bavail * vf.f_frsize / (1 << 30), (double)need / (1 << 30));
-		json_object_set_new(b->out, "huge_note", json_string("skipped: not enough free disk"));
-		return;
-	}
 	char path[700], id[37];
-	snprintf(path, sizeof(path), "%s/huge.bin", b->env.dir);
-	/* 64 MiB of random bytes written mb/64 times (urandom alone is slower than the
-	 * transfer; what repeats does not matter to it). */
-	if (bl_sh(NULL, "head -c %d /dev/urandom > '%s.64' && for i in $(seq %d); do cat "
-	          "'%s.64'; done > '%s' && rm -f '%s.64'", 64 << 20, path, mb / 64, path, path,
-	        path) != 0)
-		bl_die("cannot make %s", path);
+	if (huge_file(b, "huge", mb, path, sizeof(path)) != 0)
+		return;
 	bl_msg_id(id, TAG_HUGE, 0);
 	/* The link is reset at 90 % of the attachment's bytes: A resends it, B holds what
 	 * came (link version 3) and answers a Resume; A sends the rest. */
@@ -268,4 +283,106 @@ benchattach_huge(struct bench *b)
 		printf("   resume after the cut: %s\n", px > 0 ? "A logged no Resume (the whole "
 		    "attachment was sent again)" : "not measured (no cut)");
 	}
+}
+
+/* B's log: the durable point its staging was kept at across the restart, -1 none. */
+static long long
+restart_durable(struct bench *b, const char *id)
+{
+	char *out = NULL;
+	long long v = -1;
+	if (bl_sh(&out, "grep -o 'staging of message %s from %s kept for a resume: [0-9]*' '%s' "
+	        "| tail -n 1 | sed 's/.*: //'", id, ID_A, b->b.log) == 0 && out != NULL &&
+	    out[0] >= '0' && out[0] <= '9')
+		v = strtoll(out, NULL, 10);
+	free(out);
+	return v;
+}
+
+/* Polls B's staging record (staging/BSET.resume, its line "durable ATT OFF ...") until
+ * it names at least point bytes of attachment 0: true; false after timeout_s. */
+static bool
+durable_reached(struct bench *b, long long point, int timeout_s)
+{
+	char pattern[700];
+	snprintf(pattern, sizeof(pattern), "%s/attachments/staging/*.resume", b->b.state);
+	for (double t0 = bl_mono_s(); bl_mono_s() - t0 < timeout_s; usleep(2000)) {
+		glob_t g;
+		if (glob(pattern, 0, NULL, &g) != 0)
+			continue;
+		long long off = -1;
+		FILE *f = fopen(g.gl_pathv[0], "r");
+		char line[256];
+		while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "durable 0 %lld", &off) == 1)
+				break;
+		if (f != NULL)
+			fclose(f);
+		globfree(&g);
+		if (off >= point)
+			return true;
+	}
+	return false;
+}
+
+void
+benchattach_restart(struct bench *b)
+{
+	int mb = b->c.huge_mb;
+	unsigned long long size = (unsigned long long)mb << 20;
+	/* B makes its staging durable every 32 MiB: it stops at the last step within 90 %. */
+	int step = (int)(size / 10 * 9 / (32u << 20));
+	bench_note("huge message, receiver restarted: B killed (SIGKILL) once its staging is "
+	    "durable at %d MiB of a %d MiB attachment, then started again", step * 32, mb);
+	json_object_set_new(b->out, "restart_resent_mib", json_null());
+	char path[700], id[37], bin[600], log[700];
+	if (step < 1 || huge_file(b, "restart", mb, path, sizeof(path)) != 0)
+		return;
+	bl_msg_id(id, TAG_RESTART, 0);
+	snprintf(bin, sizeof(bin), "%s/rogatoryctl", b->env.build);
+	snprintf(log, sizeof(log), "%s/restart-send.log", b->env.dir);
+	char *argv[] = {bin, "-s", b->a.sock, "send", "--to", ID_B, "--kind", "other", "--id", id,
+	    "--subject", "Benchmark: attachment, receiver restarted", "--attach", path, NULL};
+	struct bl_phase *ph = bl_phase_new(TAG_RESTART, 1);
+	pid_t up = bl_spawn(argv, log, -1);
+	int rc = bl_wait(up, 40000 + mb * 500);
+	bool at = rc == 0 && durable_reached(b, (long long)step << 25, 30 + mb / 2);
+	/* kill -9 (the bench build has no crash points): B keeps what its record says. */
+	bl_stop(b->b.pid, SIGKILL);
+	b->b.pid = 0;
+	if (!at) {
+		printf("   restart: not measured (%s)\n", rc != 0 ? "rogatoryctl send failed or "
+		    "too slow" : "B's staging record did not reach the point in time");
+		if (rc == -1)
+			bl_stop(up, SIGTERM);
+		bl_node_start(&b->env, &b->b);
+		bl_phase_free(ph);
+		bl_sh(NULL, "rm -f '%s'", path);
+		return;
+	}
+	double t0 = bl_mono_s();
+	bl_node_start(&b->env, &b->b);
+	bool ok = bl_tail_wait(&b->ta, ph, 1, 30 + mb / 2) && ph->delivered == 1;
+	double s = bl_mono_s() - t0;
+	bl_phase_free(ph);
+	bl_sh(NULL, "rm -f '%s'", path);
+	long long durable = restart_durable(b, id), skipped = resume_skipped(b, id);
+	if (!ok || durable < 0 || skipped < 0) {
+		printf("   restart: %s; B kept %s; A logged %s\n", ok ? "delivered" : "NOT DELIVERED "
+		    "in time", durable < 0 ? "no staging" : "its staging", skipped < 0 ? "no Resume "
+		    "(the whole attachment was sent again)" : "a Resume");
+		return;
+	}
+	/* Sent twice: what A wrote on the new link below B's durable point before the Resume
+	 * came back (durable - skipped), and what crossed the first link above that point
+	 * before B stopped (B stops right after the step: at most A's in-flight bytes). */
+	double again = (double)(durable - skipped) / (1 << 20);
+	printf("   restart: B kept %.0f MiB durable across its restart; %.1f MiB sent on the new "
+	    "link (the rest: %.1f MiB), of which %.1f MiB below the durable point sent again "
+	    "(and what crossed the first link above that point before the kill, not measured); "
+	    "delivered %.1f s after B's restart\n", (double)durable / (1 << 20),
+	    (double)(size - (unsigned long long)skipped) / (1 << 20),
+	    (double)(size - (unsigned long long)durable) / (1 << 20), again, s);
+	bench_setr(b, "restart_resent_mib", again);
+	bench_setr(b, "restart_durable_mib", (double)durable / (1 << 20));
 }

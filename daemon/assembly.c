@@ -138,3 +138,14 @@ assembly_add(struct assembly *a, uint32_t index, uint64_t off, const uint8_t *da
 	}
 	return assembly_complete(a) ? ASSEMBLY_COMPLETE : ASSEMBLY_MORE;
 }
+
+int
+assembly_prefix_sha256(const struct assembly *a, uint8_t out[ASSEMBLY_HASH_LEN])
+{
+	unsigned hl = 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int ok = c != NULL && a->md != NULL && EVP_MD_CTX_copy_ex(c, a->md) == 1 &&
+	    EVP_DigestFinal_ex(c, out, &hl) == 1 && hl == ASSEMBLY_HASH_LEN;
+	EVP_MD_CTX_free(c);
+	return ok ? 0 : -1;
+}

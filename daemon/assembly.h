@@ -48,6 +48,9 @@ int assembly_init(struct assembly *a, size_t n, const uint64_t *sizes, const uin
 void assembly_free(struct assembly *a);
 /* Every attachment complete (true at once when all sizes are 0 or n is 0). */
 bool assembly_complete(const struct assembly *a);
+/* The SHA-256 of the current attachment's bytes so far ([0, off)), its state left as it
+ * is: a record of a durable point says what the staged prefix must hash to. 0 / -1. */
+int assembly_prefix_sha256(const struct assembly *a, uint8_t out[ASSEMBLY_HASH_LEN]);
 /* Feeds one chunk; err says what was wrong when the status is a refusal. */
 enum assembly_status assembly_add(struct assembly *a, uint32_t index, uint64_t off,
     const uint8_t *data, size_t len, char *err, size_t errlen);

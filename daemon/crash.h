@@ -8,7 +8,8 @@
  * Points: submit-before-reply, sending-before-write, inbox-before-receipt,
  * retrieval-before-send (the first fetch committed, its proof of retrieval not sent yet),
  * receipt-before-commit, inbox-chunk-stored (a staged attachment chunk committed; with
- * :<n>, the n-th), and store-mid-commit in the store thread (storeq.h: it names what its
+ * :<n>, the n-th), inbox-stage-durable (a staging record written after its files were
+ * synced, every 32 MiB; with :<n>, the n-th), and store-mid-commit in the store thread (storeq.h: it names what its
  * batch held). The count is kept per file that includes this header: one call site per
  * point.
  *

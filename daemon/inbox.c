@@ -84,6 +84,8 @@ inbox_new(struct rogatoryd *d, struct inbox **out, char *err, size_t errlen)
 	}
 	struct timeval tv = {INBOX_TICK_MS / 1000, 0};
 	evtimer_add(ib->tick, &tv);
+	/* Staging that survived a restart waits for its resent Transfer. */
+	ib_keep_restore(ib);
 	*out = ib;
 	return 0;
 }
@@ -93,7 +95,8 @@ inbox_free(struct inbox *ib)
 {
 	if (ib == NULL)
 		return;
-	/* Staged chunks left in the store are dropped at the next start. */
+	/* Staged chunks left in the store are dropped at the next start, unless a staging
+	 * record keeps them for a resume (inboxkeep.c). */
 	ib_stage_free_all(ib);
 	ib_peers_free(ib);
 	if (ib->tick != NULL)
@@ -413,7 +416,7 @@ inbox_transfer(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 
 	/* A resend of a message whose bytes were arriving when its link was lost: they
 	 * stay (their quota too), the sender continues where they stop (version 3). */
-	if (b->n_attachments > 0 && ib_stage_resume(ib, l, mid, hash)) {
+	if (b->n_attachments > 0 && ib_stage_resume(ib, l, t, b, mid, hash, j.size)) {
 		wire_document_body_free(b);
 		return;
 	}

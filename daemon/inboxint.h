@@ -18,6 +18,7 @@
 #include "text.h"
 
 struct event;
+struct stagerec;
 struct x509_store_st;
 
 #define IB_TRUST_CACHE 256
@@ -71,6 +72,19 @@ struct ib_stage {
 	bool resumed;
 	uint32_t resume_att;
 	uint64_t resume_off;
+	/* Durable staging (inboxkeep.c): the point the record beside the files names, and
+	 * as.received when it was written. restored: kept across a restart, its document
+	 * and hash state not rebuilt yet (rec holds what the record said); rehashing: the
+	 * staged prefix is being read back (link held), the Resume not sent yet. */
+	uint32_t durable_att;
+	uint64_t durable_off;
+	uint64_t durable_recv;
+	int64_t started_s;
+	bool restored;
+	bool rehashing;
+	struct stagerec *rec;
+	struct event *rehash;
+	struct inbox *ib;
 	struct assembly as;
 	int64_t bset;
 	struct store_msg doc;   /* the message as it will be stored (no receipt yet) */
@@ -138,13 +152,51 @@ void ib_stage_end_link(struct inbox *ib, struct link *l, const char *next_id);
 /* A resent Transfer (peer, mid, payload hash) whose staging was kept after a lost link
  * of version 3: taken up on l, a Resume sent at the point it holds; true. false when
  * there is none (or l speaks an older version: the kept staging is dropped). */
-bool ib_stage_resume(struct inbox *ib, struct link *l, const char *mid,
-    const uint8_t hash[STORE_HASH_LEN]);
+bool ib_stage_resume(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
+    const Rogatory__V1__DocumentBody *b, const char *mid, const uint8_t hash[STORE_HASH_LEN],
+    uint64_t size);
+/* The stage's document as it will be stored, from the accepted Transfer (its blobs
+ * copied) and the manifest's attachment sizes and hashes. */
+void ib_stage_doc_fill(struct inbox *ib, struct ib_stage *st, const char *peer,
+    const Rogatory__V1__Transfer *t, const Rogatory__V1__DocumentBody *b, const char *mid,
+    const uint8_t hash[32], uint64_t size);
+/* Forgets a stage and deletes its chunks; keep_discard: the link's further chunks for
+ * this message are still dropped unread. */
+void ib_stage_drop(struct inbox *ib, struct ib_stage *st, bool keep_discard);
+/* Sends st's Resume, at (resume_att, resume_off), on l. */
+void ib_send_resume(struct link *l, const struct ib_stage *st);
 /* The link's further chunks for msg_id are dropped unread (its Transfer was answered
  * before them). */
 void ib_stage_discard(struct inbox *ib, struct link *l, const char *msg_id);
 void ib_stage_free_all(struct inbox *ib);
 void ib_stage_tick(struct inbox *ib);
+
+/* ---- inboxkeep.c: staging that survives a restart ---- */
+/* Stages kept per sending authority and in all, after a lost link or a restart: the
+ * oldest beyond them is dropped. */
+#define IB_KEPT_PEER_MAX 4
+#define IB_KEPT_MAX 32
+/* Staged bytes between two durable steps (fsync + record). */
+#define IB_DURABLE_STEP (32u << 20)
+/* Staged bytes re-hashed per loop turn when a restored stage is taken up. */
+#define IB_REHASH_SLICE (8u << 20)
+/* After the chunks of st were written: every IB_DURABLE_STEP bytes, its files synced and
+ * its record written (links of version 3; a failure is logged, the stage goes on). */
+void ib_keep_step(struct inbox *ib, struct ib_stage *st, struct link *l);
+/* At start: the staging records the store kept become kept stages (restored), counted
+ * in their senders' quotas; older than staging_timeout or beyond the bounds: dropped. */
+void ib_keep_restore(struct inbox *ib);
+/* A restored stage taken up by its resent, accepted Transfer on l: its document filled,
+ * the staged prefix re-hashed in slices (l held), then the Resume. false when the record
+ * does not match the Transfer's manifest (the staging is dropped). */
+bool ib_keep_take_up(struct inbox *ib, struct ib_stage *st, struct link *l,
+    const Rogatory__V1__Transfer *t, const Rogatory__V1__DocumentBody *b, const char *mid,
+    const uint8_t hash[32], uint64_t size);
+/* After stages were kept: beyond IB_KEPT_PEER_MAX for a sender or IB_KEPT_MAX in all,
+ * the oldest kept stages are dropped (logged). */
+void ib_keep_bound(struct inbox *ib);
+/* What a stage holds for durability and re-hashing, released (its event stopped). */
+void ib_keep_release(struct ib_stage *st);
 
 /* ---- inboxpeer.c ---- */
 struct ib_peer *ib_peer_get(struct inbox *ib, const char *id);

@@ -10,7 +10,8 @@
  * signed manifest are a signed refusal; a failed staging write answers TRY_LATER; staging
  * is dropped on a new Transfer and after [delivery] staging_timeout, and on link loss
  * unless the link spoke version 3: then it is kept, with its hash state, for the resent
- * Transfer, which gets a Resume at the point held (PROTOCOL.md section 8.1).
+ * Transfer, which gets a Resume at the point held (PROTOCOL.md section 8.1). Its durable
+ * steps, and staging kept across a restart, are inboxkeep.c's.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -52,12 +53,19 @@ ib_stage_unlink(struct inbox *ib, struct ib_stage *st)
 	}
 }
 
-/* Forgets a stage and deletes its chunks (the store drops them after whatever chunk
- * ops are still queued, which run first). keep_discard: the link's further chunks for
- * this message are still dropped unread. */
-static void
+/* The store drops the chunks after whatever chunk ops are still queued, which run
+ * first. */
+void
 ib_stage_drop(struct inbox *ib, struct ib_stage *st, bool keep_discard)
 {
+	if (st->rehashing) {
+		/* Its link reads again (it was held while the kept bytes were read back). */
+		struct link *l = peers_link_find(ib->d->peers, st->link_serial);
+		if (l != NULL)
+			link_hold(l, LINK_HOLD_REHASH, false);
+		st->rehashing = false;
+	}
+	ib_keep_release(st);
 	if (!st->discard) {
 		struct journal_op *jo = journal_op_new(ib->d, STORE_OP_DROP_SET);
 		jo->op.chunk.bset = st->bset;
@@ -83,6 +91,7 @@ ib_stage_free_all(struct inbox *ib)
 	while (ib->stages != NULL) {
 		struct ib_stage *st = ib->stages;
 		ib->stages = st->next;
+		ib_keep_release(st);
 		assembly_free(&st->as);
 		store_msg_clear(&st->doc);
 		free(st);
@@ -150,11 +159,43 @@ ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 		memcpy(hashes + i * ASSEMBLY_HASH_LEN, b->attachments[i]->sha256.data,
 		    ASSEMBLY_HASH_LEN);
 	}
+	st->ib = ib;
 	st->link_serial = link_serial(l);
 	snprintf(st->peer, sizeof(st->peer), "%s", peer);
 	snprintf(st->msg_id, sizeof(st->msg_id), "%s", mid);
 	st->started_ms = link_now_ms();
+	st->started_s = (int64_t)(link_wall_ms() / 1000);
+	ib_stage_doc_fill(ib, st, peer, t, b, mid, hash, size);
+	st->next = ib->stages;
+	ib->stages = st;
+	if (assembly_init(&st->as, b->n_attachments, sizes, hashes, err, sizeof(err)) != 0) {
+		/* Only an empty attachment whose manifest hash is not that of no bytes. */
+		struct ib_doc doc = ib_stage_doc(st);
+		ib_reject(ib, st->link_serial, &doc, "attachment-mismatch", err);
+		assembly_free(&st->as);
+		store_msg_clear(&st->doc);
+		st->discard = true;   /* nothing staged yet: nothing to drop */
+		return;
+	}
+	st->bset = store_bset_new(d->store);
+	st->doc.bset = st->bset;
+	ib_quota_add(ib, peer, (int64_t)size);
+	log_debug("inbox: %s from %s: receiving %zu attachments, %" PRIu64 " bytes", mid, peer,
+	    b->n_attachments, size);
+	if (assembly_complete(&st->as)) {
+		st->complete = true;
+		ib_stage_commit(ib, st);
+	}
+}
+
+void
+ib_stage_doc_fill(struct inbox *ib, struct ib_stage *st, const char *peer,
+    const Rogatory__V1__Transfer *t, const Rogatory__V1__DocumentBody *b, const char *mid,
+    const uint8_t hash[32], uint64_t size)
+{
+	struct rogatoryd *d = ib->d;
 	struct store_msg *m = &st->doc;
+	store_msg_clear(m);
 	m->dir = STORE_IN;
 	snprintf(m->msg_id, sizeof(m->msg_id), "%s", mid);
 	snprintf(m->sender, sizeof(m->sender), "%s", peer);
@@ -170,18 +211,6 @@ ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 	    t->document->signature.len);
 	ib_dup(&m->doc_cert, &m->doc_cert_len, t->document->signer_certificate.data,
 	    t->document->signer_certificate.len);
-	st->next = ib->stages;
-	ib->stages = st;
-	if (assembly_init(&st->as, b->n_attachments, sizes, hashes, err, sizeof(err)) != 0) {
-		/* Only an empty attachment whose manifest hash is not that of no bytes. */
-		struct ib_doc doc = ib_stage_doc(st);
-		ib_reject(ib, st->link_serial, &doc, "attachment-mismatch", err);
-		assembly_free(&st->as);
-		store_msg_clear(&st->doc);
-		st->discard = true;   /* nothing staged yet: nothing to drop */
-		return;
-	}
-	st->bset = store_bset_new(d->store);
 	m->bset = st->bset;
 	/* The names the store seals the staged files under (the signed manifest's). */
 	if (b->n_attachments > 0) {
@@ -189,16 +218,9 @@ ib_stage_start(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t
 			fatal("out of memory");
 		m->n_atts = b->n_attachments;
 		for (size_t i = 0; i < b->n_attachments; i++) {
-			m->atts[i].size = sizes[i];
-			memcpy(m->atts[i].sha256, hashes + i * ASSEMBLY_HASH_LEN, STORE_HASH_LEN);
+			m->atts[i].size = b->attachments[i]->size;
+			memcpy(m->atts[i].sha256, b->attachments[i]->sha256.data, STORE_HASH_LEN);
 		}
-	}
-	ib_quota_add(ib, peer, (int64_t)size);
-	log_debug("inbox: %s from %s: receiving %zu attachments, %" PRIu64 " bytes", mid, peer,
-	    b->n_attachments, size);
-	if (assembly_complete(&st->as)) {
-		st->complete = true;
-		ib_stage_commit(ib, st);
 	}
 }
 
@@ -253,6 +275,13 @@ ib_chunk_bytes(struct inbox *ib, struct link *l, const char *mid, uint32_t index
 	struct iovec cut[IB_CHUNK_IOV];
 	if (st->resumed && ib_below_resume(st, index, &off, &iov, &n, cut))
 		return;
+	if (st->rehashing) {
+		/* Not expected (the link is held while its staged prefix is read back): the
+		 * sender is past the point before it heard of it. It sends the message again. */
+		ib_send_try_later(ib, st->link_serial, st->msg_id, "staging being re-read");
+		ib_stage_drop(ib, st, true);
+		return;
+	}
 	enum assembly_status as = ASSEMBLY_MORE;
 	uint64_t at = off;
 	for (int i = 0; i < n && (as == ASSEMBLY_MORE || as == ASSEMBLY_COMPLETE); i++) {
@@ -287,6 +316,8 @@ ib_chunk_bytes(struct inbox *ib, struct link *l, const char *mid, uint32_t index
 	if (as == ASSEMBLY_COMPLETE) {
 		st->complete = true;
 		ib_stage_commit(ib, st);
+	} else {
+		ib_keep_step(ib, st, l);
 	}
 }
 
@@ -364,13 +395,29 @@ ib_stage_commit(struct inbox *ib, struct ib_stage *st)
 	ib_submit(ib, jo);
 	/* The reservation and the chunks now belong to the op (ib_receive_done). */
 	ib_stage_unlink(ib, st);
+	ib_keep_release(st);
 	assembly_free(&st->as);
 	free(st);
 }
 
+void
+ib_send_resume(struct link *l, const struct ib_stage *st)
+{
+	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
+	Rogatory__V1__Resume r = ROGATORY__V1__RESUME__INIT;
+	r.message_id.data = (uint8_t *)st->msg_id;
+	r.message_id.len = strlen(st->msg_id);
+	r.attachment_index = st->resume_att;
+	r.offset = st->resume_off;
+	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_RESUME;
+	env.resume = &r;
+	link_send(l, &env);
+}
+
 bool
-ib_stage_resume(struct inbox *ib, struct link *l, const char *mid,
-    const uint8_t hash[STORE_HASH_LEN])
+ib_stage_resume(struct inbox *ib, struct link *l, const Rogatory__V1__Transfer *t,
+    const Rogatory__V1__DocumentBody *b, const char *mid, const uint8_t hash[STORE_HASH_LEN],
+    uint64_t size)
 {
 	const char *peer = link_peer_id(l);
 	struct ib_stage *st = ib->stages;
@@ -384,20 +431,14 @@ ib_stage_resume(struct inbox *ib, struct link *l, const char *mid,
 		ib_stage_drop(ib, st, false);
 		return false;
 	}
+	if (st->restored)
+		return ib_keep_take_up(ib, st, l, t, b, mid, hash, size);
 	st->kept = false;
 	st->link_serial = link_serial(l);
 	st->resumed = true;
 	st->resume_att = (uint32_t)st->as.cur;
 	st->resume_off = st->as.off;
-	Rogatory__V1__Envelope env = ROGATORY__V1__ENVELOPE__INIT;
-	Rogatory__V1__Resume r = ROGATORY__V1__RESUME__INIT;
-	r.message_id.data = (uint8_t *)st->msg_id;
-	r.message_id.len = strlen(st->msg_id);
-	r.attachment_index = st->resume_att;
-	r.offset = st->resume_off;
-	env.msg_case = ROGATORY__V1__ENVELOPE__MSG_RESUME;
-	env.resume = &r;
-	link_send(l, &env);
+	ib_send_resume(l, st);
 	log_info("inbox: %s from %s: resent; resuming at attachment %" PRIu32 " offset %"
 	    PRIu64 " (%" PRIu64 " of %" PRIu64 " bytes held)", mid, peer, st->resume_att,
 	    st->resume_off, st->as.received, st->as.total);
@@ -414,6 +455,11 @@ inbox_link_down(struct inbox *ib, struct link *l)
 		/* Complete stages finish their commit (the receipt then finds no link; the
 		 * sender's resend gets the stored receipt). */
 		if (st->link_serial == serial && !st->complete && !st->kept) {
+			if (st->rehashing) {
+				/* Taken up again by the next resend, at what was re-read so far. */
+				ib_keep_release(st);
+				st->rehashing = false;
+			}
 			if (!st->discard && st->as.received > 0 &&
 			    link_version(l) >= PROTOCOL_VERSION_RESUME) {
 				/* Kept for the resent Transfer (within staging_timeout). */
@@ -433,6 +479,7 @@ inbox_link_down(struct inbox *ib, struct link *l)
 		}
 		st = next;
 	}
+	ib_keep_bound(ib);
 }
 
 void

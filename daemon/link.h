@@ -115,6 +115,7 @@ enum {
 	LINK_HOLD_OUTPUT = 1u << 0,   /* the peer does not read what we write */
 	LINK_HOLD_PEER = 1u << 1,     /* this authority's bytes wait for the store */
 	LINK_HOLD_TOTAL = 1u << 2,    /* all authorities' bytes wait for the store */
+	LINK_HOLD_REHASH = 1u << 3,   /* staging kept across a restart is being re-hashed */
 };
 /* Sets or clears hold `why` (one LINK_HOLD_* bit). Frames already buffered are not
  * handled while held; clearing the last hold handles them. */

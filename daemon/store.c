@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "stagerec.h"
 #include "storedb.h"
 #include "storeq.h"
 
@@ -1037,6 +1038,10 @@ store_open(const char *state_dir, uint64_t max_size, struct event_base *base,
 		err_set(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->r));
 		goto fail;
 	}
+	/* Staging kept for a resume holds blob set ids no message row names yet. */
+	for (size_t i = 0; i < s->n_kept; i++)
+		if (s->kept[i].bset > s->last_bset)
+			s->last_bset = s->kept[i].bset;
 	if (store_audit_open(s, err, errlen) != 0)
 		goto fail;
 	if (store_max_pages(s, max_size) != 0) {
@@ -1077,6 +1082,7 @@ fail:
 static void
 store_free(struct store *s)
 {
+	free(s->kept);
 	for (int i = 0; i < W_COUNT; i++)
 		sqlite3_finalize(s->wst[i]);
 	for (int i = 0; i < R_COUNT; i++)

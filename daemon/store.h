@@ -444,6 +444,20 @@ int store_chunk_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, 
  * (logged) when the store has no such bytes or the read failed. */
 int store_chunk_read_into(struct store *s, int64_t bset, uint32_t att, uint64_t off,
     uint8_t *dst, size_t len);
+/* Staging that survives a restart (storestage.c). Loop thread: the staged files of
+ * attachments from_att .. r->att of blob set r->bset are fsynced, then r is written whole
+ * beside them (BSET.resume: tmp, fsync, rename, fsync of the folder). 0 / -1 + err. */
+struct stagerec;
+int store_stage_durable(struct store *s, const struct stagerec *r, uint32_t from_att,
+    char *err, size_t errlen);
+/* Loop thread: len staged (not sealed) bytes of attachment att of bset from off into
+ * dst. 0 / -1 + err (missing or shorter). */
+int store_stage_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, uint8_t *dst,
+    size_t len, char *err, size_t errlen);
+/* The staging records the start-up sweep kept (their files cut to the durable point),
+ * handed over once: *out (malloc'd, the caller frees) holds *n of them. */
+void store_stage_kept(struct store *s, struct stagerec **out, size_t *n);
+
 /* Bytes a sending peer holds here unsettled: received and not yet fetched, plus its
  * quarantined documents (body, signature, certificate) not released. -1 on error. */
 int64_t store_unsettled(struct store *s, const char *peer);

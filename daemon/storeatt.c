@@ -54,8 +54,9 @@ hex2(const char *name)
 
 /* ---- paths ---- */
 
-static void
-staging_path(const struct store *s, int64_t bset, uint32_t att, char *out, size_t len)
+void
+storeatt_staging_path(const struct store *s, int64_t bset, uint32_t att, char *out,
+    size_t len)
 {
 	snprintf(out, len, "%s/" ATT_STAGING "/%" PRId64 "-%" PRIu32, s->att_dir, bset, att);
 }
@@ -146,7 +147,7 @@ store_stage_write(struct store *s, int64_t bset, uint32_t att, uint64_t off,
 	size_t len = 0;
 	for (int i = 0; i < n; i++)
 		len += iov[i].iov_len;
-	staging_path(s, bset, att, path, sizeof(path));
+	storeatt_staging_path(s, bset, att, path, sizeof(path));
 	uint64_t max = atomic_load(&s->max_size_want);
 	if (max > 0) {
 		int64_t used = store_size_bytes(s);
@@ -221,8 +222,10 @@ enum store_result
 storeatt_drop(struct store *s, struct store_op *op)
 {
 	char path[PATH_MAX];
+	/* The record first: a crash in between leaves files without one (swept). */
+	storestage_forget(s, op->chunk.bset);
 	for (uint32_t att = 0; att < WIRE_ATTACHMENTS_MAX; att++) {
-		staging_path(s, op->chunk.bset, att, path, sizeof(path));
+		storeatt_staging_path(s, op->chunk.bset, att, path, sizeof(path));
 		stage_unlink(s, path);
 	}
 	return STORE_R_OK;
@@ -238,7 +241,7 @@ seal_one(struct store *s, struct store_op *op, uint32_t att, const struct store_
 {
 	char stage[PATH_MAX], final[PATH_MAX], dir[PATH_MAX];
 	int64_t bset = op->msg.bset;
-	staging_path(s, bset, att, stage, sizeof(stage));
+	storeatt_staging_path(s, bset, att, stage, sizeof(stage));
 	sealed_path(s, a->sha256, final, sizeof(final), dir, sizeof(dir));
 	int fd = open(stage, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat sb;
@@ -294,6 +297,9 @@ seal_name(struct store *s, struct store_op *op, int64_t bset, uint32_t att,
 enum store_result
 storeatt_seal(struct store *s, struct store_op *op)
 {
+	/* Sealed, the staging is no longer resumed: its record goes first. */
+	if (op->msg.n_atts > 0)
+		storestage_forget(s, op->msg.bset);
 	for (size_t i = 0; i < op->msg.n_atts; i++) {
 		enum store_result r = seal_one(s, op, (uint32_t)i, &op->msg.atts[i]);
 		if (r != STORE_R_OK)
@@ -331,29 +337,39 @@ att_lookup(struct store *s, int64_t bset, uint32_t att, char *path, size_t len,
 	return 0;
 }
 
-/* len bytes of the file at path from off into dst. 0 / -1 (logged). */
-static int
-att_pread(const char *path, uint64_t off, uint8_t *dst, size_t len)
+int
+storeatt_pread(const char *path, uint64_t off, uint8_t *dst, size_t len, char *err,
+    size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		log_err("store: cannot open attachment %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return err_set(err, errlen, "cannot open attachment %s: %s", path, strerror(errno));
 	size_t got = 0;
 	while (got < len) {
 		ssize_t n = pread(fd, dst + got, len - got, (off_t)(off + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			log_err("store: cannot read attachment %s at %" PRIu64 ": %s", path,
-			    off + got, n < 0 ? strerror(errno) : "shorter than its row says");
+			err_set(err, errlen, "cannot read attachment %s at %" PRIu64 ": %s", path,
+			    off + got, n < 0 ? strerror(errno) : "shorter than expected");
 			close(fd);
 			return -1;
 		}
 		got += (size_t)n;
 	}
 	close(fd);
+	return 0;
+}
+
+/* len bytes of the file at path from off into dst. 0 / -1 (logged). */
+static int
+att_pread(const char *path, uint64_t off, uint8_t *dst, size_t len)
+{
+	char err[PATH_MAX + 100];
+	if (storeatt_pread(path, off, dst, len, err, sizeof(err)) != 0) {
+		log_err("store: %s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -417,7 +433,7 @@ static int
 migrate_one(struct store *s, sqlite3_stmt *rows, struct mig_ref *ref, char *err, size_t errlen)
 {
 	char stage[PATH_MAX], final[PATH_MAX], dir[PATH_MAX];
-	staging_path(s, ref->bset, ref->att, stage, sizeof(stage));
+	storeatt_staging_path(s, ref->bset, ref->att, stage, sizeof(stage));
 	int fd = open(stage, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return err_set(err, errlen, "cannot create %s: %s", stage, strerror(errno));
@@ -617,29 +633,16 @@ static int
 sweep(struct store *s, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
-	int removed = 0, staged = 0;
-	long long staged_bytes = 0;
+	int removed = 0;
 	if (sqlite3_exec(s->w, "DELETE FROM attachments WHERE bset NOT IN"
 	        " (SELECT bset FROM messages WHERE bset <> 0)", NULL, NULL, NULL) != SQLITE_OK)
 		return err_set(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->w));
-	snprintf(dir, sizeof(dir), "%s/" ATT_STAGING, s->att_dir);
-	DIR *dh = opendir(dir);
-	if (dh == NULL)
-		return err_set(err, errlen, "cannot read folder %s: %s", dir, strerror(errno));
-	struct dirent *de;
-	while ((de = readdir(dh)) != NULL) {
-		char path[PATH_MAX * 2];
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		struct stat sb;
-		if (stat(path, &sb) == 0 && unlink(path) == 0) {
-			staged++;
-			staged_bytes += (long long)sb.st_size;
-		}
-	}
-	closedir(dh);
+	/* Staging with a valid record stays for a resume; the rest goes (logged there). */
+	if (storestage_sweep(s, err, errlen) != 0)
+		return -1;
 	sqlite3_stmt *named = NULL;
+	struct dirent *de;
+	DIR *dh;
 	if (sqlite3_prepare_v2(s->w, "SELECT 1 FROM attachments WHERE sha256 = ?1 LIMIT 1", -1,
 	        &named, NULL) != SQLITE_OK)
 		return err_set(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->w));
@@ -657,10 +660,8 @@ sweep(struct store *s, char *err, size_t errlen)
 	}
 	closedir(dh);
 	sqlite3_finalize(named);
-	if (ret == 0 && (removed > 0 || staged > 0))
-		log_info("store: dropped %d staged attachment files, %lld bytes (incomplete "
-		    "messages); removed %d attachment files no message names", staged,
-		    staged_bytes, removed);
+	if (ret == 0 && removed > 0)
+		log_info("store: removed %d attachment files no message names", removed);
 	return ret;
 }
 

@@ -88,6 +88,8 @@ struct store {
 	 * (sealed and staged), for max_size. */
 	char att_dir[PATH_MAX / 2];
 	_Atomic int64_t att_bytes;
+	struct stagerec *kept;        /* staging records kept by the sweep (storestage.c) */
+	size_t n_kept;
 	/* The audit tree (storeaudit.c), store thread: as the open transaction has it, as
 	 * it was at BEGIN, and at the running op's SAVEPOINT, so a rollback of either puts
 	 * it back with the rows. */
@@ -211,6 +213,19 @@ enum store_result storeatt_seal(struct store *s, struct store_op *op);
 int storeatt_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, size_t max,
     uint8_t **data, size_t *len);
 int64_t storeatt_bytes(struct store *s);
+
+/* storeatt.c: len bytes of the file at path from off into dst. 0 / -1 + err. */
+int storeatt_pread(const char *path, uint64_t off, uint8_t *dst, size_t len, char *err,
+    size_t errlen);
+/* storeatt.c: the staging file of (bset, att). */
+void storeatt_staging_path(const struct store *s, int64_t bset, uint32_t att, char *out,
+    size_t len);
+/* storestage.c: staging records. At open, from the sweep: staging with a valid record is
+ * kept (files cut to its durable point, s->kept), every other staging file removed, each
+ * with one log line; -1 + err when the folder cannot be read. Either thread: the record
+ * of bset removed (its staging dropped or sealed). */
+int storestage_sweep(struct store *s, char *err, size_t errlen);
+void storestage_forget(struct store *s, int64_t bset);
 
 /* storeoper.c: STORE_OP_PAUSE and STORE_OP_ALERT (store thread). */
 enum store_result store_op_pause(struct store *s, struct store_op *op, int64_t now);
