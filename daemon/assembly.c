@@ -104,8 +104,8 @@ skip_empty(struct assembly *a, char *err, size_t errlen)
 }
 
 enum assembly_status
-assembly_add(struct assembly *a, uint32_t index, uint64_t off, const uint8_t *data,
-    size_t len, char *err, size_t errlen)
+assembly_check(const struct assembly *a, uint32_t index, uint64_t off, uint64_t len,
+    char *err, size_t errlen)
 {
 	if (assembly_complete(a)) {
 		err_set(err, errlen, "chunk for attachment %u at %" PRIu64 " after the last "
@@ -117,12 +117,23 @@ assembly_add(struct assembly *a, uint32_t index, uint64_t off, const uint8_t *da
 		    "attachment %zu at offset %" PRIu64, index, off, a->cur, a->off);
 		return ASSEMBLY_ORDER;
 	}
-	struct assembly_part *p = &a->parts[a->cur];
+	const struct assembly_part *p = &a->parts[a->cur];
 	if (len == 0 || len > p->size - a->off) {
-		err_set(err, errlen, "chunk of %zu bytes at offset %" PRIu64 " of attachment %zu: "
-		    "its size is %" PRIu64, len, off, a->cur, p->size);
+		err_set(err, errlen, "chunk of %" PRIu64 " bytes at offset %" PRIu64 " of "
+		    "attachment %zu: its size is %" PRIu64, len, off, a->cur, p->size);
 		return ASSEMBLY_OVERRUN;
 	}
+	return ASSEMBLY_MORE;
+}
+
+enum assembly_status
+assembly_add(struct assembly *a, uint32_t index, uint64_t off, const uint8_t *data,
+    size_t len, char *err, size_t errlen)
+{
+	enum assembly_status c = assembly_check(a, index, off, len, err, errlen);
+	if (c != ASSEMBLY_MORE)
+		return c;
+	struct assembly_part *p = &a->parts[a->cur];
 	if (EVP_DigestUpdate(a->md, data, len) != 1) {
 		err_set(err, errlen, "cannot compute SHA-256");
 		return ASSEMBLY_MISMATCH;

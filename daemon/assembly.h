@@ -51,7 +51,14 @@ bool assembly_complete(const struct assembly *a);
 /* The SHA-256 of the current attachment's bytes so far ([0, off)), its state left as it
  * is: a record of a durable point says what the staged prefix must hash to. 0 / -1. */
 int assembly_prefix_sha256(const struct assembly *a, uint8_t out[ASSEMBLY_HASH_LEN]);
-/* Feeds one chunk; err says what was wrong when the status is a refusal. */
+/* Whether a chunk of len bytes at (index, off) is the one expected next and fits in its
+ * attachment, before any of it is fed: ASSEMBLY_MORE (yes), _ORDER or _OVERRUN (+ err).
+ * A chunk fed in pieces is judged whole first, so its verdict never depends on where a
+ * buffer splits it. */
+enum assembly_status assembly_check(const struct assembly *a, uint32_t index, uint64_t off,
+    uint64_t len, char *err, size_t errlen);
+/* Feeds one chunk (assembly_check first); err says what was wrong when the status is a
+ * refusal. */
 enum assembly_status assembly_add(struct assembly *a, uint32_t index, uint64_t off,
     const uint8_t *data, size_t len, char *err, size_t errlen);
 

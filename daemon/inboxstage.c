@@ -282,9 +282,17 @@ ib_chunk_bytes(struct inbox *ib, struct link *l, const char *mid, uint32_t index
 		ib_stage_drop(ib, st, true);
 		return;
 	}
-	enum assembly_status as = ASSEMBLY_MORE;
+	/* The chunk judged whole before any piece is hashed: the same bytes get the same
+	 * answer however the socket's buffer splits them, and a refused chunk leaves the
+	 * hash state equal to the staged bytes. */
+	uint64_t total = 0;
+	for (int i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	enum assembly_status as = assembly_check(&st->as, index, off, total, err, sizeof(err));
 	uint64_t at = off;
-	for (int i = 0; i < n && (as == ASSEMBLY_MORE || as == ASSEMBLY_COMPLETE); i++) {
+	for (int i = 0; i < n && as == ASSEMBLY_MORE; i++) {
+		if (iov[i].iov_len == 0)
+			continue;
 		as = assembly_add(&st->as, index, at, iov[i].iov_base, iov[i].iov_len, err,
 		    sizeof(err));
 		at += iov[i].iov_len;

@@ -131,3 +131,27 @@ Test(assembly, empty_attachment_with_a_wrong_hash_refused_at_once)
 	cr_assert_eq(assembly_init(&a, 1, sizes, wrong, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "differs from the signed manifest") != NULL, "%s", err);
 }
+
+/* A chunk that runs past its attachment's end is judged whole before any piece is fed:
+ * OVERRUN however a buffer splits it, and nothing of it hashed (the review's case: 1,000
+ * + 1 bytes in two pieces went ORDER with 1,000 of them counted). */
+Test(assembly, a_chunk_is_judged_whole_before_its_pieces)
+{
+	uint64_t sizes[2];
+	uint8_t hashes[64];
+	char err[256];
+	struct assembly a;
+	manifest(sizes, hashes);
+	cr_assert_eq(assembly_init(&a, 2, sizes, hashes, err, sizeof(err)), 0);
+	cr_assert_eq(assembly_check(&a, 0, 0, 1001, err, sizeof(err)), ASSEMBLY_OVERRUN);
+	cr_assert(strstr(err, "its size is 1000") != NULL, "%s", err);
+	cr_assert_eq(assembly_check(&a, 1, 0, 10, err, sizeof(err)), ASSEMBLY_ORDER);
+	cr_assert_eq(a.off, 0);
+	cr_assert_eq(a.received, 0);
+	cr_assert_eq(assembly_check(&a, 0, 0, 1000, err, sizeof(err)), ASSEMBLY_MORE);
+	/* Untouched by the checks: the same attachment still goes in, in two pieces. */
+	cr_assert_eq(assembly_add(&a, 0, 0, data, 600, err, sizeof(err)), ASSEMBLY_MORE);
+	cr_assert_eq(assembly_add(&a, 0, 600, data + 600, 400, err, sizeof(err)), ASSEMBLY_MORE);
+	cr_assert_eq(a.cur, 1);
+	assembly_free(&a);
+}
