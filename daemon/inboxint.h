@@ -175,7 +175,7 @@ void ib_stage_tick(struct inbox *ib);
 /* Stages kept per sending authority and in all, after a lost link or a restart: the
  * oldest beyond them is dropped. */
 #define IB_KEPT_PEER_MAX 4
-#define IB_KEPT_MAX 32
+#define IB_KEPT_MAX STORESTAGE_KEPT_MAX   /* the store keeps no more records at start */
 /* Staged bytes between two durable steps (fsync + record). */
 #define IB_DURABLE_STEP (32u << 20)
 /* Staged bytes re-hashed per loop turn when a restored stage is taken up. */

@@ -129,6 +129,12 @@ ib_keep_restore(struct inbox *ib)
 			rec_drop(ib, r, why);
 			continue;
 		}
+		if (r->size > ib->d->cfg->max_message_size) {
+			snprintf(why, sizeof(why), "a message of %" PRIu64 " bytes, more than [delivery]"
+			    " max_message_size", r->size);
+			rec_drop(ib, r, why);
+			continue;
+		}
 		if (kept_of(ib, r->sender) >= IB_KEPT_PEER_MAX || kept_of(ib, NULL) >= IB_KEPT_MAX) {
 			snprintf(why, sizeof(why), "more than %d kept stages for %s or %d in all",
 			    IB_KEPT_PEER_MAX, r->sender, IB_KEPT_MAX);

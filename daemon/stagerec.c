@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "text.h"
 
 #define STAGEREC_MAGIC "rogatory-staging 1"
 
@@ -88,12 +89,14 @@ parse_head(const char **p, const char *end, struct stagerec *r, int *ln)
 		return -1;
 	(*ln)++;
 	if (next_line(p, end, line, sizeof(line)) != 0 || strncmp(line, "sender ", 7) != 0 ||
-	    strlen(line + 7) == 0 || strlen(line + 7) > AUTHORITY_ID_MAX)
+	    strlen(line + 7) == 0 || strlen(line + 7) > AUTHORITY_ID_MAX ||
+	    !text_authority_id_valid((const uint8_t *)line + 7, strlen(line + 7)))
 		return -1;
 	memcpy(r->sender, line + 7, strlen(line + 7) + 1);   /* its length checked above */
 	(*ln)++;
 	if (next_line(p, end, line, sizeof(line)) != 0 || strncmp(line, "message ", 8) != 0 ||
-	    strlen(line + 8) != UUID_TEXT_LEN)
+	    strlen(line + 8) != UUID_TEXT_LEN ||
+	    !text_uuid_valid((const uint8_t *)line + 8, UUID_TEXT_LEN))
 		return -1;
 	memcpy(r->msg_id, line + 8, UUID_TEXT_LEN + 1);
 	(*ln)++;
@@ -102,11 +105,11 @@ parse_head(const char **p, const char *end, struct stagerec *r, int *ln)
 		return -1;
 	(*ln)++;
 	if (next_line(p, end, line, sizeof(line)) != 0 ||
-	    sscanf(line, "size %" SCNu64 "%c", &r->size, &tail) != 1)
+	    strchr(line, '-') != NULL || sscanf(line, "size %" SCNu64 "%c", &r->size, &tail) != 1)
 		return -1;
 	(*ln)++;
 	if (next_line(p, end, line, sizeof(line)) != 0 ||
-	    sscanf(line, "started %" SCNd64 "%c", &r->started_s, &tail) != 1)
+	    sscanf(line, "started %" SCNd64 "%c", &r->started_s, &tail) != 1 || r->started_s <= 0)
 		return -1;
 	(*ln)++;
 	if (next_line(p, end, line, sizeof(line)) != 0 ||
@@ -129,18 +132,19 @@ stagerec_parse(const char *text, size_t len, struct stagerec *r, char *err, size
 	uint64_t total = 0;
 	for (size_t i = 0; i < r->n; i++) {
 		ln++;
-		if (next_line(&p, end, line, sizeof(line)) != 0 ||
+		/* No '-': sscanf's SCNu64 would take "-1" as 2^64 - 1. */
+		if (next_line(&p, end, line, sizeof(line)) != 0 || strchr(line, '-') != NULL ||
 		    sscanf(line, "att %" SCNu64 " %65s", &r->sizes[i], h) != 2 ||
 		    hex_get(h, r->sha256[i]) != 0)
 			return err_set(err, errlen, "line %d: not an attachment's size and SHA-256",
 			    ln);
-		total += r->sizes[i];
-		if (total > r->size)
+		if (r->sizes[i] > r->size - total)
 			return err_set(err, errlen, "line %d: attachments larger than the message "
 			    "(%" PRIu64 " bytes)", ln, r->size);
+		total += r->sizes[i];
 	}
 	ln++;
-	if (next_line(&p, end, line, sizeof(line)) != 0 ||
+	if (next_line(&p, end, line, sizeof(line)) != 0 || strchr(line, '-') != NULL ||
 	    sscanf(line, "durable %" SCNu32 " %" SCNu64 " %65s", &r->att, &r->off, h) != 3 ||
 	    hex_get(h, r->prefix) != 0)
 		return err_set(err, errlen, "line %d: not a durable point", ln);

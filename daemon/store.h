@@ -456,6 +456,9 @@ int store_stage_read(struct store *s, int64_t bset, uint32_t att, uint64_t off, 
     size_t len, char *err, size_t errlen);
 /* The staging records the start-up sweep kept (their files cut to the durable point),
  * handed over once: *out (malloc'd, the caller frees) holds *n of them. */
+/* At most this many staging records survive a start (the newest): the inbox keeps no
+ * more than that in all (IB_KEPT_MAX). */
+#define STORESTAGE_KEPT_MAX 32
 void store_stage_kept(struct store *s, struct stagerec **out, size_t *n);
 
 /* Bytes a sending peer holds here unsettled: received and not yet fetched, plus its

@@ -33,6 +33,27 @@ record_name(int64_t bset, char *out, size_t len)
 	snprintf(out, len, "%" PRId64 RECORD_SUFFIX, bset);
 }
 
+/* An entry of the staging folder by its exact name: a record "BSET.resume" (att NULL) or
+ * a staged file "BSET-ATT", each written as this build writes it (no sign, no leading
+ * zero: two names never mean one blob set). */
+static bool
+entry_parse(const char *name, int64_t *bset, uint32_t *att, bool *record)
+{
+	char canon[64];
+	int used = 0;
+	*att = 0;
+	*record = sscanf(name, "%" SCNd64 RECORD_SUFFIX "%n", bset, &used) == 1 &&
+	    (size_t)used == strlen(name);
+	if (*record)
+		record_name(*bset, canon, sizeof(canon));
+	else if (sscanf(name, "%" SCNd64 "-%" SCNu32 "%n", bset, att, &used) == 2 &&
+	    (size_t)used == strlen(name))
+		snprintf(canon, sizeof(canon), "%" PRId64 "-%" PRIu32, *bset, *att);
+	else
+		return false;
+	return *bset > 0 && strcmp(canon, name) == 0;
+}
+
 static void
 staging_dir(const struct store *s, char *out, size_t len)
 {
@@ -107,9 +128,15 @@ storestage_forget(struct store *s, int64_t bset)
 static int
 record_load(const char *path, int64_t bset, struct stagerec *r, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK and a regular file only: a FIFO put there must not hold the start. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return err_set(err, errlen, "cannot open: %s", strerror(errno));
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return err_set(err, errlen, "not a regular file");
+	}
 	char *text = malloc(STAGEREC_TEXT_MAX + 1);
 	if (text == NULL) {
 		close(fd);
@@ -140,19 +167,28 @@ record_files_cut(struct store *s, const struct stagerec *r, char *err, size_t er
 	for (uint32_t i = 0; i <= r->att; i++) {
 		uint64_t want = i < r->att ? r->sizes[i] : r->off;
 		storeatt_staging_path(s, r->bset, i, path, sizeof(path));
-		struct stat sb;
-		if (stat(path, &sb) != 0) {
+		/* Never through a link, never a FIFO or device: only our own regular files. */
+		int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0) {
 			if (errno == ENOENT && want == 0)
 				continue;
 			return err_set(err, errlen, "staged attachment %" PRIu32 ": %s", i,
 			    strerror(errno));
 		}
-		if ((uint64_t)sb.st_size < want)
-			return err_set(err, errlen, "staged attachment %" PRIu32 " holds %lld bytes, "
+		struct stat sb;
+		int rc = 0;
+		if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+			rc = err_set(err, errlen, "staged attachment %" PRIu32 ": not a regular file",
+			    i);
+		else if ((uint64_t)sb.st_size < want)
+			rc = err_set(err, errlen, "staged attachment %" PRIu32 " holds %lld bytes, "
 			    "its durable point says %" PRIu64, i, (long long)sb.st_size, want);
-		if ((uint64_t)sb.st_size > want && truncate(path, (off_t)want) != 0)
-			return err_set(err, errlen, "cannot cut staged attachment %" PRIu32 " to %"
+		else if ((uint64_t)sb.st_size > want && ftruncate(fd, (off_t)want) != 0)
+			rc = err_set(err, errlen, "cannot cut staged attachment %" PRIu32 " to %"
 			    PRIu64 " bytes: %s", i, want, strerror(errno));
+		close(fd);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -174,9 +210,9 @@ sweep_records(struct store *s, DIR *dh, const char *dir)
 	char path[PATH_MAX * 2], why[300];
 	while ((de = readdir(dh)) != NULL) {
 		int64_t bset = 0;
-		int used = 0;
-		if (sscanf(de->d_name, "%" SCNd64 RECORD_SUFFIX "%n", &bset, &used) != 1 ||
-		    (size_t)used != strlen(de->d_name) || bset <= 0)
+		uint32_t att;
+		bool record;
+		if (!entry_parse(de->d_name, &bset, &att, &record) || !record)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		struct stagerec r;
@@ -187,11 +223,25 @@ sweep_records(struct store *s, DIR *dh, const char *dir)
 			unlink(path);
 			continue;
 		}
-		struct stagerec *nk = realloc(s->kept, (s->n_kept + 1) * sizeof(*nk));
-		if (nk == NULL)
-			return -1;
-		s->kept = nk;
-		s->kept[s->n_kept++] = r;
+		/* At most STORESTAGE_KEPT_MAX, the newest (the inbox keeps no more than that in
+		 * all): memory at start does not grow with what the folder holds. The one left
+		 * out loses its record and files in the second pass. */
+		size_t slot = s->n_kept;
+		if (s->n_kept == STORESTAGE_KEPT_MAX) {
+			slot = 0;
+			for (size_t i = 1; i < s->n_kept; i++)
+				if (s->kept[i].started_s < s->kept[slot].started_s)
+					slot = i;
+			if (s->kept[slot].started_s >= r.started_s)
+				continue;
+		} else {
+			struct stagerec *nk = realloc(s->kept, (s->n_kept + 1) * sizeof(*nk));
+			if (nk == NULL)
+				return -1;
+			s->kept = nk;
+			s->n_kept++;
+		}
+		s->kept[slot] = r;
 	}
 	return 0;
 }
@@ -203,15 +253,11 @@ entry_kept(const struct store *s, const char *name)
 {
 	int64_t bset = 0;
 	uint32_t att = 0;
-	int used = 0;
-	if (sscanf(name, "%" SCNd64 RECORD_SUFFIX "%n", &bset, &used) == 1 &&
-	    (size_t)used == strlen(name))
-		return kept_find(s, bset) != NULL;
-	if (sscanf(name, "%" SCNd64 "-%" SCNu32 "%n", &bset, &att, &used) != 2 ||
-	    (size_t)used != strlen(name))
+	bool record;
+	if (!entry_parse(name, &bset, &att, &record))
 		return false;
 	const struct stagerec *r = kept_find(s, bset);
-	return r != NULL && att <= r->att;
+	return r != NULL && (record || att <= r->att);
 }
 
 int
@@ -235,9 +281,9 @@ storestage_sweep(struct store *s, char *err, size_t errlen)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		struct stat sb;
-		if (stat(path, &sb) != 0)
+		if (lstat(path, &sb) != 0)
 			continue;
-		if (entry_kept(s, de->d_name)) {
+		if (S_ISREG(sb.st_mode) && entry_kept(s, de->d_name)) {
 			if (strstr(de->d_name, RECORD_SUFFIX) == NULL)
 				atomic_fetch_add(&s->att_bytes, (int64_t)sb.st_size);
 		} else if (unlink(path) == 0) {

@@ -67,6 +67,14 @@ static const struct {
 	{ "att 3000", "att 9000", "larger than the message" },
 	{ "attachments 2", "attachments 0", "line 8" },
 	{ "payload abab", "payload zzab", "line 5" },
+	/* What only a hand on the disk writes: never trusted at start (review of h19-restart). */
+	{ "sender BD-ACC", "sender BD-\x1b" "CC", "line 3" },
+	{ "message 0190a3c4", "message 0190A3C4", "line 4" },
+	{ "size 5000", "size -1", "line 6" },
+	{ "started 1700000000", "started -5", "line 7" },
+	{ "att 1000", "att -1000", "line 9" },
+	{ "att 3000", "att 18446744073709550616", "larger than the message" },   /* 2^64 - 1000 */
+	{ "durable 1 2048", "durable 1 -2048", "line 11" },
 };
 
 Test(stagerec, edited_or_cut_records_refused)
@@ -181,6 +189,66 @@ Test(stagerec, store_keeps_recorded_staging_cut_to_its_point)
 	store_stage_kept(s, &kept, &n);
 	cr_assert_eq(n, 0, "handed over twice");
 	cr_assert_gt(store_bset_new(s), keep, "a kept blob set id given out again");
+	store_close(s);
+	event_base_free(base);
+	ts_rmrf(dir);
+	free(dir);
+}
+
+/* What a hand on the disk may put in the staging folder never holds the start, never
+ * shortens a file elsewhere and never makes two stages of one blob set: a FIFO named as a
+ * record, a staged file that is a symbolic link out of the folder, a second name for a
+ * record ("0N.resume"). */
+Test(stagerec, hostile_staging_entries_neither_hang_nor_reach_out, .timeout = 20)
+{
+	cr_assert(evthread_use_pthreads() == 0);
+	struct event_base *base = event_base_new();
+	char *dir = ts_tmpdir("stagerec");
+	struct store *s = NULL;
+	char err[512] = "", path[700], path2[700], victim[700];
+	cr_assert_eq(store_open(dir, 0, base, &s, err, sizeof(err)), 0, "%s", err);
+	int64_t good = store_bset_new(s), linked = store_bset_new(s);
+	static uint8_t bytes[2000];
+	memset(bytes, 'h', sizeof(bytes));
+	struct iovec v = {bytes, sizeof(bytes)};
+	struct stagerec r;
+	sample(&r);
+	r.n = 1;
+	r.sizes[0] = 3000;
+	r.att = 0;
+	r.off = 1000;
+	for (int i = 0; i < 2; i++) {
+		r.bset = i == 0 ? good : linked;
+		cr_assert_eq(store_stage_write(s, r.bset, 0, 0, &v, 1, err, sizeof(err)), STORE_R_OK,
+		    "%s", err);
+		cr_assert_eq(store_stage_durable(s, &r, 0, err, sizeof(err)), 0, "%s", err);
+	}
+	store_close(s);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	int fd = open(victim, O_WRONLY | O_CREAT, 0600);
+	cr_assert(fd >= 0 && write(fd, bytes, sizeof(bytes)) == (ssize_t)sizeof(bytes));
+	close(fd);
+	snprintf(path, sizeof(path), "%s/attachments/staging/%lld-0", dir, (long long)linked);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(symlink(victim, path), 0);
+	snprintf(path, sizeof(path), "%s/attachments/staging/99.resume", dir);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof(path), "%s/attachments/staging/%lld.resume", dir, (long long)good);
+	snprintf(path2, sizeof(path2), "%s/attachments/staging/0%lld.resume", dir, (long long)good);
+	cr_assert_eq(link(path, path2), 0);
+	cr_assert_eq(store_open(dir, 0, base, &s, err, sizeof(err)), 0, "%s", err);
+	struct stat sb;
+	cr_assert_eq(stat(victim, &sb), 0);
+	cr_assert_eq(sb.st_size, (off_t)sizeof(bytes), "a file outside staging was cut");
+	cr_assert_eq(lstat(path2, &sb), -1, "a second name of a record kept");
+	snprintf(path, sizeof(path), "%s/attachments/staging/99.resume", dir);
+	cr_assert_eq(lstat(path, &sb), -1, "a FIFO kept in staging");
+	struct stagerec *kept = NULL;
+	size_t n = 0;
+	store_stage_kept(s, &kept, &n);
+	cr_assert_eq(n, 1, "kept %zu stages", n);
+	cr_assert_eq(kept[0].bset, good);
+	free(kept);
 	store_close(s);
 	event_base_free(base);
 	ts_rmrf(dir);
