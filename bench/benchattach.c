@@ -177,6 +177,23 @@ cut_proxy(struct bench *b, long long cut_at)
 	return px;
 }
 
+/* The proxy gone: B back on the port A dials (the phases after this one talk to it). */
+static void
+cut_proxy_undo(struct bench *b, pid_t px)
+{
+	if (px <= 0)
+		return;
+	bl_stop(px, SIGTERM);
+	bl_node_stop(&b->b);
+	if (bl_sh(NULL, "sed -i 's/^listen = 127.0.0.1:[0-9]*$/listen = 127.0.0.1:%d/' '%s'",
+	        b->b.port, b->b.conf) != 0)
+		bl_die("cannot rewrite %s", b->b.conf);
+	bl_node_start(&b->env, &b->b);
+	char *out = NULL;
+	bl_ctl(&b->env, &b->a, &out, "connect " ID_B);
+	free(out);
+}
+
 /* The bytes of id A did not send again after B's Resume (A's log), -1 when none. */
 static long long
 resume_skipped(struct bench *b, const char *id)
@@ -245,8 +262,7 @@ benchattach_huge(struct bench *b)
 		printf("   no cut: %s/tests/faultproxy is not built\n", b->env.build);
 	struct att_run r;
 	int sent = att_send(b, "huge", path, mb, id, &r);
-	if (px > 0)
-		bl_stop(px, SIGTERM);
+	cut_proxy_undo(b, px);
 	bl_sh(NULL, "rm -f '%s'", path);
 	if (sent != 0)
 		return;
@@ -345,8 +361,8 @@ benchattach_restart(struct bench *b)
 	    "--subject", "Benchmark: attachment, receiver restarted", "--attach", path, NULL};
 	struct bl_phase *ph = bl_phase_new(TAG_RESTART, 1);
 	pid_t up = bl_spawn(argv, log, -1);
-	int rc = bl_wait(up, 40000 + mb * 500);
-	bool at = rc == 0 && durable_reached(b, (long long)step << 25, 30 + mb / 2);
+	int rc = bl_wait(up, 40000 + mb * 50);
+	bool at = rc == 0 && durable_reached(b, (long long)step << 25, 30 + mb / 20);
 	/* kill -9 (the bench build has no crash points): B keeps what its record says. */
 	bl_stop(b->b.pid, SIGKILL);
 	b->b.pid = 0;
