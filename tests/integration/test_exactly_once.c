@@ -351,7 +351,7 @@ wait_held_ops(struct tnet *t, int i, int n, int ms)
 		free(log);
 		if (last >= n)
 			return true;
-		usleep(20 * 1000);
+		usleep(20 * 1000);   /* a poll's pause, not a synchronisation: ms is the deadline */
 	}
 	return false;
 }

@@ -873,7 +873,7 @@ Test(console_http, the_event_stream_fans_out_the_follow)
 			/* Push once the fake holds the follow: it answered the history on that
 			 * connection first, so the pushed event comes after it. */
 			for (int w = 0; w < 250 && fake.follower == NULL; w++)
-				usleep(20000);
+				usleep(20000);   /* a poll's pause: until the follow, 5 s at most */
 			event_active(fake.push, EV_TIMEOUT, 0);
 			pushed = true;
 		}
