@@ -57,6 +57,16 @@ journal_submit(struct journal_op *jo)
 	store_submit(jo->d->store, &jo->op);
 }
 
+void
+journal_submit_pair(struct journal_op *first, struct journal_op *second)
+{
+	first->op.done = journal_done;
+	first->op.arg = first;
+	second->op.done = journal_done;
+	second->op.arg = second;
+	store_submit_pair(first->d->store, &first->op, &second->op);
+}
+
 static void
 journal_done(struct store_op *op, void *arg)
 {

@@ -27,6 +27,9 @@ struct journal_op {
 struct journal_op *journal_op_new(struct rogatoryd *d, enum store_op_kind k);
 /* Queues it; done (may be NULL) runs on the loop after the commit. */
 void journal_submit(struct journal_op *jo);
+/* Queues both at once, to be applied in the same batch in that order (store_submit_pair);
+ * each one's done runs after the commit, first's first. */
+void journal_submit_pair(struct journal_op *first, struct journal_op *second);
 /* Fills jo->op.event (has_event = true). */
 void journal_event(struct journal_op *jo, const char *event, const char *msg_id,
     const char *peer, enum store_dir dir, const char *state, uint32_t attempt, uint64_t bytes,

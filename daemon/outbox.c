@@ -60,6 +60,11 @@ struct ob_peer {
 	struct ob_stream *streams;   /* transfers with attachments, in writing order */
 	uint64_t unknown_logged_ms;  /* last "not in the directory" warning (monotonic) */
 	bool kick_due;               /* ob_kick asked for a look at its page this turn */
+	/* Its last page read took every due row it held, on this link, and no submission
+	 * queued since waits for the page: a new submission may go out in the commit that
+	 * queues it (ob_send_at_once) without passing anything due before it. */
+	bool drained;
+	unsigned nsubmits;           /* submissions queued for the page, not yet committed */
 	struct ob_peer *next;
 };
 
@@ -96,6 +101,8 @@ struct ob_call {
 	struct outbox *ob;
 	outbox_reply_fn fn;
 	void *arg;
+	struct ob_peer *waits;       /* a submission counted in its peer's nsubmits */
+	bool sent_at_once;           /* a submission whose `sending` follows in its batch */
 };
 
 static struct ob_peer *ob_peer_get(struct outbox *ob, const char *id);
@@ -105,6 +112,9 @@ static void ob_kick(struct outbox *ob, struct ob_peer *p);
 static void ob_kick_cb(evutil_socket_t fd, short what, void *arg);
 static void ob_fill(struct outbox *ob, struct ob_peer *p);
 static void ob_send_done(struct journal_op *jo);
+static struct journal_op *ob_send_start(struct outbox *ob, struct ob_peer *p,
+    const char *msg_id, const uint8_t *payload_hash, uint32_t attempts, uint64_t size,
+    uint64_t bytes, bool same_payload);
 static void ob_write_transfer(struct link *l, const struct store_msg *m);
 static void ob_reschedule(struct outbox *ob, const char *peer, const char *msg_id,
     uint32_t attempts, int64_t delay_us, const char *reason);
@@ -346,6 +356,7 @@ static void
 ob_fill(struct outbox *ob, struct ob_peer *p)
 {
 	struct rogatoryd *d = ob->d;
+	p->drained = false;
 	/* A paused authority's messages wait: no dial, no transmission (pause.h). */
 	if (d->stopping || pause_is(d->paused, p->id))
 		return;
@@ -384,9 +395,15 @@ ob_fill(struct outbox *ob, struct ob_peer *p)
 		return;
 	}
 	uint64_t peer_max = link_peer_max_message_size(l);
+	bool left = false;           /* a due row not taken */
 	for (int i = 0; i < n; i++) {
 		struct store_msg *m = &page[i];
-		if (want <= 0 || ob_flight_find(p, m->msg_id) != NULL) {
+		if (ob_flight_find(p, m->msg_id) != NULL) {
+			store_msg_clear(m);
+			continue;
+		}
+		if (want <= 0) {
+			left = true;
 			store_msg_clear(m);
 			continue;
 		}
@@ -399,6 +416,7 @@ ob_fill(struct outbox *ob, struct ob_peer *p)
 			    p->inflight_bytes + bytes > max_bytes ? "max_inflight_bytes"
 			                                          : "max_inflight_total");
 			want = 0;
+			left = true;
 			store_msg_clear(m);
 			continue;
 		}
@@ -407,39 +425,86 @@ ob_fill(struct outbox *ob, struct ob_peer *p)
 			store_msg_clear(m);
 			continue;
 		}
-		struct ob_flight *f = calloc(1, sizeof(*f));
-		if (f == NULL)
-			fatal("out of memory");
-		snprintf(f->msg_id, sizeof(f->msg_id), "%s", m->msg_id);
-		memcpy(f->payload_hash, m->payload_hash, STORE_HASH_LEN);
-		f->attempts = m->attempts + 1;
-		f->link_serial = p->link_serial;
-		f->next = p->flights;
-		p->flights = f;
-		p->nflight++;
-		p->nuncommitted++;
-		f->bytes = bytes;
-		p->inflight_bytes += bytes;
-		ob->inflight_total += bytes;
 		want--;
-		/* Record the transmission before it happens; the Transfer is written from the
-		 * row the store returns with the commit (op.stored). An unconfirmed message
-		 * stays unconfirmed; should this attempt vanish, it is due again after
-		 * retry_max. */
-		struct journal_op *jo = ob_transition_op(ob, m->msg_id, p->id, OUTSTATE_SEND);
-		uint64_t size = m->size ? m->size : m->doc_body_len;
+		journal_submit(ob_send_start(ob, p, m->msg_id, m->payload_hash, m->attempts,
+		    m->size ? m->size : m->doc_body_len, bytes, false));
 		store_msg_clear(m);
-		jo->op.msg.attempts = f->attempts;
-		jo->op.msg.next_attempt_us = request_now_us() +
-		    (int64_t)d->cfg->retry_max_ms * 1000;
-		jo->op.set = STORE_SET_ATTEMPTS | STORE_SET_NEXT_ATTEMPT;
-		jo->link_serial = p->link_serial;
-		jo->arg = ob;
-		jo->done = ob_send_done;
-		journal_event(jo, "sent", f->msg_id, p->id, STORE_OUT, NULL, f->attempts, size, NULL);
-		journal_submit(jo);
 	}
+	p->drained = n < max && !left;
 	free(page);
+}
+
+/*
+ * A flight on p's ready link and its `sending` op, for the caller to submit (the
+ * transition from the row's state, attempts + 1): the transmission is recorded before it
+ * happens, and the Transfer is
+ * written from the row the store returns with the commit (op.stored, ob_send_done). An
+ * unconfirmed message stays unconfirmed; should this attempt vanish, it is due again
+ * after retry_max. same_payload: see below.
+ */
+static struct journal_op *
+ob_send_start(struct outbox *ob, struct ob_peer *p, const char *msg_id,
+    const uint8_t *payload_hash, uint32_t attempts, uint64_t size, uint64_t bytes,
+    bool same_payload)
+{
+	struct ob_flight *f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		fatal("out of memory");
+	snprintf(f->msg_id, sizeof(f->msg_id), "%s", msg_id);
+	memcpy(f->payload_hash, payload_hash, STORE_HASH_LEN);
+	f->attempts = attempts + 1;
+	f->link_serial = p->link_serial;
+	f->next = p->flights;
+	p->flights = f;
+	p->nflight++;
+	p->nuncommitted++;
+	f->bytes = bytes;
+	p->inflight_bytes += bytes;
+	ob->inflight_total += bytes;
+	struct journal_op *jo = ob_transition_op(ob, msg_id, p->id, OUTSTATE_SEND);
+	jo->op.msg.attempts = f->attempts;
+	jo->op.msg.next_attempt_us = request_now_us() + (int64_t)ob->d->cfg->retry_max_ms * 1000;
+	jo->op.set = STORE_SET_ATTEMPTS | STORE_SET_NEXT_ATTEMPT;
+	/* same_payload: only the row of this content to p (a submission's id may already
+	 * name another message, which the submission's op answers with a conflict). */
+	if (same_payload) {
+		memcpy(jo->op.msg.payload_hash, payload_hash, STORE_HASH_LEN);
+		jo->op.expect_payload = true;
+	}
+	jo->link_serial = p->link_serial;
+	jo->arg = ob;
+	jo->done = ob_send_done;
+	journal_event(jo, "sent", f->msg_id, p->id, STORE_OUT, NULL, f->attempts, size, NULL);
+	return jo;
+}
+
+/*
+ * May the submission m go out in the batch that queues it? Only what ob_fill would take
+ * at once, and only when nothing due waits for the page before it: p's link is ready
+ * and not paused, the window and the in-flight bytes have room, its last page read took
+ * every due row (drained) with no look at the page pending (kick_due) and no other
+ * submission on its way to the page. A message with attachments keeps the page's path
+ * (ob_pump streams them). The `sending` op is pushed together with the submission's, so
+ * the store thread applies both in one batch (one commit instead of two, no page read);
+ * should the submission fail, the `sending` finds no row of its payload and changes
+ * nothing (STALE / NOT_FOUND: ob_send_done drops the flight). A retry that came due since the last
+ * page read (the tick finds it within OB_TICK_MS) may go after this submission.
+ */
+static bool
+ob_send_at_once(struct outbox *ob, struct ob_peer *p, const struct store_msg *m,
+    uint64_t bytes)
+{
+	struct rogatoryd *d = ob->d;
+	if (d->stopping || pause_is(d->paused, p->id) || m->bset != 0 || p->link_serial == 0 ||
+	    !p->drained || p->kick_due || p->nsubmits > 0 || p->nflight >= p->window ||
+	    p->streams != NULL || ob_flight_find(p, m->msg_id) != NULL)
+		return false;
+	if (p->nflight > 0 && (p->inflight_bytes + bytes > d->cfg->max_inflight_bytes ||
+	        ob->inflight_total + bytes > d->cfg->max_inflight_total))
+		return false;
+	struct link *l = peers_link_find(d->peers, p->link_serial);
+	return l != NULL && link_state(l) == LINK_READY &&
+	    (m->size > 0 ? m->size : m->doc_body_len) <= link_peer_max_message_size(l);
 }
 
 /* The recipient is not (or no longer) in the directory: its due messages wait
@@ -729,6 +794,7 @@ outbox_link_ready(struct outbox *ob, struct link *l)
 {
 	struct ob_peer *p = ob_peer_get(ob, link_peer_id(l));
 	p->link_serial = link_serial(l);
+	p->drained = false;
 	uint32_t w = link_peer_window(l);
 	p->window = w < ob->d->cfg->window ? w : ob->d->cfg->window;
 	ob_kick(ob, p);
@@ -739,8 +805,10 @@ outbox_link_down(struct outbox *ob, struct link *l, const char *reason)
 {
 	struct ob_peer *p = ob_peer_get(ob, link_peer_id(l));
 	uint64_t serial = link_serial(l);
-	if (p->link_serial == serial)
+	if (p->link_serial == serial) {
 		p->link_serial = 0;
+		p->drained = false;
+	}
 	char why[300];
 	snprintf(why, sizeof(why), "link closed: %s", reason);
 	/* This link's streams end; those queued behind another's chunks were never written:
@@ -1078,6 +1146,8 @@ ob_call_done(struct journal_op *jo)
 {
 	struct ob_call *c = jo->arg;
 	const struct store_msg *m = &jo->op.msg;
+	if (c->waits != NULL)
+		c->waits->nsubmits--;
 	if (jo->op.kind == STORE_OP_SUBMIT && jo->op.result != STORE_R_OK)
 		ob_drop_set(c->ob, m->bset);
 	switch (jo->op.result) {
@@ -1092,8 +1162,9 @@ ob_call_done(struct journal_op *jo)
 			c->fn(c->arg, 0, got == 0 ? &row : m, NULL, NULL);
 			store_msg_clear(&row);
 		}
-		if (m->state == STORE_QUEUED || m->state == STORE_RETRYING ||
-		    m->state == STORE_UNCONFIRMED)
+		/* A submission sent at once has its `sending` op behind it already. */
+		if (!c->sent_at_once && (m->state == STORE_QUEUED || m->state == STORE_RETRYING ||
+		    m->state == STORE_UNCONFIRMED))
 			ob_kick(c->ob, ob_peer_get(c->ob, m->recipient));
 		break;
 	case STORE_R_EXISTS:
@@ -1175,8 +1246,20 @@ outbox_submit_attached(struct outbox *ob, const Rogatory__Ctl__V1__SendRequest *
 	}
 	/* Two submissions of one id resolve in the store thread, which applies ops one by
 	 * one: the second finds the first (EXISTS or CONFLICT), committed or not. */
-	journal_event(jo, "queued", jo->op.msg.msg_id, jo->op.msg.recipient, STORE_OUT, "queued",
-	    0, jo->op.msg.size ? jo->op.msg.size : jo->op.msg.doc_body_len, NULL);
+	const struct store_msg *m = &jo->op.msg;
+	uint64_t size = m->size ? m->size : m->doc_body_len;
+	journal_event(jo, "queued", m->msg_id, m->recipient, STORE_OUT, "queued", 0, size, NULL);
+	struct ob_call *c = jo->arg;
+	struct ob_peer *p = ob_peer_get(ob, m->recipient);
+	uint64_t bytes = (uint64_t)m->doc_body_len + m->doc_sig_len + m->doc_cert_len;
+	c->sent_at_once = ob_send_at_once(ob, p, m, bytes);
+	if (c->sent_at_once) {
+		journal_submit_pair(jo, ob_send_start(ob, p, m->msg_id, m->payload_hash, 0, size,
+		    bytes, true));
+		return;
+	}
+	c->waits = p;
+	p->nsubmits++;
 	journal_submit(jo);
 }
 

@@ -196,7 +196,8 @@ enum store_op_kind {
 	STORE_OP_RECEIVE,
 	/* Update an existing message (matched by dir, sender, msg_id) to op->msg.state with
 	 * the fields listed in op->set, + op->event. STORE_R_NOT_FOUND when no such row;
-	 * STORE_R_STALE when op->expect_state_mask does not contain the current state
+	 * STORE_R_STALE when op->expect_state_mask does not contain the current state, or
+	 * with op->expect_payload when the row's payload hash or recipient differ
 	 * (nothing changed; op->stored.rowid and .state tell the current row). With
 	 * op->transition set (an outstate event: every outbound change), the new state is
 	 * outstate_next(current state, transition, attempts) instead, STORE_R_STALE when the
@@ -306,6 +307,8 @@ struct store_op {
 	struct store_msg stored;      /* filled by the store: see Ownership above */
 	unsigned set;                 /* STORE_OP_UPDATE: STORE_SET_* */
 	unsigned expect_state_mask;   /* STORE_OP_UPDATE: bit (1u << state) allowed; 0 = any */
+	bool expect_payload;          /* STORE_OP_UPDATE: STORE_R_STALE unless the row has
+	                               * msg.payload_hash and msg.recipient */
 	int transition;               /* STORE_OP_UPDATE: an enum outstate_event; 0 = none */
 	bool has_event;
 	struct store_event event;     /* written with the change; seq/ts filled at commit */
@@ -375,6 +378,9 @@ void store_stats(struct store *s, uint64_t *commits, uint64_t *ops);
 
 /* Queues op (the caller keeps it alive until done runs). Never blocks on the disk. */
 void store_submit(struct store *s, struct store_op *op);
+/* Queues first, then second, at once: they run in the same batch, in that order (one
+ * commit), each with its own result and completion. */
+void store_submit_pair(struct store *s, struct store_op *first, struct store_op *second);
 /* Ops queued or being committed, for backpressure (links stop reading above a bound). */
 size_t store_pending(const struct store *s);
 

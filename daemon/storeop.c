@@ -68,15 +68,30 @@ store_stats(struct store *s, uint64_t *commits, uint64_t *ops)
 	*ops = atomic_load(&s->ops);
 }
 
-void
-store_submit(struct store *s, struct store_op *op)
+static void
+op_prepare(struct store_op *op)
 {
 	memset(&op->stored, 0, sizeof(op->stored));
 	op->result = STORE_R_OK;
 	op->error[0] = '\0';
 	op->more = NULL;
 	op->n_more = 0;
+}
+
+void
+store_submit(struct store *s, struct store_op *op)
+{
+	op_prepare(op);
 	storeq_push(s->q, op);
+}
+
+void
+store_submit_pair(struct store *s, struct store_op *first, struct store_op *second)
+{
+	op_prepare(first);
+	op_prepare(second);
+	struct store_op *const ops[2] = {first, second};
+	storeq_push_n(s->q, ops, 2);
 }
 
 size_t
@@ -611,6 +626,8 @@ op_update(struct store *s, struct store_op *op, int64_t now)
 		    &m->state);
 	if (!legal ||
 	    (op->expect_state_mask != 0 && (op->expect_state_mask & (1u << k.state)) == 0) ||
+	    (op->expect_payload && (memcmp(k.payload_hash, m->payload_hash, STORE_HASH_LEN) != 0 ||
+	        strcmp(k.recipient, m->recipient) != 0)) ||
 	    ((op->set & STORE_SET_FETCHED) != 0 && k.fetched == m->fetched)) {
 		op->stored.rowid = k.id;
 		op->stored.state = k.state;

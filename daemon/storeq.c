@@ -180,15 +180,24 @@ storeq_complete(evutil_socket_t fd, short what, void *arg)
 void
 storeq_push(struct storeq *q, struct store_op *op)
 {
-	op->next = NULL;
+	storeq_push_n(q, &op, 1);
+}
+
+void
+storeq_push_n(struct storeq *q, struct store_op *const *ops, size_t n)
+{
 	pthread_mutex_lock(&q->mu);
-	if (q->tail != NULL)
-		q->tail->next = op;
-	else
-		q->head = op;
-	q->tail = op;
-	q->nqueued++;
-	atomic_fetch_add(&q->pending, 1);
+	for (size_t i = 0; i < n; i++) {
+		struct store_op *op = ops[i];
+		op->next = NULL;
+		if (q->tail != NULL)
+			q->tail->next = op;
+		else
+			q->head = op;
+		q->tail = op;
+		q->nqueued++;
+		atomic_fetch_add(&q->pending, 1);
+	}
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 }

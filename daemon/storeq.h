@@ -29,6 +29,9 @@ void storeq_stop(struct storeq *q);
 
 /* Queues op. Never waits for the disk: only for the queue's mutex. */
 void storeq_push(struct storeq *q, struct store_op *op);
+/* Queues ops[0..n) in that order at once: the thread takes all that is queued as one
+ * batch, so they run in the same batch. */
+void storeq_push_n(struct storeq *q, struct store_op *const *ops, size_t n);
 /* Ops queued or in the batch being committed. */
 size_t storeq_pending(const struct storeq *q);
 /* While held, the thread takes no ops, so that tests can build one batch of a known size;

@@ -497,3 +497,77 @@ Test(delivery, transfer_without_receipt_on_a_live_link_is_retried, .timeout = 60
 	free(id);
 	tnet_free(t);
 }
+
+/* The "ts" of id's first `event` line in node i's delivery log (the start of the store
+ * batch that committed it), or "" when there is none. */
+static void
+event_ts(struct tnet *t, int i, const char *event, const char *id, char *ts, size_t len)
+{
+	char *log = ts_read_file(dlog(t, i), NULL), ev[64];
+	cr_assert(log != NULL);
+	snprintf(ev, sizeof(ev), "\"event\":\"%s\"", event);
+	ts[0] = '\0';
+	for (char *line = strtok(log, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		char *p = strstr(line, "\"ts\":\"");
+		if (strstr(line, ev) != NULL && strstr(line, id) != NULL && p != NULL) {
+			snprintf(ts, len, "%.27s", p + 6);
+			break;
+		}
+	}
+	free(log);
+}
+
+/* On a ready link with nothing waiting, a submission's `sending` is pushed right behind
+ * it and both commit in one store batch: the two events carry one timestamp (each batch
+ * stamps its own), and the message is delivered once. */
+Test(delivery, submission_on_an_idle_link_is_queued_and_sent_in_one_commit, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-atonce", ids2, 2);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	char *first = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Link up'");
+	cr_assert(tr_wait_state(t, 0, first, "delivered", 10000), "not delivered");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'At once'");
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 10000), "not delivered");
+	char queued[32], sent[32];
+	event_ts(t, 0, "queued", id, queued, sizeof(queued));
+	event_ts(t, 0, "sent", id, sent, sizeof(sent));
+	cr_assert(queued[0] != '\0' && sent[0] != '\0', "events of %s missing", id);
+	cr_assert_str_eq(sent, queued, "queued at %s and sent at %s: two commits", queued, sent);
+	free(tr_settle(t, 0, 1));
+	cr_assert_eq(tr_events(t, 0, "sent", id), 1);
+	cr_assert_eq(tr_events(t, 1, "received", id), 1);
+	free(first);
+	free(id);
+	tnet_free(t);
+}
+
+/* A submission whose id already names another message (queued for UA-PGO, which is down)
+ * is refused as a conflict; the `sending` pushed behind it for FR-MJ, whose link is idle,
+ * must not take that other message: it is never transmitted, to anyone. */
+Test(delivery, conflicting_submission_sent_at_once_takes_no_other_message, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-atonce-conflict", ids3_for_receipts, 3);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	const char *id = "5a0c3e1f-7b2d-4e8a-9c6f-1d2e3f4a5b6c";
+	char args[256], *out = NULL;
+	snprintf(args, sizeof(args), "--to UA-PGO --kind other --subject 'Waits' --id %s", id);
+	free(tr_send_args(t, 0, args));
+	char *first = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Link up'");
+	cr_assert(tr_wait_state(t, 0, first, "delivered", 10000), "not delivered");
+	snprintf(args, sizeof(args), "send --to FR-MJ --kind other --subject 'Other' --id %s", id);
+	cr_assert_eq(tnet_ctl(t, 0, &out, args), 1, "%s", out);
+	cr_assert(strstr(out, "id-conflict") != NULL, "%s", out);
+	free(out);
+	free(tr_settle(t, 0, 1));
+	cr_assert_eq(tr_events(t, 0, "sent", id), 0, "%s (for UA-PGO) was transmitted", id);
+	cr_assert_eq(tr_events(t, 1, "received", id), 0);
+	snprintf(args, sizeof(args), "show %s --json", id);
+	cr_assert_eq(tnet_ctl(t, 0, &out, args), 0, "%s", out);
+	cr_assert(strstr(out, "\"peer\": \"UA-PGO\"") != NULL, "%s", out);
+	cr_assert(strstr(out, "\"state\": \"sending\"") == NULL, "%s", out);
+	free(out);
+	free(first);
+	tnet_free(t);
+}

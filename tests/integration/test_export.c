@@ -87,15 +87,19 @@ assert_mode(const char *path, const char *mode)
 	free(out);
 }
 
-/* Flips one byte of a copy of the bundle: the outside check must refuse it, naming what. */
+/* Flips one byte of a copy of the bundle (all its bits: writing a constant left a
+ * signature byte that already held it unchanged, 1 run in 256): the outside check must
+ * refuse it, naming what. */
 static void
 flipped_byte_refused(const char *dir, const char *file, long at, const char *needle)
 {
 	char *out = NULL;
-	int rc = ts_sh(&out, "rm -rf '%s.flip' && cp -a '%s' '%s.flip' && printf '\\377' | "
+	int rc = ts_sh(&out, "rm -rf '%s.flip' && cp -a '%s' '%s.flip' && "
+	                     "b=$(od -An -tu1 -j %ld -N1 '%s/%s') && "
+	                     "printf \"\\\\$(printf %%o $((b ^ 255)))\" | "
 	                     "dd of='%s.flip/%s' bs=1 seek=%ld conv=notrunc 2>/dev/null && "
 	                     "cmp -s '%s/%s' '%s.flip/%s'; test $? -eq 1",
-	    dir, dir, dir, dir, file, at, dir, file, dir, file);
+	    dir, dir, dir, at, dir, file, dir, file, at, dir, file, dir, file);
 	cr_assert_eq(rc, 0, "could not flip a byte of %s: %s", file, out);
 	free(out);
 	char flip[4200];
