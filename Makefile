@@ -285,7 +285,7 @@ bench: deps-check
 bench-build: all $(BENCH_BINS)
 
 $(BUILD)/bench/bench: $(OBJ)/bench/bench.o $(OBJ)/bench/benchscale.o $(OBJ)/bench/benchattach.o \
-                  $(OBJ)/bench/benchconsole.o $(OBJ)/bench/peers.o $(OBJ)/bench/benchlib.o $(LIB)
+                  $(OBJ)/bench/benchconsole.o $(OBJ)/bench/benchprof.o $(OBJ)/bench/peers.o $(OBJ)/bench/benchlib.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 

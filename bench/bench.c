@@ -25,7 +25,12 @@
  *                                stopped by pid; without it their rows say "not
  *                                measured (BENCH_PEERS=1)";
  *                                BENCH_EXTRA_CONF="[delivery]\nwindow = 512": sections
- *                                appended to every config (experiments, not defaults)
+ *                                appended to every config (experiments, not defaults);
+ *                                what remains (bench/benchprof.c): latency by hop and CPU
+ *                                by thread always; when the throughput or a CPU target
+ *                                is missed, a separate pass of BENCH_PROFILE_MESSAGES=N
+ *                                (5,000) messages under perf record -F 499 (BENCH_PERF_BIN
+ *                                =PATH, default /usr/bin/perf; BENCH_PROFILE=0: skipped)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +48,7 @@
 #include "bench.h"
 #include "benchlib.h"
 #include "benchattach.h"
+#include "benchprof.h"
 #include "benchscale.h"
 #include "peers.h"
 
@@ -310,7 +316,7 @@ warm_up(struct bench *b)
 }
 
 static struct bl_lat
-report_latency(struct bench *b, const struct bl_phase *ph, const char *prefix)
+report_latency(struct bench *b, struct bl_phase *ph, const char *prefix)
 {
 	struct bl_lat l = bl_latency(ph);
 	char key[64];
@@ -323,6 +329,7 @@ report_latency(struct bench *b, const struct bl_phase *ph, const char *prefix)
 	printf("   %d messages: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms "
 	       "(queued -> delivered, daemon timestamps)\n",
 	    l.n, l.p50, l.p90, l.p99, l.max);
+	benchprof_hops(b, ph, prefix);
 	return l;
 }
 
@@ -410,6 +417,7 @@ throughput(struct bench *b)
 	double cpu_a = bl_proc_cpu_s(b->a.pid), cpu_b = bl_proc_cpu_s(b->b.pid);
 	double rq_a = bl_proc_runwait_s(b->a.pid), rq_b = bl_proc_runwait_s(b->b.pid);
 	double cpu0_a = bl_proc_cpu_s(b->a.pid), cpu0_b = bl_proc_cpu_s(b->b.pid);
+	struct benchprof_cpu th_a = benchprof_cpu_now(b->a.pid), th_b = benchprof_cpu_now(b->b.pid);
 	struct audit_cost au_a = audit_cost(b, &b->a), au_b = audit_cost(b, &b->b);
 	pid_t p = bench_batch_submit(b, ID_B, TAG_THROUGHPUT, n);
 	bool ok = bl_tail_wait(&b->ta, ph, n, b->quick ? 120 : 200);
@@ -463,6 +471,7 @@ throughput(struct bench *b)
 	double us_b = ph->delivered > 0 ? 1e6 * dcpu_b / ph->delivered : 0;
 	printf("   CPU time per message: A %.0f us, B %.0f us (user + system, over the phase)\n",
 	    us_a, us_b);
+	benchprof_threads(b, &th_a, &th_b, ph->delivered);
 	bench_setr(b, "throughput_cpu_us_per_msg_a", us_a);
 	bench_setr(b, "throughput_cpu_us_per_msg_b", us_b);
 	bench_setr(b, "throughput_cpu_wait_a_pct", rq_a);
@@ -693,6 +702,8 @@ main(int argc, char **argv)
 	long hwm_a = bl_proc_kb(b.a.pid, "VmHWM"), hwm_b = bl_proc_kb(b.b.pid, "VmHWM");
 	bench_setr(&b, "peak_rss_a_mb", hwm_a / 1024.0);
 	bench_setr(&b, "peak_rss_b_mb", hwm_b / 1024.0);
+	/* After the measured message phases, never during them: perf slows the daemons. */
+	benchprof_profile(&b, TAG_PROFILE);
 	if (want(&b, "large"))
 		benchattach_large(&b);
 	if (want(&b, "huge"))
@@ -711,6 +722,7 @@ main(int argc, char **argv)
 	machine(&b, "loadavg_end");
 	bench_setr(&b, "run_s", bl_mono_s() - t_start);
 	table(&b);
+	benchprof_remains(&b);
 	printf("peak RSS over the message phases: A %.1f MiB, B %.1f MiB; run %.0f s\n",
 	    hwm_a / 1024.0, hwm_b / 1024.0, bl_mono_s() - t_start);
 	/* A whole file or none: a failed run never leaves half a result behind. */

@@ -16,7 +16,7 @@
 #define PEER_PREFIX "NL-P"
 
 enum { TAG_WARM = 1, TAG_IDLE, TAG_THROUGHPUT, TAG_HALF, TAG_LARGE, TAG_QUEUE, TAG_HUGE,
-       TAG_RESTART };
+       TAG_RESTART, TAG_PROFILE };
 
 struct counts {
 	int idle, throughput, queue, peers;

@@ -345,24 +345,33 @@ bl_proc_kb(pid_t pid, const char *field)
 }
 
 double
-bl_proc_cpu_s(pid_t pid)
+bl_stat_cpu_s(const char *path, char *comm, size_t commlen)
 {
-	char path[64], buf[2048];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	char buf[2048];
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
 		return -1;
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	/* Fields after the command name (which may hold spaces): state is field 3,
-	 * utime 14 and stime 15. */
-	char *p = strrchr(buf, ')');
+	/* Fields after the command name (which may hold spaces and parentheses): state is
+	 * field 3, utime 14 and stime 15. */
+	char *l = strchr(buf, '('), *p = strrchr(buf, ')');
 	unsigned long long ut = 0, st = 0;
-	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-	                     &ut, &st) != 2)
+	if (l == NULL || p == NULL || p < l ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
+	if (comm != NULL && commlen > 0)
+		snprintf(comm, commlen, "%.*s", (int)(p - l - 1), l + 1);
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double
+bl_proc_cpu_s(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return bl_stat_cpu_s(path, NULL, 0);
 }
 
 double
@@ -434,9 +443,13 @@ bl_phase_new(unsigned tag, int n)
 	struct bl_phase *p = calloc(1, sizeof(*p));
 	p->tag = tag;
 	p->n = n;
-	p->queued_us = calloc((size_t)n, sizeof(int64_t));
-	p->delivered_us = calloc((size_t)n, sizeof(int64_t));
-	if (p->queued_us == NULL || p->delivered_us == NULL)
+	size_t k = (size_t)(n > 0 ? n : 1); /* a phase of 0 messages is legal */
+	p->queued_us = calloc(k, sizeof(int64_t));
+	p->delivered_us = calloc(k, sizeof(int64_t));
+	p->sent_us = calloc(k, sizeof(int64_t));
+	p->received_us = calloc(k, sizeof(int64_t));
+	if (p->queued_us == NULL || p->delivered_us == NULL || p->sent_us == NULL ||
+	    p->received_us == NULL)
 		bl_die("out of memory");
 	return p;
 }
@@ -448,6 +461,8 @@ bl_phase_free(struct bl_phase *p)
 		return;
 	free(p->queued_us);
 	free(p->delivered_us);
+	free(p->sent_us);
+	free(p->received_us);
 	free(p);
 }
 
@@ -506,8 +521,13 @@ tail_line(struct bl_tail *t, struct bl_phase *ph, const char *line, size_t len)
 			ph->commits++;
 			ph->last_us = us;
 		}
-		if (strcmp(ev, "received") == 0)
+		if (strcmp(ev, "received") == 0) {
 			ph->received++;
+			if (ph->received_us[i] == 0)
+				ph->received_us[i] = us;
+		} else if (strcmp(ev, "sent") == 0 && ph->sent_us[i] == 0) {
+			ph->sent_us[i] = us;
+		}
 		if (strcmp(ev, "queued") == 0 && ph->queued_us[i] == 0) {
 			ph->queued_us[i] = us;
 			ph->queued++;
@@ -577,8 +597,15 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double
-pct(const double *v, int n, double p)
+void
+bl_sort(double *v, int n)
+{
+	if (n > 1)
+		qsort(v, (size_t)n, sizeof(double), cmp_double);
+}
+
+double
+bl_pct(const double *v, int n, double p)
 {
 	if (n == 0)
 		return 0;
@@ -598,10 +625,10 @@ bl_latency(const struct bl_phase *ph)
 	for (int i = 0; i < ph->n; i++)
 		if (ph->queued_us[i] > 0 && ph->delivered_us[i] > 0)
 			v[l.n++] = (double)(ph->delivered_us[i] - ph->queued_us[i]) / 1000.0;
-	qsort(v, (size_t)l.n, sizeof(double), cmp_double);
-	l.p50 = pct(v, l.n, 0.50);
-	l.p90 = pct(v, l.n, 0.90);
-	l.p99 = pct(v, l.n, 0.99);
+	bl_sort(v, l.n);
+	l.p50 = bl_pct(v, l.n, 0.50);
+	l.p90 = bl_pct(v, l.n, 0.90);
+	l.p99 = bl_pct(v, l.n, 0.99);
 	l.max = l.n > 0 ? v[l.n - 1] : 0;
 	free(v);
 	return l;

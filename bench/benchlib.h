@@ -70,6 +70,8 @@ int bl_ctl(const struct bench_env *env, const struct bnode *n, char **out, const
 long bl_proc_kb(pid_t pid, const char *field);
 /* CPU seconds (user + system) the process has used; -1 when unreadable. */
 double bl_proc_cpu_s(pid_t pid);
+/* The same from one stat file (/proc/PID/task/TID/stat); its comm into comm unless NULL. */
+double bl_stat_cpu_s(const char *path, char *comm, size_t commlen);
 /* Seconds its threads spent runnable but waiting for a CPU (schedstat): how much other
  * load on the machine held it back; -1 when unreadable. */
 double bl_proc_runwait_s(pid_t pid);
@@ -83,6 +85,8 @@ struct bl_phase {
 	unsigned tag;
 	int n;
 	int64_t *queued_us, *delivered_us; /* 0 until seen */
+	int64_t *sent_us;       /* the first `sent` (A's log), 0 until seen */
+	int64_t *received_us;   /* `received` (the receiver's log), 0 until seen */
 	int queued, delivered, failed, received;
 	/* Events of one commit share their timestamp: the distinct timestamps of the
 	 * phase's events (in seq order) count the commits that carried them. */
@@ -115,6 +119,9 @@ struct bl_lat {
 	double p50, p90, p99, max;
 };
 struct bl_lat bl_latency(const struct bl_phase *ph);
+/* Sorts v[0..n) ascending; then the nearest-rank percentile p (0..1) of it, 0 when n == 0. */
+void bl_sort(double *v, int n);
+double bl_pct(const double *v, int n, double p);
 
 /* One JSON line of a 1 KiB request to `to` with id bl_msg_id(tag, i). */
 int bl_batch_line(char *buf, size_t cap, const char *to, unsigned tag, int i);

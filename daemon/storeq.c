@@ -130,6 +130,9 @@ storeq_main(void *arg)
 {
 	struct storeq *q = arg;
 
+	/* Its own name in /proc/PID/task/TID/comm: the bench splits CPU time by thread. */
+	pthread_setname_np(pthread_self(), "rogatoryd-store");
+
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
 		while ((q->head == NULL || q->held) && !q->stopping)
