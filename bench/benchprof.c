@@ -47,7 +47,8 @@ static const struct bp_hop {
 	const char *key, *name, *next;
 } bp_hops[] = {
 	{"sent", "queued -> sent",
-	    "the `sending` commit waits for the outbox fill and the store thread's current batch"},
+	    "the `sending` commit waits for the outbox fill (a backlog: the window is full; on "
+	    "an idle link it commits with the submission) and the store thread's current batch"},
 	{"received", "sent -> received", "B's verify and commit before it can receipt"},
 	{"delivered", "received -> delivered",
 	    "B's receipt signature, the link, A's verify and the delivered commit"},
@@ -70,9 +71,9 @@ static const struct bp_class {
 	    "system calls per message: socket writes per loop turn and the commits (fsyncs) per "
 	    "message"},
 	[BP_SQLITE] = {"libsqlite3", "libsqlite3",
-	    "SQLite: 12 indexes on each message row and 4 updated per state change; fold the "
-	    "console's per-peer list indexes into the state index, and merge the queued and "
-	    "sending commits when the window has room"},
+	    "SQLite: 12 indexes on each message row (6 of them the console's) and 4 updated per "
+	    "state change; fold the console's per-peer list indexes into the state index; under "
+	    "a backlog the queued and sending commits are still two (one only on an idle link)"},
 	[BP_LIBC] = {"libc", "libc.so",
 	    "allocations and copies per message in store ops and events (store_msg copies, "
 	    "event structs)"},
