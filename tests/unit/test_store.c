@@ -814,6 +814,63 @@ Test(store, transitions_apply_the_table_to_the_current_row)
 	store_msg_clear(&m);
 }
 
+/* The outbox's submission sent at once: SUBMIT and its SEND queued as a pair run in one
+ * batch (one commit), the SEND finding the row the SUBMIT inserted. With expect_payload
+ * the SEND takes only the row of its payload hash and recipient: when the id names
+ * another message (the SUBMIT's conflict), that message is left as it was. */
+static void
+op_send_pair(struct store_op *a, struct store_op *u, int n, const char *to, int hash_of)
+{
+	op_submit(a, n, to, false);
+	memset(a->msg.payload_hash, (hash_of + 1) & 0xff, STORE_HASH_LEN);
+	memset(a->msg.submit_hash, hash_of & 0xff, STORE_HASH_LEN);
+	op_update(u, n, STORE_STATE_COUNT, 0);
+	u->transition = OUTSTATE_SEND;
+	u->set = STORE_SET_ATTEMPTS;
+	u->msg.attempts = 1;
+	snprintf(u->msg.recipient, sizeof(u->msg.recipient), "%s", to);
+	memcpy(u->msg.payload_hash, a->msg.payload_hash, STORE_HASH_LEN);
+	u->expect_payload = true;
+	a->done = op_count;
+	u->done = op_count;
+	int want = fx.done + 2;
+	store_submit_pair(fx.s, a, u);
+	fx_wait(want);
+}
+
+Test(store, a_submission_and_its_send_as_a_pair_commit_once_and_take_only_that_row)
+{
+	struct store_op a, u;
+	struct store_msg m;
+	uint64_t c0, c1, ops;
+	fx_open(0);
+	store_stats(fx.s, &c0, &ops);
+	op_send_pair(&a, &u, 7, PEER, 7);
+	store_stats(fx.s, &c1, &ops);
+	cr_assert_eq(a.result, STORE_R_OK, "%s", a.error);
+	cr_assert_eq(u.result, STORE_R_OK, "%s", u.error);
+	cr_assert_eq(c1 - c0, 1, "the pair took %llu commits", (unsigned long long)(c1 - c0));
+	cr_assert_eq(u.stored.state, STORE_SENDING);
+	cr_assert_eq(u.stored.doc_body_len, sizeof(doc), "the row as committed comes back");
+	store_msg_clear(&u.stored);
+	store_msg_clear(&a.stored);
+
+	/* Id 8 queued for UA-PGO; the same id submitted for PEER with other content. */
+	op_submit(&a, 8, "UA-PGO", false);
+	fx_run(&a, 1);
+	cr_assert_eq(a.result, STORE_R_OK, "%s", a.error);
+	op_send_pair(&a, &u, 8, PEER, 99);
+	cr_assert_eq(a.result, STORE_R_CONFLICT);
+	cr_assert_eq(u.result, STORE_R_STALE, "the SEND took the other message: %d", u.result);
+	store_msg_clear(&u.stored);
+	store_msg_clear(&a.stored);
+	cr_assert_eq(store_get(fx.s, STORE_OUT, ME, a.msg.msg_id, &m), 0);
+	cr_assert_eq(m.state, STORE_QUEUED);
+	cr_assert_str_eq(m.recipient, "UA-PGO");
+	cr_assert_eq(m.attempts, 0);
+	store_msg_clear(&m);
+}
+
 static int64_t
 page_ids(int64_t now, int64_t after, int max, int64_t *ids, int *n)
 {
