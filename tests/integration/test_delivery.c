@@ -571,3 +571,119 @@ Test(delivery, conflicting_submission_sent_at_once_takes_no_other_message, .time
 	free(first);
 	tnet_free(t);
 }
+
+/* The store's test hold (daemon/storeq.h): PATH says where, written whole by rename. */
+static void
+atonce_hold_set(const char *path, const char *where)
+{
+	char tmp[4300];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	ts_write_file(tmp, where, 0600);
+	cr_assert_eq(rename(tmp, path), 0, "%s", path);
+}
+
+/* The highest "ops queued" count node i's store hold logged, or -1. */
+static int
+atonce_held_ops(struct tnet *t, int i)
+{
+	static const char key[] = "store: test hold (queue): ";
+	char *log = ts_read_file(t->node[i].log, NULL);
+	int last = -1;
+	for (const char *p = log; p != NULL && (p = strstr(p, key)) != NULL; p++)
+		last = atoi(p + strlen(key));
+	free(log);
+	return last;
+}
+
+/* The line number of the last (or first) `event` line of id in node i's delivery log. */
+static int
+atonce_event_line(struct tnet *t, int i, const char *event, const char *id, bool last)
+{
+	char *log = ts_read_file(dlog(t, i), NULL), ev[64];
+	cr_assert(log != NULL);
+	snprintf(ev, sizeof(ev), "\"event\":\"%s\"", event);
+	int n = 0, found = -1;
+	for (char *line = strtok(log, "\n"); line != NULL; line = strtok(NULL, "\n"), n++) {
+		if (strstr(line, ev) != NULL && strstr(line, id) != NULL) {
+			found = n;
+			if (!last)
+				break;
+		}
+	}
+	free(log);
+	return found;
+}
+
+/* An urgent message made due by an operator's retry whose op is still on its way to the
+ * store (held here) when a new submission arrives on the idle link: the outbox page,
+ * read after that retry's commit, would send the urgent message first (urgent first,
+ * then oldest). The submission sent at once must not overtake it. */
+Test(delivery, submission_sent_at_once_does_not_overtake_a_due_retry, .timeout = 120)
+{
+	struct tnet *t = tnet_new("dlv-atonce-order", ids2, 2);
+	char hold[4200];
+	snprintf(hold, sizeof(hold), "%s/hold", t->dir);
+	tnet_opt(t, 0, "network.dead_after=3s");
+	tnet_opt(t, 0, "delivery.retry_min=60s");
+	tnet_opt(t, 0, "delivery.retry_max=120s");
+	setenv("ROGATORY_TEST_STORE_HOLD", hold, 1);
+	tnet_start(t, 0);
+	unsetenv("ROGATORY_TEST_STORE_HOLD");
+	/* A silent FR-MJ: the urgent message is transmitted, unanswered, the link closed for
+	 * it, and its next attempt is 30 s or more away. */
+	char cmd[4096], outp[4200];
+	snprintf(outp, sizeof(outp), "%s/silent.out", t->dir);
+	snprintf(cmd, sizeof(cmd), "'%s' listen %d --cert '%s' --key '%s' --ca '%s' "
+	                           "--hello-id FR-MJ --receipt none --wait-ms 8000",
+	    tnet_fakepeer(), t->node[1].port, t->node[1].cert, t->node[1].key, t->ca);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	pid_t pid = ts_spawn(argv, outp);
+	cr_assert(ts_wait_file_contains(outp, "listening", 5000));
+	char *x = tr_send_args(t, 0, "--to FR-MJ --kind other --urgent --subject 'Urgent'");
+	cr_assert(tnet_wait_log(t, 0, "no receipt within 3000 ms (dead_after); closing the link",
+	    10000));
+	cr_assert(tr_wait_event(t, 0, "retry-scheduled", x, 10000));
+	ts_stop(pid, SIGTERM);
+	/* The real FR-MJ; a message through it leaves its link ready with nothing due. */
+	tnet_start(t, 1);
+	char *up = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Link up'");
+	char args[512], *out = NULL;
+	snprintf(args, sizeof(args), "retry %s", up);
+	tnet_ctl(t, 0, &out, args);   /* ends the dial backoff */
+	free(out);
+	cr_assert(tr_wait_state(t, 0, up, "delivered", 20000), "not delivered");
+	cr_assert(tr_wait_state(t, 0, x, "retrying", 1000), "the urgent message is not waiting");
+	/* The operator's retry of the urgent message waits in the store queue... */
+	atonce_hold_set(hold, "queue");
+	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' retry %s > '%s/retry.out' 2>&1 &",
+	    ts_build_path("rogatoryctl"), t->node[0].sock, x, t->dir), 0);
+	free(out);
+	for (int i = 0; i < 500 && atonce_held_ops(t, 0) < 1; i++)
+		usleep(20 * 1000);
+	int before = atonce_held_ops(t, 0);
+	cr_assert_geq(before, 1, "the retry never waited in the store queue");
+	/* ... when a new submission arrives. */
+	const char *y = "6b1d4f20-8c3e-4f9b-8d70-2e3f4a5b6c7d";
+	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' send --to FR-MJ --kind other --subject 'Later' "
+	    "--id %s > '%s/send.out' 2>&1 &", ts_build_path("rogatoryctl"), t->node[0].sock, y,
+	    t->dir), 0);
+	free(out);
+	for (int i = 0; i < 500 && atonce_held_ops(t, 0) <= before; i++)
+		usleep(20 * 1000);
+	cr_assert_gt(atonce_held_ops(t, 0), before, "the submission never waited in the queue");
+	usleep(300 * 1000);   /* anything else the submission queues, in the same poll */
+	cr_assert_eq(unlink(hold), 0);
+	cr_assert(tr_wait_state(t, 0, y, "delivered", 20000), "%s not delivered", y);
+	cr_assert(tr_wait_state(t, 0, x, "delivered", 20000), "%s not delivered", x);
+	int sent_x = atonce_event_line(t, 0, "sent", x, true);
+	int sent_y = atonce_event_line(t, 0, "sent", y, false);
+	cr_assert(sent_x >= 0 && sent_y >= 0);
+	cr_assert_lt(sent_x, sent_y, "the new submission %s (line %d) was sent before the due "
+	    "urgent retry %s (line %d)", y, sent_y, x, sent_x);
+	free(tr_settle(t, 0, 1));
+	cr_assert_eq(tr_events(t, 1, "received", x), 1);
+	cr_assert_eq(tr_events(t, 1, "received", y), 1);
+	free(x);
+	free(up);
+	tnet_free(t);
+}
