@@ -687,3 +687,29 @@ Test(delivery, submission_sent_at_once_does_not_overtake_a_due_retry, .timeout =
 	free(up);
 	tnet_free(t);
 }
+
+/* A transmission is the daemon's, not the operator's: a `sent` event (and its audit
+ * entry) names no actor, whether its message went out through the outbox page or in the
+ * commit that queued it (docs/OPERATIONS.md: `actor` when an operator's request caused
+ * it; the `queued` event names the operator). */
+Test(delivery, sent_event_names_no_operator_when_sent_at_once, .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-atonce-actor", ids2, 2);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	char *first = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Link up'");
+	cr_assert(tr_wait_state(t, 0, first, "delivered", 10000), "not delivered");
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'At once'");
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 10000), "not delivered");
+	char *out = NULL;
+	cr_assert_eq(ts_sh(&out, "grep '\"event\":\"queued\"' '%s' | grep -c '\"actor\"'",
+	    dlog(t, 0)), 0);
+	cr_assert_str_eq(out, "2\n", "each queued event names the operator");
+	free(out);
+	ts_sh(&out, "grep '\"event\":\"sent\"' '%s' | grep '\"actor\"'", dlog(t, 0));
+	cr_assert_str_eq(out, "", "a sent event names an operator: %s", out);
+	free(out);
+	free(first);
+	free(id);
+	tnet_free(t);
+}
