@@ -211,3 +211,64 @@ Test(crossings, verify_checks_the_nodes_proofs_are_built_from, .timeout = 180)
 	cr_assert(!intact, "audit verify did not notice the bad node");
 	tnet_free(t);
 }
+
+/*
+ * A status document waits while an earlier one of the same case is open (the outbox
+ * page's rule, store.c R_OUTBOX): here in-progress is retrying on FR-MJ (its transfer
+ * unanswered, next attempt far away) when partially-executed is submitted on a ready,
+ * idle link. Sent at once, it would reach BD-ACC before in-progress.
+ */
+Test(crossings, status_sent_at_once_waits_for_an_open_earlier_status, .timeout = 180)
+{
+	struct tnet *t = tnet_new("cross-atonce", ids2, 2);
+	tnet_start(t, 0);
+	tnet_start(t, 1);
+	char *id = last_line(okv(t, 0, "send --to FR-MJ --kind other --subject 'A note'"));
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 15000));
+	wait_case(t, 1, id, "requested", 10000);
+	free(okv(t, 1, "update %s --status acknowledged --reference R-1", id));
+	wait_case(t, 0, id, "acknowledged", 15000);
+	/* FR-MJ's retries wait long from now on. */
+	tnet_opt(t, 1, "delivery.retry_min=60s");
+	tnet_opt(t, 1, "delivery.retry_max=120s");
+	tnet_write_config(t, 1);
+	free(okv(t, 1, "reload"));
+	/* BD-ACC stops reading; FR-MJ's in-progress is written and never answered. */
+	kill(t->node[0].pid, SIGSTOP);
+	char *s2 = last_line(okv(t, 1, "update %s --status in-progress", id));
+	cr_assert(tr_wait_event(t, 1, "sent", s2, 10000), "in-progress was never sent");
+	cr_assert(tnet_wait_log(t, 1, "(dead_after)", 15000), "the link never went down");
+	tnet_stop(t, 0, SIGKILL);
+	cr_assert(tr_wait_event(t, 1, "retry-scheduled", s2, 10000));
+	tnet_start(t, 0);
+	/* A link again, idle: a note from FR-MJ goes through it. */
+	free(okv(t, 1, "connect BD-ACC"));
+	char *note = last_line(okv(t, 1, "send --to BD-ACC --kind other --subject 'Link up'"));
+	cr_assert(tr_wait_state(t, 1, note, "delivered", 30000), "the note not delivered");
+	char *st = NULL;
+	free(okv(t, 1, "show %s --json", s2));
+	/* in-progress is open (retrying); partially-executed must wait for it. */
+	char *s3 = last_line(okv(t, 1, "update %s --status partially-executed", id));
+	usleep(1500 * 1000);   /* what a sent-at-once would have done by now */
+	cr_assert_eq(tr_events(t, 1, "sent", s3), 0,
+	    "partially-executed was transmitted while in-progress was still open");
+	free(okv(t, 1, "retry %s", s2));
+	cr_assert(tr_wait_state(t, 1, s2, "delivered", 30000), "in-progress not delivered");
+	cr_assert(tr_wait_state(t, 1, s3, "delivered", 30000), "partially-executed not delivered");
+	char path[4200], *log = NULL;
+	snprintf(path, sizeof(path), "%s/state/delivery.jsonl", t->node[0].home);
+	cr_assert_eq(ts_sh(&log, "grep '\"event\":\"received\"' '%s'", path), 0);
+	char *at2 = strstr(log, s2), *at3 = strstr(log, s3);
+	cr_assert(at2 != NULL && at3 != NULL && at2 < at3, "received out of order:\n%s", log);
+	free(log);
+	char *a = case_state(t, 0, id), *b = case_state(t, 1, id);
+	cr_assert_str_eq(a, b, "BD-ACC holds the case as %s, FR-MJ as %s", a, b);
+	free(a);
+	free(b);
+	free(st);
+	free(note);
+	free(s2);
+	free(s3);
+	free(id);
+	tnet_free(t);
+}
