@@ -60,11 +60,14 @@ struct ob_peer {
 	struct ob_stream *streams;   /* transfers with attachments, in writing order */
 	uint64_t unknown_logged_ms;  /* last "not in the directory" warning (monotonic) */
 	bool kick_due;               /* ob_kick asked for a look at its page this turn */
-	/* Its last page read took every due row it held, on this link, and no submission
-	 * queued since waits for the page: a new submission may go out in the commit that
-	 * queues it (ob_send_at_once) without passing anything due before it. */
+	/* Its last page read took every due row it held, on this link: with no op on its
+	 * way that may make a row due (nchanging), a new submission may go out in the
+	 * commit that queues it (ob_send_at_once) without passing anything due before it. */
 	bool drained;
-	unsigned nsubmits;           /* submissions queued for the page, not yet committed */
+	/* Ops queued, not yet completed, that may make a row of this peer due: submissions
+	 * not sent at once, reschedules, an operator's retry or cancel. Each one's
+	 * completion decrements it and looks at the page when a row may have become due. */
+	unsigned nchanging;
 	struct ob_peer *next;
 };
 
@@ -101,7 +104,7 @@ struct ob_call {
 	struct outbox *ob;
 	outbox_reply_fn fn;
 	void *arg;
-	struct ob_peer *waits;       /* a submission counted in its peer's nsubmits */
+	struct ob_peer *waits;       /* counted in this peer's nchanging */
 	bool sent_at_once;           /* a submission whose `sending` follows in its batch */
 };
 
@@ -118,6 +121,7 @@ static struct journal_op *ob_send_start(struct outbox *ob, struct ob_peer *p,
 static void ob_write_transfer(struct link *l, const struct store_msg *m);
 static void ob_reschedule(struct outbox *ob, const char *peer, const char *msg_id,
     uint32_t attempts, int64_t delay_us, const char *reason);
+static void ob_reschedule_done(struct journal_op *jo);
 static int64_t ob_delay_us(const struct outbox *ob, uint32_t attempts);
 static void ob_tick_cb(evutil_socket_t fd, short what, void *arg);
 static void ob_expiry_scan(struct outbox *ob);
@@ -299,7 +303,21 @@ ob_reschedule(struct outbox *ob, const char *peer, const char *msg_id, uint32_t 
 	snprintf(m->last_error, sizeof(m->last_error), "%s", reason);
 	jo->op.set = STORE_SET_NEXT_ATTEMPT | STORE_SET_LAST_ERROR | STORE_SET_ATTEMPTS;
 	journal_event(jo, "retry-scheduled", msg_id, peer, STORE_OUT, NULL, attempts, 0, reason);
+	jo->arg = ob;
+	jo->done = ob_reschedule_done;
+	ob_peer_get(ob, peer)->nchanging++;
 	journal_submit(jo);
+}
+
+/* Due now (delay 0): the page decides what goes next. */
+static void
+ob_reschedule_done(struct journal_op *jo)
+{
+	struct outbox *ob = jo->arg;
+	struct ob_peer *p = ob_peer_get(ob, jo->op.msg.recipient);
+	p->nchanging--;
+	if (jo->op.result == STORE_R_OK && jo->op.msg.next_attempt_us <= request_now_us())
+		ob_kick(ob, p);
 }
 
 /* Refused here, before any transmission: the peer said it would not take it. */
@@ -430,7 +448,7 @@ ob_fill(struct outbox *ob, struct ob_peer *p)
 		    m->size ? m->size : m->doc_body_len, bytes, false));
 		store_msg_clear(m);
 	}
-	p->drained = n < max && !left;
+	p->drained = n >= 0 && n < max && !left;
 	free(page);
 }
 
@@ -465,6 +483,11 @@ ob_send_start(struct outbox *ob, struct ob_peer *p, const char *msg_id,
 	jo->op.msg.attempts = f->attempts;
 	jo->op.msg.next_attempt_us = request_now_us() + (int64_t)ob->d->cfg->retry_max_ms * 1000;
 	jo->op.set = STORE_SET_ATTEMPTS | STORE_SET_NEXT_ATTEMPT;
+	/* A transmission is the daemon's doing, even when an operator's submission started
+	 * it (ob_send_at_once runs while a control request is handled): no actor. */
+	jo->op.event.has_actor = false;
+	jo->op.event.actor_uid = 0;
+	jo->op.event.actor_user[0] = '\0';
 	/* same_payload: only the row of this content to p (a submission's id may already
 	 * name another message, which the submission's op answers with a conflict). */
 	if (same_payload) {
@@ -482,9 +505,10 @@ ob_send_start(struct outbox *ob, struct ob_peer *p, const char *msg_id,
  * May the submission m go out in the batch that queues it? Only what ob_fill would take
  * at once, and only when nothing due waits for the page before it: p's link is ready
  * and not paused, the window and the in-flight bytes have room, its last page read took
- * every due row (drained) with no look at the page pending (kick_due) and no other
- * submission on its way to the page. A message with attachments keeps the page's path
- * (ob_pump streams them). The `sending` op is pushed together with the submission's, so
+ * every due row (drained) with no look at the page pending (kick_due) and no op on its
+ * way that may make a row due (nchanging). Only a request: a status document waits
+ * while an earlier one of its case is open, a rule of the page's query (R_OUTBOX). A
+ * message with attachments keeps the page's path (ob_pump streams them). The `sending` op is pushed together with the submission's, so
  * the store thread applies both in one batch (one commit instead of two, no page read);
  * should the submission fail, the `sending` finds no row of its payload and changes
  * nothing (STALE / NOT_FOUND: ob_send_done drops the flight). A retry that came due since the last
@@ -495,8 +519,9 @@ ob_send_at_once(struct outbox *ob, struct ob_peer *p, const struct store_msg *m,
     uint64_t bytes)
 {
 	struct rogatoryd *d = ob->d;
-	if (d->stopping || pause_is(d->paused, p->id) || m->bset != 0 || p->link_serial == 0 ||
-	    !p->drained || p->kick_due || p->nsubmits > 0 || p->nflight >= p->window ||
+	if (d->stopping || pause_is(d->paused, p->id) || m->bset != 0 || m->cd.doc_type != 1 ||
+	    p->link_serial == 0 ||
+	    !p->drained || p->kick_due || p->nchanging > 0 || p->nflight >= p->window ||
 	    p->streams != NULL || ob_flight_find(p, m->msg_id) != NULL)
 		return false;
 	if (p->nflight > 0 && (p->inflight_bytes + bytes > d->cfg->max_inflight_bytes ||
@@ -553,9 +578,13 @@ ob_send_done(struct journal_op *jo)
 		p->nuncommitted--;
 	}
 	if (jo->op.result != STORE_R_OK) {
-		/* Cancelled meanwhile (stale), or the store failed: nothing was sent. */
+		/* Cancelled meanwhile (stale), or the store failed: nothing was sent. A
+		 * submission's own `sending` (ob_send_at_once) may have failed after the
+		 * submission committed: the page takes it from there. */
 		if (f != NULL)
 			ob_flight_remove(p, f);
+		if (jo->op.expect_payload)
+			ob_kick(ob, p);
 		return;
 	}
 	crash_point("sending-before-write");
@@ -1146,8 +1175,13 @@ ob_call_done(struct journal_op *jo)
 {
 	struct ob_call *c = jo->arg;
 	const struct store_msg *m = &jo->op.msg;
-	if (c->waits != NULL)
-		c->waits->nsubmits--;
+	if (c->waits != NULL) {
+		c->waits->nchanging--;
+		/* An operator's retry or cancel may make a row due (a status behind a
+		 * cancelled one): the page decides. */
+		if (jo->op.kind != STORE_OP_SUBMIT)
+			ob_kick(c->ob, c->waits);
+	}
 	if (jo->op.kind == STORE_OP_SUBMIT && jo->op.result != STORE_R_OK)
 		ob_drop_set(c->ob, m->bset);
 	switch (jo->op.result) {
@@ -1207,6 +1241,15 @@ ob_drop_set(struct outbox *ob, int64_t bset)
 	journal_submit(jo);
 }
 
+/* jo (an ob_call op) may make a row of p due: counted in p->nchanging until it completes. */
+static void
+ob_call_waits(struct journal_op *jo, struct ob_peer *p)
+{
+	struct ob_call *c = jo->arg;
+	c->waits = p;
+	p->nchanging++;
+}
+
 static struct journal_op *
 ob_call_op(struct outbox *ob, enum store_op_kind k, outbox_reply_fn fn, void *arg)
 {
@@ -1258,8 +1301,7 @@ outbox_submit_attached(struct outbox *ob, const Rogatory__Ctl__V1__SendRequest *
 		    bytes, true));
 		return;
 	}
-	c->waits = p;
-	p->nsubmits++;
+	ob_call_waits(jo, p);
 	journal_submit(jo);
 }
 
@@ -1298,6 +1340,7 @@ outbox_retry(struct outbox *ob, const char *msg_id, outbox_reply_fn fn, void *ar
 	snprintf(jo->text, sizeof(jo->text), "cannot retry: its state changed meanwhile");
 	journal_event(jo, "retry-scheduled", m.msg_id, m.recipient, STORE_OUT, NULL, m.attempts, 0,
 	    "operator asked for a retry now");
+	ob_call_waits(jo, ob_peer_get(ob, m.recipient));
 	store_msg_clear(&m);
 	journal_submit(jo);
 }
@@ -1330,6 +1373,7 @@ outbox_cancel(struct outbox *ob, const char *msg_id, outbox_reply_fn fn, void *a
 	journal_event(jo, "cancelled", m.msg_id, m.recipient, STORE_OUT, NULL, 0, 0,
 	    "cancelled by an operator");
 	store_msg_clear(&m);
+	ob_call_waits(jo, ob_peer_get(ob, u->recipient));
 	journal_submit(jo);
 }
 
