@@ -713,3 +713,48 @@ Test(delivery, sent_event_names_no_operator_when_sent_at_once, .timeout = 60)
 	free(id);
 	tnet_free(t);
 }
+
+/* An operator's pause whose op is still on its way to the store (held here) when a new
+ * submission arrives on the idle link: the pause commits first, and a paused authority's
+ * messages wait (pause.h). The submission's `sending`, pushed with it, must not transmit
+ * it after the pause committed. */
+Test(delivery, submission_sent_at_once_does_not_pass_a_pause_committed_before_it,
+    .timeout = 60)
+{
+	struct tnet *t = tnet_new("dlv-atonce-pause", ids2, 2);
+	char hold[4200];
+	snprintf(hold, sizeof(hold), "%s/hold", t->dir);
+	setenv("ROGATORY_TEST_STORE_HOLD", hold, 1);
+	tnet_start(t, 0);
+	unsetenv("ROGATORY_TEST_STORE_HOLD");
+	tnet_start(t, 1);
+	char *up = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Link up'");
+	cr_assert(tr_wait_state(t, 0, up, "delivered", 15000), "not delivered");
+	usleep(300 * 1000);
+	atonce_hold_set(hold, "queue");
+	char *out = NULL;
+	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' pause FR-MJ > '%s/pause.out' 2>&1 &",
+	    ts_build_path("rogatoryctl"), t->node[0].sock, t->dir), 0);
+	free(out);
+	for (int i = 0; i < 500 && atonce_held_ops(t, 0) < 1; i++)
+		usleep(20 * 1000);
+	int before = atonce_held_ops(t, 0);
+	cr_assert_geq(before, 1, "the pause never waited in the store queue");
+	const char *y = "8d2f6a40-1e5b-4c7d-9f80-4a5b6c7d8e9f";
+	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' send --to FR-MJ --kind other --subject 'Paused' "
+	    "--id %s > '%s/send.out' 2>&1 &", ts_build_path("rogatoryctl"), t->node[0].sock, y,
+	    t->dir), 0);
+	free(out);
+	for (int i = 0; i < 500 && atonce_held_ops(t, 0) <= before; i++)
+		usleep(20 * 1000);
+	cr_assert_gt(atonce_held_ops(t, 0), before, "the submission never waited in the queue");
+	usleep(300 * 1000);
+	cr_assert_eq(unlink(hold), 0);
+	cr_assert(tnet_wait_log(t, 0, "paused outbound messages to FR-MJ", 10000));
+	usleep(1500 * 1000);
+	int sent = tr_events(t, 0, "sent", y);
+	cr_assert_eq(sent, 0, "%s was transmitted to FR-MJ after its pause committed", y);
+	cr_assert_eq(tr_events(t, 1, "received", y), 0);
+	free(up);
+	tnet_free(t);
+}
