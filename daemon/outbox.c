@@ -122,6 +122,8 @@ static void ob_write_transfer(struct link *l, const struct store_msg *m);
 static void ob_reschedule(struct outbox *ob, const char *peer, const char *msg_id,
     uint32_t attempts, int64_t delay_us, const char *reason);
 static void ob_reschedule_done(struct journal_op *jo);
+static void ob_changing(struct outbox *ob, struct journal_op *jo);
+static void ob_changing_done(struct journal_op *jo);
 static int64_t ob_delay_us(const struct outbox *ob, uint32_t attempts);
 static void ob_tick_cb(evutil_socket_t fd, short what, void *arg);
 static void ob_expiry_scan(struct outbox *ob);
@@ -309,6 +311,26 @@ ob_reschedule(struct outbox *ob, const char *peer, const char *msg_id, uint32_t 
 	journal_submit(jo);
 }
 
+/* An op that may settle a status (failed, expired): the next one of its case may be due
+ * now. Counted in its peer's nchanging until done; then the page decides. */
+static void
+ob_changing(struct outbox *ob, struct journal_op *jo)
+{
+	jo->arg = ob;
+	jo->done = ob_changing_done;
+	ob_peer_get(ob, jo->op.msg.recipient)->nchanging++;
+}
+
+static void
+ob_changing_done(struct journal_op *jo)
+{
+	struct outbox *ob = jo->arg;
+	struct ob_peer *p = ob_peer_get(ob, jo->op.msg.recipient);
+	p->nchanging--;
+	if (jo->op.result == STORE_R_OK)
+		ob_kick(ob, p);
+}
+
 /* Due now (delay 0): the page decides what goes next. */
 static void
 ob_reschedule_done(struct journal_op *jo)
@@ -334,6 +356,7 @@ ob_fail(struct outbox *ob, const struct store_msg *m, const char *code, uint64_t
 	jo->op.set = STORE_SET_LAST_ERROR;
 	journal_event(jo, "failed", m->msg_id, m->recipient, STORE_OUT, NULL, m->attempts,
 	    m->doc_body_len, why);
+	ob_changing(ob, jo);
 	journal_submit(jo);
 	log_warn("outbox: %s to %s failed: %s", m->msg_id, m->recipient, why);
 }
@@ -589,12 +612,16 @@ ob_send_done(struct journal_op *jo)
 	}
 	crash_point("sending-before-write");
 	struct link *l = peers_link_find(ob->d->peers, jo->link_serial);
-	if (l == NULL || link_state(l) != LINK_READY) {
+	/* A pause that committed after this transmission was recorded (its op ahead in the
+	 * same batch, say) still holds it: paused means nothing more is written. */
+	bool paused = pause_is(ob->d->paused, p->id);
+	if (l == NULL || link_state(l) != LINK_READY || paused) {
 		if (f != NULL)
 			ob_flight_remove(p, f);
 		/* Recorded but never written: it does not count as a transmission. */
 		ob_reschedule(ob, m->recipient, m->msg_id, m->attempts > 0 ? m->attempts - 1 : 0, 0,
-		    "link closed before the transfer was written");
+		    paused ? "paused before the transfer was written"
+		           : "link closed before the transfer was written");
 		return;
 	}
 	/* The row as committed with this transmission: its current signature. */
@@ -876,6 +903,7 @@ ob_receipt_done(struct journal_op *jo)
 	struct outbox *ob = jo->arg;
 	const struct store_msg *m = &jo->op.msg;
 	struct ob_peer *p = ob_peer_get(ob, m->recipient);
+	p->nchanging--;
 	struct ob_flight *f = ob_flight_find(p, m->msg_id);
 	if (f != NULL)
 		ob_flight_remove(p, f);
@@ -962,6 +990,7 @@ outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r
 	}
 	jo->arg = ob;
 	jo->done = ob_receipt_done;
+	ob_peer_get(ob, peer)->nchanging++;
 	journal_event(jo, ok ? "delivered" : "rejected", msg_id, peer, STORE_OUT, NULL,
 	    f ? f->attempts : stored.attempts, 0, ok ? NULL : reason);
 	journal_submit(jo);
@@ -1158,6 +1187,7 @@ ob_expiry_scan(struct outbox *ob)
 					    m->attempts, 0, sent ? "expire_after passed after a "
 					    "transmission without receipt" : "expire_after passed without a "
 					    "transmission");
+					ob_changing(ob, jo);
 					journal_submit(jo);
 				}
 				store_msg_clear(m);

@@ -572,48 +572,6 @@ Test(delivery, conflicting_submission_sent_at_once_takes_no_other_message, .time
 	tnet_free(t);
 }
 
-/* The store's test hold (daemon/storeq.h): PATH says where, written whole by rename. */
-static void
-atonce_hold_set(const char *path, const char *where)
-{
-	char tmp[4300];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	ts_write_file(tmp, where, 0600);
-	cr_assert_eq(rename(tmp, path), 0, "%s", path);
-}
-
-/* The highest "ops queued" count node i's store hold logged, or -1. */
-static int
-atonce_held_ops(struct tnet *t, int i)
-{
-	static const char key[] = "store: test hold (queue): ";
-	char *log = ts_read_file(t->node[i].log, NULL);
-	int last = -1;
-	for (const char *p = log; p != NULL && (p = strstr(p, key)) != NULL; p++)
-		last = atoi(p + strlen(key));
-	free(log);
-	return last;
-}
-
-/* The line number of the last (or first) `event` line of id in node i's delivery log. */
-static int
-atonce_event_line(struct tnet *t, int i, const char *event, const char *id, bool last)
-{
-	char *log = ts_read_file(dlog(t, i), NULL), ev[64];
-	cr_assert(log != NULL);
-	snprintf(ev, sizeof(ev), "\"event\":\"%s\"", event);
-	int n = 0, found = -1;
-	for (char *line = strtok(log, "\n"); line != NULL; line = strtok(NULL, "\n"), n++) {
-		if (strstr(line, ev) != NULL && strstr(line, id) != NULL) {
-			found = n;
-			if (!last)
-				break;
-		}
-	}
-	free(log);
-	return found;
-}
-
 /* An urgent message made due by an operator's retry whose op is still on its way to the
  * store (held here) when a new submission arrives on the idle link: the outbox page,
  * read after that retry's commit, would send the urgent message first (urgent first,
@@ -654,29 +612,26 @@ Test(delivery, submission_sent_at_once_does_not_overtake_a_due_retry, .timeout =
 	cr_assert(tr_wait_state(t, 0, up, "delivered", 20000), "not delivered");
 	cr_assert(tr_wait_state(t, 0, x, "retrying", 1000), "the urgent message is not waiting");
 	/* The operator's retry of the urgent message waits in the store queue... */
-	atonce_hold_set(hold, "queue");
+	tr_hold_set(hold, "queue");
 	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' retry %s > '%s/retry.out' 2>&1 &",
 	    ts_build_path("rogatoryctl"), t->node[0].sock, x, t->dir), 0);
 	free(out);
-	for (int i = 0; i < 500 && atonce_held_ops(t, 0) < 1; i++)
-		usleep(20 * 1000);
-	int before = atonce_held_ops(t, 0);
-	cr_assert_geq(before, 1, "the retry never waited in the store queue");
+	cr_assert(tr_wait_held_ops(t, 0, 1, 10000), "the retry never waited in the store queue");
+	int before = tr_held_ops(t, 0);
 	/* ... when a new submission arrives. */
 	const char *y = "6b1d4f20-8c3e-4f9b-8d70-2e3f4a5b6c7d";
 	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' send --to FR-MJ --kind other --subject 'Later' "
 	    "--id %s > '%s/send.out' 2>&1 &", ts_build_path("rogatoryctl"), t->node[0].sock, y,
 	    t->dir), 0);
 	free(out);
-	for (int i = 0; i < 500 && atonce_held_ops(t, 0) <= before; i++)
-		usleep(20 * 1000);
-	cr_assert_gt(atonce_held_ops(t, 0), before, "the submission never waited in the queue");
-	usleep(300 * 1000);   /* anything else the submission queues, in the same poll */
-	cr_assert_eq(unlink(hold), 0);
+	/* Its ops (one, or two at once if it were sent at once) are queued in one push. */
+	cr_assert(tr_wait_held_ops(t, 0, before + 1, 10000),
+	    "the submission never waited in the queue");
+	tr_hold_set(hold, NULL);
 	cr_assert(tr_wait_state(t, 0, y, "delivered", 20000), "%s not delivered", y);
 	cr_assert(tr_wait_state(t, 0, x, "delivered", 20000), "%s not delivered", x);
-	int sent_x = atonce_event_line(t, 0, "sent", x, true);
-	int sent_y = atonce_event_line(t, 0, "sent", y, false);
+	int sent_x = tr_event_line(t, 0, "sent", x, true);
+	int sent_y = tr_event_line(t, 0, "sent", y, false);
 	cr_assert(sent_x >= 0 && sent_y >= 0);
 	cr_assert_lt(sent_x, sent_y, "the new submission %s (line %d) was sent before the due "
 	    "urgent retry %s (line %d)", y, sent_y, x, sent_x);
@@ -716,8 +671,8 @@ Test(delivery, sent_event_names_no_operator_when_sent_at_once, .timeout = 60)
 
 /* An operator's pause whose op is still on its way to the store (held here) when a new
  * submission arrives on the idle link: the pause commits first, and a paused authority's
- * messages wait (pause.h). The submission's `sending`, pushed with it, must not transmit
- * it after the pause committed. */
+ * messages wait (pause.h). The submission's `sending`, queued with it, must not transmit
+ * it while paused: had it gone, FR-MJ's receipt would settle it before the resume. */
 Test(delivery, submission_sent_at_once_does_not_pass_a_pause_committed_before_it,
     .timeout = 60)
 {
@@ -730,31 +685,35 @@ Test(delivery, submission_sent_at_once_does_not_pass_a_pause_committed_before_it
 	tnet_start(t, 1);
 	char *up = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Link up'");
 	cr_assert(tr_wait_state(t, 0, up, "delivered", 15000), "not delivered");
-	usleep(300 * 1000);
-	atonce_hold_set(hold, "queue");
+	tr_hold_set(hold, "queue");
 	char *out = NULL;
 	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' pause FR-MJ > '%s/pause.out' 2>&1 &",
 	    ts_build_path("rogatoryctl"), t->node[0].sock, t->dir), 0);
 	free(out);
-	for (int i = 0; i < 500 && atonce_held_ops(t, 0) < 1; i++)
-		usleep(20 * 1000);
-	int before = atonce_held_ops(t, 0);
-	cr_assert_geq(before, 1, "the pause never waited in the store queue");
+	cr_assert(tr_wait_held_ops(t, 0, 1, 10000), "the pause never waited in the store queue");
+	int before = tr_held_ops(t, 0);
 	const char *y = "8d2f6a40-1e5b-4c7d-9f80-4a5b6c7d8e9f";
-	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' send --to FR-MJ --kind other --subject 'Paused' "
-	    "--id %s > '%s/send.out' 2>&1 &", ts_build_path("rogatoryctl"), t->node[0].sock, y,
-	    t->dir), 0);
+	char args[256];
+	snprintf(args, sizeof(args), "send --to FR-MJ --kind other --subject 'Paused' --id %s "
+	    "> '%s/send.out' 2>&1", y, t->dir);
+	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' %s &", ts_build_path("rogatoryctl"),
+	    t->node[0].sock, args), 0);
 	free(out);
-	for (int i = 0; i < 500 && atonce_held_ops(t, 0) <= before; i++)
-		usleep(20 * 1000);
-	cr_assert_gt(atonce_held_ops(t, 0), before, "the submission never waited in the queue");
-	usleep(300 * 1000);
-	cr_assert_eq(unlink(hold), 0);
+	cr_assert(tr_wait_held_ops(t, 0, before + 1, 10000),
+	    "the submission never waited in the queue");
+	tr_hold_set(hold, NULL);
+	cr_assert(tr_wait_event(t, 0, "queued", y, 10000), "%s never queued", y);
 	cr_assert(tnet_wait_log(t, 0, "paused outbound messages to FR-MJ", 10000));
-	usleep(1500 * 1000);
-	int sent = tr_events(t, 0, "sent", y);
-	cr_assert_eq(sent, 0, "%s was transmitted to FR-MJ after its pause committed", y);
-	cr_assert_eq(tr_events(t, 1, "received", y), 0);
+	free(tnet_ctl_ok(t, 0, "resume FR-MJ"));
+	cr_assert(tr_wait_state(t, 0, y, "delivered", 20000), "%s not delivered after the resume",
+	    y);
+	int resumed = tr_event_line(t, 0, "peer-resumed", "FR-MJ", false);
+	int delivered = tr_event_line(t, 0, "delivered", y, false);
+	cr_assert(resumed >= 0 && delivered >= 0);
+	cr_assert_gt(delivered, resumed, "%s was transmitted to FR-MJ while it was paused "
+	    "(delivered at line %d, resumed at line %d)", y, delivered, resumed);
+	free(tr_settle(t, 0, 1));
+	cr_assert_eq(tr_events(t, 1, "received", y), 1);
 	free(up);
 	tnet_free(t);
 }

@@ -110,16 +110,6 @@ Test(delivery, receiver_killed_in_a_burst_of_500, .timeout = 120)
 	tnet_free(t);
 }
 
-/* The store's test hold (daemon/storeq.h): PATH says where, written whole by rename. */
-static void
-hold_set(const char *path, const char *where)
-{
-	char tmp[4300];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	ts_write_file(tmp, where, 0600);
-	cr_assert_eq(rename(tmp, path), 0, "%s: %s", path, strerror(errno));
-}
-
 /* The line of node i's log that holds needle (asserted there); caller frees. */
 static char *
 log_line(struct tnet *t, int i, const char *needle)
@@ -152,7 +142,7 @@ crash_point_case(const char *tag, const char *point, int crasher)
 		if (mid_commit) {
 			/* FR-MJ's store takes nothing until the transfers wait in its queue: the
 			 * batch the crash interrupts holds them. */
-			hold_set(hold, "queue");
+			tr_hold_set(hold, "queue");
 			setenv("ROGATORY_TEST_STORE_HOLD", hold, 1);
 		}
 		tr_start_crashing(t, 1, point);
@@ -297,7 +287,7 @@ held_receiver(const char *tag, char *hold, size_t len)
 	setenv("ROGATORY_TEST_STORE_HOLD", hold, 1);
 	tnet_start(t, 0);
 	unsetenv("ROGATORY_TEST_STORE_HOLD");
-	hold_set(hold, "queue");
+	tr_hold_set(hold, "queue");
 	return t;
 }
 
@@ -326,7 +316,7 @@ Test(delivery, duplicate_transfer_before_commit_in_the_next_batch, .timeout = 60
 	pid_t fake = fake_copies(t, "copies", go, outp, sizeof(outp));
 	cr_assert(ts_wait_file_contains(outp, "sent first copy", 10000), "no first copy");
 	cr_assert(tnet_wait_log(t, 0, "ops queued, 1 receive", 10000), "the first copy not queued");
-	hold_set(hold, "commit");
+	tr_hold_set(hold, "commit");
 	cr_assert(tnet_wait_log(t, 0, "ops, 1 receive; 0 ops queued", 10000),
 	    "the first copy's batch was not held before its commit");
 	ts_write_file(go, "", 0600);
@@ -335,25 +325,6 @@ Test(delivery, duplicate_transfer_before_commit_in_the_next_batch, .timeout = 60
 	cr_assert_eq(unlink(hold), 0);
 	assert_one_receipt(t, outp, fake);
 	tnet_free(t);
-}
-
-/* True once node i's store hold logged at least n ops queued (the count it logs may skip
- * values: it polls), within ms. */
-static bool
-wait_held_ops(struct tnet *t, int i, int n, int ms)
-{
-	static const char key[] = "store: test hold (queue): ";
-	for (long waited = 0; waited <= ms; waited += 20) {
-		char *log = ts_read_file(t->node[i].log, NULL);
-		int last = -1;
-		for (const char *p = log; p != NULL && (p = strstr(p, key)) != NULL; p++)
-			last = atoi(p + strlen(key));
-		free(log);
-		if (last >= n)
-			return true;
-		usleep(20 * 1000);   /* a poll's pause, not a synchronisation: ms is the deadline */
-	}
-	return false;
 }
 
 /* The receipts of 20 transfers complete in one store batch at BD-ACC (its store held
@@ -371,7 +342,7 @@ Test(delivery, one_batch_of_receipts_reads_the_outbox_page_once, .timeout = 90)
 	tnet_start(t, 1);
 	unsetenv("ROGATORY_TEST_STORE_HOLD");
 	/* FR-MJ takes the 20 transfers but commits (and answers) none of them yet. */
-	hold_set(hold_b, "queue");
+	tr_hold_set(hold_b, "queue");
 	char batch[4200], args[4300];
 	snprintf(batch, sizeof(batch), "%s/batch.jsonl", t->dir);
 	char *want = write_batch(batch, 20, "kick");
@@ -382,9 +353,9 @@ Test(delivery, one_batch_of_receipts_reads_the_outbox_page_once, .timeout = 90)
 	    "the 20 transfers never waited together in FR-MJ's store queue");
 	/* Every `sending` of BD-ACC is committed (its transfer was written): now its store
 	 * holds the receipts as they come. */
-	hold_set(hold_a, "queue");
+	tr_hold_set(hold_a, "queue");
 	cr_assert_eq(unlink(hold_b), 0);
-	cr_assert(wait_held_ops(t, 0, 20, 20000), "the 20 receipts never waited together at BD-ACC");
+	cr_assert(tr_wait_held_ops(t, 0, 20, 20000), "the 20 receipts never waited together at BD-ACC");
 	int before = tnet_log_count(t, 0, "outbox: FR-MJ: page read");
 	cr_assert_eq(unlink(hold_a), 0);
 	cr_assert(tr_wait_events(t, 0, "delivered", 20, 30000), "%d of 20 delivered",

@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,4 +371,60 @@ tr_attachment_tamper(struct tnet *t, int i, int att, char **path)
 		*path = out;
 	else
 		free(out);
+}
+
+void
+tr_hold_set(const char *path, const char *where)
+{
+	if (where == NULL) {
+		cr_assert_eq(unlink(path), 0, "%s: %s", path, strerror(errno));
+		return;
+	}
+	char tmp[4300];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	ts_write_file(tmp, where, 0600);
+	cr_assert_eq(rename(tmp, path), 0, "%s: %s", path, strerror(errno));
+}
+
+int
+tr_held_ops(struct tnet *t, int i)
+{
+	static const char key[] = "store: test hold (queue): ";
+	char *log = ts_read_file(t->node[i].log, NULL);
+	int last = -1;
+	for (const char *p = log; p != NULL && (p = strstr(p, key)) != NULL; p++)
+		last = atoi(p + strlen(key));
+	free(log);
+	return last;
+}
+
+bool
+tr_wait_held_ops(struct tnet *t, int i, int n, int ms)
+{
+	for (long waited = 0; waited <= ms; waited += 20) {
+		if (tr_held_ops(t, i) >= n)
+			return true;
+		usleep(20 * 1000);   /* a poll's pause, not a synchronisation: ms is the deadline */
+	}
+	return false;
+}
+
+int
+tr_event_line(struct tnet *t, int i, const char *event, const char *id, bool last)
+{
+	char path[4200], ev[64];
+	snprintf(path, sizeof(path), "%s/state/delivery.jsonl", t->node[i].home);
+	char *log = ts_read_file(path, NULL);
+	cr_assert(log != NULL, "no delivery log at %s", path);
+	snprintf(ev, sizeof(ev), "\"event\":\"%s\"", event);
+	int n = 0, found = -1;
+	for (char *line = strtok(log, "\n"); line != NULL; line = strtok(NULL, "\n"), n++) {
+		if (strstr(line, ev) != NULL && strstr(line, id) != NULL) {
+			found = n;
+			if (!last)
+				break;
+		}
+	}
+	free(log);
+	return found;
 }

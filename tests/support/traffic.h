@@ -46,6 +46,17 @@ char *tr_output_ids(const char *out);
  * left its events in both delivery logs. */
 char *tr_settle(struct tnet *t, int from, int to);
 
+/* The store's test hold (ROGATORY_TEST_STORE_HOLD, daemon/storeq.h): writes where
+ * ("queue", "commit", ...) to path whole (by rename); NULL removes it (the hold ends). */
+void tr_hold_set(const char *path, const char *where);
+/* The last "ops queued" count node i's queue hold logged, or -1 when none yet. */
+int tr_held_ops(struct tnet *t, int i);
+/* Polls (up to ms) until node i's queue hold logged at least n ops queued. */
+bool tr_wait_held_ops(struct tnet *t, int i, int n, int ms);
+/* The line number (0 first) of the first (last: the last) `event` line naming id in node
+ * i's delivery log, or -1. */
+int tr_event_line(struct tnet *t, int i, const char *event, const char *id, bool last);
+
 /* Starts node i with ROGATORY_CRASH_AT=point (daemon/crash.h): it exits 9 there. */
 void tr_start_crashing(struct tnet *t, int i, const char *point);
 
