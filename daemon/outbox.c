@@ -45,6 +45,10 @@ struct ob_flight {
 	bool committed;         /* its `sending` update completed (it left the outbox page) */
 	uint64_t written_ms;    /* monotonic; a receipt is due within dead_after */
 	uint64_t bytes;         /* counted in its peer's inflight_bytes */
+	/* Known to be a request (sent at once): its settling cannot make a status due (only
+	 * a case's status documents wait for each other, R_OUTBOX), so its receipt is not
+	 * counted in nchanging. A flight from the page may be a status. */
+	bool request;
 	struct ob_flight *next;
 };
 
@@ -124,6 +128,8 @@ static void ob_reschedule(struct outbox *ob, const char *peer, const char *msg_i
 static void ob_reschedule_done(struct journal_op *jo);
 static void ob_changing(struct outbox *ob, struct journal_op *jo);
 static void ob_changing_done(struct journal_op *jo);
+static void ob_receipt_done(struct journal_op *jo);
+static void ob_receipt_counted_done(struct journal_op *jo);
 static int64_t ob_delay_us(const struct outbox *ob, uint32_t attempts);
 static void ob_tick_cb(evutil_socket_t fd, short what, void *arg);
 static void ob_expiry_scan(struct outbox *ob);
@@ -500,6 +506,7 @@ ob_send_start(struct outbox *ob, struct ob_peer *p, const char *msg_id,
 	p->nflight++;
 	p->nuncommitted++;
 	f->bytes = bytes;
+	f->request = same_payload;   /* ob_send_at_once takes only requests */
 	p->inflight_bytes += bytes;
 	ob->inflight_total += bytes;
 	struct journal_op *jo = ob_transition_op(ob, msg_id, p->id, OUTSTATE_SEND);
@@ -898,12 +905,19 @@ outbox_link_down(struct outbox *ob, struct link *l, const char *reason)
 }
 
 static void
+ob_receipt_counted_done(struct journal_op *jo)
+{
+	struct outbox *ob = jo->arg;
+	ob_peer_get(ob, jo->op.msg.recipient)->nchanging--;
+	ob_receipt_done(jo);
+}
+
+static void
 ob_receipt_done(struct journal_op *jo)
 {
 	struct outbox *ob = jo->arg;
 	const struct store_msg *m = &jo->op.msg;
 	struct ob_peer *p = ob_peer_get(ob, m->recipient);
-	p->nchanging--;
 	struct ob_flight *f = ob_flight_find(p, m->msg_id);
 	if (f != NULL)
 		ob_flight_remove(p, f);
@@ -990,7 +1004,11 @@ outbox_receipt(struct outbox *ob, struct link *l, const Rogatory__V1__Receipt *r
 	}
 	jo->arg = ob;
 	jo->done = ob_receipt_done;
-	ob_peer_get(ob, peer)->nchanging++;
+	if (f == NULL || !f->request) {
+		/* Settling a status may make the next one of its case due. */
+		jo->done = ob_receipt_counted_done;
+		p->nchanging++;
+	}
 	journal_event(jo, ok ? "delivered" : "rejected", msg_id, peer, STORE_OUT, NULL,
 	    f ? f->attempts : stored.attempts, 0, ok ? NULL : reason);
 	journal_submit(jo);
