@@ -69,8 +69,9 @@ struct ob_peer {
 	 * commit that queues it (ob_send_at_once) without passing anything due before it. */
 	bool drained;
 	/* Ops queued, not yet completed, that may make a row of this peer due: submissions
-	 * not sent at once, reschedules, an operator's retry or cancel. Each one's
-	 * completion decrements it and looks at the page when a row may have become due. */
+	 * not sent at once, reschedules, receipts of messages that may be statuses, failures
+	 * and expiries, an operator's retry or cancel. Each one's completion decrements it
+	 * and looks at the page when a row may have become due. */
 	unsigned nchanging;
 	struct ob_peer *next;
 };
@@ -484,10 +485,9 @@ ob_fill(struct outbox *ob, struct ob_peer *p)
 /*
  * A flight on p's ready link and its `sending` op, for the caller to submit (the
  * transition from the row's state, attempts + 1): the transmission is recorded before it
- * happens, and the Transfer is
- * written from the row the store returns with the commit (op.stored, ob_send_done). An
- * unconfirmed message stays unconfirmed; should this attempt vanish, it is due again
- * after retry_max. same_payload: see below.
+ * happens, and the Transfer is written from the row the store returns with the commit
+ * (op.stored, ob_send_done). An unconfirmed message stays unconfirmed; should this
+ * attempt vanish, it is due again after retry_max. same_payload: see below.
  */
 static struct journal_op *
 ob_send_start(struct outbox *ob, struct ob_peer *p, const char *msg_id,
@@ -538,11 +538,12 @@ ob_send_start(struct outbox *ob, struct ob_peer *p, const char *msg_id,
  * every due row (drained) with no look at the page pending (kick_due) and no op on its
  * way that may make a row due (nchanging). Only a request: a status document waits
  * while an earlier one of its case is open, a rule of the page's query (R_OUTBOX). A
- * message with attachments keeps the page's path (ob_pump streams them). The `sending` op is pushed together with the submission's, so
- * the store thread applies both in one batch (one commit instead of two, no page read);
- * should the submission fail, the `sending` finds no row of its payload and changes
- * nothing (STALE / NOT_FOUND: ob_send_done drops the flight). A retry that came due since the last
- * page read (the tick finds it within OB_TICK_MS) may go after this submission.
+ * message with attachments keeps the page's path (ob_pump streams them). The `sending`
+ * op is queued together with the submission's, so the store thread applies both in one
+ * batch (one commit instead of two, no page read); should the submission fail, the
+ * `sending` finds no row of its payload and changes nothing (STALE / NOT_FOUND:
+ * ob_send_done drops the flight and kicks the page). A retry that came due by time since
+ * the last page read (the tick finds it within OB_TICK_MS) may go after this submission.
  */
 static bool
 ob_send_at_once(struct outbox *ob, struct ob_peer *p, const struct store_msg *m,
