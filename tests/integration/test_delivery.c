@@ -498,6 +498,16 @@ Test(delivery, transfer_without_receipt_on_a_live_link_is_retried, .timeout = 60
 	tnet_free(t);
 }
 
+/* A message from BD-ACC to FR-MJ, delivered: the link is up and its page was read with
+ * nothing waiting (what a submission sent at once needs). Returns its id (caller frees). */
+static char *
+link_up_idle(struct tnet *t)
+{
+	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Link up'");
+	cr_assert(tr_wait_state(t, 0, id, "delivered", 15000), "%s (link up) not delivered", id);
+	return id;
+}
+
 /* The "ts" of id's first `event` line in node i's delivery log (the start of the store
  * batch that committed it), or "" when there is none. */
 static void
@@ -525,8 +535,7 @@ Test(delivery, submission_on_an_idle_link_is_queued_and_sent_in_one_commit, .tim
 	struct tnet *t = tnet_new("dlv-atonce", ids2, 2);
 	tnet_start(t, 0);
 	tnet_start(t, 1);
-	char *first = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Link up'");
-	cr_assert(tr_wait_state(t, 0, first, "delivered", 10000), "not delivered");
+	char *first = link_up_idle(t);
 	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'At once'");
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 10000), "not delivered");
 	char queued[32], sent[32];
@@ -554,8 +563,7 @@ Test(delivery, conflicting_submission_sent_at_once_takes_no_other_message, .time
 	char args[256], *out = NULL;
 	snprintf(args, sizeof(args), "--to UA-PGO --kind other --subject 'Waits' --id %s", id);
 	free(tr_send_args(t, 0, args));
-	char *first = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Link up'");
-	cr_assert(tr_wait_state(t, 0, first, "delivered", 10000), "not delivered");
+	char *first = link_up_idle(t);
 	snprintf(args, sizeof(args), "send --to FR-MJ --kind other --subject 'Other' --id %s", id);
 	cr_assert_eq(tnet_ctl(t, 0, &out, args), 1, "%s", out);
 	cr_assert(strstr(out, "id-conflict") != NULL, "%s", out);
@@ -652,8 +660,7 @@ Test(delivery, sent_event_names_no_operator_when_sent_at_once, .timeout = 60)
 	struct tnet *t = tnet_new("dlv-atonce-actor", ids2, 2);
 	tnet_start(t, 0);
 	tnet_start(t, 1);
-	char *first = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Link up'");
-	cr_assert(tr_wait_state(t, 0, first, "delivered", 10000), "not delivered");
+	char *first = link_up_idle(t);
 	char *id = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'At once'");
 	cr_assert(tr_wait_state(t, 0, id, "delivered", 10000), "not delivered");
 	char *out = NULL;
@@ -683,8 +690,7 @@ Test(delivery, submission_sent_at_once_does_not_pass_a_pause_committed_before_it
 	tnet_start(t, 0);
 	unsetenv("ROGATORY_TEST_STORE_HOLD");
 	tnet_start(t, 1);
-	char *up = tr_send_args(t, 0, "--to FR-MJ --kind other --subject 'Link up'");
-	cr_assert(tr_wait_state(t, 0, up, "delivered", 15000), "not delivered");
+	char *up = link_up_idle(t);
 	tr_hold_set(hold, "queue");
 	char *out = NULL;
 	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' pause FR-MJ > '%s/pause.out' 2>&1 &",
