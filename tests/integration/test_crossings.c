@@ -307,11 +307,8 @@ Test(crossings, request_sent_at_once_waits_for_a_status_its_receipt_makes_due, .
 	int before = tr_held_ops(t, 1);
 	/* A new request from FR-MJ to BD-ACC while the receipt's op waits. */
 	const char *r = "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7";
-	char *out = NULL;
-	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' send --to BD-ACC --kind other --subject 'New' "
-	    "--id %s > '%s/send.out' 2>&1 &", ts_build_path("rogatoryctl"), t->node[1].sock, r,
-	    t->dir), 0);
-	free(out);
+	tr_ctl_background(t, 1, "send",
+	    "send --to BD-ACC --kind other --subject 'New' --id %s", r);
 	cr_assert(tr_wait_held_ops(t, 1, before + 1, 10000),
 	    "the submission never waited in the queue");
 	tr_hold_set(hold1, NULL);

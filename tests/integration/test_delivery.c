@@ -621,17 +621,13 @@ Test(delivery, submission_sent_at_once_does_not_overtake_a_due_retry, .timeout =
 	cr_assert(tr_wait_state(t, 0, x, "retrying", 1000), "the urgent message is not waiting");
 	/* The operator's retry of the urgent message waits in the store queue... */
 	tr_hold_set(hold, "queue");
-	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' retry %s > '%s/retry.out' 2>&1 &",
-	    ts_build_path("rogatoryctl"), t->node[0].sock, x, t->dir), 0);
-	free(out);
+	tr_ctl_background(t, 0, "retry", "retry %s", x);
 	cr_assert(tr_wait_held_ops(t, 0, 1, 10000), "the retry never waited in the store queue");
 	int before = tr_held_ops(t, 0);
 	/* ... when a new submission arrives. */
 	const char *y = "6b1d4f20-8c3e-4f9b-8d70-2e3f4a5b6c7d";
-	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' send --to FR-MJ --kind other --subject 'Later' "
-	    "--id %s > '%s/send.out' 2>&1 &", ts_build_path("rogatoryctl"), t->node[0].sock, y,
-	    t->dir), 0);
-	free(out);
+	tr_ctl_background(t, 0, "send",
+	    "send --to FR-MJ --kind other --subject 'Later' --id %s", y);
 	/* Its ops (one, or two at once if it were sent at once) are queued in one push. */
 	cr_assert(tr_wait_held_ops(t, 0, before + 1, 10000),
 	    "the submission never waited in the queue");
@@ -692,19 +688,12 @@ Test(delivery, submission_sent_at_once_does_not_pass_a_pause_committed_before_it
 	tnet_start(t, 1);
 	char *up = link_up_idle(t);
 	tr_hold_set(hold, "queue");
-	char *out = NULL;
-	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' pause FR-MJ > '%s/pause.out' 2>&1 &",
-	    ts_build_path("rogatoryctl"), t->node[0].sock, t->dir), 0);
-	free(out);
+	tr_ctl_background(t, 0, "pause", "pause FR-MJ");
 	cr_assert(tr_wait_held_ops(t, 0, 1, 10000), "the pause never waited in the store queue");
 	int before = tr_held_ops(t, 0);
 	const char *y = "8d2f6a40-1e5b-4c7d-9f80-4a5b6c7d8e9f";
-	char args[256];
-	snprintf(args, sizeof(args), "send --to FR-MJ --kind other --subject 'Paused' --id %s "
-	    "> '%s/send.out' 2>&1", y, t->dir);
-	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' %s &", ts_build_path("rogatoryctl"),
-	    t->node[0].sock, args), 0);
-	free(out);
+	tr_ctl_background(t, 0, "send",
+	    "send --to FR-MJ --kind other --subject 'Paused' --id %s", y);
 	cr_assert(tr_wait_held_ops(t, 0, before + 1, 10000),
 	    "the submission never waited in the queue");
 	tr_hold_set(hold, NULL);

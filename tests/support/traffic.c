@@ -428,3 +428,16 @@ tr_event_line(struct tnet *t, int i, const char *event, const char *id, bool las
 	free(log);
 	return found;
 }
+
+void
+tr_ctl_background(struct tnet *t, int i, const char *tag, const char *fmt, ...)
+{
+	char args[1024], *out = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	cr_assert_eq(ts_sh(&out, "'%s' -s '%s' %s > '%s/%s.out' 2>&1 &",
+	    ts_build_path("rogatoryctl"), t->node[i].sock, args, t->dir, tag), 0, "%s", out);
+	free(out);
+}

@@ -53,6 +53,11 @@ void tr_hold_set(const char *path, const char *where);
 int tr_held_ops(struct tnet *t, int i);
 /* Polls (up to ms) until node i's queue hold logged at least n ops queued. */
 bool tr_wait_held_ops(struct tnet *t, int i, int n, int ms);
+/* Runs rogatoryctl against node i in the background with the formatted arguments, its
+ * output in <dir>/<tag>.out: a request the store's test hold keeps waiting (the caller
+ * waits for it with tr_wait_held_ops). */
+void tr_ctl_background(struct tnet *t, int i, const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* The line number (0 first) of the first (last: the last) `event` line naming id in node
  * i's delivery log, or -1. */
 int tr_event_line(struct tnet *t, int i, const char *event, const char *id, bool last);
